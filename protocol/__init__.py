@@ -1,0 +1,31 @@
+"""The vocabulary both sides speak: statuses, field limits, wire messages, validation errors."""
+
+from .errors import InvalidInput
+from .limits import (
+    DESCRIPTION_MAX,
+    MARKET_MAX,
+    MARKETS_MAX,
+    NAME_MAX,
+    NOTE_MAX,
+    clean_description,
+    clean_markets,
+    clean_name,
+    clean_note,
+)
+from .status import STATUS_ORDER, Status, parse_status
+
+__all__ = [
+    "DESCRIPTION_MAX",
+    "MARKETS_MAX",
+    "MARKET_MAX",
+    "NAME_MAX",
+    "NOTE_MAX",
+    "STATUS_ORDER",
+    "InvalidInput",
+    "Status",
+    "clean_description",
+    "clean_markets",
+    "clean_name",
+    "clean_note",
+    "parse_status",
+]

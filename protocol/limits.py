@@ -1,0 +1,109 @@
+"""Field limits, enforced in this one place by the store, the CLI and the server."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+
+from .errors import InvalidInput
+
+NAME_MAX = 255
+DESCRIPTION_MAX = 10_000
+MARKETS_MAX = 32
+MARKET_MAX = 64
+NOTE_MAX = 1_000
+
+
+def _short(value: str, width: int = 40) -> str:
+    return value if len(value) <= width else value[: width - 1] + "…"
+
+
+def _has_control(value: str, allow_newlines: bool = False) -> bool:
+    for ch in value:
+        if allow_newlines and ch in "\n\t":
+            continue
+        if unicodedata.category(ch) == "Cc":
+            return True
+    return False
+
+
+def clean_name(value: str) -> str:
+    """A target name: 1-255 characters after trimming, no control characters."""
+    if not isinstance(value, str):
+        raise InvalidInput("name", "name must be text")
+    name = value.strip()
+    if not name:
+        raise InvalidInput("name", "name must not be empty")
+    if len(name) > NAME_MAX:
+        raise InvalidInput(
+            "name", f"name {_short(name)!r} is {len(name)} characters; the limit is {NAME_MAX}"
+        )
+    if _has_control(name):
+        raise InvalidInput("name", f"name {_short(name)!r} contains control characters")
+    return name
+
+
+def clean_description(value: str | None) -> str:
+    """A description: at most 10,000 characters (newlines and tabs allowed)."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInput("description", "description must be text")
+    if len(value) > DESCRIPTION_MAX:
+        raise InvalidInput(
+            "description",
+            f"description is {len(value)} characters; the limit is {DESCRIPTION_MAX}",
+        )
+    if _has_control(value, allow_newlines=True):
+        raise InvalidInput("description", "description contains control characters")
+    return value
+
+
+def clean_markets(values: Iterable[str] | None) -> list[str]:
+    """Markets (tags): at most 32 entries of 1-64 characters each after trimming.
+
+    Duplicates (case-insensitive) are dropped, the first spelling and the order kept.
+    """
+    if values is None:
+        return []
+    if isinstance(values, str):
+        raise InvalidInput("markets", "markets must be a list of text")
+    out: list[str] = []
+    seen: set[str] = set()
+    for raw in values:
+        if not isinstance(raw, str):
+            raise InvalidInput("markets", "each market must be text")
+        market = raw.strip()
+        if not market:
+            raise InvalidInput("markets", "a market must not be empty")
+        if len(market) > MARKET_MAX:
+            raise InvalidInput(
+                "markets",
+                f"market {_short(market)!r} is {len(market)} characters; the limit is {MARKET_MAX}",
+            )
+        if _has_control(market):
+            raise InvalidInput("markets", f"market {_short(market)!r} contains control characters")
+        key = market.casefold()
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(market)
+        if len(out) > MARKETS_MAX:
+            raise InvalidInput("markets", f"more than {MARKETS_MAX} markets")
+    return out
+
+
+def clean_note(value: str | None) -> str | None:
+    """A note on a status change: at most 1,000 characters; empty means none."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput("note", "note must be text")
+    note = value.strip()
+    if not note:
+        return None
+    if len(note) > NOTE_MAX:
+        raise InvalidInput("note", f"note is {len(note)} characters; the limit is {NOTE_MAX}")
+    if _has_control(note, allow_newlines=True):
+        raise InvalidInput("note", "note contains control characters")
+    return note

@@ -1,0 +1,126 @@
+"""A profile: the directory holding one device's database, config and token."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+import tomli_w
+
+from protocol import InvalidInput, parse_status
+
+HOME_ENV = "PIPETRACK_HOME"
+DB_NAME = "pipetrack.db"
+CONFIG_NAME = "config.toml"
+TOKEN_NAME = "token"
+
+DEFAULT_THRESHOLDS: dict[str, int] = {"Cold": 60, "Active": 30, "Hot": 14}
+
+
+def default_home() -> Path:
+    env = os.environ.get(HOME_ENV)
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_data_dir("pipetrack", appauthor=False))
+
+
+@dataclass
+class Config:
+    """What ``config.toml`` holds. Unknown sections are kept when saving."""
+
+    thresholds: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
+    server: str | None = None
+    keys: dict[str, str] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+def _parse_thresholds(section: Any) -> dict[str, int]:
+    thresholds = dict(DEFAULT_THRESHOLDS)
+    if section is None:
+        return thresholds
+    if not isinstance(section, dict):
+        raise InvalidInput("stagnation", "[stagnation] must be a table of status = days")
+    for key, days in section.items():
+        status = parse_status(key)
+        if status is None:
+            raise InvalidInput("stagnation", f"[stagnation] {key!r} is not a status")
+        if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+            raise InvalidInput(
+                "stagnation", f"[stagnation] {key} = {days!r}: days must be a whole number >= 1"
+            )
+        thresholds[status.value] = days
+    return thresholds
+
+
+class Profile:
+    """Paths of a profile directory and its config file."""
+
+    def __init__(self, home: Path | str | None = None) -> None:
+        self.home = Path(home).expanduser() if home else default_home()
+
+    @property
+    def db_path(self) -> Path:
+        return self.home / DB_NAME
+
+    @property
+    def config_path(self) -> Path:
+        return self.home / CONFIG_NAME
+
+    @property
+    def token_path(self) -> Path:
+        return self.home / TOKEN_NAME
+
+    def ensure(self) -> Path:
+        self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return self.home
+
+    def load_config(self) -> Config:
+        """Read ``config.toml`` (missing = defaults). InvalidInput names the bad setting."""
+        try:
+            raw = tomllib.loads(self.config_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raw = {}
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+            raise InvalidInput("config", f"{self.config_path} is not valid TOML: {err}") from None
+        sync = raw.get("sync", {})
+        keys = raw.get("keys", {})
+        if not isinstance(sync, dict) or not isinstance(keys, dict):
+            raise InvalidInput("config", f"{self.config_path}: [sync] and [keys] must be tables")
+        return Config(
+            thresholds=_parse_thresholds(raw.get("stagnation")),
+            server=sync.get("server"),
+            keys={str(k): str(v) for k, v in keys.items()},
+            raw=raw,
+        )
+
+    def save_server(self, url: str) -> None:
+        """Record the sync server's URL in ``config.toml``, keeping everything else."""
+        self.ensure()
+        raw = self.load_config().raw
+        raw.setdefault("sync", {})["server"] = url
+        _write_private(self.config_path, tomli_w.dumps(raw))
+
+    def read_token(self) -> str | None:
+        try:
+            return self.token_path.read_text(encoding="utf-8").strip() or None
+        except FileNotFoundError:
+            return None
+
+    def save_token(self, token: str) -> None:
+        self.ensure()
+        _write_private(self.token_path, token + "\n")
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a file readable by its owner only, atomically."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)

@@ -1,0 +1,225 @@
+"""What the store hands out: plain frozen values, with the stable ``--json`` shapes of DESIGN.md."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal
+
+Stagnation = Literal["fresh", "aging", "stale", "snoozed"]
+SyncMark = Literal["synced", "pending", "conflict", "rejected"]
+Origin = Literal["local", "server"]
+SortKey = Literal["name", "status", "days", "markets", "sync", "updated"]
+
+
+def iso(value: datetime | date | None) -> str | None:
+    """RFC 3339 in UTC (``...Z``) for datetimes, ISO date for dates, None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    return value.isoformat()
+
+
+@dataclass(frozen=True, slots=True)
+class TargetView:
+    """A target as the user sees it: local view (server base + pending changes)."""
+
+    uid: str
+    name: str
+    description: str
+    markets: tuple[str, ...]
+    status: str | None
+    status_since: datetime
+    days_in_status: int
+    stagnation: Stagnation
+    sync: SyncMark
+    version: int | None  # server version, None until the server has it
+    snoozed_until: date | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "uid": self.uid,
+            "name": self.name,
+            "description": self.description,
+            "markets": list(self.markets),
+            "status": self.status,
+            "status_since": iso(self.status_since),
+            "days_in_status": self.days_in_status,
+            "stagnation": self.stagnation,
+            "sync": self.sync,
+            "version": self.version,
+            "snoozed_until": iso(self.snoozed_until),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TargetQuery:
+    """Filter, sort and page for :meth:`Store.list_targets` / :meth:`Store.count_targets`.
+
+    ``search`` matches a substring of the name, case-insensitive. ``stagnation``
+    keeps only targets in those stagnation states. All filtering happens in SQL.
+    """
+
+    statuses: tuple[str | None, ...] = ()  # None inside means "no status"
+    markets: tuple[str, ...] = ()  # any of these (case-insensitive)
+    search: str = ""
+    stagnation: tuple[Stagnation, ...] = ()
+    sync: tuple[SyncMark, ...] = ()
+    sort: SortKey = "name"
+    descending: bool = False
+    offset: int = 0
+    limit: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """What :meth:`Store.set_status` did. ``changed`` is False when the target already had it."""
+
+    changed: bool
+    target: TargetView
+    change_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    change_id: str
+    old_status: str | None
+    new_status: str | None
+    changed_at: datetime
+    changed_by: str
+    note: str | None
+    days_in_previous: int | None
+    origin: Origin
+    sync: SyncMark  # for origin=local: pending/conflict/rejected until the server has it
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "change_id": self.change_id,
+            "old_status": self.old_status,
+            "new_status": self.new_status,
+            "changed_at": iso(self.changed_at),
+            "changed_by": self.changed_by,
+            "note": self.note,
+            "days_in_previous": self.days_in_previous,
+            "origin": self.origin,
+            "sync": self.sync,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictView:
+    """A local change the server refused because another device changed the same field."""
+
+    change_id: str
+    target: str  # uid
+    name: str
+    op: str
+    base_status: str | None
+    base_version: int | None
+    mine_status: str | None
+    mine_fields: dict[str, Any] | None
+    mine_changed_at: datetime
+    mine_note: str | None
+    theirs_status: str | None
+    theirs_changed_by: str | None
+    theirs_changed_at: datetime | None
+    theirs_version: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "change_id": self.change_id,
+            "target": self.target,
+            "name": self.name,
+            "base": {"status": self.base_status, "version": self.base_version},
+            "mine": {
+                "status": self.mine_status,
+                "changed_at": iso(self.mine_changed_at),
+                "note": self.mine_note,
+            },
+            "theirs": {
+                "status": self.theirs_status,
+                "changed_by": self.theirs_changed_by,
+                "changed_at": iso(self.theirs_changed_at),
+                "version": self.theirs_version,
+            },
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedView:
+    change_id: str
+    target: str
+    name: str
+    op: str
+    status: str | None
+    fields: dict[str, Any] | None
+    changed_at: datetime
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "change_id": self.change_id,
+            "target": self.target,
+            "name": self.name,
+            "op": self.op,
+            "status": self.status,
+            "fields": self.fields,
+            "changed_at": iso(self.changed_at),
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SyncState:
+    online: bool
+    online_since: datetime | None
+    last_sync_at: datetime | None
+    pending: int
+    oldest_pending_age_s: float | None
+    conflicts: int
+    rejected: int
+    last_error: str | None
+    server: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "online": self.online,
+            "online_since": iso(self.online_since),
+            "last_sync_at": iso(self.last_sync_at),
+            "pending": self.pending,
+            "oldest_pending_age_s": self.oldest_pending_age_s,
+            "conflicts": self.conflicts,
+            "rejected": self.rejected,
+            "last_error": self.last_error,
+            "server": self.server,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PushSummary:
+    applied: int = 0
+    duplicate: int = 0
+    converged: int = 0
+    conflict: int = 0
+    blocked: int = 0
+    rejected: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PullSummary:
+    targets: int = 0
+    history: int = 0
+    overwritten: int = 0  # local views replaced by the server's
+    kept_pending: int = 0  # targets whose pending changes stay on top
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """Counts per status and aging buckets (0-7, 8-30, 31-90, 90+ days in status)."""
+
+    total: int
+    by_status: dict[str | None, int] = field(default_factory=dict)
+    buckets: dict[str | None, tuple[int, int, int, int]] = field(default_factory=dict)
