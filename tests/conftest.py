@@ -1,0 +1,36 @@
+"""Fixtures every part's tests share: a profile directory and a fixed clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+
+class FakeClock:
+    """A clock tests move by hand; pass it as ``Store.open(..., clock=clock)``."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty profile directory, also set as PIPETRACK_HOME for subprocesses."""
+    path = tmp_path / "profile"
+    path.mkdir()
+    monkeypatch.setenv("PIPETRACK_HOME", str(path))
+    return path
