@@ -1,0 +1,5 @@
+"""``python -m pipetrack`` runs the same command as the ``pipetrack`` script."""
+
+from pipetrack.cli import main
+
+main()

@@ -1,0 +1,111 @@
+"""The ``pipetrack`` command: where the parts are put together.
+
+- ``pipetrack`` alone opens the terminal UI (:func:`open_tui`, the TUI's hook).
+- Sub-commands come from command modules, each adding itself with ``register(app)``;
+  see "sub-commands" below (one explicit line per module).
+- Errors of every sub-command become exit codes in :class:`PipetrackGroup`, the one
+  place that does it (codes in ``pipetrack/context.py``). Commands never catch them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from typer.core import TyperGroup
+
+from pipetrack import commands
+from pipetrack.context import EXIT_BAD_INPUT, EXIT_FAILURE, init_state
+from protocol import InvalidInput
+from storage import Ambiguous, NotFound, StoreError
+from storage.profile import HOME_ENV, Profile
+
+BAD_INPUT = (InvalidInput, NotFound, Ambiguous)
+FAILURE = (StoreError, OSError)
+
+
+def fail(reason: str, code: int) -> NoReturn:
+    """``pipetrack: error: <reason>`` on stderr, then exit with ``code``."""
+    if code == EXIT_BAD_INPUT:
+        reason = re.sub(r"\s*\n\s*", " ", reason.strip())  # one line
+    typer.echo(f"pipetrack: error: {reason}", err=True)
+    raise typer.Exit(code)
+
+
+def reason_of(err: Exception) -> str:
+    if isinstance(err, typer.TyperException):  # usage errors of a sub-command
+        ctx = getattr(err, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx else ""
+        return err.format_message() + hint
+    if isinstance(err, OSError) and err.strerror:
+        return f"{err.strerror}: {err.filename}" if err.filename else err.strerror
+    return str(err)
+
+
+class PipetrackGroup(TyperGroup):
+    """The root command: maps the errors of any sub-command to exit codes."""
+
+    def invoke(self, ctx: typer.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except BAD_INPUT as err:
+            fail(reason_of(err), EXIT_BAD_INPUT)
+        except typer.TyperException as err:  # click-style usage errors: exit 2
+            fail(reason_of(err), getattr(err, "exit_code", EXIT_FAILURE))
+        except FAILURE as err:
+            fail(reason_of(err), EXIT_FAILURE)
+
+
+app = typer.Typer(
+    cls=PipetrackGroup,
+    name="pipetrack",
+    help="Track a pipeline of targets, offline first. Without a command: the terminal UI.",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def open_tui(profile: Profile) -> None:
+    """``pipetrack`` with no sub-command. HOOK for the TUI engineer: start the Textual
+    app on ``profile`` here (edit this body; the rest of cli.py stays as is)."""
+    if importlib.util.find_spec("tui.app") is None:
+        fail("the terminal UI is not built yet; see 'pipetrack --help'", EXIT_FAILURE)
+    from tui import app as tui_app  # the TUI engineer fixes this call to their entry point
+
+    tui_app.run(profile)  # type: ignore[attr-defined]
+
+
+@app.callback(invoke_without_command=True)
+def root(
+    ctx: typer.Context,
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            "--home",
+            envvar=HOME_ENV,
+            metavar="DIR",
+            file_okay=False,
+            help="Profile directory (database, config.toml, token).",
+        ),
+    ] = None,
+) -> None:
+    state = init_state(ctx, home)
+    if ctx.invoked_subcommand is None:
+        open_tui(state.profile)
+
+
+# ---- sub-commands: one explicit `register(app)` line per command module -------------
+commands.register(app)  # add set edit list stale history status conflicts resolve import export
+# Other engineers: import your module at the top and add its line here, e.g.
+#   server_cmd.register(app)  # serve, admin
+#   sync_cmd.register(app)    # login, sync
+#   demo.register(app)        # demo
+
+
+def main() -> None:
+    """Console script entry point (``pipetrack = pipetrack.cli:main``)."""
+    app(prog_name="pipetrack")

@@ -1,0 +1,26 @@
+"""Arguments and options several commands share (one definition, one help text)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON (stable keys) for scripts.")]
+
+TargetArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="TARGET",
+        help="A uid, a unique uid prefix (4+ characters) or an exact name (any case).",
+    ),
+]
+
+MarketOpt = Annotated[
+    list[str] | None,
+    typer.Option("--market", "-m", metavar="M", help="A market (tag); repeat for several."),
+]
+
+StatusHelp = "Passed, Cold, Active, Hot, Closed, or none (any case)."
+
+NoteOpt = Annotated[str | None, typer.Option("--note", "-n", help="Why (kept in the audit).")]

@@ -1,0 +1,164 @@
+"""``import FILE.csv`` and ``export [FILE]``: targets as CSV, one format both ways.
+
+Columns (header row, any order, any case): ``name`` (required), ``description``,
+``markets`` (``a;b``), ``status``, ``uid``. Export writes all five, so an exported file
+imports back without duplicating anything. Import only parses: the store checks
+every row and writes all or nothing; its "row N" becomes the file's line number here.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, TextIO
+
+import typer
+
+from pipetrack.context import open_store
+from protocol import InvalidInput
+from storage import TargetQuery, TargetView
+
+from .args import JsonFlag
+from .output import emit_json, info
+
+COLUMNS = ("name", "description", "markets", "status", "uid")
+MARKET_SEP = ";"
+_STORE_ROW = re.compile(r"^row (\d+):\s*(.*)$", re.DOTALL)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("import")(import_csv)
+    app.command("export")(export_csv)
+
+
+def _bad(source: str, reason: str, line: int | None = None) -> InvalidInput:
+    where = f"{source}: line {line}" if line is not None else source
+    return InvalidInput("csv", f"{where}: {reason}")
+
+
+@dataclass(frozen=True)
+class CsvRows:
+    """Parsed rows for :meth:`Store.import_targets`, with the line each one starts on."""
+
+    source: str
+    rows: list[dict[str, str]]
+    lines: list[int]
+
+    def locate(self, err: InvalidInput) -> InvalidInput:
+        """The store's ``row N: reason`` as ``FILE: line L: reason``."""
+        match = _STORE_ROW.match(str(err))
+        if match and 1 <= int(match[1]) <= len(self.lines):
+            return _bad(self.source, match[2], self.lines[int(match[1]) - 1])
+        return _bad(self.source, str(err))
+
+
+def _header(cells: list[str], source: str) -> list[str]:
+    columns = [cell.strip().lower() for cell in cells]
+    unknown = [c for c in columns if c not in COLUMNS]
+    if unknown:
+        known = ", ".join(COLUMNS)
+        raise _bad(source, f"unknown column {unknown[0]!r} in the header; known: {known}", 1)
+    if len(set(columns)) != len(columns):
+        raise _bad(source, "a column is named twice in the header", 1)
+    if "name" not in columns:
+        raise _bad(source, f"no 'name' column in the header (found: {', '.join(columns)})", 1)
+    return columns
+
+
+def _row(columns: list[str], cells: list[str], source: str, line: int) -> dict[str, str]:
+    if len(cells) > len(columns):
+        raise _bad(source, f"{len(cells)} fields, but the header names {len(columns)}", line)
+    row = dict(zip(columns, cells + [""] * (len(columns) - len(cells)), strict=True))
+    if not row.get("uid", "").strip():
+        row.pop("uid", None)  # no uid: matched by name, or a new uid is minted
+    return row
+
+
+def parse_csv(text: str, source: str) -> CsvRows:
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows: list[dict[str, str]] = []
+    lines: list[int] = []
+    try:
+        header = next(reader, None)
+        if not header:
+            raise _bad(source, "the file is empty; its first line must name the columns")
+        columns = _header(header, source)
+        for cells in reader:
+            if not cells:
+                continue  # a blank line
+            line = reader.line_num - sum(cell.count("\n") for cell in cells)
+            rows.append(_row(columns, cells, source, line))
+            lines.append(line)
+    except csv.Error as err:
+        raise _bad(source, str(err), reader.line_num) from None
+    return CsvRows(source, rows, lines)
+
+
+def read_csv(path: Path) -> CsvRows:
+    source = str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise _bad(source, f"cannot read it: {err.strerror}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        reason = f"not UTF-8 text (byte 0x{data[err.start]:02x}); save the file as UTF-8"
+        raise _bad(source, reason, line) from None
+    return parse_csv(text, source)
+
+
+def import_csv(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(metavar="FILE.csv", help="UTF-8 CSV with a header.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Add or update targets from a CSV file: all rows or none."""
+    parsed = read_csv(file)
+    with open_store(ctx) as store:
+        try:
+            created, updated = store.import_targets(parsed.rows)
+        except InvalidInput as err:
+            raise parsed.locate(err) from None
+    counts = {
+        "created": created,
+        "updated": updated,
+        "unchanged": len(parsed.rows) - created - updated,
+    }
+    if as_json:
+        emit_json(counts)
+    else:
+        info(", ".join(f"{n} {what}" for what, n in counts.items()))
+
+
+def write_csv(out: TextIO, targets: Sequence[TargetView]) -> None:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for t in targets:
+        writer.writerow((t.name, t.description, MARKET_SEP.join(t.markets), t.status or "", t.uid))
+
+
+def export_csv(
+    ctx: typer.Context,
+    file: Annotated[
+        Path | None, typer.Argument(metavar="[FILE]", help="Where to write; stdout if none.")
+    ] = None,
+) -> None:
+    """Write every target as CSV (the columns import reads, uid included)."""
+    with open_store(ctx) as store:
+        targets = store.list_targets(TargetQuery())
+    if file is None:
+        write_csv(sys.stdout, targets)
+        return
+    tmp = file.with_name(file.name + ".tmp")
+    with tmp.open("w", encoding="utf-8", newline="") as out:
+        write_csv(out, targets)
+    os.replace(tmp, file)
+    info(f"exported {len(targets)} targets to {file}")

@@ -1,0 +1,103 @@
+"""What sync left for the user: ``status``, ``conflicts``, ``resolve``.
+
+The daemon itself (``login``, ``sync``) lives in ``pipetrack/sync_cmd.py``. Nothing
+here reads the API token: ``status`` shows the server URL from ``config.toml`` only.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from pipetrack.context import config_of, open_store
+from protocol import InvalidInput, parse_status
+from storage import ConflictView, SyncState
+
+from .args import JsonFlag, StatusHelp
+from .output import NONE, age_text, emit_fields, emit_json, emit_list, info, local_time
+from .output import status_text as st
+from .targets import show
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(status)
+    app.command()(conflicts)
+    app.command()(resolve)
+
+
+def state_lines(state: SyncState) -> list[tuple[str, str]]:
+    since = f" since {local_time(state.online_since)}" if state.online_since else ""
+    oldest = f" (oldest {age_text(state.oldest_pending_age_s)} old)" if state.pending else ""
+    return [
+        ("Sync", ("online" if state.online else "offline") + since),
+        ("Server", state.server or "not set (pipetrack login URL --token T)"),
+        ("Last sync", local_time(state.last_sync_at) if state.last_sync_at else "never"),
+        ("Pending", f"{state.pending}{oldest}"),
+        ("Conflicts", str(state.conflicts)),
+        ("Rejected", str(state.rejected)),
+        ("Last error", state.last_error or NONE),
+    ]
+
+
+def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Sync state: online or not, last sync, pending changes, conflicts, last error."""
+    server = config_of(ctx).server
+    with open_store(ctx) as store:
+        state = store.sync_state(server=server)
+    if as_json:
+        emit_json(state.to_json())
+    else:
+        emit_fields(state_lines(state))
+
+
+def mine_text(c: ConflictView) -> str:
+    if c.op == "edit":
+        return "edit " + ", ".join(sorted(c.mine_fields or {}))
+    return st(c.mine_status)
+
+
+CONFLICT_COLUMNS = ("CHANGE", "TARGET", "BASE", "MINE", "MINE AT", "THEIRS", "BY", "THEIRS AT")
+
+
+def conflict_row(c: ConflictView) -> tuple[str, ...]:
+    return (
+        c.change_id,
+        c.name,
+        f"{st(c.base_status)} v{c.base_version}",
+        mine_text(c),
+        local_time(c.mine_changed_at),
+        f"{st(c.theirs_status)} v{c.theirs_version}",
+        c.theirs_changed_by or "",
+        local_time(c.theirs_changed_at),
+    )
+
+
+def conflicts(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Changes the server refused because another device changed the same thing."""
+    with open_store(ctx) as store:
+        found = store.conflicts()
+    emit_list(found, as_json, columns=CONFLICT_COLUMNS, row=conflict_row, empty="no conflicts")
+    if found and not as_json:
+        info("resolve each with: pipetrack resolve CHANGE_ID --mine | --theirs | --status S")
+
+
+def resolve(
+    ctx: typer.Context,
+    change_id: Annotated[str, typer.Argument(metavar="CHANGE_ID")],
+    mine: Annotated[bool, typer.Option("--mine", help="Keep my change.")] = False,
+    theirs: Annotated[bool, typer.Option("--theirs", help="Take the server's.")] = False,
+    status: Annotated[
+        str | None, typer.Option("--status", "-s", help="Choose another status: " + StatusHelp)
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Resolve a conflict: keep mine, take theirs, or choose another status."""
+    if [mine, theirs, status is not None].count(True) != 1:
+        raise InvalidInput("resolve", "give exactly one of --mine, --theirs or --status S")
+    choice = "mine" if mine else "theirs"
+    if status is not None:
+        choice = parse_status(status) or "none"
+    with open_store(ctx) as store:
+        after = store.resolve_conflict(change_id, choice)
+    show(after, as_json, f"{after.name}: resolved, now {st(after.status)}")

@@ -1,0 +1,129 @@
+"""Commands that change targets: ``add``, ``set``, ``edit``, ``snooze``."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Annotated
+
+import typer
+
+from pipetrack.context import open_store
+from protocol import InvalidInput, parse_status
+from storage import TargetView
+
+from .args import JsonFlag, MarketOpt, NoteOpt, StatusHelp, TargetArg
+from .output import emit_json, status_text
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(add)
+    app.command("set")(set_status)
+    app.command()(edit)
+    app.command()(snooze)
+
+
+def show(target: TargetView, as_json: bool, message: str) -> None:
+    """The target as JSON, or a one-line message for a person."""
+    if as_json:
+        emit_json(target.to_json())
+    else:
+        typer.echo(message)
+
+
+def add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The target's name (1-255 characters).")],
+    description: Annotated[str, typer.Option("--description", "-d")] = "",
+    market: MarketOpt = None,
+    status: Annotated[str | None, typer.Option("--status", "-s", help=StatusHelp)] = None,
+    note: NoteOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Add a target; prints its uid."""
+    parsed = parse_status(status)
+    with open_store(ctx) as store:
+        target = store.create_target(name, description, market or (), parsed, note=note)
+    show(target, as_json, target.uid)
+
+
+def set_status(
+    ctx: typer.Context,
+    target: TargetArg,
+    status: Annotated[str, typer.Argument(metavar="STATUS", help=StatusHelp)],
+    note: NoteOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Set a target's pipeline status."""
+    new = parse_status(status)
+    with open_store(ctx) as store:
+        before = store.resolve(target)
+        change = store.set_status(before.uid, new, note)
+    after = change.target
+    if change.changed:
+        message = f"{after.name}: {status_text(before.status)} -> {status_text(after.status)}"
+    else:
+        message = f"{after.name} is already {status_text(after.status)}, nothing changed"
+    show(after, as_json, message)
+
+
+def edit(
+    ctx: typer.Context,
+    target: TargetArg,
+    name: Annotated[str | None, typer.Option("--name")] = None,
+    description: Annotated[str | None, typer.Option("--description", "-d")] = None,
+    market: Annotated[
+        list[str] | None,
+        typer.Option("--market", "-m", metavar="M", help="Replace the markets; repeat."),
+    ] = None,
+    clear_markets: Annotated[bool, typer.Option("--clear-markets")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Change a target's name, description or markets."""
+    if market and clear_markets:
+        raise InvalidInput("markets", "give --market or --clear-markets, not both")
+    markets = [] if clear_markets else (market or None)
+    if name is None and description is None and markets is None:
+        raise InvalidInput(
+            "edit", "nothing to change: give --name, --description, --market or --clear-markets"
+        )
+    with open_store(ctx) as store:
+        uid = store.resolve(target).uid
+        after = store.edit_target(uid, name=name, description=description, markets=markets)
+    show(after, as_json, f"{after.name}: saved")
+
+
+_RELATIVE = re.compile(r"^\+(\d{1,4})([dw])$")
+
+
+def parse_until(value: str, today: date) -> date:
+    """``YYYY-MM-DD``, or ``+N d`` / ``+N w`` from ``today``."""
+    text = value.strip().lower()
+    match = _RELATIVE.match(text)
+    if match:
+        count = int(match[1]) * (7 if match[2] == "w" else 1)
+        return today + timedelta(days=count)
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput("until", f"bad date {value!r}; use YYYY-MM-DD, +7d or +2w") from None
+
+
+def snooze(
+    ctx: typer.Context,
+    target: TargetArg,
+    until: Annotated[
+        str | None, typer.Argument(metavar="[UNTIL]", help="YYYY-MM-DD, +7d or +2w.")
+    ] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="End the snooze.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Keep a target from counting as stale until a date (this device only)."""
+    if clear == (until is not None):
+        raise InvalidInput("until", "give a date (YYYY-MM-DD, +7d) or --clear, not both")
+    day = None if clear else parse_until(until or "", date.today())
+    with open_store(ctx) as store:
+        uid = store.resolve(target).uid
+        after = store.snooze(uid, day)
+    message = f"{after.name}: snoozed until {day}" if day else f"{after.name}: snooze cleared"
+    show(after, as_json, message)

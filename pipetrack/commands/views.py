@@ -1,0 +1,112 @@
+"""Commands that read targets: ``list``, ``stale``, ``history``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated
+
+import typer
+
+from pipetrack.context import EXIT_STALE, open_store
+from protocol import parse_status
+from storage import HistoryEntry, TargetQuery, TargetView
+from storage.types import SortKey
+
+from .args import JsonFlag, TargetArg
+from .output import NONE, day, emit_list, local_time, status_text
+
+TARGET_COLUMNS = ("UID", "NAME", "STATUS", "DAYS", "STAGNATION", "SYNC", "MARKETS")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("list")(list_targets)
+    app.command()(stale)
+    app.command()(history)
+
+
+def stagnation_text(target: TargetView) -> str:
+    if target.stagnation == "snoozed" and target.snoozed_until:
+        return f"snoozed to {day(target.snoozed_until)}"
+    return target.stagnation
+
+
+def target_row(t: TargetView) -> tuple[str, ...]:
+    return (
+        t.uid[:8],
+        t.name,
+        status_text(t.status),
+        str(t.days_in_status),
+        stagnation_text(t),
+        t.sync,
+        ", ".join(t.markets),
+    )
+
+
+def show_targets(targets: Sequence[TargetView], as_json: bool, empty: str) -> None:
+    emit_list(targets, as_json, columns=TARGET_COLUMNS, row=target_row, empty=empty)
+
+
+def history_row(e: HistoryEntry) -> tuple[str, ...]:
+    return (
+        local_time(e.changed_at),
+        status_text(e.old_status),
+        status_text(e.new_status),
+        NONE if e.days_in_previous is None else str(e.days_in_previous),
+        e.changed_by,
+        e.sync,
+        e.note or "",
+    )
+
+
+def list_targets(
+    ctx: typer.Context,
+    status: Annotated[
+        list[str] | None,
+        typer.Option("--status", "-s", metavar="S", help="Only this status (none = no status)."),
+    ] = None,
+    market: Annotated[
+        list[str] | None, typer.Option("--market", "-m", metavar="M", help="Only this market.")
+    ] = None,
+    stale_only: Annotated[bool, typer.Option("--stale", help="Only stale targets.")] = False,
+    search: Annotated[str, typer.Option("--search", "-q", help="Name contains TEXT.")] = "",
+    sort: Annotated[SortKey, typer.Option("--sort", show_default=True)] = "name",
+    descending: Annotated[bool, typer.Option("--desc", help="Reverse the order.")] = False,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most N.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """List targets, filtered and sorted."""
+    query = TargetQuery(
+        statuses=tuple(parse_status(s) for s in status or ()),
+        markets=tuple(market or ()),
+        search=search,
+        stagnation=("stale",) if stale_only else (),
+        sort=sort,
+        descending=descending,
+        limit=limit,
+    )
+    with open_store(ctx) as store:
+        targets = store.list_targets(query)
+    show_targets(targets, as_json, "no targets match")
+
+
+def stale(
+    ctx: typer.Context,
+    fail: Annotated[
+        bool, typer.Option("--fail", help=f"Exit {EXIT_STALE} when any target is stale (cron).")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Targets that sat in their status past its threshold."""
+    with open_store(ctx) as store:
+        targets = store.stale_targets()
+    show_targets(targets, as_json, "no stale targets")
+    if fail and targets:
+        raise typer.Exit(EXIT_STALE)
+
+
+def history(ctx: typer.Context, target: TargetArg, as_json: JsonFlag = False) -> None:
+    """A target's status changes, oldest first."""
+    with open_store(ctx) as store:
+        entries = store.history(store.resolve(target).uid)
+    columns = ("WHEN", "FROM", "TO", "DAYS BEFORE", "BY", "SYNC", "NOTE")
+    emit_list(entries, as_json, columns=columns, row=history_row, empty="no status changes yet")

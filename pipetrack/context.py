@@ -1,0 +1,99 @@
+"""What every ``pipetrack`` sub-command needs: the profile, its config, the store.
+
+Use these helpers in any command module (targets, sync, server, demo)::
+
+    import typer
+    from pipetrack.context import config_of, open_store, profile_of
+
+    def register(app: typer.Typer) -> None:
+        app.command()(thing)
+
+    def thing(ctx: typer.Context) -> None:
+        with open_store(ctx) as store:  # profile dir created, config read, store opened
+            ...                         # and closed again when the block ends
+
+- :func:`profile_of` gives the :class:`~storage.profile.Profile` selected by the global
+  ``--home DIR`` / ``PIPETRACK_HOME`` (the platform's data dir otherwise).
+- :func:`config_of` reads ``config.toml`` once per invocation.
+- :func:`open_store` opens ``pipetrack.db`` with the configured stagnation thresholds.
+
+Errors: do not catch them in commands. The app (``pipetrack/cli.py``) turns
+``InvalidInput`` / ``NotFound`` / ``Ambiguous`` / usage errors into exit 2,
+``StoreError`` and ``OSError`` into exit 1, each as ONE line on stderr
+``pipetrack: error: <reason>``. To refuse bad input yourself, raise
+``protocol.InvalidInput(field, reason)``; for another exit code, ``raise typer.Exit(code)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from storage import Store
+from storage.profile import Config, Profile
+
+#: Exit codes of every ``pipetrack`` command.
+EXIT_OK = 0
+EXIT_FAILURE = 1  # the store or the file system failed (corrupt db, disk full...)
+EXIT_BAD_INPUT = 2  # the user's input was refused; nothing was written
+EXIT_STALE = 3  # ``stale --fail`` found stale targets
+
+
+@dataclass
+class AppState:
+    """Per-invocation state kept on the root click context (``ctx.obj``)."""
+
+    profile: Profile
+    _config: Config | None = field(default=None, repr=False)
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = self.profile.load_config()
+        return self._config
+
+
+def init_state(ctx: typer.Context, home: Path | None) -> AppState:
+    """Called once by the root command with the global ``--home`` value."""
+    state = AppState(Profile(home))
+    ctx.obj = state
+    return state
+
+
+def _state(ctx: typer.Context) -> AppState:
+    state = ctx.find_object(AppState)
+    if state is None:  # a command invoked outside the app (tests of a lone command)
+        state = init_state(ctx.find_root(), None)
+    return state
+
+
+def profile_of(ctx: typer.Context) -> Profile:
+    return _state(ctx).profile
+
+
+def config_of(ctx: typer.Context) -> Config:
+    """The profile's ``config.toml`` (InvalidInput naming the bad setting -> exit 2)."""
+    return _state(ctx).config
+
+
+@contextmanager
+def open_store(ctx: typer.Context, **options: Any) -> Iterator[Store]:
+    """Open the profile's store for the length of a ``with`` block.
+
+    ``options`` go to :meth:`Store.open` (e.g. ``clock=``, ``user=``); thresholds
+    come from ``config.toml``.
+    """
+    state = _state(ctx)
+    config = state.config
+    state.profile.ensure()
+    options.setdefault("thresholds", config.thresholds)
+    store = Store.open(state.profile.db_path, **options)
+    try:
+        yield store
+    finally:
+        store.close()
