@@ -1,0 +1,131 @@
+"""``pipetrack login`` and ``pipetrack sync``: connect a profile to a server, run the daemon.
+
+The token is read from the profile's 0600 token file when needed and never printed or
+logged (not even with ``--verbose``).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from typing import Annotated
+from urllib.parse import urlsplit
+
+import typer
+
+from pipetrack.context import EXIT_BAD_INPUT, config_of, open_store, profile_of
+from protocol import InvalidInput
+from storage import Store
+from syncd import (
+    AlreadyRunning,
+    ApiClient,
+    ApiError,
+    Daemon,
+    ProfileLock,
+    Settings,
+    Transient,
+    Unauthorized,
+    run_once,
+)
+
+from .commands.output import info
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(message)s"
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(login)
+    app.command()(sync)
+
+
+def login(
+    ctx: typer.Context,
+    url: Annotated[str, typer.Argument(help="The server, e.g. https://pipetrack.example.com")],
+    token: Annotated[
+        str,
+        typer.Option(
+            "--token",
+            prompt=True,
+            hide_input=True,
+            help="Your API token ('pipetrack admin add-user' printed it). Asked for if left out.",
+        ),
+    ],
+) -> None:
+    """Check a token against the server, then save the URL and the token in the profile."""
+    url = _clean_url(url)
+    token = token.strip()
+    if not token:
+        raise InvalidInput("token", "the token is empty")
+    try:
+        with ApiClient(url, token) as client:
+            client.check()
+    except Unauthorized:
+        raise InvalidInput("token", f"{url} refused the token") from None
+    except Transient as err:
+        raise InvalidInput("url", f"cannot use {url}: {err}") from None
+    except ApiError as err:
+        raise InvalidInput(
+            "url", f"{url} does not answer like a pipetrack server ({err})"
+        ) from None
+    profile = profile_of(ctx)
+    profile.save_server(url)
+    profile.save_token(token)
+    info(f"logged in to {url}; token saved in {profile.token_path}. Run 'pipetrack sync'.")
+
+
+def _clean_url(url: str) -> str:
+    url = url.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InvalidInput("url", f"{url!r} is not an http:// or https:// URL")
+    return url
+
+
+def sync(
+    ctx: typer.Context,
+    once: Annotated[
+        bool, typer.Option("--once", help="Push and pull until nothing is left, then exit.")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
+) -> None:
+    """Run the sync daemon until stopped (Ctrl-C, SIGTERM): push local changes, pull the
+    team's. Exit 1 with --once when the server is unreachable (changes stay queued)."""
+    profile = profile_of(ctx)
+    config = config_of(ctx)
+    if not config.server or not profile.read_token():
+        raise InvalidInput("server", "not logged in - run pipetrack login URL --token T")
+    settings = Settings.from_env(config.server)
+    _setup_logging(verbose)
+    profile.ensure()
+    lock = ProfileLock(profile.home)
+    try:
+        lock.acquire()
+    except AlreadyRunning as err:
+        typer.echo(f"pipetrack: error: {err}", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    with lock:
+        if once:
+            with open_store(ctx) as store:
+                raise typer.Exit(run_once(store, settings, profile.read_token))
+        logging.getLogger("syncd").info("syncing %s with %s", profile.home, settings.server)
+        daemon = Daemon(
+            profile.home,
+            lambda: Store.open(profile.db_path, thresholds=config.thresholds),
+            settings,
+            profile.read_token,
+        )
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: daemon.stop())
+        daemon.run()
+
+
+def _setup_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+    logging.getLogger("syncd").setLevel(logging.DEBUG if verbose else logging.INFO)
+    # httpx logs each request's URL at INFO (never headers, so never the token).
+    logging.getLogger("httpx").setLevel(logging.INFO if verbose else logging.WARNING)

@@ -1,0 +1,171 @@
+"""The HTTP client of the sync API (DESIGN.md, "Sync protocol").
+
+Every failure becomes one of the exceptions below, so callers decide by type:
+:class:`Transient` (network error, timeout, 5xx: retry later, the request may or may
+not have been applied), :class:`Unauthorized` (401: the token was refused),
+:class:`Refused` (any other 4xx: the request itself is wrong; :class:`PayloadTooLarge`
+for 413, send less). The bearer token is read from a callable on every request, so
+a new ``pipetrack login`` takes effect without a restart; it is never logged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import ValidationError
+
+from protocol.wire import Change, PullResponse, PushRequest, PushResponse, Result
+
+CONNECT_TIMEOUT = 5.0
+#: Time allowed for one push of up to 1,000 changes.
+PUSH_TIMEOUT = 60.0
+#: How much longer than ``wait`` a long-poll may take before it counts as lost.
+PULL_GRACE = 15.0
+
+
+class ApiError(Exception):
+    """Any failure talking to the server; ``str()`` says what happened in one line."""
+
+
+class Transient(ApiError):
+    """Network error, timeout or 5xx: nothing is known about the request; retry later."""
+
+
+class ServerError(Transient):
+    """The server answered 5xx (or an answer the protocol does not allow)."""
+
+
+class Unauthorized(ApiError):
+    """401: the server refused the token."""
+
+
+class Refused(ApiError):
+    """A 4xx other than 401: the server will never accept this request as it is."""
+
+    def __init__(self, status_code: int, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class PayloadTooLarge(Refused):
+    """413: the push carried too many changes or bytes."""
+
+
+TokenSource = Callable[[], str | None]
+M = TypeVar("M", PushResponse, PullResponse)
+
+
+class ApiClient:
+    """A thin, blocking client of ``/v1`` for one thread (one connection pool)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: TokenSource | str | None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._token = token if callable(token) else (lambda: token)
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(PUSH_TIMEOUT, connect=CONNECT_TIMEOUT),
+            transport=transport,
+            headers={"User-Agent": "pipetrack-syncd"},
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- the calls --------------------------------------------------------------------
+    def push(self, device_id: str, changes: Sequence[Change]) -> list[Result]:
+        """POST /v1/push; the results, checked to answer exactly ``changes`` in order."""
+        body = PushRequest(device_id=device_id, changes=list(changes)).model_dump_json()
+        response = self._request(
+            "POST", "/v1/push", content=body, headers={"Content-Type": "application/json"}
+        )
+        results = _parse(PushResponse, response).results
+        if [r.change_id for r in results] != [c.change_id for c in changes]:
+            raise ServerError("the server's push results do not match the changes sent")
+        return results
+
+    def pull(self, cursor: str | None, *, limit: int, wait: float = 0.0) -> PullResponse:
+        """GET /v1/pull; with ``wait`` > 0 the server holds the call until something new
+        commits or ``wait`` seconds pass, so the read timeout is longer than ``wait``."""
+        params: dict[str, str | int | float] = {"limit": limit, "wait": wait}
+        if cursor is not None:
+            params["cursor"] = cursor
+        timeout = httpx.Timeout(wait + PULL_GRACE, connect=CONNECT_TIMEOUT)
+        response = self._request("GET", "/v1/pull", params=params, timeout=timeout)
+        return _parse(PullResponse, response)
+
+    def check(self) -> None:
+        """Prove the URL answers the sync protocol and accepts the token (a 1-item pull)."""
+        self.pull(None, limit=1)
+
+    # ---- plumbing -------------------------------------------------------------------------
+    def _request(
+        self, method: str, path: str, *, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        headers = dict(headers or {})
+        token = self._token()
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        try:
+            response = self._http.request(method, path, headers=headers, **kwargs)
+        except httpx.TimeoutException as err:
+            raise Transient(f"{self.base_url} did not answer in time ({_kind(err)})") from None
+        except httpx.TransportError as err:
+            raise Transient(f"cannot reach {self.base_url}: {_kind(err)}") from None
+        _raise_for_status(response)
+        return response
+
+
+def _kind(err: Exception) -> str:
+    detail = str(err)
+    return f"{type(err).__name__}: {detail}" if detail else type(err).__name__
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = None
+    if isinstance(body, dict):
+        message = body.get("message") or body.get("detail")
+        if message:
+            return message if isinstance(message, str) else json.dumps(message)
+    return response.reason_phrase or "no reason given"
+
+
+def _raise_for_status(response: httpx.Response) -> None:
+    code = response.status_code
+    if code < 400:
+        return
+    message = f"HTTP {code} from {response.request.url.path}: {_message(response)}"
+    if code == 401:
+        raise Unauthorized(message)
+    if code == 413:
+        raise PayloadTooLarge(code, message)
+    if code >= 500 or code in (408, 429):
+        raise ServerError(message)
+    raise Refused(code, message)
+
+
+def _parse(model: type[M], response: httpx.Response) -> M:
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError as err:
+        raise ServerError(
+            f"unexpected answer from {response.request.url.path}: {err.error_count()} "
+            "problem(s) with the message"
+        ) from None

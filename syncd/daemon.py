@@ -1,0 +1,170 @@
+"""The sync daemon: a push loop and a pull loop, each in its own thread with its own
+store connection (SQLite connections are not shared between threads).
+
+- The push loop sleeps until a local write (a file event from :mod:`syncd.wake`, or a
+  changed ``Store.data_version()`` when polling), then pushes everything pushable.
+- The pull loop long-polls the server and applies what comes back at once; it never
+  waits for the outbox.
+- Transient failures back off (:mod:`syncd.retry`); when one loop gets through again it
+  cuts the other's backoff short. A refused token pauses a loop until ``pipetrack
+  login`` replaces the token file (or the backoff cap passes).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import TypeVar
+
+from storage import Store
+
+from .client import ApiClient, ApiError, TokenSource, Transient, Unauthorized
+from .once import describe
+from .pull import Puller, PullTally
+from .push import Pusher, PushTally
+from .report import TOKEN_REFUSED, Reporter
+from .retry import Backoff, Wakeable
+from .settings import POLL_FALLBACK, POLL_SAFETY, Settings
+from .wake import ProfileWatcher
+
+log = logging.getLogger("syncd")
+
+T = TypeVar("T")
+StoreFactory = Callable[[], Store]
+
+#: How long a stop waits for the loops to finish what they are doing. An abandoned
+#: request is a lost response, which the protocol makes safe; store writes are atomic.
+JOIN_TIMEOUT = 3.0
+
+
+class Daemon:
+    def __init__(
+        self, home: Path, open_store: StoreFactory, settings: Settings, token: TokenSource
+    ) -> None:
+        self.home = home
+        self.open_store = open_store
+        self.settings = settings
+        self.token = token
+        self.stopping = threading.Event()
+        self.local_write = Wakeable()
+        self.push_backoff = Wakeable()
+        self.pull_backoff = Wakeable()
+        self.poll = POLL_FALLBACK
+
+    def stop(self) -> None:
+        """Ask both loops to finish (safe from a signal handler)."""
+        self.stopping.set()
+        for sleeper in (self.local_write, self.push_backoff, self.pull_backoff):
+            sleeper.wake()
+
+    def run(self) -> None:
+        """Run until :meth:`stop`; returns after a clean stop."""
+        watcher = ProfileWatcher(self.home, self.local_write.wake, self._token_changed)
+        if self.settings.file_events and watcher.start():
+            self.poll = POLL_SAFETY
+        threads = [
+            threading.Thread(target=self._loop, args=(loop,), name=loop.__name__, daemon=True)
+            for loop in (self._push_loop, self._pull_loop)
+        ]
+        for thread in threads:
+            thread.start()
+        while not self.stopping.wait(0.5):
+            pass
+        watcher.stop()
+        for thread in threads:
+            thread.join(JOIN_TIMEOUT)
+        store = self.open_store()
+        try:
+            Reporter(store).stopped()
+        finally:
+            store.close()
+        log.info("sync daemon stopped")
+
+    def _token_changed(self) -> None:
+        log.info("token file changed; retrying now")
+        self.push_backoff.wake()
+        self.pull_backoff.wake()
+
+    # ---- the loops ------------------------------------------------------------------
+    def _loop(self, body: Callable[[Store, ApiClient, Reporter], None]) -> None:
+        try:
+            store = self.open_store()
+        except Exception:
+            log.exception("cannot open the store; stopping")
+            self.stop()
+            return
+        try:
+            with ApiClient(self.settings.server, self.token) as client:
+                body(store, client, Reporter(store))
+        finally:
+            store.close()
+
+    def _backoff(self, sleeper: Wakeable, reporter: Reporter) -> Backoff:
+        return Backoff(
+            self.stopping,
+            sleeper,
+            cap=self.settings.backoff_max,
+            on_failure=lambda err: reporter.failed(str(err)),
+        )
+
+    def _push_loop(self, store: Store, client: ApiClient, reporter: Reporter) -> None:
+        pusher = Pusher(store, client, self._backoff(self.push_backoff, reporter))
+        while not self.stopping.is_set():
+            seen = store.data_version()
+            tally = self._guard(reporter, self.push_backoff, pusher.push_pending)
+            if tally is not None and tally.sent:
+                if reporter.ok(synced=True):
+                    self.pull_backoff.wake()
+                log.info("push: %s", describe(tally, PullTally()))
+            self._wait_for_write(store, seen)
+
+    def _wait_for_write(self, store: Store, seen: int) -> None:
+        """Until a file event, or another connection committed since ``seen``."""
+        while not self.stopping.is_set():
+            if self.local_write.sleep(self.poll) or store.data_version() != seen:
+                return
+
+    def _pull_loop(self, store: Store, client: ApiClient, reporter: Reporter) -> None:
+        puller = Puller(store, client, self._backoff(self.pull_backoff, reporter))
+        wait = 0.0
+        while not self.stopping.is_set():
+            response = self._guard(reporter, self.pull_backoff, partial(puller.pull_page, wait))
+            if response is None or self.stopping.is_set():
+                wait = 0.0
+                continue
+            if reporter.ok(synced=True):
+                self.push_backoff.wake()
+            if response.targets or response.history:
+                pulled = PullTally()
+                pulled.add(response)
+                log.info("pull: %s", describe(PushTally(), pulled))
+            wait = 0.0 if response.more else self.settings.long_poll
+
+    def _guard(self, reporter: Reporter, sleeper: Wakeable, step: Callable[[], T]) -> T | None:
+        """Run one step; on a failure that retrying does not cover, record it and pause
+        (``backoff_max``, or until woken) so the server is not hammered."""
+        try:
+            return step()
+        except Transient:
+            return None  # retrying gives up only when stopping
+        except Unauthorized as err:
+            log.error("%s (%s); pausing", TOKEN_REFUSED, err)
+            reporter.failed(TOKEN_REFUSED)
+        except ApiError as err:
+            log.error("sync failed: %s; pausing", err)
+            reporter.failed(str(err))
+        except Exception as err:
+            log.exception("unexpected error in the sync loop; pausing")
+            _quietly(partial(reporter.failed, f"internal error: {err}"))
+        sleeper.sleep(self.settings.backoff_max)
+        return None
+
+
+def _quietly(fn: Callable[[], object]) -> None:
+    try:
+        fn()
+    except Exception:
+        log.debug("ignored error while recording sync state", exc_info=True)

@@ -1,0 +1,51 @@
+"""``pipetrack sync --once``: push, then pull, until nothing is left."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from storage import Store
+
+from .client import ApiClient, ApiError, TokenSource, Unauthorized
+from .pull import Puller, PullTally
+from .push import Pusher, PushTally
+from .report import TOKEN_REFUSED, Reporter
+from .retry import Backoff, Wakeable
+from .settings import ONCE_ATTEMPTS, Settings
+
+log = logging.getLogger("syncd")
+
+
+def describe(pushed: PushTally, pulled: PullTally) -> str:
+    """The one line a sync cycle logs."""
+    done = pushed.applied + pushed.duplicate + pushed.converged
+    return (
+        f"pushed {pushed.sent} (applied {done}, conflicts {pushed.conflict}, "
+        f"rejected {pushed.rejected}), pulled {pulled.targets} targets / "
+        f"{pulled.history} history entries"
+    )
+
+
+def run_once(store: Store, settings: Settings, token: TokenSource) -> int:
+    """0 when everything pushable went out and everything new came in; 1 when the server
+    is unreachable (after a few quick retries) or refuses us. Every change stays queued."""
+    reporter = Reporter(store)
+    backoff = Backoff(
+        threading.Event(), Wakeable(), cap=settings.backoff_max, attempts=ONCE_ATTEMPTS
+    )
+    try:
+        with ApiClient(settings.server, token) as client:
+            pushed = Pusher(store, client, backoff).push_pending()
+            pulled = Puller(store, client, backoff).pull_available()
+    except Unauthorized as err:
+        log.error("sync failed: %s (%s)", TOKEN_REFUSED, err)
+        reporter.failed(TOKEN_REFUSED)
+        return 1
+    except ApiError as err:
+        log.error("sync failed: %s; changes stay queued", err)
+        reporter.failed(str(err))
+        return 1
+    reporter.ok(synced=True)
+    log.info("sync: %s", describe(pushed, pulled))
+    return 0
