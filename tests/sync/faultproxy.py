@@ -1,0 +1,116 @@
+"""An HTTP proxy between a daemon and the real server that injects network faults.
+
+Everything is forwarded unchanged (long-polls included) unless a test asks for a fault:
+
+- ``max_body``: answer 413 to a push whose body is larger, without forwarding it;
+- ``poison``: rewrite the changes to these target uids with an unknown status, so the
+  real server rejects them;
+- ``hold_pushes``: forward a push, let the server answer, then hold that answer until
+  ``release`` is set (``push_answered`` says the server has applied it) — a test kills
+  the daemon in between to lose the response.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+
+PUSH = "/v1/push"
+BAD_STATUS = "Lukewarm"
+
+
+class FaultProxy:
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.max_body: int | None = None
+        self.poison: set[str] = set()
+        self.hold_pushes = False
+        self.push_answered = threading.Event()
+        self.release = threading.Event()
+        #: Number of changes in each push forwarded to the server.
+        self.push_sizes: list[int] = []
+        #: Body sizes of pushes answered 413 here.
+        self.refused_sizes: list[int] = []
+        self._http = httpx.Client(timeout=120)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server.daemon_threads = True
+        self._server.proxy = self  # type: ignore[attr-defined]
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> FaultProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release.set()
+        self._server.shutdown()
+        self._server.server_close()
+        self._http.close()
+
+    def rewrite(self, body: bytes) -> bytes:
+        request = json.loads(body)
+        self.push_sizes.append(len(request["changes"]))
+        if not self.poison:
+            return body
+        for change in request["changes"]:
+            if change["target"] in self.poison:
+                change["status"] = BAD_STATUS
+        return json.dumps(request).encode()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: ThreadingHTTPServer
+
+    def do_GET(self) -> None:
+        self._forward()
+
+    def do_POST(self) -> None:
+        self._forward()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def _forward(self) -> None:
+        proxy: FaultProxy = self.server.proxy  # type: ignore[attr-defined]
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        push = self.command == "POST" and self.path == PUSH
+        if push and proxy.max_body is not None and len(body) > proxy.max_body:
+            proxy.refused_sizes.append(len(body))
+            self._reply(413, b'{"message": "request body too large (proxy)"}', None)
+            return
+        if push:
+            body = proxy.rewrite(body)
+        headers = {k: v for k, v in self.headers.items() if k.lower() in _PASSED}
+        try:
+            answer = proxy._http.request(
+                self.command, proxy.upstream + self.path, content=body, headers=headers
+            )
+        except httpx.TransportError:
+            self._reply(502, b'{"message": "upstream unreachable (proxy)"}', None)
+            return
+        if push and proxy.hold_pushes:
+            proxy.push_answered.set()
+            proxy.release.wait()
+        self._reply(answer.status_code, answer.content, answer.headers.get("content-type"))
+
+    def _reply(self, code: int, body: bytes, content_type: str | None) -> None:
+        try:
+            self.send_response(code)
+            self.send_header("Content-Type", content_type or "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except OSError:
+            self.close_connection = True  # the client is gone (killed)
+
+
+_PASSED = frozenset({"authorization", "content-type", "accept"})

@@ -1,0 +1,169 @@
+"""The daemon's parts that need no server: backoff policy, settings, the profile lock."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from protocol import InvalidInput
+from syncd import AlreadyRunning, ProfileLock, Settings, Transient, Unauthorized
+from syncd.retry import Backoff, Wakeable
+
+
+class RecordingSleeper(Wakeable):
+    """Records the delays instead of sleeping (the fake clock of these tests)."""
+
+    def __init__(self, stop_after: int | None = None, stop: threading.Event | None = None):
+        super().__init__()
+        self.delays: list[float] = []
+        self.stop_after = stop_after
+        self.stop = stop
+
+    def sleep(self, seconds: float) -> bool:
+        self.delays.append(seconds)
+        if self.stop is not None and len(self.delays) == self.stop_after:
+            self.stop.set()
+        return False
+
+
+def failing(times: int, error: Exception):
+    calls = []
+
+    def call() -> str:
+        calls.append(1)
+        if len(calls) <= times:
+            raise error
+        return "done"
+
+    return call, calls
+
+
+def test_backoff_windows_double_up_to_the_cap_and_delays_are_jittered_within():
+    sleeper = RecordingSleeper()
+    backoff = Backoff(threading.Event(), sleeper, cap=2.0, base=0.5)
+    call, calls = failing(6, Transient("connection refused"))
+    assert backoff.call("push", call) == "done"
+    windows = [backoff.window(n) for n in range(1, 7)]
+    assert windows == [0.5, 1.0, 2.0, 2.0, 2.0, 2.0]
+    assert len(calls) == 7
+    assert len(sleeper.delays) == 6
+    assert all(0 <= d <= w for d, w in zip(sleeper.delays, windows, strict=True))
+    # full jitter: not every delay is the window itself
+    assert sleeper.delays != windows
+
+
+def test_backoff_logs_each_retry_with_its_delay_and_window(caplog):
+    backoff = Backoff(threading.Event(), RecordingSleeper(), cap=60, base=0.5)
+    call, _ = failing(3, Transient("cannot reach http://x: ConnectError"))
+    with caplog.at_level("WARNING", logger="syncd"):
+        backoff.call("pull", call)
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 3
+    assert "pull failed: cannot reach http://x: ConnectError; retrying in" in lines[0]
+    assert [line.split("window ")[1] for line in lines] == ["0.5 s)", "1.0 s)", "2.0 s)"]
+
+
+def test_backoff_reports_each_failure_before_sleeping():
+    seen: list[str] = []
+    backoff = Backoff(
+        threading.Event(), RecordingSleeper(), cap=1, on_failure=lambda e: seen.append(str(e))
+    )
+    call, _ = failing(2, Transient("down"))
+    backoff.call("push", call)
+    assert seen == ["down", "down"]
+
+
+def test_backoff_gives_up_when_stopping_and_reraises_the_transient_error():
+    stop = threading.Event()
+    sleeper = RecordingSleeper(stop_after=3, stop=stop)
+    backoff = Backoff(stop, sleeper, cap=1)
+    call, calls = failing(100, Transient("down"))
+    with pytest.raises(Transient, match="down"):
+        backoff.call("push", call)
+    assert len(calls) == 4  # the attempt after the third sleep sees the stop
+
+
+def test_backoff_with_attempts_gives_up_after_them():
+    backoff = Backoff(threading.Event(), RecordingSleeper(), cap=1, attempts=3)
+    call, calls = failing(100, Transient("down"))
+    with pytest.raises(Transient):
+        backoff.call("push", call)
+    assert len(calls) == 3
+
+
+def test_a_refused_token_is_not_retried():
+    sleeper = RecordingSleeper()
+    backoff = Backoff(threading.Event(), sleeper, cap=1)
+    call, calls = failing(1, Unauthorized("HTTP 401"))
+    with pytest.raises(Unauthorized):
+        backoff.call("push", call)
+    assert len(calls) == 1 and sleeper.delays == []
+
+
+def test_wakeable_sleep_returns_early_when_woken():
+    sleeper = Wakeable()
+    threading.Timer(0.05, sleeper.wake).start()
+    assert sleeper.sleep(10) is True
+    assert sleeper.sleep(0.01) is False  # the wake-up was consumed
+
+
+# ---- settings -----------------------------------------------------------------------------
+def test_settings_defaults_and_environment():
+    default = Settings.from_env("http://s", env={})
+    assert (default.backoff_max, default.long_poll, default.file_events) == (60.0, 25.0, True)
+    tuned = Settings.from_env(
+        "http://s",
+        env={
+            "PIPETRACK_SYNC_BACKOFF_MAX": "2",
+            "PIPETRACK_SYNC_WAIT": "5",
+            "PIPETRACK_SYNC_WATCH": "poll",
+        },
+    )
+    assert (tuned.backoff_max, tuned.long_poll, tuned.file_events) == (2.0, 5.0, False)
+
+
+@pytest.mark.parametrize(
+    "name,value",
+    [
+        ("PIPETRACK_SYNC_BACKOFF_MAX", "soon"),
+        ("PIPETRACK_SYNC_WAIT", "61"),
+        ("PIPETRACK_SYNC_BACKOFF_MAX", "0"),
+    ],
+)
+def test_settings_refuse_bad_values_naming_them(name, value):
+    with pytest.raises(InvalidInput, match=name):
+        Settings.from_env("http://s", env={name: value})
+
+
+# ---- the lock -----------------------------------------------------------------------------
+HOLD_LOCK = """
+import sys, time
+from syncd import ProfileLock
+lock = ProfileLock(sys.argv[1]); lock.acquire()
+print("locked", flush=True)
+time.sleep(60)
+"""
+
+
+def test_the_lock_refuses_a_second_holder_naming_the_pid(tmp_path):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+        with pytest.raises(
+            AlreadyRunning, match=f"already running for this profile \\(pid {holder.pid}\\)"
+        ):
+            ProfileLock(tmp_path).acquire()
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    # killed with -9: the kernel dropped the lock, the file left behind means nothing
+    with ProfileLock(tmp_path) as lock:
+        assert (tmp_path / "sync.lock").read_text().strip() == str(os.getpid())
+        assert lock.path.exists()
