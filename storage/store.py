@@ -1,13 +1,13 @@
 """The local store: the only way anything touches ``pipetrack.db``.
 
-SKELETON — the signatures and docstrings below are the contract the CLI, the TUI
-and the sync daemon code against. The storage implementer fills in the bodies
-(and may split the work into more modules under ``storage/``), keeping these
-signatures. Times handed out are timezone-aware UTC datetimes.
+The signatures and docstrings below are the contract the CLI, the TUI and the sync
+daemon code against; the work is done by the modules beside this one. Times handed
+out are timezone-aware UTC datetimes.
 """
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -16,6 +16,13 @@ from typing import Literal
 from protocol import Status
 from protocol.wire import AuditEntry, Change, Result, TargetState
 
+from . import actions, conflicts, importer, reports, sync
+from . import query as reads
+from .context import Ctx
+from .db import open_database
+from .errors import Ambiguous, NotFound, StoreError
+from .schema import bind_models
+from .stagnation import normalize_thresholds
 from .types import (
     ConflictView,
     HistoryEntry,
@@ -31,34 +38,32 @@ from .types import (
 
 Clock = Callable[[], datetime]
 
+__all__ = ["Ambiguous", "Clock", "NotFound", "Store", "StoreError", "utcnow"]
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class NotFound(LookupError):
-    """No target matches; ``str()`` names the reference."""
-
-
-class Ambiguous(LookupError):
-    """More than one target matches a reference; ``candidates`` lists them."""
-
-    def __init__(self, ref: str, candidates: Sequence[TargetView]) -> None:
-        names = ", ".join(f"{t.uid[:8]} {t.name!r}" for t in candidates[:10])
-        super().__init__(f"{ref!r} matches {len(candidates)} targets: {names}")
-        self.ref = ref
-        self.candidates = list(candidates)
-
-
-class StoreError(RuntimeError):
-    """The database cannot be used (corrupt, not a pipetrack file, disk full...).
-
-    The message says what happened and what to do, in one or two lines.
-    """
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name (some containers): still record something
+        return "unknown"
 
 
 class Store:
     """One profile's SQLite file. Safe to use from several processes at once."""
+
+    def __init__(self, ctx: Ctx) -> None:
+        """Use :meth:`open`."""
+        self._ctx = ctx
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # ---- opening -----------------------------------------------------------------
     @classmethod
@@ -77,19 +82,31 @@ class Store:
         ``user`` is how local audit rows name who changed (default: the OS user).
         Raises StoreError for a corrupt / foreign / unwritable file.
         """
-        raise NotImplementedError
+        path = Path(path).expanduser()
+        db = open_database(path)
+        ctx = Ctx(
+            db=db,
+            m=bind_models(db),
+            path=path,
+            clock=clock,
+            thresholds=normalize_thresholds(thresholds),
+            user=user or _os_user(),
+        )
+        return cls(ctx)
 
     def close(self) -> None:
-        raise NotImplementedError
+        self._ctx.db.close()
 
     @property
     def device_id(self) -> str:
         """Minted when the file is created; stable for the life of the file."""
-        raise NotImplementedError
+        device = self._ctx.get_meta("device_id")
+        assert device is not None, "migration 1 mints the device id"
+        return device
 
     def data_version(self) -> int:
         """Changes whenever another connection commits (PRAGMA data_version)."""
-        raise NotImplementedError
+        return self._ctx.db.pragma("data_version")
 
     # ---- user actions (each one transaction: local view + audit + outbox) -----------
     def create_target(
@@ -102,8 +119,11 @@ class Store:
         uid: str | None = None,
         note: str | None = None,
     ) -> TargetView:
-        """Create a target (uid minted unless given); outbox ``create``. InvalidInput on bad fields."""
-        raise NotImplementedError
+        """Create a target (uid minted unless given); outbox ``create``.
+
+        InvalidInput on bad fields, or when a target with ``uid`` exists already."""
+        new = actions.validate_new(name, description, markets, status, uid, note)
+        return actions.create_target(self._ctx, new)
 
     def edit_target(
         self,
@@ -114,7 +134,7 @@ class Store:
         markets: Iterable[str] | None = None,
     ) -> TargetView:
         """Edit details (None = unchanged); outbox ``edit`` with only the changed fields."""
-        raise NotImplementedError
+        return actions.edit_target(self._ctx, ref_uid, name, description, markets)
 
     def set_status(
         self, uid: str, status: Status | str | None, note: str | None = None
@@ -123,98 +143,99 @@ class Store:
 
         Setting the status the target already has writes nothing (``changed=False``).
         """
-        raise NotImplementedError
+        return actions.set_status(self._ctx, uid, status, note)
 
     def undo_last(self) -> StatusChange | None:
         """Compensate this device's last status change (a new change back to the old
         status, its note saying it undoes the earlier one). None when nothing to undo."""
-        raise NotImplementedError
+        return actions.undo_last(self._ctx)
 
     def snooze(self, uid: str, until: date | None) -> TargetView:
         """Not stale before ``until`` (None clears). Local only, not synced."""
-        raise NotImplementedError
+        return actions.snooze(self._ctx, uid, until)
 
     def import_targets(self, rows: Sequence[dict[str, str]]) -> tuple[int, int]:
         """All-or-nothing import of already-parsed rows (keys: uid?, name, description?,
         markets? ("a;b"), status?). Existing targets (by uid if given, else by name,
         case-insensitive) are updated only where different. Returns (created, updated).
         Raises InvalidInput whose message names the 1-based row (``row 3: ...``)."""
-        raise NotImplementedError
+        return importer.import_targets(self._ctx, rows)
 
     # ---- reading ----------------------------------------------------------------------
     def get(self, uid: str) -> TargetView:
-        raise NotImplementedError
+        with self._ctx.read():
+            return reads.get(self._ctx, uid)
 
     def resolve(self, ref: str) -> TargetView:
         """A uid, a unique uid prefix of >= 4 characters, or an exact name (case-insensitive).
         Raises NotFound or Ambiguous."""
-        raise NotImplementedError
+        return reads.resolve(self._ctx, ref)
 
     def list_targets(self, query: TargetQuery = TargetQuery()) -> list[TargetView]:
         """Indexed SQL query (filter, sort, offset, limit); fast at 100,000 targets."""
-        raise NotImplementedError
+        return reads.list_targets(self._ctx, query)
 
     def count_targets(self, query: TargetQuery = TargetQuery()) -> int:
-        raise NotImplementedError
+        return reads.count_targets(self._ctx, query)
 
     def markets(self) -> list[str]:
         """Every market in use, sorted, for filter pickers."""
-        raise NotImplementedError
+        return reads.markets(self._ctx)
 
     def history(self, uid: str) -> list[HistoryEntry]:
         """Status changes of a target, oldest first, with days spent in the previous status."""
-        raise NotImplementedError
+        return reports.history(self._ctx, uid)
 
     def stale_targets(self) -> list[TargetView]:
-        raise NotImplementedError
+        return reports.stale_targets(self._ctx)
 
     def summary(self) -> Summary:
-        raise NotImplementedError
+        return reports.summary(self._ctx)
 
     def became_stale_since_last_open(self) -> int:
         """How many targets turned stale since the previous call (the TUI calls it at start);
         records now as the new mark."""
-        raise NotImplementedError
+        return reports.became_stale_since_last_open(self._ctx)
 
     # ---- sync state ---------------------------------------------------------------------
     def sync_state(self, server: str | None = None) -> SyncState:
-        raise NotImplementedError
+        return sync.sync_state(self._ctx, server)
 
     def record_sync(self, *, online: bool, error: str | None = None, synced: bool = False) -> None:
         """The daemon reports: online/offline (``online_since`` moves on a change),
         ``last_error`` (None clears), ``synced`` stamps ``last_sync_at``."""
-        raise NotImplementedError
+        sync.record_sync(self._ctx, online=online, error=error, synced=synced)
 
     def conflicts(self) -> list[ConflictView]:
-        raise NotImplementedError
+        return conflicts.conflicts(self._ctx)
 
     def rejected(self) -> list[RejectedView]:
-        raise NotImplementedError
+        return conflicts.rejected(self._ctx)
 
     def resolve_conflict(
         self, change_id: str, choice: Literal["mine", "theirs"] | Status | str
     ) -> TargetView:
         """keep mine: re-issued on the server's version; take theirs: dropped, local view =
         server; a status: that status on the server's version. Held changes go on after."""
-        raise NotImplementedError
+        return conflicts.resolve_conflict(self._ctx, change_id, choice)
 
     def drop_rejected(self, change_id: str) -> TargetView:
-        raise NotImplementedError
+        return conflicts.drop_rejected(self._ctx, change_id)
 
     # ---- daemon-facing ---------------------------------------------------------------------
     def take_batch(self, limit: int = 500) -> list[Change]:
         """Pending changes in creation order, skipping targets held behind a conflict or a
         rejection. Taking does not remove: only results do (a lost response is re-sent as is)."""
-        raise NotImplementedError
+        return sync.take_batch(self._ctx, limit)
 
     def apply_push_results(self, results: Sequence[Result]) -> PushSummary:
         """applied/duplicate/converged: done, server base moves, later pending changes of the
         target are rebased; conflict: kept with the server state; rejected: kept with the
         reason; blocked: stays pending. One transaction."""
-        raise NotImplementedError
+        return sync.apply_push_results(self._ctx, results)
 
     def pull_cursor(self) -> str | None:
-        raise NotImplementedError
+        return sync.pull_cursor(self._ctx)
 
     def apply_pull(
         self, targets: Sequence[TargetState], history: Sequence[AuditEntry], cursor: str
@@ -222,4 +243,4 @@ class Store:
         """Server base := pulled state; local view overwritten only where nothing is pending
         (else server base + pending changes on top); audit entries recorded (origin server,
         or our own local rows marked synced); cursor saved. One transaction."""
-        raise NotImplementedError
+        return sync.apply_pull(self._ctx, targets, history, cursor)

@@ -1,0 +1,278 @@
+"""User actions. Each is one transaction: local view + audit row + outbox row.
+
+``_fault_hook`` lets tests break a transaction between its writes: it is called with
+the name of the write just made ("target", "audit", "outbox", "view") and may raise.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from peewee import fn
+
+from protocol import (
+    InvalidInput,
+    Status,
+    clean_description,
+    clean_markets,
+    clean_name,
+    clean_note,
+    parse_status,
+)
+
+from . import query
+from .context import Ctx
+from .schema import Target
+from .types import StatusChange, TargetView
+from .view import compute_view, empty_start, refresh
+
+_fault_hook: Callable[[str], None] | None = None
+
+UNDO_NOTE = "undo of "
+
+
+def _fault(step: str) -> None:
+    if _fault_hook is not None:
+        _fault_hook(step)
+
+
+def insert_rows(ctx: Ctx, model: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Many rows through one prepared statement (far faster than peewee's insert_many
+    for bulk imports); values go through the model's field converters."""
+    if not rows:
+        return
+    names = list(rows[0])
+    fields = [model._meta.fields[n] for n in names]
+    sql = 'INSERT INTO "{}" ({}) VALUES ({})'.format(
+        model._meta.table_name,
+        ", ".join(f'"{f.column_name}"' for f in fields),
+        ", ".join("?" * len(names)),
+    )
+    values = ([f.db_value(row[n]) for f, n in zip(fields, names, strict=True)] for row in rows)
+    ctx.db.cursor().executemany(sql, values)
+
+
+@dataclass
+class Change:
+    """A local change about to be written: its outbox row and, for status changes, its
+    audit row."""
+
+    outbox: dict[str, Any]
+    audit: dict[str, Any] | None = None
+
+
+def make_change(
+    ctx: Ctx,
+    target: str,
+    op: str,
+    now: datetime,
+    *,
+    base_version: int | None,
+    status: str | None = None,
+    fields: dict[str, Any] | None = None,
+    note: str | None = None,
+    old_status: str | None = None,
+    audited: bool = False,
+) -> Change:
+    change_id = str(uuid.uuid4())
+    outbox = {
+        "change_id": change_id,
+        "target": target,
+        "op": op,
+        "base_version": base_version,
+        "status": status,
+        "fields": fields,
+        "changed_at": now,
+        "note": note,
+    }
+    audit = None
+    if audited:
+        audit = {
+            "change_id": change_id,
+            "target": target,
+            "old_status": old_status,
+            "new_status": status,
+            "changed_at": now,
+            "changed_by": ctx.user,
+            "note": note,
+            "origin": "local",
+        }
+    return Change(outbox, audit)
+
+
+def write_changes(ctx: Ctx, changes: Sequence[Change]) -> None:
+    insert_rows(ctx, ctx.m.audit, [c.audit for c in changes if c.audit])
+    _fault("audit")
+    insert_rows(ctx, ctx.m.outbox, [c.outbox for c in changes])
+    _fault("outbox")
+
+
+def base_version_of(target: Target) -> int:
+    """What a change is made on: the server's version, 0 = "before the server has it"."""
+    return target.server_version or 0
+
+
+# ---- creating -------------------------------------------------------------------------
+
+
+@dataclass
+class NewTarget:
+    """A validated target to create."""
+
+    name: str
+    description: str = ""
+    markets: list[str] = field(default_factory=list)
+    status: str | None = None
+    note: str | None = None
+    uid: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+def validate_new(
+    name: str,
+    description: str | None,
+    markets: Iterable[str] | None,
+    status: Status | str | None,
+    uid: str | None,
+    note: str | None,
+) -> NewTarget:
+    new_status = parse_status(status)
+    return NewTarget(
+        name=clean_name(name),
+        description=clean_description(description),
+        markets=clean_markets(None if markets is None else list(markets)),
+        status=new_status.value if new_status else None,
+        note=clean_note(note),
+        uid=query.canonical_uid(uid) if uid else str(uuid.uuid4()),
+    )
+
+
+def insert_new(ctx: Ctx, news: Sequence[NewTarget]) -> None:
+    """Create targets: target rows, market rows, audit rows (when a status is given)
+    and outbox ``create`` rows. The bulk path of imports and the path of one create."""
+    now = ctx.now()
+    targets, markets, changes = [], [], []
+    for new in news:
+        details = {"name": new.name, "description": new.description, "markets": new.markets}
+        change = make_change(
+            ctx,
+            new.uid,
+            "create",
+            now,
+            base_version=None,
+            status=new.status,
+            fields=details,
+            note=new.note,
+            audited=new.status is not None,
+        )
+        row = ctx.m.outbox(**change.outbox)
+        targets.append(
+            {"uid": new.uid, "created_at": now, **compute_view(empty_start(now), False, [row])}
+        )
+        markets.extend(
+            {"uid": new.uid, "market_lc": m.casefold(), "market": m} for m in new.markets
+        )
+        changes.append(change)
+    insert_rows(ctx, ctx.m.target, targets)
+    insert_rows(ctx, ctx.m.market, markets)
+    _fault("target")
+    write_changes(ctx, changes)
+    _fault("view")
+
+
+def create_target(ctx: Ctx, new: NewTarget) -> TargetView:
+    with ctx.write():
+        if ctx.m.target.get_or_none(ctx.m.target.uid == new.uid) is not None:
+            raise InvalidInput("uid", f"a target with uid {new.uid} already exists")
+        insert_new(ctx, [new])
+        return query.get(ctx, new.uid)
+
+
+# ---- changing ---------------------------------------------------------------------------
+
+
+def record(ctx: Ctx, target: Target, change: Change) -> str:
+    write_changes(ctx, [change])
+    refresh(ctx, target)
+    _fault("view")
+    return change.outbox["change_id"]
+
+
+def set_status(ctx: Ctx, uid: str, status: Status | str | None, note: str | None) -> StatusChange:
+    parsed = parse_status(status)
+    new = parsed.value if parsed else None
+    note = clean_note(note)
+    with ctx.write():
+        target = query.load(ctx, uid)
+        if target.status == new:
+            return StatusChange(changed=False, target=query.get(ctx, uid))
+        change = make_change(
+            ctx,
+            uid,
+            "set_status",
+            ctx.now(),
+            base_version=base_version_of(target),
+            status=new,
+            note=note,
+            old_status=target.status,
+            audited=True,
+        )
+        change_id = record(ctx, target, change)
+        return StatusChange(changed=True, target=query.get(ctx, uid), change_id=change_id)
+
+
+def edit_target(
+    ctx: Ctx,
+    uid: str,
+    name: str | None,
+    description: str | None,
+    markets: Iterable[str] | None,
+) -> TargetView:
+    wanted: dict[str, Any] = {}
+    if name is not None:
+        wanted["name"] = clean_name(name)
+    if description is not None:
+        wanted["description"] = clean_description(description)
+    if markets is not None:
+        wanted["markets"] = clean_markets(list(markets))
+    with ctx.write():
+        target = query.load(ctx, uid)
+        fields = {k: v for k, v in wanted.items() if getattr(target, k) != v}
+        if fields:
+            change = make_change(
+                ctx, uid, "edit", ctx.now(), base_version=base_version_of(target), fields=fields
+            )
+            record(ctx, target, change)
+        return query.get(ctx, uid)
+
+
+def undo_last(ctx: Ctx) -> StatusChange | None:
+    """Undo this device's latest status change that is neither an undo nor undone
+    already, so repeated undos walk back through history."""
+    a = ctx.m.audit
+    undone = a.alias()
+    with ctx.write():
+        row = (
+            a.select()
+            .where(
+                a.origin == "local",
+                a.note.is_null() | ~a.note.startswith(UNDO_NOTE),
+                ~fn.EXISTS(undone.select().where(undone.note == fn.CONCAT(UNDO_NOTE, a.change_id))),
+            )
+            .order_by(a.id.desc())
+            .first()
+        )
+        if row is None:
+            return None
+        return set_status(ctx, row.target, row.old_status, f"{UNDO_NOTE}{row.change_id}")
+
+
+def snooze(ctx: Ctx, uid: str, until: date | None) -> TargetView:
+    t = ctx.m.target
+    with ctx.write():
+        query.load(ctx, uid)
+        t.update(snoozed_until=until).where(t.uid == uid).execute()
+        return query.get(ctx, uid)

@@ -1,0 +1,154 @@
+"""Conflicts and rejections: showing them and settling them.
+
+Settling rewrites the outbox row (or drops it) and recomputes the view. A dropped
+change takes its local audit row with it: history must not claim a change that
+never happened.
+"""
+
+from __future__ import annotations
+
+from protocol import InvalidInput, Status, parse_status
+from protocol.wire import TargetState
+
+from . import query
+from .context import Ctx
+from .errors import NotFound
+from .schema import Outbox, Target
+from .sync import rebase_after
+from .types import ConflictView, RejectedView, TargetView
+from .view import refresh
+
+
+def _theirs(row: Outbox) -> TargetState | None:
+    return None if row.server_state is None else TargetState.model_validate(row.server_state)
+
+
+def _conflict_view(ctx: Ctx, row: Outbox, target: Target) -> ConflictView:
+    a = ctx.m.audit
+    audit = a.get_or_none(a.change_id == row.change_id)
+    theirs = _theirs(row)
+    by_status = row.op != "edit"  # who / when of the field the change touches
+    return ConflictView(
+        change_id=row.change_id,
+        target=row.target,
+        name=target.name,
+        op=row.op,
+        base_status=audit.old_status if audit else None,
+        base_version=row.base_version,
+        mine_status=row.status,
+        mine_fields=row.fields,
+        mine_changed_at=row.changed_at,
+        mine_note=row.note,
+        theirs_status=theirs.status if theirs else target.server_status,
+        theirs_changed_by=(
+            (theirs.status_changed_by if by_status else theirs.updated_by) if theirs else None
+        ),
+        theirs_changed_at=(
+            (theirs.status_changed_at if by_status else theirs.last_updated) if theirs else None
+        ),
+        theirs_version=theirs.version if theirs else (target.server_version or 0),
+    )
+
+
+def _rows(ctx: Ctx, state: str) -> list[tuple[Outbox, Target]]:
+    """The outbox rows in ``state`` with their targets (few: read one by one)."""
+    o = ctx.m.outbox
+    rows = list(o.select().where(o.state == state).order_by(o.id))
+    return [(row, query.load(ctx, row.target)) for row in rows]
+
+
+def conflicts(ctx: Ctx) -> list[ConflictView]:
+    with ctx.read():
+        return [_conflict_view(ctx, row, target) for row, target in _rows(ctx, "conflict")]
+
+
+def rejected(ctx: Ctx) -> list[RejectedView]:
+    with ctx.read():
+        return [
+            RejectedView(
+                change_id=row.change_id,
+                target=row.target,
+                name=target.name,
+                op=row.op,
+                status=row.status,
+                fields=row.fields,
+                changed_at=row.changed_at,
+                reason=row.last_error or "rejected by the server",
+            )
+            for row, target in _rows(ctx, "rejected")
+        ]
+
+
+def _find(ctx: Ctx, change_id: str, state: str) -> Outbox:
+    """The outbox row in ``state`` with this change id or a unique prefix (>= 4)."""
+    o = ctx.m.outbox
+    key = change_id.strip().lower()
+    rows = list(o.select().where(o.state == state, o.change_id == key))
+    if not rows and len(key) >= query.MIN_PREFIX:
+        rows = list(o.select().where(o.state == state, o.change_id.startswith(key)).limit(2))
+    if len(rows) != 1:
+        many = "several" if rows else "no"
+        raise NotFound(f"{many} {state} changes match {change_id!r}; see the list of {state}s")
+    return rows[0]
+
+
+def _drop(ctx: Ctx, row: Outbox) -> None:
+    a = ctx.m.audit
+    a.delete().where(a.change_id == row.change_id).execute()
+    row.delete_instance()
+
+
+def _reissue(ctx: Ctx, row: Outbox, target: Target, status: str | None, version: int) -> None:
+    """The change again, made now on the server's ``version``."""
+    o, a = ctx.m.outbox, ctx.m.audit
+    now = ctx.now()
+    o.update(
+        state="pending",
+        status=status,
+        base_version=version,
+        changed_at=now,
+        server_state=None,
+        last_error=None,
+        attempts=0,
+    ).where(o.id == row.id).execute()
+    a.update(old_status=target.server_status, new_status=status, changed_at=now).where(
+        a.change_id == row.change_id
+    ).execute()
+
+
+def resolve_conflict(ctx: Ctx, change_id: str, choice: Status | str) -> TargetView:
+    key = choice if isinstance(choice, Status) else choice.strip().lower()
+    with ctx.write():
+        row = _find(ctx, change_id, "conflict")
+        target = query.load(ctx, row.target)
+        theirs = _theirs(row)
+        version = theirs.version if theirs else (target.server_version or 0)
+        if key == "theirs":
+            _drop(ctx, row)
+        elif key == "mine":
+            _reissue(ctx, row, target, row.status, version)
+        else:
+            status = parse_status(choice)
+            if row.op != "set_status":
+                raise InvalidInput(
+                    "choice", f"a conflicting {row.op} is settled with 'mine' or 'theirs'"
+                )
+            _reissue(ctx, row, target, status.value if status else None, version)
+        rebase_after(ctx, row, version)
+        refresh(ctx, target)
+        return query.get(ctx, target.uid)
+
+
+def drop_rejected(ctx: Ctx, change_id: str) -> TargetView:
+    """Drop a rejected change. A rejected ``create`` the server never had takes the whole
+    target with it (the returned view is its last state)."""
+    with ctx.write():
+        row = _find(ctx, change_id, "rejected")
+        target = query.load(ctx, row.target)
+        if row.op == "create" and target.server_version is None:
+            last = query.get(ctx, target.uid)
+            target.delete_instance()  # cascades to its outbox, audit and market rows
+            return last
+        _drop(ctx, row)
+        refresh(ctx, target)
+        return query.get(ctx, target.uid)

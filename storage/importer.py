@@ -1,0 +1,128 @@
+"""Importing already-parsed rows (from CSV): validated first, then one transaction.
+
+Keys: ``uid`` when the row has one, else the name (case-insensitive). A key seen twice
+in one file is one target (later cells win). Empty cells of an existing target leave
+that field as it is; ``none`` in the status column clears the status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from protocol import (
+    InvalidInput,
+    clean_description,
+    clean_markets,
+    clean_name,
+    parse_status,
+)
+
+from . import actions, query
+from .context import Ctx
+
+_UNSET: Any = object()
+_CHUNK = 500  # keys per IN (...) lookup
+
+
+@dataclass
+class _Row:
+    number: int
+    uid: str | None
+    name: str | None
+    description: str | None
+    markets: list[str] | None
+    status: Any  # str | None, or _UNSET when the cell is empty
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return ("uid", self.uid) if self.uid else ("name", (self.name or "").casefold())
+
+
+def _parse(number: int, raw: dict[str, str]) -> _Row:
+    cells = {str(k).strip().lower(): (v or "").strip() for k, v in raw.items() if k is not None}
+    try:
+        status = parse_status(cells["status"]) if cells.get("status") else _UNSET
+        markets = cells.get("markets")
+        return _Row(
+            number=number,
+            uid=query.canonical_uid(cells["uid"]) if cells.get("uid") else None,
+            name=clean_name(cells["name"]) if cells.get("name") else None,
+            description=clean_description(cells["description"])
+            if cells.get("description")
+            else None,
+            markets=clean_markets([m for m in markets.split(";") if m.strip()])
+            if markets
+            else None,
+            status=status if status is _UNSET or status is None else status.value,
+        )
+    except InvalidInput as err:
+        raise InvalidInput(err.field, f"row {number}: {err.message}") from None
+
+
+def _chunks(items: list[str]) -> Iterator[list[str]]:
+    for i in range(0, len(items), _CHUNK):
+        yield items[i : i + _CHUNK]
+
+
+def _existing(ctx: Ctx, rows: list[_Row]) -> dict[tuple[str, str], list[str]]:
+    """Key -> uids of the targets already in the store."""
+    t = ctx.m.target
+    found: dict[tuple[str, str], list[str]] = {}
+    uids = sorted({r.uid for r in rows if r.uid})
+    names = sorted({r.key[1] for r in rows if not r.uid})
+    for chunk in _chunks(uids):
+        for (uid,) in t.select(t.uid).where(t.uid.in_(chunk)).tuples():
+            found[("uid", uid)] = [uid]
+    for chunk in _chunks(names):
+        for uid, name_lc in t.select(t.uid, t.name_lc).where(t.name_lc.in_(chunk)).tuples():
+            found.setdefault(("name", name_lc), []).append(uid)
+    return found
+
+
+def _update(ctx: Ctx, uid: str, row: _Row) -> bool:
+    before = query.get(ctx, uid)
+    after = actions.edit_target(ctx, uid, row.name, row.description, row.markets)
+    changed = after != before
+    if row.status is not _UNSET:
+        changed = actions.set_status(ctx, uid, row.status, None).changed or changed
+    return changed
+
+
+def _new(row: _Row, into: dict[tuple[str, str], actions.NewTarget]) -> None:
+    known = into.get(row.key)
+    if known is None:
+        if row.name is None:
+            raise InvalidInput("name", f"row {row.number}: a new target needs a name")
+        new = actions.NewTarget(name=row.name)
+        if row.uid:
+            new.uid = row.uid
+        into[row.key] = known = new
+    for attr in ("name", "description", "markets"):
+        if getattr(row, attr) is not None:
+            setattr(known, attr, getattr(row, attr))
+    if row.status is not _UNSET:
+        known.status = row.status
+
+
+def import_targets(ctx: Ctx, raw_rows: Sequence[dict[str, str]]) -> tuple[int, int]:
+    rows = [_parse(i, raw) for i, raw in enumerate(raw_rows, start=1)]
+    updated: set[str] = set()
+    news: dict[tuple[str, str], actions.NewTarget] = {}
+    with ctx.write():
+        existing = _existing(ctx, rows)
+        for row in rows:
+            uids = existing.get(row.key)
+            if uids is None:
+                _new(row, news)
+            elif len(uids) > 1:
+                raise InvalidInput(
+                    "name",
+                    f"row {row.number}: name {row.name!r} matches {len(uids)} targets; "
+                    "add a uid column to say which",
+                )
+            elif _update(ctx, uids[0], row):
+                updated.add(uids[0])
+        actions.insert_new(ctx, list(news.values()))
+    return len(news), len(updated)

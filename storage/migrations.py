@@ -1,0 +1,152 @@
+"""Versioned schema migrations: ``PRAGMA user_version`` counts the ones applied.
+
+Each migration is frozen once released: never edit one, append a new one. Opening a
+file runs the missing ones in order, all in one immediate transaction, so two
+processes opening an old file at once upgrade it exactly once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+#: Marks the file as pipetrack's ("PIPT"), so a foreign SQLite file is refused.
+APPLICATION_ID = 0x50495054
+
+_STATUS_CHECK = "status IN ('Passed', 'Cold', 'Active', 'Hot', 'Closed')"
+
+_V1 = f"""
+CREATE TABLE targets (
+    id INTEGER PRIMARY KEY,
+    uid TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    name_lc TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    markets TEXT NOT NULL DEFAULT '[]',
+    markets_sort TEXT NOT NULL DEFAULT '',
+    status TEXT CHECK ({_STATUS_CHECK}),
+    status_since TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    sync TEXT NOT NULL DEFAULT 'synced'
+        CHECK (sync IN ('synced', 'pending', 'conflict', 'rejected')),
+    server_version INTEGER,
+    server_name TEXT,
+    server_description TEXT,
+    server_markets TEXT,
+    server_status TEXT,
+    server_status_changed_at TEXT,
+    server_status_changed_by TEXT,
+    server_updated_at TEXT,
+    -- sort keys: pipeline order, and the most urgent sync state first
+    status_rank INTEGER GENERATED ALWAYS AS (CASE status
+        WHEN 'Passed' THEN 1 WHEN 'Cold' THEN 2 WHEN 'Active' THEN 3
+        WHEN 'Hot' THEN 4 WHEN 'Closed' THEN 5 ELSE 0 END) VIRTUAL,
+    sync_rank INTEGER GENERATED ALWAYS AS (CASE sync
+        WHEN 'conflict' THEN 0 WHEN 'rejected' THEN 1 WHEN 'pending' THEN 2
+        ELSE 3 END) VIRTUAL
+);
+CREATE INDEX targets_status_since ON targets (status, status_since);
+CREATE INDEX targets_name ON targets (name_lc);
+
+CREATE TABLE target_markets (
+    uid TEXT NOT NULL REFERENCES targets (uid) ON DELETE CASCADE,
+    market_lc TEXT NOT NULL,
+    market TEXT NOT NULL,
+    PRIMARY KEY (market_lc, uid)
+) WITHOUT ROWID;
+CREATE INDEX target_markets_uid ON target_markets (uid);
+
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY,
+    change_id TEXT NOT NULL UNIQUE,
+    target TEXT NOT NULL REFERENCES targets (uid) ON DELETE CASCADE,
+    old_status TEXT,
+    new_status TEXT,
+    changed_at TEXT NOT NULL,
+    changed_by TEXT NOT NULL,
+    note TEXT,
+    origin TEXT NOT NULL CHECK (origin IN ('local', 'server')),
+    server_version INTEGER
+);
+CREATE INDEX audit_target ON audit (target, changed_at);
+
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    change_id TEXT NOT NULL UNIQUE,
+    target TEXT NOT NULL REFERENCES targets (uid) ON DELETE CASCADE,
+    op TEXT NOT NULL CHECK (op IN ('create', 'set_status', 'edit')),
+    base_version INTEGER,
+    status TEXT,
+    fields TEXT,
+    changed_at TEXT NOT NULL,
+    note TEXT,
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'conflict', 'rejected')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    server_state TEXT
+);
+CREATE INDEX outbox_target ON outbox (target, id);
+CREATE INDEX outbox_state ON outbox (state, id);
+
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
+"""
+
+# Snooze, substring search on names (FTS5 trigram, kept in step by triggers) and
+# the indexes behind every sort order of the list.
+_V2 = """
+ALTER TABLE targets ADD COLUMN snoozed_until TEXT;
+
+CREATE VIRTUAL TABLE targets_fts USING fts5 (
+    name_lc, content='targets', content_rowid='id', tokenize='trigram'
+);
+CREATE TRIGGER targets_fts_insert AFTER INSERT ON targets BEGIN
+    INSERT INTO targets_fts (rowid, name_lc) VALUES (new.id, new.name_lc);
+END;
+CREATE TRIGGER targets_fts_delete AFTER DELETE ON targets BEGIN
+    INSERT INTO targets_fts (targets_fts, rowid, name_lc) VALUES ('delete', old.id, old.name_lc);
+END;
+CREATE TRIGGER targets_fts_rename AFTER UPDATE OF name_lc ON targets
+WHEN old.name_lc IS NOT new.name_lc BEGIN
+    INSERT INTO targets_fts (targets_fts, rowid, name_lc) VALUES ('delete', old.id, old.name_lc);
+    INSERT INTO targets_fts (rowid, name_lc) VALUES (new.id, new.name_lc);
+END;
+INSERT INTO targets_fts (targets_fts) VALUES ('rebuild');
+
+CREATE INDEX targets_status_name ON targets (status, name_lc);
+CREATE INDEX targets_status_rank ON targets (status_rank, name_lc);
+CREATE INDEX targets_sync_rank ON targets (sync_rank, name_lc);
+CREATE INDEX targets_since ON targets (status_since);
+CREATE INDEX targets_updated ON targets (updated_at);
+CREATE INDEX targets_markets_sort ON targets (markets_sort);
+"""
+
+
+def _v1(cursor: Any) -> None:
+    cursor.execute(_V1)
+    cursor.execute("INSERT INTO meta (key, value) VALUES ('device_id', ?)", (str(uuid.uuid4()),))
+    cursor.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+
+
+def _v2(cursor: Any) -> None:
+    cursor.execute(_V2)
+
+
+#: In order; ``MIGRATIONS[n]`` brings a file from version n to n + 1.
+MIGRATIONS: tuple[Callable[[Any], None], ...] = (_v1, _v2)
+LATEST = len(MIGRATIONS)
+
+
+def schema_version(cursor: Any) -> int:
+    return cursor.execute("PRAGMA user_version").fetchall()[0][0]
+
+
+def migrate(cursor: Any, upto: int = LATEST) -> int:
+    """Apply the missing migrations up to ``upto`` on ``cursor``'s connection, inside the
+    caller's transaction. Returns the version found before."""
+    found = schema_version(cursor)
+    for version in range(found, upto):
+        MIGRATIONS[version](cursor)
+        cursor.execute(f"PRAGMA user_version = {version + 1}")
+    return found

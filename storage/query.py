@@ -1,0 +1,182 @@
+"""Reading targets: one SELECT builder for get, resolve, list and count, all in SQL."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from peewee import SQL, fn
+
+from protocol import InvalidInput, parse_status
+
+from . import stagnation
+from .context import Ctx
+from .errors import Ambiguous, NotFound
+from .schema import Target
+from .types import TargetQuery, TargetView
+
+STAGNATION_STATES = ("fresh", "aging", "stale", "snoozed")
+SYNC_STATES = ("synced", "pending", "conflict", "rejected")
+MIN_PREFIX = 4
+_FTS_MIN = 3  # trigram search needs 3 characters; shorter searches use LIKE
+
+
+def to_view(row: Any, now: datetime) -> TargetView:
+    return TargetView(
+        uid=row.uid,
+        name=row.name,
+        description=row.description,
+        markets=tuple(row.markets),
+        status=row.status,
+        status_since=row.status_since,
+        days_in_status=stagnation.days_since(row.status_since, now),
+        stagnation=row.stagnation,
+        sync=row.sync,
+        version=row.server_version,
+        snoozed_until=row.snoozed_until,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _select(ctx: Ctx, now: datetime) -> Any:
+    t = ctx.m.target
+    cut = stagnation.cutoffs(ctx.thresholds, now)
+    return t.select(t, stagnation.label(t, cut).alias("stagnation"))
+
+
+def load(ctx: Ctx, uid: str) -> Target:
+    """The target row for an exact uid, for writers; NotFound otherwise."""
+    t = ctx.m.target
+    row = t.get_or_none(t.uid == uid)
+    if row is None:
+        raise NotFound(f"no target with uid {uid!r}")
+    return row
+
+
+def get(ctx: Ctx, uid: str) -> TargetView:
+    now = ctx.now()
+    row = _select(ctx, now).where(ctx.m.target.uid == uid).first()
+    if row is None:
+        raise NotFound(f"no target with uid {uid!r}")
+    return to_view(row, now)
+
+
+def canonical_uid(value: str) -> str:
+    try:
+        return str(uuid.UUID(value.strip()))
+    except (ValueError, AttributeError):
+        raise InvalidInput("uid", f"uid {value!r} is not a valid uid (a UUID)") from None
+
+
+def resolve(ctx: Ctx, ref: str) -> TargetView:
+    t = ctx.m.target
+    key = ref.strip()
+    if not key:
+        raise NotFound("no target matches an empty reference")
+    now = ctx.now()
+    with ctx.read():
+        prefix = key.lower()
+        exact = _select(ctx, now).where(t.uid == prefix).first()
+        if exact is not None:
+            return to_view(exact, now)
+        match = t.name_lc == key.casefold()
+        if len(prefix) >= MIN_PREFIX:
+            # A range on the uid index: uids are lowercase hex and dashes.
+            match |= (t.uid >= prefix) & (t.uid < prefix + "\uffff")
+        rows = list(_select(ctx, now).where(match).order_by(t.name_lc, t.uid).limit(11))
+    if not rows:
+        raise NotFound(f"no target matches {ref!r} (give a uid, a uid prefix or the exact name)")
+    if len(rows) > 1:
+        raise Ambiguous(ref, [to_view(r, now) for r in rows])
+    return to_view(rows[0], now)
+
+
+def _fts_phrase(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _filters(ctx: Ctx, q: TargetQuery, now: datetime) -> list[Any]:
+    t, tm = ctx.m.target, ctx.m.market
+    out: list[Any] = []
+    if q.statuses:
+        parsed = [parse_status(s) for s in q.statuses]
+        named = [s.value for s in parsed if s is not None]
+        cond = t.status.in_(named)
+        out.append(cond | t.status.is_null() if None in parsed else cond)
+    if q.markets:
+        wanted = [m.strip().casefold() for m in q.markets]
+        out.append(t.uid.in_(tm.select(tm.uid).where(tm.market_lc.in_(wanted))))
+    search = q.search.strip().casefold()
+    if len(search) >= _FTS_MIN:
+        fts = SQL(
+            "(SELECT rowid FROM targets_fts WHERE targets_fts MATCH ?)", [_fts_phrase(search)]
+        )
+        out.append(t.id.in_(fts))
+    elif search:
+        out.append(t.name_lc.contains(search))
+    if q.stagnation:
+        _check("stagnation", q.stagnation, STAGNATION_STATES)
+        cut = stagnation.cutoffs(ctx.thresholds, now)
+        out.append(stagnation.where(t, cut, q.stagnation))
+    if q.sync:
+        _check("sync", q.sync, SYNC_STATES)
+        out.append(t.sync.in_(list(q.sync)))
+    return out
+
+
+def _check(field: str, given: tuple[str, ...], valid: tuple[str, ...]) -> None:
+    bad = [v for v in given if v not in valid]
+    if bad:
+        raise InvalidInput(field, f"unknown {field} {bad[0]!r}; valid: {', '.join(valid)}")
+
+
+def _order(ctx: Ctx, q: TargetQuery) -> list[Any]:
+    t = ctx.m.target
+    # (key, descending) per sort; more days in status = an older status_since.
+    keys: dict[str, list[tuple[Any, bool]]] = {
+        "name": [],
+        "status": [(SQL("status_rank"), False)],
+        "days": [(t.status_since, True)],
+        "markets": [(t.markets_sort, False)],
+        "sync": [(SQL("sync_rank"), False)],
+        "updated": [(t.updated_at, False)],
+    }
+    if q.sort not in keys:
+        raise InvalidInput("sort", f"unknown sort {q.sort!r}; valid: {', '.join(keys)}")
+    order = [*keys[q.sort], (t.name_lc, False), (t.uid, False)]
+    return [node.desc() if desc != q.descending else node.asc() for node, desc in order]
+
+
+def _where(query: Any, conditions: list[Any]) -> Any:
+    return query.where(*conditions) if conditions else query
+
+
+def build_list(ctx: Ctx, q: TargetQuery, now: datetime) -> Any:
+    query = _where(_select(ctx, now), _filters(ctx, q, now)).order_by(*_order(ctx, q))
+    if q.offset:
+        query = query.offset(q.offset)
+    if q.limit is not None:
+        query = query.limit(q.limit)
+    return query
+
+
+def list_targets(ctx: Ctx, q: TargetQuery) -> list[TargetView]:
+    now = ctx.now()
+    with ctx.read():
+        return [to_view(row, now) for row in build_list(ctx, q, now)]
+
+
+def count_targets(ctx: Ctx, q: TargetQuery) -> int:
+    t = ctx.m.target
+    now = ctx.now()
+    with ctx.read():
+        return _where(t.select(fn.COUNT(t.id)), _filters(ctx, q, now)).scalar()
+
+
+def markets(ctx: Ctx) -> list[str]:
+    tm = ctx.m.market
+    with ctx.read():
+        rows = tm.select(fn.MIN(tm.market)).group_by(tm.market_lc).order_by(tm.market_lc)
+        return [r[0] for r in rows.tuples()]

@@ -1,0 +1,89 @@
+"""Read-side reports: a target's history, the summary, stale targets since last open."""
+
+from __future__ import annotations
+
+from peewee import JOIN, Case, fn
+
+from protocol import STATUS_ORDER
+
+from . import query, stagnation
+from .context import Ctx
+from .schema import time_from_text, time_text
+from .types import HistoryEntry, Summary, TargetQuery, TargetView
+
+#: Summary buckets of days in status: 0-7, 8-30, 31-90, 90+ (upper bounds, inclusive).
+BUCKET_LIMITS = (7, 30, 90)
+LAST_OPEN = "last_open_mark"
+
+
+def history(ctx: Ctx, uid: str) -> list[HistoryEntry]:
+    a, o = ctx.m.audit, ctx.m.outbox
+    with ctx.read():
+        target = query.load(ctx, uid)
+        rows = list(
+            a.select(a, o.state.alias("outbox_state"))
+            .join(o, JOIN.LEFT_OUTER, on=(o.change_id == a.change_id))
+            .where(a.target == uid)
+            .order_by(a.changed_at, a.id)
+            .objects()
+        )
+    entries, previous = [], target.created_at
+    for row in rows:
+        synced = row.origin == "server" or row.server_version is not None
+        entries.append(
+            HistoryEntry(
+                change_id=row.change_id,
+                old_status=row.old_status,
+                new_status=row.new_status,
+                changed_at=row.changed_at,
+                changed_by=row.changed_by,
+                note=row.note,
+                days_in_previous=stagnation.days_since(previous, row.changed_at),
+                origin=row.origin,
+                sync="synced" if synced else (row.outbox_state or "synced"),
+            )
+        )
+        previous = row.changed_at
+    return entries
+
+
+def stale_targets(ctx: Ctx) -> list[TargetView]:
+    """Stale targets, longest in their status first."""
+    return query.list_targets(ctx, TargetQuery(stagnation=("stale",), sort="days", descending=True))
+
+
+def summary(ctx: Ctx) -> Summary:
+    t = ctx.m.target
+    now = ctx.now()
+    edges = [now - (days + 1) * stagnation.DAY for days in BUCKET_LIMITS]
+    bucket = Case(None, [(t.status_since > edge, i) for i, edge in enumerate(edges)], len(edges))
+    with ctx.read():
+        rows = list(
+            t.select(t.status, bucket.alias("bucket"), fn.COUNT(t.id).alias("n"))
+            .group_by(t.status, bucket)
+            .tuples()
+        )
+    keys: list[str | None] = [s.value for s in STATUS_ORDER] + [None]
+    counts = {k: [0, 0, 0, 0] for k in keys}
+    for status, index, n in rows:
+        counts.setdefault(status, [0, 0, 0, 0])[index] += n
+    return Summary(
+        total=sum(n for _, _, n in rows),
+        by_status={k: sum(v) for k, v in counts.items()},
+        buckets={k: (v[0], v[1], v[2], v[3]) for k, v in counts.items()},
+    )
+
+
+def became_stale_since_last_open(ctx: Ctx) -> int:
+    """Stale now but not at the previous mark (every stale target on the first call)."""
+    t = ctx.m.target
+    now = ctx.now()
+    stale_now = stagnation.where(t, stagnation.cutoffs(ctx.thresholds, now), ("stale",))
+    with ctx.write():
+        mark = ctx.get_meta(LAST_OPEN)
+        ctx.set_meta(LAST_OPEN, time_text(now))
+        condition = stale_now
+        if mark is not None:
+            then = stagnation.cutoffs(ctx.thresholds, time_from_text(mark))
+            condition = stale_now & ~stagnation.where(t, then, ("stale",))
+        return t.select(fn.COUNT(t.id)).where(condition).scalar()

@@ -1,0 +1,98 @@
+"""Stagnation: how long a target has sat in its status, and whether that is too long.
+
+Whole days count, as the user sees them: ``days_in_status`` is the number of whole days
+since ``status_since``. With a threshold of ``t`` days a target is
+
+- ``stale`` when ``days_in_status > t`` (it has lasted *longer* than the threshold),
+- ``aging`` when ``days_in_status >= ceil(0.8 * t)`` and it is not stale,
+- ``snoozed`` when it would be aging or stale but ``snoozed_until`` is after today
+  (a snooze never hides a fresh target: snoozed means "known, not now"),
+- ``fresh`` otherwise, and always for statuses without a threshold.
+
+Each rule is turned into a cutoff time per status (``status_since <= cutoff``), so the
+SQL below filters and labels with the (status, status_since) index, never in Python.
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import reduce
+from typing import Any
+
+from peewee import SQL, Case
+
+from .profile import _parse_thresholds
+
+DAY = timedelta(days=1)
+
+
+def normalize_thresholds(thresholds: dict[str, int] | None) -> dict[str, int]:
+    """Status -> days over the defaults (Cold 60, Active 30, Hot 14); InvalidInput if bad."""
+    return _parse_thresholds(thresholds)
+
+
+def aging_days(threshold: int) -> int:
+    """ceil(0.8 * threshold), in integers."""
+    return -(-4 * threshold // 5)
+
+
+def days_since(start: datetime, now: datetime) -> int:
+    """Whole days from ``start`` to ``now`` (0 when ``start`` is in the future)."""
+    return max(0, (now - start) // DAY)
+
+
+@dataclass(frozen=True)
+class Cutoffs:
+    """The stagnation rules at one moment: ``status_since <= cutoff`` per status."""
+
+    today: date
+    stale: dict[str, datetime]
+    aging: dict[str, datetime]
+
+
+def cutoffs(thresholds: dict[str, int], now: datetime) -> Cutoffs:
+    return Cutoffs(
+        today=now.date(),
+        stale={s: now - (t + 1) * DAY for s, t in thresholds.items()},
+        aging={s: now - aging_days(t) * DAY for s, t in thresholds.items()},
+    )
+
+
+def _past(target: Any, cut: dict[str, datetime]) -> Any:
+    terms = [
+        (target.status == status) & (target.status_since <= when)
+        for status, when in sorted(cut.items())
+    ]
+    return reduce(operator.or_, terms) if terms else SQL("0")
+
+
+def _snoozed(target: Any, c: Cutoffs) -> Any:
+    return target.snoozed_until > c.today
+
+
+def _awake(target: Any, c: Cutoffs) -> Any:
+    return target.snoozed_until.is_null() | (target.snoozed_until <= c.today)
+
+
+def label(target: Any, c: Cutoffs) -> Any:
+    """SQL expression giving each row's stagnation label."""
+    aging, stale = _past(target, c.aging), _past(target, c.stale)
+    return Case(
+        None,
+        [(aging & _snoozed(target, c), "snoozed"), (stale, "stale"), (aging, "aging")],
+        "fresh",
+    )
+
+
+def where(target: Any, c: Cutoffs, states: tuple[str, ...]) -> Any:
+    """SQL condition keeping the rows whose label is one of ``states``."""
+    aging, stale = _past(target, c.aging), _past(target, c.stale)
+    conditions = {
+        "stale": stale & _awake(target, c),
+        "aging": aging & ~stale & _awake(target, c),
+        "snoozed": aging & _snoozed(target, c),
+        "fresh": target.status.is_null() | ~aging,
+    }
+    return reduce(operator.or_, [conditions[s] for s in dict.fromkeys(states)])

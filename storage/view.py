@@ -1,0 +1,132 @@
+"""The local view of a target = its server base + its outbox rows applied in order.
+
+:func:`refresh` is the one place that writes a target's local view; every change to a
+target's base or outbox (user actions, push results, pulls, conflict resolution) ends
+with it, so the view can never drift from what is pending.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from protocol import parse_status
+from protocol.wire import TargetState
+
+from .context import Ctx
+from .schema import Outbox, Target, to_utc
+
+_SYNC_PRECEDENCE = ("conflict", "rejected", "pending")
+
+
+def derived(name: str, markets: Sequence[str]) -> dict[str, str]:
+    """The columns kept beside name and markets for searching and sorting."""
+    return {"name_lc": name.casefold(), "markets_sort": ", ".join(m.casefold() for m in markets)}
+
+
+def empty_start(now: datetime) -> dict[str, Any]:
+    """Where a target that only exists as a pending ``create`` starts from."""
+    return {
+        "name": "",
+        "description": "",
+        "markets": [],
+        "status": None,
+        "status_since": now,
+        "updated_at": now,
+    }
+
+
+def start_of(target: Target) -> tuple[dict[str, Any], bool]:
+    """The server base as a view, or (no base yet) the current local view; and whether
+    it was the base."""
+    if target.server_version is None:
+        keys = ("name", "description", "markets", "status", "status_since", "updated_at")
+        return {k: getattr(target, k) for k in keys}, False
+    return {
+        "name": target.server_name,
+        "description": target.server_description or "",
+        "markets": list(target.server_markets or []),
+        "status": target.server_status,
+        "status_since": target.server_status_changed_at or target.created_at,
+        "updated_at": target.server_updated_at or target.created_at,
+    }, True
+
+
+def compute_view(start: dict[str, Any], has_base: bool, rows: Iterable[Outbox]) -> dict[str, Any]:
+    """Apply outbox rows (pending, conflict, rejected alike: the user sees their change)."""
+    view = dict(start)
+    states = set()
+    for row in rows:
+        states.add(row.state)
+        for key, value in (row.fields or {}).items():
+            if value is not None:
+                view[key] = list(value) if key == "markets" else value
+        if row.op in ("create", "set_status"):
+            # status_since moves only when the status does (or on a brand-new target).
+            if row.status != view["status"] or (row.op == "create" and not has_base):
+                view["status_since"] = row.changed_at
+            view["status"] = row.status
+        view["updated_at"] = max(view["updated_at"], row.changed_at)
+    view["sync"] = next((s for s in _SYNC_PRECEDENCE if s in states), "synced")
+    view.update(derived(view["name"], view["markets"]))
+    return view
+
+
+def set_markets(ctx: Ctx, uid: str, markets: Sequence[str]) -> None:
+    tm = ctx.m.market
+    tm.delete().where(tm.uid == uid).execute()
+    if markets:
+        rows = [{"uid": uid, "market_lc": m.casefold(), "market": m} for m in markets]
+        tm.insert_many(rows).on_conflict_ignore().execute()
+
+
+def refresh(ctx: Ctx, target: Target) -> Target:
+    """Recompute and store ``target``'s local view (and its market rows) from its base and
+    outbox; returns ``target`` updated in memory."""
+    o = ctx.m.outbox
+    rows = list(o.select().where(o.target == target.uid).order_by(o.id))
+    view = compute_view(*start_of(target), rows)
+    changed = {k: v for k, v in view.items() if getattr(target, k) != v}
+    if changed:
+        t = ctx.m.target
+        t.update(changed).where(t.id == target.id).execute()
+        for key, value in changed.items():
+            setattr(target, key, value)
+        if "markets" in changed:
+            set_markets(ctx, target.uid, view["markets"])
+    return target
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return None if value is None else to_utc(value)
+
+
+def base_columns(state: TargetState) -> dict[str, Any]:
+    status = parse_status(state.status)
+    return {
+        "server_version": state.version,
+        "server_name": state.name,
+        "server_description": state.description,
+        "server_markets": list(state.markets),
+        "server_status": status.value if status else None,
+        "server_status_changed_at": _utc(state.status_changed_at),
+        "server_status_changed_by": state.status_changed_by,
+        "server_updated_at": _utc(state.last_updated),
+        "created_at": _utc(state.created_at),
+    }
+
+
+def move_base(ctx: Ctx, target: Target, state: TargetState | None) -> bool:
+    """Server base := ``state`` when it is newer than the base we have. Call
+    :func:`refresh` after."""
+    if state is None or (
+        target.server_version is not None and state.version <= target.server_version
+    ):
+        return False
+    columns = base_columns(state)
+    t = ctx.m.target
+    t.update(columns).where(t.id == target.id).execute()
+    for key, value in columns.items():
+        setattr(target, key, value)
+    return True

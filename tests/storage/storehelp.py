@@ -1,0 +1,76 @@
+"""Helpers for the storage tests: server states and push results as the server sends them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from protocol.wire import AuditEntry, Change, Result, TargetState
+
+
+def state(
+    uid: str,
+    version: int,
+    at: datetime,
+    *,
+    name: str = "Acme",
+    description: str = "",
+    markets: tuple[str, ...] = (),
+    status: str | None = None,
+    status_at: datetime | None = None,
+    by: str = "bob",
+) -> TargetState:
+    return TargetState(
+        uid=uuid.UUID(uid),
+        name=name,
+        description=description,
+        markets=list(markets),
+        status=status,
+        version=version,
+        status_changed_at=status_at or (at if status else None),
+        status_changed_by=by if status else None,
+        created_at=at,
+        last_updated=at,
+        updated_by=by,
+    )
+
+
+def result(
+    change: Change | str,
+    outcome: str,
+    target: TargetState | None = None,
+    error: str | None = None,
+) -> Result:
+    change_id = change.change_id if isinstance(change, Change) else uuid.UUID(change)
+    return Result(change_id=change_id, outcome=outcome, target=target, error=error)
+
+
+def entry(
+    change_id: str,
+    uid: str,
+    at: datetime,
+    *,
+    old: str | None,
+    new: str | None,
+    version: int,
+    by: str = "bob",
+    op: str = "set_status",
+    entry_id: int = 1,
+) -> AuditEntry:
+    return AuditEntry(
+        id=entry_id,
+        change_id=uuid.UUID(change_id),
+        target=uuid.UUID(uid),
+        op=op,
+        old_status=old,
+        new_status=new,
+        changed_at=at,
+        recorded_at=at,
+        changed_by=by,
+        device_id="other-device",
+        version=version,
+    )
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())

@@ -1,0 +1,209 @@
+"""User actions through the store: create, set status, edit, snooze, undo, get, history."""
+
+from __future__ import annotations
+
+import os
+import stat
+from datetime import date
+
+import pytest
+
+from protocol import InvalidInput
+from storage import NotFound, Store
+
+
+def test_open_creates_a_private_wal_file_with_a_device_id(store, db_path, fetch):
+    assert stat.S_IMODE(os.stat(db_path).st_mode) == 0o600
+    store.create_target("Acme")  # a write makes the -wal file
+    for suffix in ("-wal", "-shm"):
+        assert stat.S_IMODE(os.stat(f"{db_path}{suffix}").st_mode) == 0o600
+    assert fetch("PRAGMA journal_mode") == [("wal",)]
+    assert fetch("PRAGMA synchronous") == [(2,)]  # FULL
+    assert fetch("PRAGMA foreign_keys") == [(1,)]
+    assert len(store.device_id) == 36
+
+
+def test_device_id_is_stable_across_opens(store, db_path, clock):
+    with Store.open(db_path, clock=clock) as again:
+        assert again.device_id == store.device_id
+
+
+def test_create_with_everything(store, clock):
+    t = store.create_target(" Acme ", "makes things", ["EU", " us ", "eu"], " hot", note="hi")
+    assert (t.name, t.description, t.markets, t.status) == (
+        "Acme",
+        "makes things",
+        ("EU", "us"),
+        "Hot",
+    )
+    assert (t.status_since, t.created_at, t.days_in_status) == (clock.now, clock.now, 0)
+    assert (t.sync, t.version, t.stagnation) == ("pending", None, "fresh")
+    assert store.get(t.uid) == t
+    [created] = store.history(t.uid)
+    assert (created.old_status, created.new_status, created.note) == (None, "Hot", "hi")
+    assert (created.changed_by, created.origin, created.sync) == ("alice", "local", "pending")
+
+
+def test_create_without_status_has_no_audit_row(store, fetch):
+    t = store.create_target("Acme")
+    assert t.status is None
+    assert store.history(t.uid) == []
+    assert fetch("SELECT op, base_version, status FROM outbox") == [("create", None, None)]
+
+
+def test_create_with_a_given_uid(store):
+    uid = "0b7d2c8e-1f3a-4c5d-9e6f-7a8b9c0d1e2f"
+    assert store.create_target("Acme", uid=uid.upper()).uid == uid
+    with pytest.raises(InvalidInput, match="already exists"):
+        store.create_target("Other", uid=uid)
+    with pytest.raises(InvalidInput, match="not a valid uid"):
+        store.create_target("Other", uid="nope")
+
+
+def test_set_status_writes_view_audit_and_outbox(store, clock, fetch):
+    t = store.create_target("Acme", status="Cold")
+    clock.advance(days=3)
+    done = store.set_status(t.uid, "active", note="call went well")
+    assert done.changed and done.change_id
+    assert (done.target.status, done.target.status_since) == ("Active", clock.now)
+    rows = fetch("SELECT op, base_version, status, note FROM outbox ORDER BY id")
+    assert rows[1] == ("set_status", 0, "Active", "call went well")
+    latest = store.history(t.uid)[-1]
+    assert (latest.change_id, latest.old_status, latest.new_status) == (
+        done.change_id,
+        "Cold",
+        "Active",
+    )
+    assert latest.days_in_previous == 3
+
+
+def test_setting_the_same_status_writes_nothing(store, fetch):
+    t = store.create_target("Acme", status="Hot")
+    before = fetch("SELECT count(*) FROM outbox")[0][0], fetch("SELECT count(*) FROM audit")[0][0]
+    same = store.set_status(t.uid, " HOT ")
+    assert not same.changed and same.change_id is None and same.target.status == "Hot"
+    assert (
+        fetch("SELECT count(*) FROM outbox")[0][0],
+        fetch("SELECT count(*) FROM audit")[0][0],
+    ) == before
+
+
+def test_clearing_the_status(store):
+    t = store.create_target("Acme", status="Hot")
+    assert store.set_status(t.uid, "none").target.status is None
+    assert store.set_status(t.uid, "").changed is False
+
+
+@pytest.mark.parametrize("bad", ["warm", "Hot!", "0"])
+def test_unknown_status_is_refused_and_nothing_written(store, fetch, bad):
+    t = store.create_target("Acme", status="Cold")
+    with pytest.raises(InvalidInput, match="unknown status") as err:
+        store.set_status(t.uid, bad)
+    assert repr(bad) in str(err.value)
+    with pytest.raises(InvalidInput):
+        store.create_target("Other", status=bad)
+    assert fetch("SELECT count(*) FROM outbox")[0][0] == 1
+    assert store.get(t.uid).status == "Cold"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"name": ""}, "name"),
+        ({"name": "   "}, "name"),
+        ({"name": "x" * 256}, "name"),
+        ({"name": "a\x00b"}, "name"),
+        ({"description": "x" * 10_001}, "description"),
+        ({"markets": ["m"] * 0 + [f"m{i}" for i in range(33)]}, "markets"),
+        ({"markets": ["x" * 65]}, "markets"),
+        ({"markets": [" "]}, "markets"),
+    ],
+)
+def test_field_limits_on_create_and_edit(store, fetch, kwargs, field):
+    base = {"name": "Acme", **kwargs}
+    with pytest.raises(InvalidInput) as err:
+        store.create_target(**base)
+    assert err.value.field == field
+    t = store.create_target("Fine")
+    with pytest.raises(InvalidInput):
+        store.edit_target(t.uid, **kwargs)
+    assert fetch("SELECT count(*) FROM targets")[0][0] == 1
+    assert fetch("SELECT count(*) FROM outbox")[0][0] == 1
+
+
+def test_limits_at_their_maximum_are_accepted(store):
+    t = store.create_target(
+        "x" * 255, "d" * 10_000, [f"{i:064d}" for i in range(32)], note="n" * 1000, status="Hot"
+    )
+    assert len(t.name) == 255 and len(t.markets) == 32
+    with pytest.raises(InvalidInput, match="note"):
+        store.set_status(t.uid, "Cold", note="n" * 1001)
+
+
+def test_edit_records_only_changed_fields(store, fetch):
+    t = store.create_target("Acme", "old", ["EU"])
+    same = store.edit_target(t.uid, name="Acme", description="old", markets=["EU"])
+    assert same == t
+    edited = store.edit_target(t.uid, description="new", markets=["US", "eu"])
+    assert (edited.name, edited.description, edited.markets) == ("Acme", "new", ("US", "eu"))
+    assert fetch("SELECT op, fields FROM outbox ORDER BY id")[-1] == (
+        "edit",
+        '{"description":"new","markets":["US","eu"]}',
+    )
+    assert store.history(t.uid) == []  # details are not status changes
+    assert store.markets() == ["eu", "US"]
+
+
+def test_unknown_uid(store):
+    for call in (
+        lambda: store.get("nope"),
+        lambda: store.set_status("nope", "Hot"),
+        lambda: store.edit_target("nope", name="x"),
+        lambda: store.snooze("nope", None),
+        lambda: store.history("nope"),
+    ):
+        with pytest.raises(NotFound, match="nope"):
+            call()
+
+
+def test_snooze_is_local_only(store, fetch):
+    t = store.create_target("Acme")
+    snoozed = store.snooze(t.uid, date(2026, 7, 1))
+    assert snoozed.snoozed_until == date(2026, 7, 1)
+    assert snoozed.to_json()["snoozed_until"] == "2026-07-01"
+    assert store.snooze(t.uid, None).snoozed_until is None
+    assert fetch("SELECT count(*) FROM outbox")[0][0] == 1
+
+
+def test_undo_walks_back_through_this_devices_changes(store, clock):
+    assert store.undo_last() is None
+    t = store.create_target("Acme", status="Cold")
+    first = store.set_status(t.uid, "Active")
+    second = store.set_status(t.uid, "Hot")
+    undo = store.undo_last()
+    assert undo.changed and undo.target.status == "Active"
+    assert store.history(t.uid)[-1].note == f"undo of {second.change_id}"
+    assert store.undo_last().target.status == "Cold"
+    assert store.history(t.uid)[-1].note == f"undo of {first.change_id}"
+    assert store.undo_last().target.status is None  # the create's status
+    assert store.undo_last() is None
+
+
+def test_json_shapes(store, clock):
+    t = store.create_target("Acme", status="Hot", markets=["EU"])
+    assert t.to_json() == {
+        "uid": t.uid,
+        "name": "Acme",
+        "description": "",
+        "markets": ["EU"],
+        "status": "Hot",
+        "status_since": "2026-06-01T12:00:00Z",
+        "days_in_status": 0,
+        "stagnation": "fresh",
+        "sync": "pending",
+        "version": None,
+        "snoozed_until": None,
+    }
+    [h] = store.history(t.uid)
+    assert h.to_json()["changed_at"] == "2026-06-01T12:00:00Z"
+    assert h.to_json()["sync"] == "pending"

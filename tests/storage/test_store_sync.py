@@ -1,0 +1,283 @@
+"""The daemon-facing methods, directly: batches, push results, pulls."""
+
+from __future__ import annotations
+
+import uuid
+
+from storehelp import entry, new_id, result, state
+
+from storage import PullSummary, PushSummary
+
+
+def _push_all(store, outcome="applied", start_version=1):
+    """Push every pending change and have the server apply them in order."""
+    batch = store.take_batch()
+    results, version = [], start_version
+    for change in batch:
+        target = store.get(str(change.target))
+        results.append(
+            result(
+                change,
+                outcome,
+                state(
+                    target.uid, version, change.changed_at, name=target.name, status=target.status
+                ),
+            )
+        )
+        version += 1
+    return batch, store.apply_push_results(results)
+
+
+def test_take_batch_returns_pending_changes_in_order_as_wire_changes(store, clock):
+    a = store.create_target("A", "about a", ["EU"], status="Cold")
+    b = store.create_target("B")
+    store.set_status(a.uid, "Hot", note="n")
+    store.edit_target(b.uid, name="Bee")
+    batch = store.take_batch()
+    assert [(str(c.target), c.op) for c in batch] == [
+        (a.uid, "create"),
+        (b.uid, "create"),
+        (a.uid, "set_status"),
+        (b.uid, "edit"),
+    ]
+    create = batch[0]
+    assert create.base_version is None and create.status == "Cold"
+    assert create.fields.model_dump() == {"name": "A", "description": "about a", "markets": ["EU"]}
+    assert (batch[2].base_version, batch[2].status, batch[2].note, batch[2].fields) == (
+        0,
+        "Hot",
+        "n",
+        None,
+    )
+    assert batch[3].fields.name == "Bee" and batch[3].fields.description is None
+    assert batch[2].changed_at == clock.now
+    assert store.take_batch(2) == batch[:2]
+    assert store.take_batch() == batch  # taking does not remove
+
+
+def test_applied_results_finish_changes_and_rebase_later_ones(store, clock, fetch):
+    t = store.create_target("Acme", status="Cold")
+    first_batch = store.take_batch()
+    later = store.set_status(t.uid, "Hot")  # made while the create is in flight: base 0
+    assert fetch("SELECT base_version FROM outbox WHERE change_id = ?", later.change_id) == [(0,)]
+    summary = store.apply_push_results(
+        [result(first_batch[0], "applied", state(t.uid, 1, clock.now, status="Cold"))]
+    )
+    assert summary == PushSummary(applied=1)
+    assert fetch("SELECT base_version FROM outbox WHERE change_id = ?", later.change_id) == [(1,)]
+    view = store.get(t.uid)
+    assert (view.version, view.status, view.sync) == (1, "Hot", "pending")
+    [change] = store.take_batch()
+    assert change.base_version == 1
+    store.apply_push_results([result(change, "applied", state(t.uid, 2, clock.now, status="Hot"))])
+    view = store.get(t.uid)
+    assert (view.version, view.status, view.sync) == (2, "Hot", "synced")
+    assert [h.sync for h in store.history(t.uid)] == ["synced", "synced"]
+    assert store.take_batch() == []
+
+
+def test_duplicate_converged_and_unknown_results(store, clock):
+    a = store.create_target("A")
+    b = store.create_target("B")
+    ca, cb = store.take_batch()
+    summary = store.apply_push_results(
+        [
+            result(ca, "duplicate", state(a.uid, 3, clock.now, name="A")),
+            result(cb, "converged", state(b.uid, 1, clock.now, name="B")),
+            result(new_id(), "applied", state(a.uid, 9, clock.now)),  # long done: ignored
+        ]
+    )
+    assert summary == PushSummary(duplicate=1, converged=1)
+    assert store.get(a.uid).version == 3 and store.get(a.uid).sync == "synced"
+    assert store.take_batch() == []
+    # a lost response: the same results again change nothing
+    assert (
+        store.apply_push_results([result(ca, "applied", state(a.uid, 3, clock.now))])
+        == PushSummary()
+    )
+
+
+def test_an_older_server_state_does_not_move_the_base(store, clock):
+    t = store.create_target("Acme")
+    _push_all(store)
+    store.apply_pull([state(t.uid, 5, clock.now, name="Acme five")], [], "c1")
+    store.set_status(t.uid, "Hot")
+    [change] = store.take_batch()
+    store.apply_push_results([result(change, "duplicate", state(t.uid, 4, clock.now, name="old"))])
+    view = store.get(t.uid)
+    assert (view.version, view.name) == (5, "Acme five")
+
+
+def test_conflict_holds_back_that_targets_later_changes_only(store, clock, fetch):
+    a = store.create_target("A", status="Cold")
+    b = store.create_target("B", status="Cold")
+    _push_all(store)
+    store.set_status(a.uid, "Hot")
+    store.set_status(a.uid, "Closed")
+    store.set_status(b.uid, "Active")
+    first, second, other = store.take_batch()
+    theirs = state(a.uid, 7, clock.now, name="A", status="Passed", by="carol")
+    summary = store.apply_push_results(
+        [
+            result(first, "conflict", theirs),
+            result(second, "blocked"),
+            result(other, "applied", state(b.uid, 8, clock.now, name="B", status="Active")),
+        ]
+    )
+    assert summary == PushSummary(conflict=1, blocked=1, applied=1)
+    assert store.take_batch() == []  # A waits behind its conflict; B is done
+    store.set_status(b.uid, "Hot")
+    assert [str(c.target) for c in store.take_batch()] == [b.uid]
+    view = store.get(a.uid)
+    assert (view.status, view.sync, view.version) == ("Closed", "conflict", 7)
+    assert fetch(
+        "SELECT attempts, state FROM outbox WHERE change_id = ?", str(second.change_id)
+    ) == [(1, "pending")]
+    [conflict] = store.conflicts()
+    assert conflict.to_json() == {
+        "change_id": str(first.change_id),
+        "target": a.uid,
+        "name": "A",
+        "base": {"status": "Cold", "version": 1},
+        "mine": {"status": "Hot", "changed_at": "2026-06-01T12:00:00Z", "note": None},
+        "theirs": {
+            "status": "Passed",
+            "changed_by": "carol",
+            "changed_at": "2026-06-01T12:00:00Z",
+            "version": 7,
+        },
+    }
+    assert store.sync_state().conflicts == 1
+
+
+def test_rejected_is_kept_with_its_reason_and_holds_its_target(store, clock):
+    t = store.create_target("Acme")
+    [change] = store.take_batch()
+    summary = store.apply_push_results([result(change, "rejected", error="name is too long")])
+    assert summary == PushSummary(rejected=1)
+    [rej] = store.rejected()
+    assert (rej.change_id, rej.target, rej.op, rej.reason) == (
+        str(change.change_id),
+        t.uid,
+        "create",
+        "name is too long",
+    )
+    assert rej.to_json()["fields"] == {"name": "Acme", "description": "", "markets": []}
+    store.set_status(t.uid, "Hot")
+    assert store.take_batch() == []
+    assert store.get(t.uid).sync == "rejected"
+    assert store.sync_state().rejected == 1
+
+
+def test_pull_of_a_new_target(store, clock):
+    uid = str(uuid.uuid4())
+    got = store.apply_pull(
+        [state(uid, 3, clock.now, name="Remote", markets=("EU",), status="Hot", description="d")],
+        [entry(new_id(), uid, clock.now, old=None, new="Hot", version=3)],
+        "cursor-1",
+    )
+    assert got == PullSummary(targets=1, history=1, overwritten=1, kept_pending=0)
+    view = store.get(uid)
+    assert (view.name, view.markets, view.status, view.version, view.sync) == (
+        "Remote",
+        ("EU",),
+        "Hot",
+        3,
+        "synced",
+    )
+    assert store.pull_cursor() == "cursor-1"
+    [h] = store.history(uid)
+    assert (h.origin, h.changed_by, h.sync) == ("server", "bob", "synced")
+    assert store.markets() == ["EU"]
+
+
+def test_pull_keeps_a_pending_status_but_moves_untouched_fields(store, clock):
+    t = store.create_target("Acme", "old text", status="Cold")
+    _push_all(store)
+    clock.advance(days=2)
+    mine = store.set_status(t.uid, "Hot")
+    got = store.apply_pull(
+        [state(t.uid, 4, clock.now, name="Acme", description="edited elsewhere", status="Active")],
+        [],
+        "c2",
+    )
+    assert got == PullSummary(targets=1, history=0, overwritten=0, kept_pending=1)
+    view = store.get(t.uid)
+    assert (view.status, view.description, view.version, view.sync) == (
+        "Hot",
+        "edited elsewhere",
+        4,
+        "pending",
+    )
+    assert view.status_since == mine.target.status_since
+    # the pending change still goes out on the version it was made on
+    [change] = store.take_batch()
+    assert change.base_version == 1
+
+
+def test_pull_overwrites_a_target_with_nothing_pending(store, clock):
+    t = store.create_target("Acme", status="Cold")
+    _push_all(store)
+    clock.advance(days=1)
+    store.apply_pull([state(t.uid, 2, clock.now, name="Acme Inc", status="Hot", by="bob")], [], "c")
+    view = store.get(t.uid)
+    assert (view.name, view.status, view.status_since, view.sync) == (
+        "Acme Inc",
+        "Hot",
+        clock.now,
+        "synced",
+    )
+    assert store.resolve("acme inc").uid == t.uid
+
+
+def test_pulled_history_confirms_our_own_rows(store, clock):
+    t = store.create_target("Acme", status="Cold")
+    change = store.set_status(t.uid, "Hot")
+    got = store.apply_pull(
+        [],
+        [
+            entry(
+                change.change_id,
+                t.uid,
+                clock.now,
+                old="Cold",
+                new="Hot",
+                version=2,
+                by="alice@server",
+            ),
+            entry(new_id(), t.uid, clock.now, old=None, new=None, version=3, op="edit"),
+            entry(new_id(), str(uuid.uuid4()), clock.now, old=None, new="Hot", version=1),
+        ],
+        "c",
+    )
+    assert got.history == 1  # edits and unknown targets are not status history
+    mine = store.history(t.uid)[-1]
+    assert (mine.origin, mine.changed_by, mine.sync) == ("local", "alice@server", "synced")
+    assert len(store.history(t.uid)) == 2
+
+
+def test_sync_state_and_record_sync(store, clock):
+    assert store.sync_state("https://x").to_json() == {
+        "online": False,
+        "online_since": None,
+        "last_sync_at": None,
+        "pending": 0,
+        "oldest_pending_age_s": None,
+        "conflicts": 0,
+        "rejected": 0,
+        "last_error": None,
+        "server": "https://x",
+    }
+    store.create_target("A")
+    clock.advance(seconds=90)
+    store.create_target("B")
+    store.record_sync(online=True, synced=True)
+    since = clock.now
+    clock.advance(seconds=30)
+    store.record_sync(online=True, error="slow")
+    got = store.sync_state()
+    assert (got.online, got.online_since, got.last_sync_at) == (True, since, since)
+    assert (got.pending, got.oldest_pending_age_s, got.last_error) == (2, 120.0, "slow")
+    store.record_sync(online=False, error=None)
+    got = store.sync_state()
+    assert (got.online, got.online_since, got.last_error) == (False, clock.now, None)
