@@ -1,0 +1,125 @@
+"""``pipetrack serve`` and ``pipetrack admin ...``: run the central API and manage its users.
+
+Both take the database the same way: ``--database-url`` (or PIPETRACK_DATABASE_URL),
+else an embedded PostgreSQL in ``--data-dir`` (default: the platform's data dir for
+``pipetrack-server``), shared with a server already running on that directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import platformdirs
+import psycopg
+import typer
+
+from server.db import redact
+from server.embedded import open_database
+from server.migrate import apply_migrations
+from server.run import run
+from server.settings import DATABASE_URL_ENV, setup_logging
+from server.users import add_user, disable_user, list_users
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar=DATABASE_URL_ENV,
+        metavar="URL",
+        help="PostgreSQL URL; without it an embedded PostgreSQL runs in --data-dir.",
+        show_envvar=True,
+    ),
+]
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        metavar="DIR",
+        file_okay=False,
+        help="Directory of the embedded PostgreSQL (default: the platform's data dir).",
+    ),
+]
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("pipetrack-server"))
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve`` and the ``admin`` group to the ``pipetrack`` app."""
+    app.command()(serve)
+    admin = typer.Typer(help="Manage the users (API tokens) of a server.", no_args_is_help=True)
+    admin.command("add-user")(admin_add_user)
+    admin.command("list-users")(admin_list_users)
+    admin.command("disable-user")(admin_disable_user)
+    app.add_typer(admin, name="admin")
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8787,
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes.")] = 1,
+) -> None:
+    """Run the central API server (stop with Ctrl-C)."""
+    with _database_errors(database_url):
+        run(host, port, database_url, data_dir or default_data_dir(), workers)
+
+
+def admin_add_user(
+    name: Annotated[str, typer.Argument(help="User name (no spaces).")],
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Create a user and print its token (alone, on standard output) — shown only once."""
+    with _admin_database(database_url, data_dir) as url:
+        token = add_user(url, name)
+    typer.echo(f"user {name.strip()!r} added; keep this token, it is not shown again", err=True)
+    typer.echo(token)
+
+
+def admin_list_users(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
+    """List users: name, created, enabled/disabled."""
+    with _admin_database(database_url, data_dir) as url:
+        users = list_users(url)
+    for user in users:
+        state = "disabled" if user.disabled else "enabled"
+        typer.echo(f"{user.name}\t{user.created_at.isoformat(timespec='seconds')}\t{state}")
+
+
+def admin_disable_user(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Disable a user: its token stops working at once."""
+    with _admin_database(database_url, data_dir) as url:
+        disable_user(url, name)
+    typer.echo(f"user {name!r} disabled", err=True)
+
+
+@contextlib.contextmanager
+def _admin_database(database_url: str | None, data_dir: Path | None) -> Iterator[str]:
+    with (
+        _database_errors(database_url),
+        open_database(database_url, data_dir or default_data_dir()) as url,
+    ):
+        apply_migrations(url)
+        yield url
+
+
+@contextlib.contextmanager
+def _database_errors(database_url: str | None) -> Iterator[None]:
+    """A database that cannot be used: one line on stderr, exit 1."""
+    setup_logging()
+    try:
+        yield
+    except psycopg.OperationalError as err:
+        where = redact(database_url) if database_url else "the embedded database"
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        typer.echo(f"pipetrack: error: cannot use {where}: {reason}", err=True)
+        raise typer.Exit(1) from None

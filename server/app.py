@@ -1,0 +1,60 @@
+"""``create_app(settings)``: the FastAPI application of one API process.
+
+Start-up applies the migrations (under an advisory lock, so many processes may start
+at once), opens the connection pool and the LISTEN connection that wakes long-polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from .db import make_pool
+from .errors import BodyLimit, install_error_handlers
+from .listener import Notifier
+from .migrate import apply_migrations
+from .push_store import NOTIFY_CHANNEL
+from .routes import public, v1
+from .settings import Settings, setup_logging
+
+log = logging.getLogger("pipetrack.server")
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        applied = await asyncio.to_thread(apply_migrations, settings.database_url)
+        if applied:
+            log.info("applied migrations: %s", ", ".join(applied))
+        pool = make_pool(settings)
+        await pool.open(wait=True, timeout=settings.pool_timeout_s)
+        notifier = Notifier(settings.database_url, NOTIFY_CHANNEL)
+        notifier.start()
+        app.state.pool = pool
+        app.state.notifier = notifier
+        try:
+            yield
+        finally:
+            await notifier.stop()
+            await pool.close()
+
+    app = FastAPI(
+        title="pipetrack",
+        version="1",
+        summary="Central API of pipetrack: versioned pushes, a gap-free pull, tokens.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_middleware(BodyLimit)
+    app.include_router(v1)
+    app.include_router(public)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory server.app:app_from_env`` (what ``run`` serves)."""
+    setup_logging()
+    return create_app(Settings.from_env())

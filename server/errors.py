@@ -1,0 +1,120 @@
+"""Every error answer is JSON ``{"message": ..., "field": ...}`` (protocol.wire.ErrorBody)."""
+
+from __future__ import annotations
+
+import logging
+
+import psycopg
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from protocol.wire import MAX_CHANGES_PER_PUSH, MAX_PUSH_BYTES, ErrorBody
+
+from .pull import BadCursor
+
+log = logging.getLogger("pipetrack.server")
+
+
+def error_response(status: int, message: str, field: str | None = None, headers=None):
+    body = ErrorBody(message=message, field=field).model_dump()
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _field(loc: tuple) -> str | None:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or None
+
+
+async def _validation(request: Request, exc: RequestValidationError):
+    errors = exc.errors()
+    for err in errors:
+        if err.get("type") == "json_invalid":
+            return error_response(400, "the request body is not valid JSON")
+        if tuple(err.get("loc", ())) == ("body", "changes") and err.get("type") == "too_long":
+            return error_response(
+                413,
+                f"a push carries at most {MAX_CHANGES_PER_PUSH} changes; send the rest next",
+                "changes",
+            )
+    first = errors[0] if errors else {}
+    field = _field(tuple(first.get("loc", ())))
+    message = first.get("msg", "invalid request")
+    more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+    return error_response(422, f"{field}: {message}{more}" if field else message, field)
+
+
+async def _http(request: Request, exc: HTTPException):
+    return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
+
+
+async def _bad_cursor(request: Request, exc: BadCursor):
+    return error_response(400, str(exc), "cursor")
+
+
+async def _database_down(request: Request, exc: Exception):
+    log.warning("database unavailable: %s", type(exc).__name__)
+    return error_response(503, "the database is unavailable; try again shortly")
+
+
+async def _internal(request: Request, exc: Exception):
+    log.exception("internal error")
+    return error_response(500, "internal server error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(HTTPException, _http)
+    app.add_exception_handler(BadCursor, _bad_cursor)
+    app.add_exception_handler(psycopg.OperationalError, _database_down)
+    app.add_exception_handler(PoolTimeout, _database_down)
+    app.add_exception_handler(Exception, _internal)
+
+
+class BodyLimit:
+    """ASGI middleware: a request body over ``max_bytes`` is answered 413 unread."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_PUSH_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            await self._too_large(scope, receive, send)
+            return
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # client went away
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_bytes:
+                await self._too_large(scope, receive, send)
+                return
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        mib = self.max_bytes / (1024 * 1024)
+        response = error_response(
+            413, f"the request body is larger than {mib:g} MiB; push fewer changes at once"
+        )
+        await response(scope, receive, send)

@@ -1,0 +1,180 @@
+"""The pull: an opaque, gap-free cursor over targets and audit_log, and the long-poll.
+
+Every row carries ``xid``, the id (xid8) of the transaction that last wrote it. A row's
+*key* is ``(xid, id)``; rows are read in key order. A transaction's xid is assigned at
+its first write, so a transaction can commit after another whose xid is larger: a
+cursor "everything up to key K" alone would skip its rows.
+
+Cursor state: ``K`` per table (the last key delivered) and ``X`` (the xids that were
+still in progress, and so invisible, when the cursor was made, and are <= K's xid).
+
+Invariant: every row whose key is <= K and whose xid is not in X has been delivered
+(in its then-current state; a later write gives the row a new, larger key).
+
+A pull (in one REPEATABLE READ snapshot) therefore reads the visible rows with
+``key > K``, plus those with ``xid in X`` (now committed, or still invisible), in key
+order. Rows of X are
+delivered whole (a push writes at most 1,000 of each), rows after K fill the rest of
+``limit``. The new K is the last key delivered; the new X is
+the snapshot's in-progress list (``pg_snapshot_xip``) cut at the new K's xid. An xid
+that is not in progress now and not in X either committed (so its rows were visible
+to this or an earlier pull) or will be assigned later, larger than any visible xid
+(``>= pg_snapshot_xmax``, so > K). Hence nothing is skipped; a row is delivered again
+only when it was written again. Each full page moves K forward, so ``more`` ends.
+
+The cursor also carries the database's epoch (``server_meta``): a cursor from another
+database is refused with 400, as is one ahead of this database's xid horizon.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import re
+import time
+from dataclasses import dataclass
+
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+
+from protocol.wire import PullResponse
+
+from .listener import Notifier
+from .records import AUDIT_COLUMNS, TARGET_COLUMNS, audit_entry_from_row, target_from_row
+
+Key = tuple[int, int]
+_START: Key = (0, 0)
+#: While long-polling, look again at least this often even without a notification.
+_RECHECK_S = 5.0
+
+
+class BadCursor(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Cursor:
+    epoch: str
+    targets: Key = _START
+    audit: Key = _START
+    pending: tuple[int, ...] = ()
+
+    def encode(self) -> str:
+        pending = ",".join(map(str, self.pending))
+        raw = f"1|{self.epoch}|{_key(self.targets)}|{_key(self.audit)}|{pending}"
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str) -> Cursor:
+        try:
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode("ascii")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            raise BadCursor("the cursor is not one this server gave out") from None
+        match = _CURSOR.fullmatch(raw)
+        if match is None:
+            raise BadCursor("the cursor is not one this server gave out")
+        epoch, tx, ti, ax, ai, pending = match.groups()
+        xids = tuple(int(x) for x in pending.split(",")) if pending else ()
+        return cls(epoch, (int(tx), int(ti)), (int(ax), int(ai)), xids)
+
+
+_CURSOR = re.compile(r"1\|([0-9a-f]{32})\|(\d{1,20})\.(\d{1,20})\|(\d{1,20})\.(\d{1,20})\|([\d,]*)")
+
+
+def _key(key: Key) -> str:
+    return f"{key[0]}.{key[1]}"
+
+
+_SNAPSHOT_SQL = (
+    "SELECT (SELECT value FROM server_meta WHERE key = 'epoch'),"
+    " pg_snapshot_xmax(s)::text::numeric, ARRAY(SELECT pg_snapshot_xip(s)::text::numeric)"
+    " FROM pg_current_snapshot() AS s"
+)
+
+
+def _page_sql(columns: str, source: str, alias: str) -> tuple[str, str]:
+    """(rows of the pending xids, rows after key K) — see the module docstring."""
+    base = f"SELECT {columns}, {alias}.xid::text::numeric, {alias}.id FROM {source}"
+    order = f" ORDER BY {alias}.xid, {alias}.id"
+    key = f"({alias}.xid, {alias}.id)"
+    pending = (
+        f"{base} WHERE {alias}.xid = ANY(%(pending)s::text[]::xid8[])"
+        f" AND {key} <= (%(kx)s::text::xid8, %(ki)s)" + order
+    )
+    after = f"{base} WHERE {key} > (%(kx)s::text::xid8, %(ki)s)" + order + " LIMIT %(n)s"
+    return pending, after
+
+
+_TARGETS_SQL = _page_sql(TARGET_COLUMNS, "targets t", "t")
+_AUDIT_SQL = _page_sql(AUDIT_COLUMNS, "audit_log a JOIN targets t ON t.id = a.target_id", "a")
+
+
+async def pull_once(conn: AsyncConnection, cursor: Cursor | None, limit: int) -> PullResponse:
+    async with conn.transaction():
+        await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        cur = await conn.execute(_SNAPSHOT_SQL)
+        epoch, xmax, in_progress = await cur.fetchone()
+        if cursor is None:
+            cursor = Cursor(epoch)
+        _check(cursor, epoch, int(xmax))
+        targets, more_t = await _page(conn, _TARGETS_SQL, cursor.targets, cursor, limit)
+        audit, more_a = await _page(conn, _AUDIT_SQL, cursor.audit, cursor, limit)
+    k_t = _last_key(targets, cursor.targets)
+    k_a = _last_key(audit, cursor.audit)
+    horizon = max(k_t[0], k_a[0])
+    pending = tuple(sorted(int(x) for x in in_progress if int(x) <= horizon))
+    return PullResponse(
+        targets=[target_from_row(r[:12]).state() for r in targets],
+        history=[audit_entry_from_row(r[:12]) for r in audit],
+        cursor=Cursor(epoch, k_t, k_a, pending).encode(),
+        more=more_t or more_a,
+    )
+
+
+def _check(cursor: Cursor, epoch: str, xmax: int) -> None:
+    if cursor.epoch != epoch:
+        raise BadCursor("the cursor is from another server database; pull again from the start")
+    if max(cursor.targets[0], cursor.audit[0], *cursor.pending, 0) >= xmax:
+        raise BadCursor("the cursor is ahead of this server database; pull again from the start")
+
+
+async def _page(conn: AsyncConnection, sql: tuple[str, str], key: Key, cursor: Cursor, limit):
+    """Rows of the pending xids (all of them: a late transaction is delivered whole,
+    so the pending set can be recomputed from the snapshot), then rows after K up to
+    ``limit`` in all; and whether more rows after K remain."""
+    params = {"kx": str(key[0]), "ki": key[1], "pending": [str(x) for x in cursor.pending]}
+    rows: list[tuple] = []
+    if cursor.pending:
+        rows = await (await conn.execute(sql[0], params)).fetchall()
+    room = max(limit - len(rows), 0)
+    after = await (await conn.execute(sql[1], {**params, "n": room + 1})).fetchall()
+    return rows + after[:room], len(after) > room
+
+
+def _last_key(rows: list[tuple], default: Key) -> Key:
+    if not rows:
+        return default
+    return max(default, (int(rows[-1][12]), int(rows[-1][13])))
+
+
+async def pull(
+    pool: AsyncConnectionPool,
+    notifier: Notifier,
+    cursor: Cursor | None,
+    limit: int,
+    wait: float,
+) -> PullResponse:
+    """Pull; with ``wait`` > 0 and nothing new, wait (up to ``wait`` s) for a commit."""
+    deadline = time.monotonic() + wait
+    while True:
+        woken = notifier.waiter()
+        async with pool.connection() as conn:
+            response = await pull_once(conn, cursor, limit)
+        remaining = deadline - time.monotonic()
+        if response.targets or response.history or remaining <= 0:
+            return response
+        cursor = Cursor.decode(response.cursor)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(woken.wait(), timeout=min(remaining, _RECHECK_S))

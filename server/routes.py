@@ -1,0 +1,90 @@
+"""The HTTP routes: ``/v1/push``, ``/v1/pull``, ``/v1/targets/{uid}/history``, ``/healthz``."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+
+from protocol.wire import (
+    PULL_LIMIT_DEFAULT,
+    PULL_LIMIT_MAX,
+    PULL_WAIT_MAX,
+    ErrorBody,
+    HistoryResponse,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+)
+
+from . import pull as pull_mod
+from . import push_store
+from .auth import current_user
+from .records import AUDIT_COLUMNS, TARGET_COLUMNS, audit_entry_from_row, target_from_row
+
+_ERRORS = {
+    code: {"model": ErrorBody, "description": text}
+    for code, text in {
+        400: "malformed JSON or cursor",
+        401: "missing, wrong or disabled token",
+        413: "body over 2 MiB or more than 1,000 changes",
+        422: "the request does not match the schema",
+        503: "the database is unavailable",
+    }.items()
+}
+
+v1 = APIRouter(prefix="/v1", dependencies=[Depends(current_user)], responses=_ERRORS)
+public = APIRouter()
+
+
+@v1.post("/push", response_model=PushResponse)
+async def push(body: PushRequest, request: Request, user: str = Depends(current_user)):
+    """Apply a device's changes in order; one result per change, same order."""
+    results = await push_store.push(request.app.state.pool, body, user)
+    return PushResponse(results=results)
+
+
+@v1.get("/pull", response_model=PullResponse)
+async def pull(
+    request: Request,
+    cursor: str | None = Query(None, description="from the previous pull; none = from start"),
+    limit: int = Query(PULL_LIMIT_DEFAULT, ge=1, le=PULL_LIMIT_MAX),
+    wait: float = Query(0, ge=0, le=PULL_WAIT_MAX, description="long-poll seconds"),
+):
+    """Target states and audit entries after the cursor; ``more`` when a page is full."""
+    position = pull_mod.Cursor.decode(cursor) if cursor else None
+    state = request.app.state
+    return await pull_mod.pull(state.pool, state.notifier, position, limit, wait)
+
+
+@v1.get(
+    "/targets/{uid}/history",
+    response_model=HistoryResponse,
+    responses={404: {"model": ErrorBody, "description": "unknown target"}},
+)
+async def history(uid: UUID, request: Request):
+    """One target's state and its whole audit history, oldest first."""
+    async with request.app.state.pool.connection() as conn:
+        cur = await conn.execute(f"SELECT {TARGET_COLUMNS} FROM targets t WHERE t.uid = %s", (uid,))
+        row = await cur.fetchone()
+        if row is None:
+            raise HTTPException(404, f"no target {uid}")
+        cur = await conn.execute(
+            f"SELECT {AUDIT_COLUMNS} FROM audit_log a JOIN targets t ON t.id = a.target_id"
+            " WHERE t.uid = %s ORDER BY a.version",
+            (uid,),
+        )
+        entries = [audit_entry_from_row(r) for r in await cur.fetchall()]
+    return HistoryResponse(target=target_from_row(row).state(), history=entries)
+
+
+@public.get("/healthz")
+async def healthz(request: Request):
+    """200 when PostgreSQL answers, 503 otherwise."""
+    try:
+        async with request.app.state.pool.connection(timeout=2.0) as conn:
+            await conn.execute("SELECT 1")
+    except Exception:  # noqa: BLE001 - any failure means "not healthy"
+        return JSONResponse({"status": "error", "database": "unavailable"}, status_code=503)
+    return {"status": "ok", "database": "ok"}

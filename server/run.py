@@ -1,0 +1,50 @@
+"""Run the API with uvicorn: one process, or ``workers`` processes on one socket."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from pathlib import Path
+
+import uvicorn
+
+from .db import redact
+from .embedded import open_database
+from .settings import DATABASE_URL_ENV, setup_logging
+
+log = logging.getLogger("pipetrack.server")
+
+
+def run(host: str, port: int, database_url: str | None, data_dir: Path, workers: int = 1) -> None:
+    """Serve until interrupted. Every worker applies migrations at start (advisory
+    lock); an embedded PostgreSQL started here is stopped on exit."""
+    setup_logging()
+    # uvicorn re-raises SIGTERM after its graceful shutdown; make that an exit that
+    # unwinds (so an embedded PostgreSQL is stopped) instead of an abrupt death.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    with open_database(database_url, data_dir) as url:
+        os.environ[DATABASE_URL_ENV] = url  # read by each worker's app factory
+        kind = "given" if database_url else "embedded"
+        log.info(
+            "pipetrack server on http://%s:%d (%d worker%s), %s database %s",
+            host,
+            port,
+            workers,
+            "" if workers == 1 else "s",
+            kind,
+            redact(url),
+        )
+        uvicorn.run(
+            "server.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+            timeout_graceful_shutdown=5,
+        )
+
+
+def _exit_on_signal(signum, frame) -> None:
+    raise SystemExit(0)

@@ -1,0 +1,38 @@
+"""Runtime settings of one API process."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+#: Environment variable naming the PostgreSQL URL (or libpq conninfo string).
+DATABASE_URL_ENV = "PIPETRACK_DATABASE_URL"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    #: Longest a single SQL statement of a request may run.
+    statement_timeout_s: float = 30.0
+    #: A connection idle inside a transaction this long is ended by PostgreSQL, so a
+    #: stuck request cannot hold row locks or the pull horizon.
+    idle_in_transaction_timeout_s: float = 30.0
+    pool_min_size: int = 1
+    pool_max_size: int = 10
+    #: How long a request waits for a pooled connection before answering 503.
+    pool_timeout_s: float = 10.0
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        url = os.environ.get(DATABASE_URL_ENV)
+        if not url:
+            raise RuntimeError(f"{DATABASE_URL_ENV} is not set")
+        return cls(database_url=url)
+
+
+def setup_logging() -> None:
+    """INFO logs on stderr, unless the process configured logging already."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("pgserver").setLevel(logging.WARNING)

@@ -1,0 +1,67 @@
+"""API users and their tokens (used by the admin commands and by auth).
+
+A token is ``secrets.token_urlsafe(32)`` (32 random bytes); only its sha256 is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+from psycopg import errors
+
+from protocol import InvalidInput
+
+USER_NAME_MAX = 64
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    created_at: datetime
+    disabled: bool
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def clean_user_name(value: str) -> str:
+    name = value.strip()
+    if not name:
+        raise InvalidInput("name", "user name must not be empty")
+    if len(name) > USER_NAME_MAX:
+        raise InvalidInput("name", f"user name is longer than {USER_NAME_MAX} characters")
+    if any(ch.isspace() or not ch.isprintable() for ch in name):
+        raise InvalidInput("name", f"user name {name!r} must not contain spaces")
+    return name
+
+
+def add_user(database_url: str, name: str) -> str:
+    """Create a user; returns the new token (the only time it exists in clear)."""
+    name = clean_user_name(name)
+    token = secrets.token_urlsafe(32)
+    try:
+        with psycopg.connect(database_url) as conn:
+            conn.execute(
+                "INSERT INTO users (name, token_hash) VALUES (%s, %s)", (name, hash_token(token))
+            )
+    except errors.UniqueViolation:
+        raise InvalidInput("name", f"user {name!r} already exists") from None
+    return token
+
+
+def list_users(database_url: str) -> list[User]:
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute("SELECT name, created_at, disabled FROM users ORDER BY name").fetchall()
+    return [User(*row) for row in rows]
+
+
+def disable_user(database_url: str, name: str) -> None:
+    with psycopg.connect(database_url) as conn:
+        cur = conn.execute("UPDATE users SET disabled = true WHERE name = %s", (name,))
+        if cur.rowcount == 0:
+            raise InvalidInput("name", f"no user named {name!r}")
