@@ -123,3 +123,9 @@ def _database_errors(database_url: str | None) -> Iterator[None]:
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         typer.echo(f"pipetrack: error: cannot use {where}: {reason}", err=True)
         raise typer.Exit(1) from None
+
+
+if __name__ == "__main__":  # python -m pipetrack.server_cmd: these commands alone
+    standalone = typer.Typer(add_completion=False)
+    register(standalone)
+    standalone()

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.support.fixtures"]  # pg_cluster, database_url, server, make_user
+
 
 class FakeClock:
     """A clock tests move by hand; pass it as ``Store.open(..., clock=clock)``."""

@@ -1,0 +1,49 @@
+"""Server tests: module-wide server for tests that do not need a database of their own.
+
+The function-scoped ``server`` / ``database_url`` / ``make_user`` fixtures come from
+tests/support/fixtures.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.pg import PgCluster
+from tests.support.server import ServerProcess
+
+from .client import Device
+
+
+@pytest.fixture(scope="module")
+def shared_server(pg_cluster: PgCluster) -> Iterator[ServerProcess]:
+    """One server (and database) for a whole test module; use fresh uids per test."""
+    url = pg_cluster.create_database()
+    try:
+        with ServerProcess(url) as srv:
+            yield srv
+    finally:
+        pg_cluster.drop_database(url)
+
+
+@pytest.fixture(scope="module")
+def alice_token(shared_server: ServerProcess) -> str:
+    return shared_server.add_user("alice")
+
+
+@pytest.fixture(scope="module")
+def bob_token(shared_server: ServerProcess) -> str:
+    return shared_server.add_user("bob")
+
+
+@pytest.fixture
+def device_a(shared_server: ServerProcess, alice_token: str) -> Iterator[Device]:
+    with Device(shared_server, alice_token, "device-a") as device:
+        yield device
+
+
+@pytest.fixture
+def device_b(shared_server: ServerProcess, bob_token: str) -> Iterator[Device]:
+    with Device(shared_server, bob_token, "device-b") as device:
+        yield device

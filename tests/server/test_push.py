@@ -1,0 +1,202 @@
+"""Every push outcome, against a real server process over loopback."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from .client import Device, count, create, edit, set_status
+
+
+def _audit_count(device: Device, uid) -> int:
+    return len(device.history(uid)["history"])
+
+
+def test_create_records_the_user_and_clamps_the_client_clock(device_a: Device):
+    change = create(name="  Acme  ", status="hot", markets=["EU", "eu", "US"])
+    change["changed_at"] = (datetime.now(UTC) + timedelta(days=3)).isoformat()
+    result = device_a.push_one(change)
+
+    assert result["outcome"] == "applied"
+    target = result["target"]
+    assert (target["name"], target["status"], target["version"]) == ("Acme", "Hot", 1)
+    assert target["markets"] == ["EU", "US"]
+    assert target["updated_by"] == target["status_changed_by"] == "alice"
+    [entry] = device_a.history(change["target"])["history"]
+    assert (entry["op"], entry["old_status"], entry["new_status"]) == ("create", None, "Hot")
+    assert (entry["changed_by"], entry["device_id"], entry["version"]) == ("alice", "device-a", 1)
+    assert entry["changed_at"] <= entry["recorded_at"]  # a clock 3 days fast is clamped
+
+
+def test_two_devices_from_the_same_base_the_second_conflicts(device_a, device_b):
+    uid = device_a.push_one(create())["target"]["uid"]
+
+    first = device_a.push_one(set_status(uid, "Hot", base=1))
+    second = device_b.push_one(set_status(uid, "Cold", base=1))
+
+    assert first["outcome"] == "applied" and first["target"]["version"] == 2
+    assert second["outcome"] == "conflict"
+    assert (second["target"]["status"], second["target"]["version"]) == ("Hot", 2)
+    assert _audit_count(device_a, uid) == 2
+
+
+def test_the_same_change_twice_is_a_duplicate_with_one_audit_row(device_a):
+    uid = device_a.push_one(create())["target"]["uid"]
+    change = set_status(uid, "Active", base=1, note="call went well")
+
+    first = device_a.push_one(change)
+    again = device_a.push(change, change)  # a retry, and a repeat inside one push
+
+    assert first["outcome"] == "applied"
+    assert [r["outcome"] for r in again] == ["duplicate", "duplicate"]
+    assert again[0]["target"]["version"] == 2 and again[0]["target"]["status"] == "Active"
+    history = device_a.history(uid)["history"]
+    assert [e["change_id"] for e in history].count(change["change_id"]) == 1
+    assert history[-1]["note"] == "call went well"
+
+
+def test_both_devices_set_the_same_status_converged(device_a, device_b):
+    uid = device_a.push_one(create())["target"]["uid"]
+
+    device_a.push_one(set_status(uid, "Hot", base=1))
+    result = device_b.push_one(set_status(uid, "hot", base=1))
+
+    assert result["outcome"] == "converged"
+    assert result["target"]["version"] == 2
+    assert _audit_count(device_a, uid) == 2  # create + the first change only
+
+
+def test_a_chain_of_three_changes_in_one_push_all_apply(device_a):
+    create_change = create(status="Cold")
+    uid = create_change["target"]
+    # created offline: the later changes carry base_version 0 ("before creation")
+    chain = [set_status(uid, s, base=0) for s in ("Active", "Hot", "Closed")]
+
+    results = device_a.push(create_change, *chain)
+
+    assert [r["outcome"] for r in results] == ["applied"] * 4
+    assert [r["target"]["version"] for r in results] == [1, 2, 3, 4]
+    history = device_a.history(uid)["history"]
+    assert [(e["old_status"], e["new_status"]) for e in history] == [
+        (None, "Cold"),
+        ("Cold", "Active"),
+        ("Active", "Hot"),
+        ("Hot", "Closed"),
+    ]
+
+
+def test_a_chain_across_pushes_with_lost_responses_all_apply(device_a, device_b):
+    uid = device_a.push_one(create())["target"]["uid"]
+    device_b.push_one(edit(uid, base=1, description="someone else's edit"))  # details only
+
+    # device A never heard back, so each change still says base 1
+    results = [device_a.push_one(set_status(uid, s, base=1)) for s in ("Cold", "Active", "Hot")]
+
+    assert [r["outcome"] for r in results] == ["applied"] * 3
+    assert [r["target"]["version"] for r in results] == [3, 4, 5]
+    assert [e["op"] for e in device_a.history(uid)["history"]] == [
+        "create",
+        "edit",
+        "set_status",
+        "set_status",
+        "set_status",
+    ]
+    # ...but another device's status change after that base is a conflict
+    device_b.push_one(set_status(uid, "Passed", base=5))
+    assert device_a.push_one(set_status(uid, "Cold", base=1))["outcome"] == "conflict"
+
+
+def test_a_rejected_change_blocks_only_its_own_target(device_a):
+    one, two, three = (device_a.push_one(create(name=n))["target"]["uid"] for n in "XYZ")
+
+    results = device_a.push(
+        set_status(one, "Hot", base=1),
+        set_status(two, "Lukewarm", base=1),
+        set_status(two, "Hot", base=1),
+        set_status(three, "Cold", base=1),
+        edit(two, base=1, name="Y2"),
+    )
+
+    assert [r["outcome"] for r in results] == [
+        "applied",
+        "rejected",
+        "blocked",
+        "applied",
+        "blocked",
+    ]
+    assert "Lukewarm" in results[1]["error"]
+    assert results[2]["error"]
+    assert device_a.history(two)["target"]["version"] == 1
+    assert _audit_count(device_a, two) == 1
+
+
+def test_an_edit_and_a_status_change_from_the_same_base_both_apply(device_a, device_b):
+    uid = device_a.push_one(create(description="old"))["target"]["uid"]
+
+    edited = device_a.push_one(edit(uid, base=1, description="new", markets=["Nordics"]))
+    status = device_b.push_one(set_status(uid, "Hot", base=1))
+    second_edit = device_b.push_one(edit(uid, base=1, name="Renamed"))
+
+    assert (edited["outcome"], status["outcome"]) == ("applied", "applied")
+    assert second_edit["outcome"] == "conflict"  # details vs details is a conflict
+    target = status["target"]
+    assert (target["description"], target["markets"], target["status"]) == (
+        "new",
+        ["Nordics"],
+        "Hot",
+    )
+    assert target["version"] == 3
+
+
+def test_setting_no_status_clears_it(device_a):
+    uid = device_a.push_one(create(status="Hot"))["target"]["uid"]
+
+    result = device_a.push_one(set_status(uid, None, base=1))
+
+    assert result["outcome"] == "applied"
+    assert result["target"]["status"] is None
+    assert device_a.history(uid)["history"][-1]["new_status"] is None
+
+
+def test_rejections_say_why(device_a):
+    existing = create(name="Original")
+    uid = device_a.push_one(existing)["target"]["uid"]
+    same_again = {**create(uuid.UUID(uid), name="Original")}
+    different = create(uuid.UUID(uid), name="Other")
+
+    results = device_a.push(
+        set_status(uuid.uuid4(), "Hot", base=1),
+        same_again,
+        different,
+        create(name="x" * 300),
+    )
+
+    assert [r["outcome"] for r in results] == ["rejected", "converged", "rejected", "rejected"]
+    assert "unknown target" in results[0]["error"]
+    assert "already exists" in results[2]["error"]
+    assert "255" in results[3]["error"]
+    ahead = device_a.push_one(set_status(uid, "Hot", base=7))
+    assert ahead["outcome"] == "rejected" and "ahead" in ahead["error"]
+
+
+def test_a_push_of_1000_changes_is_quick(device_a, shared_server):
+    creates = [create(name=f"T{i}") for i in range(500)]
+    changes = creates + [set_status(c["target"], "Active", base=1) for c in creates]
+
+    started = time.monotonic()
+    results = device_a.push(*changes)
+    elapsed = time.monotonic() - started
+
+    assert [r["outcome"] for r in results] == ["applied"] * 1000
+    assert elapsed < 5, f"1000 changes took {elapsed:.1f}s"
+    uids = [c["target"] for c in creates]
+    assert (
+        count(
+            shared_server.database_url,
+            "SELECT count(*) FROM audit_log a JOIN targets t ON t.id = a.target_id"
+            " WHERE t.uid = ANY(%s::uuid[])",
+            uids,
+        )
+        == 1000
+    )

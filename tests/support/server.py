@@ -1,0 +1,140 @@
+"""``ServerProcess``: a real API server (``pipetrack serve``, uvicorn) for tests.
+
+::
+
+    with ServerProcess(database_url) as srv:      # started, /healthz answered 200
+        token = srv.add_user("alice")
+        httpx.get(f"{srv.url}/v1/pull", headers={"Authorization": f"Bearer {token}"})
+        srv.kill()                                 # SIGKILL (crash); srv.start() again
+        srv.restart()                              # graceful stop + start, same port
+
+Its output goes to a log file (``srv.log_text()``), shown when start-up fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from server.migrate import apply_migrations
+from server.users import add_user
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ServerProcess:
+    """A ``pipetrack serve --database-url ...`` process on 127.0.0.1."""
+
+    def __init__(self, database_url: str, port: int | None = None, workers: int = 1) -> None:
+        self.database_url = database_url
+        self.port = port or free_port()
+        self.workers = workers
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._proc: subprocess.Popen | None = None
+        fd, name = tempfile.mkstemp(prefix="pipetrack-server-", suffix=".log")
+        os.close(fd)
+        self.log_path = Path(name)
+
+    # -- life cycle -------------------------------------------------------------------
+    def start(self, timeout: float = 30.0) -> ServerProcess:
+        """Start the process and wait until ``/healthz`` answers 200."""
+        cmd = [
+            sys.executable,
+            "-m",
+            "pipetrack.server_cmd",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--database-url",
+            self.database_url,
+            "--workers",
+            str(self.workers),
+        ]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        with open(self.log_path, "ab") as log:
+            self._proc = subprocess.Popen(
+                cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            )
+        self.wait_healthy(timeout)
+        return self
+
+    def wait_healthy(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc is None or self._proc.poll() is not None:
+                raise RuntimeError(f"server exited at start-up:\n{self.log_text()[-4000:]}")
+            if self.health() == 200:
+                return
+            time.sleep(0.05)
+        raise TimeoutError(f"server not healthy after {timeout}s:\n{self.log_text()[-4000:]}")
+
+    def health(self) -> int | None:
+        """Status code of ``GET /healthz``; None when nothing answers."""
+        try:
+            return httpx.get(f"{self.url}/healthz", timeout=5).status_code
+        except httpx.TransportError:
+            return None
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Graceful stop (SIGTERM), SIGKILL of the whole process group if it hangs."""
+        if self._proc is None:
+            return
+        if self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._proc.wait(timeout)
+        self._kill_group()
+
+    def kill(self) -> None:
+        """SIGKILL the server and its workers at once: a crash, no clean-up."""
+        self._kill_group()
+
+    def restart(self, timeout: float = 30.0) -> None:
+        """Stop gracefully and start again on the same port."""
+        self.stop()
+        self.start(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def _kill_group(self) -> None:
+        if self._proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._proc.pid, signal.SIGKILL)
+        self._proc.wait(10)
+        self._proc = None
+
+    def __enter__(self) -> ServerProcess:
+        return self.start() if self._proc is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- helpers --------------------------------------------------------------------------
+    def add_user(self, name: str) -> str:
+        """Create a user in the server's database (migrating it first); returns its token."""
+        apply_migrations(self.database_url)
+        return add_user(self.database_url, name)
+
+    def auth(self, token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
