@@ -46,7 +46,8 @@ class ProfileLock:
             self._fd = None
 
     def __enter__(self) -> ProfileLock:
-        self.acquire()
+        if self._fd is None:
+            self.acquire()
         return self
 
     def __exit__(self, *exc: object) -> None:

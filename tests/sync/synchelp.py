@@ -16,6 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+import httpx
+import psycopg
+
+from protocol.wire import HistoryResponse
 from storage import Store
 from storage.profile import Profile
 
@@ -149,3 +153,23 @@ class Device:
     def pending(self) -> int:
         with self.store() as store:
             return store.sync_state().pending
+
+
+# ---- the server's side ------------------------------------------------------------------
+def audit_change_ids(database_url: str, device_id: str | None = None) -> list[str]:
+    """Change ids of the server's audit rows (of one device), in the order recorded."""
+    query = "SELECT change_id::text FROM audit_log"
+    params: tuple[str, ...] = ()
+    if device_id is not None:
+        query += " WHERE device_id = %s"
+        params = (device_id,)
+    with psycopg.connect(database_url) as conn:
+        return [row[0] for row in conn.execute(query + " ORDER BY id", params)]
+
+
+def server_history(url: str, token: str, uid: str) -> HistoryResponse:
+    response = httpx.get(
+        f"{url}/v1/targets/{uid}/history", headers={"Authorization": f"Bearer {token}"}
+    )
+    response.raise_for_status()
+    return HistoryResponse.model_validate_json(response.content)

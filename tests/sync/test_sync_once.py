@@ -1,0 +1,200 @@
+"""``pipetrack sync --once`` between two devices and a real server: offline changes,
+conflicts and their three resolutions, chains, rejected and oversized changes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from tests.support.server import ServerProcess, free_port
+from tests.sync.faultproxy import BAD_STATUS, FaultProxy
+from tests.sync.synchelp import Device, audit_change_ids, server_history
+
+#: Statuses that each differ from the one before, starting from Cold.
+ROUND = ["Active", "Hot", "Closed", "Passed", "Cold", "Active", "Hot", "Closed", "Passed"]
+
+
+def make_fifty_changes(device: Device) -> list[str]:
+    """5 targets created Cold, then 9 status changes each: 50 changes; their uids."""
+    with device.store() as store:
+        uids = [store.create_target(f"Target {i}", status="Cold").uid for i in range(5)]
+        for status in ROUND:
+            for uid in uids:
+                assert store.set_status(uid, status, note=f"to {status}").changed
+        assert store.sync_state().pending == 50
+    return uids
+
+
+def test_fifty_offline_changes_reach_the_server_once_it_is_up_and_then_device_b(
+    devices: Callable[[str], Device], database_url: str
+):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    a, b = devices("a"), devices("b")
+    a.connect(url, "not-yet-checked")
+    uids = make_fifty_changes(a)
+
+    offline = a.run("sync", "--once")
+    assert offline.returncode == 1, offline.stderr
+    assert "changes stay queued" in offline.stderr
+    assert a.pending() == 50
+    with a.store() as store:
+        state = store.sync_state()
+        assert not state.online and "127.0.0.1" in (state.last_error or "")
+        device_a = store.device_id
+
+    with ServerProcess(database_url, port=port) as server:
+        a.connect(url, server.add_user("alice"))
+        b.connect(url, server.add_user("bob"))
+        a.sync_once()
+        b.sync_once()
+
+        with a.store() as store:
+            local_ids = [h.change_id for uid in uids for h in store.history(uid)]
+            assert store.sync_state().pending == 0
+        on_server = audit_change_ids(database_url, device_a)
+        assert len(on_server) == 50
+        assert sorted(on_server) == sorted(local_ids)
+        for uid in uids:
+            assert b.status_of(uid) == a.status_of(uid) == "Passed"
+            assert b.history_of(uid) == a.history_of(uid)
+            assert len(b.history_of(uid)) == 10
+            history = server_history(server.url, a.profile.read_token() or "", uid)
+            assert [str(e.change_id) for e in history.history] == [
+                cid for cid, _ in a.history_of(uid)
+            ]
+        status = json.loads(a.run("status", "--json").stdout)
+        assert status["online"] is True and status["pending"] == 0
+        assert status["last_error"] is None and status["last_sync_at"]
+
+
+def test_a_conflict_goes_to_exactly_one_device_and_each_resolution_converges(
+    a: Device, b: Device, server: ServerProcess, token: str
+):
+    choices = ["mine", "theirs", "Closed"]
+    with a.store() as store:
+        uids = [store.create_target(f"Deal {c}", status="Cold").uid for c in choices]
+    a.sync_once()
+    b.sync_once()
+    # both offline: A says Hot, B says Passed, on the same three targets
+    with a.store() as store:
+        for uid in uids:
+            store.set_status(uid, "Hot", note="A's call")
+    with b.store() as store:
+        for uid in uids:
+            store.set_status(uid, "Passed", note="B's call")
+    a.sync_once()
+    b.sync_once()
+
+    with a.store() as store:
+        assert store.conflicts() == []
+    with b.store() as store:
+        conflicts = {c.target: c for c in store.conflicts()}
+        assert set(conflicts) == set(uids)
+        for c in conflicts.values():
+            assert (c.mine_status, c.theirs_status, c.base_status) == ("Passed", "Hot", "Cold")
+        for uid, choice in zip(uids, choices, strict=True):
+            store.resolve_conflict(conflicts[uid].change_id, choice)
+        assert store.conflicts() == []
+    b.sync_once()
+    a.sync_once()
+
+    expected = {"mine": "Passed", "theirs": "Hot", "Closed": "Closed"}
+    for uid, choice in zip(uids, choices, strict=True):
+        assert a.status_of(uid) == b.status_of(uid) == expected[choice]
+        history = server_history(server.url, token, uid)
+        statuses = [e.new_status for e in history.history]
+        assert (
+            statuses
+            == {
+                "mine": ["Cold", "Hot", "Passed"],
+                "theirs": ["Cold", "Hot"],
+                "Closed": ["Cold", "Hot", "Closed"],
+            }[choice]
+        )
+        server_ids = [str(e.change_id) for e in history.history]
+        assert [cid for cid, _ in a.history_of(uid)] == server_ids
+        assert set(server_ids) <= {cid for cid, _ in b.history_of(uid)}
+    for device in (a, b):
+        with device.store() as store:
+            state = store.sync_state()
+            assert (state.pending, state.conflicts, state.rejected) == (0, 0, 0)
+
+
+def test_a_chain_of_offline_changes_applies_in_order_without_conflict(
+    a: Device, b: Device, server: ServerProcess, token: str
+):
+    with a.store() as store:
+        known = store.create_target("Known").uid
+    a.sync_once()
+    with a.store() as store:
+        new = store.create_target("New", status="Cold").uid
+        for status in ("Cold", "Active", "Hot"):
+            store.set_status(known, status)
+        for status in ("Active", "Hot"):
+            store.set_status(new, status)
+    a.sync_once()
+    b.sync_once()
+    with a.store() as store:
+        assert store.conflicts() == [] and store.sync_state().pending == 0
+    for uid, statuses in (
+        (known, [None, "Cold", "Active", "Hot"]),
+        (new, ["Cold", "Active", "Hot"]),
+    ):
+        history = server_history(server.url, token, uid)
+        assert [e.new_status for e in history.history] == statuses
+        assert history.target.version == len(statuses)
+        assert b.status_of(uid) == "Hot"
+
+
+def test_a_rejected_change_is_quarantined_and_other_targets_still_sync(
+    a: Device, b: Device, proxy: FaultProxy, server: ServerProcess, token: str
+):
+    with a.store() as store:
+        bad, good = (store.create_target(name).uid for name in ("Bad", "Good"))
+    a.sync_once()
+    a.connect(proxy.url, token)
+    proxy.poison.add(bad)
+    with a.store() as store:
+        store.set_status(bad, "Hot")
+        store.set_status(good, "Hot")
+        later = store.create_target("Later", status="Active").uid
+        store.set_status(bad, "Closed")  # held behind the rejected change
+    a.sync_once()
+
+    with a.store() as store:
+        [rejected] = store.rejected()
+        assert rejected.target == bad and BAD_STATUS in rejected.reason
+        state = store.sync_state()
+        assert (state.rejected, state.pending) == (1, 1)
+        store.set_status(good, "Closed")  # later changes to other targets still go out
+    a.sync_once()
+    b.sync_once()
+    assert b.status_of(good) == "Closed" and b.status_of(later) == "Active"
+    assert b.status_of(bad) is None
+    assert [e.new_status for e in server_history(server.url, token, bad).history] == [None]
+    with a.store() as store:
+        assert store.sync_state().pending == 1  # only the held change to Bad
+
+
+def test_oversized_pushes_are_split_and_a_change_too_large_alone_is_quarantined(
+    a: Device, b: Device, proxy: FaultProxy
+):
+    a.connect(proxy.url, a.profile.read_token() or "")
+    proxy.max_body = 8_000
+    with a.store() as store:
+        uids = [store.create_target(f"Small {i}", status="Cold").uid for i in range(60)]
+        huge = store.create_target("Huge", description="x" * 10_000).uid
+        after = store.create_target("After", status="Hot").uid
+    a.sync_once()
+
+    assert proxy.refused_sizes, "the proxy never refused a push"
+    assert sum(proxy.push_sizes) == 61  # everything but Huge, each sent once
+    assert max(proxy.push_sizes) < 62
+    with a.store() as store:
+        [rejected] = store.rejected()
+        assert rejected.target == huge and "413" in rejected.reason
+        assert store.sync_state().pending == 0
+    b.sync_once()
+    assert all(b.status_of(uid) == "Cold" for uid in uids)
+    assert b.status_of(after) == "Hot"
