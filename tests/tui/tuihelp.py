@@ -1,0 +1,133 @@
+"""Helpers for the TUI tests: fixed data through the store's public API, and app drivers."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from textual.pilot import Pilot
+
+from protocol.wire import Result, TargetState
+from storage import Store, TargetView
+from storage.profile import Config
+from tui.app import PipetrackApp
+
+
+def fixed_uid(number: int) -> str:
+    return str(uuid.UUID(int=number, version=4))
+
+
+@dataclass(frozen=True)
+class Seed:
+    name: str
+    markets: tuple[str, ...]
+    status: str | None
+    days_ago: int
+    description: str = ""
+
+
+#: Ten targets covering every status, fresh / aging / stale, and several markets.
+SEEDS = (
+    Seed("Acme Robotics", ("EU", "US"), "Cold", 120, "Warehouse robots.\nMet at Hannover."),
+    Seed("Borealis Energy", ("EU",), "Active", 20, "Offshore wind."),
+    Seed("Cobalt Labs", ("APAC",), "Hot", 3),
+    Seed("Delta Freight", ("US",), "Passed", 200),
+    Seed("Evergreen Foods", ("EU", "LATAM"), "Closed", 15),
+    Seed("Fjord Analytics", ("EU",), None, 9),
+    Seed("Gamma Health", ("US",), "Hot", 40),
+    Seed("Helios Solar", ("APAC", "EU"), "Active", 10),
+    Seed("Iris Mobility", ("EU",), "Cold", 45),
+    Seed("Juniper Retail", ("US",), "Active", 33),
+)
+
+
+def seed_store(store: Store, clock, *, synced: bool = True) -> dict[str, str]:
+    """Create :data:`SEEDS` (fixed uids) as if set ``days_ago``; name -> uid."""
+    now = clock.now
+    uids = {}
+    for number, seed in enumerate(SEEDS, 1):
+        clock.now = now - timedelta(days=seed.days_ago)
+        view = store.create_target(
+            seed.name, seed.description, seed.markets, seed.status, uid=fixed_uid(number)
+        )
+        uids[seed.name] = view.uid
+    clock.now = now
+    if synced:
+        push_all(store)
+    return uids
+
+
+def server_state(view: TargetView, version: int, *, status: str | None = None, by: str = "bob"):
+    status = view.status if status is None else status
+    return TargetState(
+        uid=uuid.UUID(view.uid),
+        name=view.name,
+        description=view.description,
+        markets=list(view.markets),
+        status=status,
+        version=version,
+        status_changed_at=view.status_since,
+        status_changed_by=by if status else None,
+        created_at=view.created_at or view.status_since,
+        last_updated=view.status_since,
+        updated_by=by,
+    )
+
+
+def push_all(store: Store) -> None:
+    """The server applies every pending change, in order (as the sync daemon reports)."""
+    results = []
+    versions: dict[str, int] = {}
+    for change in store.take_batch(10_000):
+        uid = str(change.target)
+        versions[uid] = versions.get(uid, 0) + 1
+        results.append(
+            Result(
+                change_id=change.change_id,
+                outcome="applied",
+                target=server_state(store.get(uid), versions[uid]),
+            )
+        )
+    store.apply_push_results(results)
+
+
+def _last_change(store: Store, uid: str):
+    return [c for c in store.take_batch(10_000) if str(c.target) == uid][-1]
+
+
+def make_conflict(store: Store, clock, uid: str, mine: str, theirs: str) -> str:
+    """Set ``mine`` here; the server answers that bob set ``theirs`` meanwhile."""
+    store.set_status(uid, mine, note="after the demo")
+    change = _last_change(store, uid)
+    view = store.get(uid)
+    theirs_state = server_state(view, (view.version or 0) + 1, status=theirs, by="bob")
+    theirs_state.status_changed_at = clock.now - timedelta(hours=2)
+    store.apply_push_results(
+        [Result(change_id=change.change_id, outcome="conflict", target=theirs_state)]
+    )
+    return str(change.change_id)
+
+
+def make_rejected(store: Store, uid: str, status: str, reason: str) -> str:
+    store.set_status(uid, status)
+    change = _last_change(store, uid)
+    store.apply_push_results([Result(change_id=change.change_id, outcome="rejected", error=reason)])
+    return str(change.change_id)
+
+
+def make_app(store: Store, *, keys: dict[str, str] | None = None, **kwargs) -> PipetrackApp:
+    kwargs.setdefault("greet", False)
+    kwargs.setdefault("poll_interval", 0.05)
+    return PipetrackApp(store, Config(keys=keys or {}), **kwargs)
+
+
+async def settle(pilot: Pilot) -> None:
+    """Wait until workers (queries, page loads) are done and the screen is updated."""
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def notifications(app: PipetrackApp) -> list[str]:
+    return [n.message for n in app._notifications]  # noqa: SLF001 - what the user saw

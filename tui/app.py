@@ -1,0 +1,193 @@
+"""The pipetrack Textual app and its entry point ``run(profile)``."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from functools import partial
+from typing import Any, TypeVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from protocol import InvalidInput
+from storage import Store, StoreError
+from storage.profile import Config, Profile
+
+from .display import plural
+from .messages import DataChanged
+from .screens import (
+    ConflictsScreen,
+    DetailScreen,
+    HelpScreen,
+    PipelineScreen,
+    SubScreen,
+    SummaryScreen,
+)
+from .screens.base import FOCUS_BINDINGS
+from .screens.help import Section, binding_title
+from .widgets import TargetTable
+
+R = TypeVar("R")
+
+#: How often the app asks SQLite whether another process (the sync daemon) wrote.
+POLL_INTERVAL = 0.3
+
+
+class PipetrackApp(App[int]):
+    """Targets through the pipeline; reads and writes go through ``Store`` only."""
+
+    TITLE = "pipetrack"
+    CSS_PATH = ["app.tcss", "screens.tcss"]
+
+    BINDINGS = [
+        Binding("ctrl+p", "command_palette", "Commands", show=False, priority=True, id="palette"),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="force_quit"),
+        Binding("ctrl+c", "help_quit", show=False, system=True, id="help_quit"),
+    ]
+
+    def __init__(
+        self,
+        store: Store,
+        config: Config | None = None,
+        *,
+        poll_interval: float = POLL_INTERVAL,
+        greet: bool = True,
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.config = config or Config()
+        self.poll_interval = poll_interval
+        self.greet = greet
+        self._data_version: int | None = None
+        self.set_keymap(self.config.keys)
+
+    @property
+    def server(self) -> str | None:
+        return self.config.server
+
+    # ---- start -------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        self._data_version = self.store.data_version()
+        self.push_screen(PipelineScreen())
+        self.set_interval(self.poll_interval, self.poll)
+        self._check_keymap()
+        if self.greet:
+            self._greet()
+
+    def _greet(self) -> None:
+        stale = self.attempt(self.store.became_stale_since_last_open)
+        if stale:
+            self.notify(
+                f"{plural(stale, 'target')} became stale since you last opened pipetrack "
+                "(t shows stale only)",
+                title="Stagnation",
+                severity="warning",
+                timeout=8,
+            )
+
+    def _check_keymap(self) -> None:
+        known = {b.id for _title, bindings in self.binding_sections() for b in bindings}
+        unknown = sorted(set(self.config.keys) - known)
+        if unknown:
+            self.notify(
+                f"config.toml [keys]: unknown binding id {', '.join(unknown)}",
+                severity="warning",
+            )
+
+    # ---- live updates ------------------------------------------------------------------
+    def poll(self) -> None:
+        """Cheap (PRAGMA data_version): refresh only when another connection committed."""
+        try:
+            version = self.store.data_version()
+        except StoreError:
+            return
+        if version != self._data_version:
+            self._data_version = version
+            self.data_changed()
+
+    def data_changed(self) -> None:
+        """Tell every screen on the stack to read what it shows again."""
+        for screen in self.screen_stack:
+            screen.post_message(DataChanged())
+
+    # ---- writes ------------------------------------------------------------------------
+    def attempt(self, call: Callable[..., R], *args: Any, **kwargs: Any) -> R | None:
+        """Run a store call; refused input or a database problem becomes a notification."""
+        try:
+            return call(*args, **kwargs)
+        except InvalidInput as err:
+            self.notify(err.message, title="Not saved", severity="error")
+        except LookupError as err:
+            self.notify(str(err), title="Not found", severity="error")
+        except StoreError as err:
+            self.notify(str(err), title="Database problem", severity="error", timeout=10)
+        return None
+
+    # ---- navigation --------------------------------------------------------------------
+    def open_detail(self, uid: str) -> None:
+        self.push_screen(DetailScreen(uid))
+
+    def open_conflicts(self) -> None:
+        self.push_screen(ConflictsScreen())
+
+    def open_summary(self) -> None:
+        self.push_screen(SummaryScreen())
+
+    def open_help(self) -> None:
+        sections = self.binding_sections()
+        keys = {b.id: self.key_display(b) for _title, bindings in sections for b in bindings}
+        self.push_screen(HelpScreen(sections, keys))
+
+    # ---- keys and commands -------------------------------------------------------------
+    def binding_sections(self) -> list[Section]:
+        def own(bindings: Iterable[Any]) -> list[Binding]:
+            return [b for b in bindings if isinstance(b, Binding)]
+
+        return [
+            ("Pipeline", own([*PipelineScreen.BINDINGS, *TargetTable.BINDINGS])),
+            ("Target detail", own([*DetailScreen.BINDINGS, *SubScreen.BINDINGS])),
+            ("Conflicts", own(ConflictsScreen.BINDINGS)),
+            ("Everywhere", own([*self.BINDINGS, *FOCUS_BINDINGS])),
+        ]
+
+    def key_display(self, binding: Binding) -> str:
+        """The key of a binding as remapped by config.toml, as the footer shows it."""
+        keys = self.config.keys.get(binding.id or "", binding.key)
+        return " ".join(self.get_key_display(binding.with_key(k)) for k in keys.split(","))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The command palette lists the actions of the screen it was opened on."""
+        seen: set[str] = set()
+        for key, active in screen.active_bindings.items():
+            binding = active.binding
+            title = binding_title(binding)
+            if not active.enabled or not title or binding.system or title in seen:
+                continue
+            seen.add(title)
+            callback = partial(self.run_action, binding.action, active.node)
+            yield SystemCommand(
+                title, f"key: {self.get_key_display(binding.with_key(key))}", callback
+            )
+        yield from super().get_system_commands(screen)
+
+
+def run(profile: Profile) -> int:
+    """Open the TUI on a profile. 0 on a normal exit, 1 database problem, 2 bad config."""
+    try:
+        config = profile.load_config()
+    except InvalidInput as err:
+        print(f"pipetrack: {err}", file=sys.stderr)
+        return 2
+    try:
+        profile.ensure()
+        store = Store.open(profile.db_path, thresholds=config.thresholds)
+    except (StoreError, OSError) as err:
+        print(f"pipetrack: {err}", file=sys.stderr)
+        return 1
+    try:
+        result = PipetrackApp(store, config).run()
+    finally:
+        store.close()
+    return result or 0

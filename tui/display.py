@@ -1,0 +1,91 @@
+"""How values look on screen: labels, glyphs and times. Presentation only, no rules.
+
+The store decides *what* a target is (its stagnation, its sync state, its days in
+status); this module only decides how that is drawn.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import datetime
+
+from storage import SyncState, TargetQuery, TargetView
+
+NO_STATUS = "—"
+
+#: Glyph shown before the days of a stagnant target (a glyph and text, not colour alone).
+BADGE_GLYPH = {"aging": "◐", "stale": "⚠", "snoozed": "z"}
+#: Glyph of a target's sync state in the table ("synced" shows nothing).
+SYNC_GLYPH = {"synced": " ", "pending": "↑", "conflict": "≠", "rejected": "✗"}
+SYNC_WORD = {
+    "synced": "synced",
+    "pending": "pending",
+    "conflict": "conflict",
+    "rejected": "rejected",
+}
+MARK_GLYPH = "●"
+
+
+def status_label(status: str | None) -> str:
+    return status or NO_STATUS
+
+
+def status_class(status: str | None) -> str:
+    """The CSS-friendly name of a status (``hot``, ``none``...), for component classes."""
+    return (status or "none").lower()
+
+
+def badge(view: TargetView) -> str:
+    """``◐ 25d`` aging, ``⚠ 97d`` stale, ``z 40d`` snoozed, empty when fresh."""
+    glyph = BADGE_GLYPH.get(view.stagnation)
+    return f"{glyph} {view.days_in_status}d" if glyph else ""
+
+
+def markets_text(markets: Iterable[str]) -> str:
+    return ", ".join(markets)
+
+
+def split_markets(text: str) -> list[str]:
+    """What the user typed in a markets field (``EU, US`` or ``EU;US``) as a list.
+
+    Empty pieces (a trailing comma) are dropped; the store checks the rest.
+    """
+    return [piece for piece in (p.strip() for p in re.split(r"[,;]", text)) if piece]
+
+
+def local_time(value: datetime | None) -> str:
+    """A UTC time in the local time zone, to the minute."""
+    if value is None:
+        return "never"
+    return value.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
+
+
+def describe_filter(query: TargetQuery) -> str:
+    """The active filter in words (``status Hot, Cold · market EU · "acme" · stale only``)."""
+    parts = []
+    if query.statuses:
+        parts.append("status " + ", ".join(status_label(s) for s in query.statuses))
+    if query.markets:
+        parts.append("market " + ", ".join(query.markets))
+    if query.search:
+        parts.append(f"“{query.search}”")
+    if query.stagnation:
+        parts.append("stale only")
+    return " · ".join(parts) if parts else "no filter"
+
+
+def describe_sync(state: SyncState) -> str:
+    """``online · 3 pending · 1 conflict · synced 2026-06-01 12:00``."""
+    parts = ["online" if state.online else "offline"]
+    parts.append(f"{state.pending:,} pending")
+    if state.conflicts:
+        parts.append(plural(state.conflicts, "conflict"))
+    if state.rejected:
+        parts.append(f"{state.rejected:,} rejected")
+    parts.append(f"synced {local_time(state.last_sync_at)}")
+    return " · ".join(parts)

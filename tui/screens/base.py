@@ -1,0 +1,70 @@
+"""What every pipetrack screen shares: store access, guarded writes, focus keys."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from textual.binding import Binding
+from textual.screen import ModalScreen, Screen
+
+from storage import Store
+
+from ..messages import DataChanged
+
+if TYPE_CHECKING:
+    from ..app import PipetrackApp
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+FOCUS_BINDINGS = [
+    Binding("tab", "app.focus_next", "Next field", show=False, id="focus_next"),
+    Binding("shift+tab", "app.focus_previous", "Previous field", show=False, id="focus_previous"),
+]
+
+
+class StoreAccess:
+    """Mixin: the app's store and its guarded write helper."""
+
+    @property
+    def pipetrack(self) -> PipetrackApp:
+        return cast("PipetrackApp", self.app)  # type: ignore[attr-defined]
+
+    @property
+    def store(self) -> Store:
+        return self.pipetrack.store
+
+    def attempt(self, write: Callable[..., R], *args: Any, **kwargs: Any) -> R | None:
+        """Run a store call; a refused or failed one becomes a notification (None)."""
+        return self.pipetrack.attempt(write, *args, **kwargs)
+
+
+class AppScreen(StoreAccess, Screen[None], inherit_bindings=False):
+    """A full screen that refreshes itself when the data changes."""
+
+    BINDINGS = FOCUS_BINDINGS
+
+    def on_data_changed(self, _message: DataChanged) -> None:
+        self.reload_data()
+
+    def reload_data(self) -> None:
+        """Read again what the screen shows (override)."""
+
+
+class SubScreen(AppScreen):
+    """A screen opened from the pipeline; escape goes back."""
+
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="back")]
+
+
+class AppModal(StoreAccess, ModalScreen[T], inherit_bindings=False):
+    """A dialog; escape cancels it (dismisses with None)."""
+
+    BINDINGS = [
+        *FOCUS_BINDINGS,
+        Binding("escape", "cancel", "Cancel", id="cancel"),
+    ]
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

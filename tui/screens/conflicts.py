@@ -1,0 +1,214 @@
+"""Conflicts (base / mine / theirs) and rejected changes, and how to settle each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich import box
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
+
+from protocol import Status
+from storage import ConflictView, RejectedView
+
+from ..display import local_time, status_label
+from .base import SubScreen
+from .status_picker import StatusChoice, StatusPicker
+
+CONFLICT_ACTIONS = {"keep_mine", "take_theirs", "another_status"}
+REJECTED_ACTIONS = {"drop", "correct"}
+
+
+def _fields(fields: dict[str, Any] | None) -> str:
+    if not fields:
+        return ""
+    return "\n".join(f"{key}: {value}" for key, value in fields.items() if value is not None)
+
+
+def _what(op: str, status: str | None, fields: dict[str, Any] | None) -> str:
+    if op == "set_status":
+        return status_label(status)
+    return f"{op}\n{_fields(fields)}".strip()
+
+
+def conflict_panel(conflict: ConflictView) -> Group:
+    table = Table(expand=True, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("", style="bold", no_wrap=True)
+    for title in ("Base", "Mine", "Theirs"):
+        table.add_column(title, ratio=1)
+    mine = _what(conflict.op, conflict.mine_status, conflict.mine_fields)
+    table.add_row(
+        "Status", status_label(conflict.base_status), mine, status_label(conflict.theirs_status)
+    )
+    table.add_row("Version", str(conflict.base_version or "—"), "", str(conflict.theirs_version))
+    table.add_row("Who", "", "you", conflict.theirs_changed_by or "?")
+    table.add_row(
+        "When", "", local_time(conflict.mine_changed_at), local_time(conflict.theirs_changed_at)
+    )
+    table.add_row("Note", "", conflict.mine_note or "", "")
+    title = Text.assemble((conflict.name, "bold"), f"  conflicting {conflict.op}")
+    hint = Text("m keep mine · t take theirs · a choose another status", style="dim")
+    return Group(title, Text(""), table, Text(""), hint)
+
+
+def rejected_panel(rejected: RejectedView) -> Group:
+    table = Table(expand=True, show_edge=False, show_header=False, pad_edge=False)
+    table.add_column("", style="bold", no_wrap=True)
+    table.add_column("", ratio=1)
+    table.add_row("Change", _what(rejected.op, rejected.status, rejected.fields))
+    table.add_row("When", local_time(rejected.changed_at))
+    table.add_row("Reason", Text(rejected.reason, style="bold red"))
+    title = Text.assemble((rejected.name, "bold"), "  rejected by the server")
+    hint = "d drop · e correct (set another status)" if rejected.op == "set_status" else "d drop"
+    return Group(title, Text(""), table, Text(""), Text(hint, style="dim"))
+
+
+class ConflictsScreen(SubScreen):
+    """Left: what needs attention; right: the one highlighted, side by side."""
+
+    AUTO_FOCUS = "#items"
+
+    BINDINGS = [
+        Binding("m", "keep_mine", "Keep mine", id="keep_mine"),
+        Binding("t", "take_theirs", "Take theirs", id="take_theirs"),
+        Binding("a", "another_status", "Other status", id="another_status"),
+        Binding("d", "drop", "Drop", id="drop_rejected"),
+        Binding("e", "correct", "Correct", id="correct_rejected"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[str, ConflictView | RejectedView] = {}
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="conflicts"):
+            yield OptionList(id="items")
+            with VerticalScroll(id="conflict-side"):
+                yield Static(id="compare")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.reload_data()
+
+    @property
+    def selected(self) -> ConflictView | RejectedView | None:
+        items = self.query_one("#items", OptionList)
+        if items.highlighted is None:
+            return None
+        return self.items.get(items.get_option_at_index(items.highlighted).id or "")
+
+    def reload_data(self) -> None:
+        conflicts = self.attempt(self.store.conflicts)
+        rejected = self.attempt(self.store.rejected)
+        if conflicts is None or rejected is None:
+            return
+        items = self.query_one("#items", OptionList)
+        keep = items.highlighted
+        self.items = {f"c-{c.change_id}": c for c in conflicts}
+        self.items |= {f"r-{r.change_id}": r for r in rejected}
+        items.clear_options()
+        if conflicts:
+            items.add_option(Option(f"Conflicts ({len(conflicts)})", disabled=True))
+            items.add_options(
+                Option(f"{c.name}: {self._short(c)}", id=f"c-{c.change_id}") for c in conflicts
+            )
+        if rejected:
+            items.add_option(Option(f"Rejected ({len(rejected)})", disabled=True))
+            items.add_options(
+                Option(f"{r.name}: {r.reason}", id=f"r-{r.change_id}") for r in rejected
+            )
+        if self.items:
+            items.highlighted = min(keep or 1, items.option_count - 1)
+            if items.get_option_at_index(items.highlighted).disabled:
+                items.action_cursor_down()
+        self.show_selected()
+
+    @staticmethod
+    def _short(conflict: ConflictView) -> str:
+        mine = _what(conflict.op, conflict.mine_status, conflict.mine_fields).splitlines()[0]
+        return f"mine {mine} / theirs {status_label(conflict.theirs_status)}"
+
+    @on(OptionList.OptionHighlighted)
+    def show_selected(self) -> None:
+        item = self.selected
+        compare = self.query_one("#compare", Static)
+        if item is None:
+            compare.update("Nothing to resolve: no conflicts and no rejected changes.")
+        elif isinstance(item, ConflictView):
+            compare.update(conflict_panel(item))
+        else:
+            compare.update(rejected_panel(item))
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in CONFLICT_ACTIONS:
+            return isinstance(self.selected, ConflictView)
+        if action == "drop":
+            return isinstance(self.selected, RejectedView)
+        if action == "correct":
+            item = self.selected
+            return isinstance(item, RejectedView) and item.op == "set_status"
+        return True
+
+    # ---- conflict choices ---------------------------------------------------------------
+    def _resolve(self, choice: str) -> None:
+        item = self.selected
+        if isinstance(item, ConflictView) and self.attempt(
+            self.store.resolve_conflict, item.change_id, choice
+        ):
+            self.notify(f"{item.name}: resolved")
+            self.pipetrack.data_changed()
+
+    def action_keep_mine(self) -> None:
+        self._resolve("mine")
+
+    def action_take_theirs(self) -> None:
+        self._resolve("theirs")
+
+    def action_another_status(self) -> None:
+        item = self.selected
+        if not isinstance(item, ConflictView):
+            return
+
+        def chosen(choice: StatusChoice | None) -> None:
+            if choice is not None and choice.status is not None:
+                self._resolve(choice.status)
+
+        picker = StatusPicker(f"Another status for {item.name}", current=item.theirs_status)
+        self.app.push_screen(picker, chosen)
+
+    # ---- rejected changes --------------------------------------------------------------
+    def action_drop(self) -> None:
+        item = self.selected
+        if isinstance(item, RejectedView) and self.attempt(
+            self.store.drop_rejected, item.change_id
+        ):
+            self.notify(f"{item.name}: rejected change dropped")
+            self.pipetrack.data_changed()
+
+    def action_correct(self) -> None:
+        item = self.selected
+        if not isinstance(item, RejectedView):
+            return
+
+        def chosen(choice: StatusChoice | None) -> None:
+            if choice is None:
+                return
+            self.correct(item, choice.status, choice.note)
+
+        self.app.push_screen(StatusPicker(f"Correct {item.name}", allow_none=True), chosen)
+
+    def correct(self, item: RejectedView, status: Status | None, note: str | None) -> None:
+        """Drop the rejected change, then set the status the user chose instead."""
+        if self.attempt(self.store.drop_rejected, item.change_id) and self.attempt(
+            self.store.set_status, item.target, status, note
+        ):
+            self.notify(f"{item.name}: corrected to {status_label(status)}")
+        self.pipetrack.data_changed()

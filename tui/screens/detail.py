@@ -1,0 +1,140 @@
+"""One target: details, status history, edit, snooze."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TypeVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import DataTable, Footer, Label, Static
+
+from storage import HistoryEntry, TargetView
+
+from ..display import SYNC_WORD, local_time, markets_text, status_class, status_label
+from ..widgets import StagnationBadge
+from .base import SubScreen
+from .forms import SnoozeForm, TargetFields, TargetForm
+from .status_picker import StatusChoice, StatusPicker
+
+T = TypeVar("T")
+
+HISTORY_COLUMNS = ("Change", "Who", "When", "Days before", "Note", "Sync")
+
+
+def history_row(entry: HistoryEntry) -> tuple[str, ...]:
+    where = "server" if entry.origin == "server" else f"local · {SYNC_WORD[entry.sync]}"
+    days = "" if entry.days_in_previous is None else f"{entry.days_in_previous:,}"
+    change = f"{status_label(entry.old_status)} → {status_label(entry.new_status)}"
+    return (change, entry.changed_by, local_time(entry.changed_at), days, entry.note or "", where)
+
+
+def _changed(new: T, old: T) -> T | None:
+    """What to hand ``Store.edit_target``: None leaves a field as it is."""
+    return None if new == old else new
+
+
+class DetailScreen(SubScreen):
+    """Everything about one target."""
+
+    AUTO_FOCUS = "#history"
+
+    BINDINGS = [
+        Binding("e", "edit", "Edit", id="edit"),
+        Binding("s", "status_picker", "Status…", id="detail_status"),
+        Binding("z", "snooze", "Snooze", id="snooze"),
+        Binding("q", "app.pop_screen", "Back", show=False, id="detail_back"),
+    ]
+
+    def __init__(self, uid: str) -> None:
+        super().__init__()
+        self.uid = uid
+        self.view: TargetView | None = None
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="detail"):
+            with Horizontal(id="detail-head"):
+                yield Label(id="detail-name")
+                yield Label(id="detail-status")
+                yield StagnationBadge(id="detail-badge")
+                yield Label(id="detail-sync")
+            yield Static(id="detail-meta")
+            yield Static(id="detail-description")
+            yield Label("Status history", classes="section")
+            table: DataTable[str] = DataTable(id="history", cursor_type="row", zebra_stripes=True)
+            table.add_columns(*HISTORY_COLUMNS)
+            yield table
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.reload_data()
+
+    def reload_data(self) -> None:
+        view = self.attempt(self.store.get, self.uid)
+        history = self.attempt(self.store.history, self.uid)
+        if view is None or history is None:
+            return
+        self.view = view
+        self.query_one("#detail-name", Label).update(view.name)
+        status = self.query_one("#detail-status", Label)
+        status.update(status_label(view.status))
+        status.set_classes(f"status-{status_class(view.status)}")
+        self.query_one(StagnationBadge).show_target(view)
+        self.query_one("#detail-sync", Label).update(SYNC_WORD[view.sync])
+        self.query_one("#detail-meta", Static).update(
+            f"uid {view.uid} · markets: {markets_text(view.markets) or 'none'} · "
+            f"{view.days_in_status:,} days in {status_label(view.status)} "
+            f"since {local_time(view.status_since)}"
+        )
+        self.query_one("#detail-description", Static).update(view.description or "(no description)")
+        table = self.query_one("#history", DataTable)
+        table.clear()
+        for entry in reversed(history):
+            table.add_row(*history_row(entry))
+
+    def action_edit(self) -> None:
+        view = self.view
+        if view is None:
+            return
+
+        def save(fields: TargetFields) -> object:
+            changes = {
+                "name": _changed(fields.name, view.name),
+                "description": _changed(fields.description, view.description),
+                "markets": _changed(fields.markets, list(view.markets)),
+            }
+            if all(value is None for value in changes.values()):
+                return view
+            result = self.store.edit_target(view.uid, **changes)
+            self.pipetrack.data_changed()
+            return result
+
+        initial = TargetFields(view.name, view.description, list(view.markets))
+        self.app.push_screen(TargetForm(f"Edit {view.name}", save, initial=initial))
+
+    def action_snooze(self) -> None:
+        view = self.view
+        if view is None:
+            return
+
+        def save(until: date | None) -> object:
+            result = self.store.snooze(view.uid, until)
+            self.pipetrack.data_changed()
+            return result
+
+        self.app.push_screen(SnoozeForm(f"Snooze {view.name}", save, view.snoozed_until))
+
+    def action_status_picker(self) -> None:
+        view = self.view
+        if view is None:
+            return
+
+        def chosen(choice: StatusChoice | None) -> None:
+            if choice is None:
+                return
+            if self.attempt(self.store.set_status, view.uid, choice.status, choice.note):
+                self.pipetrack.data_changed()
+
+        picker = StatusPicker(f"Status of {view.name}", current=view.status, allow_none=True)
+        self.app.push_screen(picker, chosen)

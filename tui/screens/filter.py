@@ -1,0 +1,75 @@
+"""Filter by status and market, and the "stale only" switch."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Checkbox, Label, SelectionList
+
+from protocol import STATUS_ORDER
+from storage import TargetQuery
+
+from ..display import NO_STATUS
+from .base import AppModal
+
+STALE_ONLY = ("stale",)
+
+
+class FilterForm(AppModal[TargetQuery]):
+    """Returns the query with the chosen statuses, markets and stale switch."""
+
+    def __init__(self, query: TargetQuery, markets: list[str]) -> None:
+        super().__init__()
+        self.current = query
+        self.markets = markets
+
+    def compose(self) -> ComposeResult:
+        chosen = set(self.current.statuses)
+        statuses: list[tuple[str, str | None, bool]] = [
+            (status.value, status.value, status.value in chosen) for status in STATUS_ORDER
+        ]
+        statuses.append((f"{NO_STATUS} no status", None, None in chosen))
+        markets = {m.casefold() for m in self.current.markets}
+        with Vertical(classes="dialog filter"):
+            yield Label("Filter targets", classes="dialog-title")
+            with Horizontal(classes="choices"):
+                with Vertical():
+                    yield Label("Status (none ticked = all)")
+                    yield SelectionList[str | None](*statuses, id="statuses")
+                with Vertical():
+                    yield Label("Markets (any of)")
+                    yield SelectionList[str](
+                        *[(m, m, m.casefold() in markets) for m in self.markets], id="markets"
+                    )
+            yield Checkbox(
+                "Stale only", self.current.stagnation == STALE_ONLY, id="stale", compact=True
+            )
+            with Horizontal(classes="buttons"):
+                yield Button("Apply", variant="primary", id="ok", compact=True)
+                yield Button("Clear", id="clear", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
+
+    @on(Button.Pressed, "#ok")
+    def apply(self) -> None:
+        statuses = self.query_one("#statuses", SelectionList).selected
+        self.dismiss(
+            replace(
+                self.current,
+                statuses=tuple(
+                    s for s in [*(x.value for x in STATUS_ORDER), None] if s in statuses
+                ),
+                markets=tuple(self.query_one("#markets", SelectionList).selected),
+                stagnation=STALE_ONLY if self.query_one("#stale", Checkbox).value else (),
+            )
+        )
+
+    @on(Button.Pressed, "#clear")
+    def clear(self) -> None:
+        self.dismiss(replace(self.current, statuses=(), markets=(), stagnation=()))
+
+    @on(Button.Pressed, "#cancel")
+    def cancel_pressed(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,148 @@
+"""Forms that write through the store: new target, edit details, snooze.
+
+Each form hands what was typed to a ``save`` callable that calls the store. When
+the store refuses (InvalidInput), the message is shown and the form stays open
+with the input intact; nothing was written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, Vertical
+from textual.widgets import Button, Input, Label, Select, TextArea
+
+from protocol import STATUS_ORDER, InvalidInput, Status
+
+from ..display import split_markets
+from .base import AppModal
+
+
+@dataclass(frozen=True)
+class TargetFields:
+    name: str
+    description: str
+    markets: list[str]
+    status: Status | None = None
+
+
+class FormModal(AppModal[bool]):
+    """A dialog with a save button; ``save`` gets the values, the store checks them."""
+
+    BINDINGS = [Binding("ctrl+s", "save", "Save", id="save")]
+
+    def __init__(self, title: str, save: Callable[..., object]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.save = save
+
+    def compose_buttons(self) -> ComposeResult:
+        with Horizontal(classes="buttons"):
+            yield Button("Save", variant="primary", id="ok", compact=True)
+            yield Button("Cancel", id="cancel", compact=True)
+
+    def values(self) -> object:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def action_save(self) -> None:
+        try:
+            values = self.values()
+        except InvalidInput as err:
+            self.notify(err.message, title="Not saved", severity="error")
+            return
+        if self.attempt(self.save, values) is not None:
+            self.dismiss(True)
+
+    @on(Button.Pressed, "#cancel")
+    def cancel_pressed(self) -> None:
+        self.dismiss(None)
+
+
+class TargetForm(FormModal):
+    """Name, markets, description (and a status when creating)."""
+
+    def __init__(
+        self,
+        title: str,
+        save: Callable[[TargetFields], object],
+        *,
+        initial: TargetFields | None = None,
+        with_status: bool = False,
+    ) -> None:
+        super().__init__(title, save)
+        self.initial = initial or TargetFields("", "", [])
+        self.with_status = with_status
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog form"):
+            yield Label(self.title_text, classes="dialog-title")
+            with Grid(classes="fields"):
+                yield Label("Name")
+                yield Input(self.initial.name, id="name", compact=True)
+                yield Label("Markets")
+                yield Input(
+                    ", ".join(self.initial.markets),
+                    placeholder="comma separated",
+                    id="markets",
+                    compact=True,
+                )
+                if self.with_status:
+                    yield Label("Status")
+                    yield Select(
+                        [(status.value, status) for status in STATUS_ORDER],
+                        prompt="no status",
+                        id="status",
+                        compact=True,
+                    )
+            yield Label("Description")
+            yield TextArea(self.initial.description, id="description", soft_wrap=True, compact=True)
+            yield from self.compose_buttons()
+
+    def values(self) -> TargetFields:
+        status = None
+        if self.with_status:
+            selected = self.query_one("#status", Select).value
+            status = selected if isinstance(selected, Status) else None
+        return TargetFields(
+            name=self.query_one("#name", Input).value,
+            description=self.query_one("#description", TextArea).text,
+            markets=split_markets(self.query_one("#markets", Input).value),
+            status=status,
+        )
+
+
+class SnoozeForm(FormModal):
+    """A date (YYYY-MM-DD) before which the target is not stale; empty clears it."""
+
+    def __init__(self, title: str, save: Callable[[date | None], object], current: date | None):
+        super().__init__(title, save)
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog form"):
+            yield Label(self.title_text, classes="dialog-title")
+            with Grid(classes="fields"):
+                yield Label("Until")
+                yield Input(
+                    self.current.isoformat() if self.current else "",
+                    placeholder="YYYY-MM-DD (empty: not snoozed)",
+                    id="until",
+                    compact=True,
+                )
+            yield from self.compose_buttons()
+
+    def values(self) -> date | None:
+        text = self.query_one("#until", Input).value.strip()
+        if not text:
+            return None
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise InvalidInput("until", f"{text!r} is not a date (YYYY-MM-DD)") from None

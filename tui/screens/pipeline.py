@@ -1,0 +1,324 @@
+"""The pipeline screen: the virtual target table, search, filters, status keys."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Footer, Input, Label
+from textual.worker import get_current_worker
+
+from protocol import STATUS_ORDER, Status
+from storage import StoreError, SyncState, TargetQuery
+
+from ..display import describe_filter, plural, status_label
+from ..pager import TargetPager
+from ..widgets import SyncBar, TargetTable
+from ..widgets.columns import SortKey
+from .base import AppScreen
+from .filter import STALE_ONLY, FilterForm
+from .forms import TargetFields, TargetForm
+from .status_picker import StatusChoice, StatusPicker
+
+SEARCH_DEBOUNCE = 0.1
+SORT_CYCLE: tuple[SortKey, ...] = ("name", "status", "markets", "days", "sync")
+STATUS_KEYS = Binding.Group("Set status", compact=True)
+
+
+def _status_bindings() -> list[Binding]:
+    return [
+        Binding(
+            str(number),
+            f"set_status({number - 1})",
+            status.value,
+            id=f"set_{status.lower()}",
+            group=STATUS_KEYS,
+        )
+        for number, status in enumerate(STATUS_ORDER, 1)
+    ]
+
+
+class PipelineScreen(AppScreen):
+    """All targets, page by page; every key acts on the selected (or marked) rows."""
+
+    AUTO_FOCUS = "TargetTable"
+
+    BINDINGS = [
+        *_status_bindings(),
+        Binding("s", "status_picker", "Status…", id="status_picker"),
+        Binding("enter", "detail", "Detail", id="detail"),
+        Binding("slash", "search", "Search", id="search"),
+        Binding("f", "filter", "Filter", id="filter"),
+        Binding("t", "stale_only", "Stale", id="stale_only"),
+        Binding("o", "sort_next", "Sort", show=False, id="sort"),
+        Binding("r", "sort_reverse", "Reverse sort", show=False, id="sort_reverse"),
+        Binding("space", "mark", "Mark", show=False, id="mark"),
+        Binding("b", "bulk", "Bulk", id="bulk"),
+        Binding("u", "undo", "Undo", id="undo"),
+        Binding("n", "new_target", "New", id="new_target"),
+        Binding("c", "conflicts", "Conflicts", id="conflicts"),
+        Binding("g", "summary", "Summary", id="summary"),
+        Binding("escape", "clear", "Clear", show=False, id="clear"),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("q", "app.quit", "Quit", id="quit"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.target_query = TargetQuery()
+        self.grand_total = 0
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="search names…", id="search")
+        yield TargetTable(TargetPager(self.store, self.target_query, total=0), id="targets")
+        with Horizontal(id="status-line"):
+            yield Label(id="counts")
+            yield SyncBar(id="sync")
+        yield Footer()
+
+    @property
+    def table(self) -> TargetTable:
+        return self.query_one(TargetTable)
+
+    def on_mount(self) -> None:
+        # The first screenful is read right away, so the first paint shows data.
+        pager = TargetPager(self.store, self.target_query)
+        pager.preload(0, self.app.size.height)
+        self._show(pager, pager.total, self.store.sync_state(self.pipetrack.server), False)
+
+    # ---- loading (worker thread, never on the event loop) -----------------------------
+    def reload_data(self) -> None:
+        self.load()
+
+    def load(self, *, delay: float = 0.0, keep_position: bool = True) -> None:
+        table = self.table
+        first = table.first_visible if keep_position else 0
+        self._load(self.target_query, delay, keep_position, first, table.visible_rows)
+
+    @work(exclusive=True, thread=True, group="pipeline-load", exit_on_error=False)
+    def _load(
+        self, query: TargetQuery, delay: float, keep_position: bool, first: int, count: int
+    ) -> None:
+        worker = get_current_worker()
+        if delay:
+            time.sleep(delay)
+        if worker.is_cancelled:
+            return
+        store = self.store
+        try:
+            pager = TargetPager(store, query)
+            pager.preload(first, count)
+            unfiltered = replace(query, sort="name", descending=False) == TargetQuery()
+            total = pager.total if unfiltered else store.count_targets(TargetQuery())
+            sync = store.sync_state(self.pipetrack.server)
+        except StoreError as err:
+            self.app.call_from_thread(self.notify, str(err), severity="error")
+            return
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._show, pager, total, sync, keep_position)
+
+    def _show(self, pager: TargetPager, total: int, sync: SyncState, keep_position: bool) -> None:
+        if pager.query != self.target_query:
+            return  # an older answer; a newer load is on its way
+        self.grand_total = total
+        self.table.set_pager(pager, keep_position=keep_position)
+        self.query_one(SyncBar).show_state(sync)
+        self.show_counts()
+        self.refresh_bindings()
+
+    def show_counts(self) -> None:
+        table = self.table
+        text = f"{table.row_count:,} of {plural(self.grand_total, 'target')}"
+        text += f" · {describe_filter(self.target_query)}"
+        if table.marked:
+            text += f" · {len(table.marked):,} marked"
+        self.query_one("#counts", Label).update(text)
+
+    def requery(self, query: TargetQuery, *, delay: float = 0.0) -> None:
+        self.target_query = query
+        self.load(delay=delay, keep_position=False)
+
+    # ---- search, filter, sort -----------------------------------------------------------
+    def action_search(self) -> None:
+        search = self.query_one("#search", Input)
+        search.add_class("-open")
+        search.focus()
+
+    @on(Input.Changed, "#search")
+    def search_changed(self, event: Input.Changed) -> None:
+        self.requery(replace(self.target_query, search=event.value), delay=SEARCH_DEBOUNCE)
+
+    @on(Input.Submitted, "#search")
+    def search_done(self) -> None:
+        self.table.focus()
+
+    def action_filter(self) -> None:
+        form = FilterForm(self.target_query, self.store.markets())
+        self.app.push_screen(form, lambda query: query is not None and self.requery(query))
+
+    def action_stale_only(self) -> None:
+        stale = () if self.target_query.stagnation == STALE_ONLY else STALE_ONLY
+        self.requery(replace(self.target_query, stagnation=stale))
+
+    def action_sort_next(self) -> None:
+        current = self.target_query.sort
+        position = SORT_CYCLE.index(current) if current in SORT_CYCLE else -1
+        self.sort_by(SORT_CYCLE[(position + 1) % len(SORT_CYCLE)], descending=False)
+
+    def action_sort_reverse(self) -> None:
+        self.sort_by(self.target_query.sort, descending=not self.target_query.descending)
+
+    @on(TargetTable.SortClicked)
+    def header_clicked(self, event: TargetTable.SortClicked) -> None:
+        same = event.sort == self.target_query.sort
+        self.sort_by(event.sort, descending=same and not self.target_query.descending)
+
+    def sort_by(self, sort: SortKey, *, descending: bool) -> None:
+        self.requery(replace(self.target_query, sort=sort, descending=descending))
+
+    def action_clear(self) -> None:
+        table = self.table
+        if table.marked:
+            table.clear_marks()
+            self.show_counts()
+            return
+        search = self.query_one("#search", Input)
+        search.remove_class("-open")
+        search.value = ""
+        table.focus()
+        fresh = TargetQuery(sort=self.target_query.sort, descending=self.target_query.descending)
+        if self.target_query != fresh:
+            self.requery(fresh)
+
+    # ---- status changes ----------------------------------------------------------------
+    def action_set_status(self, index: int) -> None:
+        self.change_status(STATUS_ORDER[index])
+
+    def change_status(self, status: Status | None, note: str | None = None) -> None:
+        view = self.table.current
+        if view is None:
+            return
+        change = self.attempt(self.store.set_status, view.uid, status, note)
+        if change is None:
+            return
+        if not change.changed:
+            self.notify(f"{view.name} is already {status_label(status)}")
+            return
+        self.table.patch(change.target)
+        self.notify(f"{view.name}: {status_label(view.status)} → {status_label(status)}")
+        self.pipetrack.data_changed()
+
+    def action_status_picker(self) -> None:
+        view = self.table.current
+        if view is None:
+            return
+
+        def chosen(choice: StatusChoice | None) -> None:
+            if choice is not None:
+                self.change_status(choice.status, choice.note)
+
+        picker = StatusPicker(f"Status of {view.name}", current=view.status, allow_none=True)
+        self.app.push_screen(picker, chosen)
+
+    def action_undo(self) -> None:
+        outcome = self.attempt(lambda: (self.store.undo_last(),))
+        if outcome is None:
+            return
+        (change,) = outcome
+        if change is None:
+            self.notify("Nothing to undo")
+            return
+        self.table.patch(change.target)
+        self.notify(f"Undone: {change.target.name} is {status_label(change.target.status)} again")
+        self.pipetrack.data_changed()
+
+    # ---- bulk --------------------------------------------------------------------------
+    def action_mark(self) -> None:
+        table = self.table
+        table.toggle_mark()
+        table.cursor_row += 1
+        self.show_counts()
+
+    def action_bulk(self) -> None:
+        table = self.table
+        marked = sorted(table.marked)
+        count = len(marked) if marked else table.row_count
+        if not count:
+            self.notify("No targets to change")
+            return
+        scope = (
+            f"{plural(count, 'marked target')}"
+            if marked
+            else f"{plural(count, 'target')} matching {describe_filter(self.target_query)}"
+        )
+        pager = table.pager
+
+        def chosen(choice: StatusChoice | None) -> None:
+            if choice is not None:
+                self.bulk_change(marked or None, pager, choice)
+
+        picker = StatusPicker(
+            "Bulk status change",
+            preview=f"This changes the status of {scope}.",
+            confirm=f"Apply to {count:,}",
+            allow_none=True,
+        )
+        self.app.push_screen(picker, chosen)
+
+    @work(thread=True, group="bulk", exit_on_error=False)
+    def bulk_change(self, uids: list[str] | None, pager: TargetPager, choice: StatusChoice) -> None:
+        store = self.store
+        try:
+            targets = uids if uids is not None else pager.all_uids()
+            changed = sum(
+                store.set_status(uid, choice.status, choice.note).changed for uid in targets
+            )
+        except (StoreError, ValueError, LookupError) as err:
+            self.app.call_from_thread(self.notify, str(err), severity="error")
+            changed = -1
+        self.app.call_from_thread(self._bulk_done, changed, choice.status)
+
+    def _bulk_done(self, changed: int, status: Status | None) -> None:
+        if changed >= 0:
+            self.notify(f"{plural(changed, 'target')} set to {status_label(status)}")
+        self.table.clear_marks()
+        self.pipetrack.data_changed()
+
+    # ---- other screens ----------------------------------------------------------------
+    def action_detail(self) -> None:
+        view = self.table.current
+        if view is not None:
+            self.pipetrack.open_detail(view.uid)
+
+    @on(TargetTable.Opened)
+    def row_opened(self, event: TargetTable.Opened) -> None:
+        self.pipetrack.open_detail(event.view.uid)
+
+    def action_new_target(self) -> None:
+        def save(fields: TargetFields) -> object:
+            view = self.store.create_target(
+                fields.name, fields.description, fields.markets, fields.status
+            )
+            self.notify(f"Created {view.name}")
+            self.pipetrack.data_changed()
+            return view
+
+        self.app.push_screen(TargetForm("New target", save, with_status=True))
+
+    def action_conflicts(self) -> None:
+        self.pipetrack.open_conflicts()
+
+    def action_summary(self) -> None:
+        self.pipetrack.open_summary()
+
+    def action_help(self) -> None:
+        self.pipetrack.open_help()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in {"set_status", "status_picker", "detail", "mark"} and self.is_mounted:
+            return True if self.table.row_count else None
+        return True
