@@ -39,18 +39,22 @@ def token(make_user: Callable[[str], str]) -> str:
     return make_user("alice")
 
 
-@pytest.fixture
-def a(devices: Callable[[str], Device], server: ServerProcess, token: str) -> Device:
-    device = devices("a")
-    device.connect(server.url, token)
-    return device
+def _connected(device: Device, url: str, token: str) -> Iterator[Device]:
+    device.connect(url, token)
+    yield device
+    # before the server stops: a long-poll in flight would hold up its graceful stop
+    for daemon in device.daemons:
+        daemon.cleanup()
 
 
 @pytest.fixture
-def b(devices: Callable[[str], Device], server: ServerProcess, make_user) -> Device:
-    device = devices("b")
-    device.connect(server.url, make_user("bob"))
-    return device
+def a(devices: Callable[[str], Device], server: ServerProcess, token: str) -> Iterator[Device]:
+    yield from _connected(devices("a"), server.url, token)
+
+
+@pytest.fixture
+def b(devices: Callable[[str], Device], server: ServerProcess, make_user) -> Iterator[Device]:
+    yield from _connected(devices("b"), server.url, make_user("bob"))
 
 
 @pytest.fixture

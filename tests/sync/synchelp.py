@@ -122,9 +122,12 @@ class Device:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PIPETRACK_")}
         return {**env, **TEST_ENV, **self.env, **(extra or {})}
 
-    def run(self, *args: str, timeout: float = 120, **extra: str) -> subprocess.CompletedProcess:
+    def run(
+        self, *args: str, stdin: str | None = None, timeout: float = 120, **extra: str
+    ) -> subprocess.CompletedProcess:
         return subprocess.run(
             [str(SCRIPT), "--home", str(self.home), *args],
+            input=stdin,
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -1,0 +1,173 @@
+"""``pipetrack sync`` running as a real background process: live propagation, a crash
+mid-push, the server going away and coming back, a refused token, one daemon per profile.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from storage import NotFound
+from tests.support.server import ServerProcess
+from tests.sync.faultproxy import FaultProxy
+from tests.sync.synchelp import Device, audit_change_ids, wait_until
+
+ONLINE = r"pull: |syncing "
+
+
+def settle(device: Device) -> None:
+    """Wait until the device's daemon reached the server (state recorded online)."""
+
+    def online() -> bool:
+        with device.store() as store:
+            return store.sync_state().online
+
+    wait_until(online, what=f"{device.name} online")
+
+
+@pytest.mark.parametrize("watch", ["events", "poll"])
+def test_a_change_on_a_reaches_b_within_two_seconds(a: Device, b: Device, watch: str):
+    with a.store() as store:
+        uid = store.create_target("Live", status="Cold").uid
+    a.start_daemon(PIPETRACK_SYNC_WATCH=watch)
+    b.start_daemon()
+    wait_until(lambda: _status_or_none(b, uid) == "Cold", what="B has the target")
+    settle(a)
+    settle(b)
+
+    for status in ("Hot", "Closed"):
+        with a.store() as store:
+            store.set_status(uid, status, note="live")  # as the TUI would
+        started = time.monotonic()
+        wait_until(lambda s=status: b.status_of(uid) == s, timeout=5, interval=0.02)
+        assert time.monotonic() - started < 2.0
+    assert b.history_of(uid) == a.history_of(uid)
+
+
+def _status_or_none(device: Device, uid: str) -> str | None:
+    try:
+        return device.status_of(uid)
+    except NotFound:
+        return None
+
+
+@pytest.mark.slow
+def test_kill_9_after_the_push_was_sent_loses_nothing_and_duplicates_nothing(
+    a: Device, proxy: FaultProxy, database_url: str, token: str
+):
+    a.connect(proxy.url, token)
+    with a.store() as store:
+        device_id = store.device_id
+        uids = [store.create_target(f"T{i}", status="Cold").uid for i in range(30)]
+        for uid in uids:
+            store.set_status(uid, "Active")
+            store.set_status(uid, "Hot")
+    proxy.hold_pushes = True
+    daemon = a.start_daemon()
+    assert proxy.push_answered.wait(30), daemon.log()
+    # the server applied the push; its answer is held by the proxy: the daemon dies
+    # before hearing it
+    assert len(audit_change_ids(database_url, device_id)) == 90
+    daemon.kill()
+    proxy.hold_pushes = False
+    proxy.release.set()
+    assert a.pending() == 90  # nothing was marked done without an answer
+
+    with a.store() as store:
+        for uid in uids[:5]:
+            store.set_status(uid, "Closed")  # more work while the daemon was down
+    a.start_daemon()
+    wait_until(lambda: a.pending() == 0, timeout=30, what="A's outbox drained")
+
+    on_server = audit_change_ids(database_url, device_id)
+    assert len(on_server) == len(set(on_server)) == 95
+    with a.store() as store:
+        local = [h.change_id for uid in uids for h in store.history(uid)]
+        assert sorted(local) == sorted(on_server)
+        assert [store.get(uid).status for uid in uids] == ["Closed"] * 5 + ["Hot"] * 25
+    assert proxy.push_sizes[:2] == [90, 95]  # the lost batch was sent again as it was
+
+
+@pytest.mark.slow
+def test_server_down_backs_off_keeps_changes_and_delivers_them_when_back(
+    a: Device, server: ServerProcess, database_url: str
+):
+    with a.store() as store:
+        device_id = store.device_id
+        uid = store.create_target("Resilient", status="Cold").uid
+    daemon = a.start_daemon()
+    wait_until(lambda: a.pending() == 0, what="first push")
+    settle(a)
+
+    server.stop()
+    with a.store() as store:
+        for status in ("Active", "Hot", "Closed"):
+            store.set_status(uid, status)
+    lines = daemon.wait_log(r"push of \d+ changes failed", count=5, timeout=30)
+    windows = [float(re.search(r"window ([\d.]+) s", line)[1]) for line in lines]
+    assert windows[:3] == [0.5, 1.0, 2.0]  # doubling...
+    assert windows[3:] == [2.0] * (len(windows) - 3)  # ...up to the cap (2 s in tests)
+    delays = [float(re.search(r"retrying in ([\d.]+) s", line)[1]) for line in lines]
+    assert all(0 <= d <= w for d, w in zip(delays, windows, strict=True))
+    with a.store() as store:
+        state = store.sync_state()
+        assert (state.online, state.pending) == (False, 3)
+        assert "cannot reach" in (state.last_error or "")
+
+    server.start()
+    wait_until(lambda: a.pending() == 0, timeout=20, what="delivery after the server is back")
+    assert daemon.proc.poll() is None  # the same process, never restarted
+    assert len(audit_change_ids(database_url, device_id)) == 4
+    settle(a)
+    with a.store() as store:
+        assert store.sync_state().last_error is None
+
+
+def test_a_refused_token_pauses_until_login_gives_a_good_one(
+    a: Device, server: ServerProcess, token: str
+):
+    a.profile.save_token("wrong-token")
+    with a.store() as store:
+        store.create_target("Waiting", status="Hot")
+    once = a.run("sync", "--once")
+    assert once.returncode == 1 and "token refused - run pipetrack login" in once.stderr
+
+    # a long pause: only the new token file can end it within the test's time
+    daemon = a.start_daemon(PIPETRACK_SYNC_BACKOFF_MAX="300")
+    daemon.wait_log("token refused - run pipetrack login", count=2)
+    with a.store() as store:
+        state = store.sync_state()
+        assert state.last_error == "token refused - run pipetrack login"
+        assert state.pending == 1
+
+    login = a.run("login", server.url, "--token", token)
+    assert login.returncode == 0, login.stderr
+    wait_until(lambda: a.pending() == 0, timeout=10, what="push after login")
+    assert daemon.proc.poll() is None
+    assert daemon.log().count("token refused") == 2  # one per loop: paused, not hammering
+    assert "wrong-token" not in daemon.log() and token not in daemon.log()
+
+
+def test_a_second_daemon_on_the_same_profile_is_refused_and_sigterm_stops_cleanly(a: Device):
+    first = a.start_daemon()
+    first.wait_log(ONLINE)
+    settle(a)
+    for args in (("sync",), ("sync", "--once")):
+        second = a.run(*args)
+        assert second.returncode == 2
+        assert second.stderr.strip() == (
+            f"pipetrack: error: a sync daemon is already running for this profile (pid {first.pid})"
+        )
+    assert first.terminate() == 0
+    assert "sync daemon stopped" in first.log()
+    with a.store() as store:
+        assert store.sync_state().online is False
+    # the lock went with the process
+    again = a.start_daemon()
+    again.wait_log("syncing ")
+    again.kill()
+    third = a.start_daemon()  # killed -9: the kernel released the lock
+    third.wait_log("syncing ")
+    assert third.terminate() == 0

@@ -1,0 +1,73 @@
+"""``pipetrack login URL --token T``: checked against the real server before anything
+is saved; the token lands in a 0600 file and is never printed."""
+
+from __future__ import annotations
+
+import stat
+from collections.abc import Callable
+
+import pytest
+
+from tests.support.server import ServerProcess, free_port
+from tests.sync.synchelp import Device
+
+
+@pytest.fixture
+def c(devices: Callable[[str], Device]) -> Device:
+    return devices("c")
+
+
+def saved(device: Device) -> tuple[str | None, str | None]:
+    return device.profile.load_config().server, device.profile.read_token()
+
+
+def test_a_good_token_is_saved_privately_and_never_printed(
+    c: Device, server: ServerProcess, token: str
+):
+    result = c.run("login", server.url + "/", "--token", token)
+    assert result.returncode == 0, result.stderr
+    assert saved(c) == (server.url, token)
+    assert stat.S_IMODE(c.profile.token_path.stat().st_mode) == 0o600
+    assert token not in result.stdout + result.stderr
+    assert "logged in to" in result.stderr
+    assert token not in c.profile.config_path.read_text()
+
+
+def test_the_token_can_be_typed_at_a_hidden_prompt(c: Device, server: ServerProcess, token: str):
+    result = c.run("login", server.url, stdin=token + "\n")
+    assert result.returncode == 0, result.stderr
+    assert saved(c) == (server.url, token)
+    assert token not in result.stdout + result.stderr
+
+
+def test_a_refused_token_exits_2_and_saves_nothing(c: Device, server: ServerProcess):
+    result = c.run("login", server.url, "--token", "not-a-real-token")
+    assert result.returncode == 2
+    assert result.stderr == f"pipetrack: error: {server.url} refused the token\n"
+    assert "not-a-real-token" not in result.stdout + result.stderr
+    assert saved(c) == (None, None)
+
+
+def test_an_unreachable_server_exits_2_with_one_line(c: Device):
+    url = f"http://127.0.0.1:{free_port()}"
+    result = c.run("login", url, "--token", "whatever")
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"pipetrack: error: cannot use {url}: cannot reach")
+    assert saved(c) == (None, None)
+
+
+@pytest.mark.parametrize("url", ["ftp://example.com", "example.com", "http://"])
+def test_a_url_that_is_not_http_exits_2(c: Device, url: str):
+    result = c.run("login", url, "--token", "t")
+    assert result.returncode == 2
+    assert "is not an http:// or https:// URL" in result.stderr
+
+
+def test_sync_without_login_exits_2(c: Device):
+    for args in (("sync",), ("sync", "--once")):
+        result = c.run(*args)
+        assert result.returncode == 2
+        assert result.stderr == (
+            "pipetrack: error: not logged in - run pipetrack login URL --token T\n"
+        )
