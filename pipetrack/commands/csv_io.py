@@ -60,14 +60,14 @@ class CsvRows:
 
 def _header(cells: list[str], source: str) -> list[str]:
     columns = [cell.strip().lower() for cell in cells]
+    if "name" not in columns:
+        raise _bad(source, f"no 'name' column in the header (found: {', '.join(columns)})", 1)
     unknown = [c for c in columns if c not in COLUMNS]
     if unknown:
         known = ", ".join(COLUMNS)
         raise _bad(source, f"unknown column {unknown[0]!r} in the header; known: {known}", 1)
     if len(set(columns)) != len(columns):
         raise _bad(source, "a column is named twice in the header", 1)
-    if "name" not in columns:
-        raise _bad(source, f"no 'name' column in the header (found: {', '.join(columns)})", 1)
     return columns
 
 

@@ -1,22 +1,21 @@
 """How commands print: JSON for scripts, aligned tables and local times for people.
 
 JSON goes out exactly as the store's ``to_json()`` shapes give it (RFC 3339 UTC).
-Tables use rich on a terminal (fitted to its width) and a plain, unwrapped layout
-when standard output is a pipe or a file, so ``pipetrack list | grep`` sees one
-line per target.
+Tables are plain aligned columns, one line per row: cut to the terminal's width on
+a terminal, in full when standard output is a pipe or a file (so ``pipetrack list |
+grep`` sees every character of one target per line).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, Protocol, TypeVar
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 NONE = "-"
 
@@ -35,21 +34,43 @@ def stdout_is_tty() -> bool:
     return bool(isatty and isatty())
 
 
-def emit_table(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
-    """Aligned columns: rich on a terminal, plain padded text otherwise."""
-    rows = [[cell if cell else NONE for cell in row] for row in rows]
-    if stdout_is_tty():
-        table = Table(box=None, header_style="bold", pad_edge=False)
-        for name in columns:
-            table.add_column(name, overflow="ellipsis", no_wrap=name != columns[-1])
-        for row in rows:
-            table.add_row(*row)
-        Console(file=sys.stdout).print(table)
-        return
-    widths = [max([len(name), *(len(row[i]) for row in rows)]) for i, name in enumerate(columns)]
-    for line in [list(columns), *rows]:
-        cells = [cell.replace("\n", " ").ljust(widths[i]) for i, cell in enumerate(line)]
-        typer.echo("  ".join(cells).rstrip())
+GAP = "  "
+MIN_FLEX = 8
+
+
+def fit(widths: list[int], shrink: Sequence[int], room: int) -> list[int]:
+    """Column widths that fit ``room`` characters, taking from the ``shrink`` columns in turn."""
+    widths = list(widths)
+    excess = sum(widths) + len(GAP) * (len(widths) - 1) - room
+    for i in shrink:
+        cut = max(0, min(excess, widths[i] - MIN_FLEX))
+        widths[i] -= cut
+        excess -= cut
+    return widths
+
+
+def clip(cell: str, width: int) -> str:
+    return cell if len(cell) <= width else cell[: width - 1] + "…"
+
+
+def emit_table(
+    columns: Sequence[str], rows: Iterable[Sequence[str]], shrink: Sequence[str] = ()
+) -> None:
+    """Aligned columns, one line per row.
+
+    Piped or redirected: every cell in full, however wide. On a terminal: a bold header,
+    and the ``shrink`` columns (default: the last), in that order, are cut short (…) to
+    fit its width.
+    """
+    lines = [[(cell or NONE).replace("\n", " ") for cell in row] for row in rows]
+    widths = [max([len(name), *(len(line[i]) for line in lines)]) for i, name in enumerate(columns)]
+    tty = stdout_is_tty()
+    if tty:
+        order = [columns.index(name) for name in shrink] or [len(columns) - 1]
+        widths = fit(widths, order, shutil.get_terminal_size().columns)
+    for n, line in enumerate([list(columns), *lines]):
+        text = GAP.join(clip(cell, widths[i]).ljust(widths[i]) for i, cell in enumerate(line))
+        typer.echo(typer.style(text.rstrip(), bold=True) if tty and n == 0 else text.rstrip())
 
 
 class HasJson(Protocol):
@@ -66,6 +87,7 @@ def emit_list(
     columns: Sequence[str],
     row: Callable[[Item], Sequence[str]],
     empty: str,
+    shrink: Sequence[str] = (),
 ) -> None:
     """A JSON array of ``to_json()`` shapes, or a table (``empty`` on stderr if none)."""
     if as_json:
@@ -73,7 +95,7 @@ def emit_list(
     elif not items:
         info(empty)
     else:
-        emit_table(columns, (row(item) for item in items))
+        emit_table(columns, (row(item) for item in items), shrink)
 
 
 def emit_fields(pairs: Sequence[tuple[str, str]]) -> None:

@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
 
 def state_lines(state: SyncState) -> list[tuple[str, str]]:
     since = f" since {local_time(state.online_since)}" if state.online_since else ""
-    oldest = f" (oldest {age_text(state.oldest_pending_age_s)} old)" if state.pending else ""
+    oldest = f" (oldest queued {age_text(state.oldest_pending_age_s)} ago)" if state.pending else ""
     return [
         ("Sync", ("online" if state.online else "offline") + since),
         ("Server", state.server or "not set (pipetrack login URL --token T)"),
@@ -77,7 +77,14 @@ def conflicts(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Changes the server refused because another device changed the same thing."""
     with open_store(ctx) as store:
         found = store.conflicts()
-    emit_list(found, as_json, columns=CONFLICT_COLUMNS, row=conflict_row, empty="no conflicts")
+    emit_list(
+        found,
+        as_json,
+        columns=CONFLICT_COLUMNS,
+        row=conflict_row,
+        empty="no conflicts",
+        shrink=("BY", "TARGET"),
+    )
     if found and not as_json:
         info("resolve each with: pipetrack resolve CHANGE_ID --mine | --theirs | --status S")
 

@@ -43,7 +43,14 @@ def target_row(t: TargetView) -> tuple[str, ...]:
 
 
 def show_targets(targets: Sequence[TargetView], as_json: bool, empty: str) -> None:
-    emit_list(targets, as_json, columns=TARGET_COLUMNS, row=target_row, empty=empty)
+    emit_list(
+        targets,
+        as_json,
+        columns=TARGET_COLUMNS,
+        row=target_row,
+        empty=empty,
+        shrink=("MARKETS", "NAME"),
+    )
 
 
 def history_row(e: HistoryEntry) -> tuple[str, ...]:

@@ -1,0 +1,148 @@
+"""The app as a whole: profile selection, the TUI hook, error mapping, the console script."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipetrack import cli as cli_module
+from pipetrack.commands import output
+from storage.profile import Profile
+
+from .conftest import Cli
+
+
+# ---- profile selection -------------------------------------------------------------------
+def test_home_option_wins_over_the_environment(cli: Cli, home: Path, tmp_path: Path) -> None:
+    other = tmp_path / "elsewhere" / "profile"
+    cli("--home", str(other), "add", "Acme")
+    assert (other / "pipetrack.db").exists()
+    assert cli("list", "--json").json() == []  # PIPETRACK_HOME's profile is untouched
+    assert [t["name"] for t in cli("--home", str(other), "list", "--json").json()] == ["Acme"]
+
+
+def test_the_environment_selects_the_profile(cli: Cli, home: Path) -> None:
+    cli("add", "Acme")
+    assert (home / "pipetrack.db").exists()
+
+
+def test_without_a_command_the_tui_hook_gets_the_profile(
+    cli: Cli, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[Profile] = []
+    monkeypatch.setattr(cli_module, "open_tui", opened.append)
+    cli()
+    assert [p.home for p in opened] == [home]
+
+
+def test_the_tui_hook_says_so_when_there_is_no_tui(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli_module.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(cli_module.typer.Exit) as exit_info:
+        cli_module.open_tui(Profile("/nonexistent"))
+    assert exit_info.value.exit_code == 1
+    assert capsys.readouterr().err.startswith("pipetrack: error: the terminal UI")
+
+
+# ---- errors ------------------------------------------------------------------------------
+def test_a_corrupt_database_exits_1_with_a_message(cli: Cli, home: Path) -> None:
+    (home / "pipetrack.db").write_bytes(b"this is not a database" * 100)
+    run = cli("list", code=1)
+    assert run.stderr.startswith("pipetrack: error: ")
+
+
+def test_unknown_command_is_one_line_exit_2(cli: Cli) -> None:
+    assert "'frobnicate'" in cli("frobnicate", code=2).error
+
+
+def test_home_that_is_a_file_exits_1(cli: Cli, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    cli("--home", str(blocker / "sub"), "list", code=1)
+
+
+# ---- output helpers ----------------------------------------------------------------------
+def test_table_on_a_terminal_fits_its_width(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(output, "stdout_is_tty", lambda: True)
+    monkeypatch.setenv("COLUMNS", "40")
+    rows = [
+        ("abcd1234", "A name far too long for the screen", "space, EU, US, Asia"),
+        ("x", "", ""),
+    ]
+    output.emit_table(("UID", "NAME", "MARKETS"), rows, shrink=("MARKETS", "NAME"))
+    header, first, second = capsys.readouterr().out.splitlines()
+    assert len(first) <= 40 and first.startswith("abcd1234  A name") and "…" in first
+    assert second.split() == ["x", output.NONE, output.NONE]
+    assert first.index("space") == header.index("MARKETS")
+
+
+def test_fit_takes_from_the_shrink_columns_in_turn() -> None:
+    assert output.fit([8, 30, 20], [2, 1], room=8 + 2 + 30 + 2 + 20) == [8, 30, 20]
+    assert output.fit([8, 30, 20], [2, 1], room=50) == [8, 30, 8]
+    assert output.fit([8, 30, 20], [2, 1], room=44) == [8, 24, 8]
+
+
+def test_age_text() -> None:
+    assert [output.age_text(s) for s in (None, 5, 125, 3 * 3600 + 300, 2 * 86400 + 4 * 3600)] == [
+        "-",
+        "5s",
+        "2m",
+        "3h 5m",
+        "2d 4h",
+    ]
+
+
+# ---- the installed command, in a real process --------------------------------------------
+def test_console_script_adds_and_lists(script: Cli, cli: Cli) -> None:
+    uid = script("add", "Acme", "--status", "Hot").stdout.strip()
+    (listed,) = cli("list", "--json").json()
+    assert (listed["uid"], listed["status"]) == (uid, "Hot")
+    assert script("list").stdout.splitlines()[1].startswith(uid[:8] + "  Acme ")
+
+
+def test_console_script_unknown_status_exit_2_one_line(script: Cli, cli: Cli) -> None:
+    cli("add", "Acme")
+    err = script("set", "Acme", "Warm", code=2).error
+    assert "'Warm'" in err and "Passed, Cold, Active, Hot, Closed" in err
+    assert cli("history", "Acme", "--json").json() == []
+
+
+def test_console_script_ambiguous_target_exit_2(script: Cli, cli: Cli) -> None:
+    cli("add", "Acme")
+    cli("add", "acme")
+    assert "2 targets" in script("history", "ACME", code=2).error
+
+
+def test_console_script_stale_fail_exit_3(script: Cli, old_store) -> None:
+    old_store.create_target("Acme", status="Hot")
+    assert "Acme" in script("stale", "--fail", code=3).stdout
+
+
+def test_console_script_corrupt_db_exit_1_without_traceback(script: Cli, home: Path) -> None:
+    (home / "pipetrack.db").write_bytes(b"garbage" * 1000)
+    assert script("list", code=1).stderr.startswith("pipetrack: error: ")
+
+
+def test_console_script_bad_csv_exit_2(script: Cli, cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("name,status\nAcme,Hot\nGlobex,Lukewarm\n")
+    err = script("import", str(path), code=2).error
+    assert "line 3" in err and "'Lukewarm'" in err
+    assert cli("list", "--json").json() == []
+
+
+def test_python_dash_m_runs_the_same_command(home: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipetrack", "add", "Acme", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert '"name": "Acme"' in proc.stdout

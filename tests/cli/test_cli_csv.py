@@ -1,0 +1,179 @@
+"""import FILE.csv and export [FILE]: all or nothing, line numbers, round trips."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+
+from pipetrack.commands.csv_io import COLUMNS, parse_csv
+
+from .conftest import Cli
+
+
+def write(tmp_path: Path, text: str, name: str = "in.csv") -> str:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def targets(cli: Cli) -> list[dict]:
+    return cli("list", "--json").json()
+
+
+GOOD = """name,description,markets,status
+Acme,Rockets,space;EU,hot
+Globex,,EU,Cold
+Initech,"Printers, staplers",,
+"""
+
+
+def test_import_creates_every_row(cli: Cli, tmp_path: Path) -> None:
+    run = cli("import", write(tmp_path, GOOD))
+    assert "3 created" in run.stderr
+    got = {t["name"]: t for t in targets(cli)}
+    assert set(got) == {"Acme", "Globex", "Initech"}
+    assert got["Acme"]["markets"] == ["space", "EU"] and got["Acme"]["status"] == "Hot"
+    assert got["Initech"]["description"] == "Printers, staplers"
+    assert got["Initech"]["status"] is None
+
+
+def test_reimport_does_not_duplicate(cli: Cli, tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD)
+    cli("import", path)
+    again = cli("import", path, "--json").json()
+    assert again == {"created": 0, "updated": 0, "unchanged": 3}
+    assert len(targets(cli)) == 3
+
+
+def test_reimport_updates_what_changed(cli: Cli, tmp_path: Path) -> None:
+    cli("import", write(tmp_path, GOOD))
+    changed = GOOD.replace("Globex,,EU,Cold", "Globex,,EU,Active")
+    assert cli("import", write(tmp_path, changed, "b.csv"), "--json").json()["updated"] == 1
+    assert {t["name"]: t["status"] for t in targets(cli)}["Globex"] == "Active"
+
+
+def test_header_is_case_and_order_insensitive(cli: Cli, tmp_path: Path) -> None:
+    cli("import", write(tmp_path, "Status, NAME\nhot,Acme\n"))
+    assert [(t["name"], t["status"]) for t in targets(cli)] == [("Acme", "Hot")]
+
+
+def test_utf8_bom_is_accepted(cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "bom.csv"
+    path.write_bytes("\ufeffname\nSociété Générale\n".encode())
+    cli("import", str(path))
+    assert targets(cli)[0]["name"] == "Société Générale"
+
+
+def test_bad_encoding_names_the_line_and_writes_nothing(cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("name\nAcme\nSociété\n".encode("latin-1"))
+    err = cli("import", str(path), code=2).error
+    assert "line 3" in err and "UTF-8" in err and str(path) in err
+    assert targets(cli) == []
+
+
+def test_missing_name_column_exits_2(cli: Cli, tmp_path: Path) -> None:
+    err = cli("import", write(tmp_path, "title,status\nAcme,Hot\n"), code=2).error
+    assert "'name'" in err
+    assert targets(cli) == []
+
+
+def test_unknown_column_exits_2_listing_the_known_ones(cli: Cli, tmp_path: Path) -> None:
+    err = cli("import", write(tmp_path, "name,markts\nAcme,EU\n"), code=2).error
+    assert "'markts'" in err and ", ".join(COLUMNS) in err
+    assert targets(cli) == []
+
+
+def test_a_bad_row_names_its_line_and_nothing_is_written(cli: Cli, tmp_path: Path) -> None:
+    text = "name,status\nAcme,Hot\nGlobex,Cold\nInitech,Warm\nUmbrella,Active\n"
+    err = cli("import", write(tmp_path, text), code=2).error
+    assert "line 4" in err and "'Warm'" in err
+    assert targets(cli) == []
+
+
+def test_line_numbers_count_multiline_fields_and_blank_lines(cli: Cli, tmp_path: Path) -> None:
+    text = 'name,description\nAcme,"two\nlines"\n\nGlobex,ok\n' + "x" * 300 + ",too long\n"
+    err = cli("import", write(tmp_path, text), code=2).error
+    assert "line 6" in err and "255" in err
+    assert targets(cli) == []
+
+
+def test_a_row_with_too_many_fields_exits_2(cli: Cli, tmp_path: Path) -> None:
+    err = cli("import", write(tmp_path, "name,status\nAcme,Hot\nGlobex,Cold,extra\n"), code=2).error
+    assert "line 3" in err and "3 fields" in err
+    assert targets(cli) == []
+
+
+def test_an_unterminated_quote_exits_2(cli: Cli, tmp_path: Path) -> None:
+    cli("import", write(tmp_path, 'name\n"Acme\n'), code=2)
+    assert targets(cli) == []
+
+
+@pytest.mark.parametrize("text", ["", "\n"], ids=["empty", "blank"])
+def test_an_empty_file_exits_2(cli: Cli, tmp_path: Path, text: str) -> None:
+    assert "empty" in cli("import", write(tmp_path, text), code=2).error
+
+
+def test_a_missing_file_exits_2(cli: Cli, tmp_path: Path) -> None:
+    assert "nope.csv" in cli("import", str(tmp_path / "nope.csv"), code=2).error
+
+
+def test_a_uid_column_keys_the_import(cli: Cli, tmp_path: Path) -> None:
+    uid = cli("add", "Acme").stdout.strip()
+    cli("import", write(tmp_path, f"uid,name,status\n{uid},Acme Renamed,Hot\n,Globex,\n"))
+    got = {t["uid"]: t for t in targets(cli)}
+    assert len(got) == 2
+    assert (got[uid]["name"], got[uid]["status"]) == ("Acme Renamed", "Hot")
+
+
+def test_parse_csv_rows_and_start_lines() -> None:
+    parsed = parse_csv('name,markets\n\nA,"x;y"\n"B\nb",\n', "f.csv")
+    assert parsed.rows == [{"name": "A", "markets": "x;y"}, {"name": "B\nb", "markets": ""}]
+    assert parsed.lines == [3, 4]
+
+
+# ---- export ------------------------------------------------------------------------------
+@pytest.fixture
+def filled(cli: Cli, tmp_path: Path) -> list[dict]:
+    cli("import", write(tmp_path, GOOD + 'Umbrella,"multi\nline, ""quoted""",bio,Closed\n'))
+    return targets(cli)
+
+
+def test_export_to_stdout_has_every_column(cli: Cli, filled: list[dict]) -> None:
+    rows = list(csv.DictReader(io.StringIO(cli("export").stdout)))
+    assert tuple(rows[0]) == COLUMNS
+    by_uid = {r["uid"]: r for r in rows}
+    assert set(by_uid) == {t["uid"] for t in filled}
+    acme = next(r for r in rows if r["name"] == "Acme")
+    assert (acme["markets"], acme["status"], acme["description"]) == ("space;EU", "Hot", "Rockets")
+
+
+def test_export_import_round_trips_into_another_profile(
+    cli: Cli, filled: list[dict], tmp_path: Path
+) -> None:
+    out = tmp_path / "out.csv"
+    assert "4 targets" in cli("export", str(out)).stderr
+    other = tmp_path / "other"
+    cli("--home", str(other), "import", str(out))
+    copied = cli("--home", str(other), "list", "--json").json()
+    keys = ("uid", "name", "description", "markets", "status")
+    assert [[t[k] for k in keys] for t in copied] == [[t[k] for k in keys] for t in filled]
+
+
+def test_export_then_import_into_the_same_profile_changes_nothing(
+    cli: Cli, filled: list[dict], tmp_path: Path
+) -> None:
+    out = tmp_path / "out.csv"
+    cli("export", str(out))
+    assert cli("import", str(out), "--json").json() == {"created": 0, "updated": 0, "unchanged": 4}
+    assert targets(cli) == filled
+
+
+def test_export_to_an_unwritable_place_exits_1(
+    cli: Cli, filled: list[dict], tmp_path: Path
+) -> None:
+    err = cli("export", str(tmp_path / "no" / "such" / "dir.csv"), code=1).error
+    assert "No such file or directory" in err

@@ -1,0 +1,127 @@
+"""status, conflicts, resolve: what sync left for the user."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from storage import Store
+
+from .conftest import CONFLICT_KEYS, CONFLICT_NESTED, STATUS_KEYS, TARGET_JSON_KEYS, Cli
+
+TOKEN = "tok-5ecret-never-shown-0123456789"
+
+
+@pytest.fixture
+def logged_in(home: Path) -> None:
+    (home / "config.toml").write_text('[sync]\nserver = "https://pipe.example.com"\n')
+    (home / "token").write_text(TOKEN + "\n")
+    (home / "token").chmod(0o600)
+
+
+# ---- status ------------------------------------------------------------------------------
+def test_status_json_has_the_design_keys(cli: Cli, logged_in: None) -> None:
+    cli("add", "Acme", "--status", "Hot")
+    state = cli("status", "--json").json()
+    assert set(state) == STATUS_KEYS
+    assert state["server"] == "https://pipe.example.com"
+    assert state["pending"] == 1 and state["oldest_pending_age_s"] >= 0
+    assert (state["conflicts"], state["rejected"]) == (0, 0)
+    assert state["online"] is False and state["last_sync_at"] is None
+
+
+def test_status_shows_online_last_sync_and_last_error(
+    cli: Cli, store: Store, logged_in: None
+) -> None:
+    store.record_sync(online=True, synced=True)
+    store.record_sync(online=True, error="server answered 503")
+    lines = dict(line.split(":", 1) for line in cli("status").stdout.splitlines())
+    assert lines["Sync"].strip().startswith("online since ")
+    assert lines["Server"].strip() == "https://pipe.example.com"
+    assert lines["Last sync"].strip() != "never"
+    assert lines["Last error"].strip() == "server answered 503"
+    assert lines["Pending"].strip() == "0"
+
+
+def test_status_never_prints_the_token(cli: Cli, logged_in: None) -> None:
+    cli("add", "Acme")
+    for args in (("status",), ("status", "--json")):
+        run = cli(*args)
+        assert TOKEN not in run.stdout + run.stderr
+        assert "5ecret" not in run.stdout + run.stderr
+
+
+def test_status_without_a_server(cli: Cli) -> None:
+    assert cli("status", "--json").json()["server"] is None
+    assert "pipetrack login" in cli("status").stdout
+
+
+# ---- conflicts ---------------------------------------------------------------------------
+def test_conflicts_json_shape(cli: Cli, conflict: dict[str, str]) -> None:
+    (found,) = cli("conflicts", "--json").json()
+    assert set(found) == CONFLICT_KEYS
+    for part, keys in CONFLICT_NESTED.items():
+        assert set(found[part]) == keys
+    assert (found["change_id"], found["target"], found["name"]) == (
+        conflict["change_id"],
+        conflict["uid"],
+        "Acme",
+    )
+    assert found["base"] == {"status": "Cold", "version": 1}
+    assert (found["mine"]["status"], found["mine"]["note"]) == ("Hot", "call went well")
+    theirs = found["theirs"]
+    assert (theirs["status"], theirs["changed_by"], theirs["version"]) == ("Active", "bob", 2)
+    assert theirs["changed_at"].endswith("Z") and found["mine"]["changed_at"].endswith("Z")
+
+
+def test_conflicts_table_shows_base_mine_theirs_and_who(cli: Cli, conflict: dict) -> None:
+    run = cli("conflicts")
+    header, row = run.stdout.splitlines()
+    assert header.split()[:4] == ["CHANGE", "TARGET", "BASE", "MINE"]
+    assert row.startswith(conflict["change_id"])
+    for text in ("Acme", "Cold v1", "Hot", "Active v2", "bob"):
+        assert text in row
+    assert "pipetrack resolve" in run.stderr
+    assert cli("status", "--json").json()["conflicts"] == 1
+
+
+def test_no_conflicts(cli: Cli) -> None:
+    assert cli("conflicts", "--json").json() == []
+    run = cli("conflicts")
+    assert run.stdout == "" and "no conflicts" in run.stderr
+
+
+# ---- resolve -----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("args", "status"),
+    [(("--theirs",), "Active"), (("--mine",), "Hot"), (("--status", "closed"), "Closed")],
+    ids=["theirs", "mine", "another"],
+)
+def test_resolve_each_way(cli: Cli, conflict: dict, args: tuple[str, ...], status: str) -> None:
+    target = cli("resolve", conflict["change_id"], *args, "--json").json()
+    assert set(target) == TARGET_JSON_KEYS
+    assert target["status"] == status
+    assert cli("conflicts", "--json").json() == []
+    assert cli("list", "--json").json()[0]["status"] == status
+
+
+def test_resolve_says_what_it_did(cli: Cli, conflict: dict) -> None:
+    assert cli("resolve", conflict["change_id"], "--theirs").stdout.strip() == (
+        "Acme: resolved, now Active"
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [(), ("--mine", "--theirs"), ("--theirs", "--status", "Hot"), ("--status", "Warm")],
+    ids=["none", "mine-and-theirs", "theirs-and-status", "unknown-status"],
+)
+def test_resolve_needs_exactly_one_valid_choice(cli: Cli, conflict: dict, args) -> None:
+    cli("resolve", conflict["change_id"], *args, code=2)
+    assert len(cli("conflicts", "--json").json()) == 1
+
+
+def test_resolve_unknown_change_exits_2(cli: Cli, conflict: dict) -> None:
+    assert "0000" in cli("resolve", "00000000-0000-4000-8000-000000000000", "--mine", code=2).error
+    assert len(cli("conflicts", "--json").json()) == 1

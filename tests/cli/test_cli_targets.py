@@ -1,0 +1,204 @@
+"""add, set, edit, snooze: the commands that change targets."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from pipetrack.commands.targets import parse_until
+from protocol import InvalidInput
+
+from .conftest import TARGET_JSON_KEYS, Cli, new_uid
+
+
+def targets(cli: Cli) -> list[dict]:
+    return cli("list", "--json").json()
+
+
+def history(cli: Cli, ref: str) -> list[dict]:
+    return cli("history", ref, "--json").json()
+
+
+# ---- add ---------------------------------------------------------------------------------
+def test_add_prints_the_uid_and_stores_every_field(cli: Cli) -> None:
+    uid = cli("add", "Acme", "-d", "Rockets", "-m", "space", "-m", "EU", "--status", " hot").stdout
+    uid = uid.strip()
+    (target,) = targets(cli)
+    assert target["uid"] == uid
+    assert (target["name"], target["description"]) == ("Acme", "Rockets")
+    assert (target["markets"], target["status"]) == (["space", "EU"], "Hot")
+    assert target["sync"] == "pending" and target["version"] is None
+
+
+def test_add_json_prints_the_target_shape(cli: Cli) -> None:
+    target = cli("add", "Acme", "--json").json()
+    assert set(target) == TARGET_JSON_KEYS
+    assert target["status"] is None
+    assert target["stagnation"] == "fresh"
+
+
+def test_add_with_a_note_keeps_it_in_the_history(cli: Cli) -> None:
+    uid = cli("add", "Acme", "--status", "Cold", "--note", "met at expo").stdout.strip()
+    (entry,) = history(cli, uid)
+    assert (entry["new_status"], entry["note"]) == ("Cold", "met at expo")
+
+
+def test_add_unknown_status_names_it_and_lists_the_valid_ones(cli: Cli) -> None:
+    err = cli("add", "Acme", "--status", "Warm", code=2).error
+    assert "'Warm'" in err
+    for status in ("Passed", "Cold", "Active", "Hot", "Closed"):
+        assert status in err
+    assert targets(cli) == []
+
+
+def test_add_over_long_name_is_refused_and_nothing_written(cli: Cli) -> None:
+    err = cli("add", "x" * 256, code=2).error
+    assert "256" in err and "255" in err
+    assert targets(cli) == []
+
+
+def test_add_empty_name_is_refused(cli: Cli) -> None:
+    assert "empty" in cli("add", "   ", code=2).error
+    assert targets(cli) == []
+
+
+def test_add_without_a_name_is_a_one_line_usage_error(cli: Cli) -> None:
+    err = cli("add", code=2).error
+    assert "'name'" in err and "pipetrack add --help" in err
+
+
+# ---- set ---------------------------------------------------------------------------------
+def test_set_changes_the_status_and_says_from_what(cli: Cli) -> None:
+    uid = cli("add", "Acme", "--status", "Cold").stdout.strip()
+    out = cli("set", "acme", "HOT", "--note", "budget approved").stdout
+    assert out.strip() == "Acme: Cold -> Hot"
+    entries = history(cli, uid)
+    assert [(e["old_status"], e["new_status"]) for e in entries] == [
+        (None, "Cold"),
+        ("Cold", "Hot"),
+    ]
+    assert entries[-1]["note"] == "budget approved"
+
+
+def test_set_same_status_writes_nothing_and_says_so(cli: Cli) -> None:
+    uid = cli("add", "Acme", "--status", "Hot").stdout.strip()
+    out = cli("set", uid, "hot").stdout
+    assert "already Hot, nothing changed" in out
+    assert len(history(cli, uid)) == 1
+
+
+def test_set_none_clears_the_status(cli: Cli) -> None:
+    uid = cli("add", "Acme", "--status", "Hot").stdout.strip()
+    target = cli("set", uid, "none", "--json").json()
+    assert set(target) == TARGET_JSON_KEYS
+    assert target["status"] is None
+
+
+def test_set_unknown_status_writes_nothing(cli: Cli) -> None:
+    uid = cli("add", "Acme", "--status", "Cold").stdout.strip()
+    err = cli("set", uid, "Warm", code=2).error
+    assert "'Warm'" in err and "Passed, Cold, Active, Hot, Closed" in err
+    assert len(history(cli, uid)) == 1
+    assert targets(cli)[0]["status"] == "Cold"
+
+
+def test_set_by_unique_uid_prefix(cli: Cli) -> None:
+    uid = cli("add", "Acme").stdout.strip()
+    cli("set", uid[:6], "Active")
+    assert targets(cli)[0]["status"] == "Active"
+
+
+def test_set_unknown_target_exits_2_naming_it(cli: Cli) -> None:
+    cli("add", "Acme")
+    err = cli("set", "Globex", "Hot", code=2).error
+    assert "Globex" in err
+
+
+def test_set_ambiguous_prefix_exits_2_listing_the_candidates(cli: Cli, tmp_path) -> None:
+    a, b = new_uid("abcd"), new_uid("abcd")
+    csv = tmp_path / "two.csv"
+    csv.write_text(f"uid,name\n{a},Acme\n{b},Globex\n", encoding="utf-8")
+    cli("import", str(csv))
+    err = cli("set", "abcd", "Hot", code=2).error
+    assert "Acme" in err and "Globex" in err
+    assert all(t["status"] is None for t in targets(cli))
+
+
+def test_set_ambiguous_name_exits_2(cli: Cli) -> None:
+    cli("add", "Acme")
+    cli("add", "ACME")
+    err = cli("set", "acme", "Hot", code=2).error
+    assert "2 targets" in err
+
+
+def test_set_over_long_note_is_refused(cli: Cli) -> None:
+    uid = cli("add", "Acme").stdout.strip()
+    assert "1000" in cli("set", uid, "Hot", "--note", "n" * 1001, code=2).error.replace(",", "")
+    assert history(cli, uid) == []
+
+
+# ---- edit --------------------------------------------------------------------------------
+def test_edit_changes_only_what_is_given(cli: Cli) -> None:
+    uid = cli("add", "Acme", "-d", "Rockets", "-m", "space").stdout.strip()
+    cli("edit", uid, "--name", "Acme Corp")
+    (target,) = targets(cli)
+    assert (target["name"], target["description"], target["markets"]) == (
+        "Acme Corp",
+        "Rockets",
+        ["space"],
+    )
+
+
+def test_edit_replaces_and_clears_markets(cli: Cli) -> None:
+    uid = cli("add", "Acme", "-m", "space").stdout.strip()
+    target = cli("edit", uid, "-m", "EU", "-m", "US", "-d", "", "--json").json()
+    assert target["markets"] == ["EU", "US"] and target["description"] == ""
+    assert cli("edit", uid, "--clear-markets", "--json").json()["markets"] == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [(), ("-m", "EU", "--clear-markets")],
+    ids=["nothing-to-change", "market-and-clear"],
+)
+def test_edit_contradictory_or_empty_is_refused(cli: Cli, args: tuple[str, ...]) -> None:
+    uid = cli("add", "Acme", "-m", "space").stdout.strip()
+    cli("edit", uid, *args, code=2)
+    assert targets(cli)[0]["markets"] == ["space"]
+
+
+def test_edit_over_long_name_writes_nothing(cli: Cli) -> None:
+    uid = cli("add", "Acme").stdout.strip()
+    assert "255" in cli("edit", uid, "--name", "y" * 300, code=2).error
+    assert targets(cli)[0]["name"] == "Acme"
+
+
+# ---- snooze ------------------------------------------------------------------------------
+def test_parse_until_accepts_dates_and_offsets() -> None:
+    today = date(2026, 6, 1)
+    assert parse_until("2026-07-01", today) == date(2026, 7, 1)
+    assert parse_until("+7d", today) == today + timedelta(days=7)
+    assert parse_until(" +2W ", today) == today + timedelta(days=14)
+    with pytest.raises(InvalidInput, match="'next week'"):
+        parse_until("next week", today)
+
+
+def test_snooze_hides_a_stale_target_until_the_date_and_clear_ends_it(cli: Cli, old_store) -> None:
+    uid = old_store.create_target("Acme", status="Hot").uid
+    assert [t["uid"] for t in cli("stale", "--json").json()] == [uid]
+    target = cli("snooze", "Acme", "+7d", "--json").json()
+    assert target["stagnation"] == "snoozed"
+    assert target["snoozed_until"] == (date.today() + timedelta(days=7)).isoformat()
+    assert cli("stale", "--json").json() == []
+    assert "snooze cleared" in cli("snooze", uid, "--clear").stdout
+    assert [t["uid"] for t in cli("stale", "--json").json()] == [uid]
+
+
+@pytest.mark.parametrize(
+    "args", [("31/12/2026",), (), ("+7d", "--clear")], ids=["bad-date", "none", "both"]
+)
+def test_snooze_bad_input_exits_2(cli: Cli, args: tuple[str, ...]) -> None:
+    cli("add", "Acme")
+    cli("snooze", "Acme", *args, code=2)
+    assert targets(cli)[0]["stagnation"] == "fresh"
