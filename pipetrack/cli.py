@@ -70,13 +70,16 @@ app = typer.Typer(
 
 
 def open_tui(profile: Profile) -> None:
-    """``pipetrack`` with no sub-command. HOOK for the TUI engineer: start the Textual
-    app on ``profile`` here (edit this body; the rest of cli.py stays as is)."""
-    if importlib.util.find_spec("tui.app") is None:
-        fail("the terminal UI is not built yet; see 'pipetrack --help'", EXIT_FAILURE)
-    from tui import app as tui_app  # the TUI engineer fixes this call to their entry point
+    """``pipetrack`` with no sub-command: the Textual app on ``profile``; its exit code.
 
-    tui_app.run(profile)  # type: ignore[attr-defined]
+    HOOK owned by the TUI engineer (``tui.app.run(profile) -> int``)."""
+    if importlib.util.find_spec("tui.app") is None:
+        fail("the terminal UI is not installed; see 'pipetrack --help'", EXIT_FAILURE)
+    from tui.app import run
+
+    code = run(profile)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.callback(invoke_without_command=True)

@@ -38,6 +38,17 @@ def test_without_a_command_the_tui_hook_gets_the_profile(
     assert [p.home for p in opened] == [home]
 
 
+def test_the_tui_hook_passes_the_tui_exit_code_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tui.app
+
+    seen: list[Profile] = []
+    monkeypatch.setattr(tui.app, "run", lambda profile: seen.append(profile) or 2)
+    profile = Profile("/nonexistent")
+    with pytest.raises(cli_module.typer.Exit) as exit_info:
+        cli_module.open_tui(profile)
+    assert exit_info.value.exit_code == 2 and seen == [profile]
+
+
 def test_the_tui_hook_says_so_when_there_is_no_tui(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
