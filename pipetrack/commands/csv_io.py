@@ -74,10 +74,7 @@ def _header(cells: list[str], source: str) -> list[str]:
 def _row(columns: list[str], cells: list[str], source: str, line: int) -> dict[str, str]:
     if len(cells) > len(columns):
         raise _bad(source, f"{len(cells)} fields, but the header names {len(columns)}", line)
-    row = dict(zip(columns, cells + [""] * (len(columns) - len(cells)), strict=True))
-    if not row.get("uid", "").strip():
-        row.pop("uid", None)  # no uid: matched by name, or a new uid is minted
-    return row
+    return dict(zip(columns, cells + [""] * (len(columns) - len(cells)), strict=True))
 
 
 def parse_csv(text: str, source: str) -> CsvRows:
@@ -127,11 +124,7 @@ def import_csv(
             created, updated = store.import_targets(parsed.rows)
         except InvalidInput as err:
             raise parsed.locate(err) from None
-    counts = {
-        "created": created,
-        "updated": updated,
-        "unchanged": len(parsed.rows) - created - updated,
-    }
+    counts = {"created": created, "updated": updated}
     if as_json:
         emit_json(counts)
     else:

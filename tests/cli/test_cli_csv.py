@@ -44,7 +44,7 @@ def test_reimport_does_not_duplicate(cli: Cli, tmp_path: Path) -> None:
     path = write(tmp_path, GOOD)
     cli("import", path)
     again = cli("import", path, "--json").json()
-    assert again == {"created": 0, "updated": 0, "unchanged": 3}
+    assert again == {"created": 0, "updated": 0}
     assert len(targets(cli)) == 3
 
 
@@ -168,7 +168,7 @@ def test_export_then_import_into_the_same_profile_changes_nothing(
 ) -> None:
     out = tmp_path / "out.csv"
     cli("export", str(out))
-    assert cli("import", str(out), "--json").json() == {"created": 0, "updated": 0, "unchanged": 4}
+    assert cli("import", str(out), "--json").json() == {"created": 0, "updated": 0}
     assert targets(cli) == filled
 
 
@@ -177,3 +177,17 @@ def test_export_to_an_unwritable_place_exits_1(
 ) -> None:
     err = cli("export", str(tmp_path / "no" / "such" / "dir.csv"), code=1).error
     assert "No such file or directory" in err
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="protocol.clean_markets accepts ';' inside a market, but the CSV markets cell "
+    "is split on ';': such a market does not survive export -> import",
+)
+def test_a_market_with_a_semicolon_round_trips(cli: Cli, tmp_path: Path) -> None:
+    cli("add", "Acme", "-m", "EMEA;APAC")
+    out = tmp_path / "out.csv"
+    cli("export", str(out))
+    other = tmp_path / "other"
+    cli("--home", str(other), "import", str(out))
+    assert cli("--home", str(other), "list", "--json").json()[0]["markets"] == ["EMEA;APAC"]
