@@ -24,3 +24,10 @@ MarketOpt = Annotated[
 StatusHelp = "Passed, Cold, Active, Hot, Closed, or none (any case)."
 
 NoteOpt = Annotated[str | None, typer.Option("--note", "-n", help="Why (kept in the audit).")]
+
+ChangeArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="CHANGE_ID", help="A change id or a unique prefix of it (4+ characters)."
+    ),
+]

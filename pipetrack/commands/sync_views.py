@@ -1,4 +1,4 @@
-"""What sync left for the user: ``status``, ``conflicts``, ``resolve``.
+"""What sync left for the user: ``status``, ``conflicts``/``resolve``, ``rejected``/``drop``.
 
 The daemon itself (``login``, ``sync``) lives in ``pipetrack/sync_cmd.py``. Nothing
 here reads the API token: ``status`` shows the server URL from ``config.toml`` only.
@@ -6,15 +6,15 @@ here reads the API token: ``status`` shows the server URL from ``config.toml`` o
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from pipetrack.context import config_of, open_store
 from protocol import InvalidInput, parse_status
-from storage import ConflictView, SyncState
+from storage import ConflictView, RejectedView, SyncState
 
-from .args import JsonFlag, StatusHelp
+from .args import ChangeArg, JsonFlag, StatusHelp
 from .output import NONE, age_text, emit_fields, emit_json, emit_list, info, local_time
 from .output import status_text as st
 from .targets import show
@@ -24,6 +24,8 @@ def register(app: typer.Typer) -> None:
     app.command()(status)
     app.command()(conflicts)
     app.command()(resolve)
+    app.command()(rejected)
+    app.command()(drop)
 
 
 def state_lines(state: SyncState) -> list[tuple[str, str]]:
@@ -51,10 +53,11 @@ def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         emit_fields(state_lines(state))
 
 
-def mine_text(c: ConflictView) -> str:
-    if c.op == "edit":
-        return "edit " + ", ".join(sorted(c.mine_fields or {}))
-    return st(c.mine_status)
+def change_text(op: str, status: str | None, fields: dict[str, Any] | None) -> str:
+    """What a change asked for: a status, or which details an edit touched."""
+    if op == "edit":
+        return "edit " + ", ".join(sorted(fields or {}))
+    return st(status) if op == "set_status" else f"create, {st(status)}"
 
 
 CONFLICT_COLUMNS = ("CHANGE", "TARGET", "BASE", "MINE", "MINE AT", "THEIRS", "BY", "THEIRS AT")
@@ -62,10 +65,10 @@ CONFLICT_COLUMNS = ("CHANGE", "TARGET", "BASE", "MINE", "MINE AT", "THEIRS", "BY
 
 def conflict_row(c: ConflictView) -> tuple[str, ...]:
     return (
-        c.change_id,
+        c.change_id[:8],
         c.name,
         f"{st(c.base_status)} v{c.base_version}",
-        mine_text(c),
+        change_text(c.op, c.mine_status, c.mine_fields),
         local_time(c.mine_changed_at),
         f"{st(c.theirs_status)} v{c.theirs_version}",
         c.theirs_changed_by or "",
@@ -91,7 +94,7 @@ def conflicts(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 
 def resolve(
     ctx: typer.Context,
-    change_id: Annotated[str, typer.Argument(metavar="CHANGE_ID")],
+    change_id: ChangeArg,
     mine: Annotated[bool, typer.Option("--mine", help="Keep my change.")] = False,
     theirs: Annotated[bool, typer.Option("--theirs", help="Take the server's.")] = False,
     status: Annotated[
@@ -108,3 +111,36 @@ def resolve(
     with open_store(ctx) as store:
         after = store.resolve_conflict(change_id, choice)
     show(after, as_json, f"{after.name}: resolved, now {st(after.status)}")
+
+
+def rejected_row(r: RejectedView) -> tuple[str, ...]:
+    return (
+        r.change_id[:8],
+        r.name,
+        change_text(r.op, r.status, r.fields),
+        local_time(r.changed_at),
+        r.reason,
+    )
+
+
+def rejected(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Changes the server refused as invalid, with its reason."""
+    with open_store(ctx) as store:
+        found = store.rejected()
+    emit_list(
+        found,
+        as_json,
+        columns=("CHANGE", "TARGET", "ASKED", "AT", "REASON"),
+        row=rejected_row,
+        empty="no rejected changes",
+        shrink=("REASON", "TARGET"),
+    )
+    if found and not as_json:
+        info("drop one with: pipetrack drop CHANGE_ID (then make the change again, corrected)")
+
+
+def drop(ctx: typer.Context, change_id: ChangeArg, as_json: JsonFlag = False) -> None:
+    """Drop a rejected change; the target's later changes then go on."""
+    with open_store(ctx) as store:
+        after = store.drop_rejected(change_id)
+    show(after, as_json, f"{after.name}: rejected change dropped, now {st(after.status)}")

@@ -65,6 +65,7 @@ STATUS_KEYS = {
     "last_error",
     "server",
 }
+REJECTED_KEYS = {"change_id", "target", "name", "op", "status", "fields", "changed_at", "reason"}
 CONFLICT_KEYS = {"change_id", "target", "name", "base", "mine", "theirs"}
 CONFLICT_NESTED = {
     "base": {"status", "version"},
@@ -141,10 +142,10 @@ def old_store(home: Path) -> Iterator[Store]:
         yield opened
 
 
-def push(store: Store, outcome: str, state: TargetState) -> str:
+def push(store: Store, outcome: str, state: TargetState | None, error: str | None = None) -> str:
     """Answer the store's next pending change with ``outcome``; returns its change id."""
     (change,) = store.take_batch(limit=1)
-    store.apply_push_results([result(change, outcome, state)])
+    store.apply_push_results([result(change, outcome, state, error)])
     return str(change.change_id)
 
 
@@ -156,6 +157,16 @@ def conflict(store: Store) -> dict[str, str]:
     push(store, "applied", state(target.uid, 1, now, status="Cold", by="me"))
     store.set_status(target.uid, "Hot", note="call went well")
     change_id = push(store, "conflict", state(target.uid, 2, now, status="Active", by="bob"))
+    return {"uid": target.uid, "change_id": change_id}
+
+
+@pytest.fixture
+def rejected(store: Store) -> dict[str, str]:
+    """Acme created Cold and synced (v1); then set Hot, which the server rejected."""
+    target = store.create_target("Acme", status="Cold")
+    push(store, "applied", state(target.uid, 1, datetime.now(UTC), status="Cold", by="me"))
+    store.set_status(target.uid, "Hot")
+    change_id = push(store, "rejected", None, error="Hot is closed for this market")
     return {"uid": target.uid, "change_id": change_id}
 
 

@@ -8,7 +8,14 @@ import pytest
 
 from storage import Store
 
-from .conftest import CONFLICT_KEYS, CONFLICT_NESTED, STATUS_KEYS, TARGET_JSON_KEYS, Cli
+from .conftest import (
+    CONFLICT_KEYS,
+    CONFLICT_NESTED,
+    REJECTED_KEYS,
+    STATUS_KEYS,
+    TARGET_JSON_KEYS,
+    Cli,
+)
 
 TOKEN = "tok-5ecret-never-shown-0123456789"
 
@@ -79,7 +86,7 @@ def test_conflicts_table_shows_base_mine_theirs_and_who(cli: Cli, conflict: dict
     run = cli("conflicts")
     header, row = run.stdout.splitlines()
     assert header.split()[:4] == ["CHANGE", "TARGET", "BASE", "MINE"]
-    assert row.startswith(conflict["change_id"])
+    assert row.startswith(conflict["change_id"][:8] + "  Acme")
     for text in ("Acme", "Cold v1", "Hot", "Active v2", "bob"):
         assert text in row
     assert "pipetrack resolve" in run.stderr
@@ -106,8 +113,8 @@ def test_resolve_each_way(cli: Cli, conflict: dict, args: tuple[str, ...], statu
     assert cli("list", "--json").json()[0]["status"] == status
 
 
-def test_resolve_says_what_it_did(cli: Cli, conflict: dict) -> None:
-    assert cli("resolve", conflict["change_id"], "--theirs").stdout.strip() == (
+def test_resolve_by_a_change_id_prefix_says_what_it_did(cli: Cli, conflict: dict) -> None:
+    assert cli("resolve", conflict["change_id"][:8], "--theirs").stdout.strip() == (
         "Acme: resolved, now Active"
     )
 
@@ -125,3 +132,34 @@ def test_resolve_needs_exactly_one_valid_choice(cli: Cli, conflict: dict, args) 
 def test_resolve_unknown_change_exits_2(cli: Cli, conflict: dict) -> None:
     assert "0000" in cli("resolve", "00000000-0000-4000-8000-000000000000", "--mine", code=2).error
     assert len(cli("conflicts", "--json").json()) == 1
+
+
+# ---- rejected / drop ---------------------------------------------------------------------
+def test_rejected_lists_the_change_and_the_reason(cli: Cli, rejected: dict) -> None:
+    (found,) = cli("rejected", "--json").json()
+    assert set(found) == REJECTED_KEYS
+    assert (found["change_id"], found["target"], found["status"]) == (
+        rejected["change_id"],
+        rejected["uid"],
+        "Hot",
+    )
+    assert found["reason"] == "Hot is closed for this market"
+    run = cli("rejected")
+    row = run.stdout.splitlines()[1]
+    assert row.startswith(rejected["change_id"][:8] + "  Acme")
+    assert "Hot is closed for this market" in row and "pipetrack drop" in run.stderr
+    assert cli("status", "--json").json()["rejected"] == 1
+
+
+def test_drop_a_rejected_change(cli: Cli, rejected: dict) -> None:
+    target = cli("drop", rejected["change_id"][:8], "--json").json()
+    assert set(target) == TARGET_JSON_KEYS
+    assert target["status"] == "Cold"  # back to what the server has
+    assert cli("rejected", "--json").json() == []
+    assert "no rejected changes" in cli("rejected").stderr
+    assert cli("status", "--json").json()["rejected"] == 0
+
+
+def test_drop_unknown_change_exits_2(cli: Cli, rejected: dict) -> None:
+    assert "ffff" in cli("drop", "ffffffff", code=2).error
+    assert len(cli("rejected", "--json").json()) == 1
