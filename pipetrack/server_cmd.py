@@ -19,7 +19,6 @@ import typer
 from server.db import redact
 from server.embedded import open_database
 from server.migrate import apply_migrations
-from server.run import run
 from server.settings import DATABASE_URL_ENV, setup_logging
 from server.users import add_user, disable_user, list_users
 
@@ -66,6 +65,8 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes.")] = 1,
 ) -> None:
     """Run the central API server (stop with Ctrl-C)."""
+    from server.run import run  # uvicorn and the app: only this command needs them
+
     with _database_errors(database_url):
         run(host, port, database_url, data_dir or default_data_dir(), workers)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 
 from protocol.wire import (
     PULL_LIMIT_DEFAULT,
@@ -42,7 +43,7 @@ public = APIRouter()
 async def push(body: PushRequest, request: Request, user: str = Depends(current_user)):
     """Apply a device's changes in order; one result per change, same order."""
     results = await push_store.push(request.app.state.pool, body, user)
-    return PushResponse(results=results)
+    return _json(PushResponse(results=results))
 
 
 @v1.get("/pull", response_model=PullResponse)
@@ -55,7 +56,7 @@ async def pull(
     """Target states and audit entries after the cursor; ``more`` when a page is full."""
     position = pull_mod.Cursor.decode(cursor) if cursor else None
     state = request.app.state
-    return await pull_mod.pull(state.pool, state.notifier, position, limit, wait)
+    return _json(await pull_mod.pull(state.pool, state.notifier, position, limit, wait))
 
 
 @v1.get(
@@ -76,7 +77,12 @@ async def history(uid: UUID, request: Request):
             (uid,),
         )
         entries = [audit_entry_from_row(r) for r in await cur.fetchall()]
-    return HistoryResponse(target=target_from_row(row).state(), history=entries)
+    return _json(HistoryResponse(target=target_from_row(row).state(), history=entries))
+
+
+def _json(model: BaseModel) -> Response:
+    """The model as JSON, serialized once (``response_model`` only documents it)."""
+    return Response(model.model_dump_json(), media_type="application/json")
 
 
 @public.get("/healthz")

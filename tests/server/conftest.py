@@ -1,4 +1,4 @@
-"""Server tests: module-wide server for tests that do not need a database of their own.
+"""Server tests: one server for the tests that do not need a database of their own.
 
 The function-scoped ``server`` / ``database_url`` / ``make_user`` fixtures come from
 tests/support/fixtures.py.
@@ -16,9 +16,10 @@ from tests.support.server import ServerProcess
 from .client import Device
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def shared_server(pg_cluster: PgCluster) -> Iterator[ServerProcess]:
-    """One server (and database) for a whole test module; use fresh uids per test."""
+    """One server (and database) shared by the server tests: use fresh uids and user
+    names in each test, and cursors from the end (``test_pull.end_cursor``)."""
     url = pg_cluster.create_database()
     try:
         with ServerProcess(url) as srv:
@@ -27,12 +28,12 @@ def shared_server(pg_cluster: PgCluster) -> Iterator[ServerProcess]:
         pg_cluster.drop_database(url)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def alice_token(shared_server: ServerProcess) -> str:
     return shared_server.add_user("alice")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def bob_token(shared_server: ServerProcess) -> str:
     return shared_server.add_user("bob")
 

@@ -36,10 +36,20 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """A ``pipetrack serve --database-url ...`` process on 127.0.0.1."""
+    """A ``pipetrack serve --database-url ...`` process on 127.0.0.1 (or, with
+    ``database_url=None``, ``--data-dir data_dir``: its own embedded PostgreSQL)."""
 
-    def __init__(self, database_url: str, port: int | None = None, workers: int = 1) -> None:
+    def __init__(
+        self,
+        database_url: str | None,
+        port: int | None = None,
+        workers: int = 1,
+        data_dir: Path | None = None,
+    ) -> None:
+        if database_url is None and data_dir is None:
+            raise ValueError("a database_url or a data_dir is needed")
         self.database_url = database_url
+        self.data_dir = data_dir
         self.port = port or free_port()
         self.workers = workers
         self.url = f"http://127.0.0.1:{self.port}"
@@ -51,27 +61,34 @@ class ServerProcess:
     # -- life cycle -------------------------------------------------------------------
     def start(self, timeout: float = 30.0) -> ServerProcess:
         """Start the process and wait until ``/healthz`` answers 200."""
+        self.launch()
+        self.wait_healthy(timeout)
+        return self
+
+    def launch(self) -> None:
+        """Start the process without waiting (then :meth:`wait_healthy`), e.g. to start
+        several servers at once."""
         cmd = [
             sys.executable,
             "-m",
-            "pipetrack.server_cmd",
+            "pipetrack.server_cmd",  # the serve command alone (not the whole pipetrack CLI)
             "serve",
             "--host",
             "127.0.0.1",
             "--port",
             str(self.port),
-            "--database-url",
-            self.database_url,
             "--workers",
             str(self.workers),
         ]
+        if self.database_url is not None:
+            cmd += ["--database-url", self.database_url]
+        else:
+            cmd += ["--data-dir", str(self.data_dir)]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         with open(self.log_path, "ab") as log:
             self._proc = subprocess.Popen(
                 cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
             )
-        self.wait_healthy(timeout)
-        return self
 
     def wait_healthy(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
@@ -130,6 +147,8 @@ class ServerProcess:
     # -- helpers --------------------------------------------------------------------------
     def add_user(self, name: str) -> str:
         """Create a user in the server's database (migrating it first); returns its token."""
+        if self.database_url is None:
+            raise RuntimeError("add_user needs a database_url; use `pipetrack admin add-user`")
         apply_migrations(self.database_url)
         return add_user(self.database_url, name)
 

@@ -1,0 +1,105 @@
+"""``pipetrack admin ...`` and ``pipetrack serve`` as a user runs them."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import uuid
+
+import httpx
+import psycopg
+from typer.testing import CliRunner
+
+from pipetrack.cli import app
+from server.db import redact
+from tests.support.server import ServerProcess
+
+from .client import create
+
+
+def pipetrack(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """The real command in its own process."""
+    return subprocess.run(
+        [sys.executable, "-m", "pipetrack", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def cli(*args: str):
+    """The same command in-process (faster), stdout and stderr apart."""
+    return CliRunner().invoke(app, list(args))
+
+
+def test_add_user_prints_only_the_token_and_stores_only_its_hash(shared_server):
+    url, name = shared_server.database_url, f"frank{uuid.uuid4().hex[:6]}"
+
+    added = pipetrack("admin", "add-user", name, env={"PIPETRACK_DATABASE_URL": url})
+
+    assert added.returncode == 0, added.stderr
+    token = added.stdout.strip()
+    assert added.stdout == token + "\n" and len(token) >= 43  # 32 random bytes
+    assert name in added.stderr and token not in added.stderr
+    with psycopg.connect(url) as conn:
+        stored = conn.execute("SELECT token_hash FROM users WHERE name = %s", (name,)).fetchone()
+    assert stored[0] == hashlib.sha256(token.encode()).hexdigest()
+    headers = {"Authorization": f"Bearer {token}"}
+    push = {"device_id": "d", "changes": [create()]}
+    assert httpx.post(f"{shared_server.url}/v1/push", json=push, headers=headers).status_code == 200
+
+    listed = cli("admin", "list-users", "--database-url", url)
+    assert listed.exit_code == 0
+    [line] = [row for row in listed.stdout.splitlines() if row.startswith(name + "\t")]
+    assert line.endswith("\tenabled")
+
+    disabled = cli("admin", "disable-user", name, "--database-url", url)
+    assert disabled.exit_code == 0, disabled.stderr
+    assert httpx.get(f"{shared_server.url}/v1/pull", headers=headers).status_code == 401
+    listed = cli("admin", "list-users", "--database-url", url).stdout
+    assert f"{name}\t" in listed and listed.split(f"{name}\t")[1].split("\n")[0].endswith(
+        "disabled"
+    )
+
+
+def test_bad_admin_input_exits_2_with_one_line(database_url):
+    assert cli("admin", "add-user", "bob", "--database-url", database_url).exit_code == 0
+
+    for args in (
+        ("admin", "add-user", "bob"),  # exists
+        ("admin", "add-user", "two words"),
+        ("admin", "disable-user", "nobody"),
+        ("serve", "--port", "0"),
+        ("serve", "--workers", "0"),
+    ):
+        result = cli(*args, "--database-url", database_url)
+        assert result.exit_code == 2, (args, result.output)
+        assert result.stdout == ""
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_serve_with_an_embedded_database_shared_with_admin(tmp_path):
+    data_dir = tmp_path / "server-data"
+    with ServerProcess(None, data_dir=data_dir) as srv:
+        added = pipetrack("admin", "add-user", "erin", "--data-dir", str(data_dir))
+        assert added.returncode == 0, added.stderr
+        headers = {"Authorization": f"Bearer {added.stdout.strip()}"}
+        assert httpx.get(f"{srv.url}/v1/pull", headers=headers).status_code == 200
+        log = srv.log_text()
+        assert f"http://127.0.0.1:{srv.port}" in log
+        assert "embedded database postgresql://postgres@/postgres?host=" in log
+    # the server stopped its PostgreSQL on exit (the admin command left it running)
+    assert not (data_dir / "pgdata" / "postmaster.pid").exists()
+
+
+def test_database_urls_are_logged_without_passwords():
+    assert redact("postgresql://app:s3cret@db.example:5433/pipe") == (
+        "postgresql://app@db.example:5433/pipe"
+    )
+    assert "s3cret" not in redact("host=db user=app password=s3cret dbname=pipe")
+    assert redact("postgresql://app@db/pipe?sslmode=require") == (
+        "postgresql://app@db/pipe?sslmode=require"
+    )

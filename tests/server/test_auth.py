@@ -1,0 +1,69 @@
+"""Every /v1 route needs an enabled user's bearer token; anything else is 401 and
+writes nothing."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+
+from .client import Device, count, create
+
+ROUTES = [
+    ("POST", "/v1/push"),
+    ("GET", "/v1/pull"),
+    ("GET", "/v1/targets/{uid}/history"),
+]
+
+
+@pytest.fixture(scope="session")
+def disabled_token(shared_server) -> str:
+    from server.users import disable_user
+
+    token = shared_server.add_user("carol")
+    disable_user(shared_server.database_url, "carol")
+    return token
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Bearer wrong-token", "Basic YWxpY2U6c2VjcmV0", "Bearer", "disabled"],
+)
+def test_every_v1_route_refuses_a_bad_token(shared_server, device_a, disabled_token, authorization):
+    uid = device_a.push_one(create())["target"]["uid"]
+    if authorization == "disabled":
+        authorization = f"Bearer {disabled_token}"
+    headers = {} if authorization is None else {"Authorization": authorization}
+    before = count(shared_server.database_url, "SELECT count(*) FROM audit_log")
+
+    for method, path in ROUTES:
+        body = {"device_id": "intruder", "changes": [create()]} if method == "POST" else None
+        response = httpx.request(
+            method, shared_server.url + path.format(uid=uid), json=body, headers=headers
+        )
+        assert response.status_code == 401, (path, response.text)
+        assert response.json()["message"]
+        assert response.headers["www-authenticate"] == "Bearer"
+
+    assert count(shared_server.database_url, "SELECT count(*) FROM audit_log") == before
+
+
+def test_a_user_disabled_while_working_is_refused_at_once(shared_server):
+    name = f"dave{uuid.uuid4().hex[:6]}"
+    from server.users import disable_user
+
+    with Device(shared_server, shared_server.add_user(name)) as device:
+        assert device.http.get("/v1/pull").status_code == 200
+        disable_user(shared_server.database_url, name)
+        assert device.http.get("/v1/pull").status_code == 401
+
+
+def test_health_and_openapi_need_no_token(shared_server):
+    assert httpx.get(shared_server.url + "/healthz").json() == {
+        "status": "ok",
+        "database": "ok",
+    }
+    spec = httpx.get(shared_server.url + "/openapi.json").json()
+    assert {"/v1/push", "/v1/pull", "/v1/targets/{uid}/history"} <= spec["paths"].keys()
+    assert httpx.get(shared_server.url + "/docs").status_code == 200

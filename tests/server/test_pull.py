@@ -1,0 +1,167 @@
+"""The pull: pages, a gap-free cursor (late commits), long-poll, cursor errors."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import psycopg
+import pytest
+
+from server.pull import Cursor
+
+from .client import Device, count, create, set_status
+
+
+@pytest.fixture
+def alice(device_a: Device) -> Device:
+    return device_a
+
+
+@pytest.fixture
+def bob(device_b: Device) -> Device:
+    return device_b
+
+
+def end_cursor(device: Device) -> str:
+    """A cursor after everything written so far (tests share one database)."""
+    return pull_all(device)[2]
+
+
+def pull_all(device: Device, cursor=None, limit=1000):
+    """Follow ``more`` to the end; returns (targets, history, cursor, pages)."""
+    targets, history, pages = [], [], 0
+    while True:
+        page = device.pull(cursor, limit=limit)
+        pages += 1
+        assert len(page["targets"]) <= limit and len(page["history"]) <= limit
+        targets += page["targets"]
+        history += page["history"]
+        cursor = page["cursor"]
+        if not page["more"]:
+            return targets, history, cursor, pages
+        assert pages < 100, "more never ends"
+
+
+def test_pages_deliver_every_change_once_in_current_state(alice):
+    start = end_cursor(alice)
+    creates = [create(name=f"T{i}") for i in range(25)]
+    alice.push(*creates)
+    alice.push(*(set_status(c["target"], "Hot", base=1) for c in creates[:5]))
+
+    targets, history, cursor, pages = pull_all(alice, start, limit=10)
+
+    assert pages >= 3
+    assert sorted(t["uid"] for t in targets) == sorted(c["target"] for c in creates)
+    assert sum(t["status"] == "Hot" and t["version"] == 2 for t in targets) == 5
+    assert len(history) == 30 == len({e["id"] for e in history})
+    again = alice.pull(cursor)
+    assert (again["targets"], again["history"], again["more"]) == ([], [], False)
+
+
+def _wait_for_lock_waiter(database_url: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        waiting = count(
+            database_url,
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        if waiting:
+            return
+        time.sleep(0.02)
+    raise TimeoutError("the push never waited for the row lock")
+
+
+def test_a_transaction_that_commits_last_is_not_skipped(shared_server, alice, bob):
+    server = shared_server
+    w, x = sorted((uuid.uuid4(), uuid.uuid4()))
+    v = uuid.uuid4()
+    alice.push(create(w, name="W"), create(x, name="X"), create(v, name="V"))
+    cursor = end_cursor(alice)
+
+    with psycopg.connect(server.database_url) as blocker:
+        blocker.execute("SELECT 1 FROM targets WHERE uid = %s FOR UPDATE", (x,))
+        # this push locks W (taking its transaction id), then waits for X
+        slow: list = []
+        thread = threading.Thread(
+            target=lambda: slow.extend(
+                alice.push(set_status(w, "Hot", base=1), set_status(x, "Hot", base=1))
+            )
+        )
+        thread.start()
+        _wait_for_lock_waiter(server.database_url)
+        fast = bob.push_one(set_status(v, "Cold", base=1))  # later xid, commits first
+        assert fast["outcome"] == "applied"
+
+        early = alice.pull(cursor)
+        assert [t["uid"] for t in early["targets"]] == [str(v)]
+        cursor = early["cursor"]
+        blocker.rollback()
+    thread.join(10)
+    assert [r["outcome"] for r in slow] == ["applied", "applied"]
+
+    late_targets, late_history, _, _ = pull_all(alice, cursor)
+
+    assert {t["uid"] for t in late_targets} == {str(w), str(x)}
+    assert {e["target"] for e in late_history} == {str(w), str(x)}
+    # the slow push really did hold the older transaction id
+    assert (
+        count(
+            server.database_url,
+            "SELECT count(*) FROM audit_log a JOIN targets t ON t.id = a.target_id"
+            " WHERE t.uid = %s AND a.op = 'set_status' AND a.xid::text::numeric <"
+            " (SELECT max(xid::text::numeric) FROM audit_log)",
+            w,
+        )
+        == 1
+    )
+
+
+def test_a_waiting_pull_returns_within_a_second_of_a_push(alice, bob):
+    uid = alice.push_one(create())["target"]["uid"]
+    cursor = end_cursor(alice)
+    got: dict = {}
+
+    def wait_for_change():
+        got["page"] = alice.pull(cursor, wait=20)
+        got["at"] = time.monotonic()
+
+    thread = threading.Thread(target=wait_for_change)
+    thread.start()
+    time.sleep(0.5)
+    bob.push_one(set_status(uid, "Hot", base=1))
+    pushed_at = time.monotonic()
+    thread.join(20)
+
+    assert got["at"] - pushed_at < 1.0
+    assert [t["status"] for t in got["page"]["targets"]] == ["Hot"]
+
+
+def test_a_waiting_pull_with_nothing_new_returns_empty_after_wait(alice):
+    cursor = end_cursor(alice)
+    started = time.monotonic()
+
+    page = alice.pull(cursor, wait=1)
+
+    assert 0.9 <= time.monotonic() - started < 5
+    assert (page["targets"], page["history"], page["more"]) == ([], [], False)
+
+
+def test_bad_cursors_and_parameters_are_refused(alice):
+    page = alice.pull()
+    epoch = Cursor.decode(page["cursor"]).epoch
+
+    for cursor in (
+        "not-a-cursor",
+        Cursor("0" * 32).encode(),  # another database
+        Cursor(epoch, (10**15, 1), (10**15, 1)).encode(),  # ahead of this database
+    ):
+        response = alice.http.get("/v1/pull", params={"cursor": cursor})
+        assert response.status_code == 400, cursor
+        assert response.json()["message"] and response.json()["field"] == "cursor"
+    for params in ({"limit": 0}, {"limit": 10_001}, {"wait": 61}):
+        response = alice.http.get("/v1/pull", params=params)
+        assert response.status_code == 422
+        assert response.json()["field"] == next(iter(params))
