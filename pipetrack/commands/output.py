@@ -12,8 +12,9 @@ import json
 import shutil
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import typer
 
@@ -80,22 +81,31 @@ class HasJson(Protocol):
 Item = TypeVar("Item", bound=HasJson)
 
 
-def emit_list(
-    items: Sequence[Item],
-    as_json: bool,
-    *,
-    columns: Sequence[str],
-    row: Callable[[Item], Sequence[str]],
-    empty: str,
-    shrink: Sequence[str] = (),
-) -> None:
-    """A JSON array of ``to_json()`` shapes, or a table (``empty`` on stderr if none)."""
+@dataclass(frozen=True)
+class ListSpec(Generic[Item]):
+    """How a command shows a list of store values to a person.
+
+    ``shrink``: the columns cut short on a narrow terminal, in turn; ``empty``: said on
+    stderr when there is nothing; ``hint``: said on stderr after a non-empty table.
+    """
+
+    columns: Sequence[str]
+    row: Callable[[Item], Sequence[str]]
+    empty: str
+    shrink: Sequence[str] = ()
+    hint: str | None = None
+
+
+def emit_list(items: Sequence[Item], as_json: bool, spec: ListSpec[Item]) -> None:
+    """A JSON array of the items' ``to_json()`` shapes, or a table as ``spec`` says."""
     if as_json:
         emit_json([item.to_json() for item in items])
     elif not items:
-        info(empty)
+        info(spec.empty)
     else:
-        emit_table(columns, (row(item) for item in items), shrink)
+        emit_table(spec.columns, (spec.row(item) for item in items), spec.shrink)
+        if spec.hint:
+            info(spec.hint)
 
 
 def emit_fields(pairs: Sequence[tuple[str, str]]) -> None:

@@ -15,7 +15,7 @@ from protocol import InvalidInput, parse_status
 from storage import ConflictView, RejectedView, SyncState
 
 from .args import ChangeArg, JsonFlag, StatusHelp
-from .output import NONE, age_text, emit_fields, emit_json, emit_list, info, local_time
+from .output import NONE, ListSpec, age_text, emit_fields, emit_json, emit_list, local_time
 from .output import status_text as st
 from .targets import show
 
@@ -60,9 +60,6 @@ def change_text(op: str, status: str | None, fields: dict[str, Any] | None) -> s
     return st(status) if op == "set_status" else f"create, {st(status)}"
 
 
-CONFLICT_COLUMNS = ("CHANGE", "TARGET", "BASE", "MINE", "MINE AT", "THEIRS", "BY", "THEIRS AT")
-
-
 def conflict_row(c: ConflictView) -> tuple[str, ...]:
     return (
         c.change_id[:8],
@@ -76,20 +73,20 @@ def conflict_row(c: ConflictView) -> tuple[str, ...]:
     )
 
 
+CONFLICTS = ListSpec(
+    columns=("CHANGE", "TARGET", "BASE", "MINE", "MINE AT", "THEIRS", "BY", "THEIRS AT"),
+    row=conflict_row,
+    empty="no conflicts",
+    shrink=("BY", "TARGET"),
+    hint="resolve each with: pipetrack resolve CHANGE_ID --mine | --theirs | --status S",
+)
+
+
 def conflicts(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Changes the server refused because another device changed the same thing."""
     with open_store(ctx) as store:
         found = store.conflicts()
-    emit_list(
-        found,
-        as_json,
-        columns=CONFLICT_COLUMNS,
-        row=conflict_row,
-        empty="no conflicts",
-        shrink=("BY", "TARGET"),
-    )
-    if found and not as_json:
-        info("resolve each with: pipetrack resolve CHANGE_ID --mine | --theirs | --status S")
+    emit_list(found, as_json, CONFLICTS)
 
 
 def resolve(
@@ -123,20 +120,20 @@ def rejected_row(r: RejectedView) -> tuple[str, ...]:
     )
 
 
+REJECTED = ListSpec(
+    columns=("CHANGE", "TARGET", "ASKED", "AT", "REASON"),
+    row=rejected_row,
+    empty="no rejected changes",
+    shrink=("REASON", "TARGET"),
+    hint="drop one with: pipetrack drop CHANGE_ID (then make the change again, corrected)",
+)
+
+
 def rejected(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Changes the server refused as invalid, with its reason."""
     with open_store(ctx) as store:
         found = store.rejected()
-    emit_list(
-        found,
-        as_json,
-        columns=("CHANGE", "TARGET", "ASKED", "AT", "REASON"),
-        row=rejected_row,
-        empty="no rejected changes",
-        shrink=("REASON", "TARGET"),
-    )
-    if found and not as_json:
-        info("drop one with: pipetrack drop CHANGE_ID (then make the change again, corrected)")
+    emit_list(found, as_json, REJECTED)
 
 
 def drop(ctx: typer.Context, change_id: ChangeArg, as_json: JsonFlag = False) -> None:

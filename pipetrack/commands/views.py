@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import replace
 from typing import Annotated
 
 import typer
@@ -13,9 +13,7 @@ from storage import HistoryEntry, TargetQuery, TargetView
 from storage.types import SortKey
 
 from .args import JsonFlag, TargetArg
-from .output import NONE, day, emit_list, local_time, status_text
-
-TARGET_COLUMNS = ("UID", "NAME", "STATUS", "DAYS", "STAGNATION", "SYNC", "MARKETS")
+from .output import NONE, ListSpec, day, emit_list, local_time, status_text
 
 
 def register(app: typer.Typer) -> None:
@@ -42,15 +40,12 @@ def target_row(t: TargetView) -> tuple[str, ...]:
     )
 
 
-def show_targets(targets: Sequence[TargetView], as_json: bool, empty: str) -> None:
-    emit_list(
-        targets,
-        as_json,
-        columns=TARGET_COLUMNS,
-        row=target_row,
-        empty=empty,
-        shrink=("MARKETS", "NAME"),
-    )
+TARGETS = ListSpec(
+    columns=("UID", "NAME", "STATUS", "DAYS", "STAGNATION", "SYNC", "MARKETS"),
+    row=target_row,
+    empty="no targets match",
+    shrink=("MARKETS", "NAME"),
+)
 
 
 def history_row(e: HistoryEntry) -> tuple[str, ...]:
@@ -63,6 +58,14 @@ def history_row(e: HistoryEntry) -> tuple[str, ...]:
         e.sync,
         e.note or "",
     )
+
+
+HISTORY = ListSpec(
+    columns=("WHEN", "FROM", "TO", "DAYS BEFORE", "BY", "SYNC", "NOTE"),
+    row=history_row,
+    empty="no status changes yet",
+    shrink=("NOTE", "BY"),
+)
 
 
 def list_targets(
@@ -93,7 +96,7 @@ def list_targets(
     )
     with open_store(ctx) as store:
         targets = store.list_targets(query)
-    show_targets(targets, as_json, "no targets match")
+    emit_list(targets, as_json, TARGETS)
 
 
 def stale(
@@ -106,7 +109,7 @@ def stale(
     """Targets that sat in their status past its threshold."""
     with open_store(ctx) as store:
         targets = store.stale_targets()
-    show_targets(targets, as_json, "no stale targets")
+    emit_list(targets, as_json, replace(TARGETS, empty="no stale targets"))
     if fail and targets:
         raise typer.Exit(EXIT_STALE)
 
@@ -115,5 +118,4 @@ def history(ctx: typer.Context, target: TargetArg, as_json: JsonFlag = False) ->
     """A target's status changes, oldest first."""
     with open_store(ctx) as store:
         entries = store.history(store.resolve(target).uid)
-    columns = ("WHEN", "FROM", "TO", "DAYS BEFORE", "BY", "SYNC", "NOTE")
-    emit_list(entries, as_json, columns=columns, row=history_row, empty="no status changes yet")
+    emit_list(entries, as_json, HISTORY)
