@@ -105,10 +105,9 @@ def sync(
         typer.echo(f"pipetrack: error: {err}", err=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     with lock:
-        if once:
-            with open_store(ctx) as store:
+        with open_store(ctx) as store:  # a database that cannot be used: exit 1 here
+            if once:
                 raise typer.Exit(run_once(store, settings, profile.read_token))
-        logging.getLogger("syncd").info("syncing %s with %s", profile.home, settings.server)
         daemon = Daemon(
             profile.home,
             lambda: Store.open(profile.db_path, thresholds=config.thresholds),
@@ -117,6 +116,7 @@ def sync(
         )
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: daemon.stop())
+        logging.getLogger("syncd").info("syncing %s with %s", profile.home, settings.server)
         daemon.run()
 
 

@@ -22,9 +22,8 @@ from typing import TypeVar
 from storage import Store
 
 from .client import ApiClient, ApiError, TokenSource, Transient, Unauthorized
-from .once import describe
 from .pull import Puller, PullTally
-from .push import Pusher, PushTally
+from .push import Pusher
 from .report import TOKEN_REFUSED, Reporter
 from .retry import Backoff, Wakeable
 from .settings import POLL_FALLBACK, POLL_SAFETY, Settings
@@ -53,6 +52,7 @@ class Daemon:
         self.push_backoff = Wakeable()
         self.pull_backoff = Wakeable()
         self.poll = POLL_FALLBACK
+        self.fatal: BaseException | None = None
 
     def stop(self) -> None:
         """Ask both loops to finish (safe from a signal handler)."""
@@ -61,7 +61,8 @@ class Daemon:
             sleeper.wake()
 
     def run(self) -> None:
-        """Run until :meth:`stop`; returns after a clean stop."""
+        """Run until :meth:`stop`; returns after a clean stop. When a loop fails (the
+        store cannot be used...) both stop and its error is raised here."""
         watcher = ProfileWatcher(self.home, self.local_write.wake, self._token_changed)
         if self.settings.file_events and watcher.start():
             self.poll = POLL_SAFETY
@@ -76,6 +77,8 @@ class Daemon:
         watcher.stop()
         for thread in threads:
             thread.join(JOIN_TIMEOUT)
+        if self.fatal is not None:
+            raise self.fatal
         store = self.open_store()
         try:
             Reporter(store).stopped()
@@ -90,17 +93,19 @@ class Daemon:
 
     # ---- the loops ------------------------------------------------------------------
     def _loop(self, body: Callable[[Store, ApiClient, Reporter], None]) -> None:
+        """A loop's thread. A loop must not die silently: if it fails, everything stops
+        (exit 1; systemd restarts the daemon)."""
         try:
             store = self.open_store()
-        except Exception:
-            log.exception("cannot open the store; stopping")
+            try:
+                with ApiClient(self.settings.server, self.token) as client:
+                    body(store, client, Reporter(store))
+            finally:
+                store.close()
+        except BaseException as err:
+            log.exception("the %s failed; stopping", body.__name__.strip("_").replace("_", " "))
+            self.fatal = err
             self.stop()
-            return
-        try:
-            with ApiClient(self.settings.server, self.token) as client:
-                body(store, client, Reporter(store))
-        finally:
-            store.close()
 
     def _backoff(self, sleeper: Wakeable, reporter: Reporter) -> Backoff:
         return Backoff(
@@ -118,7 +123,7 @@ class Daemon:
             if tally is not None and tally.sent:
                 if reporter.ok(synced=True):
                     self.pull_backoff.wake()
-                log.info("push: %s", describe(tally, PullTally()))
+                log.info("sync: %s", tally)
             self._wait_for_write(store, seen)
 
     def _wait_for_write(self, store: Store, seen: int) -> None:
@@ -138,9 +143,7 @@ class Daemon:
             if reporter.ok(synced=True):
                 self.push_backoff.wake()
             if response.targets or response.history:
-                pulled = PullTally()
-                pulled.add(response)
-                log.info("pull: %s", describe(PushTally(), pulled))
+                log.info("sync: %s", PullTally().add(response))
             wait = 0.0 if response.more else self.settings.long_poll
 
     def _guard(self, reporter: Reporter, sleeper: Wakeable, step: Callable[[], T]) -> T | None:

@@ -8,23 +8,13 @@ import threading
 from storage import Store
 
 from .client import ApiClient, ApiError, TokenSource, Unauthorized
-from .pull import Puller, PullTally
-from .push import Pusher, PushTally
+from .pull import Puller
+from .push import Pusher
 from .report import TOKEN_REFUSED, Reporter
 from .retry import Backoff, Wakeable
 from .settings import ONCE_ATTEMPTS, Settings
 
 log = logging.getLogger("syncd")
-
-
-def describe(pushed: PushTally, pulled: PullTally) -> str:
-    """The one line a sync cycle logs."""
-    done = pushed.applied + pushed.duplicate + pushed.converged
-    return (
-        f"pushed {pushed.sent} (applied {done}, conflicts {pushed.conflict}, "
-        f"rejected {pushed.rejected}), pulled {pulled.targets} targets / "
-        f"{pulled.history} history entries"
-    )
 
 
 def run_once(store: Store, settings: Settings, token: TokenSource) -> int:
@@ -47,5 +37,5 @@ def run_once(store: Store, settings: Settings, token: TokenSource) -> int:
         reporter.failed(str(err))
         return 1
     reporter.ok(synced=True)
-    log.info("sync: %s", describe(pushed, pulled))
+    log.info("sync: %s; %s", pushed, pulled)
     return 0

@@ -25,9 +25,13 @@ class PullTally:
     targets: int = 0
     history: int = 0
 
-    def add(self, response: PullResponse) -> None:
+    def add(self, response: PullResponse) -> PullTally:
         self.targets += len(response.targets)
         self.history += len(response.history)
+        return self
+
+    def __str__(self) -> str:
+        return f"pulled {self.targets} targets, {self.history} history entries"
 
 
 class Puller:

@@ -42,6 +42,13 @@ class PushTally:
         for f in fields(PushSummary):
             setattr(self, f.name, getattr(self, f.name) + getattr(summary, f.name))
 
+    def __str__(self) -> str:
+        done = self.applied + self.duplicate + self.converged
+        return (
+            f"pushed {self.sent} (applied {done}, conflicts {self.conflict}, "
+            f"rejected {self.rejected})"
+        )
+
     @property
     def settled(self) -> int:
         """Changes that got a final answer (everything but ``blocked``)."""

@@ -1,19 +1,52 @@
-"""Fixtures of the sync tests: devices A and B (two profiles) on one real server.
+"""Fixtures of the sync tests: devices (profiles) A and B on one real server.
 
-``server`` / ``make_user`` / ``database_url`` come from tests/support (a real uvicorn
-process on an embedded PostgreSQL, a fresh database per test).
+One server process on one fresh database serves the whole tests/sync package (a server
+start costs seconds): ``server``, ``database_url`` and ``make_user`` here override the
+per-test ones of tests/support. Tests stay independent by using their own users,
+devices (device ids) and targets; a test that stops the server gets it back running
+for the next one.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support.pg import PgCluster
 from tests.support.server import ServerProcess
 from tests.sync.faultproxy import FaultProxy
 from tests.sync.synchelp import Device
+
+
+@pytest.fixture(scope="package")
+def shared_server(pg_cluster: PgCluster) -> Iterator[ServerProcess]:
+    url = pg_cluster.create_database()
+    try:
+        with ServerProcess(url) as srv:
+            yield srv
+    finally:
+        pg_cluster.drop_database(url)
+
+
+@pytest.fixture
+def server(shared_server: ServerProcess) -> ServerProcess:
+    if not shared_server.running:  # a test stopped it and failed before restarting it
+        shared_server.start()
+    return shared_server
+
+
+@pytest.fixture
+def database_url(server: ServerProcess) -> str:
+    return server.database_url
+
+
+@pytest.fixture
+def make_user(server: ServerProcess) -> Callable[[str], str]:
+    """``make_user(name) -> token``; names are made unique on the shared database."""
+    return lambda name: server.add_user(f"{name}-{uuid.uuid4().hex[:8]}")
 
 
 @pytest.fixture
@@ -39,22 +72,18 @@ def token(make_user: Callable[[str], str]) -> str:
     return make_user("alice")
 
 
-def _connected(device: Device, url: str, token: str) -> Iterator[Device]:
-    device.connect(url, token)
-    yield device
-    # before the server stops: a long-poll in flight would hold up its graceful stop
-    for daemon in device.daemons:
-        daemon.cleanup()
+@pytest.fixture
+def a(devices: Callable[[str], Device], server: ServerProcess, token: str) -> Device:
+    device = devices("a")
+    device.connect(server.url, token)
+    return device
 
 
 @pytest.fixture
-def a(devices: Callable[[str], Device], server: ServerProcess, token: str) -> Iterator[Device]:
-    yield from _connected(devices("a"), server.url, token)
-
-
-@pytest.fixture
-def b(devices: Callable[[str], Device], server: ServerProcess, make_user) -> Iterator[Device]:
-    yield from _connected(devices("b"), server.url, make_user("bob"))
+def b(devices: Callable[[str], Device], server: ServerProcess, make_user) -> Device:
+    device = devices("b")
+    device.connect(server.url, make_user("bob"))
+    return device
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@
 Everything is forwarded unchanged (long-polls included) unless a test asks for a fault:
 
 - ``max_body``: answer 413 to a push whose body is larger, without forwarding it;
-- ``poison``: rewrite the changes to these target uids with an unknown status, so the
-  real server rejects them;
+- ``poison``: rewrite the status changes to these target uids with an unknown status,
+  so the real server rejects them;
 - ``hold_pushes``: forward a push, let the server answer, then hold that answer until
   ``release`` is set (``push_answered`` says the server has applied it) — a test kills
   the daemon in between to lose the response.
@@ -61,7 +61,7 @@ class FaultProxy:
         if not self.poison:
             return body
         for change in request["changes"]:
-            if change["target"] in self.poison:
+            if change["target"] in self.poison and change["op"] == "set_status":
                 change["status"] = BAD_STATUS
         return json.dumps(request).encode()
 

@@ -26,7 +26,7 @@ def make_fifty_changes(device: Device) -> list[str]:
 
 
 def test_fifty_offline_changes_reach_the_server_once_it_is_up_and_then_device_b(
-    devices: Callable[[str], Device], database_url: str
+    devices: Callable[[str], Device], database_url: str, make_user: Callable[[str], str]
 ):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -44,8 +44,8 @@ def test_fifty_offline_changes_reach_the_server_once_it_is_up_and_then_device_b(
         device_a = store.device_id
 
     with ServerProcess(database_url, port=port) as server:
-        a.connect(url, server.add_user("alice"))
-        b.connect(url, server.add_user("bob"))
+        a.connect(url, make_user("alice"))
+        b.connect(url, make_user("bob"))
         a.sync_once()
         b.sync_once()
 
@@ -150,12 +150,10 @@ def test_a_chain_of_offline_changes_applies_in_order_without_conflict(
 def test_a_rejected_change_is_quarantined_and_other_targets_still_sync(
     a: Device, b: Device, proxy: FaultProxy, server: ServerProcess, token: str
 ):
+    a.connect(proxy.url, token)
     with a.store() as store:
         bad, good = (store.create_target(name).uid for name in ("Bad", "Good"))
-    a.sync_once()
-    a.connect(proxy.url, token)
-    proxy.poison.add(bad)
-    with a.store() as store:
+        proxy.poison.add(bad)  # its status changes reach the server with a bad status
         store.set_status(bad, "Hot")
         store.set_status(good, "Hot")
         later = store.create_target("Later", status="Active").uid
