@@ -12,6 +12,8 @@ DESCRIPTION_MAX = 10_000
 MARKETS_MAX = 32
 MARKET_MAX = 64
 NOTE_MAX = 1_000
+#: Separates markets in one CSV cell, so no market may contain it.
+MARKET_SEPARATOR = ";"
 
 
 def _short(value: str, width: int = 40) -> str:
@@ -60,7 +62,7 @@ def clean_description(value: str | None) -> str:
 
 
 def clean_markets(values: Iterable[str] | None) -> list[str]:
-    """Markets (tags): at most 32 entries of 1-64 characters each after trimming.
+    """Markets (tags): at most 32 entries of 1-64 characters each after trimming, no ``;``.
 
     Duplicates (case-insensitive) are dropped, the first spelling and the order kept.
     """
@@ -83,6 +85,12 @@ def clean_markets(values: Iterable[str] | None) -> list[str]:
             )
         if _has_control(market):
             raise InvalidInput("markets", f"market {_short(market)!r} contains control characters")
+        if MARKET_SEPARATOR in market:
+            raise InvalidInput(
+                "markets",
+                f"market {_short(market)!r} contains {MARKET_SEPARATOR!r}, "
+                "which separates markets in CSV files; give them one by one",
+            )
         key = market.casefold()
         if key in seen:
             continue
