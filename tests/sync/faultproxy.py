@@ -5,6 +5,8 @@ Everything is forwarded unchanged (long-polls included) unless a test asks for a
 - ``max_body``: answer 413 to a push whose body is larger, without forwarding it;
 - ``poison``: rewrite the status changes to these target uids with an unknown status,
   so the real server rejects them;
+- ``bad_cursors``: replace the cursor of that many pulls with one the server refuses
+  (as after a restore of its database);
 - ``hold_pushes``: forward a push, let the server answer, then hold that answer until
   ``release`` is set (``push_answered`` says the server has applied it) — a test kills
   the daemon in between to lose the response.
@@ -15,10 +17,12 @@ from __future__ import annotations
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
 PUSH = "/v1/push"
+PULL = "/v1/pull"
 BAD_STATUS = "Lukewarm"
 
 
@@ -27,6 +31,7 @@ class FaultProxy:
         self.upstream = upstream.rstrip("/")
         self.max_body: int | None = None
         self.poison: set[str] = set()
+        self.bad_cursors = 0
         self.hold_pushes = False
         self.push_answered = threading.Event()
         self.release = threading.Event()
@@ -54,6 +59,15 @@ class FaultProxy:
         self._server.shutdown()
         self._server.server_close()
         self._http.close()
+
+    def rewrite_path(self, path: str) -> str:
+        parts = urlsplit(path)
+        query = dict(parse_qsl(parts.query))
+        if parts.path != PULL or "cursor" not in query or self.bad_cursors <= 0:
+            return path
+        self.bad_cursors -= 1
+        query["cursor"] = "bm90LWEtY3Vyc29y"
+        return urlunsplit(parts._replace(query=urlencode(query)))
 
     def rewrite(self, body: bytes) -> bytes:
         request = json.loads(body)
@@ -92,7 +106,10 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {k: v for k, v in self.headers.items() if k.lower() in _PASSED}
         try:
             answer = proxy._http.request(
-                self.command, proxy.upstream + self.path, content=body, headers=headers
+                self.command,
+                proxy.upstream + proxy.rewrite_path(self.path),
+                content=body,
+                headers=headers,
             )
         except httpx.TransportError:
             self._reply(502, b'{"message": "upstream unreachable (proxy)"}', None)

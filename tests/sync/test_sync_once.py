@@ -196,3 +196,22 @@ def test_oversized_pushes_are_split_and_a_change_too_large_alone_is_quarantined(
     b.sync_once()
     assert all(b.status_of(uid) == "Cold" for uid in uids)
     assert b.status_of(after) == "Hot"
+
+
+def test_a_cursor_the_server_no_longer_knows_starts_the_pull_over(
+    a: Device, b: Device, proxy: FaultProxy, token: str
+):
+    with a.store() as store:
+        uid = store.create_target("Restored", status="Cold").uid
+    a.sync_once()
+    b.sync_once()
+    b.connect(proxy.url, b.profile.read_token() or "")
+    with a.store() as store:
+        store.set_status(uid, "Hot")
+    a.sync_once()
+    proxy.bad_cursors = 1
+    result = b.sync_once()
+    assert proxy.bad_cursors == 0
+    assert "the server refused the pull cursor" in result.stderr
+    assert b.status_of(uid) == "Hot"
+    assert b.history_of(uid) == a.history_of(uid)
