@@ -1,0 +1,98 @@
+"""Devices' stores prepared for a benchmark, quickly, through the store's own writers.
+
+Setting up is not what these benchmarks measure, and the public paths take minutes at
+these sizes (one durable transaction per status change; a real pull of 10,000 targets):
+so the rows are written in one transaction by the functions ``Store.set_status`` and
+``Store.apply_pull`` use (``storage.actions``, ``storage.view``). A store prepared here
+holds exactly what those would have left. The real paths are what the ``commit`` and
+``catchup`` benchmarks measure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+
+from protocol.wire import PullResponse, TargetState
+from storage import Store, actions, query
+from storage.view import base_columns, compute_view, refresh, start_of
+
+from .seed import change_plan
+
+PAGE = 10_000
+
+
+def server_state(url: str, token: str) -> tuple[list[TargetState], str]:
+    """Every target the server holds, and the pull cursor after all of it (HTTP pulls)."""
+    targets: list[TargetState] = []
+    cursor: str | None = None
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as http:
+        while True:
+            params: dict[str, str | int] = {"limit": PAGE}
+            if cursor:
+                params["cursor"] = cursor
+            response = http.get("/v1/pull", params=params, timeout=120)
+            response.raise_for_status()
+            page = PullResponse.model_validate_json(response.content)
+            targets += page.targets
+            cursor = page.cursor
+            if not page.more:
+                return targets, cursor
+
+
+def adopt(db_path: Path, targets: Sequence[TargetState], cursor: str) -> None:
+    """The store as a finished pull of ``targets`` leaves it (synced, cursor saved);
+    history rows are left out (the benchmarks using this do not read them)."""
+    with Store.open(db_path) as store:
+        ctx = store._ctx  # noqa: SLF001 - the bench seeds through the store's own writers
+        rows, markets = [], []
+        for state in targets:
+            base = base_columns(state)
+            target = ctx.m.target(uid=str(state.uid), **base)
+            view = compute_view(*start_of(target), [])
+            rows.append({"uid": target.uid, **base, **view})
+            markets += [
+                {"uid": target.uid, "market_lc": m.casefold(), "market": m} for m in view["markets"]
+            ]
+        with ctx.write():
+            actions.insert_rows(ctx, ctx.m.target, rows)
+            actions.insert_rows(ctx, ctx.m.market, markets)
+            ctx.set_meta("pull_cursor", cursor)
+
+
+def synced_profile(home: Path, url: str, token: str) -> list[str]:
+    """Fill the profile at ``home`` with the server's targets; their uids, in seed order."""
+    targets, cursor = server_state(url, token)
+    adopt(home / "pipetrack.db", targets, cursor)
+    return [str(t.uid) for t in sorted(targets, key=lambda t: t.name)]
+
+
+def queue_changes(db_path: Path, uids: Sequence[str], per_target: int) -> int:
+    """Queue ``per_target`` offline status changes on each target (rounds over ``uids``),
+    the rows ``Store.set_status`` writes, in one transaction; returns the pending count."""
+    with Store.open(db_path) as store:
+        ctx = store._ctx  # noqa: SLF001
+        now = ctx.now()
+        with ctx.write():
+            targets = {uid: query.load(ctx, uid) for uid in uids}
+            current = {uid: t.status for uid, t in targets.items()}
+            changes = []
+            for uid, status in change_plan(uids, per_target, dict(current)):
+                change = actions.make_change(
+                    ctx,
+                    uid,
+                    "set_status",
+                    now,
+                    base_version=actions.base_version_of(targets[uid]),
+                    status=status,
+                    old_status=current[uid],
+                    audited=True,
+                )
+                changes.append(change)
+                current[uid] = status
+            actions.write_changes(ctx, changes)
+            for target in targets.values():
+                refresh(ctx, target)
+        return store.sync_state().pending
