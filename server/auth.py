@@ -9,22 +9,34 @@ from .users import hash_token
 
 _bearer = HTTPBearer(auto_error=False, description="a token from `pipetrack admin add-user`")
 
+UNAUTHORIZED_HEADERS = {"WWW-Authenticate": "Bearer"}
 
-async def current_user(
-    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
-) -> str:
-    """The name of the user whose enabled token the request carries; 401 otherwise."""
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
-    pool = request.app.state.pool
-    async with pool.connection() as conn:
+
+async def authenticate(request: Request) -> str | None:
+    """The name of the enabled user whose token the request carries, else None."""
+    credentials = await _bearer(request)
+    if credentials is None:
+        return None
+    return await _user_of(request, credentials)
+
+
+async def _user_of(request: Request, credentials: HTTPAuthorizationCredentials) -> str | None:
+    async with request.app.state.pool.connection() as conn:
         cur = await conn.execute(
             "SELECT name FROM users WHERE token_hash = %s AND NOT disabled",
             (hash_token(credentials.credentials),),
         )
         row = await cur.fetchone()
-    if row is None:
-        raise HTTPException(
-            401, "invalid or disabled token", headers={"WWW-Authenticate": "Bearer"}
-        )
-    return row[0]
+    return row[0] if row else None
+
+
+async def current_user(
+    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
+) -> str:
+    """Dependency of every /v1 route: the user's name, or 401."""
+    if credentials is None:
+        raise HTTPException(401, "missing bearer token", headers=UNAUTHORIZED_HEADERS)
+    user = await _user_of(request, credentials)
+    if user is None:
+        raise HTTPException(401, "invalid or disabled token", headers=UNAUTHORIZED_HEADERS)
+    return user

@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from protocol.wire import MAX_CHANGES_PER_PUSH, MAX_PUSH_BYTES, ErrorBody
 
+from .auth import UNAUTHORIZED_HEADERS, authenticate
 from .pull import BadCursor
 
 log = logging.getLogger("pipetrack.server")
@@ -33,6 +34,9 @@ async def _validation(request: Request, exc: RequestValidationError):
     errors = exc.errors()
     for err in errors:
         if err.get("type") == "json_invalid":
+            # the body is parsed before the auth dependency runs: check the token first
+            if request.url.path.startswith("/v1/") and await authenticate(request) is None:
+                return error_response(401, "invalid or missing token", headers=UNAUTHORIZED_HEADERS)
             return error_response(400, "the request body is not valid JSON")
         if tuple(err.get("loc", ())) == ("body", "changes") and err.get("type") == "too_long":
             return error_response(

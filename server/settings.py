@@ -21,7 +21,7 @@ class Settings:
     pool_min_size: int = 1
     pool_max_size: int = 10
     #: How long a request waits for a pooled connection before answering 503.
-    pool_timeout_s: float = 10.0
+    pool_timeout_s: float = 5.0
 
     @classmethod
     def from_env(cls) -> Settings:

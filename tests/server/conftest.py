@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.fixtures import server_on_new_database
 from tests.support.pg import PgCluster
 from tests.support.server import ServerProcess
 
@@ -20,12 +21,8 @@ from .client import Device
 def shared_server(pg_cluster: PgCluster) -> Iterator[ServerProcess]:
     """One server (and database) shared by the server tests: use fresh uids and user
     names in each test, and cursors from the end (``test_pull.end_cursor``)."""
-    url = pg_cluster.create_database()
-    try:
-        with ServerProcess(url) as srv:
-            yield srv
-    finally:
-        pg_cluster.drop_database(url)
+    with server_on_new_database(pg_cluster) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="session")

@@ -67,3 +67,12 @@ def test_health_and_openapi_need_no_token(shared_server):
     spec = httpx.get(shared_server.url + "/openapi.json").json()
     assert {"/v1/push", "/v1/pull", "/v1/targets/{uid}/history"} <= spec["paths"].keys()
     assert httpx.get(shared_server.url + "/docs").status_code == 200
+
+
+def test_a_malformed_body_without_a_token_is_still_401(shared_server):
+    response = httpx.post(
+        shared_server.url + "/v1/push",
+        content=b'{"device_id": ',
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 401 and response.json()["message"]

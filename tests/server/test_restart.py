@@ -44,7 +44,7 @@ def test_the_server_recovers_after_postgres_restarts(pg_cluster, server, make_us
         cursor = device.pull()["cursor"]
         woken: dict = {}
         waiter = threading.Thread(target=lambda: woken.update(device.pull(cursor, wait=20)))
-        time.sleep(2.5)  # longer than the listener's longest reconnect delay
+        time.sleep(2.1)  # longer than the listener's longest reconnect delay
         waiter.start()
         time.sleep(0.3)
         device.push_one(set_status(uid, "Cold", base=2))
