@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -36,7 +37,7 @@ StoreFactory = Callable[[], Store]
 
 #: How long a stop waits for the loops to finish what they are doing. An abandoned
 #: request is a lost response, which the protocol makes safe; store writes are atomic.
-JOIN_TIMEOUT = 3.0
+JOIN_TIMEOUT = 1.5
 
 
 class Daemon:
@@ -75,8 +76,9 @@ class Daemon:
         while not self.stopping.wait(0.5):
             pass
         watcher.stop()
+        deadline = time.monotonic() + JOIN_TIMEOUT
         for thread in threads:
-            thread.join(JOIN_TIMEOUT)
+            thread.join(max(0.0, deadline - time.monotonic()))
         if self.fatal is not None:
             raise self.fatal
         store = self.open_store()
@@ -129,7 +131,11 @@ class Daemon:
     def _wait_for_write(self, store: Store, seen: int) -> None:
         """Until a file event, or another connection committed since ``seen``."""
         while not self.stopping.is_set():
-            if self.local_write.sleep(self.poll) or store.data_version() != seen:
+            if self.local_write.sleep(self.poll):
+                log.debug("woken by a file event")
+                return
+            if store.data_version() != seen:
+                log.debug("woken by a database change")
                 return
 
     def _pull_loop(self, store: Store, client: ApiClient, reporter: Reporter) -> None:

@@ -46,6 +46,9 @@ class Puller:
     def pull_page(self, wait: float = 0.0) -> PullResponse:
         """One pull from the stored cursor (long-polling ``wait`` s), applied and saved."""
         cursor = self.store.pull_cursor()
+        log.debug(
+            "pulling (wait %.0f s, %s)", wait, "from a cursor" if cursor else "from the start"
+        )
         try:
             response = self._get(cursor, wait)
         except Refused as err:

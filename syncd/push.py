@@ -81,6 +81,7 @@ class Pusher:
             batch = self.store.take_batch(limit)
             if not batch:
                 break
+            log.debug("pushing %d changes (batch limit %d)", len(batch), limit)
             try:
                 results = self._send(batch)
             except Refused as err:

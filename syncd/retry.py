@@ -40,9 +40,11 @@ class Wakeable:
         self._event = threading.Event()
 
     def sleep(self, seconds: float) -> bool:
-        """Wait up to ``seconds``; True when woken early. Clears the wake-up."""
+        """Wait up to ``seconds``; True when woken early (the wake-up is used up; one
+        that comes while nobody sleeps ends the next sleep at once)."""
         woken = self._event.wait(seconds)
-        self._event.clear()
+        if woken:
+            self._event.clear()
         return woken
 
     def wake(self) -> None:
