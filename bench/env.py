@@ -22,10 +22,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+from storage.profile import Profile
 from tests.support.pg import PgCluster
 from tests.support.server import ServerProcess
 
@@ -151,9 +153,12 @@ class Env:
         return path
 
     def profile(self, name: str, srv: ServerProcess, token: str) -> Path:
-        """A profile logged in to ``srv`` through ``pipetrack login``."""
+        """A profile logged in to ``srv``: what ``pipetrack login`` saves once the server
+        accepted the token (written directly: a login process per device costs seconds)."""
         home = self.home(name)
-        pipetrack(home, "login", srv.url, "--token", token)
+        profile = Profile(home)
+        profile.save_server(srv.url)
+        profile.save_token(token)
         return home
 
     def daemon(self, home: Path) -> Daemon:
@@ -161,9 +166,12 @@ class Env:
         self._stack.callback(daemon.stop)
         return daemon
 
-    def sync_once(self, home: Path, limit: float = 900.0) -> Run:
+    def sync_once(
+        self, home: Path, limit: float = 900.0, until: Callable[[], bool] | None = None
+    ) -> Run:
         """``pipetrack sync --once``, timed, with the peak RSS of the process; killed
-        after ``limit`` seconds (``finished`` False). A failure raises."""
+        after ``limit`` seconds (``finished`` False), or as soon as ``until()`` holds
+        (checked every 0.2 s; ``finished`` True). A failure raises."""
         log_path = self.root / f"{home.name}-once.log"
         with open(log_path, "wb") as log:
             started = now()
@@ -177,9 +185,7 @@ class Env:
             )
             try:
                 with PeakRss(proc.pid) as peak:
-                    code = proc.wait(limit)
-            except subprocess.TimeoutExpired:
-                code = None
+                    code = _wait(proc, now() + limit, until)
             finally:
                 if proc.poll() is None:
                     os.killpg(proc.pid, signal.SIGKILL)
@@ -191,15 +197,11 @@ class Env:
         return Run(started, seconds, code == 0, peak.peak_mb, text)
 
 
-def pipetrack(home: Path, *args: str) -> str:
-    """Run a ``pipetrack`` command on a profile; its standard output."""
-    done = subprocess.run(
-        [*PIPETRACK, "--home", str(home), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **DAEMON_ENV},
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"pipetrack {' '.join(args[:1])} failed: {done.stderr.strip()}")
-    return done.stdout
+def _wait(proc: subprocess.Popen, deadline: float, until: Callable[[], bool] | None) -> int | None:
+    """The exit code; 0 when ``until()`` held first; None at the deadline."""
+    while now() < deadline:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            return proc.wait(min(0.2, max(deadline - now(), 0.01)))
+        if until is not None and until():
+            return 0
+    return None

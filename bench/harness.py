@@ -187,6 +187,7 @@ class Report:
     figures: list[Figure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
+    phases: dict[str, float] = field(default_factory=dict)
     started: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     duration_s: float = 0.0
 
@@ -197,6 +198,13 @@ class Report:
 
     def note(self, text: str) -> None:
         self.notes.append(text)
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Time a step of the benchmark itself (setup, measuring...) into ``phases``."""
+        with timed() as took:
+            yield
+        self.phases[name] = round(self.phases.get(name, 0.0) + took.seconds, 2)
 
     @property
     def met(self) -> bool | None:
@@ -220,6 +228,10 @@ class Report:
         params = ", ".join(f"{k}={v}" for k, v in self.params.items())
         lines = [f"== {self.name}: {self.title}", f"   ({params})", table(header, rows)]
         lines += [f"   * {n}" for n in self.notes]
+        if self.phases:
+            lines.append(
+                "   phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in self.phases.items())
+            )
         return "\n".join(lines)
 
     def to_json(self) -> dict[str, Any]:

@@ -64,7 +64,7 @@ WHERE t.id = l.target_id
 def set_based_push(database_url: str, changes: Sequence[Change], device: str, user: str) -> float:
     """Apply ``changes`` (status changes) set-based in one transaction; seconds taken
     (connecting excluded). Returns after checking every change became an audit row."""
-    with psycopg.connect(database_url) as conn:
+    with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("SELECT 1")
         start = now()
         with conn.transaction():
@@ -111,7 +111,7 @@ def copy_out(database_url: str) -> tuple[float, int]:
     """``COPY (pull query) TO STDOUT`` of both tables, every byte read by the client;
     (seconds, bytes)."""
     size = 0
-    with psycopg.connect(database_url) as conn:
+    with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("SELECT 1")
         start = now()
         with conn.transaction():

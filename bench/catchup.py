@@ -1,0 +1,101 @@
+"""2. catch-up: a fresh profile pulls the team's whole history with ``pipetrack sync --once``,
+against ``COPY (SELECT ...) TO STDOUT`` of the same rows (bench/limits.py).
+
+Setup: 100,000 targets and 200,000 audit rows seeded on the server by SQL. Progress is
+the number of targets in the device's store (``Store.count_targets``, polled); a pull
+still running at its time limit is stopped and its time projected from its progress.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from storage import Store, TargetQuery
+
+from .context import Context
+from .env import Env
+from .harness import Report
+from .limits import copy_out
+from .push import seeded_database
+from .watch import Poll, time_to
+
+NAME = "catchup"
+HISTORY = 2  # audit rows per target
+
+
+class LocalTargets:
+    """Targets in a device's store (0 until the file exists)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._store: Store | None = None
+
+    def __call__(self) -> int:
+        if not self.path.exists():
+            return 0
+        if self._store is None:
+            self._store = Store.open(self.path)
+        return self._store.count_targets()
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+def sample_history(db: Path) -> float:
+    """Mean number of audit entries of 20 targets of the store (each should have HISTORY)."""
+    with Store.open(db) as store:
+        targets = store.list_targets(TargetQuery(limit=20))
+        return sum(len(store.history(t.uid)) for t in targets) / max(len(targets), 1)
+
+
+def run(ctx: Context) -> Report:
+    targets = ctx.size(100_000)
+    rows = targets * (1 + HISTORY)
+    report = Report(
+        NAME,
+        "a fresh profile pulls everything",
+        {"targets": targets, "audit_rows": targets * HISTORY, "baseline": "COPY TO STDOUT"},
+    )
+    with Env(ctx.cluster, NAME) as env:
+        url = seeded_database(env, targets, HISTORY)
+        srv = env.server(url)
+        home = env.profile("fresh", srv, env.token(srv, "bench"))
+        db = home / "pipetrack.db"
+        with Poll(LocalTargets(db), 0.5) as pulled:
+            once = env.sync_once(home, ctx.limit(240, 30))
+        copy_s, size = min(copy_out(url) for _ in range(3))
+        per_target = sample_history(db) if once.finished else None
+    if once.finished:
+        pull_s = once.seconds
+    else:
+        # Pages carry 1,000 targets and 1,000 audit rows until the targets run out: project
+        # from the share of targets pulled (assumes every page costs the same).
+        pull_s, _ = time_to(pulled, targets * HISTORY, once.started)
+        report.note(
+            f"sync --once stopped at its {once.seconds:.0f} s limit with {pulled.last:,} of "
+            f"{targets:,} targets; the time is projected from that progress"
+        )
+    ratio = copy_s / pull_s
+    suffix = "" if once.finished else " (projected)"
+    report.figure(
+        f"pull all{suffix}",
+        pull_s,
+        "s",
+        baseline=copy_s,
+        ratio=ratio,
+        goal=">= 0.3 of COPY",
+        met=once.finished and ratio >= 0.3,
+    )
+    report.figure(f"rows/s{suffix}", rows / pull_s, "rows/s", baseline=rows / copy_s, ratio=ratio)
+    report.figure("peak RSS sync --once", once.peak_rss_mb, "MiB")
+    if per_target is not None:
+        report.figure(
+            "history entries per target (sample)",
+            per_target,
+            "",
+            goal=f"= {HISTORY}",
+            met=per_target == HISTORY,
+        )
+    report.details = {"copy_bytes": size, "log_tail": once.log[-2000:]}
+    return report
