@@ -2,6 +2,8 @@
 
 Everything is forwarded unchanged (long-polls included) unless a test asks for a fault:
 
+- ``fail_pushes``: answer the next pushes with these status codes (e.g. 503), without
+  forwarding them;
 - ``max_body``: answer 413 to a push whose body is larger, without forwarding it;
 - ``poison``: rewrite the status changes to these target uids with an unknown status,
   so the real server rejects them;
@@ -29,6 +31,7 @@ BAD_STATUS = "Lukewarm"
 class FaultProxy:
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream.rstrip("/")
+        self.fail_pushes: list[int] = []
         self.max_body: int | None = None
         self.poison: set[str] = set()
         self.bad_cursors = 0
@@ -97,6 +100,9 @@ class _Handler(BaseHTTPRequestHandler):
         proxy: FaultProxy = self.server.proxy  # type: ignore[attr-defined]
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         push = self.command == "POST" and self.path == PUSH
+        if push and proxy.fail_pushes:
+            self._reply(proxy.fail_pushes.pop(0), b'{"message": "injected failure"}', None)
+            return
         if push and proxy.max_body is not None and len(body) > proxy.max_body:
             proxy.refused_sizes.append(len(body))
             self._reply(413, b'{"message": "request body too large (proxy)"}', None)

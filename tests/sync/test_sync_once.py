@@ -215,3 +215,16 @@ def test_a_cursor_the_server_no_longer_knows_starts_the_pull_over(
     assert "the server refused the pull cursor" in result.stderr
     assert b.status_of(uid) == "Hot"
     assert b.history_of(uid) == a.history_of(uid)
+
+
+def test_server_errors_are_retried_with_the_same_batch(a: Device, b: Device, proxy: FaultProxy):
+    a.connect(proxy.url, a.profile.read_token() or "")
+    with a.store() as store:
+        uids = [store.create_target(f"Retry {i}", status="Hot").uid for i in range(3)]
+    proxy.fail_pushes = [503, 500]
+    result = a.sync_once()
+    assert proxy.fail_pushes == [] and proxy.push_sizes == [3]
+    retries = [line for line in result.stderr.splitlines() if "retrying in" in line]
+    assert len(retries) == 2 and "HTTP 503" in retries[0] and "HTTP 500" in retries[1]
+    b.sync_once()
+    assert [b.status_of(uid) for uid in uids] == ["Hot"] * 3
