@@ -1,0 +1,119 @@
+"""The fault and attack suite (issue 7): sizes, figures, and the fixtures its tests share.
+
+``PIPETRACK_FAULTS=long`` (``make faults``) runs every test at full size; without it
+(``make test``) the same tests run small. Each test reports its figures through the
+``figures`` fixture; they are printed one line per test at the end of the session
+(whether or not ``-s`` is given) and kept in the pytest cache under ``faults/figures``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from tests.sync.conftest import devices, token
+
+from .harness import Team
+
+FAULTS_ENV = "PIPETRACK_FAULTS"
+LONG = os.environ.get(FAULTS_ENV, "").strip().lower() == "long"
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much each test does, short (``make test``) or long (``make faults``)."""
+
+    long: bool
+    daemon_kill_rounds: int
+    api_kill_rounds: int
+    pg_outage_s: float
+    proxy_rounds: int
+    shared_writers_s: float
+    model_examples: int
+    model_steps: int
+    schema_examples: int
+
+
+SHORT_SIZES = Sizes(
+    long=False,
+    daemon_kill_rounds=10,
+    api_kill_rounds=10,
+    pg_outage_s=5.0,
+    proxy_rounds=12,
+    shared_writers_s=10.0,
+    model_examples=6,
+    model_steps=30,
+    schema_examples=15,
+)
+LONG_SIZES = Sizes(
+    long=True,
+    daemon_kill_rounds=60,
+    api_kill_rounds=50,
+    pg_outage_s=30.0,
+    proxy_rounds=80,
+    shared_writers_s=60.0,
+    model_examples=60,
+    model_steps=60,
+    schema_examples=150,
+)
+
+
+@pytest.fixture(scope="session")
+def sizes() -> Sizes:
+    return LONG_SIZES if LONG else SHORT_SIZES
+
+
+# ---- figures -------------------------------------------------------------------------------
+#: One entry per test that reported figures: (test id, figures in insertion order).
+_REPORTED: list[tuple[str, dict[str, object]]] = []
+#: The figures every line shows, in this order, even when a test did not set them.
+HEADLINE = ("rounds", "changes", "lost", "duplicated", "server_errors")
+
+
+class Figures(dict):
+    """What a test measured; ``figures.add("changes", 3)`` counts up."""
+
+    def add(self, key: str, n: int = 1) -> None:
+        self[key] = self.get(key, 0) + n
+
+
+@pytest.fixture
+def figures(request: pytest.FixtureRequest) -> Iterator[Figures]:
+    found = Figures()
+    started = time.monotonic()
+    yield found
+    found["seconds"] = round(time.monotonic() - started, 1)
+    _REPORTED.append((request.node.nodeid.split("::", 1)[-1], found))
+
+
+def format_figures(name: str, found: dict[str, object]) -> str:
+    keys = [k for k in HEADLINE] + [k for k in found if k not in HEADLINE]
+    return f"{name}: " + " ".join(f"{k}={found.get(k, '-')}" for k in keys)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001
+    if not _REPORTED:
+        return
+    mode = "long" if LONG else "short"
+    terminalreporter.section(f"fault suite figures ({mode} form)")
+    for name, found in _REPORTED:
+        terminalreporter.write_line(format_figures(name, found))
+    if config.cache is not None:
+        config.cache.set(
+            "faults/figures",
+            {"mode": mode, "tests": [{"test": n, **f} for n, f in _REPORTED]},
+        )
+
+
+# ---- devices: ``devices(name)`` and ``token`` (alice's) come from the sync tests' fixtures
+__all__ = ["devices", "token"]
+
+
+@pytest.fixture
+def team(devices, token: str, make_user) -> Team:
+    """Devices A (alice) and B (bob), not yet connected to a server."""
+    return Team(devices("a"), devices("b"), (token, make_user("bob")))

@@ -1,0 +1,101 @@
+"""Crashes and outages with real processes and a real PostgreSQL: the sync daemon and the
+API killed with SIGKILL at random moments, PostgreSQL stopped under active sync.
+
+After each test everything syncs to quiescence, then: the server's audit of each device
+is exactly what its user did (nothing lost, nothing twice), local histories carry the
+same change ids as the server, and every device's state equals the server's.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.support.pg import PgCluster
+from tests.support.server import ServerProcess
+
+from .conftest import Figures, Sizes
+from .harness import Team, answered_but_pending, check_fleet, seeded, settle, start_daemon
+from .ledger import sync_in_process
+
+#: What the API logs once per start.
+STARTED = "pipetrack server on http"
+
+
+@pytest.mark.slow
+def test_daemon_killed_at_random_moments_of_push_and_pull(
+    team: Team, server: ServerProcess, sizes: Sizes, figures: Figures
+):
+    rng = seeded(figures)
+    team.connect(server.url)
+    a = team.a
+    with team.users(rng) as users:
+        user_a, user_b = users
+        for n in range(sizes.daemon_kill_rounds):
+            figures.add("rounds")
+            if rng.random() < 0.3:  # queued while the daemon was down: killed in its first push
+                for _ in range(rng.randint(1, 30)):
+                    user_a.act()
+            daemon = start_daemon(a)
+            if n % 2 == 0:  # kill during a push
+                for _ in range(rng.randint(1, 40)):
+                    user_a.act()
+            else:  # kill while the daemon pulls and applies the team's changes
+                for _ in range(rng.randint(1, 40)):
+                    user_b.act()
+                sync_in_process(user_b.store, server.url, team.tokens[1])
+            time.sleep(rng.uniform(0, 0.3))
+            daemon.kill()
+            figures.add("lost_responses", answered_but_pending(a, server.database_url))
+        figures["changes"] = sum(u.ledger.total for u in users)
+    settle(team.fleet(users), server)
+    check_fleet(team.fleet(users), server, figures)
+
+
+@pytest.mark.slow
+def test_api_killed_mid_request(team: Team, server: ServerProcess, sizes: Sizes, figures: Figures):
+    rng = seeded(figures)
+    team.connect(server.url)
+    daemons = [start_daemon(device) for device in team.devices]
+    with team.users(rng) as users:
+        for _ in range(sizes.api_kill_rounds):
+            figures.add("rounds")
+            for _ in range(rng.randint(5, 40)):
+                rng.choice(users).act()
+            time.sleep(rng.uniform(0, 0.25))
+            server.kill()
+            figures.add("lost_responses", answered_but_pending(team.a, server.database_url))
+            server.start()
+        figures["changes"] = sum(u.ledger.total for u in users)
+    settle(team.fleet(users), server, daemons)
+    check_fleet(team.fleet(users), server, figures)
+
+
+@pytest.mark.slow
+def test_postgres_down_during_active_sync_recovers_without_restarts(
+    team: Team, server: ServerProcess, pg_cluster: PgCluster, sizes: Sizes, figures: Figures
+):
+    if not pg_cluster.restartable:
+        pytest.skip("needs the embedded PostgreSQL (PIPETRACK_TEST_DATABASE_URL is set)")
+    rng = seeded(figures)
+    team.connect(server.url)
+    daemons = [start_daemon(device) for device in team.devices]
+    with team.users(rng) as users:
+
+        def work(seconds: float) -> None:
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                rng.choice(users).act()
+                time.sleep(rng.uniform(0, 0.05))
+
+        work(2.0)
+        with pg_cluster.stopped():
+            figures["outage_s"] = sizes.pg_outage_s
+            work(sizes.pg_outage_s)
+            assert server.health() == 503
+        figures["changes"] = sum(u.ledger.total for u in users)
+    figures["rounds"] = 1
+    settle(team.fleet(users), server, daemons)
+    assert server.running and server.log_text().count(STARTED) == 1, "the API was restarted"
+    check_fleet(team.fleet(users), server, figures)
