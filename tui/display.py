@@ -54,11 +54,11 @@ def split_markets(text: str) -> list[str]:
     return [piece for piece in (p.strip() for p in re.split(r"[,;]", text)) if piece]
 
 
-def local_time(value: datetime | None) -> str:
-    """A UTC time in the local time zone, to the minute."""
+def local_time(value: datetime | None, *, short: bool = False) -> str:
+    """A UTC time in the local time zone, to the minute (``short``: without the year)."""
     if value is None:
         return "never"
-    return value.astimezone().strftime("%Y-%m-%d %H:%M")
+    return value.astimezone().strftime("%m-%d %H:%M" if short else "%Y-%m-%d %H:%M")
 
 
 def plural(count: int, word: str) -> str:
@@ -66,7 +66,8 @@ def plural(count: int, word: str) -> str:
 
 
 def describe_filter(query: TargetQuery) -> str:
-    """The active filter in words (``status Hot, Cold · market EU · "acme" · stale only``)."""
+    """The active filter in words (``status Hot, Cold · market EU · "acme" · stale only``);
+    ``all`` without one."""
     parts = []
     if query.statuses:
         parts.append("status " + ", ".join(status_label(s) for s in query.statuses))
@@ -76,16 +77,16 @@ def describe_filter(query: TargetQuery) -> str:
         parts.append(f"“{query.search}”")
     if query.stagnation:
         parts.append("stale only")
-    return " · ".join(parts) if parts else "no filter"
+    return " · ".join(parts) if parts else "all"
 
 
 def describe_sync(state: SyncState) -> str:
-    """``online · 3 pending · 1 conflict · synced 2026-06-01 12:00``."""
+    """``online · 3 pending · 1 conflict · synced 06-01 12:00``."""
     parts = ["online" if state.online else "offline"]
     parts.append(f"{state.pending:,} pending")
     if state.conflicts:
         parts.append(plural(state.conflicts, "conflict"))
     if state.rejected:
         parts.append(f"{state.rejected:,} rejected")
-    parts.append(f"synced {local_time(state.last_sync_at)}")
+    parts.append(f"synced {local_time(state.last_sync_at, short=True)}")
     return " · ".join(parts)

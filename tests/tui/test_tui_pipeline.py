@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from tuihelp import make_app, notifications, settle
+from tuihelp import make_app, notifications, settle, shown
 
-from tui.screens import FilterForm, StatusPicker
+from tui.screens import FilterForm, StatusPicker, TargetForm
 from tui.widgets import TargetTable
+from tui.widgets.columns import layout
 
 
 def names(app) -> list[str]:
@@ -14,27 +15,23 @@ def names(app) -> list[str]:
 
 
 def counts(app) -> str:
-    return str(app.screen.query_one("#counts").render())
+    return shown(app.screen.query_one("#counts"))
 
 
-async def test_first_paint_lists_targets_with_counts_and_sync_state(store, uids):
+async def test_status_keys_write_audit_and_outbox_and_show_pending(store, uids):
+    acme = uids["Acme Robotics"]
     app = make_app(store)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         assert names(app)[:3] == ["Acme Robotics", "Borealis Energy", "Cobalt Labs"]
-        assert counts(app).startswith("10 of 10 targets · no filter")
-        assert "0 pending" in str(app.screen.query_one("#sync").render())
+        assert counts(app) == "10 of 10 targets · all"
+        assert "0 pending" in shown(app.screen.query_one("#sync"))
 
-
-async def test_status_key_writes_audit_and_outbox_and_shows_pending(store, uids):
-    app = make_app(store)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        await pilot.press("4")  # Hot on the first row, Acme Robotics
+        await pilot.press("4")  # Hot on the selected row
         table = app.screen.query_one(TargetTable)
         row = table.current
         assert (row.name, row.status, row.sync) == ("Acme Robotics", "Hot", "pending")
-        last = store.history(uids["Acme Robotics"])[-1]
+        last = store.history(acme)[-1]
         assert (last.old_status, last.new_status, last.origin, last.sync) == (
             "Cold",
             "Hot",
@@ -42,29 +39,15 @@ async def test_status_key_writes_audit_and_outbox_and_shows_pending(store, uids)
             "pending",
         )
         (change,) = store.take_batch()
-        assert (str(change.target), change.op, change.status) == (
-            uids["Acme Robotics"],
-            "set_status",
-            "Hot",
-        )
+        assert (str(change.target), change.op, change.status) == (acme, "set_status", "Hot")
         await settle(pilot)
-        assert "1 pending" in str(app.screen.query_one("#sync").render())
+        assert "1 pending" in shown(app.screen.query_one("#sync"))
 
-
-async def test_keys_one_to_five_follow_pipeline_order(store, uids):
-    app = make_app(store)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
         for key, status in zip("12345", ["Passed", "Cold", "Active", "Hot", "Closed"], strict=True):
             await pilot.press(key)
-            assert store.get(uids["Acme Robotics"]).status == status
+            assert store.get(acme).status == status
 
-
-async def test_status_picker_sets_status_with_note(store, uids):
-    app = make_app(store)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        await pilot.press("down", "s")
+        await pilot.press("down", "s")  # the picker takes a note too
         assert isinstance(app.screen, StatusPicker)
         await pilot.press("4", "tab", *"met the CTO", "enter")
         await settle(pilot)
@@ -72,7 +55,7 @@ async def test_status_picker_sets_status_with_note(store, uids):
         assert (last.new_status, last.note) == ("Hot", "met the CTO")
 
 
-async def test_search_is_debounced_and_filters_rows(store, uids):
+async def test_search_and_stale_only(store, uids):
     app = make_app(store)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
@@ -87,8 +70,17 @@ async def test_search_is_debounced_and_filters_rows(store, uids):
         await settle(pilot)
         assert len(names(app)) == 10
 
+        await pilot.press("t")
+        await settle(pilot)
+        stale = {v.name for v in store.stale_targets()}
+        assert set(names(app)) == stale and stale >= {"Acme Robotics", "Gamma Health"}
+        assert "stale only" in counts(app)
+        await pilot.press("t")
+        await settle(pilot)
+        assert len(names(app)) == 10
 
-async def test_filter_by_status_and_market(store, uids):
+
+async def test_filter_sort_and_mouse(store, uids):
     app = make_app(store)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
@@ -101,81 +93,49 @@ async def test_filter_by_status_and_market(store, uids):
         await settle(pilot)
         assert names(app) == ["Gamma Health"]
         assert "status Hot · market US" in counts(app)
-
-
-async def test_stale_only_toggle(store, uids):
-    app = make_app(store)
-    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("escape")
         await settle(pilot)
-        await pilot.press("t")
-        await settle(pilot)
-        stale = {v.name for v in store.stale_targets()}
-        assert set(names(app)) == stale and stale >= {"Acme Robotics", "Gamma Health"}
-        assert "stale only" in counts(app)
-        await pilot.press("t")
-        await settle(pilot)
-        assert len(names(app)) == 10
 
-
-async def test_sort_by_key_and_by_clicking_a_header(store, uids):
-    app = make_app(store)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
         await pilot.press("r")  # reverse the name order
         await settle(pilot)
         assert names(app)[0] == "Juniper Retail"
         table = app.screen.query_one(TargetTable)
-        days_x = next(
-            p.x
-            for p in __import__("tui.widgets.columns").widgets.columns.layout(
-                table.scrollable_content_region.width
-            )
-            if p.column.key == "days"
-        )
-        await pilot.click(TargetTable, offset=(days_x + 1, 0))
+        width = table.scrollable_content_region.width
+        days_x = next(p.x for p in layout(width) if p.column.key == "days")
+        await pilot.click(TargetTable, offset=(days_x + 1, 0))  # header: sort by days
         await settle(pilot)
         days = [table.pager.row(i).days_in_status for i in range(table.row_count)]
         assert days == sorted(days)
-        await pilot.click(TargetTable, offset=(days_x + 1, 0))
+        await pilot.click(TargetTable, offset=(days_x + 1, 0))  # again: descending
         await settle(pilot)
-        assert table.pager.row(0).name == "Delta Freight"  # 200 days, now descending
-
-
-async def test_click_selects_a_row(store, uids):
-    app = make_app(store)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        await pilot.click(TargetTable, offset=(5, 3))
-        assert app.screen.query_one(TargetTable).current.name == "Cobalt Labs"
+        assert table.pager.row(0).name == "Delta Freight"  # 200 days
+        await pilot.click(TargetTable, offset=(5, 3))  # a row
+        assert table.current == table.pager.row(2)
 
 
 async def test_undo_issues_a_compensating_change(store, uids):
+    acme = uids["Acme Robotics"]
     app = make_app(store)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("4", "u")
         await settle(pilot)
-        acme = uids["Acme Robotics"]
         assert store.get(acme).status == "Cold"
-        history = store.history(acme)
-        assert [(h.old_status, h.new_status) for h in history[-2:]] == [
+        assert [(h.old_status, h.new_status) for h in store.history(acme)[-2:]] == [
             ("Cold", "Hot"),
             ("Hot", "Cold"),
         ]
         assert [c.status for c in store.take_batch()] == ["Hot", "Cold"]
         assert app.screen.query_one(TargetTable).current.status == "Cold"
-        await pilot.press("u", "u")
-        assert "Nothing to undo" in notifications(app)[-1] or store.get(acme).status
 
 
-async def test_bulk_change_of_marked_rows_previews_the_count(store, uids):
+async def test_bulk_change_previews_the_count_before_writing(store, uids):
     app = make_app(store)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("space", "space", "b")  # mark Acme and Borealis
-        picker = app.screen
-        assert isinstance(picker, StatusPicker)
-        assert "2 marked targets" in str(picker.query_one("#preview").render())
+        assert isinstance(app.screen, StatusPicker)
+        assert "2 marked targets" in shown(app.screen.query_one("#preview"))
         assert store.take_batch() == []  # nothing written before confirming
         await pilot.press("5", "enter")
         await settle(pilot)
@@ -183,45 +143,37 @@ async def test_bulk_change_of_marked_rows_previews_the_count(store, uids):
         assert store.get(uids["Borealis Energy"]).status == "Closed"
         assert store.get(uids["Cobalt Labs"]).status == "Hot"
         assert app.screen.query_one(TargetTable).marked == set()
+        assert len(store.take_batch()) == 2
 
-
-async def test_bulk_change_of_the_current_filter(store, uids):
-    app = make_app(store)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        await pilot.press("t")  # stale only
+        await pilot.press("t")  # no marks: the whole filter (stale only)
         await settle(pilot)
         matching = names(app)
         assert len(matching) >= 2
         await pilot.press("b")
-        preview = str(app.screen.query_one("#preview").render())
-        assert f"{len(matching)} targets matching stale only" in preview
+        assert f"{len(matching)} targets matching stale only" in shown(
+            app.screen.query_one("#preview")
+        )
         await pilot.press("escape")  # cancelled: nothing written
-        assert store.take_batch() == []
+        assert len(store.take_batch()) == 2
         await pilot.press("b", "1", "enter")
         await settle(pilot)
         assert {store.resolve(name).status for name in matching} == {"Passed"}
-        assert len(store.take_batch()) == len(matching)
+        assert len(store.take_batch()) == 2 + len(matching)
 
 
-async def test_new_target_is_created_through_the_store(store, uids):
-    app = make_app(store)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        await pilot.press("n", *"Kappa Mining", "tab", *"EU, APAC")
-        await pilot.press("ctrl+s")
-        await settle(pilot)
-        kappa = store.resolve("Kappa Mining")
-        assert kappa.markets == ("EU", "APAC") and kappa.sync == "pending"
-        assert "11 of 11 targets" in counts(app)
-
-
-async def test_invalid_new_target_is_refused_with_a_message(store, uids):
+async def test_new_target_and_invalid_input_refused(store, uids):
     app = make_app(store)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("n", "ctrl+s")  # empty name
         await pilot.pause()
         assert "name must not be empty" in notifications(app)[-1]
-        assert app.screen.__class__.__name__ == "TargetForm"  # still open, input kept
+        assert isinstance(app.screen, TargetForm)  # still open, input kept
         assert store.count_targets() == 10 and store.take_batch() == []
+
+        await pilot.press(*"Kappa Mining", "tab", *"EU, APAC", "ctrl+s")
+        await settle(pilot)
+        kappa = store.resolve("Kappa Mining")
+        assert kappa.markets == ("EU", "APAC") and kappa.sync == "pending"
+        assert [c.op for c in store.take_batch()] == ["create"]
+        assert counts(app).startswith("11 of 11 targets")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from rich.console import Console
 from textual.pilot import Pilot
 
 from protocol.wire import Result, TargetState
@@ -127,6 +129,16 @@ async def settle(pilot: Pilot) -> None:
     for _ in range(3):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
+
+
+def shown(widget, width: int = 100) -> str:
+    """The plain text a Static shows (text, or a Rich renderable such as a table)."""
+    content = widget.content
+    if isinstance(content, str):
+        return content
+    console = Console(width=width, record=True, file=io.StringIO())
+    console.print(content)
+    return console.export_text()
 
 
 def notifications(app: PipetrackApp) -> list[str]:

@@ -52,19 +52,20 @@ class PipelineScreen(AppScreen):
         Binding("s", "status_picker", "Status…", id="status_picker"),
         Binding("enter", "detail", "Detail", id="detail"),
         Binding("slash", "search", "Search", id="search"),
+        Binding("question_mark", "help", "Help", id="help"),
         Binding("f", "filter", "Filter", id="filter"),
-        Binding("t", "stale_only", "Stale", id="stale_only"),
-        Binding("o", "sort_next", "Sort", show=False, id="sort"),
-        Binding("r", "sort_reverse", "Reverse sort", show=False, id="sort_reverse"),
-        Binding("space", "mark", "Mark", show=False, id="mark"),
-        Binding("b", "bulk", "Bulk", id="bulk"),
-        Binding("u", "undo", "Undo", id="undo"),
-        Binding("n", "new_target", "New", id="new_target"),
         Binding("c", "conflicts", "Conflicts", id="conflicts"),
         Binding("g", "summary", "Summary", id="summary"),
-        Binding("escape", "clear", "Clear", show=False, id="clear"),
-        Binding("question_mark", "help", "Help", id="help"),
         Binding("q", "app.quit", "Quit", id="quit"),
+        # Not in the footer (no room at 80-100 columns); in the help and the palette.
+        Binding("u", "undo", "Undo", show=False, id="undo"),
+        Binding("t", "stale_only", "Stale only", show=False, id="stale_only"),
+        Binding("space", "mark", "Mark", show=False, id="mark"),
+        Binding("b", "bulk", "Bulk change", show=False, id="bulk"),
+        Binding("n", "new_target", "New target", show=False, id="new_target"),
+        Binding("o", "sort_next", "Sort", show=False, id="sort"),
+        Binding("r", "sort_reverse", "Reverse sort", show=False, id="sort_reverse"),
+        Binding("escape", "clear", "Clear", show=False, id="clear"),
     ]
 
     def __init__(self) -> None:
@@ -78,7 +79,7 @@ class PipelineScreen(AppScreen):
         with Horizontal(id="status-line"):
             yield Label(id="counts")
             yield SyncBar(id="sync")
-        yield Footer()
+        yield Footer(show_command_palette=False)  # ctrl+p is in the help; room for keys
 
     @property
     def table(self) -> TargetTable:
@@ -125,10 +126,12 @@ class PipelineScreen(AppScreen):
         if pager.query != self.target_query:
             return  # an older answer; a newer load is on its way
         self.grand_total = total
+        had_rows = bool(self.table.row_count)
         self.table.set_pager(pager, keep_position=keep_position)
         self.query_one(SyncBar).show_state(sync)
         self.show_counts()
-        self.refresh_bindings()
+        if had_rows != bool(pager.total):
+            self.refresh_bindings()  # the footer re-lists the keys that apply
 
     def show_counts(self) -> None:
         table = self.table

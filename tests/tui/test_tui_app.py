@@ -1,0 +1,137 @@
+"""App-wide behaviour: keys and remaps, help, palette, live updates, greeting, errors."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+from textual.binding import Binding
+from textual.command import CommandPalette
+from textual.widget import Widget
+from tuihelp import make_app, notifications, settle, shown
+
+import tui.screens
+import tui.widgets
+from storage import StoreError
+from storage.profile import Profile
+from tui import run
+from tui.app import PipetrackApp
+from tui.screens import HelpScreen, SummaryScreen
+from tui.widgets import SyncBar, TargetTable
+
+
+def our_classes():
+    for module in (tui.screens, tui.widgets):
+        for _name, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, Widget) and cls.__module__.startswith("tui."):
+                yield cls
+    yield PipetrackApp
+
+
+def test_every_binding_has_an_id():
+    for cls in our_classes():
+        for binding in cls.BINDINGS:
+            assert isinstance(binding, Binding) and binding.id, (cls.__name__, binding)
+
+
+async def test_keys_remapped_from_config_and_shown_in_help(store, uids):
+    app = make_app(store, keys={"set_hot": "h", "summary": "S"})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("4")  # no longer bound
+        assert store.get(uids["Acme Robotics"]).status == "Cold"
+        await pilot.press("h")
+        assert store.get(uids["Acme Robotics"]).status == "Hot"
+
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = "\n".join(shown(s) for s in app.screen.query("Static"))
+        assert "⚠ stale" in text and "↑ pending" in text
+        hot = next(line for line in text.splitlines() if "Set status: Hot" in line)
+        assert hot.split()[0] == "h" and "set_hot" in hot
+        await pilot.press("question_mark")
+        assert not isinstance(app.screen, HelpScreen)
+
+        await pilot.press("S")
+        assert isinstance(app.screen, SummaryScreen)
+
+
+async def test_greeting_names_new_stale_targets_and_unknown_keys_are_reported(store, uids):
+    app = make_app(store, keys={"launch_rockets": "x"}, greet=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        shown_messages = notifications(app)
+        assert any("became stale since you last opened" in n for n in shown_messages)
+        assert any("unknown binding id launch_rockets" in n for n in shown_messages)
+
+
+async def test_command_palette_lists_and_runs_the_actions(store, uids):
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for expected in ("Set status: Hot", "Search", "Conflicts", "Bulk change", "Undo", "Help"):
+            assert expected in titles
+        await pilot.press("ctrl+p")
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"summary")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, SummaryScreen)
+        text = shown(app.screen.query_one("#chart"))
+        assert "10 targets" in text
+        hot = next(line for line in text.splitlines() if line.strip().startswith("Hot"))
+        assert hot.split()[1] == "2" and hot.split()[-4:] == ["1", "0", "1", "0"]
+
+
+async def test_live_update_when_another_process_writes(store, other, uids):
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(TargetTable)
+        other.set_status(uids["Acme Robotics"], "Closed")
+        other.record_sync(online=True)
+        for _ in range(40):  # the poll runs every 50 ms here
+            await pilot.pause(0.05)
+            await settle(pilot)
+            if table.current.status == "Closed":
+                break
+        assert table.current.status == "Closed"
+        assert "online · 1 pending" in shown(app.screen.query_one(SyncBar))
+
+
+async def test_at_80_by_24_and_a_failing_write_is_a_message(store, uids, monkeypatch):
+    def locked(*args, **kwargs):
+        raise StoreError("pipetrack.db stayed locked by another pipetrack process for 10 s")
+
+    monkeypatch.setattr(store, "set_status", locked)
+    app = make_app(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(TargetTable)
+        assert table.visible_rows >= 15
+        await pilot.press("4")
+        await pilot.pause()
+        assert "stayed locked" in notifications(app)[-1] and app.is_running
+        for key in ("enter", "c", "g"):
+            await pilot.press(key)
+            await pilot.press("escape")
+        assert app.screen.query_one(TargetTable) is table
+
+
+def test_run_with_a_bad_config_prints_one_line_and_returns_2(home, capsys):
+    (home / "config.toml").write_text("[stagnation]\nHot = 0\n")
+    assert run(Profile(home)) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "days must be a whole number" in err
+
+
+@pytest.mark.parametrize(
+    "content", [b"this is not a database" * 100, b"SQLite format 3\x00" + b"\xff" * 5000]
+)
+def test_run_with_a_corrupt_database_prints_the_problem_and_returns_1(home, capsys, content):
+    (home / "pipetrack.db").write_bytes(content)
+    assert run(Profile(home)) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "pipetrack.db" in err

@@ -1,0 +1,72 @@
+"""The conflicts screen: keep mine, take theirs, another status; rejected: drop, correct."""
+
+from __future__ import annotations
+
+from tuihelp import make_app, make_conflict, make_rejected, settle, shown
+
+from tui.screens import ConflictsScreen
+
+
+async def open_conflicts(pilot) -> ConflictsScreen:
+    await settle(pilot)
+    await pilot.press("c")
+    await pilot.pause()
+    assert isinstance(pilot.app.screen, ConflictsScreen)
+    return pilot.app.screen
+
+
+async def test_each_conflict_choice(store, clock, uids):
+    for name in ("Acme Robotics", "Borealis Energy", "Cobalt Labs"):
+        make_conflict(store, clock, uids[name], mine="Closed", theirs="Passed")
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_conflicts(pilot)
+        text = shown(screen.query_one("#compare"))
+        assert "Acme Robotics" in text and "conflicting set_status" in text
+        status_row = next(line for line in text.splitlines() if line.startswith("Status"))
+        assert status_row.split()[1:] == ["Cold", "Closed", "Passed"]  # base, mine, theirs
+        for expected in ("bob", "you", "2026-06-01 12:00", "2026-06-01 10:00", "after the demo"):
+            assert expected in text
+
+        await pilot.press("m")  # keep mine: re-issued on the server's version
+        await settle(pilot)
+        assert store.get(uids["Acme Robotics"]).status == "Closed"
+        (change,) = store.take_batch()
+        assert (str(change.target), change.status, change.base_version) == (
+            uids["Acme Robotics"],
+            "Closed",
+            2,
+        )
+        assert "Borealis Energy" in shown(screen.query_one("#compare"))
+
+        await pilot.press("t")  # take theirs
+        await settle(pilot)
+        assert store.get(uids["Borealis Energy"]).status == "Passed"
+
+        await pilot.press("a", "3", "enter")  # choose another status
+        await settle(pilot)
+        assert store.get(uids["Cobalt Labs"]).status == "Active"
+        assert store.conflicts() == []
+        assert "Nothing to resolve" in shown(screen.query_one("#compare"))
+
+
+async def test_rejected_changes_are_dropped_or_corrected(store, uids):
+    make_rejected(store, uids["Gamma Health"], "Closed", "target is archived on the server")
+    make_rejected(store, uids["Helios Solar"], "Hot", "status locked by an admin")
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_conflicts(pilot)
+        assert "target is archived" in shown(screen.query_one("#compare"))
+        await pilot.press("m")  # keep mine does not apply to a rejected change
+        assert len(store.rejected()) == 2
+
+        await pilot.press("d")
+        await settle(pilot)
+        assert store.get(uids["Gamma Health"]).status == "Hot"
+        assert "status locked" in shown(screen.query_one("#compare"))
+
+        await pilot.press("e", "2", "enter")  # correct: another status instead
+        await settle(pilot)
+        assert store.rejected() == []
+        assert store.get(uids["Helios Solar"]).status == "Cold"
+        assert [c.status for c in store.take_batch()] == ["Cold"]

@@ -1,0 +1,89 @@
+"""The detail screen: history, edit (invalid input refused), snooze, status with a note."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from textual.widgets import DataTable
+from tuihelp import make_app, notifications, settle, shown
+
+from tui.screens import DetailScreen, SnoozeForm, TargetForm
+
+
+async def open_detail(pilot, row: int = 0) -> DetailScreen:
+    await settle(pilot)
+    await pilot.press(*["down"] * row, "enter")
+    await pilot.pause()
+    screen = pilot.app.screen
+    assert isinstance(screen, DetailScreen)
+    return screen
+
+
+async def test_detail_shows_description_markets_and_history(store, uids):
+    store.set_status(uids["Acme Robotics"], "Hot", note="budget approved")
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_detail(pilot)
+        assert shown(screen.query_one("#detail-name")) == "Acme Robotics"
+        assert "Warehouse robots." in shown(screen.query_one("#detail-description"))
+        assert "markets: EU, US" in shown(screen.query_one("#detail-meta"))
+        history = screen.query_one("#history", DataTable)
+        newest = history.get_row_at(0)
+        assert newest[:4] == ["Cold → Hot", "tester", "2026-06-01 12:00", "120"]
+        assert newest[4:] == ["budget approved", "local · pending"]
+        assert history.get_row_at(history.row_count - 1)[5] == "local · synced"
+        await pilot.press("escape")
+        assert not isinstance(app.screen, DetailScreen)
+
+
+async def test_edit_details_and_invalid_edit_refused(store, uids):
+    borealis = uids["Borealis Energy"]
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_detail(pilot, row=1)
+        await pilot.press("e")
+        form = app.screen
+        assert isinstance(form, TargetForm)
+        form.query_one("#name").value = "x" * 300
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "the limit is 255" in notifications(app)[-1]
+        assert app.screen is form  # still open with the input
+        assert store.get(borealis).name == "Borealis Energy" and store.take_batch() == []
+
+        form.query_one("#name").value = "Borealis Power"
+        form.query_one("#markets").value = "EU, Nordics"
+        form.query_one("#description").text = "Offshore wind and storage."
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        view = store.get(borealis)
+        assert (view.name, view.markets, view.description) == (
+            "Borealis Power",
+            ("EU", "Nordics"),
+            "Offshore wind and storage.",
+        )
+        (edit,) = store.take_batch()
+        assert edit.op == "edit" and edit.fields.name == "Borealis Power"
+        assert shown(screen.query_one("#detail-name")) == "Borealis Power"
+
+
+async def test_snooze_and_status_from_the_detail_screen(store, uids):
+    acme = uids["Acme Robotics"]  # stale: Cold for 120 days
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_detail(pilot)
+        await pilot.press("z")
+        assert isinstance(app.screen, SnoozeForm)
+        await pilot.press(*"next week", "enter")
+        assert "'next week' is not a date" in notifications(app)[-1]
+        app.screen.query_one("#until").value = "2026-07-01"
+        await pilot.press("enter")
+        await settle(pilot)
+        view = store.get(acme)
+        assert (view.snoozed_until, view.stagnation) == (date(2026, 7, 1), "snoozed")
+        assert "until 2026-07-01" in shown(screen.query_one("#detail-badge"))
+
+        await pilot.press("s", "3", "tab", *"kick-off", "enter")
+        await settle(pilot)
+        assert store.get(acme).status == "Active"
+        assert screen.query_one("#history", DataTable).get_row_at(0)[4] == "kick-off"
