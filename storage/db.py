@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import random
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,9 +16,43 @@ from .errors import StoreError
 from .migrations import APPLICATION_ID, LATEST, migrate, schema_version
 
 #: Waiting this long for another process's write beats failing with "database is locked".
-BUSY_TIMEOUT_S = 10.0
+BUSY_TIMEOUT_S = 30.0
 
-_PRAGMAS = [("journal_mode", "wal"), ("synchronous", "full"), ("foreign_keys", 1)]
+_PRAGMAS = [
+    ("journal_mode", "wal"),
+    ("synchronous", "full"),
+    ("foreign_keys", 1),
+    ("cache_size", -32_000),  # KiB: random uuid keys need a large page cache to write fast
+]
+
+
+class _BusyWait:
+    """Busy handler: retry every few milliseconds until the timeout.
+
+    SQLite's own busy timeout backs off to 100 ms sleeps, so a process that writes in a
+    loop re-takes the lock in the short gaps between its transactions and a waiting
+    process starves until its timeout. Short jittered sleeps catch those gaps.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.since = 0.0
+
+    def __call__(self, tries: int) -> bool:
+        now = time.monotonic()
+        if tries == 0:
+            self.since = now
+        elif now - self.since > self.timeout:
+            return False
+        time.sleep(random.uniform(0.0005, 0.002 if tries < 50 else 0.01))
+        return True
+
+
+class _Database(APSWDatabase):
+    def _connect(self) -> apsw.Connection:
+        conn = super()._connect()
+        conn.set_busy_handler(_BusyWait(BUSY_TIMEOUT_S))
+        return conn
 
 
 def _find_apsw_error(err: BaseException) -> apsw.Error | None:
@@ -105,7 +141,7 @@ def open_database(path: Path) -> APSWDatabase:
     up to date. Raises StoreError for a file that cannot be used."""
     with translating(path):
         _make_private(path)
-        db = APSWDatabase(str(path), timeout=BUSY_TIMEOUT_S, pragmas=_PRAGMAS)
+        db = _Database(str(path), timeout=BUSY_TIMEOUT_S, pragmas=_PRAGMAS)
         try:
             db.connect()
             _check_and_migrate(db, path)

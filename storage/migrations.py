@@ -94,7 +94,8 @@ CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
 """
 
 # Snooze, substring search on names (FTS5 trigram, kept in step by triggers) and
-# the indexes behind every sort order of the list.
+# the indexes behind every sort order of the list (each ends with name_lc, then the
+# implicit rowid: the tie-breakers of every sort).
 _V2 = """
 ALTER TABLE targets ADD COLUMN snoozed_until TEXT;
 
@@ -117,9 +118,9 @@ INSERT INTO targets_fts (targets_fts) VALUES ('rebuild');
 CREATE INDEX targets_status_name ON targets (status, name_lc);
 CREATE INDEX targets_status_rank ON targets (status_rank, name_lc);
 CREATE INDEX targets_sync_rank ON targets (sync_rank, name_lc);
-CREATE INDEX targets_since ON targets (status_since);
-CREATE INDEX targets_updated ON targets (updated_at);
-CREATE INDEX targets_markets_sort ON targets (markets_sort);
+CREATE INDEX targets_since ON targets (status_since DESC, name_lc);
+CREATE INDEX targets_updated ON targets (updated_at, name_lc);
+CREATE INDEX targets_markets_sort ON targets (markets_sort, name_lc);
 """
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +23,13 @@ MIN_PREFIX = 4
 _FTS_MIN = 3  # trigram search needs 3 characters; shorter searches use LIKE
 
 
-def to_view(row: Any, now: datetime) -> TargetView:
+def views(ctx: Ctx, rows: Iterable[Target], now: datetime | None = None) -> list[TargetView]:
+    now = now or ctx.now()
+    cut = stagnation.cutoffs(ctx.thresholds, now)
+    return [to_view(row, now, cut) for row in rows]
+
+
+def to_view(row: Target, now: datetime, cut: stagnation.Cutoffs) -> TargetView:
     return TargetView(
         uid=row.uid,
         name=row.name,
@@ -31,19 +38,13 @@ def to_view(row: Any, now: datetime) -> TargetView:
         status=row.status,
         status_since=row.status_since,
         days_in_status=stagnation.days_since(row.status_since, now),
-        stagnation=row.stagnation,
+        stagnation=stagnation.label(row.status, row.status_since, row.snoozed_until, cut),
         sync=row.sync,
         version=row.server_version,
         snoozed_until=row.snoozed_until,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
-
-
-def _select(ctx: Ctx, now: datetime) -> Any:
-    t = ctx.m.target
-    cut = stagnation.cutoffs(ctx.thresholds, now)
-    return t.select(t, stagnation.label(t, cut).alias("stagnation"))
 
 
 def load(ctx: Ctx, uid: str) -> Target:
@@ -56,11 +57,7 @@ def load(ctx: Ctx, uid: str) -> Target:
 
 
 def get(ctx: Ctx, uid: str) -> TargetView:
-    now = ctx.now()
-    row = _select(ctx, now).where(ctx.m.target.uid == uid).first()
-    if row is None:
-        raise NotFound(f"no target with uid {uid!r}")
-    return to_view(row, now)
+    return views(ctx, [load(ctx, uid)])[0]
 
 
 def canonical_uid(value: str) -> str:
@@ -78,19 +75,19 @@ def resolve(ctx: Ctx, ref: str) -> TargetView:
     now = ctx.now()
     with ctx.read():
         prefix = key.lower()
-        exact = _select(ctx, now).where(t.uid == prefix).first()
+        exact = ctx.m.target.select().where(t.uid == prefix).first()
         if exact is not None:
-            return to_view(exact, now)
+            return views(ctx, [exact], now)[0]
         match = t.name_lc == key.casefold()
         if len(prefix) >= MIN_PREFIX:
             # A range on the uid index: uids are lowercase hex and dashes.
             match |= (t.uid >= prefix) & (t.uid < prefix + "\uffff")
-        rows = list(_select(ctx, now).where(match).order_by(t.name_lc, t.uid).limit(11))
+        rows = list(ctx.m.target.select().where(match).order_by(t.name_lc, t.id).limit(11))
     if not rows:
         raise NotFound(f"no target matches {ref!r} (give a uid, a uid prefix or the exact name)")
     if len(rows) > 1:
-        raise Ambiguous(ref, [to_view(r, now) for r in rows])
-    return to_view(rows[0], now)
+        raise Ambiguous(ref, views(ctx, rows, now))
+    return views(ctx, rows, now)[0]
 
 
 def _fts_phrase(text: str) -> str:
@@ -145,7 +142,7 @@ def _order(ctx: Ctx, q: TargetQuery) -> list[Any]:
     }
     if q.sort not in keys:
         raise InvalidInput("sort", f"unknown sort {q.sort!r}; valid: {', '.join(keys)}")
-    order = [*keys[q.sort], (t.name_lc, False), (t.uid, False)]
+    order = [*keys[q.sort], (t.name_lc, False), (t.id, False)]
     return [node.desc() if desc != q.descending else node.asc() for node, desc in order]
 
 
@@ -154,7 +151,7 @@ def _where(query: Any, conditions: list[Any]) -> Any:
 
 
 def build_list(ctx: Ctx, q: TargetQuery, now: datetime) -> Any:
-    query = _where(_select(ctx, now), _filters(ctx, q, now)).order_by(*_order(ctx, q))
+    query = _where(ctx.m.target.select(), _filters(ctx, q, now)).order_by(*_order(ctx, q))
     if q.offset:
         query = query.offset(q.offset)
     if q.limit is not None:
@@ -165,7 +162,7 @@ def build_list(ctx: Ctx, q: TargetQuery, now: datetime) -> Any:
 def list_targets(ctx: Ctx, q: TargetQuery) -> list[TargetView]:
     now = ctx.now()
     with ctx.read():
-        return [to_view(row, now) for row in build_list(ctx, q, now)]
+        return views(ctx, build_list(ctx, q, now), now)
 
 
 def count_targets(ctx: Ctx, q: TargetQuery) -> int:

@@ -7,6 +7,7 @@ Each :class:`Store` binds its own copies of the models to its own database
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -24,6 +25,7 @@ def to_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+@functools.lru_cache(maxsize=256)  # bulk writes repeat the same "now" many times
 def time_text(value: datetime) -> str:
     """Fixed-width UTC text: compares in SQL exactly like the times it stands for."""
     return to_utc(value).strftime(_TIME_FORMAT)

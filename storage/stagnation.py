@@ -10,7 +10,7 @@ since ``status_since``. With a threshold of ``t`` days a target is
 - ``fresh`` otherwise, and always for statuses without a threshold.
 
 Each rule is turned into a cutoff time per status (``status_since <= cutoff``), so the
-SQL below filters and labels with the (status, status_since) index, never in Python.
+SQL filter uses the (status, status_since) index and never filters in Python.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 from functools import reduce
 from typing import Any
 
-from peewee import SQL, Case
+from peewee import SQL
 
 from .profile import _parse_thresholds
 
@@ -76,14 +76,14 @@ def _awake(target: Any, c: Cutoffs) -> Any:
     return target.snoozed_until.is_null() | (target.snoozed_until <= c.today)
 
 
-def label(target: Any, c: Cutoffs) -> Any:
-    """SQL expression giving each row's stagnation label."""
-    aging, stale = _past(target, c.aging), _past(target, c.stale)
-    return Case(
-        None,
-        [(aging & _snoozed(target, c), "snoozed"), (stale, "stale"), (aging, "aging")],
-        "fresh",
-    )
+def label(status: str | None, since: datetime, snoozed_until: date | None, c: Cutoffs) -> str:
+    """A target's stagnation label; :func:`where` is the same rule in SQL (the tests hold
+    the two together at every boundary)."""
+    if status not in c.aging or since > c.aging[status]:
+        return "fresh"
+    if snoozed_until is not None and snoozed_until > c.today:
+        return "snoozed"
+    return "stale" if since <= c.stale[status] else "aging"
 
 
 def where(target: Any, c: Cutoffs, states: tuple[str, ...]) -> Any:

@@ -74,3 +74,23 @@ def entry(
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+def change_statuses(path: str, uids: list[str], worker: int, count: int, start) -> None:
+    """A process making ``count`` real status changes over the shared targets, as soon as
+    ``start`` (a multiprocessing Event) is set. Notes say "w<worker>-<n>"."""
+    from pathlib import Path
+
+    from protocol import STATUS_ORDER
+    from storage import Store
+
+    with Store.open(Path(path), user=f"worker{worker}") as store:
+        start.wait(30)
+        made = attempt = 0
+        while made < count:
+            uid = uids[attempt % len(uids)]
+            status = STATUS_ORDER[(attempt // len(uids) + worker) % len(STATUS_ORDER)]
+            attempt += 1
+            # the other process may have just set this very status: then nothing is written
+            if store.set_status(uid, status, note=f"w{worker}-{made}").changed:
+                made += 1

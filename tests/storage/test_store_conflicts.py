@@ -1,0 +1,126 @@
+"""Settling conflicts (mine / theirs / another status) and dropping rejected changes."""
+
+from __future__ import annotations
+
+import pytest
+from storehelp import result, state
+
+from protocol import InvalidInput
+from storage import NotFound
+
+
+@pytest.fixture
+def conflicted(store, clock):
+    """Acme synced at v1 (Cold); then locally Hot (conflicts: carol made it Passed at
+    v5) and Closed (held behind it); and Beta, untouched by the conflict."""
+    t = store.create_target("Acme", status="Cold")
+    b = store.create_target("Beta")
+    store.apply_push_results(
+        [
+            result(c, "applied", state(str(c.target), 1, clock.now, name=n, status=s))
+            for c, n, s in zip(store.take_batch(), ["Acme", "Beta"], ["Cold", None], strict=True)
+        ]
+    )
+    clock.advance(days=1)
+    hot = store.set_status(t.uid, "Hot", note="mine")
+    closed = store.set_status(t.uid, "Closed")
+    first, _ = store.take_batch()
+    theirs = state(t.uid, 5, clock.now, name="Acme", status="Passed", by="carol")
+    store.apply_push_results(
+        [result(first, "conflict", theirs), result(closed.change_id, "blocked")]
+    )
+    clock.advance(hours=1)
+    return t.uid, hot.change_id, closed.change_id, b.uid
+
+
+def test_keep_mine_reissues_on_the_servers_version(store, clock, conflicted, fetch):
+    uid, hot, closed, _ = conflicted
+    view = store.resolve_conflict(hot, "mine")
+    assert (view.status, view.sync, view.version) == ("Closed", "pending", 5)
+    assert store.conflicts() == []
+    batch = store.take_batch()
+    assert [(str(c.change_id), c.base_version, c.status) for c in batch] == [
+        (hot, 5, "Hot"),
+        (closed, 5, "Closed"),  # the held change goes on, rebased too
+    ]
+    assert batch[0].changed_at == clock.now  # re-issued now
+    reissued = [h for h in store.history(uid) if h.change_id == hot][0]
+    assert (reissued.old_status, reissued.new_status, reissued.sync) == ("Passed", "Hot", "pending")
+
+
+def test_take_theirs_drops_the_change_and_its_audit_row(store, clock, conflicted):
+    uid, hot, closed, _ = conflicted
+    view = store.resolve_conflict(hot[:8], "THEIRS")  # a unique prefix will do
+    assert (view.status, view.version, view.sync) == ("Closed", 5, "pending")
+    assert hot not in [h.change_id for h in store.history(uid)]
+    [change] = store.take_batch()
+    assert (str(change.change_id), change.base_version) == (closed, 5)
+    store.apply_push_results([result(change, "applied", state(uid, 6, clock.now, status="Closed"))])
+    assert store.get(uid).sync == "synced"
+
+
+def test_take_theirs_with_nothing_held_shows_the_server(store, clock):
+    t = store.create_target("Acme", status="Cold")
+    [create] = store.take_batch()
+    store.apply_push_results([result(create, "applied", state(t.uid, 1, clock.now, status="Cold"))])
+    mine = store.set_status(t.uid, "Hot")
+    theirs = state(t.uid, 2, clock.now, status="Active", by="carol")
+    store.apply_push_results([result(mine.change_id, "conflict", theirs)])
+    assert store.get(t.uid).status == "Hot"  # until settled, the user sees their change
+    view = store.resolve_conflict(mine.change_id, "theirs")
+    assert (view.status, view.sync, view.version) == ("Active", "synced", 2)
+    assert [h.new_status for h in store.history(t.uid)] == ["Cold"]
+
+
+def test_choose_another_status(store, conflicted):
+    uid, hot, closed, _ = conflicted
+    store.resolve_conflict(hot, "active")
+    first, second = store.take_batch()
+    assert (str(first.change_id), first.status, first.base_version) == (hot, "Active", 5)
+    assert str(second.change_id) == closed
+    entry = [h for h in store.history(uid) if h.change_id == hot][0]
+    assert (entry.old_status, entry.new_status) == ("Passed", "Active")
+
+
+def test_bad_resolutions(store, conflicted, clock):
+    _, hot, _, beta = conflicted
+    with pytest.raises(InvalidInput, match="unknown status"):
+        store.resolve_conflict(hot, "maybe")
+    with pytest.raises(NotFound):
+        store.resolve_conflict("00000000-0000-4000-8000-000000000000", "mine")
+    store.edit_target(beta, description="x")
+    [edit] = [c for c in store.take_batch() if str(c.target) == beta]
+    store.apply_push_results([result(edit, "conflict", state(beta, 3, clock.now, name="Beta"))])
+    with pytest.raises(InvalidInput, match="mine"):
+        store.resolve_conflict(str(edit.change_id), "Hot")
+    assert len(store.conflicts()) == 2
+
+
+def test_drop_rejected_change(store, clock):
+    t = store.create_target("Acme", status="Cold")
+    [create] = store.take_batch()
+    store.apply_push_results([result(create, "applied", state(t.uid, 1, clock.now, status="Cold"))])
+    bad = store.set_status(t.uid, "Hot", note="x")
+    later = store.set_status(t.uid, "Closed")
+    store.apply_push_results([result(bad.change_id, "rejected", error="no")])
+    assert store.take_batch() == []
+    view = store.drop_rejected(bad.change_id)
+    assert (view.status, view.sync) == ("Closed", "pending")
+    assert [str(c.change_id) for c in store.take_batch()] == [later.change_id]
+    assert bad.change_id not in [h.change_id for h in store.history(t.uid)]
+    with pytest.raises(NotFound):
+        store.drop_rejected(bad.change_id)
+
+
+def test_drop_rejected_create_removes_the_target(store, fetch):
+    t = store.create_target("Acme", status="Hot", markets=["EU"])
+    store.set_status(t.uid, "Cold")
+    [create, _] = store.take_batch()
+    store.apply_push_results([result(create, "rejected", error="bad name")])
+    last = store.drop_rejected(str(create.change_id))
+    assert last.uid == t.uid
+    with pytest.raises(NotFound):
+        store.get(t.uid)
+    for table in ("targets", "outbox", "audit", "target_markets", "targets_fts"):
+        assert fetch(f"SELECT count(*) FROM {table}") == [(0,)], table
+    assert store.list_targets() == []

@@ -1,0 +1,87 @@
+"""CSV rows into the store: all or nothing, keyed by uid else name, no duplicates."""
+
+from __future__ import annotations
+
+import pytest
+
+from protocol import InvalidInput
+from storage import TargetQuery
+
+ROWS = [
+    {"name": "Acme", "description": "widgets", "markets": "EU; US", "status": "hot"},
+    {"name": "Beta", "status": ""},
+    {"Name ": "Gamma", "Status": "none", "extra": "ignored"},
+]
+
+
+def test_import_creates_targets_with_their_changes(store, fetch):
+    assert store.import_targets(ROWS) == (3, 0)
+    acme = store.resolve("acme")
+    assert (acme.description, acme.markets, acme.status, acme.sync) == (
+        "widgets",
+        ("EU", "US"),
+        "Hot",
+        "pending",
+    )
+    assert [t.name for t in store.list_targets()] == ["Acme", "Beta", "Gamma"]
+    assert fetch("SELECT op, count(*) FROM outbox GROUP BY op") == [("create", 3)]
+    assert [h.new_status for h in store.history(acme.uid)] == ["Hot"]
+    assert store.list_targets(TargetQuery(search="cme"))[0].uid == acme.uid
+    assert store.markets() == ["EU", "US"]
+
+
+def test_reimport_updates_only_what_differs(store, fetch):
+    store.import_targets(ROWS)
+    assert store.import_targets(ROWS) == (0, 0)
+    changed = [
+        {"name": "ACME", "status": "Hot"},  # same target by name; renames its spelling
+        {"name": "Beta", "status": "Cold", "description": ""},  # empty cells leave fields be
+        {"name": "Delta"},
+    ]
+    assert store.import_targets(changed) == (1, 2)
+    assert store.resolve("acme").name == "ACME"
+    assert store.resolve("acme").description == "widgets"
+    assert store.resolve("beta").status == "Cold"
+    assert fetch("SELECT count(*) FROM targets") == [(4,)]
+
+
+def test_rows_keyed_by_uid(store):
+    uid = "1b7d2c8e-1f3a-4c5d-9e6f-7a8b9c0d1e2f"
+    assert store.import_targets([{"uid": uid, "name": "Acme"}]) == (1, 0)
+    assert store.import_targets([{"uid": uid.upper(), "name": "Acme Renamed"}]) == (0, 1)
+    assert store.get(uid).name == "Acme Renamed"
+    assert store.import_targets([{"uid": uid, "status": "Active"}]) == (0, 1)  # no name needed
+
+
+def test_a_key_twice_in_one_file_is_one_target(store):
+    assert store.import_targets([{"name": "Acme"}, {"name": "acme", "status": "Hot"}]) == (1, 0)
+    assert store.resolve("Acme").status == "Hot"
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"name": "x" * 256}, "row 2: name"),
+        ({"name": "Ok", "status": "warm"}, "row 2: unknown status 'warm'"),
+        ({"name": "Ok", "markets": ";".join(f"m{i}" for i in range(33))}, "row 2: more than 32"),
+        ({"name": "Ok", "description": "d" * 10_001}, "row 2: description"),
+        ({"uid": "nope", "name": "Ok"}, "row 2: uid 'nope'"),
+        ({"status": "Hot"}, "row 2: a new target needs a name"),
+    ],
+)
+def test_a_bad_row_imports_nothing(store, fetch, bad, message):
+    store.create_target("Existing", status="Cold")
+    rows = [{"name": "Existing", "status": "Hot"}, bad, {"name": "Later"}]
+    with pytest.raises(InvalidInput) as err:
+        store.import_targets(rows)
+    assert str(err.value).startswith(message)
+    assert fetch("SELECT count(*) FROM targets") == [(1,)]
+    assert fetch("SELECT count(*) FROM outbox") == [(1,)]
+    assert store.resolve("existing").status == "Cold"
+
+
+def test_an_ambiguous_name_is_a_bad_row(store):
+    store.create_target("Twin")
+    store.create_target("twin")
+    with pytest.raises(InvalidInput, match="row 1: name 'Twin' matches 2 targets"):
+        store.import_targets([{"name": "Twin", "status": "Hot"}])

@@ -1,0 +1,50 @@
+"""Two real processes writing to one file at once."""
+
+from __future__ import annotations
+
+import multiprocessing
+
+from storehelp import change_statuses
+
+from storage import Store
+
+CHANGES = 500
+
+
+def test_two_processes_change_statuses_at_once(db_path, fetch, store):
+    uids = [store.create_target(f"Shared {i}").uid for i in range(5)]
+    spawn = multiprocessing.get_context("spawn")
+    start = spawn.Event()
+    workers = [
+        spawn.Process(target=change_statuses, args=(str(db_path), uids, w, CHANGES, start))
+        for w in (1, 2)
+    ]
+    for w in workers:
+        w.start()
+    start.set()
+    for w in workers:
+        w.join(120)
+    assert [w.exitcode for w in workers] == [0, 0]  # no "database is locked", no error
+
+    assert fetch("SELECT count(*) FROM audit") == [(2 * CHANGES,)]
+    assert fetch("SELECT count(*) FROM outbox WHERE op = 'set_status'") == [(2 * CHANGES,)]
+    for w in (1, 2):
+        for table in ("audit", "outbox"):
+            notes = fetch(f"SELECT note FROM {table} WHERE note LIKE 'w{w}-%' ORDER BY id")
+            assert [n for (n,) in notes] == [f"w{w}-{i}" for i in range(CHANGES)], table
+        assert fetch("SELECT count(*) FROM audit WHERE changed_by = ?", f"worker{w}") == [
+            (CHANGES,)
+        ]
+    # every target's view is its last change, and each audit row continues the one before
+    for uid in uids:
+        last = fetch("SELECT status FROM outbox WHERE target = ? ORDER BY id DESC LIMIT 1", uid)
+        assert store.get(uid).status == last[0][0]
+        rows = fetch("SELECT old_status, new_status FROM audit WHERE target = ? ORDER BY id", uid)
+        assert all(prev[1] == cur[0] for prev, cur in zip(rows, rows[1:], strict=False))
+
+
+def test_two_stores_in_one_process_stay_apart(tmp_path, clock):
+    with Store.open(tmp_path / "a.db", clock=clock) as a, Store.open(tmp_path / "b.db") as b:
+        a.create_target("Only in A")
+        assert b.list_targets() == []
+        assert a.device_id != b.device_id
