@@ -13,10 +13,10 @@ Invariant: every row whose key is <= K and whose xid is not in X has been delive
 
 A pull (in one REPEATABLE READ snapshot) therefore reads the visible rows with
 ``key > K``, plus those with ``xid in X`` (now committed, or still invisible), in key
-order. Rows of X are
-delivered whole (a push writes at most 1,000 of each), rows after K fill the rest of
-``limit``. The new K is the last key delivered; the new X is
-the snapshot's in-progress list (``pg_snapshot_xip``) cut at the new K's xid. An xid
+order. Rows of X are delivered whole (a push writes at most 1,000 of each, so a page
+may exceed ``limit`` by that much in this rare case); rows after K fill the rest of
+``limit``. The new K is the last key delivered; the new X is the snapshot's
+in-progress list (``pg_snapshot_xip``) cut at the new K's xid. An xid
 that is not in progress now and not in X either committed (so its rows were visible
 to this or an earlier pull) or will be assigned later, larger than any visible xid
 (``>= pg_snapshot_xmax``, so > K). Hence nothing is skipped; a row is delivered again
