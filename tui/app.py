@@ -69,7 +69,7 @@ class PipetrackApp(App[int]):
 
     # ---- start -------------------------------------------------------------------------
     def on_mount(self) -> None:
-        self._data_version = self.store.data_version()
+        self._data_version = self.attempt(self.store.data_version)
         self.push_screen(PipelineScreen())
         self.set_interval(self.poll_interval, self.poll)
         self._check_keymap()

@@ -87,9 +87,9 @@ class PipelineScreen(AppScreen):
 
     def on_mount(self) -> None:
         # The first screenful is read right away, so the first paint shows data.
-        pager = TargetPager(self.store, self.target_query)
-        pager.preload(0, self.app.size.height)
-        self._show(pager, pager.total, self.store.sync_state(self.pipetrack.server), False)
+        first = self.attempt(self._read, self.target_query, 0, self.app.size.height)
+        if first is not None:
+            self._show(*first, keep_position=False)
 
     # ---- loading (worker thread, never on the event loop) -----------------------------
     def reload_data(self) -> None:
@@ -100,27 +100,33 @@ class PipelineScreen(AppScreen):
         first = table.first_visible if keep_position else 0
         self._load(self.target_query, delay, keep_position, first, table.visible_rows)
 
+    def _read(
+        self, query: TargetQuery, first: int, count: int
+    ) -> tuple[TargetPager, int, SyncState]:
+        """The rows on screen for ``query``, the number of all targets, the sync state."""
+        store = self.store
+        pager = TargetPager(store, query)
+        pager.preload(first, count)
+        unfiltered = replace(query, sort="name", descending=False) == TargetQuery()
+        total = pager.total if unfiltered else store.count_targets(TargetQuery())
+        return pager, total, store.sync_state(self.pipetrack.server)
+
     @work(exclusive=True, thread=True, group="pipeline-load", exit_on_error=False)
     def _load(
         self, query: TargetQuery, delay: float, keep_position: bool, first: int, count: int
     ) -> None:
         worker = get_current_worker()
         if delay:
-            time.sleep(delay)
+            time.sleep(delay)  # debounce: a newer keystroke cancels this worker meanwhile
         if worker.is_cancelled:
             return
-        store = self.store
         try:
-            pager = TargetPager(store, query)
-            pager.preload(first, count)
-            unfiltered = replace(query, sort="name", descending=False) == TargetQuery()
-            total = pager.total if unfiltered else store.count_targets(TargetQuery())
-            sync = store.sync_state(self.pipetrack.server)
+            result = self._read(query, first, count)
         except StoreError as err:
             self.app.call_from_thread(self.notify, str(err), severity="error")
             return
         if not worker.is_cancelled:
-            self.app.call_from_thread(self._show, pager, total, sync, keep_position)
+            self.app.call_from_thread(self._show, *result, keep_position=keep_position)
 
     def _show(self, pager: TargetPager, total: int, sync: SyncState, keep_position: bool) -> None:
         if pager.query != self.target_query:

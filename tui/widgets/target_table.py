@@ -19,7 +19,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.worker import get_current_worker
 
-from storage import TargetView
+from storage import StoreError, TargetView
 
 from ..display import MARK_GLYPH
 from ..pager import TargetPager
@@ -94,6 +94,7 @@ class TargetTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._strips: dict[int, Strip] = {}
         self._window = (-1, -1)
         self._fetching = False
+        self._stalled = False
 
     # ---- data ------------------------------------------------------------------------
     @property
@@ -191,11 +192,12 @@ class TargetTable(ScrollView, can_focus=True, inherit_bindings=False):
         return set(self.pager.pages_for(self.first_visible - visible, visible * 3))
 
     def want_window(self) -> None:
+        self._stalled = False
         self.pager.wanted.update(self.pager.missing(sorted(self._window_pages())))
         self._fetch_later()
 
     def _fetch_later(self) -> None:
-        if self.pager.wanted and not self._fetching:
+        if self.pager.wanted and not self._fetching and not self._stalled:
             self._fetching = True
             self.call_later(self._fetch_wanted)
 
@@ -211,13 +213,22 @@ class TargetTable(ScrollView, can_focus=True, inherit_bindings=False):
     def _fetch_pages(self, pager: TargetPager, numbers: list[int]) -> None:
         worker = get_current_worker()
         pages = []
-        for number in numbers:
-            if worker.is_cancelled:
-                break
-            pages.append((number, pager.fetch(number)))
-        self.app.call_from_thread(self._pages_arrived, pager, pages)
+        try:
+            for number in numbers:
+                if worker.is_cancelled:
+                    break
+                pages.append((number, pager.fetch(number)))
+            failed = None
+        except StoreError as err:
+            failed = str(err)
+        self.app.call_from_thread(self._pages_arrived, pager, pages, failed)
 
-    def _pages_arrived(self, pager: TargetPager, pages: list[tuple[int, list[TargetView]]]) -> None:
+    def _pages_arrived(
+        self, pager: TargetPager, pages: list[tuple[int, list[TargetView]]], failed: str | None
+    ) -> None:
+        if failed is not None:
+            self.notify(failed, severity="error")
+            self._stalled = True  # no retry loop: the next scroll or data change asks again
         if pager is not self.pager:
             return
         for number, page in pages:
