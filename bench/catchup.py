@@ -63,7 +63,7 @@ def run(ctx: Context) -> Report:
         home = env.profile("fresh", srv, env.token(srv, "bench"))
         db = home / "pipetrack.db"
         with Poll(LocalTargets(db), 0.5) as pulled:
-            once = env.sync_once(home, ctx.limit(240, 30))
+            once = env.sync_once(home, ctx.limit(180, 20))
         copy_s, size = min(copy_out(url) for _ in range(3))
         per_target = sample_history(db) if once.finished else None
     if once.finished:

@@ -11,6 +11,7 @@ holds exactly what those would have left. The real paths are what the ``commit``
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -19,7 +20,7 @@ from protocol.wire import PullResponse, TargetState
 from storage import Store, actions, query
 from storage.view import base_columns, compute_view, refresh, start_of
 
-from .seed import change_plan
+from .seed import STATUSES, WORDS, change_plan, target_uid
 
 PAGE = 10_000
 
@@ -42,7 +43,29 @@ def server_state(url: str, token: str) -> tuple[list[TargetState], str]:
                 return targets, cursor
 
 
-def adopt(db_path: Path, targets: Sequence[TargetState], cursor: str) -> None:
+def team_targets(count: int) -> list[TargetState]:
+    """``count`` targets as a server would send them: names as seeded (``Target 000042
+    charlie``), 20 markets, the five statuses and none, in them for 0-89 days."""
+    now = datetime.now(UTC)
+    return [
+        TargetState(
+            uid=target_uid(i),
+            name=f"Target {i:06d} {WORDS[i % len(WORDS)]}",
+            description="seeded by the benchmark",
+            markets=[f"market-{i % 20}"],
+            status=([*STATUSES, None])[i % (len(STATUSES) + 1)],
+            version=1,
+            status_changed_at=now - timedelta(days=i % 90),
+            status_changed_by="seed",
+            created_at=now - timedelta(days=400),
+            last_updated=now,
+            updated_by="seed",
+        )
+        for i in range(1, count + 1)
+    ]
+
+
+def adopt(db_path: Path, targets: Sequence[TargetState], cursor: str | None = None) -> None:
     """The store as a finished pull of ``targets`` leaves it (synced, cursor saved);
     history rows are left out (the benchmarks using this do not read them)."""
     with Store.open(db_path) as store:

@@ -1,0 +1,84 @@
+"""5. TUI at 100,000 targets against the same app at 1,000 (Textual Pilot, headless, in a
+child process each: ``bench/tui_probe.py`` says what is timed). The profiles hold
+synced targets (as after a catch-up), written by ``bench.local.adopt``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from .context import Context
+from .env import Env
+from .harness import PeakRss, Report, median
+from .local import adopt, team_targets
+
+NAME = "tui"
+
+
+def probe(env: Env, targets: int, limit: float) -> dict:
+    home = env.home(f"tui-{targets}")
+    adopt(home / "pipetrack.db", team_targets(targets))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.tui_probe", str(home)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        with PeakRss(proc.pid) as peak:
+            out, err = proc.communicate(timeout=limit)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    if proc.returncode != 0:
+        raise RuntimeError(f"tui probe at {targets} targets failed:\n{err[-3000:]}")
+    return {**json.loads(out.strip().splitlines()[-1]), "peak_rss_mb": peak.peak_mb}
+
+
+def run(ctx: Context) -> Report:
+    big, small = ctx.size(100_000), ctx.size(1_000)
+    report = Report(NAME, "the TUI at many targets", {"targets": big, "baseline_targets": small})
+    with Env(ctx.cluster, NAME) as env:
+        with report.phase("baseline"):
+            base = probe(env, small, ctx.limit(300, 60))
+        with report.phase("measure"):
+            ours = probe(env, big, ctx.limit(300, 60))
+    for key, label in (
+        ("paint_from_launch_s", "first paint from launch"),
+        ("paint_from_app_s", "first paint from app start"),
+    ):
+        report.figure(
+            label,
+            ours[key],
+            "s",
+            baseline=base[key],
+            ratio=ours[key] / base[key],
+            goal="< 1 s" if key == "paint_from_launch_s" else "",
+            met=ours[key] < 1.0 if key == "paint_from_launch_s" else None,
+        )
+    for key, label in (
+        ("search_s", "search keystroke -> repaint"),
+        ("filter_s", "filter key (t) -> repaint"),
+    ):
+        value, baseline = median(ours[key]), median(base[key])
+        report.figure(
+            f"{label} (median of {len(ours[key])})",
+            value * 1e3,
+            "ms",
+            baseline=baseline * 1e3,
+            ratio=value / baseline,
+            goal="< 50 ms",
+            met=value < 0.05,
+        )
+    report.figure(
+        "peak RSS",
+        ours["peak_rss_mb"],
+        "MiB",
+        baseline=base["peak_rss_mb"],
+        ratio=ours["peak_rss_mb"] / base["peak_rss_mb"],
+    )
+    report.details = {"measured": ours, "baseline": base}
+    return report

@@ -1,0 +1,131 @@
+"""``python -m bench.tui_probe HOME``: drive the TUI under Textual's Pilot on a profile and
+print its timings as one JSON line. Run as a child process by ``bench.tui``, so the
+process's memory is the TUI's alone.
+
+A frame is painted when the app hands the compositor's update to its driver
+(``App._display``; headless, nothing is written to a terminal, everything else is done).
+Timings:
+
+- ``paint_from_launch_s``: process start to the first frame showing target rows;
+  ``paint_from_app_s``: from creating the app (store already open) to that frame.
+- ``search_s``: per keystroke typed in the search box (``/``), from the key to the first
+  frame showing the table for the new search text.
+- ``filter_s``: per press of ``t`` (stale-only filter on/off), key to frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+
+from storage import Store
+from storage.profile import Config
+from tui.app import PipetrackApp
+from tui.screens import PipelineScreen
+from tui.widgets import TargetTable
+
+#: Typed into the search box one key at a time: (key, search text after it).
+SEARCH_KEYS = [
+    *[(k, "alpha 00"[: i + 1]) for i, k in enumerate(["a", "l", "p", "h", "a", "space", "0", "0"])],
+    *[("backspace", "alpha 00"[: 7 - i]) for i in range(8)],
+    *[(k, "echo"[: i + 1]) for i, k in enumerate("echo")],
+]
+FILTER_PRESSES = 20
+SIZE = (120, 40)
+
+
+class Frames:
+    """Wraps ``app._display``: resolves waiters on the first frame where a check holds."""
+
+    def __init__(self, app: PipetrackApp) -> None:
+        self.app = app
+        self.count = 0
+        self._waiters: list[tuple[Callable[[], bool], asyncio.Future]] = []
+        original = app._display
+
+        def display(screen, renderable) -> None:
+            original(screen, renderable)
+            if renderable is None:
+                return
+            self.count += 1
+            stamp = time.perf_counter(), time.time()
+            for check, future in list(self._waiters):
+                if not future.done() and _holds(check):
+                    future.set_result(stamp)
+                    self._waiters.remove((check, future))
+
+        app._display = display  # type: ignore[method-assign]
+
+    def when(self, check: Callable[[], bool]) -> asyncio.Future:
+        future = asyncio.get_running_loop().create_future()
+        self._waiters.append((check, future))
+        return future
+
+
+def _holds(check: Callable[[], bool]) -> bool:
+    try:
+        return check()
+    except Exception:  # the screen is not there yet
+        return False
+
+
+async def drive(store: Store, launched: float) -> dict:
+    created = time.perf_counter()
+    app = PipetrackApp(store, Config(), greet=False)
+    frames = Frames(app)
+
+    def table() -> TargetTable:
+        screen = app.screen
+        assert isinstance(screen, PipelineScreen)
+        return screen.query_one(TargetTable)
+
+    first = frames.when(lambda: table().pager.loaded_rows > 0)
+    async with app.run_test(size=SIZE) as pilot:
+        painted, painted_wall = await asyncio.wait_for(first, 60)
+        total = table().pager.total
+        await pilot.press("slash")
+        search = [await keystroke(pilot, frames, key, table, text) for key, text in SEARCH_KEYS]
+        await pilot.press("escape")
+        await pilot.pause()
+        filters = []
+        for i in range(FILTER_PRESSES):
+            wanted = ("stale",) if i % 2 == 0 else ()
+            filters.append(
+                await keystroke(pilot, frames, "t", table, wanted, lambda q: q.stagnation)
+            )
+    return {
+        "targets": total,
+        "paint_from_launch_s": painted_wall - launched,
+        "paint_from_app_s": painted - created,
+        "search_s": search,
+        "filter_s": filters,
+        "frames": frames.count,
+    }
+
+
+async def keystroke(pilot, frames: Frames, key: str, table, wanted, part=None) -> float:
+    """Seconds from pressing ``key`` to the first frame whose table shows ``wanted``."""
+    part = part or (lambda q: q.search)
+    shown = frames.when(lambda: part(table().pager.query) == wanted)
+    start = time.perf_counter()
+    await pilot.press(key)
+    painted, _ = await asyncio.wait_for(shown, 30)
+    return painted - start
+
+
+def main(argv: list[str]) -> int:
+    launched = psutil.Process().create_time()
+    with Store.open(Path(argv[0]) / "pipetrack.db") as store:
+        result = asyncio.run(drive(store, launched))
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
