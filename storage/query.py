@@ -159,6 +159,14 @@ def build_list(ctx: Ctx, q: TargetQuery, now: datetime) -> Any:
     return query
 
 
+def query_plan(ctx: Ctx, q: TargetQuery) -> list[str]:
+    """SQLite's EXPLAIN QUERY PLAN lines for the list query (tests and benchmarks)."""
+    sql, params = build_list(ctx, q, ctx.now()).sql()
+    with ctx.read():
+        rows = ctx.db.execute_sql(f"EXPLAIN QUERY PLAN {sql}", params).fetchall()
+    return [row[-1] for row in rows]
+
+
 def list_targets(ctx: Ctx, q: TargetQuery) -> list[TargetView]:
     now = ctx.now()
     with ctx.read():

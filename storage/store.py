@@ -178,6 +178,10 @@ class Store:
     def count_targets(self, query: TargetQuery = TargetQuery()) -> int:
         return reads.count_targets(self._ctx, query)
 
+    def query_plan(self, query: TargetQuery = TargetQuery()) -> list[str]:
+        """How SQLite runs :meth:`list_targets` for ``query`` (EXPLAIN QUERY PLAN lines)."""
+        return reads.query_plan(self._ctx, query)
+
     def markets(self) -> list[str]:
         """Every market in use, sorted, for filter pickers."""
         return reads.markets(self._ctx)

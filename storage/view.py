@@ -15,7 +15,7 @@ from protocol import parse_status
 from protocol.wire import TargetState
 
 from .context import Ctx
-from .schema import Outbox, Target, to_utc
+from .schema import Target, to_utc
 
 _SYNC_PRECEDENCE = ("conflict", "rejected", "pending")
 
@@ -53,7 +53,7 @@ def start_of(target: Target) -> tuple[dict[str, Any], bool]:
     }, True
 
 
-def compute_view(start: dict[str, Any], has_base: bool, rows: Iterable[Outbox]) -> dict[str, Any]:
+def compute_view(start: dict[str, Any], has_base: bool, rows: Iterable[Any]) -> dict[str, Any]:
     """Apply outbox rows (pending, conflict, rejected alike: the user sees their change)."""
     view = dict(start)
     states = set()
@@ -85,7 +85,12 @@ def refresh(ctx: Ctx, target: Target) -> Target:
     """Recompute and store ``target``'s local view (and its market rows) from its base and
     outbox; returns ``target`` updated in memory."""
     o = ctx.m.outbox
-    rows = list(o.select().where(o.target == target.uid).order_by(o.id))
+    rows = (
+        o.select(o.op, o.status, o.fields, o.changed_at, o.state)
+        .where(o.target == target.uid)
+        .order_by(o.id)
+        .namedtuples()  # no model instances: a target may have many rows pending
+    )
     view = compute_view(*start_of(target), rows)
     changed = {k: v for k, v in view.items() if getattr(target, k) != v}
     if changed:

@@ -1,0 +1,99 @@
+"""The file itself: migrations, and files that cannot be used (clear errors, no tracebacks)."""
+
+from __future__ import annotations
+
+import apsw
+import pytest
+
+from storage import Store, StoreError, TargetQuery
+from storage.migrations import LATEST, migrate
+
+V1_TARGET = """INSERT INTO targets (uid, name, name_lc, description, markets, markets_sort,
+    status, status_since, created_at, updated_at, sync, server_version, server_name,
+    server_description, server_markets, server_status, server_updated_at)
+VALUES ('3f0c8a56-0f44-4c3e-9d7e-3a4b5c6d7e8f', 'Old Timer', 'old timer', '', '["EU"]', 'eu',
+    'Hot', '2026-01-01T00:00:00.000000Z', '2025-12-01T00:00:00.000000Z',
+    '2026-01-01T00:00:00.000000Z', 'synced', 4, 'Old Timer', '', '["EU"]', 'Hot',
+    '2026-01-01T00:00:00.000000Z')"""
+
+
+def raw(path, *sql):
+    conn = apsw.Connection(str(path))
+    try:
+        for each in sql:
+            conn.execute(each)
+    finally:
+        conn.close()
+
+
+def test_a_file_made_by_the_first_migration_is_upgraded(db_path, clock):
+    conn = apsw.Connection(str(db_path))
+    with conn:
+        migrate(conn.cursor(), upto=1)
+        conn.execute(V1_TARGET)
+        conn.execute(
+            "INSERT INTO target_markets VALUES ('3f0c8a56-0f44-4c3e-9d7e-3a4b5c6d7e8f', 'eu', 'EU')"
+        )
+    assert conn.execute("PRAGMA user_version").fetchall() == [(1,)]
+    device = conn.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchall()[0][0]
+    conn.close()
+
+    with Store.open(db_path, clock=clock) as store:
+        assert store.device_id == device
+        [old] = store.list_targets(TargetQuery(search="timer"))  # names indexed by the upgrade
+        assert (old.name, old.status, old.version, old.days_in_status) == (
+            "Old Timer",
+            "Hot",
+            4,
+            151,
+        )
+        assert old.stagnation == "stale"
+        assert store.snooze(old.uid, clock.now.date().replace(month=12)).stagnation == "snoozed"
+        assert store.list_targets(TargetQuery(markets=("eu",), sort="days"))[0].uid == old.uid
+        assert store.set_status(old.uid, "Cold").target.status == "Cold"
+        assert [c.base_version for c in store.take_batch()] == [4]
+    raw_version = apsw.Connection(str(db_path)).execute("PRAGMA user_version").fetchall()
+    assert raw_version == [(LATEST,)] and LATEST >= 2
+
+
+def test_a_corrupt_file(db_path):
+    db_path.write_bytes(b"this is not a database at all\n" * 200)
+    with pytest.raises(StoreError, match="not a pipetrack database or is damaged") as err:
+        Store.open(db_path)
+    assert "move it aside" in str(err.value)
+
+
+def test_some_other_programs_sqlite_file(db_path):
+    raw(db_path, "CREATE TABLE songs (title TEXT)")
+    with pytest.raises(StoreError, match="some other program"):
+        Store.open(db_path)
+
+
+def test_a_file_from_a_newer_pipetrack(db_path, store):
+    store.close()
+    raw(db_path, f"PRAGMA user_version = {LATEST + 1}")
+    with pytest.raises(StoreError, match="newer pipetrack") as err:
+        Store.open(db_path)
+    assert "upgrade pipetrack" in str(err.value)
+
+
+def test_a_directory_in_the_way(home):
+    (home / "pipetrack.db").mkdir()
+    with pytest.raises(StoreError, match="pipetrack.db"):
+        Store.open(home / "pipetrack.db")
+
+
+def test_a_full_disk(store, fetch):
+    store.create_target("Acme")
+    pages = fetch("PRAGMA page_count")[0][0]
+    fetch(f"PRAGMA max_page_count = {pages + 2}")  # what a full disk looks like to SQLite
+    with pytest.raises(StoreError, match="full, so nothing was saved"):
+        store.import_targets([{"name": f"T{i}", "description": "x" * 5000} for i in range(50)])
+    assert [t.name for t in store.list_targets()] == ["Acme"]
+
+
+def test_the_profile_directory_is_created(tmp_path):
+    path = tmp_path / "new" / "profile" / "pipetrack.db"
+    with Store.open(path) as store:
+        assert store.list_targets() == []
+    assert oct(path.parent.stat().st_mode & 0o777) == oct(0o700)
