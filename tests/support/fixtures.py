@@ -5,11 +5,14 @@
 - ``server`` (function): a started :class:`~tests.support.server.ServerProcess` on
   ``database_url``; stopped afterwards.
 - ``make_user`` (function): ``make_user(name) -> token`` for a user of ``server``.
+
+For a server shared by many tests (wider scope), see :func:`server_on_new_database`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -26,13 +29,28 @@ def pg_cluster() -> Iterator[PgCluster]:
         cluster.close()
 
 
-@pytest.fixture
-def database_url(pg_cluster: PgCluster) -> Iterator[str]:
+@contextmanager
+def new_database(pg_cluster: PgCluster) -> Iterator[str]:
+    """A fresh empty database for the ``with`` block; its URL."""
     url = pg_cluster.create_database()
     try:
         yield url
     finally:
         pg_cluster.drop_database(url)
+
+
+@contextmanager
+def server_on_new_database(pg_cluster: PgCluster, **options) -> Iterator[ServerProcess]:
+    """A started server on a fresh database for the ``with`` block, e.g. in a
+    package- or session-scoped fixture; ``options`` go to :class:`ServerProcess`."""
+    with new_database(pg_cluster) as url, ServerProcess(url, **options) as srv:
+        yield srv
+
+
+@pytest.fixture
+def database_url(pg_cluster: PgCluster) -> Iterator[str]:
+    with new_database(pg_cluster) as url:
+        yield url
 
 
 @pytest.fixture
