@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from storehelp import result, state
 
 import storage.actions
 from protocol import InvalidInput
 from storage import Store
+from tests.storage.storehelp import result, state
 
 
 class Boom(Exception):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from storehelp import result, state
 
 from protocol import InvalidInput
 from storage import NotFound
+from tests.storage.storehelp import result, state
 
 
 @pytest.fixture

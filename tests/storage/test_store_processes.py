@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import multiprocessing
 
-from storehelp import change_statuses
-
 from storage import Store
+from tests.storage.storehelp import change_statuses
 
 CHANGES = 500
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from storehelp import result, state
 
 from protocol import InvalidInput
 from storage import Store, TargetQuery
+from tests.storage.storehelp import result, state
 
 STATES = ("fresh", "aging", "stale", "snoozed")
 
@@ -153,3 +153,12 @@ def test_summary_buckets(store, clock):
     assert got.by_status["Hot"] == 7 and got.by_status[None] == 1 and got.by_status["Cold"] == 0
     assert got.buckets["Hot"] == (2, 2, 2, 1)
     assert got.buckets[None] == (1, 0, 0, 0)
+
+
+def test_stale_targets_longest_first(store, clock):
+    for name, days_ago in [("Recent", 20), ("Oldest", 90), ("Fresh", 1), ("Middle", 40)]:
+        clock.advance(days=-days_ago)
+        store.create_target(name, status="Hot")
+        clock.advance(days=days_ago)
+    assert [t.name for t in store.stale_targets()] == ["Oldest", "Middle", "Recent"]
+    assert all(t.stagnation == "stale" for t in store.stale_targets())

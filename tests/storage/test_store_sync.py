@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from storehelp import entry, new_id, result, state
-
 from storage import PullSummary, PushSummary
+from tests.storage.storehelp import entry, new_id, result, state
 
 
 def _push_all(store, outcome="applied", start_version=1):
@@ -281,3 +280,28 @@ def test_sync_state_and_record_sync(store, clock):
     store.record_sync(online=False, error=None)
     got = store.sync_state()
     assert (got.online, got.online_since, got.last_error) == (False, clock.now, None)
+
+
+def test_history_marks_follow_the_outbox(store, clock):
+    t = store.create_target("Acme", status="Cold")
+    [create] = store.take_batch()
+    store.apply_push_results([result(create, "applied", state(t.uid, 1, clock.now, status="Cold"))])
+    hot = store.set_status(t.uid, "Hot")
+    closed = store.set_status(t.uid, "Closed")
+    store.apply_push_results(
+        [result(hot.change_id, "conflict", state(t.uid, 2, clock.now, status="Passed"))]
+    )
+    assert [h.sync for h in store.history(t.uid)] == ["synced", "conflict", "pending"]
+    store.resolve_conflict(hot.change_id, "mine")
+    store.apply_push_results([result(closed.change_id, "rejected", error="no")])
+    assert [h.sync for h in store.history(t.uid)] == ["synced", "pending", "rejected"]
+
+
+def test_data_version_moves_when_another_connection_commits(store, db_path, clock):
+    from storage import Store
+
+    before = store.data_version()
+    assert store.data_version() == before  # our own reads change nothing
+    with Store.open(db_path, clock=clock) as other:
+        other.create_target("Elsewhere")
+    assert store.data_version() != before
