@@ -86,10 +86,12 @@ class PipelineScreen(AppScreen):
         return self.query_one(TargetTable)
 
     def on_mount(self) -> None:
-        # The first screenful is read right away, so the first paint shows data.
-        first = self.attempt(self._read, self.target_query, 0, self.app.size.height)
+        # The first screenful is read right away, so the first paint shows rows; the
+        # sync bar (a whole-outbox count) follows from the worker.
+        first = self.attempt(self._read_rows, self.target_query, 0, self.app.size.height)
         if first is not None:
             self._show(*first, keep_position=False)
+        self.load()
 
     # ---- loading (worker thread, never on the event loop) -----------------------------
     def reload_data(self) -> None:
@@ -100,16 +102,12 @@ class PipelineScreen(AppScreen):
         first = table.first_visible if keep_position else 0
         self._load(self.target_query, delay, keep_position, first, table.visible_rows)
 
-    def _read(
-        self, query: TargetQuery, first: int, count: int
-    ) -> tuple[TargetPager, int, SyncState]:
-        """The rows on screen for ``query``, the number of all targets, the sync state."""
-        store = self.store
-        pager = TargetPager(store, query)
+    def _read_rows(self, query: TargetQuery, first: int, count: int) -> tuple[TargetPager, int]:
+        """The rows on screen for ``query`` and the number of all targets."""
+        pager = TargetPager(self.store, query)
         pager.preload(first, count)
         unfiltered = replace(query, sort="name", descending=False) == TargetQuery()
-        total = pager.total if unfiltered else store.count_targets(TargetQuery())
-        return pager, total, store.sync_state(self.pipetrack.server)
+        return pager, pager.total if unfiltered else self.store.count_targets(TargetQuery())
 
     @work(exclusive=True, thread=True, group="pipeline-load", exit_on_error=False)
     def _load(
@@ -121,20 +119,28 @@ class PipelineScreen(AppScreen):
         if worker.is_cancelled:
             return
         try:
-            result = self._read(query, first, count)
+            pager, total = self._read_rows(query, first, count)
+            sync = self.store.sync_state(self.pipetrack.server)
         except StoreError as err:
             self.app.call_from_thread(self.notify, str(err), severity="error")
             return
         if not worker.is_cancelled:
-            self.app.call_from_thread(self._show, *result, keep_position=keep_position)
+            self.app.call_from_thread(self._show, pager, total, keep_position, sync)
 
-    def _show(self, pager: TargetPager, total: int, sync: SyncState, keep_position: bool) -> None:
+    def _show(
+        self,
+        pager: TargetPager,
+        total: int,
+        keep_position: bool,
+        sync: SyncState | None = None,
+    ) -> None:
         if pager.query != self.target_query:
             return  # an older answer; a newer load is on its way
         self.grand_total = total
         had_rows = bool(self.table.row_count)
         self.table.set_pager(pager, keep_position=keep_position)
-        self.query_one(SyncBar).show_state(sync)
+        if sync is not None:
+            self.query_one(SyncBar).show_state(sync)
         self.show_counts()
         if had_rows != bool(pager.total):
             self.refresh_bindings()  # the footer re-lists the keys that apply
