@@ -19,6 +19,7 @@ locked and existing (so its create is ``converged`` or ``rejected``).
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from uuid import UUID
 
@@ -30,6 +31,8 @@ from protocol.wire import PushRequest, Result
 
 from .push import AuditRow, Decider, Plan, field_group
 from .records import TARGET_COLUMNS, Target, target_from_row
+
+log = logging.getLogger("pipetrack.server")
 
 NOTIFY_CHANNEL = "pipetrack_changes"
 _ATTEMPTS = 6
@@ -47,9 +50,10 @@ async def push(pool: AsyncConnectionPool, request: PushRequest, user: str) -> li
             async with pool.connection() as conn, conn.pipeline(), conn.transaction():
                 plan = await _push_once(conn, request, user)
             return plan.results
-        except (_RaceLost, errors.UniqueViolation, errors.DeadlockDetected):
+        except (_RaceLost, errors.UniqueViolation, errors.DeadlockDetected) as err:
             if attempt == _ATTEMPTS - 1:
                 raise
+            log.info("push retried after %s", type(err).__name__.strip("_"))
             await asyncio.sleep(random.uniform(0.001, 0.02) * (attempt + 1))
     raise AssertionError("unreachable")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -200,3 +201,39 @@ def test_a_push_of_1000_changes_is_quick(device_a, shared_server):
         )
         == 1000
     )
+
+
+def _push_at_once(pushes: dict[str, tuple[Device, list[dict]]]) -> dict[str, list]:
+    """Each device's push started at the same moment; their results by name."""
+    results: dict[str, list] = {}
+
+    def push(name: str) -> None:
+        device, changes = pushes[name]
+        results[name] = device.push(*changes)
+
+    threads = [threading.Thread(target=push, args=(name,)) for name in pushes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return results
+
+
+def test_two_devices_creating_the_same_targets_at_once(device_a, device_b, shared_server):
+    for _round in range(3):
+        uids = [uuid.uuid4() for _ in range(40)]
+        creates = {
+            name: (device, [create(u, name=f"Same {u}") for u in uids])
+            for name, device in (("a", device_a), ("b", device_b))
+        }
+
+        results = _push_at_once(creates)
+
+        for mine, theirs in zip(results["a"], results["b"], strict=True):
+            assert sorted([mine["outcome"], theirs["outcome"]]) == ["applied", "converged"]
+        assert count(
+            shared_server.database_url,
+            "SELECT count(*) FROM targets t JOIN audit_log a ON a.target_id = t.id"
+            " WHERE t.uid = ANY(%s)",
+            uids,
+        ) == len(uids)
