@@ -18,10 +18,11 @@ from .client import Device
 
 
 @pytest.fixture(scope="session")
-def shared_server(pg_cluster: PgCluster) -> Iterator[ServerProcess]:
+def shared_server(pg_cluster: PgCluster, tmp_path_factory) -> Iterator[ServerProcess]:
     """One server (and database) shared by the server tests: use fresh uids and user
     names in each test, and cursors from the end (``test_pull.end_cursor``)."""
-    with server_on_new_database(pg_cluster) as srv:
+    log_dir = tmp_path_factory.mktemp("shared-server")
+    with server_on_new_database(pg_cluster, log_dir=log_dir) as srv:
         yield srv
 
 

@@ -108,8 +108,10 @@ def _check_database(database_url: str, applied: dict[str, set[str]], uids: list[
 # Two processes share the load of fewer changes (same guarantees checked), to keep
 # the suite's time in bounds on two cores.
 @pytest.mark.parametrize(("processes", "changes"), [(1, CHANGES_PER_CLIENT), (2, 60)])
-def test_many_devices_at_once_keep_versions_and_audit_exact(database_url, processes, changes):
-    servers = [ServerProcess(database_url) for _ in range(processes)]
+def test_many_devices_at_once_keep_versions_and_audit_exact(
+    database_url, tmp_path, processes, changes
+):
+    servers = [ServerProcess(database_url, log_dir=tmp_path) for _ in range(processes)]
     with ExitStack() as stack:
         for srv in servers:  # started together: migrations race under the advisory lock
             srv.launch()

@@ -54,8 +54,9 @@ def database_url(pg_cluster: PgCluster) -> Iterator[str]:
 
 
 @pytest.fixture
-def server(database_url: str) -> Iterator[ServerProcess]:
-    with ServerProcess(database_url) as srv:
+def server(database_url: str, tmp_path) -> Iterator[ServerProcess]:
+    """Its log is kept in the test's tmp_path (``server.log_path``)."""
+    with ServerProcess(database_url, log_dir=tmp_path) as srv:
         yield srv
 
 

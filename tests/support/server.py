@@ -8,7 +8,8 @@
         srv.kill()                                 # SIGKILL (crash); srv.start() again
         srv.restart()                              # graceful stop + start, same port
 
-Its output goes to a log file (``srv.log_text()``), shown when start-up fails.
+Its output goes to a log file (``srv.log_text()``; in ``log_dir`` if given, else a
+temporary file removed when the ``with`` block ends), shown when start-up fails.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class ServerProcess:
         port: int | None = None,
         workers: int = 1,
         data_dir: Path | None = None,
+        log_dir: Path | None = None,
     ) -> None:
         if database_url is None and data_dir is None:
             raise ValueError("a database_url or a data_dir is needed")
@@ -54,9 +56,12 @@ class ServerProcess:
         self.workers = workers
         self.url = f"http://127.0.0.1:{self.port}"
         self._proc: subprocess.Popen | None = None
-        fd, name = tempfile.mkstemp(prefix="pipetrack-server-", suffix=".log")
+        # the log stays in log_dir (e.g. a pytest tmp dir); a temporary one is removed
+        # when the ``with`` block ends
+        fd, name = tempfile.mkstemp(prefix="pipetrack-server-", suffix=".log", dir=log_dir)
         os.close(fd)
         self.log_path = Path(name)
+        self._own_log = log_dir is None
 
     # -- life cycle -------------------------------------------------------------------
     def start(self, timeout: float = 30.0) -> ServerProcess:
@@ -143,6 +148,8 @@ class ServerProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+        if self._own_log:
+            self.log_path.unlink(missing_ok=True)
 
     # -- helpers --------------------------------------------------------------------------
     def add_user(self, name: str) -> str:
