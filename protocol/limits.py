@@ -20,11 +20,16 @@ def _short(value: str, width: int = 40) -> str:
     return value if len(value) <= width else value[: width - 1] + "…"
 
 
+#: Control characters, and lone surrogates (not text: UTF-8 cannot encode them, so
+#: PostgreSQL and SQLite refuse them).
+_NOT_TEXT = frozenset({"Cc", "Cs"})
+
+
 def _has_control(value: str, allow_newlines: bool = False) -> bool:
     for ch in value:
         if allow_newlines and ch in "\n\t":
             continue
-        if unicodedata.category(ch) == "Cc":
+        if unicodedata.category(ch) in _NOT_TEXT:
             return True
     return False
 
