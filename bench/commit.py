@@ -77,15 +77,8 @@ def run(ctx: Context) -> Report:
         bare.close()
     for p in (50, 99):
         ours, theirs = percentile(mine, p), percentile(base, p)
-        ratio = ours / theirs
-        report.figure(
-            f"p{p} latency",
-            ours * 1e3,
-            "ms",
-            baseline=theirs * 1e3,
-            ratio=ratio,
-            goal="<= 1.5x",
-            met=ratio <= 1.5,
+        report.versus(
+            f"p{p} latency", ours, theirs, "ms", scale=1e3, goal="<= 1.5x", met=ours / theirs <= 1.5
         )
     report.details = {"store_ms": [round(x * 1e3, 3) for x in mine]}
     return report

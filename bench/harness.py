@@ -196,6 +196,25 @@ class Report:
         self.figures.append(fig)
         return fig
 
+    def versus(
+        self,
+        metric: str,
+        value: float,
+        baseline: float,
+        unit: str,
+        *,
+        scale: float = 1.0,
+        inverse: bool = False,
+        goal: str = "",
+        met: bool | None = None,
+    ) -> Figure:
+        """A figure and its baseline (both shown times ``scale``); the ratio is
+        value/baseline, or baseline/value with ``inverse`` (for "fraction of the limit")."""
+        ratio = baseline / value if inverse else value / baseline
+        return self.figure(
+            metric, value * scale, unit, baseline=baseline * scale, ratio=ratio, goal=goal, met=met
+        )
+
     def note(self, text: str) -> None:
         self.notes.append(text)
 

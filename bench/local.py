@@ -25,21 +25,22 @@ from .seed import STATUSES, WORDS, change_plan, target_uid
 PAGE = 10_000
 
 
-def server_state(url: str, token: str) -> tuple[list[TargetState], str]:
-    """Every target the server holds, and the pull cursor after all of it (HTTP pulls)."""
+def server_state(url: str, token: str, page: int = PAGE) -> tuple[list[TargetState], str]:
+    """Every target the server holds, and the pull cursor after all of it (HTTP pulls of
+    ``page`` rows each, parsed as the daemon parses them)."""
     targets: list[TargetState] = []
     cursor: str | None = None
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as http:
         while True:
-            params: dict[str, str | int] = {"limit": PAGE}
+            params: dict[str, str | int] = {"limit": page}
             if cursor:
                 params["cursor"] = cursor
             response = http.get("/v1/pull", params=params, timeout=120)
             response.raise_for_status()
-            page = PullResponse.model_validate_json(response.content)
-            targets += page.targets
-            cursor = page.cursor
-            if not page.more:
+            answer = PullResponse.model_validate_json(response.content)
+            targets += answer.targets
+            cursor = answer.cursor
+            if not answer.more:
                 return targets, cursor
 
 

@@ -149,22 +149,16 @@ def run(ctx: Context) -> Report:
         with report.phase("baseline"):
             floor = protocol_floor(srv.url, token, uids[changes:])
     for p, goal in ((50, 0.1), (99, 0.5)):
-        ours, base = percentile(delays, p), percentile(floor, p)
-        report.figure(
+        ours = percentile(delays, p)
+        report.versus(
             f"p{p} delay",
-            ours * 1e3,
+            ours,
+            percentile(floor, p),
             "ms",
-            baseline=base * 1e3,
-            ratio=ours / base,
+            scale=1e3,
             goal=f"< {goal * 1e3:.0f} ms",
             met=ours < goal,
         )
-    report.figure(
-        "max delay",
-        max(delays) * 1e3,
-        "ms",
-        baseline=max(floor) * 1e3,
-        ratio=max(delays) / max(floor),
-    )
+    report.versus("max delay", max(delays), max(floor), "ms", scale=1e3)
     report.details = {"delays_ms": [round(d * 1e3, 2) for d in delays]}
     return report

@@ -11,6 +11,7 @@ Timings:
 - ``search_s``: per keystroke typed in the search box (``/``), from the key to the first
   frame showing the table for the new search text.
 - ``filter_s``: per press of ``t`` (stale-only filter on/off), key to frame.
+- ``search_read_s`` / ``filter_read_s``: the store reads behind them (``_read``).
 """
 
 from __future__ import annotations
@@ -89,10 +90,13 @@ async def drive(store: Store, launched: float) -> dict:
     async with app.run_test(size=SIZE) as pilot:
         painted, painted_wall = await asyncio.wait_for(first, 60)
         total = table().pager.total
+        reads = time_reads(app.screen)
         await pilot.press("slash")
         search = [await keystroke(pilot, frames, key, table, text) for key, text in SEARCH_KEYS]
+        search_reads = reads[:]
         await pilot.press("escape")
         await pilot.pause()
+        reads.clear()
         filters = []
         for i in range(FILTER_PRESSES):
             wanted = ("stale",) if i % 2 == 0 else ()
@@ -104,9 +108,28 @@ async def drive(store: Store, launched: float) -> dict:
         "paint_from_launch_s": painted_wall - launched,
         "paint_from_app_s": painted - created,
         "search_s": search,
+        "search_read_s": search_reads,
         "filter_s": filters,
+        "filter_read_s": reads,
         "frames": frames.count,
     }
+
+
+def time_reads(screen: PipelineScreen) -> list[float]:
+    """Seconds of each store read the screen makes for a new query (its ``_read``, in
+    its worker thread), to tell the store's share of a keystroke from the rest."""
+    reads: list[float] = []
+    original = screen._read
+
+    def timed(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            reads.append(time.perf_counter() - start)
+
+    screen._read = timed  # type: ignore[method-assign]
+    return reads
 
 
 async def keystroke(pilot, frames: Frames, key: str, table, wanted, part=None) -> float:
