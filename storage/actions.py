@@ -10,11 +10,10 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from operator import itemgetter
 from types import SimpleNamespace
 from typing import Any
 
-from peewee import IntegerField, TextField, fn
+from peewee import fn
 
 from protocol import (
     InvalidInput,
@@ -27,6 +26,7 @@ from protocol import (
 )
 
 from . import query
+from .bulk import insert_rows
 from .context import Ctx
 from .schema import Target
 from .types import StatusChange, TargetView
@@ -35,45 +35,12 @@ from .view import compute_view, empty_start, refresh
 _fault_hook: Callable[[str], None] | None = None
 
 UNDO_NOTE = "undo of "
-_PLAIN = (TextField, IntegerField)
 _STAGE_FROM = 100  # rows; below this a temporary table costs more than it saves
 
 
 def _fault(step: str) -> None:
     if _fault_hook is not None:
         _fault_hook(step)
-
-
-def insert_rows(ctx: Ctx, model: Any, rows: Sequence[dict[str, Any]], staged: bool = False) -> None:
-    """Many rows through one prepared statement (far faster than peewee's insert_many
-    for bulk imports); values go through the model's field converters.
-
-    ``staged``: go through a temporary table and one INSERT ... SELECT, for tables with
-    an FTS trigger (FTS5 flushes at every statement, so row-by-row costs 10x).
-    """
-    if not rows:
-        return
-    names = list(rows[0])
-    fields = [model._meta.fields[n] for n in names]
-    table = model._meta.table_name
-    columns = ", ".join(f'"{f.column_name}"' for f in fields)
-    # Only times, dates and JSON need converting: skip peewee's call for plain columns.
-    converted = [(i, f.db_value) for i, f in enumerate(fields) if type(f) not in _PLAIN]
-    pick = itemgetter(*names)  # a tuple: every table has several columns
-    values = [list(pick(row)) for row in rows]
-    for each in values:
-        for i, convert in converted:
-            each[i] = convert(each[i])
-    cursor = ctx.db.cursor()
-    into = f'temp."stage_{table}"' if staged else f'main."{table}"'
-    if staged:
-        cursor.execute(f"CREATE TEMP TABLE stage_{table} AS SELECT {columns} FROM {table} WHERE 0")
-    cursor.executemany(
-        f"INSERT INTO {into} ({columns}) VALUES ({', '.join('?' * len(names))})", values
-    )
-    if staged:
-        cursor.execute(f'INSERT INTO main."{table}" ({columns}) SELECT {columns} FROM {into}')
-        cursor.execute(f"DROP TABLE {into}")
 
 
 @dataclass

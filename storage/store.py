@@ -3,6 +3,23 @@
 The signatures and docstrings below are the contract the CLI, the TUI and the sync
 daemon code against; the work is done by the modules beside this one. Times handed
 out are timezone-aware UTC datetimes.
+
+Conventions worth knowing (details in the modules named):
+
+- The local view is the server base with every outbox row (pending, conflict,
+  rejected) applied in order; one function computes it (``view.refresh``).
+- ``base_version`` of a change is the target's server version when it was made, or 0
+  while the server does not have the target yet; creates carry none. An applied
+  result rebases the target's later pending changes onto the returned version; a
+  pull never rebases (that would hide conflicts).
+- Settling a conflict re-issues or drops the change; a dropped change (take theirs,
+  drop rejected) deletes its local audit row: history never claims a change that
+  did not happen. Dropping a rejected ``create`` deletes the target.
+- Stagnation counts whole days (``stagnation``): stale when days > threshold,
+  aging from ceil(80 %); a snooze relabels aging/stale targets ``snoozed`` until the
+  day it names (UTC), and never touches fresh ones.
+- Every write is one BEGIN IMMEDIATE transaction; a busy file is waited for up to
+  30 s (``db``), otherwise StoreError.
 """
 
 from __future__ import annotations

@@ -47,3 +47,27 @@ def test_two_stores_in_one_process_stay_apart(tmp_path, clock):
         a.create_target("Only in A")
         assert b.list_targets() == []
         assert a.device_id != b.device_id
+
+
+def test_threads_share_one_store(store):
+    """The TUI's workers may use one Store from several threads (one connection each)."""
+    import threading
+
+    uids = [store.create_target(f"T{i}").uid for i in range(3)]
+    errors: list[BaseException] = []
+
+    def work(k: int) -> None:
+        try:
+            for i in range(30):
+                store.set_status(uids[i % 3], ["Hot", "Cold", "Active"][(i // 3 + k) % 3])
+                store.list_targets()
+        except BaseException as err:  # reported below, with the thread's failure
+            errors.append(err)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert store.sync_state().pending == 3 + len([h for uid in uids for h in store.history(uid)])
