@@ -22,7 +22,12 @@ STATUSES = ["Passed", "Cold", "Active", "Hot", "Closed", None]
 
 
 class Client(threading.Thread):
-    """A device with its own view of versions; retries a conflict on the fresh base."""
+    """A device making ``changes`` random status changes with its own view of versions.
+
+    Like the daemon, it pushes what is pending in batches (here 1-5 changes, on distinct
+    targets, so one push locks several targets); a conflicting change is made again on
+    the server's fresh version ("keep mine") in a later push.
+    """
 
     def __init__(self, number: int, device: Device, uids: list[str], changes: int) -> None:
         super().__init__(name=f"client-{number}")
@@ -30,34 +35,48 @@ class Client(threading.Thread):
         self.uids = uids
         self.rng = random.Random(number)
         self.known = dict.fromkeys(uids, 1)
-        self.applied: dict[str, list[str]] = defaultdict(list)
+        self.applied: dict[str, set[str]] = defaultdict(set)
         self.errors: list[str] = []
-        self.changes = changes
+        self.to_make = changes
+        self.retry: dict[str, str | None] = {}  # uid -> status to set again
+        self.pushes = 0
 
     def run(self) -> None:
         try:
-            for _ in range(self.changes):
-                self.change(self.rng.choice(self.uids), self.rng.choice(STATUSES))
+            while (self.to_make or self.retry) and not self.errors and self.pushes < 5000:
+                self.push(self.next_batch())
         except Exception as err:  # noqa: BLE001 - reported by the test
             self.errors.append(repr(err))
 
-    def change(self, uid: str, status: str | None) -> None:
-        for _attempt in range(50):
-            change = set_status(uid, status, base=self.known[uid])
-            response = self.device.http.post(
-                "/v1/push", json={"device_id": self.device.device_id, "changes": [change]}
-            )
-            if response.status_code != 200:
-                self.errors.append(f"{response.status_code}: {response.text}")
-                return
-            [result] = response.json()["results"]
+    def next_batch(self) -> dict[str, str | None]:
+        size = self.rng.randint(1, 5)
+        batch = dict(list(self.retry.items())[:size])
+        for uid in batch:
+            del self.retry[uid]
+        while len(batch) < size and self.to_make:
+            uid = self.rng.choice([u for u in self.uids if u not in batch])
+            batch[uid] = self.rng.choice(STATUSES)
+            self.to_make -= 1
+        return batch
+
+    def push(self, batch: dict[str, str | None]) -> None:
+        changes = [set_status(uid, status, base=self.known[uid]) for uid, status in batch.items()]
+        self.pushes += 1
+        response = self.device.http.post(
+            "/v1/push", json={"device_id": self.device.device_id, "changes": changes}
+        )
+        if response.status_code != 200:
+            self.errors.append(f"{response.status_code}: {response.text}")
+            return
+        for change, result in zip(changes, response.json()["results"], strict=True):
+            uid = change["target"]
             self.known[uid] = result["target"]["version"]
             if result["outcome"] == "applied":
-                self.applied[uid].append(change["change_id"])
-            if result["outcome"] != "conflict":
-                assert result["outcome"] in ("applied", "converged"), result
-                return
-        self.errors.append(f"{uid}: still conflicting after 50 attempts")
+                self.applied[uid].add(change["change_id"])
+            elif result["outcome"] == "conflict":
+                self.retry[uid] = change["status"]
+            elif result["outcome"] != "converged":
+                self.errors.append(f"unexpected {result}")
 
 
 def run_workload(servers: list[ServerProcess], changes: int = CHANGES_PER_CLIENT) -> None:
@@ -77,6 +96,7 @@ def run_workload(servers: list[ServerProcess], changes: int = CHANGES_PER_CLIENT
             client.join(240)
 
     assert [e for c in clients for e in c.errors] == []
+    assert all(not c.to_make and not c.retry for c in clients)
     applied: dict[str, set[str]] = defaultdict(set)
     for client in clients:
         for uid, ids in client.applied.items():
