@@ -1,0 +1,94 @@
+"""Where the demo keeps its things, and when it may reuse or wipe them.
+
+``DATA`` (default: the platform's cache dir, ``pipetrack/demo``) holds the embedded
+PostgreSQL, the server log, the instructions and ``demo.json`` (the demo's own record:
+its profiles and tokens). The demo profile defaults to ``DATA-profile`` beside it, the
+second device's profile to ``DATA-sam``.
+
+A demo that finished seeding is reused by the next run; ``--fresh`` (or a run that was
+interrupted while seeding) wipes it. Only directories the record names are ever wiped;
+a non-empty directory the demo did not make is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from protocol import InvalidInput
+
+RECORD = "demo.json"
+READY = "ready"
+
+
+def default_data_dir() -> Path:
+    return platformdirs.user_cache_path("pipetrack", appauthor=False) / "demo"
+
+
+@dataclass(frozen=True)
+class DemoDirs:
+    data: Path
+    home: Path
+    second: Path
+
+    @classmethod
+    def choose(cls, data: Path | None, home: Path | None) -> DemoDirs:
+        data = (data or default_data_dir()).expanduser().resolve()
+        home = (home or data.with_name(data.name + "-profile")).expanduser().resolve()
+        return cls(data=data, home=home, second=data.with_name(data.name + "-sam"))
+
+    @property
+    def postgres(self) -> Path:
+        return self.data / "postgres"
+
+    @property
+    def server_log(self) -> Path:
+        return self.data / "server.log"
+
+    @property
+    def sync_log(self) -> Path:
+        return self.home / "sync.log"
+
+    @property
+    def instructions(self) -> Path:
+        return self.data / "README.txt"
+
+    # ---- the record -----------------------------------------------------------------
+    def read(self) -> dict[str, Any] | None:
+        try:
+            return json.loads((self.data / RECORD).read_text(encoding="utf-8"))
+        except (FileNotFoundError, json.JSONDecodeError):
+            return None
+
+    def write(self, **record: Any) -> dict[str, Any]:
+        """Save the record (readable by its owner only: it holds tokens)."""
+        self.data.mkdir(parents=True, exist_ok=True)
+        record = {"home": str(self.home), "second": str(self.second), **record}
+        path = self.data / RECORD
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(record, fh, indent=2)
+        return record
+
+    # ---- reuse or start over ------------------------------------------------------------
+    def prepare(self, fresh: bool) -> dict[str, Any] | None:
+        """The record of a complete demo to reuse; else None, with every directory of an
+        earlier demo wiped. InvalidInput for a non-empty directory that is not the demo's."""
+        record = self.read()
+        if record is not None:
+            if not fresh and record.get("state") == READY and record["home"] == str(self.home):
+                return record
+            for path in (self.data, Path(record["home"]), Path(record["second"])):
+                shutil.rmtree(path, ignore_errors=True)
+        for option, path in (("--data-dir", self.data), ("--home", self.home)):
+            if path.exists() and any(path.iterdir()):
+                raise InvalidInput(
+                    option, f"{path} is not empty and holds no pipetrack demo; choose another"
+                )
+        return None
