@@ -66,7 +66,7 @@ def run(ctx: Context) -> Report:
         home = env.profile("fresh", srv, token)
         db = home / "pipetrack.db"
         with Poll(LocalTargets(db), 0.5) as pulled:
-            once = env.sync_once(home, ctx.limit(180, 30))
+            once = env.sync_once(home, ctx.limit(120, 30))
         copy_s, size = min(copy_out(url) for _ in range(3))
         with timed() as wire:
             server_state(srv.url, token, PULL_LIMIT)

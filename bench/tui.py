@@ -17,11 +17,11 @@ from .local import adopt, team_targets
 NAME = "tui"
 
 
-def probe(env: Env, targets: int, limit: float) -> dict:
+def probe(env: Env, targets: int, keys: int, limit: float) -> dict:
     home = env.home(f"tui-{targets}")
     adopt(home / "pipetrack.db", team_targets(targets))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.tui_probe", str(home)],
+        [sys.executable, "-m", "bench.tui_probe", str(home), str(keys)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -40,12 +40,13 @@ def probe(env: Env, targets: int, limit: float) -> dict:
 
 def run(ctx: Context) -> Report:
     big, small = ctx.size(100_000), ctx.size(1_000)
+    keys = 10 if ctx.quick else 20  # keystrokes of each kind
     report = Report(NAME, "the TUI at many targets", {"targets": big, "baseline_targets": small})
     with Env(ctx.cluster, NAME) as env:
         with report.phase("baseline"):
-            base = probe(env, small, ctx.limit(300, 60))
+            base = probe(env, small, keys, ctx.limit(300, 60))
         with report.phase("measure"):
-            ours = probe(env, big, ctx.limit(300, 60))
+            ours = probe(env, big, keys, ctx.limit(300, 60))
     paint = ours["paint_from_launch_s"]
     report.versus(
         "first paint from launch",

@@ -37,7 +37,6 @@ SEARCH_KEYS = [
     *[("backspace", "alpha 00"[: 7 - i]) for i in range(8)],
     *[(k, "echo"[: i + 1]) for i, k in enumerate("echo")],
 ]
-FILTER_PRESSES = 20
 SIZE = (120, 40)
 
 
@@ -76,7 +75,7 @@ def _holds(check: Callable[[], bool]) -> bool:
         return False
 
 
-async def drive(store: Store, launched: float) -> dict:
+async def drive(store: Store, launched: float, keys: int) -> dict:
     created = time.perf_counter()
     app = PipetrackApp(store, Config(), greet=False)
     frames = Frames(app)
@@ -92,13 +91,15 @@ async def drive(store: Store, launched: float) -> dict:
         total = table().pager.total
         reads = time_reads(app.screen)
         await pilot.press("slash")
-        search = [await keystroke(pilot, frames, key, table, text) for key, text in SEARCH_KEYS]
+        search = [
+            await keystroke(pilot, frames, key, table, text) for key, text in SEARCH_KEYS[:keys]
+        ]
         search_reads = reads[:]
         await pilot.press("escape")
         await pilot.pause()
         reads.clear()
         filters = []
-        for i in range(FILTER_PRESSES):
+        for i in range(keys):
             wanted = ("stale",) if i % 2 == 0 else ()
             filters.append(
                 await keystroke(pilot, frames, "t", table, wanted, lambda q: q.stagnation)
@@ -143,9 +144,11 @@ async def keystroke(pilot, frames: Frames, key: str, table, wanted, part=None) -
 
 
 def main(argv: list[str]) -> int:
+    """``HOME [KEYS]``: KEYS (default 20) search keystrokes and as many filter presses."""
     launched = psutil.Process().create_time()
+    keys = int(argv[1]) if len(argv) > 1 else len(SEARCH_KEYS)
     with Store.open(Path(argv[0]) / "pipetrack.db") as store:
-        result = asyncio.run(drive(store, launched))
+        result = asyncio.run(drive(store, launched, keys))
     print(json.dumps(result))
     return 0
 
