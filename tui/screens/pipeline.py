@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 
 from textual import on, work
@@ -13,7 +12,7 @@ from textual.widgets import Footer, Input, Label
 from textual.worker import get_current_worker
 
 from protocol import STATUS_ORDER, Status
-from storage import StoreError, SyncState, TargetQuery
+from storage import StoreError, TargetQuery
 
 from ..display import describe_filter, plural, status_label
 from ..pager import TargetPager
@@ -24,7 +23,6 @@ from .filter import STALE_ONLY, FilterForm
 from .forms import TargetFields, TargetForm
 from .status_picker import StatusChoice, StatusPicker
 
-SEARCH_DEBOUNCE = 0.1
 SORT_CYCLE: tuple[SortKey, ...] = ("name", "status", "markets", "days", "sync")
 STATUS_KEYS = Binding.Group("Set status", compact=True)
 
@@ -72,6 +70,8 @@ class PipelineScreen(AppScreen):
         super().__init__()
         self.target_query = TargetQuery()
         self.grand_total = 0
+        self._in_flight = False
+        self._pending_keep: bool | None = None  # a load asked for while one runs
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="search names…", id="search")
@@ -87,22 +87,49 @@ class PipelineScreen(AppScreen):
 
     def on_mount(self) -> None:
         # The first screenful is read right away, so the first paint shows rows; the
-        # sync bar (a whole-outbox count) follows from the worker.
-        first = self.attempt(self._read_rows, self.target_query, 0, self.app.size.height)
+        # sync bar (whole-outbox counts) follows from its own worker.
+        first = self.attempt(self._read, self.target_query, 0, self.app.size.height)
         if first is not None:
             self._show(*first, keep_position=False)
-        self.load()
+        self.refresh_sync()
 
-    # ---- loading (worker thread, never on the event loop) -----------------------------
+    # ---- loading (worker threads, never on the event loop) ----------------------------
     def reload_data(self) -> None:
+        """The data changed (here or in another process): rows and sync bar again."""
         self.load()
+        self.refresh_sync()
 
-    def load(self, *, delay: float = 0.0, keep_position: bool = True) -> None:
+    @work(exclusive=True, thread=True, group="sync-bar", exit_on_error=False)
+    def refresh_sync(self) -> None:
+        try:
+            state = self.store.sync_state(self.pipetrack.server)
+        except StoreError:
+            return  # the table's reads report database problems
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self.query_one(SyncBar).show_state, state)
+
+    def load(self, *, keep_position: bool = True) -> None:
+        """Read the current query again, in a worker thread.
+
+        At most one read is in flight: requests made meanwhile (fast typing in the
+        search box, a burst of data changes) are coalesced into one more read of the
+        latest query when it finishes. A keystroke after a pause is read at once, so it
+        repaints in milliseconds; a burst costs one read per read time, not per key.
+        """
+        pending = self._pending_keep
+        self._pending_keep = keep_position if pending is None else pending and keep_position
+        if not self._in_flight:
+            self._dispatch()
+
+    def _dispatch(self) -> None:
+        keep_position = bool(self._pending_keep)
+        self._pending_keep = None
+        self._in_flight = True
         table = self.table
         first = table.first_visible if keep_position else 0
-        self._load(self.target_query, delay, keep_position, first, table.visible_rows)
+        self._load(self.target_query, keep_position, first, table.visible_rows)
 
-    def _read_rows(self, query: TargetQuery, first: int, count: int) -> tuple[TargetPager, int]:
+    def _read(self, query: TargetQuery, first: int, count: int) -> tuple[TargetPager, int]:
         """The rows on screen for ``query`` and the number of all targets."""
         pager = TargetPager(self.store, query)
         pager.preload(first, count)
@@ -110,37 +137,28 @@ class PipelineScreen(AppScreen):
         return pager, pager.total if unfiltered else self.store.count_targets(TargetQuery())
 
     @work(exclusive=True, thread=True, group="pipeline-load", exit_on_error=False)
-    def _load(
-        self, query: TargetQuery, delay: float, keep_position: bool, first: int, count: int
-    ) -> None:
-        worker = get_current_worker()
-        if delay:
-            time.sleep(delay)  # debounce: a newer keystroke cancels this worker meanwhile
-        if worker.is_cancelled:
-            return
+    def _load(self, query: TargetQuery, keep_position: bool, first: int, count: int) -> None:
+        result = None
         try:
-            pager, total = self._read_rows(query, first, count)
-            sync = self.store.sync_state(self.pipetrack.server)
+            result = (*self._read(query, first, count), keep_position)
         except StoreError as err:
             self.app.call_from_thread(self.notify, str(err), severity="error")
-            return
-        if not worker.is_cancelled:
-            self.app.call_from_thread(self._show, pager, total, keep_position, sync)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._loaded, result)
 
-    def _show(
-        self,
-        pager: TargetPager,
-        total: int,
-        keep_position: bool,
-        sync: SyncState | None = None,
-    ) -> None:
+    def _loaded(self, result: tuple[TargetPager, int, bool] | None) -> None:
+        self._in_flight = False
+        if result is not None:
+            self._show(*result)
+        if self._pending_keep is not None:
+            self._dispatch()
+
+    def _show(self, pager: TargetPager, total: int, keep_position: bool) -> None:
         if pager.query != self.target_query:
             return  # an older answer; a newer load is on its way
         self.grand_total = total
         had_rows = bool(self.table.row_count)
         self.table.set_pager(pager, keep_position=keep_position)
-        if sync is not None:
-            self.query_one(SyncBar).show_state(sync)
         self.show_counts()
         if had_rows != bool(pager.total):
             self.refresh_bindings()  # the footer re-lists the keys that apply
@@ -153,9 +171,9 @@ class PipelineScreen(AppScreen):
             text += f" · {len(table.marked):,} marked"
         self.query_one("#counts", Label).update(text)
 
-    def requery(self, query: TargetQuery, *, delay: float = 0.0) -> None:
+    def requery(self, query: TargetQuery) -> None:
         self.target_query = query
-        self.load(delay=delay, keep_position=False)
+        self.load(keep_position=False)
 
     # ---- search, filter, sort -----------------------------------------------------------
     def action_search(self) -> None:
@@ -165,7 +183,7 @@ class PipelineScreen(AppScreen):
 
     @on(Input.Changed, "#search")
     def search_changed(self, event: Input.Changed) -> None:
-        self.requery(replace(self.target_query, search=event.value), delay=SEARCH_DEBOUNCE)
+        self.requery(replace(self.target_query, search=event.value))
 
     @on(Input.Submitted, "#search")
     def search_done(self) -> None:
