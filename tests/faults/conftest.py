@@ -102,7 +102,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # no
     terminalreporter.section(f"fault suite figures ({mode} form)")
     for name, found in _REPORTED:
         terminalreporter.write_line(format_figures(name, found))
-    if config.cache is not None:
+    if getattr(config, "cache", None) is not None:  # absent with -p no:cacheprovider
         config.cache.set(
             "faults/figures",
             {"mode": mode, "tests": [{"test": n, **f} for n, f in _REPORTED]},
