@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from tests.support.fixtures import server_on_new_database
@@ -46,3 +47,10 @@ def device_a(shared_server: ServerProcess, alice_token: str) -> Iterator[Device]
 def device_b(shared_server: ServerProcess, bob_token: str) -> Iterator[Device]:
     with Device(shared_server, bob_token, "device-b") as device:
         yield device
+
+
+@pytest.fixture(scope="session")
+def http() -> Iterator[httpx.Client]:
+    """A plain HTTP client without a token (one for all: making one costs ~50 ms CPU)."""
+    with httpx.Client(timeout=30) as client:
+        yield client

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import uuid
 
-import httpx
 import psycopg
 from typer.testing import CliRunner
 
@@ -35,7 +34,7 @@ def cli(*args: str):
     return CliRunner().invoke(app, list(args))
 
 
-def test_add_user_prints_only_the_token_and_stores_only_its_hash(shared_server):
+def test_add_user_prints_only_the_token_and_stores_only_its_hash(shared_server, http):
     url, name = shared_server.database_url, f"frank{uuid.uuid4().hex[:6]}"
 
     added = pipetrack("admin", "add-user", name, env={"PIPETRACK_DATABASE_URL": url})
@@ -49,7 +48,7 @@ def test_add_user_prints_only_the_token_and_stores_only_its_hash(shared_server):
     assert stored[0] == hashlib.sha256(token.encode()).hexdigest()
     headers = {"Authorization": f"Bearer {token}"}
     push = {"device_id": "d", "changes": [create()]}
-    assert httpx.post(f"{shared_server.url}/v1/push", json=push, headers=headers).status_code == 200
+    assert http.post(f"{shared_server.url}/v1/push", json=push, headers=headers).status_code == 200
 
     listed = cli("admin", "list-users", "--database-url", url)
     assert listed.exit_code == 0
@@ -58,7 +57,7 @@ def test_add_user_prints_only_the_token_and_stores_only_its_hash(shared_server):
 
     disabled = cli("admin", "disable-user", name, "--database-url", url)
     assert disabled.exit_code == 0, disabled.stderr
-    assert httpx.get(f"{shared_server.url}/v1/pull", headers=headers).status_code == 401
+    assert http.get(f"{shared_server.url}/v1/pull", headers=headers).status_code == 401
     listed = cli("admin", "list-users", "--database-url", url).stdout
     assert f"{name}\t" in listed and listed.split(f"{name}\t")[1].split("\n")[0].endswith(
         "disabled"
@@ -81,13 +80,13 @@ def test_bad_admin_input_exits_2_with_one_line(database_url):
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
-def test_serve_with_an_embedded_database_shared_with_admin(tmp_path):
+def test_serve_with_an_embedded_database_shared_with_admin(tmp_path, http):
     data_dir = tmp_path / "server-data"
     with ServerProcess(None, data_dir=data_dir) as srv:
         added = pipetrack("admin", "add-user", "erin", "--data-dir", str(data_dir))
         assert added.returncode == 0, added.stderr
         headers = {"Authorization": f"Bearer {added.stdout.strip()}"}
-        assert httpx.get(f"{srv.url}/v1/pull", headers=headers).status_code == 200
+        assert http.get(f"{srv.url}/v1/pull", headers=headers).status_code == 200
         log = srv.log_text()
         assert f"http://127.0.0.1:{srv.port}" in log
         assert "embedded database postgresql://postgres@/postgres?host=" in log

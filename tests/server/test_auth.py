@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 
-import httpx
 import pytest
 
 from .client import Device, count, create
@@ -30,7 +29,9 @@ def disabled_token(shared_server) -> str:
     "authorization",
     [None, "Bearer wrong-token", "Basic YWxpY2U6c2VjcmV0", "Bearer", "disabled"],
 )
-def test_every_v1_route_refuses_a_bad_token(shared_server, device_a, disabled_token, authorization):
+def test_every_v1_route_refuses_a_bad_token(
+    shared_server, device_a, disabled_token, authorization, http
+):
     uid = device_a.push_one(create())["target"]["uid"]
     if authorization == "disabled":
         authorization = f"Bearer {disabled_token}"
@@ -39,7 +40,7 @@ def test_every_v1_route_refuses_a_bad_token(shared_server, device_a, disabled_to
 
     for method, path in ROUTES:
         body = {"device_id": "intruder", "changes": [create()]} if method == "POST" else None
-        response = httpx.request(
+        response = http.request(
             method, shared_server.url + path.format(uid=uid), json=body, headers=headers
         )
         assert response.status_code == 401, (path, response.text)
@@ -59,18 +60,18 @@ def test_a_user_disabled_while_working_is_refused_at_once(shared_server):
         assert device.http.get("/v1/pull").status_code == 401
 
 
-def test_health_and_openapi_need_no_token(shared_server):
-    assert httpx.get(shared_server.url + "/healthz").json() == {
+def test_health_and_openapi_need_no_token(shared_server, http):
+    assert http.get(shared_server.url + "/healthz").json() == {
         "status": "ok",
         "database": "ok",
     }
-    spec = httpx.get(shared_server.url + "/openapi.json").json()
+    spec = http.get(shared_server.url + "/openapi.json").json()
     assert {"/v1/push", "/v1/pull", "/v1/targets/{uid}/history"} <= spec["paths"].keys()
-    assert httpx.get(shared_server.url + "/docs").status_code == 200
+    assert http.get(shared_server.url + "/docs").status_code == 200
 
 
-def test_a_malformed_body_without_a_token_is_still_401(shared_server):
-    response = httpx.post(
+def test_a_malformed_body_without_a_token_is_still_401(shared_server, http):
+    response = http.post(
         shared_server.url + "/v1/push",
         content=b'{"device_id": ',
         headers={"content-type": "application/json"},

@@ -62,6 +62,7 @@ class ServerProcess:
         os.close(fd)
         self.log_path = Path(name)
         self._own_log = log_dir is None
+        self._http: httpx.Client | None = None  # for /healthz polls (one client: cheap)
 
     # -- life cycle -------------------------------------------------------------------
     def start(self, timeout: float = 30.0) -> ServerProcess:
@@ -107,8 +108,10 @@ class ServerProcess:
 
     def health(self) -> int | None:
         """Status code of ``GET /healthz``; None when nothing answers."""
+        if self._http is None:
+            self._http = httpx.Client(timeout=5)
         try:
-            return httpx.get(f"{self.url}/healthz", timeout=5).status_code
+            return self._http.get(f"{self.url}/healthz").status_code
         except httpx.TransportError:
             return None
 
@@ -148,6 +151,8 @@ class ServerProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+        if self._http is not None:
+            self._http.close()
         if self._own_log:
             self.log_path.unlink(missing_ok=True)
 
