@@ -7,9 +7,12 @@ that field as it is; ``none`` in the status column clears the status.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from peewee import SQL
 
 from protocol import (
     InvalidInput,
@@ -23,7 +26,6 @@ from . import actions, query
 from .context import Ctx
 
 _UNSET: Any = object()
-_CHUNK = 500  # keys per IN (...) lookup
 
 
 @dataclass
@@ -61,9 +63,9 @@ def _parse(number: int, raw: dict[str, str]) -> _Row:
         raise InvalidInput(err.field, f"row {number}: {err.message}") from None
 
 
-def _chunks(items: list[str]) -> Iterator[list[str]]:
-    for i in range(0, len(items), _CHUNK):
-        yield items[i : i + _CHUNK]
+def _json_list(values: list[str]) -> Any:
+    """``IN (...)`` over any number of values with one parameter."""
+    return SQL("(SELECT value FROM json_each(?))", [json.dumps(values)])
 
 
 def _existing(ctx: Ctx, rows: list[_Row]) -> dict[tuple[str, str], list[str]]:
@@ -72,12 +74,10 @@ def _existing(ctx: Ctx, rows: list[_Row]) -> dict[tuple[str, str], list[str]]:
     found: dict[tuple[str, str], list[str]] = {}
     uids = sorted({r.uid for r in rows if r.uid})
     names = sorted({r.key[1] for r in rows if not r.uid})
-    for chunk in _chunks(uids):
-        for (uid,) in t.select(t.uid).where(t.uid.in_(chunk)).tuples():
-            found[("uid", uid)] = [uid]
-    for chunk in _chunks(names):
-        for uid, name_lc in t.select(t.uid, t.name_lc).where(t.name_lc.in_(chunk)).tuples():
-            found.setdefault(("name", name_lc), []).append(uid)
+    for (uid,) in t.select(t.uid).where(t.uid.in_(_json_list(uids))).tuples():
+        found[("uid", uid)] = [uid]
+    for uid, name_lc in t.select(t.uid, t.name_lc).where(t.name_lc.in_(_json_list(names))).tuples():
+        found.setdefault(("name", name_lc), []).append(uid)
     return found
 
 

@@ -59,11 +59,13 @@ class DayField(TextField):
         return None if value is None else date.fromisoformat(value)
 
 
+# One encoder for all: json.dumps with options builds a new encoder at every call.
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 class JSONField(TextField):
     def db_value(self, value: Any) -> str | None:
-        if value is None:
-            return None
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        return None if value is None else _encode(value)
 
     def python_value(self, value: str | None) -> Any:
         return None if value is None else json.loads(value)
