@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import random
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -106,13 +107,50 @@ def translating(path: Path) -> Iterator[None]:
         raise StoreError(message) from err
 
 
+def _emptied(path: Path) -> bool:
+    """A database file with no bytes and no WAL: truncated, since new files are linked
+    into place whole (:func:`_create`). SQLite would take it for a new database, so its
+    targets would vanish silently."""
+    wal = Path(f"{path}-wal")
+    return path.stat().st_size == 0 and (not wal.exists() or wal.stat().st_size == 0)
+
+
 def _make_private(path: Path) -> None:
-    """Create the file 0600 before SQLite does (its -wal/-shm copy the mode)."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    """0600 for the file and its -wal/-shm (SQLite gives those the file's mode)."""
     for each in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         if each.exists() and each.stat().st_mode & 0o077:
             each.chmod(0o600)
+
+
+def _connect(path: Path) -> APSWDatabase:
+    db = _Database(str(path), timeout=BUSY_TIMEOUT_S, pragmas=_PRAGMAS)
+    try:
+        db.connect()
+        _check_and_migrate(db, path)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _create(path: Path) -> None:
+    """Build a new database beside ``path`` and link it into place whole, so that
+    ``path`` never exists half made, even when two processes create it at once."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.new")
+    os.close(os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+    try:
+        _connect(tmp).close()  # closing the last connection folds the WAL into the file
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+        except OSError:  # no hard links on this file system
+            if not path.exists():
+                os.replace(tmp, path)
+    finally:
+        for each in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+            each.unlink(missing_ok=True)
 
 
 def _check_and_migrate(db: APSWDatabase, path: Path) -> None:
@@ -140,12 +178,13 @@ def open_database(path: Path) -> APSWDatabase:
     """Connect (this thread; other threads connect on first use) and bring the schema
     up to date. Raises StoreError for a file that cannot be used."""
     with translating(path):
+        if not path.exists():
+            _create(path)
+        if _emptied(path):
+            raise StoreError(
+                f"{path} is empty: it was truncated (or never fully created). Restore it "
+                "from a backup if it held targets; otherwise delete it and run pipetrack "
+                "again (a new database is made and the server's targets pulled again)"
+            )
         _make_private(path)
-        db = _Database(str(path), timeout=BUSY_TIMEOUT_S, pragmas=_PRAGMAS)
-        try:
-            db.connect()
-            _check_and_migrate(db, path)
-        except BaseException:
-            db.close()
-            raise
-    return db
+        return _connect(path)

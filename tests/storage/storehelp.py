@@ -94,3 +94,15 @@ def change_statuses(path: str, uids: list[str], worker: int, count: int, start) 
             # the other process may have just set this very status: then nothing is written
             if store.set_status(uid, status, note=f"w{worker}-{made}").changed:
                 made += 1
+
+
+def open_new(path: str, start, device_ids) -> None:
+    """Open (creating) the store at ``path`` once ``start`` is set; report its device id."""
+    from pathlib import Path
+
+    from storage import Store
+
+    start.wait(30)
+    with Store.open(Path(path)) as store:
+        store.create_target("made here")
+        device_ids.put(store.device_id)

@@ -77,6 +77,14 @@ def test_a_file_from_a_newer_pipetrack(db_path, store):
     assert "upgrade pipetrack" in str(err.value)
 
 
+def test_a_truncated_file(db_path, store):
+    store.create_target("Acme")
+    store.close()
+    db_path.write_bytes(b"")
+    with pytest.raises(StoreError, match="is empty: it was truncated"):
+        Store.open(db_path)
+
+
 def test_a_directory_in_the_way(home):
     (home / "pipetrack.db").mkdir()
     with pytest.raises(StoreError, match="pipetrack.db"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing
 
 from storage import Store
-from tests.storage.storehelp import change_statuses
+from tests.storage.storehelp import change_statuses, open_new
 
 CHANGES = 500
 
@@ -71,3 +71,21 @@ def test_threads_share_one_store(store):
         t.join()
     assert errors == []
     assert store.sync_state().pending == 3 + len([h for uid in uids for h in store.history(uid)])
+
+
+def test_two_processes_create_a_new_profile_at_once(tmp_path):
+    path = tmp_path / "new" / "pipetrack.db"
+    spawn = multiprocessing.get_context("spawn")
+    start, device_ids = spawn.Event(), spawn.Queue()
+    workers = [spawn.Process(target=open_new, args=(str(path), start, device_ids)) for _ in "ab"]
+    for w in workers:
+        w.start()
+    start.set()
+    for w in workers:
+        w.join(60)
+    assert [w.exitcode for w in workers] == [0, 0]
+    first, second = device_ids.get(timeout=5), device_ids.get(timeout=5)
+    assert first == second  # one file, made once
+    with Store.open(path) as store:
+        assert store.device_id == first and store.count_targets() == 2
+    assert sorted(p.name for p in path.parent.iterdir() if p.name.endswith(".new")) == []
