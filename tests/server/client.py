@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from tests.support.server import ServerProcess
+from tests.support.server import TLS, ServerProcess
 
 
 def now_iso() -> str:
@@ -57,7 +57,7 @@ class Device:
     def __init__(self, server: ServerProcess, token: str, device_id: str | None = None) -> None:
         self.device_id = device_id or f"dev-{uuid.uuid4().hex[:8]}"
         self.http = httpx.Client(
-            base_url=server.url, headers=server.auth(token), timeout=httpx.Timeout(90.0)
+            base_url=server.url, headers=server.auth(token), timeout=90.0, verify=TLS
         )
 
     def push(self, *changes: dict) -> list[dict[str, Any]]:

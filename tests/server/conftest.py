@@ -13,7 +13,7 @@ import pytest
 
 from tests.support.fixtures import server_on_new_database
 from tests.support.pg import PgCluster
-from tests.support.server import ServerProcess
+from tests.support.server import TLS, ServerProcess
 
 from .client import Device
 
@@ -52,5 +52,5 @@ def device_b(shared_server: ServerProcess, bob_token: str) -> Iterator[Device]:
 @pytest.fixture(scope="session")
 def http() -> Iterator[httpx.Client]:
     """A plain HTTP client without a token (one for all: making one costs ~50 ms CPU)."""
-    with httpx.Client(timeout=30) as client:
+    with httpx.Client(timeout=30, verify=TLS) as client:
         yield client
