@@ -17,38 +17,27 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def create(uid: uuid.UUID | None = None, name: str = "Acme", status=None, **fields) -> dict:
+def change(uid, op: str, **parts: Any) -> dict:
+    """A wire change with a fresh change_id, made now."""
     return {
         "change_id": str(uuid.uuid4()),
-        "target": str(uid or uuid.uuid4()),
-        "op": "create",
-        "status": status,
-        "fields": {"name": name, **fields},
+        "target": str(uid),
+        "op": op,
         "changed_at": now_iso(),
+        **parts,
     }
+
+
+def create(uid: uuid.UUID | None = None, name: str = "Acme", status=None, **fields) -> dict:
+    return change(uid or uuid.uuid4(), "create", status=status, fields={"name": name, **fields})
 
 
 def set_status(uid, status, base: int, note: str | None = None) -> dict:
-    return {
-        "change_id": str(uuid.uuid4()),
-        "target": str(uid),
-        "op": "set_status",
-        "base_version": base,
-        "status": status,
-        "changed_at": now_iso(),
-        "note": note,
-    }
+    return change(uid, "set_status", base_version=base, status=status, note=note)
 
 
 def edit(uid, base: int, **fields) -> dict:
-    return {
-        "change_id": str(uuid.uuid4()),
-        "target": str(uid),
-        "op": "edit",
-        "base_version": base,
-        "fields": fields,
-        "changed_at": now_iso(),
-    }
+    return change(uid, "edit", base_version=base, fields=fields)
 
 
 class Device:
