@@ -17,17 +17,6 @@ import typer
 from pipetrack.context import EXIT_BAD_INPUT, config_of, open_store, profile_of
 from protocol import InvalidInput
 from storage import Store
-from syncd import (
-    AlreadyRunning,
-    ApiClient,
-    ApiError,
-    Daemon,
-    ProfileLock,
-    Settings,
-    Transient,
-    Unauthorized,
-    run_once,
-)
 
 from .commands.output import info
 
@@ -53,6 +42,8 @@ def login(
     ],
 ) -> None:
     """Check a token against the server, then save the URL and the token in the profile."""
+    from syncd import ApiClient, ApiError, Transient, Unauthorized  # httpx: only here
+
     url = _clean_url(url)
     token = token.strip()
     if not token:
@@ -91,6 +82,8 @@ def sync(
 ) -> None:
     """Run the sync daemon until stopped (Ctrl-C, SIGTERM): push local changes, pull the
     team's. Exit 1 with --once when the server is unreachable (changes stay queued)."""
+    from syncd import AlreadyRunning, Daemon, ProfileLock, Settings, run_once
+
     profile = profile_of(ctx)
     config = config_of(ctx)
     if not config.server or not profile.read_token():
