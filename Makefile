@@ -1,6 +1,8 @@
 # pipetrack — every target creates .venv and installs what it needs.
 PYTHON ?= python3
 VENV   := .venv
+# Byte-compiled caches make every test subprocess start faster.
+unexport PYTHONDONTWRITEBYTECODE
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
