@@ -33,7 +33,7 @@ def run(ctx: Context) -> Report:
             with report.phase("baseline"):
                 base = pushed_summary(push_backlog(env, small, PER_TARGET, ctx.limit(240, 25)))
     with Env(ctx.cluster, NAME) as env, report.phase("measure"):
-        run_ = pushed_summary(push_backlog(env, big, PER_TARGET, ctx.limit(120, 20)))
+        run_ = pushed_summary(push_backlog(env, big, PER_TARGET, ctx.limit(90, 20)))
     ratio = run_["commit_s"] / base["commit_s"]
     exact = run_["committed"] and base["committed"]
     report.figure(

@@ -89,10 +89,15 @@ class Tracker:
 
     async def run(self, http: httpx.AsyncClient) -> None:
         while not self.done.is_set():
-            response = await http.get(
-                "/v1/pull", params={"cursor": self.cursor, "limit": 10_000, "wait": 0.2}
-            )
-            response.raise_for_status()
+            try:
+                response = await http.get(
+                    "/v1/pull", params={"cursor": self.cursor, "limit": 10_000, "wait": 0.2}
+                )
+            except httpx.HTTPError:
+                response = None
+            if response is None or response.status_code != 200:
+                await asyncio.sleep(0.1)  # an overloaded server: the devices' figures say so
+                continue
             self.cursor = json.loads(response.content)["cursor"]
 
 

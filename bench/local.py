@@ -10,7 +10,7 @@ holds exactly what those would have left. The real paths are what the ``commit``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,10 +25,9 @@ from .seed import STATUSES, WORDS, change_plan, target_uid
 PAGE = 10_000
 
 
-def server_state(url: str, token: str, page: int = PAGE) -> tuple[list[TargetState], str]:
-    """Every target the server holds, and the pull cursor after all of it (HTTP pulls of
-    ``page`` rows each, parsed as the daemon parses them)."""
-    targets: list[TargetState] = []
+def pull_pages(url: str, token: str, page: int = PAGE) -> Iterator[PullResponse]:
+    """The server's pull pages from the start (``page`` rows each), parsed as the daemon
+    parses them, until one says there is no more."""
     cursor: str | None = None
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as http:
         while True:
@@ -38,10 +37,20 @@ def server_state(url: str, token: str, page: int = PAGE) -> tuple[list[TargetSta
             response = http.get("/v1/pull", params=params, timeout=120)
             response.raise_for_status()
             answer = PullResponse.model_validate_json(response.content)
-            targets += answer.targets
-            cursor = answer.cursor
+            yield answer
             if not answer.more:
-                return targets, cursor
+                return
+            cursor = answer.cursor
+
+
+def server_state(url: str, token: str) -> tuple[list[TargetState], str]:
+    """Every target the server holds, and the pull cursor after all of it."""
+    targets: list[TargetState] = []
+    cursor = ""
+    for answer in pull_pages(url, token):
+        targets += answer.targets
+        cursor = answer.cursor
+    return targets, cursor
 
 
 def team_targets(count: int) -> list[TargetState]:

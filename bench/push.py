@@ -89,7 +89,7 @@ def run(ctx: Context) -> Report:
     )
     with Env(ctx.cluster, NAME) as env:
         with report.phase("measure"):
-            pushed = push_backlog(env, targets, PER_TARGET, ctx.limit(240, 25), keep=True)
+            pushed = push_backlog(env, targets, PER_TARGET, ctx.limit(180, 25), keep=True)
         with report.phase("baseline"):
             baseline = median(
                 set_based_push(seeded_database(env, targets), pushed.changes, pushed.device, USER)
