@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import time
 from collections.abc import Iterator
@@ -87,11 +88,11 @@ def big_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     built = folder / f"{_storage_fingerprint()}.db"
     if not built.exists():
         for old in folder.glob("*.db"):
-            old.unlink()
-        partial = folder / "building.tmp"
+            old.unlink(missing_ok=True)
+        partial = folder / f"building-{os.getpid()}.tmp"  # test workers may build at once
         partial.unlink(missing_ok=True)
         _build_big(partial)
-        partial.rename(built)
+        partial.replace(built)
     shutil.copyfile(built, copy)
     return copy
 
