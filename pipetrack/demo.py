@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import random
 import signal
+import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,13 +31,15 @@ from storage.profile import Profile
 from syncd import ApiError
 
 from . import demo_text
-from .demo_dirs import READY, DemoDirs
+from .demo_dirs import READY, DemoDirs, write_private
 from .demo_seed import MARKETS, SEED, TARGETS, build_seed, pushes
 from .demo_story import stage
 from .demo_system import System, sync_once
 from .demo_team import ME, SECOND, USERS, create_users, push_all
 
-SETUP_ERRORS = (RuntimeError, TimeoutError, ApiError, psycopg.Error)
+#: What can stop the set-up (a process that dies, a port, PostgreSQL's pg_ctl...): one
+#: message, exit 1, everything started so far stopped.
+SETUP_ERRORS = (RuntimeError, TimeoutError, ApiError, psycopg.Error, subprocess.SubprocessError)
 
 
 def register(app: typer.Typer) -> None:
@@ -119,12 +122,12 @@ def _set_up(
         record = dirs.write(state="starting")
     _say(f"starting PostgreSQL in {dirs.postgres}…")
     database_url = system.start_postgres()
-    url = system.launch_server(database_url, port)
+    system.launch_server(database_url, port)
     if "tokens" not in record:
         _say(f"creating the users {', '.join(USERS)}…")
         record = dirs.write(state="seeding", tokens=create_users(database_url))
-    _say(f"starting the API server on {url} (log: {dirs.server_log})…")
-    system.wait_server(url)
+    _say(f"starting the API server (log: {dirs.server_log})…")
+    url = system.wait_server()
     profile = Profile(dirs.home)
     profile.save_server(url)
     profile.save_token(record["tokens"][ME])
@@ -174,7 +177,7 @@ def _run(system: System, dirs: DemoDirs, url: str, record: dict[str, Any], no_tu
     with Store.open(profile.db_path) as store:
         counts = (store.count_targets(), store.count_targets(TargetQuery(stagnation=("stale",))))
     text = demo_text.instructions(dirs, url, record, *counts)
-    dirs.instructions.write_text(text, encoding="utf-8")
+    write_private(dirs.instructions, text)
     _say(text)
     _say(f"ready: the API on {url}, the demo profile in {dirs.home}")
     if no_tui:

@@ -22,6 +22,7 @@ from typing import Any
 import platformdirs
 
 from protocol import InvalidInput
+from syncd import AlreadyRunning, ProfileLock
 
 RECORD = "demo.json"
 READY = "ready"
@@ -29,6 +30,14 @@ READY = "ready"
 
 def default_data_dir() -> Path:
     return platformdirs.user_cache_path("pipetrack", appauthor=False) / "demo"
+
+
+def write_private(path: Path, text: str) -> None:
+    """A file only its owner may read (the demo's files name tokens)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
 
 
 @dataclass(frozen=True)
@@ -68,18 +77,15 @@ class DemoDirs:
 
     def write(self, **record: Any) -> dict[str, Any]:
         """Save the record (readable by its owner only: it holds tokens)."""
-        self.data.mkdir(parents=True, exist_ok=True)
         record = {"home": str(self.home), "second": str(self.second), **record}
-        path = self.data / RECORD
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(record, fh, indent=2)
+        write_private(self.data / RECORD, json.dumps(record, indent=2))
         return record
 
     # ---- reuse or start over ------------------------------------------------------------
     def prepare(self, fresh: bool) -> dict[str, Any] | None:
         """The record of a complete demo to reuse; else None, with every directory of an
         earlier demo wiped. InvalidInput for a non-empty directory that is not the demo's."""
+        self._refuse_if_running()
         record = self.read()
         if record is not None:
             if not fresh and record.get("state") == READY and record["home"] == str(self.home):
@@ -92,3 +98,15 @@ class DemoDirs:
                     option, f"{path} is not empty and holds no pipetrack demo; choose another"
                 )
         return None
+
+    def _refuse_if_running(self) -> None:
+        """A demo already running here holds its profile's sync lock."""
+        if not self.home.is_dir():
+            return
+        try:
+            with ProfileLock(self.home):
+                pass
+        except AlreadyRunning as err:
+            raise InvalidInput(
+                "--home", f"a demo already runs on {self.home} (sync pid {err.pid}); stop it first"
+            ) from None

@@ -46,6 +46,7 @@ class Child:
     def __init__(self, name: str, args: list[str], log_path: Path, env: dict[str, str]) -> None:
         self.name = name
         self.log_path = log_path
+        self.url = ""  # where it answers, for a server
         with open(log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 args,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import time
 from datetime import datetime
+from functools import partial
 
 from server.embedded import EmbeddedPostgres
 from server.settings import DATABASE_URL_ENV
@@ -21,6 +22,7 @@ from .demo_dirs import DemoDirs
 from .demo_procs import Child, free_port, healthy, pipetrack_args, stop_all
 
 SERVER_START_S = 60.0
+SERVER_PORT_TRIES = 3
 DAEMON_FIRST_SYNC_S = 20.0
 
 
@@ -45,16 +47,34 @@ class System:
         self._stack.callback(embedded.close)  # stops it: nobody else holds it
         return embedded.url()
 
-    def launch_server(self, database_url: str, port: int | None) -> str:
-        """``pipetrack serve`` on 127.0.0.1 (not waited for: :meth:`wait_server`); its URL."""
-        port = port or free_port()
-        args = pipetrack_args("serve", "--host", "127.0.0.1", "--port", str(port))
-        env = {DATABASE_URL_ENV: database_url}  # not on the command line, where ps shows it
-        self._child(Child("the API server", args, self.dirs.server_log, env))
-        return f"http://127.0.0.1:{port}"
+    def launch_server(self, database_url: str, port: int | None) -> None:
+        """Start ``pipetrack serve`` on 127.0.0.1 (on a free port unless ``port`` is
+        given); :meth:`wait_server` waits for it."""
+        self._server_env = {DATABASE_URL_ENV: database_url}  # ps would show an argument
+        self._fixed_port = port
+        self._server = self._child(self._serve(port or free_port()))
 
-    def wait_server(self, url: str) -> None:
-        self.children[0].wait_until(lambda: healthy(url), SERVER_START_S, "answering")
+    def _serve(self, port: int) -> Child:
+        args = pipetrack_args("serve", "--host", "127.0.0.1", "--port", str(port))
+        child = Child("the API server", args, self.dirs.server_log, self._server_env)
+        child.url = f"http://127.0.0.1:{port}"
+        return child
+
+    def wait_server(self) -> str:
+        """The server's URL once it answers. A free port taken by someone else in the
+        meantime means another free port (a few times)."""
+        for _ in range(SERVER_PORT_TRIES):
+            server = self._server
+            try:
+                server.wait_until(partial(healthy, server.url), SERVER_START_S, "answering")
+                return server.url
+            except RuntimeError:
+                in_use = "address already in use" in server.failure().lower()
+                if self._fixed_port or not in_use:
+                    raise
+            self.children.remove(server)
+            self._server = self._child(self._serve(free_port()))
+        raise RuntimeError(f"no free port for the API server after {SERVER_PORT_TRIES} tries")
 
     def start_daemon(self, profile: Profile) -> Child:
         """``pipetrack --home P sync`` logging to the profile's sync.log; returns once its

@@ -49,5 +49,5 @@ Play the second device, teammate "{SECOND}" (each line in its own terminal or wi
 Sam's change shows up in the demo's TUI within a second, and yours on sam's side.
 
 These lines are saved in {dirs.instructions}.
-Quit the TUI with q (or press Ctrl-C here) to stop everything the demo started.
+To stop everything the demo started: q in the TUI (with --no-tui: Ctrl-C here).
 """

@@ -26,6 +26,7 @@ def demo(tmp_path: Path):
         yield run
     finally:
         run.kill()
+        print(run.output)  # shown when the test fails
 
 
 def test_demo_seeds_plays_two_devices_stops_everything_and_is_reused(demo, tmp_path):

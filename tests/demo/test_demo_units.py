@@ -7,11 +7,14 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from pipetrack.cli import app
 from pipetrack.demo_dirs import DemoDirs
 from pipetrack.demo_seed import MARKETS, SEED, TARGETS, TEAMMATES, build_seed, pushes
+from protocol import InvalidInput
+from syncd import ProfileLock
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -79,3 +82,12 @@ def test_an_unfinished_demo_is_wiped_a_finished_one_reused(tmp_path: Path):
     record = dirs.write(state="ready", tokens={})
     assert dirs.prepare(fresh=False) == record
     assert dirs.prepare(fresh=True) is None and not dirs.data.exists()
+
+
+def test_a_demo_that_is_running_is_not_touched(tmp_path: Path):
+    dirs = DemoDirs.choose(tmp_path / "demo", None)
+    dirs.home.mkdir(parents=True)
+    dirs.write(state="ready", tokens={})
+    with ProfileLock(dirs.home), pytest.raises(InvalidInput, match="already runs"):
+        dirs.prepare(fresh=True)
+    assert dirs.read() is not None
