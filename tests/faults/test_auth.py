@@ -27,7 +27,7 @@ from tests.server.client import create, set_status
 from tests.support.server import ServerProcess
 from tests.sync.synchelp import Device
 
-from .central import audit_rows, row_counts
+from .central import audit_rows, row_counts, server_errors
 from .conftest import Figures
 from .harness import start_daemon
 
@@ -96,9 +96,11 @@ def test_every_route_refuses_every_bad_credential_and_writes_nothing(
     figures["rounds"] = len(credentials)
     figures["routes"] = len(routes)
     figures["let_in"] = len(let_in)
+    figures["server_errors"] = server_errors(server.log_text())[0]
     assert not let_in
     assert row_counts(server.database_url) == before
     assert token not in server.log_text()
+    assert figures["server_errors"] == 0
 
 
 def test_a_client_cannot_say_who_made_a_change(
@@ -196,6 +198,8 @@ def test_tokens_never_leak_and_profile_files_are_private(
         os.umask(previous)
     figures["outputs_checked"] = len(seen)
     figures["files_checked"] = len(modes)
+    figures["server_errors"] = server_errors(server.log_text())[0]
+    assert figures["server_errors"] == 0
     leaks = [text for text in seen if token in text or wrong in text]
     assert not leaks, leaks[0][:500]
     assert token not in server.log_text() and wrong not in server.log_text()
