@@ -135,6 +135,11 @@ def _set_up(
         _say(f"reusing the demo seeded at {record['seeded_at']} (--fresh starts over); syncing…")
         sync_once(profile)
         return url, record
+    return url, _seed(dirs, url, record, profile)
+
+
+def _seed(dirs: DemoDirs, url: str, record: dict[str, Any], profile: Profile) -> dict[str, Any]:
+    """The team's year through the API, the demo profile synced, the story staged."""
     rng = random.Random(SEED)
     now = datetime.now(UTC)
     seed = build_seed(now, rng)
@@ -147,7 +152,7 @@ def _set_up(
         story = stage(store, url, record["tokens"][SECOND], seed, now, rng)
     sync_once(profile)
     _check_story(profile)
-    record = dirs.write(
+    return dirs.write(
         **{
             **record,
             "state": READY,
@@ -156,7 +161,6 @@ def _set_up(
             "rejected": story.rejected,
         }
     )
-    return url, record
 
 
 def _check_story(profile: Profile) -> None:
