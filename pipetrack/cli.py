@@ -17,7 +17,7 @@ from typing import Annotated, NoReturn
 import typer
 from typer.core import TyperGroup
 
-from pipetrack import commands, demo, server_cmd, sync_cmd
+from pipetrack import commands, demo_cmd, server_cmd, sync_cmd
 from pipetrack.context import EXIT_BAD_INPUT, EXIT_FAILURE, init_state
 from protocol import InvalidInput
 from storage import Ambiguous, NotFound, StoreError
@@ -105,10 +105,7 @@ def root(
 commands.register(app)  # add set edit list stale history status conflicts resolve import export
 sync_cmd.register(app)  # login, sync
 server_cmd.register(app)  # serve, admin
-demo.register(app)  # demo
-# Other engineers: import your module at the top and add its line here, e.g.
-#   server_cmd.register(app)  # serve, admin
-#   demo.register(app)        # demo
+demo_cmd.register(app)  # demo
 
 
 def main() -> None:

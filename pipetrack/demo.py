@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import psycopg
 import typer
@@ -42,45 +42,16 @@ from .demo_team import ME, SECOND, USERS, create_users, push_all
 SETUP_ERRORS = (RuntimeError, TimeoutError, ApiError, psycopg.Error, subprocess.SubprocessError)
 
 
-def register(app: typer.Typer) -> None:
-    app.command()(demo)
-
-
-def demo(
+def run(
     ctx: typer.Context,
-    data_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--data-dir",
-            metavar="DIR",
-            file_okay=False,
-            help="The demo's server data (default: the platform's cache dir, pipetrack/demo).",
-        ),
-    ] = None,
-    home: Annotated[
-        Path | None,
-        typer.Option(
-            "--home",
-            metavar="DIR",
-            file_okay=False,
-            help="The demo profile (default: DIR-profile beside --data-dir).",
-        ),
-    ] = None,
-    fresh: Annotated[
-        bool, typer.Option("--fresh", help="Wipe an earlier demo and seed again.")
-    ] = False,
-    port: Annotated[
-        int | None, typer.Option(min=1, max=65535, help="API port (default: a free one).")
-    ] = None,
-    no_tui: Annotated[
-        bool, typer.Option("--no-tui", help="Set up, print the instructions, run until Ctrl-C.")
-    ] = False,
-    seed_only: Annotated[
-        bool, typer.Option("--seed-only", help="Set up and seed, then stop everything.")
-    ] = False,
+    data_dir: Path | None,
+    home: Path | None,
+    fresh: bool,
+    port: int | None,
+    no_tui: bool,
+    seed_only: bool,
 ) -> None:
-    """Run the whole system here: PostgreSQL, the API, ~300 seeded targets, the sync
-    daemon and the TUI. Quitting stops everything it started."""
+    """``pipetrack demo`` (options in :mod:`pipetrack.demo_cmd`)."""
     dirs = DemoDirs.choose(data_dir, home or _explicit_home(ctx))
     record = dirs.prepare(fresh)
     code = 0
