@@ -15,6 +15,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from tests.support.fixtures import server_on_new_database
+from tests.support.pg import PgCluster
+from tests.support.server import ServerProcess
 from tests.sync.conftest import devices, token
 
 from .harness import Team
@@ -72,6 +75,7 @@ def sizes() -> Sizes:
 _REPORTED: list[tuple[str, dict[str, object]]] = []
 #: The figures every line shows, in this order, even when a test did not set them.
 HEADLINE = ("rounds", "changes", "lost", "duplicated", "server_errors")
+_PROPERTY = "faults_figures"
 
 
 class Figures(dict):
@@ -87,7 +91,16 @@ def figures(request: pytest.FixtureRequest) -> Iterator[Figures]:
     started = time.monotonic()
     yield found
     found["seconds"] = round(time.monotonic() - started, 1)
-    _REPORTED.append((request.node.nodeid.split("::", 1)[-1], found))
+    # carried by the test's teardown report, so it also reaches the controller under xdist
+    request.node.user_properties.append((_PROPERTY, dict(found)))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when != "teardown":
+        return
+    for key, value in report.user_properties:
+        if key == _PROPERTY:
+            _REPORTED.append((report.nodeid.split("::", 1)[-1], value))
 
 
 def format_figures(name: str, found: dict[str, object]) -> str:
@@ -111,6 +124,19 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # no
 
 # ---- devices: ``devices(name)`` and ``token`` (alice's) come from the sync tests' fixtures
 __all__ = ["devices", "token"]
+
+
+@pytest.fixture(scope="module")
+def shared_server(pg_cluster: PgCluster, tmp_path_factory) -> Iterator[ServerProcess]:
+    """One server for a whole module whose tests use fresh uids (bad-input tests)."""
+    log_dir = tmp_path_factory.mktemp("shared-server")
+    with server_on_new_database(pg_cluster, log_dir=log_dir) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def alice_token(shared_server: ServerProcess) -> str:
+    return shared_server.add_user("alice")
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""Attacks and bad input at the API: schemathesis over /openapi.json (authenticated),
-then a table of hand-made hostile requests.
+"""Attacks and bad input at the API: a table of hand-made hostile requests (schemathesis
+runs in test_schemathesis.py).
 
 Every answer is below 500. A request the schema refuses is a clear 4xx and writes
 nothing; a change the business rules refuse is a ``rejected`` outcome with a reason
@@ -9,7 +9,6 @@ is stored literally and reads back equal.
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -17,80 +16,11 @@ from typing import Any
 
 import httpx
 import pytest
-import schemathesis
-from hypothesis import HealthCheck, settings
 
 from tests.server.client import create, edit, set_status
-from tests.support.fixtures import server_on_new_database
-from tests.support.pg import PgCluster
 from tests.support.server import ServerProcess
 
-from .central import answered, audit_rows, row_counts, server_errors
-from .conftest import LONG, LONG_SIZES, SHORT_SIZES, Figures
-
-SIZES = LONG_SIZES if LONG else SHORT_SIZES
-
-
-@pytest.fixture(scope="module")
-def shared_server(pg_cluster: PgCluster, tmp_path_factory) -> Iterator[ServerProcess]:
-    """One server for this module (every test uses fresh uids)."""
-    log_dir = tmp_path_factory.mktemp("api-input")
-    with server_on_new_database(pg_cluster, log_dir=log_dir) as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
-def alice_token(shared_server: ServerProcess) -> str:
-    return shared_server.add_user("alice")
-
-
-#: Two of schemathesis's heuristics, told what this API does by design. The pull cursor is
-#: an opaque string: one the server never gave out is a 400. And pydantic's lax mode
-#: coerces what the schema calls wrong types (``"changed_at": 1700000000``, ``"3"`` for an
-#: integer) into valid values instead of answering 422; harmless (the coerced value is
-#: then checked like any other) but schemathesis counts each as "schema-violating
-#: request accepted", so that check is off. Hand-made wrong types are tested below.
-CHECKS = {
-    "negative_data_rejection": {"enabled": False},
-    "positive_data_acceptance": {"expected-statuses": ["2XX", 400, 401, 403, 404, 409, 429]},
-}
-
-
-@pytest.fixture(scope="module")
-def api_schema(shared_server: ServerProcess, alice_token: str):
-    auth = {"openapi": {"HTTPBearer": {"bearer": alice_token}}}  # FastAPI's HTTPBearer scheme
-    config = schemathesis.Config.from_dict({"checks": CHECKS, "auth": auth})
-    return schemathesis.openapi.from_url(f"{shared_server.url}/openapi.json", config=config)
-
-
-schema = schemathesis.pytest.from_fixture("api_schema")
-
-
-@schema.parametrize()
-@settings(
-    max_examples=SIZES.schema_examples,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-    database=None,
-)
-def test_schemathesis_authenticated(case, shared_server: ServerProcess):
-    wait = (case.query or {}).get("wait")
-    with contextlib.suppress(TypeError, ValueError):
-        if float(wait) > 0.1:  # a valid long-poll: keep it short
-            case.query["wait"] = type(wait)(0.1)
-    case.call_and_validate(base_url=shared_server.url)
-
-
-def test_schemathesis_left_no_internal_errors(shared_server: ServerProcess, figures: Figures):
-    """Runs after the generated tests of this module: the server logged no 5xx."""
-    internal, unavailable = server_errors(shared_server.log_text())
-    codes = answered(shared_server.log_text())
-    figures["requests"] = sum(codes.values())
-    figures["answered_2xx"] = sum(n for code, n in codes.items() if code < 300)
-    figures["answered_4xx"] = sum(n for code, n in codes.items() if 400 <= code < 500)
-    figures["server_errors"] = internal
-    figures["unavailable_503"] = unavailable
-    assert internal == 0, shared_server.log_text()[-4000:]
+from .central import audit_rows, row_counts
 
 
 # ---- hand-made hostile input ---------------------------------------------------------------
