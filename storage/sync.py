@@ -9,17 +9,17 @@ from typing import Any
 
 from peewee import fn
 
-from protocol import parse_status
-from protocol.wire import AuditEntry, Change, ChangeFields, Result, TargetState
+from protocol.wire import Change, ChangeFields, Result, TargetState
 
+from . import pull
 from .context import Ctx
 from .schema import Outbox, Target, time_from_text, time_text
-from .types import PullSummary, PushSummary, SyncState
-from .view import base_columns, compute_view, move_base, refresh, set_markets, start_of
+from .types import PushSummary, SyncState
+from .view import move_base, refresh
 
 HELD_STATES = ("conflict", "rejected")
 DONE = ("applied", "duplicate", "converged")
-PULL_CURSOR = "pull_cursor"
+PULL_CURSOR = pull.PULL_CURSOR
 
 
 def to_change(row: Outbox) -> Change:
@@ -97,67 +97,11 @@ def apply_push_results(ctx: Ctx, results: Sequence[Result]) -> PushSummary:
     return PushSummary(**counts)
 
 
+apply_pull = pull.apply_pull  # set-based, a few statements per page: see storage/pull.py
+
+
 def pull_cursor(ctx: Ctx) -> str | None:
     return ctx.get_meta(PULL_CURSOR)
-
-
-def _insert_pulled(ctx: Ctx, state: TargetState) -> None:
-    target = ctx.m.target(uid=str(state.uid), **base_columns(state))
-    view = compute_view(*start_of(target), [])
-    ctx.m.target.insert(uid=target.uid, **base_columns(state), **view).execute()
-    set_markets(ctx, target.uid, view["markets"])
-
-
-def _record_history(ctx: Ctx, entry: AuditEntry) -> bool:
-    """Our own change comes back confirmed; anyone else's becomes a server row."""
-    if entry.op == "edit" or (entry.op == "create" and entry.new_status is None):
-        return False  # the audit holds status changes only
-    a, t = ctx.m.audit, ctx.m.target
-    change_id = str(entry.change_id)
-    if a.get_or_none(a.change_id == change_id) is not None:
-        a.update(server_version=entry.version, changed_by=entry.changed_by).where(
-            a.change_id == change_id
-        ).execute()
-        return True
-    if t.get_or_none(t.uid == str(entry.target)) is None:
-        return False
-    old, new = parse_status(entry.old_status), parse_status(entry.new_status)
-    a.insert(
-        change_id=change_id,
-        target=str(entry.target),
-        old_status=old.value if old else None,
-        new_status=new.value if new else None,
-        changed_at=entry.changed_at,
-        changed_by=entry.changed_by,
-        note=entry.note,
-        origin="server",
-        server_version=entry.version,
-    ).execute()
-    return True
-
-
-def apply_pull(
-    ctx: Ctx, targets: Sequence[TargetState], history: Sequence[AuditEntry], cursor: str
-) -> PullSummary:
-    t, o = ctx.m.target, ctx.m.outbox
-    overwritten = kept = recorded = 0
-    with ctx.write():
-        for state in targets:
-            target = t.get_or_none(t.uid == str(state.uid))
-            if target is None:
-                _insert_pulled(ctx, state)
-                overwritten += 1
-            elif move_base(ctx, target, state):
-                refresh(ctx, target)
-                if o.select().where(o.target == target.uid).exists():
-                    kept += 1
-                else:
-                    overwritten += 1
-        recorded = sum(_record_history(ctx, entry) for entry in history)
-        ctx.set_meta(PULL_CURSOR, cursor)
-    return PullSummary(
-        targets=len(targets), history=recorded, overwritten=overwritten, kept_pending=kept
-    )
 
 
 # ---- sync state -------------------------------------------------------------------------

@@ -53,6 +53,20 @@ def start_of(target: Target) -> tuple[dict[str, Any], bool]:
     }, True
 
 
+#: :func:`start_of` of a target that has a server base, as SQL over the server base
+#: columns of a table aliased ``{t}``: the local view of a target with nothing pending
+#: (name_lc and markets_sort come from :func:`derived`). Keep the two in step.
+BASE_VIEW_SQL = {
+    "name": "{t}.server_name",
+    "description": "coalesce({t}.server_description, '')",
+    "markets": "{t}.server_markets",
+    "status": "{t}.server_status",
+    "status_since": "coalesce({t}.server_status_changed_at, {t}.created_at)",
+    "updated_at": "coalesce({t}.server_updated_at, {t}.created_at)",
+    "sync": "'synced'",
+}
+
+
 def compute_view(start: dict[str, Any], has_base: bool, rows: Iterable[Any]) -> dict[str, Any]:
     """Apply outbox rows (pending, conflict, rejected alike: the user sees their change)."""
     view = dict(start)

@@ -1,0 +1,244 @@
+"""Applying a pulled page set-based: a few statements per page, not several per row.
+
+A page of up to 10,000 targets and their history goes through temporary tables:
+
+- targets are staged with their server base (and the name/markets sort keys), then
+  classified in one statement: ``new`` (not here yet), ``moved`` (the pulled version is
+  newer than our server base, or we have none) or ``old`` (nothing to do);
+- new targets are inserted, moved ones get their base in one UPDATE each for "nothing
+  pending" (the local view := the base, :data:`view.BASE_VIEW_SQL`) and "pending"
+  (base only; then :func:`view.refresh` recomputes their view with their outbox rows);
+- market rows are rewritten only where the markets changed;
+- history goes in with one INSERT ... ON CONFLICT(change_id): our own rows come back
+  confirmed (server version and the server's ``changed_by``), anyone else's become
+  server rows, for targets we have.
+
+A uid that appears several times in one page is applied in rounds (its first
+occurrence, then its second, ...), which gives what applying the page in order gives.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from peewee import SQL
+
+from protocol import parse_status
+from protocol.wire import AuditEntry, TargetState
+
+from .context import Ctx
+from .schema import JSONField, time_text
+from .types import PullSummary
+from .view import BASE_VIEW_SQL, base_columns, derived, refresh
+
+PULL_CURSOR = "pull_cursor"
+
+_BASE = (
+    "server_version",
+    "server_name",
+    "server_description",
+    "server_markets",
+    "server_status",
+    "server_status_changed_at",
+    "server_status_changed_by",
+    "server_updated_at",
+    "created_at",
+)
+_MARKETS = JSONField()
+_TIMES = frozenset(("server_status_changed_at", "server_updated_at", "created_at"))
+_STAGED = ("uid", *_BASE, "name_lc", "markets_sort")
+
+_STAGE_TARGETS = f"""
+CREATE TEMP TABLE pull_targets (
+    seq INTEGER PRIMARY KEY,
+    {", ".join(_STAGED)},  -- no types: values kept as given
+    kind TEXT NOT NULL DEFAULT 'new',  -- new | moved | old
+    pending INTEGER NOT NULL DEFAULT 0,  -- the target has outbox rows
+    old_markets TEXT,
+    UNIQUE (uid)
+)
+"""
+_CLASSIFY = """
+UPDATE temp.pull_targets AS s SET
+    kind = CASE WHEN t.server_version IS NULL OR s.server_version > t.server_version
+           THEN 'moved' ELSE 'old' END,
+    pending = EXISTS (SELECT 1 FROM main.outbox AS o WHERE o.target = s.uid),
+    old_markets = t.markets
+FROM main.targets AS t WHERE t.uid = s.uid
+"""
+_VIEW_COLUMNS = tuple(BASE_VIEW_SQL)
+_VIEW_VALUES = tuple(BASE_VIEW_SQL[c].format(t="s") for c in _VIEW_COLUMNS)
+_INSERT_NEW = f"""
+INSERT INTO main.targets (uid, {", ".join(_BASE)}, {", ".join(_VIEW_COLUMNS)},
+    name_lc, markets_sort)
+SELECT s.uid, {", ".join(f"s.{c}" for c in _BASE)}, {", ".join(_VIEW_VALUES)},
+    s.name_lc, s.markets_sort
+FROM temp.pull_targets AS s WHERE s.kind = 'new' ORDER BY s.seq
+"""
+_SET_BASE = ", ".join(f"{c} = s.{c}" for c in _BASE)
+_SET_VIEW = ", ".join(
+    [f"{c} = {v}" for c, v in zip(_VIEW_COLUMNS, _VIEW_VALUES, strict=True)]
+    + ["name_lc = s.name_lc", "markets_sort = s.markets_sort"]
+)
+_MOVE_PENDING = f"""
+UPDATE main.targets SET {_SET_BASE}
+FROM temp.pull_targets AS s WHERE s.uid = targets.uid AND s.kind = 'moved' AND s.pending
+"""
+_MOVE_OVERWRITE = f"""
+UPDATE main.targets SET {_SET_BASE}, {_SET_VIEW}
+FROM temp.pull_targets AS s WHERE s.uid = targets.uid AND s.kind = 'moved' AND NOT s.pending
+"""
+_NEW_MARKETS = """
+FROM temp.pull_targets AS s WHERE s.kind = 'new'
+    OR (s.kind = 'moved' AND NOT s.pending AND s.old_markets IS NOT s.server_markets)
+"""
+
+_HISTORY = (
+    "change_id",
+    "target",
+    "old_status",
+    "new_status",
+    "changed_at",
+    "changed_by",
+    "note",
+    "server_version",
+)
+_STAGE_HISTORY = f"""
+CREATE TEMP TABLE pull_history (seq INTEGER PRIMARY KEY, {", ".join(_HISTORY)})
+"""
+# An entry is recorded when its target is here, or its change is (our own row, or one
+# pulled before), or an earlier entry of the same page recorded that change.
+_RECORDED = """
+FROM temp.pull_history AS h
+WHERE EXISTS (SELECT 1 FROM main.targets AS t WHERE t.uid = h.target)
+   OR EXISTS (SELECT 1 FROM main.audit AS a WHERE a.change_id = h.change_id)
+   OR EXISTS (
+        SELECT 1 FROM temp.pull_history AS e JOIN main.targets AS t ON t.uid = e.target
+        WHERE e.change_id = h.change_id AND e.seq < h.seq)
+"""
+_INSERT_HISTORY = f"""
+INSERT INTO main.audit ({", ".join(_HISTORY)}, origin)
+SELECT {", ".join(f"h.{c}" for c in _HISTORY)}, 'server' {_RECORDED} ORDER BY h.seq
+ON CONFLICT (change_id) DO UPDATE
+SET server_version = excluded.server_version, changed_by = excluded.changed_by
+"""
+
+
+def _staged_target(state: TargetState) -> tuple[Any, ...]:
+    base = base_columns(state)
+    keys = derived(state.name, state.markets)
+    row: list[Any] = [str(state.uid)]
+    for column in _BASE:
+        value = base[column]
+        if value is not None and column in _TIMES:
+            value = time_text(value)
+        row.append(value)
+    row[_STAGED.index("server_markets")] = _MARKETS.db_value(base["server_markets"])
+    row += [keys["name_lc"], keys["markets_sort"]]
+    return tuple(row)
+
+
+def _rounds(targets: Sequence[TargetState]) -> list[list[TargetState]]:
+    """Round k holds the k-th occurrence of each uid, in page order."""
+    rounds: list[list[TargetState]] = []
+    seen: dict[Any, int] = {}
+    for state in targets:
+        k = seen.get(state.uid, 0)
+        seen[state.uid] = k + 1
+        if k == len(rounds):
+            rounds.append([])
+        rounds[k].append(state)
+    return rounds
+
+
+def _apply_targets(ctx: Ctx, states: Sequence[TargetState]) -> tuple[int, int]:
+    """One round (each uid once); returns (overwritten, kept pending)."""
+    cursor = ctx.db.cursor()
+    cursor.execute("DROP TABLE IF EXISTS temp.pull_targets")
+    cursor.execute(_STAGE_TARGETS)
+    cursor.executemany(
+        f"INSERT INTO temp.pull_targets ({', '.join(_STAGED)}) "
+        f"VALUES ({', '.join('?' * len(_STAGED))})",
+        [_staged_target(state) for state in states],
+    )
+    cursor.execute(_CLASSIFY)
+    counts = dict(
+        cursor.execute(
+            "SELECT kind || CASE WHEN pending THEN '+' ELSE '' END, count(*) "
+            "FROM temp.pull_targets GROUP BY 1"
+        ).fetchall()
+    )
+    markets = cursor.execute(
+        f"SELECT s.uid, s.server_markets {_NEW_MARKETS} ORDER BY s.seq"
+    ).fetchall()
+    cursor.execute(_INSERT_NEW)
+    cursor.execute(_MOVE_PENDING)
+    cursor.execute(_MOVE_OVERWRITE)
+    cursor.execute(f"DELETE FROM main.target_markets WHERE uid IN (SELECT s.uid {_NEW_MARKETS})")
+    rows = [(uid, m.casefold(), m) for uid, text in markets for m in json.loads(text)]
+    cursor.executemany(
+        "INSERT OR IGNORE INTO main.target_markets (uid, market_lc, market) VALUES (?, ?, ?)",
+        rows,
+    )
+    t = ctx.m.target
+    moved = SQL("(SELECT uid FROM temp.pull_targets WHERE kind = 'moved' AND pending)")
+    for target in t.select().where(t.uid.in_(moved)):
+        refresh(ctx, target)
+    cursor.execute("DROP TABLE temp.pull_targets")
+    overwritten = counts.get("new", 0) + counts.get("moved", 0)  # a new target has no outbox
+    return overwritten, counts.get("moved+", 0)
+
+
+def _staged_entry(entry: AuditEntry) -> tuple[Any, ...] | None:
+    if entry.op == "edit" or (entry.op == "create" and entry.new_status is None):
+        return None  # the audit holds status changes only
+    old, new = parse_status(entry.old_status), parse_status(entry.new_status)
+    return (
+        str(entry.change_id),
+        str(entry.target),
+        old.value if old else None,
+        new.value if new else None,
+        time_text(entry.changed_at),
+        entry.changed_by,
+        entry.note,
+        entry.version,
+    )
+
+
+def _apply_history(ctx: Ctx, history: Sequence[AuditEntry]) -> int:
+    """Our own changes come back confirmed; anyone else's become server rows. Returns
+    how many entries were recorded."""
+    rows = [row for row in map(_staged_entry, history) if row is not None]
+    if not rows:
+        return 0
+    cursor = ctx.db.cursor()
+    cursor.execute("DROP TABLE IF EXISTS temp.pull_history")
+    cursor.execute(_STAGE_HISTORY)
+    cursor.execute("CREATE INDEX temp.pull_history_change ON pull_history (change_id, seq)")
+    cursor.executemany(
+        f"INSERT INTO temp.pull_history ({', '.join(_HISTORY)}) "
+        f"VALUES ({', '.join('?' * len(_HISTORY))})",
+        rows,
+    )
+    [(recorded,)] = cursor.execute(f"SELECT count(*) {_RECORDED}").fetchall()
+    cursor.execute(_INSERT_HISTORY)
+    cursor.execute("DROP TABLE temp.pull_history")
+    return recorded
+
+
+def apply_pull(
+    ctx: Ctx, targets: Sequence[TargetState], history: Sequence[AuditEntry], cursor: str
+) -> PullSummary:
+    overwritten = kept = 0
+    with ctx.write():
+        for states in _rounds(targets):
+            done, held = _apply_targets(ctx, states)
+            overwritten += done
+            kept += held
+        recorded = _apply_history(ctx, history)
+        ctx.set_meta(PULL_CURSOR, cursor)
+    return PullSummary(
+        targets=len(targets), history=recorded, overwritten=overwritten, kept_pending=kept
+    )

@@ -1,0 +1,113 @@
+"""apply_pull on whole pages: new, moved, stale and pending targets side by side, a uid
+or a change twice in one page, and the side tables (markets, name search) kept in step."""
+
+from __future__ import annotations
+
+import uuid
+
+from storage import PullSummary, TargetQuery
+from tests.storage.storehelp import entry, new_id, result, state
+
+
+def _synced(store, clock, name, version, **fields):
+    t = store.create_target(name, **fields)
+    [change] = store.take_batch()
+    view = store.get(t.uid)
+    store.apply_push_results(
+        [
+            result(
+                change,
+                "applied",
+                state(
+                    t.uid, version, clock.now, name=name, markets=view.markets, status=view.status
+                ),
+            )
+        ]
+    )
+    return t.uid
+
+
+def test_a_page_of_new_moved_stale_and_pending_targets(store, clock, fetch):
+    moved = _synced(store, clock, "Moved", 1, markets=["EU"])
+    stale = _synced(store, clock, "Stale", 5)
+    busy = _synced(store, clock, "Busy", 1, status="Cold")
+    store.set_status(busy, "Hot")
+    fresh = str(uuid.uuid4())
+    clock.advance(days=1)
+    got = store.apply_pull(
+        [
+            state(fresh, 1, clock.now, name="Fresh", markets=("US", "us"), status="Active"),
+            state(moved, 2, clock.now, name="Moved On", markets=("Asia",), status="Hot"),
+            state(stale, 4, clock.now, name="Older"),
+            state(busy, 3, clock.now, name="Busy Renamed", status="Passed"),
+            state(moved, 3, clock.now, name="Moved Twice", markets=("EU", "Asia")),
+            state(moved, 3, clock.now, name="Same Version"),  # not newer: ignored
+        ],
+        [],
+        "c",
+    )
+    assert got == PullSummary(targets=6, history=0, overwritten=3, kept_pending=1)
+    views = {v.uid: v for v in store.list_targets()}
+    assert (views[fresh].name, views[fresh].markets, views[fresh].status) == (
+        "Fresh",
+        ("US", "us"),
+        "Active",
+    )
+    assert (views[moved].name, views[moved].markets, views[moved].version) == (
+        "Moved Twice",
+        ("EU", "Asia"),
+        3,
+    )
+    assert (views[moved].status, views[moved].sync) == (None, "synced")
+    assert (views[stale].name, views[stale].version) == ("Stale", 5)
+    assert (views[busy].name, views[busy].status, views[busy].sync) == (
+        "Busy Renamed",
+        "Hot",
+        "pending",
+    )
+    assert fetch("SELECT market FROM target_markets WHERE uid = ? ORDER BY 1", fresh) == [("US",)]
+    assert fetch("SELECT market FROM target_markets WHERE uid = ? ORDER BY 1", moved) == [
+        ("Asia",),
+        ("EU",),
+    ]
+    assert store.markets() == ["Asia", "EU", "US"]
+    assert [v.uid for v in store.list_targets(TargetQuery(search="twic"))] == [moved]
+    assert store.list_targets(TargetQuery(search="moved on")) == []
+    assert [v.uid for v in store.list_targets(TargetQuery(search="renamed"))] == [busy]
+
+
+def test_a_change_twice_in_one_page_is_recorded_then_confirmed(store, clock):
+    uid = str(uuid.uuid4())
+    change = new_id()
+    got = store.apply_pull(
+        [state(uid, 2, clock.now, status="Hot")],
+        [
+            entry(change, uid, clock.now, old=None, new="Hot", version=1, by="bob"),
+            entry(change, uid, clock.now, old=None, new="Hot", version=2, by="carol"),
+            entry(new_id(), str(uuid.uuid4()), clock.now, old=None, new="Cold", version=1),
+            entry(new_id(), uid, clock.now, old=None, new=None, version=2, op="create"),
+        ],
+        "c",
+    )
+    assert got.history == 2
+    [h] = store.history(uid)
+    assert (h.origin, h.changed_by, h.new_status) == ("server", "carol", "Hot")
+
+
+def test_a_large_page_in_one_call(store, clock):
+    uids = [str(uuid.UUID(int=i + 1)) for i in range(3000)]
+    pulled = [
+        state(uid, 1, clock.now, name=f"T{i}", markets=("EU",), status="Cold")
+        for i, uid in enumerate(uids)
+    ]
+    history = [entry(new_id(), uid, clock.now, old=None, new="Cold", version=1) for uid in uids]
+    assert store.apply_pull(pulled, history, "c1") == PullSummary(
+        targets=3000, history=3000, overwritten=3000
+    )
+    again = [state(uid, 2, clock.now, name=f"U{i}", status="Hot") for i, uid in enumerate(uids)]
+    assert store.apply_pull(again, history, "c2") == PullSummary(
+        targets=3000, history=3000, overwritten=3000
+    )
+    assert store.count_targets(TargetQuery(statuses=("Hot",), search="u29")) == 111
+    assert store.markets() == []
+    assert len(store.history(uids[0])) == 1
