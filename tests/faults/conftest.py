@@ -48,7 +48,7 @@ SHORT_SIZES = Sizes(
     pg_outage_s=5.0,
     proxy_rounds=12,
     shared_writers_s=10.0,
-    model_examples=6,
+    model_examples=10,
     model_steps=30,
     schema_examples=15,
 )

@@ -9,11 +9,15 @@ same change ids as the server, and every device's state equals the server's.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
+import psycopg
 import pytest
 
 from tests.support.pg import PgCluster
 from tests.support.server import ServerProcess
+from tests.sync.synchelp import wait_until
 
 from .conftest import Figures, Sizes
 from .harness import Team, answered_but_pending, check_fleet, seeded, settle, start_daemon
@@ -53,18 +57,42 @@ def test_daemon_killed_at_random_moments_of_push_and_pull(
     check_fleet(team.fleet(users), server, figures)
 
 
+@contextmanager
+def audit_writes_stalled(database_url: str) -> Iterator[Callable[[], int]]:
+    """Hold a lock that makes every push wait inside its transaction (pulls go on):
+    yields a count of the server's statements waiting on it."""
+    with psycopg.connect(database_url) as conn:
+        conn.execute("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE")
+        with psycopg.connect(database_url, autocommit=True) as watch:
+            yield lambda: watch.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock'"
+            ).fetchone()[0]
+        conn.rollback()
+
+
 @pytest.mark.slow
 def test_api_killed_mid_request(team: Team, server: ServerProcess, sizes: Sizes, figures: Figures):
+    """Every other round the push is caught inside its transaction (waiting on a lock)
+    when the API dies; the other rounds die at a random moment of the traffic."""
     rng = seeded(figures)
     team.connect(server.url)
     daemons = [start_daemon(device) for device in team.devices]
     with team.users(rng) as users:
-        for _ in range(sizes.api_kill_rounds):
+        for n in range(sizes.api_kill_rounds):
             figures.add("rounds")
-            for _ in range(rng.randint(5, 40)):
-                rng.choice(users).act()
-            time.sleep(rng.uniform(0, 0.25))
-            server.kill()
+            if n % 2:
+                with audit_writes_stalled(server.database_url) as waiting:
+                    for _ in range(rng.randint(1, 20)):
+                        rng.choice(users).act()
+                    wait_until(waiting, 30, what="a push waiting inside its transaction")
+                    server.kill()
+                figures.add("killed_in_transaction")
+            else:
+                for _ in range(rng.randint(5, 40)):
+                    rng.choice(users).act()
+                time.sleep(rng.uniform(0, 0.25))
+                server.kill()
             figures.add("lost_responses", answered_but_pending(team.a, server.database_url))
             server.start()
         figures["changes"] = sum(u.ledger.total for u in users)

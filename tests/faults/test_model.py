@@ -33,6 +33,7 @@ from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
     invariant,
+    precondition,
     rule,
     run_state_machine_as_test,
 )
@@ -127,6 +128,12 @@ class Device:
         self.link.close()
 
 
+def choices_for(op: str) -> list[str]:
+    """What a user may answer to a conflict: keep mine, take theirs, or (for a status
+    change) choose another status."""
+    return ["mine", "theirs"] + ([s or "none" for s in STATUSES] if op != "edit" else [])
+
+
 def truncate(database_url: str) -> None:
     with psycopg.connect(database_url) as conn:
         conn.execute("TRUNCATE audit_log, targets RESTART IDENTITY")
@@ -183,18 +190,12 @@ def make_machine(server: ServerProcess, tokens: dict[str, str], figures: Figures
             if uid is not None:
                 d.act(lambda s: s.edit_target(uid, description=text))
 
-        @rule(ix=device_ix, data=st.data())
-        def resolve(self, ix, data):
-            d = self.devices[ix]
-            conflicts = d.store.conflicts()
-            if not conflicts:
-                return
-            c = data.draw(st.sampled_from(conflicts))
-            choices = ["mine", "theirs"] + (
-                [s or "none" for s in STATUSES] if c.op != "edit" else []
-            )
-            choice = data.draw(st.sampled_from(choices))
-            self.settle_one(d, c.change_id, choice)
+        @precondition(lambda self: any(d.open_conflicts for d in self.devices))
+        @rule(data=st.data())
+        def resolve(self, data):
+            d = data.draw(st.sampled_from([d for d in self.devices if d.open_conflicts]))
+            c = data.draw(st.sampled_from(d.store.conflicts()))
+            self.settle_one(d, c.change_id, data.draw(st.sampled_from(choices_for(c.op))))
 
         def settle_one(self, d: Device, change_id: str, choice: str) -> None:
             d.store.resolve_conflict(change_id, choice)
@@ -248,7 +249,8 @@ def make_machine(server: ServerProcess, tokens: dict[str, str], figures: Figures
             for _ in range(20):
                 for d in self.devices:
                     for c in d.store.conflicts():  # each user decides, as in the UI
-                        choice = ("mine", "theirs")[zlib.crc32(c.change_id.encode()) % 2]
+                        choices = choices_for(c.op)
+                        choice = choices[zlib.crc32(c.change_id.encode()) % len(choices)]
                         self.settle_one(d, c.change_id, choice)
                     d.push()
                     d.pull()
