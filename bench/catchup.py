@@ -19,29 +19,10 @@ from .harness import Report, now
 from .limits import copy_out
 from .local import pull_pages
 from .push import seeded_database
-from .watch import Poll
+from .watch import Poll, StoreProbe
 
 NAME = "catchup"
 HISTORY = 2  # audit rows per target
-
-
-class LocalTargets:
-    """Targets in a device's store (0 until the file exists)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._store: Store | None = None
-
-    def __call__(self) -> int:
-        if not self.path.exists():
-            return 0
-        if self._store is None:
-            self._store = Store.open(self.path)
-        return self._store.count_targets()
-
-    def close(self) -> None:
-        if self._store is not None:
-            self._store.close()
 
 
 def sample_history(db: Path) -> float:
@@ -77,7 +58,7 @@ def run(ctx: Context) -> Report:
         token = env.token(srv, "bench")
         home = env.profile("fresh", srv, token)
         db = home / "pipetrack.db"
-        with Poll(LocalTargets(db), 0.5) as pulled:
+        with Poll(StoreProbe(db, lambda store: store.count_targets()), 0.5) as pulled:
             once = env.sync_once(home, ctx.limit(120, 30))
         copy_s, size = min(copy_out(url) for _ in range(2))
         wire_s = wire_only(srv.url, token, targets * HISTORY // PULL_LIMIT, ctx.limit(30, 10))

@@ -23,7 +23,7 @@ from .harness import Report, median
 from .limits import set_based_push
 from .local import queue_changes, synced_profile
 from .seed import seed_server
-from .watch import AuditCount, LocalPending, Poll, max_audit_id, time_to
+from .watch import AuditCount, Poll, max_audit_id, pending, time_to
 
 NAME = "push"
 USER = "bench"
@@ -70,12 +70,10 @@ def push_backlog(
         changes, device = (store.take_batch(total) if keep else []), store.device_id
     since = max_audit_id(url)
     every = 0.1 if total <= 10_000 else 0.5  # polling must not compete with the daemon
-    with Poll(AuditCount(url, since), every) as committed, Poll(LocalPending(db), every) as pending:
-        once = env.sync_once(
-            home, limit, until=lambda: committed.last == total and pending.last == 0
-        )
+    with Poll(AuditCount(url, since), every) as committed, Poll(pending(db), every) as left:
+        once = env.sync_once(home, limit, until=lambda: committed.last == total and left.last == 0)
     commit_s, commit_done = time_to(committed, total, once.started)
-    drained_s, drained_done = time_to(pending, 0, once.started, falling=True)
+    drained_s, drained_done = time_to(left, 0, once.started, falling=True)
     return PushRun(total, changes, device, commit_s, commit_done, drained_s, drained_done, once)
 
 

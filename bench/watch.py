@@ -89,21 +89,30 @@ def max_audit_id(database_url: str) -> int:
     return top
 
 
-class LocalPending:
-    """Changes still pending in a device's store (``Store.sync_state().pending``)."""
+class StoreProbe:
+    """A value read from a device's store: ``StoreProbe(db, lambda s: s.count_targets())``.
+    The store is opened on first use (in the poll thread); 0 until the file exists."""
 
-    def __init__(self, db_path: Path) -> None:
+    def __init__(self, db_path: Path, read: Callable[[Store], int]) -> None:
         self.db_path = db_path
+        self.read = read
         self._store: Store | None = None
 
     def __call__(self) -> int:
+        if not self.db_path.exists():
+            return 0
         if self._store is None:
             self._store = Store.open(self.db_path)
-        return self._store.sync_state().pending
+        return self.read(self._store)
 
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
+
+
+def pending(db_path: Path) -> StoreProbe:
+    """Changes still pending in a device's outbox."""
+    return StoreProbe(db_path, lambda store: store.sync_state().pending)
 
 
 def time_to(
