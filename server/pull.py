@@ -22,6 +22,9 @@ to this or an earlier pull) or will be assigned later, larger than any visible x
 (``>= pg_snapshot_xmax``, so > K). Hence nothing is skipped; a row is delivered again
 only when it was written again. Each full page moves K forward, so ``more`` ends.
 
+A page also carries the current state of each target its history names (see
+``_referenced_targets``), so a client never gets history for a target it does not know.
+
 The cursor also carries the database's epoch (``server_meta``): a cursor from another
 database is refused with 400, as is one ahead of this database's xid horizon.
 """
@@ -121,12 +124,13 @@ async def pull_once(conn: AsyncConnection, cursor: Cursor | None, limit: int) ->
         _check(cursor, epoch, int(xmax))
         targets, more_t = await _page(conn, _TARGETS_SQL, cursor.targets, cursor, limit)
         audit, more_a = await _page(conn, _AUDIT_SQL, cursor.audit, cursor, limit)
+        referenced = await _referenced_targets(conn, audit, targets)
     k_t = _last_key(targets, cursor.targets)
     k_a = _last_key(audit, cursor.audit)
     horizon = max(k_t[0], k_a[0])
     pending = tuple(sorted(int(x) for x in in_progress if int(x) <= horizon))
     return PullResponse(
-        targets=[target_from_row(r[:12]).state() for r in targets],
+        targets=[target_from_row(r[:12]).state() for r in targets + referenced],
         history=[audit_entry_from_row(r[:12]) for r in audit],
         cursor=Cursor(epoch, k_t, k_a, pending).encode(),
         more=more_t or more_a,
@@ -151,6 +155,24 @@ async def _page(conn: AsyncConnection, sql: tuple[str, str], key: Key, cursor: C
     room = max(limit - len(rows), 0)
     after = await (await conn.execute(sql[1], {**params, "n": room + 1})).fetchall()
     return rows + after[:room], len(after) > room
+
+
+async def _referenced_targets(conn: AsyncConnection, audit: list[tuple], targets: list[tuple]):
+    """The current state of every target the page's history names but its targets page
+    does not: the two tables page independently, so a target changed late would
+    otherwise reach a fresh device pages after its first history entries, and a
+    client cannot record history of a target it does not know. Sent again later in
+    its own place (clients apply a state only when its version is newer)."""
+    missing = {row[2] for row in audit} - {row[1] for row in targets}
+    if not missing:
+        return []
+    cur = await conn.execute(_REFERENCED_SQL, {"uids": list(missing)})
+    return await cur.fetchall()
+
+
+_REFERENCED_SQL = (
+    f"SELECT {TARGET_COLUMNS} FROM targets t WHERE t.uid = ANY(%(uids)s) ORDER BY t.id"
+)
 
 
 def _last_key(rows: list[tuple], default: Key) -> Key:

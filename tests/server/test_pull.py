@@ -30,13 +30,22 @@ def end_cursor(device: Device) -> str:
 
 
 def pull_all(device: Device, cursor=None, limit=1000):
-    """Follow ``more`` to the end; returns (targets, history, cursor, pages)."""
-    targets, history, pages = [], [], 0
+    """Follow ``more`` to the end; returns (targets, history, cursor, pages).
+
+    Checks on every page that each history entry's target came in that page or an
+    earlier one (a client cannot record history of a target it does not know);
+    ``targets`` holds each target once, in its last delivered state.
+    """
+    known: dict[str, dict] = {}
+    history, pages = [], 0
     while True:
         page = device.pull(cursor, limit=limit)
         pages += 1
-        assert len(page["targets"]) <= limit and len(page["history"]) <= limit
-        targets += page["targets"]
+        # a page adds the targets its history names to its own `limit` targets
+        assert len(page["targets"]) <= 2 * limit and len(page["history"]) <= limit
+        known.update((t["uid"], t) for t in page["targets"])
+        assert {e["target"] for e in page["history"]} <= known.keys()
+        targets = list(known.values())
         history += page["history"]
         cursor = page["cursor"]
         if not page["more"]:
@@ -58,6 +67,26 @@ def test_pages_deliver_every_change_once_in_current_state(alice):
     assert len(history) == 30 == len({e["id"] for e in history})
     again = alice.pull(cursor)
     assert (again["targets"], again["history"], again["more"]) == ([], [], False)
+
+
+def test_history_never_arrives_before_its_target(alice):
+    """A target changed after many others: its first history entries come pages before
+    its row would in (xid, id) order, so the page must carry the target too."""
+    start = end_cursor(alice)
+    first = create(name="Changed late", status="Cold")
+    alice.push(first)
+    alice.push(*(create(name=f"Other {i}") for i in range(12)))
+    alice.push(set_status(first["target"], "Active", base=1))
+
+    targets, history, _, pages = pull_all(alice, start, limit=4)  # asserts per page
+
+    assert pages >= 4
+    late = [e for e in history if e["target"] == first["target"]]
+    assert [(e["old_status"], e["new_status"]) for e in late] == [
+        (None, "Cold"),
+        ("Cold", "Active"),
+    ]
+    assert next(t for t in targets if t["uid"] == first["target"])["status"] == "Active"
 
 
 def _wait_for_lock_waiter(database_url: str, timeout: float = 10.0) -> None:
