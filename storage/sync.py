@@ -48,12 +48,26 @@ def take_batch(ctx: Ctx, limit: int) -> list[Change]:
         return [to_change(row) for row in rows]
 
 
+#: The target's pending changes made after an outbox id build on a new version. ``+state``
+#: keeps SQLite off the ``outbox_state (state, id)`` index, which would walk every later
+#: pending change of every target (O(n^2) over a backlog); ``outbox_target (target, id)``
+#: walks only this target's rows.
+REBASE_SQL = (
+    "UPDATE outbox SET base_version = ? "
+    "WHERE target = ? AND id > ? AND +state = 'pending' AND op != 'create'"
+)
+
+
 def rebase_after(ctx: Ctx, row: Outbox, version: int) -> None:
     """The target's pending changes made after ``row`` now build on ``version``."""
-    o = ctx.m.outbox
-    o.update(base_version=version).where(
-        o.target == row.target, o.id > row.id, o.state == "pending", o.op != "create"
-    ).execute()
+    ctx.db.execute_sql(REBASE_SQL, (version, row.target, row.id))
+
+
+def rebase_plan(ctx: Ctx) -> list[str]:
+    """SQLite's EXPLAIN QUERY PLAN lines for :data:`REBASE_SQL` (tests)."""
+    with ctx.read():
+        rows = ctx.db.execute_sql(f"EXPLAIN QUERY PLAN {REBASE_SQL}", (0, "", 0)).fetchall()
+    return [row[-1] for row in rows]
 
 
 def _server_json(state: TargetState | None) -> dict[str, Any] | None:

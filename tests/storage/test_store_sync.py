@@ -305,3 +305,11 @@ def test_data_version_moves_when_another_connection_commits(store, db_path, cloc
     with Store.open(db_path, clock=clock) as other:
         other.create_target("Elsewhere")
     assert store.data_version() != before
+
+
+def test_rebase_searches_the_target_index_not_the_state_index(store):
+    from storage.sync import rebase_plan
+
+    plan = rebase_plan(store._ctx)
+    assert any("USING INDEX outbox_target (target=? AND id>?)" in line for line in plan), plan
+    assert not any("outbox_state" in line for line in plan), plan
