@@ -1,8 +1,8 @@
 """Importing already-parsed rows (from CSV): validated first, then one transaction.
 
 Keys: ``uid`` when the row has one, else the name (case-insensitive). A key seen twice
-in one file is one target (later cells win). Empty cells of an existing target leave
-that field as it is; ``none`` in the status column clears the status.
+in one file is refused (which row should win is the user's call). Empty cells of an
+existing target leave that field as it is; ``none`` in the status column clears it.
 """
 
 from __future__ import annotations
@@ -90,32 +90,43 @@ def _update(ctx: Ctx, uid: str, row: _Row) -> bool:
     return changed
 
 
-def _new(row: _Row, into: dict[tuple[str, str], actions.NewTarget]) -> None:
-    known = into.get(row.key)
-    if known is None:
-        if row.name is None:
-            raise InvalidInput("name", f"row {row.number}: a new target needs a name")
-        new = actions.NewTarget(name=row.name)
-        if row.uid:
-            new.uid = row.uid
-        into[row.key] = known = new
-    for attr in ("name", "description", "markets"):
+def _new(row: _Row) -> actions.NewTarget:
+    if row.name is None:
+        raise InvalidInput("name", f"row {row.number}: a new target needs a name")
+    new = actions.NewTarget(name=row.name)
+    if row.uid:
+        new.uid = row.uid
+    for attr in ("description", "markets"):
         if getattr(row, attr) is not None:
-            setattr(known, attr, getattr(row, attr))
+            setattr(new, attr, getattr(row, attr))
     if row.status is not _UNSET:
-        known.status = row.status
+        new.status = row.status
+    return new
+
+
+def _refuse_repeats(rows: list[_Row]) -> None:
+    first: dict[tuple[str, str], int] = {}
+    for row in rows:
+        seen = first.setdefault(row.key, row.number)
+        if seen != row.number:
+            what = f"uid {row.uid}" if row.uid else f"name {row.name!r}"
+            raise InvalidInput(
+                row.key[0],
+                f"row {row.number}: {what} is already on row {seen}; give each target one row",
+            )
 
 
 def import_targets(ctx: Ctx, raw_rows: Sequence[dict[str, str]]) -> tuple[int, int]:
     rows = [_parse(i, raw) for i, raw in enumerate(raw_rows, start=1)]
+    _refuse_repeats(rows)
     updated: set[str] = set()
-    news: dict[tuple[str, str], actions.NewTarget] = {}
+    news: list[actions.NewTarget] = []
     with ctx.write():
         existing = _existing(ctx, rows)
         for row in rows:
             uids = existing.get(row.key)
             if uids is None:
-                _new(row, news)
+                news.append(_new(row))
             elif len(uids) > 1:
                 raise InvalidInput(
                     "name",
@@ -124,5 +135,5 @@ def import_targets(ctx: Ctx, raw_rows: Sequence[dict[str, str]]) -> tuple[int, i
                 )
             elif _update(ctx, uids[0], row):
                 updated.add(uids[0])
-        actions.insert_new(ctx, list(news.values()))
+        actions.insert_new(ctx, news)
     return len(news), len(updated)

@@ -108,11 +108,6 @@ def test_a_bad_csv_exits_2_naming_the_problem_and_writes_nothing(
     assert snapshot(profile) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 7 asks for exit 2 on duplicate names in one file; the importer merges "
-    "them into one target (later cells win), as storage/importer.py documents",
-)
 def test_a_csv_naming_one_new_target_twice_exits_2(profile: Path, tmp_path: Path):
     path = tmp_path / "twice.csv"
     path.write_text("name,status\nNew Co,Hot\nNew Co,Cold\n")

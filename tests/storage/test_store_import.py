@@ -53,9 +53,10 @@ def test_rows_keyed_by_uid(store):
     assert store.import_targets([{"uid": uid, "status": "Active"}]) == (0, 1)  # no name needed
 
 
-def test_a_key_twice_in_one_file_is_one_target(store):
-    assert store.import_targets([{"name": "Acme"}, {"name": "acme", "status": "Hot"}]) == (1, 0)
-    assert store.resolve("Acme").status == "Hot"
+def test_a_key_twice_in_one_file_is_refused_and_nothing_written(store):
+    with pytest.raises(InvalidInput, match="row 2: name 'acme' is already on row 1"):
+        store.import_targets([{"name": "Acme"}, {"name": "acme", "status": "Hot"}])
+    assert store.count_targets() == 0
 
 
 @pytest.mark.parametrize(
