@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.support.fixtures"]  # pg_cluster, database_url, server, make_user
+pytest_plugins = [
+    "tests.support.fixtures",  # pg_cluster, database_url, server, make_user
+    "tests.support.figures",  # the fault suite's figures, printed at the end
+]
 
 
 class FakeClock:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from tests.support.figures import PROPERTY as _PROPERTY
 from tests.support.fixtures import server_on_new_database
 from tests.support.pg import PgCluster
 from tests.support.server import ServerProcess
@@ -72,12 +73,6 @@ def sizes() -> Sizes:
 
 # ---- figures -------------------------------------------------------------------------------
 #: One entry per test that reported figures: (test id, figures in insertion order).
-_REPORTED: list[tuple[str, dict[str, object]]] = []
-#: The figures every line shows, in this order, even when a test did not set them.
-HEADLINE = ("rounds", "changes", "lost", "duplicated", "server_errors")
-_PROPERTY = "faults_figures"
-
-
 class Figures(dict):
     """What a test measured; ``figures.add("changes", 3)`` counts up."""
 
@@ -93,33 +88,6 @@ def figures(request: pytest.FixtureRequest) -> Iterator[Figures]:
     found["seconds"] = round(time.monotonic() - started, 1)
     # carried by the test's teardown report, so it also reaches the controller under xdist
     request.node.user_properties.append((_PROPERTY, dict(found)))
-
-
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.when != "teardown":
-        return
-    for key, value in report.user_properties:
-        if key == _PROPERTY:
-            _REPORTED.append((report.nodeid.split("::", 1)[-1], value))
-
-
-def format_figures(name: str, found: dict[str, object]) -> str:
-    keys = [k for k in HEADLINE] + [k for k in found if k not in HEADLINE]
-    return f"{name}: " + " ".join(f"{k}={found.get(k, '-')}" for k in keys)
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001
-    if not _REPORTED:
-        return
-    mode = "long" if LONG else "short"
-    terminalreporter.section(f"fault suite figures ({mode} form)")
-    for name, found in _REPORTED:
-        terminalreporter.write_line(format_figures(name, found))
-    if getattr(config, "cache", None) is not None:  # absent with -p no:cacheprovider
-        config.cache.set(
-            "faults/figures",
-            {"mode": mode, "tests": [{"test": n, **f} for n, f in _REPORTED]},
-        )
 
 
 # ---- devices: ``devices(name)`` and ``token`` (alice's) come from the sync tests' fixtures
