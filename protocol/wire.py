@@ -45,7 +45,8 @@ class Change(_Model):
     change_id: UUID
     target: UUID
     op: Op
-    base_version: int | None = None
+    #: Within PostgreSQL's bigint (a larger one was a 500); negative is ``rejected``.
+    base_version: int | None = Field(None, ge=-(2**63), le=2**63 - 1)
     status: str | None = None
     fields: ChangeFields | None = None
     changed_at: AwareDatetime
