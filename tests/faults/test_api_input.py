@@ -9,6 +9,7 @@ is stored literally and reads back equal.
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -164,6 +165,14 @@ def _bodies() -> dict[str, tuple[dict | bytes | str, tuple[int, ...]]]:
             {"device_id": "d", "changes": [{**good, "base_version": 10**30}]},
             (422, 200),
         ),
+        "base_version beyond bigint": (
+            {"device_id": "d", "changes": [set_status(uuid.uuid4(), "Hot", 2**63)]},
+            (422,),
+        ),
+        "base_version far below": (
+            {"device_id": "d", "changes": [set_status(uuid.uuid4(), "Hot", -(10**30))]},
+            (422,),
+        ),
         "status a number": ({"device_id": "d", "changes": [{**good, "status": 5}]}, (422,)),
         "markets a string": (
             {"device_id": "d", "changes": [with_fields(markets="EU")(good)]},
@@ -251,6 +260,18 @@ def test_bad_reads_are_clear_4xx(alice: httpx.Client, path: str, params: dict, c
         return
     codes = code if isinstance(code, tuple) else (code,)
     assert response.status_code in codes, (response.status_code, response.text[:300])
+
+
+def test_a_cursor_with_huge_numbers_is_a_clear_400(alice: httpx.Client):
+    cursor = alice.get("/v1/pull", params={"limit": 1}).json()["cursor"]
+    raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    version, epoch, *_ = raw.split("|")
+    big = "9" * 20
+    for keys in (f"{big}.{big}|0.0|", f"0.{big}|0.{big}|", f"0.0|0.0|{big}", "0.0|0.0|1,2,x"):
+        forged = f"{version}|{epoch}|{keys}"
+        text = base64.urlsafe_b64encode(forged.encode()).decode().rstrip("=")
+        response = alice.get("/v1/pull", params={"cursor": text})
+        assert response.status_code in (200, 400), (forged, response.status_code, response.text)
 
 
 def test_timestamps_far_ahead_are_clamped_and_far_back_are_kept_or_refused(
