@@ -2,8 +2,9 @@
 
 ``PIPETRACK_FAULTS=long`` (``make faults``) runs every test at full size; without it
 (``make test``) the same tests run small. Each test reports its figures through the
-``figures`` fixture; they are printed one line per test at the end of the session
-(whether or not ``-s`` is given) and kept in the pytest cache under ``faults/figures``.
+``figures`` fixture; tests/support/figures.py prints them one line per test at the end of
+the session (whether or not ``-s`` is given, with or without xdist) and keeps them in the
+pytest cache under ``faults/figures``.
 """
 
 from __future__ import annotations
@@ -71,8 +72,7 @@ def sizes() -> Sizes:
     return LONG_SIZES if LONG else SHORT_SIZES
 
 
-# ---- figures -------------------------------------------------------------------------------
-#: One entry per test that reported figures: (test id, figures in insertion order).
+# ---- figures (printed by the root plugin tests/support/figures.py) ----------------------------
 class Figures(dict):
     """What a test measured; ``figures.add("changes", 3)`` counts up."""
 
