@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from peewee import fn
@@ -15,7 +15,7 @@ from . import pull
 from .context import Ctx
 from .schema import Outbox, Target, time_from_text, time_text
 from .types import PushSummary, SyncState
-from .view import move_base, refresh
+from .view import base_columns, refresh
 
 HELD_STATES = ("conflict", "rejected")
 DONE = ("applied", "duplicate", "converged")
@@ -74,40 +74,154 @@ def _server_json(state: TargetState | None) -> dict[str, Any] | None:
     return None if state is None else state.model_dump(mode="json")
 
 
-def _apply_result(ctx: Ctx, row: Outbox, target: Target, result: Result) -> None:
-    o, a = ctx.m.outbox, ctx.m.audit
-    state = result.target
-    if result.outcome in DONE:
-        row.delete_instance()
-        if state is not None:
-            a.update(server_version=state.version).where(a.change_id == row.change_id).execute()
-            rebase_after(ctx, row, state.version)
-    elif result.outcome == "conflict":
-        o.update(state="conflict", server_state=_server_json(state), attempts=o.attempts + 1).where(
-            o.id == row.id
-        ).execute()
-    elif result.outcome == "rejected":
-        reason = result.error or "the server rejected this change"
-        o.update(state="rejected", last_error=reason, attempts=o.attempts + 1).where(
-            o.id == row.id
-        ).execute()
-    else:  # blocked: an earlier change of this target was not applied; try again later
-        o.update(attempts=o.attempts + 1).where(o.id == row.id).execute()
-    move_base(ctx, target, state)
+#: Range form of :data:`REBASE_SQL`: pending changes between two done changes of a target.
+_REBASE_RANGE_SQL = (
+    "UPDATE outbox SET base_version = ? "
+    "WHERE target = ? AND id > ? AND id < ? AND +state = 'pending' AND op != 'create'"
+)
+_DELETE_SQL = "DELETE FROM outbox WHERE id = ?"
+_AUDIT_SQL = "UPDATE audit SET server_version = ? WHERE change_id = ?"
+_CONFLICT_SQL = (
+    "UPDATE outbox SET state = 'conflict', server_state = ?, attempts = attempts + 1 WHERE id = ?"
+)
+_REJECTED_SQL = (
+    "UPDATE outbox SET state = 'rejected', last_error = ?, attempts = attempts + 1 WHERE id = ?"
+)
+_BLOCKED_SQL = "UPDATE outbox SET attempts = attempts + 1 WHERE id = ?"
+_HELD_REBASE_SQL = (
+    "UPDATE outbox SET base_version = ? WHERE id = ? AND target = ? AND op != 'create'"
+)
+_CHUNK = 500  # values per IN-list, well under SQLite's variable limit
+
+
+def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(values), _CHUNK):
+        yield values[i : i + _CHUNK]
+
+
+def _many(ctx: Ctx, sql: str, params: list[tuple[Any, ...]]) -> None:
+    if params:
+        ctx.db.cursor().executemany(sql, params)
+
+
+def _rebase_params(done: list[tuple[int, int]], uid: str) -> list[tuple[Any, ...]]:
+    """Rebase statements with the effect of rebasing after each done change of ``uid`` in
+    result order (``done``: (outbox id, version)): a later one at a lower id overrides an
+    earlier one, so only the suffix of rising ids counts, each up to the next one."""
+    kept: list[tuple[int, int]] = []
+    for row_id, version in reversed(done):
+        if not kept or row_id < kept[-1][0]:
+            kept.append((row_id, version))
+    kept.reverse()
+    params: list[tuple[Any, ...]] = []
+    for (row_id, version), (next_id, _) in zip(kept, kept[1:], strict=False):
+        if next_id - row_id > 1:  # pending rows can only lie strictly between the two
+            params.append((version, uid, row_id, next_id))
+    return params
+
+
+def _held_base(
+    held: dict[int, tuple[int, str] | None], done: Sequence[tuple[int, int]], row_id: int, uid: str
+) -> None:
+    """The base a change held now (conflict, rejected) got while pending: from the last
+    done change before it in result order that is older than it (a rebase covers only
+    pending rows)."""
+    if row_id in held:
+        return
+    held[row_id] = None  # held from here on: no later rebase reaches it
+    for done_id, version in reversed(done):
+        if done_id < row_id:
+            held[row_id] = (version, uid)
+            return
+
+
+def _move_bases(ctx: Ctx, targets: dict[str, Target], newest: dict[str, TargetState]) -> None:
+    """Server base := the newest state among a target's results, when newer than its base."""
+    t = ctx.m.target
+    params: list[tuple[Any, ...]] = []
+    sql = ""
+    for uid, state in newest.items():
+        target = targets[uid]
+        if target.server_version is not None and state.version <= target.server_version:
+            continue
+        columns = base_columns(state)
+        if not sql:
+            names = ", ".join(f"{getattr(t, k).column_name} = ?" for k in columns)
+            sql = f"UPDATE {t._meta.table_name} SET {names} WHERE id = ?"
+        params.append((*(getattr(t, k).db_value(v) for k, v in columns.items()), target.id))
+        for key, value in columns.items():
+            setattr(target, key, value)
+    _many(ctx, sql, params)
 
 
 def apply_push_results(ctx: Ctx, results: Sequence[Result]) -> PushSummary:
+    """Book the server's results of a push, set-based: a few statements per call (grouped by
+    outcome, executemany) and one view refresh per touched target, with the effect of
+    applying the results one by one in order."""
     o, t = ctx.m.outbox, ctx.m.target
     counts: Counter[str] = Counter()
     with ctx.write():
+        ids = list(dict.fromkeys(str(r.change_id) for r in results))
+        rows: dict[str, tuple[int, str]] = {}
+        held: dict[int, tuple[int, str] | None] = {}  # held in this call: (version, target) by id
+        for chunk in _chunks(ids):
+            query = o.select(o.change_id, o.id, o.target, o.state).where(o.change_id.in_(chunk))
+            for cid, row_id, uid, row_state in query.tuples():
+                rows[cid] = (row_id, uid)
+                if row_state != "pending":
+                    held[row_id] = None  # held already: no rebase reaches it
+        gone: set[str] = set()
+        done: dict[str, list[tuple[int, int]]] = {}
+        newest: dict[str, TargetState] = {}
+        deletes, audits, conflicts, rejected, blocked = [], [], [], [], []
         for result in results:
-            row = o.get_or_none(o.change_id == str(result.change_id))
-            if row is None:  # done already: a retry after a lost response
-                continue
+            change_id = str(result.change_id)
+            if change_id not in rows or change_id in gone:
+                continue  # done already: a retry after a lost response
+            row_id, uid = rows[change_id]
             counts[result.outcome] += 1
-            target = t.get(t.uid == row.target)
-            _apply_result(ctx, row, target, result)
-            refresh(ctx, target)
+            state = result.target
+            if result.outcome in DONE:
+                gone.add(change_id)
+                deletes.append((row_id,))
+                if state is not None:
+                    audits.append((state.version, change_id))
+                    done.setdefault(uid, []).append((row_id, state.version))
+            elif result.outcome == "conflict":
+                conflicts.append((o.server_state.db_value(_server_json(state)), row_id))
+                _held_base(held, done.get(uid, ()), row_id, uid)
+            elif result.outcome == "rejected":
+                rejected.append((result.error or "the server rejected this change", row_id))
+                _held_base(held, done.get(uid, ()), row_id, uid)
+            else:  # blocked: an earlier change of this target was not applied; try later
+                blocked.append((row_id,))
+            if state is not None and (uid not in newest or state.version > newest[uid].version):
+                newest[uid] = state
+        touched = list(dict.fromkeys(uid for _, uid in (rows[c] for c in ids if c in rows)))
+        targets: dict[str, Target] = {}
+        for chunk in _chunks(touched):
+            targets.update((row.uid, row) for row in t.select().where(t.uid.in_(chunk)))
+        _many(ctx, _DELETE_SQL, deletes)
+        _many(ctx, _AUDIT_SQL, audits)
+        _many(ctx, _CONFLICT_SQL, conflicts)
+        _many(ctx, _REJECTED_SQL, rejected)
+        _many(ctx, _BLOCKED_SQL, blocked)
+        # the rows still pending: once per target (plus ranges between its done changes)
+        rebases: list[tuple[Any, ...]] = []
+        for uid, entries in done.items():
+            rebases += _rebase_params(entries, uid)
+        _many(ctx, _REBASE_RANGE_SQL, rebases)
+        last = [(entries[-1][1], uid, entries[-1][0]) for uid, entries in done.items()]
+        _many(ctx, REBASE_SQL, last)
+        # the rows held in this call: rebased by the done changes booked before them
+        _many(
+            ctx,
+            _HELD_REBASE_SQL,
+            [(h[0], row_id, h[1]) for row_id, h in held.items() if h is not None],
+        )
+        _move_bases(ctx, targets, newest)
+        for uid in touched:
+            refresh(ctx, targets[uid])
     return PushSummary(**counts)
 
 
