@@ -15,7 +15,7 @@ from . import pull
 from .context import Ctx
 from .schema import Outbox, Target, time_from_text, time_text
 from .types import PushSummary, SyncState
-from .view import base_columns, refresh
+from .view import base_columns, refresh_many
 
 HELD_STATES = ("conflict", "rejected")
 DONE = ("applied", "duplicate", "converged")
@@ -220,8 +220,7 @@ def apply_push_results(ctx: Ctx, results: Sequence[Result]) -> PushSummary:
             [(h[0], row_id, h[1]) for row_id, h in held.items() if h is not None],
         )
         _move_bases(ctx, targets, newest)
-        for uid in touched:
-            refresh(ctx, targets[uid])
+        refresh_many(ctx, [targets[uid] for uid in touched])
     return PushSummary(**counts)
 
 

@@ -105,7 +105,28 @@ def refresh(ctx: Ctx, target: Target) -> Target:
         .order_by(o.id)
         .namedtuples()  # no model instances: a target may have many rows pending
     )
-    view = compute_view(*start_of(target), rows)
+    return _store_view(ctx, target, compute_view(*start_of(target), rows))
+
+
+def refresh_many(ctx: Ctx, targets: Sequence[Target]) -> None:
+    """:func:`refresh` of many targets, their outbox rows read in a few statements."""
+    o = ctx.m.outbox
+    rows: dict[str, list[Any]] = {target.uid: [] for target in targets}
+    uids = list(rows)
+    for i in range(0, len(uids), 500):
+        query = (
+            o.select(o.target, o.op, o.status, o.fields, o.changed_at, o.state)
+            .where(o.target.in_(uids[i : i + 500]))
+            .order_by(o.target, o.id)
+            .namedtuples()
+        )
+        for row in query:
+            rows[row.target].append(row)
+    for target in targets:
+        _store_view(ctx, target, compute_view(*start_of(target), rows[target.uid]))
+
+
+def _store_view(ctx: Ctx, target: Target, view: dict[str, Any]) -> Target:
     changed = {k: v for k, v in view.items() if getattr(target, k) != v}
     if changed:
         t = ctx.m.target
