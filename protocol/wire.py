@@ -45,8 +45,9 @@ class Change(_Model):
     change_id: UUID
     target: UUID
     op: Op
-    #: Within PostgreSQL's bigint (a larger one was a 500); negative is ``rejected``.
-    base_version: int | None = Field(None, ge=-(2**63), le=2**63 - 1)
+    #: Bounded so it fits PostgreSQL's bigint (a larger one was a 500) and JSON numbers
+    #: stay exact (2**53); negative is ``rejected``.
+    base_version: int | None = Field(None, ge=-(2**53), le=2**53)
     status: str | None = None
     fields: ChangeFields | None = None
     changed_at: AwareDatetime
