@@ -166,7 +166,7 @@ def _bodies() -> dict[str, tuple[dict | bytes | str, tuple[int, ...]]]:
             (422, 200),
         ),
         "base_version beyond bigint": (
-            {"device_id": "d", "changes": [set_status(uuid.uuid4(), "Hot", 2**63)]},
+            {"device_id": "d", "changes": [set_status(uuid.uuid4(), "Hot", 2**63 + 1)]},
             (422,),
         ),
         "base_version far below": (
