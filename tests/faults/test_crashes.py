@@ -27,6 +27,20 @@ from .ledger import sync_in_process
 STARTED = "pipetrack server on http"
 
 
+@contextmanager
+def audit_writes_stalled(database_url: str) -> Iterator[Callable[[], int]]:
+    """Hold a lock that makes every push wait inside its transaction (pulls go on):
+    yields a count of the server's statements waiting on it."""
+    with psycopg.connect(database_url) as conn:
+        conn.execute("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE")
+        with psycopg.connect(database_url, autocommit=True) as watch:
+            yield lambda: watch.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock'"
+            ).fetchone()[0]
+        conn.rollback()
+
+
 @pytest.mark.slow
 def test_daemon_killed_at_random_moments_of_push_and_pull(
     team: Team, server: ServerProcess, sizes: Sizes, figures: Figures
@@ -42,33 +56,27 @@ def test_daemon_killed_at_random_moments_of_push_and_pull(
                 for _ in range(rng.randint(1, 30)):
                     user_a.act()
             daemon = start_daemon(a)
-            if n % 2 == 0:  # kill during a push
-                for _ in range(rng.randint(1, 40)):
-                    user_a.act()
-            else:  # kill while the daemon pulls and applies the team's changes
-                for _ in range(rng.randint(1, 40)):
-                    user_b.act()
-                sync_in_process(user_b.store, server.url, team.tokens[1])
-            time.sleep(rng.uniform(0, 0.3))
-            daemon.kill()
+            if n % 3 == 2:  # killed while its push is inside the server (waiting on a lock)
+                with audit_writes_stalled(server.database_url) as waiting:
+                    for _ in range(rng.randint(1, 20)):
+                        user_a.act()
+                    wait_until(waiting, 30, what="the daemon's push inside the server")
+                    daemon.kill()
+                figures.add("killed_with_push_in_server")
+            else:
+                if n % 3 == 0:  # kill during a push
+                    for _ in range(rng.randint(1, 40)):
+                        user_a.act()
+                else:  # kill while the daemon pulls and applies the team's changes
+                    for _ in range(rng.randint(1, 40)):
+                        user_b.act()
+                    sync_in_process(user_b.store, server.url, team.tokens[1])
+                time.sleep(rng.uniform(0, 0.3))
+                daemon.kill()
             figures.add("lost_responses", answered_but_pending(a, server.database_url))
         figures["changes"] = sum(u.ledger.total for u in users)
     settle(team.fleet(users), server)
     check_fleet(team.fleet(users), server, figures)
-
-
-@contextmanager
-def audit_writes_stalled(database_url: str) -> Iterator[Callable[[], int]]:
-    """Hold a lock that makes every push wait inside its transaction (pulls go on):
-    yields a count of the server's statements waiting on it."""
-    with psycopg.connect(database_url) as conn:
-        conn.execute("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE")
-        with psycopg.connect(database_url, autocommit=True) as watch:
-            yield lambda: watch.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                " AND wait_event_type = 'Lock'"
-            ).fetchone()[0]
-        conn.rollback()
 
 
 @pytest.mark.slow
