@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 from protocol.wire import Change, Result
 from storage import PushSummary, Store
@@ -27,32 +27,29 @@ SPLIT_ON = frozenset({413, 422})
 
 @dataclass
 class PushTally:
-    """What one push cycle did, summed over its batches."""
+    """What one push cycle did: changes sent and the store's outcomes, summed over batches."""
 
     sent: int = 0
-    applied: int = 0
-    duplicate: int = 0
-    converged: int = 0
-    conflict: int = 0
-    blocked: int = 0
-    rejected: int = 0
+    outcomes: PushSummary = field(default_factory=PushSummary)
 
     def add(self, sent: int, summary: PushSummary) -> None:
         self.sent += sent
-        for f in fields(PushSummary):
-            setattr(self, f.name, getattr(self, f.name) + getattr(summary, f.name))
+        self.outcomes = PushSummary(
+            **{
+                f.name: getattr(self.outcomes, f.name) + getattr(summary, f.name)
+                for f in fields(PushSummary)
+            }
+        )
 
     def __str__(self) -> str:
-        done = self.applied + self.duplicate + self.converged
-        return (
-            f"pushed {self.sent} (applied {done}, conflicts {self.conflict}, "
-            f"rejected {self.rejected})"
-        )
+        o = self.outcomes
+        done = o.applied + o.duplicate + o.converged
+        return f"pushed {self.sent} (applied {done}, conflicts {o.conflict}, rejected {o.rejected})"
 
     @property
     def settled(self) -> int:
         """Changes that got a final answer (everything but ``blocked``)."""
-        return self.sent - self.blocked
+        return self.sent - self.outcomes.blocked
 
 
 def quarantine(change: Change, err: Refused) -> Result:
