@@ -22,8 +22,14 @@ to this or an earlier pull) or will be assigned later, larger than any visible x
 (``>= pg_snapshot_xmax``, so > K). Hence nothing is skipped; a row is delivered again
 only when it was written again. Each full page moves K forward, so ``more`` ends.
 
-A page also carries the current state of each target its history names (see
-``_referenced_targets``), so a client never gets history for a target it does not know.
+A page also carries the current state of each target its history names that the
+page's new targets cursor has not passed yet (see ``_referenced_targets``), so a client
+never gets history for a target it does not know. (A target whose key is <= the new K
+was delivered, in the state the snapshot sees, by this page or an earlier one: it is
+visible, so its xid is in no X.)
+
+PostgreSQL writes each row's wire JSON (``records.TARGET_WIRE`` / ``AUDIT_WIRE``);
+the page is those texts joined, never parsed or re-serialised here.
 
 The cursor also carries the database's epoch (``server_meta``): a cursor from another
 database is refused with 400, as is one ahead of this database's xid horizon.
@@ -42,10 +48,8 @@ from dataclasses import dataclass
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from protocol.wire import PullResponse
-
 from .listener import Notifier
-from .records import AUDIT_COLUMNS, TARGET_COLUMNS, audit_entry_from_row, target_from_row
+from .records import AUDIT_WIRE, TARGET_WIRE
 
 Key = tuple[int, int]
 _START: Key = (0, 0)
@@ -97,9 +101,13 @@ _SNAPSHOT_SQL = (
 )
 
 
-def _page_sql(columns: str, source: str, alias: str) -> tuple[str, str]:
-    """(rows of the pending xids, rows after key K) — see the module docstring."""
-    base = f"SELECT {columns}, {alias}.xid::text::numeric, {alias}.id FROM {source}"
+def _page_sql(wire: str, source: str, alias: str) -> tuple[str, str]:
+    """(rows of the pending xids, rows after key K) — see the module docstring. A row is
+    (wire JSON, target uid, xid, id)."""
+    base = (
+        f"SELECT row_to_json(w)::text, t.uid::text, {alias}.xid::text::numeric, {alias}.id"
+        f" FROM {source}, LATERAL ({wire}) AS w"
+    )
     order = f" ORDER BY {alias}.xid, {alias}.id"
     key = f"({alias}.xid, {alias}.id)"
     pending = (
@@ -110,11 +118,29 @@ def _page_sql(columns: str, source: str, alias: str) -> tuple[str, str]:
     return pending, after
 
 
-_TARGETS_SQL = _page_sql(TARGET_COLUMNS, "targets t", "t")
-_AUDIT_SQL = _page_sql(AUDIT_COLUMNS, "audit_log a JOIN targets t ON t.id = a.target_id", "a")
+_TARGETS_SQL = _page_sql(TARGET_WIRE, "targets t", "t")
+_AUDIT_SQL = _page_sql(AUDIT_WIRE, "audit_log a JOIN targets t ON t.id = a.target_id", "a")
 
 
-async def pull_once(conn: AsyncConnection, cursor: Cursor | None, limit: int) -> PullResponse:
+@dataclass(frozen=True)
+class Page:
+    """One pull answer: the rows' wire JSON texts, as PostgreSQL wrote them."""
+
+    targets: list[str]
+    history: list[str]
+    cursor: str
+    more: bool
+
+    def json(self) -> bytes:
+        """The :class:`protocol.wire.PullResponse` JSON of this page."""
+        more = "true" if self.more else "false"
+        return (
+            f'{{"targets":[{",".join(self.targets)}],"history":[{",".join(self.history)}],'
+            f'"cursor":"{self.cursor}","more":{more}}}'
+        ).encode()
+
+
+async def pull_once(conn: AsyncConnection, cursor: Cursor | None, limit: int) -> Page:
     async with conn.transaction():
         await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         cur = await conn.execute(_SNAPSHOT_SQL)
@@ -124,14 +150,14 @@ async def pull_once(conn: AsyncConnection, cursor: Cursor | None, limit: int) ->
         _check(cursor, epoch, int(xmax))
         targets, more_t = await _page(conn, _TARGETS_SQL, cursor.targets, cursor, limit)
         audit, more_a = await _page(conn, _AUDIT_SQL, cursor.audit, cursor, limit)
-        referenced = await _referenced_targets(conn, audit, targets)
-    k_t = _last_key(targets, cursor.targets)
+        k_t = _last_key(targets, cursor.targets)
+        referenced = await _referenced_targets(conn, audit, targets, k_t)
     k_a = _last_key(audit, cursor.audit)
     horizon = max(k_t[0], k_a[0])
     pending = tuple(sorted(int(x) for x in in_progress if int(x) <= horizon))
-    return PullResponse(
-        targets=[target_from_row(r[:12]).state() for r in targets + referenced],
-        history=[audit_entry_from_row(r[:12]) for r in audit],
+    return Page(
+        targets=[r[0] for r in targets] + referenced,
+        history=[r[0] for r in audit],
         cursor=Cursor(epoch, k_t, k_a, pending).encode(),
         more=more_t or more_a,
     )
@@ -157,28 +183,34 @@ async def _page(conn: AsyncConnection, sql: tuple[str, str], key: Key, cursor: C
     return rows + after[:room], len(after) > room
 
 
-async def _referenced_targets(conn: AsyncConnection, audit: list[tuple], targets: list[tuple]):
-    """The current state of every target the page's history names but its targets page
-    does not: the two tables page independently, so a target changed late would
-    otherwise reach a fresh device pages after its first history entries, and a
-    client cannot record history of a target it does not know. Sent again later in
-    its own place (clients apply a state only when its version is newer)."""
-    missing = {row[2] for row in audit} - {row[1] for row in targets}
+async def _referenced_targets(
+    conn: AsyncConnection, audit: list[tuple], targets: list[tuple], key: Key
+) -> list[str]:
+    """The current state of every target the page's history names, its targets page
+    does not, and the new targets cursor ``key`` has not passed: the two tables page
+    independently, so a target changed late would otherwise reach a fresh device pages
+    after its first history entries, and a client cannot record history of a target it
+    does not know. Sent again later in its own place (clients apply a state only when
+    its version is newer)."""
+    missing = {row[1] for row in audit} - {row[1] for row in targets}
     if not missing:
         return []
-    cur = await conn.execute(_REFERENCED_SQL, {"uids": list(missing)})
-    return await cur.fetchall()
+    params = {"uids": list(missing), "kx": str(key[0]), "ki": key[1]}
+    cur = await conn.execute(_REFERENCED_SQL, params)
+    return [row[0] for row in await cur.fetchall()]
 
 
 _REFERENCED_SQL = (
-    f"SELECT {TARGET_COLUMNS} FROM targets t WHERE t.uid = ANY(%(uids)s) ORDER BY t.id"
+    f"SELECT row_to_json(w)::text FROM targets t, LATERAL ({TARGET_WIRE}) AS w"
+    " WHERE t.uid = ANY(%(uids)s::text[]::uuid[]) AND (t.xid, t.id) > (%(kx)s::text::xid8, %(ki)s)"
+    " ORDER BY t.id"
 )
 
 
 def _last_key(rows: list[tuple], default: Key) -> Key:
     if not rows:
         return default
-    return max(default, (int(rows[-1][12]), int(rows[-1][13])))
+    return max(default, (int(rows[-1][2]), int(rows[-1][3])))
 
 
 async def pull(
@@ -187,7 +219,7 @@ async def pull(
     cursor: Cursor | None,
     limit: int,
     wait: float,
-) -> PullResponse:
+) -> Page:
     """Pull; with ``wait`` > 0 and nothing new, wait (up to ``wait`` s) for a commit."""
     deadline = time.monotonic() + wait
     while True:

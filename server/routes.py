@@ -56,7 +56,8 @@ async def pull(
     """Target states and audit entries after the cursor; ``more`` when a page is full."""
     position = pull_mod.Cursor.decode(cursor) if cursor else None
     state = request.app.state
-    return _json(await pull_mod.pull(state.pool, state.notifier, position, limit, wait))
+    page = await pull_mod.pull(state.pool, state.notifier, position, limit, wait)
+    return Response(page.json(), media_type="application/json")  # JSON made by PostgreSQL
 
 
 @v1.get(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -10,6 +11,14 @@ import psycopg
 import pytest
 
 from server.pull import Cursor
+from server.records import (
+    AUDIT_COLUMNS,
+    AUDIT_WIRE,
+    TARGET_COLUMNS,
+    TARGET_WIRE,
+    audit_entry_from_row,
+    target_from_row,
+)
 
 from .client import Device, count, create, set_status
 
@@ -87,6 +96,26 @@ def test_history_never_arrives_before_its_target(alice):
         ("Cold", "Active"),
     ]
     assert next(t for t in targets if t["uid"] == first["target"])["status"] == "Active"
+
+
+def test_a_page_does_not_resend_targets_the_cursor_passed(alice):
+    """History pages behind the targets pages name targets already delivered in their
+    current state: those are not sent again (a catch-up would carry them twice)."""
+    start = end_cursor(alice)
+    creates = [create(name=f"Sent once {i}") for i in range(12)]
+    alice.push(*creates)
+    alice.push(*(set_status(c["target"], "Hot", base=1) for c in creates))
+
+    pages, cursor = [], start
+    while not pages or pages[-1]["more"]:
+        pages.append(alice.pull(cursor, limit=4))
+        cursor = pages[-1]["cursor"]
+
+    # 3 pages of targets (with the creates), then 3 of status changes alone
+    assert [len(p["history"]) for p in pages] == [4] * 6
+    assert [p["targets"] for p in pages[3:]] == [[]] * 3
+    assert {t["uid"] for p in pages[:3] for t in p["targets"]} == {c["target"] for c in creates}
+    assert all(t["status"] == "Hot" for p in pages for t in p["targets"])
 
 
 def _wait_for_lock_waiter(database_url: str, timeout: float = 10.0) -> None:
@@ -194,3 +223,50 @@ def test_bad_cursors_and_parameters_are_refused(alice):
         response = alice.http.get("/v1/pull", params=params)
         assert response.status_code == 422
         assert response.json()["field"] == next(iter(params))
+
+
+def test_the_json_postgresql_writes_is_what_the_wire_models_write(shared_server):
+    """Pages are JSON made by PostgreSQL (records.TARGET_WIRE / AUDIT_WIRE): the same
+    fields, values and time formats as the pydantic models of the same rows."""
+    odd = 'quote " back \\ tab \t nl \n bell \x07 é 𝄞 \u2028'
+    times = ("2026-01-02 03:04:05+00", "2026-01-02 03:04:05.000001+00", "0001-01-01 00:00:00+00")
+    with psycopg.connect(shared_server.database_url) as conn:  # rolled back at the end
+        for n, at in enumerate(times):
+            uid = uuid.uuid4()
+            (tid,) = conn.execute(
+                "INSERT INTO targets (uid, name, description, markets, pipeline_status, version,"
+                " status_changed_at, status_changed_by, created_at, last_updated, updated_by)"
+                " VALUES (%s, %s, %s, %s, %s, 3, %s, %s, %s, now(), NULL) RETURNING id",
+                (
+                    uid,
+                    odd,
+                    odd,
+                    [] if n else [odd, "b"],
+                    None if n else "Hot",
+                    None if n else at,
+                    odd,
+                    at,
+                ),
+            ).fetchone()
+            conn.execute(
+                "INSERT INTO audit_log (target_id, change_id, op, old_status, new_status,"
+                " touches_status, touches_details, version, change_timestamp, recorded_at,"
+                " changed_by, device_id, note) VALUES (%s, %s, 'set_status', NULL, 'Cold',"
+                " true, false, 1, %s, now(), %s, %s, %s)",
+                (tid, uuid.uuid4(), at, odd, odd, None if n else odd),
+            )
+            for wire, columns, source, model in (
+                (TARGET_WIRE, TARGET_COLUMNS, "targets t", lambda r: target_from_row(r).state()),
+                (AUDIT_WIRE, AUDIT_COLUMNS, _AUDIT_SOURCE, audit_entry_from_row),
+            ):
+                where = f" WHERE t.uid = '{uid}'"
+                (made,) = conn.execute(
+                    f"SELECT row_to_json(w)::text FROM {source}, LATERAL ({wire}) AS w{where}"
+                ).fetchone()
+                row = conn.execute(f"SELECT {columns} FROM {source}{where}").fetchone()
+                expected = model(row).model_dump_json()
+                assert list(json.loads(made).items()) == list(json.loads(expected).items())
+        conn.rollback()
+
+
+_AUDIT_SOURCE = "audit_log a JOIN targets t ON t.id = a.target_id"
