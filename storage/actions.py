@@ -26,6 +26,7 @@ from protocol import (
 )
 
 from . import query
+from . import status as status_rows
 from .bulk import insert_rows
 from .context import Ctx
 from .schema import Target
@@ -187,27 +188,52 @@ def record(ctx: Ctx, target: Target, change: Change) -> str:
     return change.outbox["change_id"]
 
 
-def set_status(ctx: Ctx, uid: str, status: Status | str | None, note: str | None) -> StatusChange:
+def _status_value(status: Status | str | None) -> str | None:
     parsed = parse_status(status)
-    new = parsed.value if parsed else None
+    return parsed.value if parsed else None
+
+
+def _write_statuses(ctx: Ctx, batch: status_rows.Batch) -> None:
+    status_rows.insert_audit(ctx, batch)
+    _fault("audit")
+    status_rows.insert_outbox(ctx, batch)
+    _fault("outbox")
+    status_rows.update_views(ctx, batch)
+    _fault("view")
+
+
+def change_status(ctx: Ctx, uid: str, new: str | None, note: str | None) -> StatusChange:
+    """:func:`set_status` with a validated status and note, inside the caller's write
+    transaction."""
+    target = status_rows.read_one(ctx, uid)
+    if target.status == new:
+        return StatusChange(changed=False, target=status_rows.view_of(ctx, target))
+    batch = status_rows.plan(ctx, [target], new, note)
+    _write_statuses(ctx, batch)
+    view = status_rows.view_of(ctx, target)
+    return StatusChange(changed=True, target=view, change_id=batch.change_ids[0])
+
+
+def set_status(ctx: Ctx, uid: str, status: Status | str | None, note: str | None) -> StatusChange:
+    new = _status_value(status)
     note = clean_note(note)
     with ctx.write():
-        target = query.load(ctx, uid)
-        if target.status == new:
-            return StatusChange(changed=False, target=query.views(ctx, [target])[0])
-        change = make_change(
-            ctx,
-            uid,
-            "set_status",
-            ctx.now(),
-            base_version=base_version_of(target),
-            status=new,
-            note=note,
-            old_status=target.status,
-            audited=True,
-        )
-        change_id = record(ctx, target, change)
-        return StatusChange(changed=True, target=query.views(ctx, [target])[0], change_id=change_id)
+        return change_status(ctx, uid, new, note)
+
+
+def set_status_many(
+    ctx: Ctx, uids: Sequence[str], status: Status | str | None, note: str | None
+) -> int:
+    """One status on many targets in one transaction; those already in it are skipped.
+    A uid given twice counts once. Returns how many changed."""
+    new = _status_value(status)
+    note = clean_note(note)
+    wanted = list(dict.fromkeys(uids))
+    with ctx.write():
+        targets = [t for t in status_rows.read_many(ctx, wanted) if t.status != new]
+        if targets:
+            _write_statuses(ctx, status_rows.plan(ctx, targets, new, note))
+        return len(targets)
 
 
 def edit_target(

@@ -67,23 +67,56 @@ BASE_VIEW_SQL = {
 }
 
 
+def _step(view: dict[str, Any], row: Any, has_base: bool) -> None:
+    """One outbox row applied to ``view`` in place: the step both ways of computing the
+    view share (:func:`compute_view` folds it over all rows, :func:`extend_view` adds one)."""
+    for key, value in (row.fields or {}).items():
+        if value is not None:
+            view[key] = list(value) if key == "markets" else value
+    if row.op in ("create", "set_status"):
+        # status_since moves only when the status does (or on a brand-new target).
+        if row.status != view["status"] or (row.op == "create" and not has_base):
+            view["status_since"] = row.changed_at
+        view["status"] = row.status
+    view["updated_at"] = max(view["updated_at"], row.changed_at)
+
+
+def _sync_of(states: Iterable[str]) -> str:
+    """The most urgent state among a target's outbox rows ("synced" = none)."""
+    found = set(states)
+    return next((s for s in _SYNC_PRECEDENCE if s in found), "synced")
+
+
 def compute_view(start: dict[str, Any], has_base: bool, rows: Iterable[Any]) -> dict[str, Any]:
     """Apply outbox rows (pending, conflict, rejected alike: the user sees their change)."""
     view = dict(start)
     states = set()
     for row in rows:
         states.add(row.state)
-        for key, value in (row.fields or {}).items():
-            if value is not None:
-                view[key] = list(value) if key == "markets" else value
-        if row.op in ("create", "set_status"):
-            # status_since moves only when the status does (or on a brand-new target).
-            if row.status != view["status"] or (row.op == "create" and not has_base):
-                view["status_since"] = row.changed_at
-            view["status"] = row.status
-        view["updated_at"] = max(view["updated_at"], row.changed_at)
-    view["sync"] = next((s for s in _SYNC_PRECEDENCE if s in states), "synced")
+        _step(view, row, has_base)
+    view["sync"] = _sync_of(states)
     view.update(derived(view["name"], view["markets"]))
+    return view
+
+
+def extend_view(current: dict[str, Any], row: Any) -> dict[str, Any]:
+    """``compute_view(start, has_base, rows + [row])`` given ``current`` =
+    ``compute_view(start, has_base, rows)``: the same fold, one step further, for the
+    write path of a new change (no need to read the target's other outbox rows).
+
+    ``row`` must not be a ``create`` (a create is always a target's first row; only a
+    create's step depends on ``has_base``). ``current`` may hold only some view keys:
+    ``status``, ``status_since``, ``updated_at``, ``sync`` and those ``row.fields`` sets
+    are needed; name_lc / markets_sort are recomputed only when the row touches name or
+    markets (they depend on nothing else).
+    """
+    if row.op == "create":
+        raise ValueError("a create starts a view, it does not extend one")
+    view = dict(current)
+    _step(view, row, True)
+    view["sync"] = _sync_of((current["sync"], row.state))
+    if row.fields and ("name" in row.fields or "markets" in row.fields):
+        view.update(derived(view["name"], view["markets"]))
     return view
 
 
