@@ -21,17 +21,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from peewee import SQL
 
-from protocol import parse_status
+from protocol import Status, parse_status
 from protocol.wire import AuditEntry, TargetState
 
 from .context import Ctx
 from .schema import JSONField, time_text
 from .types import PullSummary
-from .view import BASE_VIEW_SQL, base_columns, derived, refresh
+from .view import BASE_VIEW_SQL, refresh
 
 PULL_CURSOR = "pull_cursor"
 
@@ -47,7 +48,6 @@ _BASE = (
     "created_at",
 )
 _MARKETS = JSONField()
-_TIMES = frozenset(("server_status_changed_at", "server_updated_at", "created_at"))
 _STAGED = ("uid", *_BASE, "name_lc", "markets_sort")
 
 _STAGE_TARGETS = f"""
@@ -126,18 +126,43 @@ SET server_version = excluded.server_version, changed_by = excluded.changed_by
 """
 
 
+_STATUS_TEXT = {None: None, **{s.value: s.value for s in Status}}
+_ZERO = timedelta(0)
+
+
+def _time_text(value: datetime | None) -> str | None:
+    """:func:`time_text` without its cache (pulled times rarely repeat); UTC fast path."""
+    if value is None:
+        return None
+    if value.utcoffset() == _ZERO:
+        return value.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    return time_text(value)
+
+
 def _staged_target(state: TargetState) -> tuple[Any, ...]:
-    base = base_columns(state)
-    keys = derived(state.name, state.markets)
-    row: list[Any] = [str(state.uid)]
-    for column in _BASE:
-        value = base[column]
-        if value is not None and column in _TIMES:
-            value = time_text(value)
-        row.append(value)
-    row[_STAGED.index("server_markets")] = _MARKETS.db_value(base["server_markets"])
-    row += [keys["name_lc"], keys["markets_sort"]]
-    return tuple(row)
+    """The row of ``_STAGED``: what :func:`view.base_columns` and :func:`view.derived`
+    give, built directly (this runs for every pulled target)."""
+    status = state.status
+    if status not in _STATUS_TEXT:
+        parsed = parse_status(status)  # not as the server writes it (or invalid: raises)
+        status = parsed.value if parsed else None
+    else:
+        status = _STATUS_TEXT[status]
+    markets = state.markets
+    return (
+        str(state.uid),
+        state.version,
+        state.name,
+        state.description,
+        _MARKETS.db_value(markets),
+        status,
+        _time_text(state.status_changed_at),
+        state.status_changed_by,
+        _time_text(state.last_updated),
+        _time_text(state.created_at),
+        state.name.casefold(),
+        ", ".join([m.casefold() for m in markets]),
+    )
 
 
 def _rounds(targets: Sequence[TargetState]) -> list[list[TargetState]]:

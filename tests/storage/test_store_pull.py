@@ -111,3 +111,28 @@ def test_a_large_page_in_one_call(store, clock):
     assert store.count_targets(TargetQuery(statuses=("Hot",), search="u29")) == 111
     assert store.markets() == []
     assert len(store.history(uids[0])) == 1
+
+
+def test_a_staged_row_is_what_base_columns_and_derived_give():
+    """The pull stages targets without view.base_columns / view.derived (per-row cost);
+    the row must hold exactly what they give, times as time_text writes them."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from storage.pull import _STAGED, _staged_target
+    from storage.schema import JSONField, time_text
+    from storage.view import base_columns, derived
+
+    at = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+    cases = [
+        state(str(uuid.uuid4()), 3, at, name="Straße ÉTÉ", markets=("EU", "Ünï"), status="Hot"),
+        state(str(uuid.uuid4()), 1, at.replace(microsecond=0), description="d", status=None),
+        state(str(uuid.uuid4()), 2, at.astimezone(timezone(timedelta(hours=-5))), status=" cold"),
+        state(str(uuid.uuid4()), 2, at, status="none", status_at=at),
+    ]
+    for pulled in cases:
+        base = base_columns(pulled)
+        for column in ("server_status_changed_at", "server_updated_at", "created_at"):
+            base[column] = base[column] and time_text(base[column])
+        base["server_markets"] = JSONField().db_value(base["server_markets"])
+        expected = {"uid": str(pulled.uid), **base, **derived(pulled.name, pulled.markets)}
+        assert dict(zip(_STAGED, _staged_target(pulled), strict=True)) == expected
