@@ -1,11 +1,23 @@
-"""Reading targets: one SELECT builder for get, resolve, list and count, all in SQL."""
+"""Reading targets: one SELECT builder for get, resolve, list and count, all in SQL.
+
+Plan choice (SQLite cannot know how many targets a search or a stagnation filter
+matches): a page is found either by walking the index of its sort order, checking each
+row it meets, or through the filter's own index (FTS, status ranges) and a sort of all
+the matches. With ``m`` matches of ``n`` targets the walk meets (offset + limit) x n / m
+rows, the sort handles ``m``: a cheap index-only probe counts the matches up to the
+break-even point, and the filter is walked when they reach it. A name test is cheap on
+the walk (the name index holds the names): searches matching DENSE_MIN or more are
+always walked.
+"""
 
 from __future__ import annotations
 
+import json
+import math
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Any, NamedTuple
 
 from peewee import SQL, fn
 
@@ -20,7 +32,9 @@ from .types import TargetQuery, TargetView
 STAGNATION_STATES = ("fresh", "aging", "stale", "snoozed")
 SYNC_STATES = ("synced", "pending", "conflict", "rejected")
 MIN_PREFIX = 4
-_FTS_MIN = 3  # trigram search needs 3 characters; shorter searches use LIKE
+_FTS_MIN = 3  # trigram search needs 3 characters; shorter searches scan the name index
+#: Searches matching fewer names than this are looked up in the trigram index.
+DENSE_MIN = 2_000
 
 
 def views(ctx: Ctx, rows: Iterable[Target], now: datetime | None = None) -> list[TargetView]:
@@ -94,7 +108,27 @@ def _fts_phrase(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def _filters(ctx: Ctx, q: TargetQuery, now: datetime) -> list[Any]:
+def _at_least(query: Any, count: int) -> bool:
+    """Whether ``query`` has ``count`` rows, reading no more than that."""
+    return query.limit(count).count() >= count
+
+
+def _fts_dense(ctx: Ctx, search: str) -> bool:
+    fts = ctx.m.target.select(SQL("1")).from_(SQL("targets_fts"))
+    return _at_least(fts.where(SQL("targets_fts MATCH ?", [_fts_phrase(search)])), DENSE_MIN)
+
+
+def _walk_stagnation(ctx: Ctx, q: TargetQuery, wide: Any) -> bool:
+    """A page of a stagnation filter: whether the walk beats the sort (module doc)."""
+    if q.limit is None or wide is None:
+        return False
+    t = ctx.m.target
+    size = t.select(fn.MAX(t.id)).scalar() or 0  # rows, or more after deletions
+    return _at_least(t.select(SQL("1")).where(wide), math.isqrt((q.offset + q.limit) * size))
+
+
+def _filters(ctx: Ctx, q: TargetQuery, now: datetime, *, listing: bool = False) -> list[Any]:
+    """SQL conditions of ``q``; ``listing``: for a page read in sort order (module doc)."""
     t, tm = ctx.m.target, ctx.m.market
     out: list[Any] = []
     if q.statuses:
@@ -106,17 +140,20 @@ def _filters(ctx: Ctx, q: TargetQuery, now: datetime) -> list[Any]:
         wanted = [m.strip().casefold() for m in q.markets]
         out.append(t.uid.in_(tm.select(tm.uid).where(tm.market_lc.in_(wanted))))
     search = q.search.strip().casefold()
-    if len(search) >= _FTS_MIN:
+    if len(search) >= _FTS_MIN and not _fts_dense(ctx, search):
         fts = SQL(
             "(SELECT rowid FROM targets_fts WHERE targets_fts MATCH ?)", [_fts_phrase(search)]
         )
         out.append(t.id.in_(fts))
     elif search:
-        out.append(t.name_lc.contains(search))
+        # Many matches (or too short for trigrams): a substring test on each name the
+        # walk meets, from the name index before the row is read.
+        out.append(fn.instr(t.name_lc, search) > 0)
     if q.stagnation:
         _check("stagnation", q.stagnation, STAGNATION_STATES)
         cut = stagnation.cutoffs(ctx.thresholds, now)
-        out.append(stagnation.where(t, cut, q.stagnation))
+        walk = listing and _walk_stagnation(ctx, q, stagnation.candidates(t, cut, q.stagnation))
+        out.append(stagnation.where(t, cut, q.stagnation, indexed=not walk))
     if q.sync:
         _check("sync", q.sync, SYNC_STATES)
         out.append(t.sync.in_(list(q.sync)))
@@ -151,7 +188,8 @@ def _where(query: Any, conditions: list[Any]) -> Any:
 
 
 def build_list(ctx: Ctx, q: TargetQuery, now: datetime) -> Any:
-    query = _where(ctx.m.target.select(), _filters(ctx, q, now)).order_by(*_order(ctx, q))
+    query = _where(ctx.m.target.select(*_view_columns(ctx)), _filters(ctx, q, now, listing=True))
+    query = query.order_by(*_order(ctx, q))
     if q.offset:
         query = query.offset(q.offset)
     if q.limit is not None:
@@ -161,23 +199,71 @@ def build_list(ctx: Ctx, q: TargetQuery, now: datetime) -> Any:
 
 def query_plan(ctx: Ctx, q: TargetQuery) -> list[str]:
     """SQLite's EXPLAIN QUERY PLAN lines for the list query (tests and benchmarks)."""
-    sql, params = build_list(ctx, q, ctx.now()).sql()
     with ctx.read():
+        sql, params = build_list(ctx, q, ctx.now()).sql()
         rows = ctx.db.execute_sql(f"EXPLAIN QUERY PLAN {sql}", params).fetchall()
     return [row[-1] for row in rows]
 
 
+class _Row(NamedTuple):
+    """The columns a :class:`TargetView` needs, decoded (what :func:`to_view` reads)."""
+
+    uid: str
+    name: str
+    description: str
+    markets: list[str]
+    status: str | None
+    status_since: datetime
+    snoozed_until: date | None
+    sync: str
+    server_version: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+def _view_columns(ctx: Ctx) -> list[Any]:
+    t = ctx.m.target
+    return [getattr(t, name) for name in _Row._fields]
+
+
+def _decode(raw: tuple) -> _Row:
+    """A raw row of :func:`_view_columns`: times are the fixed-width UTC text of
+    ``schema.time_text``, which ``fromisoformat`` reads many times faster than strptime."""
+    uid, name, description, markets, status, since, snoozed, sync, version, made, updated = raw
+    return _Row(
+        uid,
+        name,
+        description,
+        json.loads(markets),
+        status,
+        datetime.fromisoformat(since),
+        None if snoozed is None else date.fromisoformat(snoozed),
+        sync,
+        version,
+        datetime.fromisoformat(made),
+        datetime.fromisoformat(updated),
+    )
+
+
 def list_targets(ctx: Ctx, q: TargetQuery) -> list[TargetView]:
     now = ctx.now()
+    cut = stagnation.cutoffs(ctx.thresholds, now)
     with ctx.read():
-        return views(ctx, build_list(ctx, q, now), now)
+        sql, params = build_list(ctx, q, now).sql()
+        raw = ctx.db.execute_sql(sql, params).fetchall()
+    return [to_view(_decode(row), now, cut) for row in raw]  # type: ignore[arg-type]
 
 
 def count_targets(ctx: Ctx, q: TargetQuery) -> int:
+    """How many targets :func:`list_targets` gives for ``q``, its offset and limit
+    included: a limit caps the count, and its cost, at that many matches."""
     t = ctx.m.target
     now = ctx.now()
     with ctx.read():
-        return _where(t.select(fn.COUNT(t.id)), _filters(ctx, q, now)).scalar()
+        matching = _where(t.select(SQL("1")), _filters(ctx, q, now))
+        if q.offset or q.limit is not None:
+            matching = matching.limit(-1 if q.limit is None else q.limit).offset(q.offset)
+        return matching.count()
 
 
 def markets(ctx: Ctx) -> list[str]:

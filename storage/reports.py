@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from peewee import JOIN, Case, fn
+from peewee import JOIN, fn
 
 from protocol import STATUS_ORDER
 
@@ -52,25 +52,31 @@ def stale_targets(ctx: Ctx) -> list[TargetView]:
     return query.list_targets(ctx, TargetQuery(stagnation=("stale",), sort="days", descending=True))
 
 
+def _counts_since(ctx: Ctx, status: str | None, edges: list[str]) -> list[int]:
+    """Targets in ``status`` whose status began after each edge, then all of them: range
+    counts on the (status, status_since) index (no row read, no sort)."""
+    where = "status IS NULL" if status is None else "status = ?"
+    given = [] if status is None else [status]
+    sql = f"SELECT count(*) FROM targets WHERE {where}"
+
+    def count(text: str, *params: str) -> int:
+        return ctx.db.execute_sql(text, [*given, *params]).fetchone()[0]
+
+    return [*(count(f"{sql} AND status_since > ?", edge) for edge in edges), count(sql)]
+
+
 def summary(ctx: Ctx) -> Summary:
-    t = ctx.m.target
     now = ctx.now()
-    edges = [now - (days + 1) * stagnation.DAY for days in BUCKET_LIMITS]
-    bucket = Case(None, [(t.status_since > edge, i) for i, edge in enumerate(edges)], len(edges))
-    with ctx.read():
-        rows = list(
-            t.select(t.status, bucket.alias("bucket"), fn.COUNT(t.id).alias("n"))
-            .group_by(t.status, bucket)
-            .tuples()
-        )
+    edges = [time_text(now - (days + 1) * stagnation.DAY) for days in BUCKET_LIMITS]
     keys: list[str | None] = [s.value for s in STATUS_ORDER] + [None]
-    counts = {k: [0, 0, 0, 0] for k in keys}
-    for status, index, n in rows:
-        counts.setdefault(status, [0, 0, 0, 0])[index] += n
+    with ctx.read():
+        since = {k: _counts_since(ctx, k, edges) for k in keys}
+    # bucket i holds those after edge i but not after edge i-1 (the edges go back in time)
+    buckets = {k: tuple(b - a for a, b in zip([0, *n], n, strict=False)) for k, n in since.items()}
     return Summary(
-        total=sum(n for _, _, n in rows),
-        by_status={k: sum(v) for k, v in counts.items()},
-        buckets={k: (v[0], v[1], v[2], v[3]) for k, v in counts.items()},
+        total=sum(n[-1] for n in since.values()),
+        by_status={k: n[-1] for k, n in since.items()},
+        buckets=buckets,  # type: ignore[arg-type]
     )
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
+
 import pytest
 
 from protocol import InvalidInput
@@ -164,3 +167,86 @@ def test_resolve_ambiguous(store):
         assert {t.uid for t in err.value.candidates} == {a.uid, b.uid}
         assert "2 targets" in str(err.value)
     assert store.resolve("abcd0000-0000-4000-8000-000000000002").uid == b.uid
+
+
+# ---- plan choice: walk the sort order, or look the matches up and sort them -----------
+MANY = 3_000
+
+
+@pytest.fixture
+def many(store, clock):
+    """3,000 targets: 2,500 named alpha (a dense search), 500 omega (sparse); four in
+    five Hot, all stale once the clock moves 100 days; a few stale ones snoozed."""
+    rows = [
+        {
+            "name": f"Target {i:04d} {'alpha' if i % 6 else 'omega'}",
+            "status": "Hot" if i % 5 else "",
+        }
+        for i in range(MANY)
+    ]
+    assert store.import_targets(rows) == (MANY, 0)
+    clock.advance(days=100)
+    hot = store.list_targets(TargetQuery(statuses=("Hot",), limit=40))
+    for view in hot[::4]:
+        store.snooze(view.uid, clock.now.date() + timedelta(days=3))
+    return store
+
+
+def same_as_sorted_all(store, query, offset):
+    """A page (and its count) equals the slice of the whole sorted list."""
+    page = replace(query, offset=offset, limit=100)
+    got = store.list_targets(page)
+    assert got == store.list_targets(query)[offset : offset + 100]
+    assert store.count_targets(page) == len(got)
+    return store.query_plan(page)
+
+
+def walks(plan):
+    return plan == ["SCAN t1 USING INDEX targets_name"]
+
+
+@pytest.mark.parametrize("offset", [0, 150, 2_450])
+def test_a_dense_search_walks_the_name_index(many, offset):
+    plan = same_as_sorted_all(many, TargetQuery(search="ALPHA"), offset)
+    assert walks(plan), plan
+    assert many.count_targets(TargetQuery(search="alpha")) == MANY - MANY // 6
+
+
+def test_a_sparse_search_uses_the_trigram_index(many):
+    plan = same_as_sorted_all(many, TargetQuery(search="omega"), 100)
+    assert any("targets_fts" in line for line in plan), plan
+    assert many.count_targets(TargetQuery(search="omega")) == MANY // 6
+
+
+def test_a_dense_stagnation_filter_walks_a_shallow_page(many):
+    stale = TargetQuery(stagnation=("stale",))
+    plan = same_as_sorted_all(many, stale, 0)
+    assert walks(plan), plan
+    listed_stale = many.list_targets(stale)
+    assert len(listed_stale) == many.count_targets(stale) == MANY * 4 // 5 - 10  # 10 snoozed
+    assert {v.stagnation for v in listed_stale} == {"stale"}
+    assert many.count_targets(TargetQuery(stagnation=("snoozed",))) == 10
+
+
+def test_a_deep_page_of_a_stagnation_filter_is_sorted_from_its_index(many):
+    plan = same_as_sorted_all(many, TargetQuery(stagnation=("stale",)), 2_200)
+    assert any("targets_status_since" in line for line in plan), plan
+    same_as_sorted_all(many, TargetQuery(stagnation=("stale", "snoozed")), 2_200)
+
+
+def test_walked_and_sorted_pages_agree_with_every_sort(many):
+    for sort in ("status", "days", "markets", "sync", "updated"):
+        for descending in (False, True):
+            query = TargetQuery(search="alpha", stagnation=("stale",), sort=sort)
+            same_as_sorted_all(many, replace(query, descending=descending), 40)
+
+
+def test_a_limit_caps_the_count(many):
+    assert many.count_targets(TargetQuery(limit=1_000)) == 1_000
+    assert many.count_targets(TargetQuery(search="alpha", limit=10, offset=2_495)) == 5
+    assert many.count_targets(TargetQuery(stagnation=("stale",), offset=MANY)) == 0
+
+
+def test_listed_views_equal_single_reads(many):
+    page = many.list_targets(TargetQuery(sort="days", limit=60))
+    assert page == [many.get(view.uid) for view in page]
