@@ -7,9 +7,10 @@ of whatever the server says, so both directions run independently.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from protocol.wire import PullResponse
+from protocol.wire import PULL_LIMIT_MAX, PullResponse
 from storage import Store
 
 from .client import ApiClient, Refused
@@ -17,7 +18,8 @@ from .retry import Backoff
 
 log = logging.getLogger("syncd")
 
-PULL_LIMIT = 1_000
+#: Pages as large as the server allows: a catch-up is fewer round trips and transactions.
+PULL_LIMIT = PULL_LIMIT_MAX
 
 
 @dataclass
@@ -45,31 +47,45 @@ class Puller:
 
     def pull_page(self, wait: float = 0.0) -> PullResponse:
         """One pull from the stored cursor (long-polling ``wait`` s), applied and saved."""
-        cursor = self.store.pull_cursor()
+        response = self._fetch(self.store.pull_cursor(), wait)
+        self._apply(response)
+        return response
+
+    def pull_available(self) -> PullTally:
+        """Pull page after page until the server has nothing more (no long-poll). The
+        next page is fetched (another thread) while this one is stored: it starts from
+        this page's cursor, which the store saves with this page, so a failure anywhere
+        leaves the store at a page boundary as before."""
+        tally = PullTally()
+        if self.backoff.stop.is_set():
+            return tally
+        with ThreadPoolExecutor(1, thread_name_prefix="pull-ahead") as ahead:
+            response = self._fetch(self.store.pull_cursor(), 0.0)
+            while True:
+                following = ahead.submit(self._get, response.cursor, 0.0) if response.more else None
+                self._apply(response)
+                tally.add(response)
+                if following is None or self.backoff.stop.is_set():
+                    break
+                response = following.result()
+        return tally
+
+    def _fetch(self, cursor: str | None, wait: float) -> PullResponse:
         log.debug(
             "pulling (wait %.0f s, %s)", wait, "from a cursor" if cursor else "from the start"
         )
         try:
-            response = self._get(cursor, wait)
+            return self._get(cursor, wait)
         except Refused as err:
             if cursor is None or err.status_code != 400:
                 raise
             # The server no longer knows our cursor (e.g. a restored database): start
             # over; the store recognises what it already has.
             log.warning("the server refused the pull cursor (%s); pulling everything", err)
-            response = self._get(None, wait)
-        self.store.apply_pull(response.targets, response.history, response.cursor)
-        return response
+            return self._get(None, wait)
 
-    def pull_available(self) -> PullTally:
-        """Pull page after page until the server has nothing more (no long-poll)."""
-        tally = PullTally()
-        while not self.backoff.stop.is_set():
-            response = self.pull_page()
-            tally.add(response)
-            if not response.more:
-                break
-        return tally
+    def _apply(self, response: PullResponse) -> None:
+        self.store.apply_pull(response.targets, response.history, response.cursor)
 
     def _get(self, cursor: str | None, wait: float) -> PullResponse:
         return self.backoff.call(
