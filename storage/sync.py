@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections import Counter, namedtuple
+from collections.abc import Sequence
+from types import SimpleNamespace
 from typing import Any
 
 from peewee import fn
@@ -15,37 +17,41 @@ from . import pull
 from .context import Ctx
 from .schema import Outbox, Target, time_from_text, time_text
 from .types import PushSummary, SyncState
-from .view import base_columns, refresh_many
+from .view import base_columns, compute_view, set_markets, start_of
 
 HELD_STATES = ("conflict", "rejected")
 DONE = ("applied", "duplicate", "converged")
 PULL_CURSOR = pull.PULL_CURSOR
 
 
-def to_change(row: Outbox) -> Change:
+#: Pending changes in creation order, without the targets held behind a conflict or a
+#: rejection (``outbox_state`` walks the pending ones in id order).
+_TAKE_SQL = (
+    "SELECT change_id, target, op, base_version, status, fields, changed_at, note FROM outbox"
+    " WHERE state = 'pending' AND target NOT IN"
+    f" (SELECT target FROM outbox WHERE state IN {HELD_STATES!r})"
+    " ORDER BY id LIMIT ?"
+)
+
+
+def to_change(row: tuple[Any, ...]) -> Change:
+    """An outbox row as read by :data:`_TAKE_SQL` as a wire change."""
+    change_id, target, op, base_version, status, fields, changed_at, note = row
     return Change(
-        change_id=uuid.UUID(row.change_id),
-        target=uuid.UUID(row.target),
-        op=row.op,
-        base_version=None if row.op == "create" else row.base_version,
-        status=row.status,
-        fields=None if row.fields is None else ChangeFields(**row.fields),
-        changed_at=row.changed_at,
-        note=row.note,
+        change_id=uuid.UUID(change_id),
+        target=uuid.UUID(target),
+        op=op,
+        base_version=None if op == "create" else base_version,
+        status=status,
+        fields=None if fields is None else ChangeFields(**json.loads(fields)),
+        changed_at=time_from_text(changed_at),
+        note=note,
     )
 
 
 def take_batch(ctx: Ctx, limit: int) -> list[Change]:
-    o = ctx.m.outbox
-    held = o.select(o.target).where(o.state.in_(HELD_STATES))
     with ctx.read():
-        rows = (
-            o.select()
-            .where(o.state == "pending", o.target.not_in(held))
-            .order_by(o.id)
-            .limit(limit)
-        )
-        return [to_change(row) for row in rows]
+        return [to_change(row) for row in ctx.db.cursor().execute(_TAKE_SQL, (limit,))]
 
 
 #: The target's pending changes made after an outbox id build on a new version. ``+state``
@@ -91,12 +97,6 @@ _BLOCKED_SQL = "UPDATE outbox SET attempts = attempts + 1 WHERE id = ?"
 _HELD_REBASE_SQL = (
     "UPDATE outbox SET base_version = ? WHERE id = ? AND target = ? AND op != 'create'"
 )
-_CHUNK = 500  # values per IN-list, well under SQLite's variable limit
-
-
-def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    for i in range(0, len(values), _CHUNK):
-        yield values[i : i + _CHUNK]
 
 
 def _many(ctx: Ctx, sql: str, params: list[tuple[Any, ...]]) -> None:
@@ -135,9 +135,59 @@ def _held_base(
             return
 
 
-def _move_bases(ctx: Ctx, targets: dict[str, Target], newest: dict[str, TargetState]) -> None:
-    """Server base := the newest state among a target's results, when newer than its base."""
+#: What booking results reads of a touched target: the server base (moved here) and the
+#: local view (compared with the recomputed one, written where they differ).
+_VIEW_KEYS = (
+    "name",
+    "description",
+    "markets",
+    "status",
+    "status_since",
+    "updated_at",
+    "sync",
+    "name_lc",
+    "markets_sort",
+)
+_TARGET_FIELDS = [
+    f
+    for f in Target._meta.sorted_fields
+    if f.name in ("id", "uid", "created_at", *_VIEW_KEYS) or f.name.startswith("server_")
+]
+_IN_JSON = "IN (SELECT value FROM json_each(?))"
+_ROWS_SQL = f"SELECT change_id, id, target, state FROM outbox WHERE change_id {_IN_JSON}"
+_TARGETS_SQL = (
+    f"SELECT {', '.join(f.column_name for f in _TARGET_FIELDS)} FROM targets WHERE uid {_IN_JSON}"
+)
+_OUTBOX_SQL = (
+    f"SELECT target, op, status, fields, changed_at, state FROM outbox WHERE target {_IN_JSON}"
+    " ORDER BY target, id"
+)
+OutboxRow = namedtuple("OutboxRow", "target op status fields changed_at state")
+
+
+def _read_targets(ctx: Ctx, uids: Sequence[str]) -> dict[str, SimpleNamespace]:
+    """The touched targets as plain records (what :func:`view.start_of` reads)."""
+    cursor = ctx.db.cursor().execute(_TARGETS_SQL, (json.dumps(list(uids)),))
+    records = (
+        SimpleNamespace(
+            **{f.name: f.python_value(v) for f, v in zip(_TARGET_FIELDS, row, strict=True)}
+        )
+        for row in cursor
+    )
+    return {record.uid: record for record in records}
+
+
+def _db_values(ctx: Ctx, columns: dict[str, Any]) -> tuple[Any, ...]:
     t = ctx.m.target
+    return tuple(getattr(t, k).db_value(v) for k, v in columns.items())
+
+
+def _update_sql(keys: Sequence[str]) -> str:
+    return f"UPDATE targets SET {', '.join(f'{k} = ?' for k in keys)} WHERE id = ?"
+
+
+def _move_bases(ctx: Ctx, targets: dict[str, Any], newest: dict[str, TargetState]) -> None:
+    """Server base := the newest state among a target's results, when newer than its base."""
     params: list[tuple[Any, ...]] = []
     sql = ""
     for uid, state in newest.items():
@@ -145,31 +195,53 @@ def _move_bases(ctx: Ctx, targets: dict[str, Target], newest: dict[str, TargetSt
         if target.server_version is not None and state.version <= target.server_version:
             continue
         columns = base_columns(state)
-        if not sql:
-            names = ", ".join(f"{getattr(t, k).column_name} = ?" for k in columns)
-            sql = f"UPDATE {t._meta.table_name} SET {names} WHERE id = ?"
-        params.append((*(getattr(t, k).db_value(v) for k, v in columns.items()), target.id))
+        sql = sql or _update_sql(list(columns))
+        params.append((*_db_values(ctx, columns), target.id))
         for key, value in columns.items():
             setattr(target, key, value)
     _many(ctx, sql, params)
 
 
+def _refresh_views(ctx: Ctx, targets: Sequence[Any]) -> None:
+    """:func:`view.refresh` of the touched targets, set-based: their outbox rows in one
+    statement, each view folded by :func:`view.compute_view`, the changed columns written
+    with one statement per set of changed columns (``name_lc`` only when it changed: its
+    trigger rewrites the search index)."""
+    rows: dict[str, list[OutboxRow]] = {target.uid: [] for target in targets}
+    cursor = ctx.db.cursor().execute(_OUTBOX_SQL, (json.dumps(list(rows)),))
+    for uid, op, status, fields, changed_at, state in cursor:
+        fields = None if fields is None else json.loads(fields)
+        rows[uid].append(OutboxRow(uid, op, status, fields, time_from_text(changed_at), state))
+    updates: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    for target in targets:
+        view = compute_view(*start_of(target), rows[target.uid])
+        changed = {k: view[k] for k in _VIEW_KEYS if getattr(target, k) != view[k]}
+        if not changed:
+            continue
+        updates.setdefault(tuple(changed), []).append((*_db_values(ctx, changed), target.id))
+        for key, value in changed.items():
+            setattr(target, key, value)
+        if "markets" in changed:
+            set_markets(ctx, target.uid, view["markets"])
+    for keys, params in updates.items():
+        _many(ctx, _update_sql(keys), params)
+
+
 def apply_push_results(ctx: Ctx, results: Sequence[Result]) -> PushSummary:
     """Book the server's results of a push, set-based: a few statements per call (grouped by
     outcome, executemany) and one view refresh per touched target, with the effect of
-    applying the results one by one in order."""
-    o, t = ctx.m.outbox, ctx.m.target
+    applying the results one by one in order. Plain SQL, no model instances: a push books
+    up to thousands of results."""
+    o = ctx.m.outbox
     counts: Counter[str] = Counter()
     with ctx.write():
         ids = list(dict.fromkeys(str(r.change_id) for r in results))
         rows: dict[str, tuple[int, str]] = {}
         held: dict[int, tuple[int, str] | None] = {}  # held in this call: (version, target) by id
-        for chunk in _chunks(ids):
-            query = o.select(o.change_id, o.id, o.target, o.state).where(o.change_id.in_(chunk))
-            for cid, row_id, uid, row_state in query.tuples():
-                rows[cid] = (row_id, uid)
-                if row_state != "pending":
-                    held[row_id] = None  # held already: no rebase reaches it
+        for cid, row_id, uid, row_state in ctx.db.cursor().execute(_ROWS_SQL, (json.dumps(ids),)):
+            rows[cid] = (row_id, uid)
+            if row_state != "pending":
+                held[row_id] = None  # held already: no rebase reaches it
         gone: set[str] = set()
         done: dict[str, list[tuple[int, int]]] = {}
         newest: dict[str, TargetState] = {}
@@ -198,9 +270,7 @@ def apply_push_results(ctx: Ctx, results: Sequence[Result]) -> PushSummary:
             if state is not None and (uid not in newest or state.version > newest[uid].version):
                 newest[uid] = state
         touched = list(dict.fromkeys(uid for _, uid in (rows[c] for c in ids if c in rows)))
-        targets: dict[str, Target] = {}
-        for chunk in _chunks(touched):
-            targets.update((row.uid, row) for row in t.select().where(t.uid.in_(chunk)))
+        targets = _read_targets(ctx, touched)
         _many(ctx, _DELETE_SQL, deletes)
         _many(ctx, _AUDIT_SQL, audits)
         _many(ctx, _CONFLICT_SQL, conflicts)
@@ -220,7 +290,7 @@ def apply_push_results(ctx: Ctx, results: Sequence[Result]) -> PushSummary:
             [(h[0], row_id, h[1]) for row_id, h in held.items() if h is not None],
         )
         _move_bases(ctx, targets, newest)
-        refresh_many(ctx, [targets[uid] for uid in touched])
+        _refresh_views(ctx, [targets[uid] for uid in touched])
     return PushSummary(**counts)
 
 

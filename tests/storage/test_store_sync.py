@@ -313,3 +313,125 @@ def test_rebase_searches_the_target_index_not_the_state_index(store):
     plan = rebase_plan(store._ctx)
     assert any("USING INDEX outbox_target (target=? AND id>?)" in line for line in plan), plan
     assert not any("outbox_state" in line for line in plan), plan
+
+
+# ---- booking push results set-based == one by one -----------------------------------------
+
+
+def _book_one_by_one(ctx, results) -> None:
+    """The reference: every result booked alone, in order, through the store's one-target
+    helpers (what apply_push_results did before it went set-based)."""
+    from storage.sync import DONE, rebase_after
+    from storage.view import move_base, refresh
+
+    o, a, t = ctx.m.outbox, ctx.m.audit, ctx.m.target
+    with ctx.write():
+        for r in results:
+            row = o.get_or_none(o.change_id == str(r.change_id))
+            if row is None:
+                continue
+            target, state = t.get(t.uid == row.target), r.target
+            if r.outcome in DONE:
+                row.delete_instance()
+                if state is not None:
+                    a.update(server_version=state.version).where(
+                        a.change_id == row.change_id
+                    ).execute()
+                    rebase_after(ctx, row, state.version)
+            elif r.outcome == "conflict":
+                server = None if state is None else state.model_dump(mode="json")
+                o.update(state="conflict", server_state=server, attempts=o.attempts + 1).where(
+                    o.id == row.id
+                ).execute()
+            elif r.outcome == "rejected":
+                o.update(
+                    state="rejected",
+                    last_error=r.error or "the server rejected this change",
+                    attempts=o.attempts + 1,
+                ).where(o.id == row.id).execute()
+            else:
+                o.update(attempts=o.attempts + 1).where(o.id == row.id).execute()
+            move_base(ctx, target, state)
+            refresh(ctx, target)
+
+
+_TABLES = ("targets", "target_markets", "audit", "outbox")
+
+
+def _tables(store) -> dict[str, list[tuple]]:
+    db = store._ctx.db
+    return {
+        name: db.execute_sql(f"SELECT * FROM {name} ORDER BY 1, 2").fetchall() for name in _TABLES
+    }
+
+
+def _random_outbox(store, clock, rng) -> None:
+    """A few targets, some known to the server, with a random mix of pending changes (and
+    sometimes one already held behind a conflict)."""
+    statuses = ["Passed", "Cold", "Active", "Hot", "Closed", None]
+    uids = [store.create_target(f"T{i}", markets=["EU"], status="Cold").uid for i in range(3)]
+    creates = store.take_batch()
+    store.apply_push_results(
+        [
+            result(c, "applied", state(str(c.target), 1, clock.now, name=f"T{i}", status="Cold"))
+            for i, c in enumerate(creates)
+            if rng.random() < 0.7
+        ]
+    )
+    for _ in range(rng.randint(1, 9)):
+        clock.advance(minutes=rng.randint(1, 90))
+        uid = rng.choice(uids)
+        if rng.random() < 0.75:
+            store.set_status(uid, rng.choice([s for s in statuses if s != store.get(uid).status]))
+        else:
+            store.edit_target(uid, name=f"N{rng.randint(0, 99)}", markets=[rng.choice("ABC")])
+    if rng.random() < 0.3:
+        first = store.take_batch(1)
+        store.apply_push_results(
+            [result(c, "conflict", state(str(c.target), 9, clock.now)) for c in first]
+        )
+
+
+def _random_results(store, clock, rng) -> list:
+    """Results for the pending changes in order, each outcome at random with a random
+    server state, plus retries of some and unknown change ids."""
+    results = []
+    for change in store.take_batch():
+        outcome = rng.choice(
+            ["applied", "duplicate", "converged", "conflict", "rejected", "blocked"]
+        )
+        target = None
+        if outcome != "blocked" and rng.random() < 0.9:
+            target = state(
+                str(change.target),
+                rng.randint(1, 12),
+                clock.now,
+                name=rng.choice(["T0", "Other"]),
+                markets=tuple(rng.sample("ABC", rng.randint(0, 2))),
+                status=rng.choice(["Cold", "Hot", None]),
+            )
+        results.append(result(change, outcome, target, error="bad" if rng.random() < 0.5 else None))
+        if rng.random() < 0.1:
+            results.append(rng.choice(results))
+    if rng.random() < 0.2:
+        results.insert(rng.randint(0, len(results)), result(new_id(), "applied"))
+    return results
+
+
+def test_booking_results_set_based_matches_booking_them_one_by_one(tmp_path, clock):
+    import random
+    import shutil
+
+    from storage import Store
+
+    for seed in range(50):
+        rng = random.Random(seed)
+        first, second = tmp_path / f"a{seed}.db", tmp_path / f"b{seed}.db"
+        with Store.open(first, clock=clock, user="alice") as store:
+            _random_outbox(store, clock, rng)
+        shutil.copy(first, second)
+        with Store.open(first, clock=clock) as a, Store.open(second, clock=clock) as b:
+            results = _random_results(a, clock, rng)
+            a.apply_push_results(results)
+            _book_one_by_one(b._ctx, results)
+            assert _tables(a) == _tables(b), f"seed {seed}"
