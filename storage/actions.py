@@ -188,7 +188,7 @@ def record(ctx: Ctx, target: Target, change: Change) -> str:
     return change.outbox["change_id"]
 
 
-def _status_value(status: Status | str | None) -> str | None:
+def status_value(status: Status | str | None) -> str | None:
     parsed = parse_status(status)
     return parsed.value if parsed else None
 
@@ -215,7 +215,7 @@ def change_status(ctx: Ctx, uid: str, new: str | None, note: str | None) -> Stat
 
 
 def set_status(ctx: Ctx, uid: str, status: Status | str | None, note: str | None) -> StatusChange:
-    new = _status_value(status)
+    new = status_value(status)
     note = clean_note(note)
     with ctx.write():
         return change_status(ctx, uid, new, note)
@@ -226,7 +226,7 @@ def set_status_many(
 ) -> int:
     """One status on many targets in one transaction; those already in it are skipped.
     A uid given twice counts once. Returns how many changed."""
-    new = _status_value(status)
+    new = status_value(status)
     note = clean_note(note)
     wanted = list(dict.fromkeys(uids))
     with ctx.write():

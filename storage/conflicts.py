@@ -7,15 +7,15 @@ never happened.
 
 from __future__ import annotations
 
-from protocol import InvalidInput, Status, parse_status
+from protocol import InvalidInput, Status, clean_note, parse_status
 from protocol.wire import TargetState
 
-from . import query
+from . import actions, query
 from .context import Ctx
 from .errors import NotFound
 from .schema import Outbox, Target
 from .sync import rebase_after
-from .types import ConflictView, RejectedView, TargetView
+from .types import ConflictView, RejectedView, StatusChange, TargetView
 from .view import refresh
 
 
@@ -152,3 +152,23 @@ def drop_rejected(ctx: Ctx, change_id: str) -> TargetView:
         _drop(ctx, row)
         refresh(ctx, target)
         return query.get(ctx, target.uid)
+
+
+def correct_rejected(
+    ctx: Ctx, change_id: str, status: Status | str | None, note: str | None
+) -> StatusChange:
+    """Drop a rejected status change and set ``status`` on its target instead, in one
+    transaction (dropping, then crashing before the new change, would lose the user's
+    intent). Only status changes: a rejected create or edit has no status to correct."""
+    new = actions.status_value(status)
+    note = clean_note(note)
+    with ctx.write():
+        row = _find(ctx, change_id, "rejected")
+        if row.op != "set_status":
+            raise InvalidInput(
+                "change_id", f"a rejected {row.op} cannot be corrected with a status: drop it"
+            )
+        target = query.load(ctx, row.target)
+        _drop(ctx, row)
+        refresh(ctx, target)
+        return actions.change_status(ctx, row.target, new, note)

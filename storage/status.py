@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from operator import itemgetter
 from types import SimpleNamespace
 from typing import Any
 
@@ -159,7 +160,8 @@ def insert_outbox(ctx: Ctx, batch: Batch) -> None:
 
 
 def update_views(ctx: Ctx, batch: Batch) -> None:
-    ctx.db.cursor().executemany(_VIEW_SQL, batch.views)
+    # by id: the table's pages in order (index entries land where their keys say)
+    ctx.db.cursor().executemany(_VIEW_SQL, sorted(batch.views, key=itemgetter(-1)))
 
 
 def view_of(ctx: Ctx, target: Current) -> TargetView:

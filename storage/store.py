@@ -162,6 +162,15 @@ class Store:
         """
         return actions.set_status(self._ctx, uid, status, note)
 
+    def set_status_many(
+        self, uids: Sequence[str], status: Status | str | None, note: str | None = None
+    ) -> int:
+        """One status on many targets in one transaction: an audit and an outbox row per
+        target that changes; targets already in ``status`` are skipped (a uid given twice
+        counts once). Returns how many changed. An unknown uid raises NotFound (as
+        :meth:`set_status` does) and nothing is written."""
+        return actions.set_status_many(self._ctx, uids, status, note)
+
     def undo_last(self) -> StatusChange | None:
         """Compensate this device's last status change (a new change back to the old
         status, its note saying it undoes the earlier one). None when nothing to undo."""
@@ -242,6 +251,16 @@ class Store:
 
     def drop_rejected(self, change_id: str) -> TargetView:
         return conflicts.drop_rejected(self._ctx, change_id)
+
+    def correct_rejected(
+        self, change_id: str, status: Status | str | None, note: str | None = None
+    ) -> StatusChange:
+        """Drop a rejected status change and make a new one (``status``, ``note``) on its
+        target, in one transaction: a crash cannot drop the change and lose the
+        correction. NotFound as :meth:`drop_rejected`; InvalidInput for a bad status or
+        a rejected create / edit (those are dropped, not corrected); nothing changed then.
+        """
+        return conflicts.correct_rejected(self._ctx, change_id, status, note)
 
     # ---- daemon-facing ---------------------------------------------------------------------
     def take_batch(self, limit: int = 500) -> list[Change]:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from storage import Store
+from tests.storage.storehelp import result, state
 
 
 @pytest.fixture
@@ -29,3 +30,17 @@ def fetch(store: Store):
         return list(store._ctx.db.execute_sql(sql, params).fetchall())
 
     return run
+
+
+@pytest.fixture
+def rejected(store, clock):
+    """Acme synced at v1 (Cold); then Hot (rejected by the server) and Closed (held
+    behind it); an hour later. (uid, rejected change id, held change id)"""
+    t = store.create_target("Acme", status="Cold")
+    [create] = store.take_batch()
+    store.apply_push_results([result(create, "applied", state(t.uid, 1, clock.now, status="Cold"))])
+    bad = store.set_status(t.uid, "Hot", note="x")
+    later = store.set_status(t.uid, "Closed")
+    store.apply_push_results([result(bad.change_id, "rejected", error="no")])
+    clock.advance(hours=1)
+    return t.uid, bad.change_id, later.change_id

@@ -96,20 +96,15 @@ def test_bad_resolutions(store, conflicted, clock):
     assert len(store.conflicts()) == 2
 
 
-def test_drop_rejected_change(store, clock):
-    t = store.create_target("Acme", status="Cold")
-    [create] = store.take_batch()
-    store.apply_push_results([result(create, "applied", state(t.uid, 1, clock.now, status="Cold"))])
-    bad = store.set_status(t.uid, "Hot", note="x")
-    later = store.set_status(t.uid, "Closed")
-    store.apply_push_results([result(bad.change_id, "rejected", error="no")])
+def test_drop_rejected_change(store, rejected):
+    uid, bad, later = rejected
     assert store.take_batch() == []
-    view = store.drop_rejected(bad.change_id)
+    view = store.drop_rejected(bad)
     assert (view.status, view.sync) == ("Closed", "pending")
-    assert [str(c.change_id) for c in store.take_batch()] == [later.change_id]
-    assert bad.change_id not in [h.change_id for h in store.history(t.uid)]
+    assert [str(c.change_id) for c in store.take_batch()] == [later]
+    assert bad not in [h.change_id for h in store.history(uid)]
     with pytest.raises(NotFound):
-        store.drop_rejected(bad.change_id)
+        store.drop_rejected(bad)
 
 
 def test_drop_rejected_create_removes_the_target(store, fetch):
