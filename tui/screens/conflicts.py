@@ -206,9 +206,8 @@ class ConflictsScreen(SubScreen):
         self.app.push_screen(StatusPicker(f"Correct {item.name}", allow_none=True), chosen)
 
     def correct(self, item: RejectedView, status: Status | None, note: str | None) -> None:
-        """Drop the rejected change, then set the status the user chose instead."""
-        if self.attempt(self.store.drop_rejected, item.change_id) and self.attempt(
-            self.store.set_status, item.target, status, note
-        ):
+        """Drop the rejected change and set the status the user chose instead, in one
+        transaction (a crash between the two would lose the correction)."""
+        if self.attempt(self.store.correct_rejected, item.change_id, status, note):
             self.notify(f"{item.name}: corrected to {status_label(status)}")
-        self.pipetrack.data_changed()
+        self.pipetrack.data_changed()  # a failure may mean the list is out of date
