@@ -102,29 +102,49 @@ _SNAPSHOT_SQL = (
 
 
 def _page_sql(wire: str, source: str, alias: str) -> tuple[str, str]:
-    """(rows of the pending xids, rows after key K) — see the module docstring. A row is
-    (wire JSON, target uid, xid, id)."""
-    base = (
-        f"SELECT row_to_json(w)::text, t.uid::text, {alias}.xid::text::numeric, {alias}.id"
-        f" FROM {source}, LATERAL ({wire}) AS w"
-    )
-    order = f" ORDER BY {alias}.xid, {alias}.id"
+    """(rows of the pending xids, rows after key K) — see the module docstring — each
+    folded into one row: (rows read, the first ``keep`` rows' wire JSON joined by commas,
+    their target uids, the last one's key). One value to fetch instead of a row each."""
     key = f"({alias}.xid, {alias}.id)"
+    order = f" ORDER BY {alias}.xid, {alias}.id"
+    rows = (
+        f"SELECT row_to_json(w)::text AS j, t.uid::text AS uid, {alias}.xid, {alias}.id,"
+        f" row_number() OVER ({order}) AS rn FROM {source}, LATERAL ({wire}) AS w WHERE "
+    )
+    kept = " FILTER (WHERE p.rn <= %(keep)s)"
+    # The aggregates read the sorted subquery in its order (no join above it: see
+    # PostgreSQL's "Aggregate Expressions"); an ORDER BY in them would sort again.
+    fold = (
+        f"SELECT count(*), string_agg(p.j, ','){kept}, array_agg(p.uid){kept},"
+        f" max(ARRAY[p.xid::text::numeric, p.id]){kept} FROM ({{}}) AS p"
+    )
     pending = (
-        f"{base} WHERE {alias}.xid = ANY(%(pending)s::text[]::xid8[])"
+        f"{alias}.xid = ANY(%(pending)s::text[]::xid8[])"
         f" AND {key} <= (%(kx)s::text::xid8, %(ki)s)" + order
     )
-    after = f"{base} WHERE {key} > (%(kx)s::text::xid8, %(ki)s)" + order + " LIMIT %(n)s"
-    return pending, after
+    after = f"{key} > (%(kx)s::text::xid8, %(ki)s)" + order + " LIMIT %(n)s"
+    return fold.format(rows + pending), fold.format(rows + after)
 
 
 _TARGETS_SQL = _page_sql(TARGET_WIRE, "targets t", "t")
 _AUDIT_SQL = _page_sql(AUDIT_WIRE, "audit_log a JOIN targets t ON t.id = a.target_id", "a")
+_ALL = 2**62
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Rows of one table delivered by a page: their wire JSON (comma-joined, None when
+    there are none), their target uids and the last one's key."""
+
+    json: str | None
+    uids: list[str]
+    last: Key | None
 
 
 @dataclass(frozen=True)
 class Page:
-    """One pull answer: the rows' wire JSON texts, as PostgreSQL wrote them."""
+    """One pull answer: the rows' wire JSON, as PostgreSQL wrote it, in comma-joined
+    pieces (an empty list: no rows)."""
 
     targets: list[str]
     history: list[str]
@@ -156,8 +176,8 @@ async def pull_once(conn: AsyncConnection, cursor: Cursor | None, limit: int) ->
     horizon = max(k_t[0], k_a[0])
     pending = tuple(sorted(int(x) for x in in_progress if int(x) <= horizon))
     return Page(
-        targets=[r[0] for r in targets] + referenced,
-        history=[r[0] for r in audit],
+        targets=[r.json for r in targets if r.json] + referenced,
+        history=[r.json for r in audit if r.json],
         cursor=Cursor(epoch, k_t, k_a, pending).encode(),
         more=more_t or more_a,
     )
@@ -170,21 +190,32 @@ def _check(cursor: Cursor, epoch: str, xmax: int) -> None:
         raise BadCursor("the cursor is ahead of this server database; pull again from the start")
 
 
-async def _page(conn: AsyncConnection, sql: tuple[str, str], key: Key, cursor: Cursor, limit):
+async def _page(
+    conn: AsyncConnection, sql: tuple[str, str], key: Key, cursor: Cursor, limit: int
+) -> tuple[list[Rows], bool]:
     """Rows of the pending xids (all of them: a late transaction is delivered whole,
     so the pending set can be recomputed from the snapshot), then rows after K up to
     ``limit`` in all; and whether more rows after K remain."""
     params = {"kx": str(key[0]), "ki": key[1], "pending": [str(x) for x in cursor.pending]}
-    rows: list[tuple] = []
+    parts: list[Rows] = []
+    room = limit
     if cursor.pending:
-        rows = await (await conn.execute(sql[0], params)).fetchall()
-    room = max(limit - len(rows), 0)
-    after = await (await conn.execute(sql[1], {**params, "n": room + 1})).fetchall()
-    return rows + after[:room], len(after) > room
+        count, part = await _rows(conn, sql[0], {**params, "keep": _ALL})
+        parts.append(part)
+        room = max(limit - count, 0)
+    count, part = await _rows(conn, sql[1], {**params, "n": room + 1, "keep": room})
+    parts.append(part)
+    return parts, count > room
+
+
+async def _rows(conn: AsyncConnection, sql: str, params: dict) -> tuple[int, Rows]:
+    """(rows read, the kept rows) of one folded query of :func:`_page_sql`."""
+    count, text, uids, last = await (await conn.execute(sql, params)).fetchone()
+    return count, Rows(text, uids or [], (int(last[0]), int(last[1])) if last else None)
 
 
 async def _referenced_targets(
-    conn: AsyncConnection, audit: list[tuple], targets: list[tuple], key: Key
+    conn: AsyncConnection, audit: list[Rows], targets: list[Rows], key: Key
 ) -> list[str]:
     """The current state of every target the page's history names, its targets page
     does not, and the new targets cursor ``key`` has not passed: the two tables page
@@ -192,25 +223,23 @@ async def _referenced_targets(
     after its first history entries, and a client cannot record history of a target it
     does not know. Sent again later in its own place (clients apply a state only when
     its version is newer)."""
-    missing = {row[1] for row in audit} - {row[1] for row in targets}
+    missing = {u for r in audit for u in r.uids} - {u for r in targets for u in r.uids}
     if not missing:
         return []
     params = {"uids": list(missing), "kx": str(key[0]), "ki": key[1]}
-    cur = await conn.execute(_REFERENCED_SQL, params)
-    return [row[0] for row in await cur.fetchall()]
+    (text,) = await (await conn.execute(_REFERENCED_SQL, params)).fetchone()
+    return [text] if text else []
 
 
 _REFERENCED_SQL = (
-    f"SELECT row_to_json(w)::text FROM targets t, LATERAL ({TARGET_WIRE}) AS w"
+    f"SELECT string_agg(row_to_json(w)::text, ',' ORDER BY t.id)"
+    f" FROM targets t, LATERAL ({TARGET_WIRE}) AS w"
     " WHERE t.uid = ANY(%(uids)s::text[]::uuid[]) AND (t.xid, t.id) > (%(kx)s::text::xid8, %(ki)s)"
-    " ORDER BY t.id"
 )
 
 
-def _last_key(rows: list[tuple], default: Key) -> Key:
-    if not rows:
-        return default
-    return max(default, (int(rows[-1][2]), int(rows[-1][3])))
+def _last_key(parts: list[Rows], default: Key) -> Key:
+    return max([default, *(p.last for p in parts if p.last is not None)])
 
 
 async def pull(
