@@ -6,6 +6,11 @@ fetches queued pages in a worker thread with one indexed query each
 (``offset``/``limit``) and hands them back with :meth:`TargetPager.put` on the
 event loop. Only the last few pages are kept, so memory stays flat however many
 targets match.
+
+Counting every match of a broad filter reads every matching row (tens of ms at
+100,000 targets), so a new query is counted only up to :data:`COUNT_CAP` before its
+first screen shows (``exact`` False above it); :meth:`TargetPager.count_exactly`
+finishes the count afterwards.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from storage import Store, TargetQuery, TargetView
 
 PAGE_SIZE = 100
 MAX_PAGES = 8
+#: A new query's first count stops here (cheap whatever the filter); the rest follows.
+COUNT_CAP = 1_000
 
 
 class TargetPager:
@@ -38,6 +45,39 @@ class TargetPager:
         self._pages: OrderedDict[int, list[TargetView]] = OrderedDict()
         self.wanted: set[int] = set()
         self.total = store.count_targets(self.query) if total is None else total
+        self.exact = True  # False: at least ``total`` match (see :meth:`first_screen`)
+
+    @classmethod
+    def first_screen(
+        cls,
+        store: Store,
+        query: TargetQuery,
+        first: int,
+        count: int,
+        *,
+        known: int | None = None,
+        cap: int = COUNT_CAP,
+    ) -> TargetPager:
+        """Rows ``first .. first+count-1`` of ``query`` read, and its matches counted up
+        to ``cap`` (at least those rows), unless ``known``: ``exact`` says whether that
+        is all of them."""
+        cap = max(cap, first + count + 1)
+        pager = cls(store, query, total=cap if known is None else known)
+        pager.preload(first, count)
+        if known is None:
+            if first == 0 and pager.loaded_rows < pager.page_size:
+                pager.total = pager.loaded_rows  # a short first page: all there is
+            else:
+                pager.total = store.count_targets(replace(pager.query, limit=cap))
+                pager.exact = pager.total < cap
+        return pager
+
+    def count_exactly(self) -> int:
+        """Every match of the query (safe in a worker thread; :meth:`counted` keeps it)."""
+        return self.store.count_targets(self.query)
+
+    def counted(self, total: int) -> None:
+        self.total, self.exact = total, True
 
     @property
     def loaded_rows(self) -> int:

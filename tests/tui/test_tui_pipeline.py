@@ -177,3 +177,18 @@ async def test_new_target_and_invalid_input_refused(store, uids):
         assert kappa.markets == ("EU", "APAC") and kappa.sync == "pending"
         assert [c.op for c in store.take_batch()] == ["create"]
         assert counts(app).startswith("11 of 11 targets")
+
+
+async def test_the_total_is_counted_again_after_a_change_elsewhere(store, uids, other):
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"ta")
+        await settle(pilot)
+        assert counts(app).startswith("2 of 10 targets")  # Delta Freight, Juniper Retail
+        other.create_target("Tango Partners")  # another process (the daemon's pull)
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if counts(app).startswith("3 of 11 targets"):
+                break
+        assert counts(app).startswith("3 of 11 targets")

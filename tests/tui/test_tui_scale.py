@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from tuihelp import make_app, settle
+from tuihelp import make_app, settle, shown
 
-from tui.pager import MAX_PAGES
+from storage import TargetQuery
+from tui.pager import COUNT_CAP, MAX_PAGES, TargetPager
 from tui.widgets import TargetTable
 
 
@@ -43,3 +44,43 @@ async def test_100k_targets_never_more_than_a_screenful_of_rows(big_store, rende
         await pilot.press("slash", *"00042")
         await settle(pilot)
         assert table.row_count == 11 and table.rendered_rows <= 11  # 000042, 000420-000429
+
+
+def test_a_broad_query_is_counted_up_to_a_cap_then_exactly(big_store):
+    pager = TargetPager.first_screen(big_store, TargetQuery(search="target"), 0, 30)
+    assert (pager.total, pager.exact) == (COUNT_CAP, False)
+    assert pager.loaded_rows == pager.page_size  # the first screen is there already
+    assert pager.count_exactly() == 100_000
+    few = TargetPager.first_screen(big_store, TargetQuery(search="00042"), 0, 30)
+    assert (few.total, few.exact) == (11, True)  # a short first page is all there is
+    deep = TargetPager.first_screen(big_store, TargetQuery(search="target"), 5_000, 30)
+    assert deep.total > 5_030 and not deep.exact  # at least the rows asked for
+
+
+async def test_100k_the_exact_count_follows_the_first_screen(big_store, monkeypatch):
+    counted: list[TargetQuery] = []
+    original = type(big_store).count_targets
+
+    def spy(self, query=TargetQuery()):
+        counted.append(query)
+        return original(self, query)
+
+    monkeypatch.setattr(type(big_store), "count_targets", spy)
+    app = make_app(big_store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(TargetTable)
+        counts = shown(app.screen.query_one("#counts"))
+        assert counts.startswith("100,000 of 100,000 targets")
+        counted.clear()
+        await pilot.press("slash", *"target 0")
+        await settle(pilot)
+        assert shown(app.screen.query_one("#counts")).startswith("100,000 of 100,000 targets")
+        assert table.pager.exact and table.row_count == 100_000
+        # Every keystroke counts its own query (capped, then exactly), never all targets
+        assert TargetQuery() not in counted
+        assert all(q.search for q in counted)
+
+        table.pager.total, table.pager.exact = COUNT_CAP, False  # as before the count
+        await pilot.press("enter", "b")  # to the table; the bulk change counts before asking
+        assert "100,000 targets matching “target 0”" in shown(app.screen.query_one("#preview"))

@@ -70,6 +70,10 @@ class PipelineScreen(AppScreen):
         super().__init__()
         self.target_query = TargetQuery()
         self.grand_total = 0
+        # Data changes bump the generation; the number of all targets is counted again
+        # only then, not for every keystroke.
+        self._generation = 0
+        self._grand_generation = -1
         self._in_flight = False
         self._pending_keep: bool | None = None  # a load asked for while one runs
 
@@ -88,14 +92,15 @@ class PipelineScreen(AppScreen):
     def on_mount(self) -> None:
         # The first screenful is read right away, so the first paint shows rows; the
         # sync bar (whole-outbox counts) follows from its own worker.
-        first = self.attempt(self._read, self.target_query, 0, self.app.size.height)
+        first = self.attempt(self._read, self.target_query, 0, self.app.size.height, None)
         if first is not None:
-            self._show(*first, keep_position=False)
+            self._show(*first, keep_position=False, generation=self._generation)
         self.refresh_sync()
 
     # ---- loading (worker threads, never on the event loop) ----------------------------
     def reload_data(self) -> None:
         """The data changed (here or in another process): rows and sync bar again."""
+        self._generation += 1
         self.load()
         self.refresh_sync()
 
@@ -127,45 +132,83 @@ class PipelineScreen(AppScreen):
         self._in_flight = True
         table = self.table
         first = table.first_visible if keep_position else 0
-        self._load(self.target_query, keep_position, first, table.visible_rows)
+        grand = self.grand_total if self._grand_generation == self._generation else None
+        rows = (first, table.visible_rows)
+        # The generation as the read is asked for: a change made meanwhile reads again.
+        self._load(self.target_query, rows, keep_position, grand, self._generation)
 
-    def _read(self, query: TargetQuery, first: int, count: int) -> tuple[TargetPager, int]:
-        """The rows on screen for ``query`` and the number of all targets."""
-        pager = TargetPager(self.store, query)
-        pager.preload(first, count)
+    def _read(
+        self, query: TargetQuery, first: int, count: int, grand: int | None
+    ) -> tuple[TargetPager, int]:
+        """The rows on screen for ``query`` (its matches counted up to a cap) and the
+        number of all targets (``grand`` when still known)."""
+        if grand is None:
+            grand = self.store.count_targets(TargetQuery())
         unfiltered = replace(query, sort="name", descending=False) == TargetQuery()
-        return pager, pager.total if unfiltered else self.store.count_targets(TargetQuery())
+        known = grand if unfiltered else None
+        return TargetPager.first_screen(self.store, query, first, count, known=known), grand
 
     @work(exclusive=True, thread=True, group="pipeline-load", exit_on_error=False)
-    def _load(self, query: TargetQuery, keep_position: bool, first: int, count: int) -> None:
+    def _load(
+        self,
+        query: TargetQuery,
+        rows: tuple[int, int],
+        keep_position: bool,
+        grand: int | None,
+        generation: int,
+    ) -> None:
         result = None
         try:
-            result = (*self._read(query, first, count), keep_position)
+            pager, total = self._read(query, *rows, grand)
+            result = (pager, total, keep_position, generation)
         except StoreError as err:
             self.app.call_from_thread(self.notify, str(err), severity="error")
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._loaded, result)
 
-    def _loaded(self, result: tuple[TargetPager, int, bool] | None) -> None:
+    def _loaded(self, result: tuple[TargetPager, int, bool, int] | None) -> None:
         self._in_flight = False
         if result is not None:
-            self._show(*result)
+            pager, total, keep_position, generation = result
+            self._show(pager, total, keep_position, generation=generation)
         if self._pending_keep is not None:
             self._dispatch()
 
-    def _show(self, pager: TargetPager, total: int, keep_position: bool) -> None:
+    def _show(
+        self, pager: TargetPager, total: int, keep_position: bool, *, generation: int
+    ) -> None:
         if pager.query != self.target_query:
             return  # an older answer; a newer load is on its way
         self.grand_total = total
+        self._grand_generation = generation
         had_rows = bool(self.table.row_count)
         self.table.set_pager(pager, keep_position=keep_position)
         self.show_counts()
         if had_rows != bool(pager.total):
             self.refresh_bindings()  # the footer re-lists the keys that apply
+        if not pager.exact:
+            self._count(pager)
+
+    @work(exclusive=True, thread=True, group="pipeline-count", exit_on_error=False)
+    def _count(self, pager: TargetPager) -> None:
+        """All the matches of a query shown with a capped count, after its first paint."""
+        try:
+            total = pager.count_exactly()
+        except StoreError:
+            return  # the table's reads report database problems
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._counted, pager, total)
+
+    def _counted(self, pager: TargetPager, total: int) -> None:
+        if pager is self.table.pager:
+            pager.counted(total)
+            self.table.total_changed()
+            self.show_counts()
 
     def show_counts(self) -> None:
         table = self.table
-        text = f"{table.row_count:,} of {plural(self.grand_total, 'target')}"
+        shown = f"{table.row_count:,}" + ("" if table.pager.exact else "+")
+        text = f"{shown} of {plural(self.grand_total, 'target')}"
         text += f" · {describe_filter(self.target_query)}"
         if table.marked:
             text += f" · {len(table.marked):,} marked"
@@ -279,6 +322,12 @@ class PipelineScreen(AppScreen):
     def action_bulk(self) -> None:
         table = self.table
         marked = sorted(table.marked)
+        pager = table.pager
+        if not marked and not pager.exact:  # the confirmation names the exact number
+            total = self.attempt(pager.count_exactly)
+            if total is None:
+                return
+            self._counted(pager, total)
         count = len(marked) if marked else table.row_count
         if not count:
             self.notify("No targets to change")
@@ -288,7 +337,6 @@ class PipelineScreen(AppScreen):
             if marked
             else f"{plural(count, 'target')} matching {describe_filter(self.target_query)}"
         )
-        pager = table.pager
 
         def chosen(choice: StatusChoice | None) -> None:
             if choice is not None:

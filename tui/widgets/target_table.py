@@ -28,6 +28,30 @@ from .columns import GAP, Column, SortKey, column_at, layout
 HEADER_LINES = 1
 
 
+class _Look:
+    """What drawing one frame of rows needs, worked out once a frame: the widget's style
+    (``rich_style`` walks every ancestor), the component styles, the column layout."""
+
+    def __init__(self, table: TargetTable, width: int) -> None:
+        self.table = table
+        self.width = width
+        self.places = layout(width)
+        self.cells = sum(place.width for place in self.places) + GAP * (len(self.places) - 1)
+        self.base = table.rich_style
+        self._styles: dict[tuple[Style, str | None], Style] = {}
+
+    def style(self, under: Style, name: str | None) -> Style:
+        """``under`` plus the component style ``name`` (cached)."""
+        if not name:
+            return under
+        key = (under, name)
+        style = self._styles.get(key)
+        if style is None:
+            own = self.table.get_component_rich_style(f"target-table--{name}", partial=True)
+            style = self._styles[key] = under + own
+        return style
+
+
 def _fit(text: str, width: int, right: bool = False) -> str:
     """``text`` in exactly ``width`` cells, cut with an ellipsis when too long."""
     if width <= 0:
@@ -93,6 +117,7 @@ class TargetTable(ScrollView, can_focus=True, inherit_bindings=False):
         self.marked: set[str] = set()
         self._strips: dict[int, Strip] = {}
         self._window = (-1, -1)
+        self._look: _Look | None = None
         self._fetching = False
         self._stalled = False
 
@@ -129,6 +154,12 @@ class TargetTable(ScrollView, can_focus=True, inherit_bindings=False):
             self.scroll_to(y=0, animate=False, immediate=True)
             self.cursor_row = 0
         self.refresh()
+        self.want_window()
+
+    def total_changed(self) -> None:
+        """The pager's count grew (or shrank) to its exact value; the rows are the same."""
+        self.virtual_size = Size(0, self.pager.total + HEADER_LINES)
+        self.cursor_row = min(self.cursor_row, max(self.pager.total - 1, 0))
         self.want_window()
 
     def patch(self, view: TargetView) -> None:
@@ -231,10 +262,13 @@ class TargetTable(ScrollView, can_focus=True, inherit_bindings=False):
             self._stalled = True  # no retry loop: the next scroll or data change asks again
         if pager is not self.pager:
             return
+        top, size = self.first_visible, pager.page_size
+        bottom = top + self.visible_rows
         for number, page in pages:
             pager.put(number, page)
-        self._strips.clear()
-        self.refresh()
+            # Only rows on screen are redrawn (they showed placeholders, never cached).
+            for index in range(max(top, number * size), min(bottom, (number + 1) * size)):
+                self.refresh_line(index + HEADER_LINES)
         self._fetch_later()
 
     # ---- mouse -----------------------------------------------------------------------
@@ -254,6 +288,10 @@ class TargetTable(ScrollView, can_focus=True, inherit_bindings=False):
                 self.post_message(self.Opened(view))
 
     # ---- rendering -------------------------------------------------------------------
+    def render_lines(self, crop):  # type: ignore[no-untyped-def]
+        self._look = None  # styles may have changed since the last frame (focus, theme)
+        return super().render_lines(crop)
+
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"target-table--{name}", partial=True)
 
@@ -263,6 +301,8 @@ class TargetTable(ScrollView, can_focus=True, inherit_bindings=False):
         if window != self._window:
             self._window = window
             self._strips.clear()
+        if self._look is None or self._look.width != width:
+            self._look = _Look(self, width)
         if y < HEADER_LINES:
             return self._render_header(width)
         index = self.first_visible + y - HEADER_LINES
@@ -272,7 +312,7 @@ class TargetTable(ScrollView, can_focus=True, inherit_bindings=False):
             if view is None:
                 self._fetch_later()
                 return self._render_placeholder(index, width)
-            strip = self._strips[index] = self._render_row(index, view, width)
+            strip = self._strips[index] = self._render_row(index, view, self._look)
         return strip
 
     def _render_header(self, width: int) -> Strip:
@@ -298,25 +338,25 @@ class TargetTable(ScrollView, can_focus=True, inherit_bindings=False):
             style += self._style("cursor")
         return Strip([Segment(_fit("  …", width), style)], width)
 
-    def _render_row(self, index: int, view: TargetView, width: int) -> Strip:
-        base = self.rich_style
-        row_style = base
-        if view.uid in self.marked:
-            row_style += self._style("marked")
+    def _render_row(self, index: int, view: TargetView, look: _Look) -> Strip:
+        marked = view.uid in self.marked
+        row_style = look.base
+        if marked:
+            row_style = look.style(row_style, "marked")
         if index == self.cursor_row:
-            row_style += self._style("cursor")
+            row_style = look.style(row_style, "cursor")
+        gap = Segment(" " * GAP, row_style)
         segments = []
-        for place in layout(width):
+        for place in look.places:
             column = place.column
-            if column.key == "mark":
-                text = MARK_GLYPH if view.uid in self.marked else " "
-            else:
-                text = column.text(view)
-            name = column.style(view)
-            style = row_style + self._style(name) if name else row_style
+            text = (MARK_GLYPH if marked else " ") if column.key == "mark" else column.text(view)
+            style = look.style(row_style, column.style(view))
             segments.append(Segment(_fit(text, place.width, column.right), style))
-            segments.append(Segment(" " * GAP, row_style))
-        return Strip(segments).crop_extend(0, width, row_style)
+            segments.append(gap)
+        segments.pop()  # no gap after the last column
+        if look.cells == look.width:  # the usual case: one strip, nothing to crop or pad
+            return Strip(segments, look.width)
+        return Strip(segments).crop_extend(0, look.width, row_style)
 
     def on_resize(self, event: events.Resize) -> None:
         self._strips.clear()
