@@ -24,6 +24,11 @@ _PRAGMAS = [
     ("synchronous", "full"),
     ("foreign_keys", 1),
     ("cache_size", -32_000),  # KiB: random uuid keys need a large page cache to write fast
+    # Pages of WAL before a commit also checkpoints (default 1,000). A status change
+    # writes ~20 pages (its row and five indexes, audit, outbox), so the default made
+    # every ~50th change pay a checkpoint; at 10,000 it is every ~500th, and a page
+    # written many times in between is copied back once.
+    ("wal_autocheckpoint", 10_000),
 ]
 
 

@@ -167,4 +167,6 @@ def update_views(ctx: Ctx, batch: Batch) -> None:
 def view_of(ctx: Ctx, target: Current) -> TargetView:
     """What the user sees of a target read by :func:`read_one`."""
     now = ctx.now()
-    return query.to_view(target, now, stagnation.cutoffs(ctx.thresholds, now))  # type: ignore[arg-type]
+    # the cutoffs of its own status only: the others are never looked at
+    own = {s: days for s, days in ctx.thresholds.items() if s == target.status}
+    return query.to_view(target, now, stagnation.cutoffs(own, now))  # type: ignore[arg-type]
