@@ -142,12 +142,6 @@ def _time_text(value: datetime | None) -> str | None:
 def _staged_target(state: TargetState) -> tuple[Any, ...]:
     """The row of ``_STAGED``: what :func:`view.base_columns` and :func:`view.derived`
     give, built directly (this runs for every pulled target)."""
-    status = state.status
-    if status not in _STATUS_TEXT:
-        parsed = parse_status(status)  # not as the server writes it (or invalid: raises)
-        status = parsed.value if parsed else None
-    else:
-        status = _STATUS_TEXT[status]
     markets = state.markets
     return (
         str(state.uid),
@@ -155,7 +149,7 @@ def _staged_target(state: TargetState) -> tuple[Any, ...]:
         state.name,
         state.description,
         _MARKETS.db_value(markets),
-        status,
+        _status_text(state.status),
         _time_text(state.status_changed_at),
         state.status_changed_by,
         _time_text(state.last_updated),
@@ -216,16 +210,23 @@ def _apply_targets(ctx: Ctx, states: Sequence[TargetState]) -> tuple[int, int]:
     return overwritten, counts.get("moved+", 0)
 
 
+def _status_text(value: str | None) -> str | None:
+    """The stored form of a pulled status (fast path: as the server writes it)."""
+    if value in _STATUS_TEXT:
+        return _STATUS_TEXT[value]
+    parsed = parse_status(value)  # another spelling, or invalid (raises)
+    return parsed.value if parsed else None
+
+
 def _staged_entry(entry: AuditEntry) -> tuple[Any, ...] | None:
     if entry.op == "edit" or (entry.op == "create" and entry.new_status is None):
         return None  # the audit holds status changes only
-    old, new = parse_status(entry.old_status), parse_status(entry.new_status)
     return (
         str(entry.change_id),
         str(entry.target),
-        old.value if old else None,
-        new.value if new else None,
-        time_text(entry.changed_at),
+        _status_text(entry.old_status),
+        _status_text(entry.new_status),
+        _time_text(entry.changed_at),
         entry.changed_by,
         entry.note,
         entry.version,
