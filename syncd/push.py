@@ -1,18 +1,31 @@
-"""Pushing the outbox: batches in creation order, results applied through the store.
+"""Pushing the outbox: target-disjoint pushes in flight side by side, results applied
+through the store.
 
 The store decides what is pushable (``take_batch`` skips targets held behind a conflict
-or a rejection); this module only sends, splits and records. Nothing leaves the outbox
-except through :meth:`Store.apply_push_results`, so a batch whose answer was lost is
-taken and sent again exactly as it was (the server answers ``duplicate``).
+or a rejection); this module only plans, sends, splits and records. Nothing leaves the
+outbox except through :meth:`Store.apply_push_results`, so a push whose answer was lost
+is taken and sent again as it was (the server answers ``duplicate``).
+
+A cycle takes a snapshot of the outbox (up to :data:`SNAPSHOT` changes, creation
+order) and cuts it into pushes of whole targets (:func:`plan_pushes`): every change of a
+target in the snapshot goes in one push, in order, so the server decides a target's
+changes in one transaction exactly as it would in one long serial queue (a conflict or
+a rejection blocks the target's later changes in the same push). Pushes never share a
+target, so :data:`IN_FLIGHT` of them go out at once while the results of the previous
+ones are booked. The next snapshot is taken only once every result of this one is
+booked: a change is never in two pushes at a time.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
+from uuid import UUID
 
-from protocol.wire import Change, Result
+from protocol.wire import MAX_CHANGES_PER_PUSH, Change, Result
 from storage import PushSummary, Store
 
 from .client import ApiClient, Refused
@@ -20,9 +33,16 @@ from .retry import Backoff
 
 log = logging.getLogger("syncd")
 
-BATCH_MAX = 500
+#: The most changes in one push: what the server takes.
+BATCH_MAX = MAX_CHANGES_PER_PUSH
+#: Changes taken from the store per cycle step, then cut into pushes.
+SNAPSHOT = 10 * BATCH_MAX
+#: Pushes sent side by side (each its own server transaction on other targets).
+IN_FLIGHT = 2
 #: Answers about the batch's content (too large, schema): split it to find the culprit.
 SPLIT_ON = frozenset({413, 422})
+#: Outcomes after which the target's later changes must wait (the store holds them).
+STOPS_TARGET = frozenset({"conflict", "rejected", "blocked"})
 
 
 @dataclass
@@ -60,49 +80,117 @@ def quarantine(change: Change, err: Refused) -> Result:
     )
 
 
+def plan_pushes(changes: Sequence[Change], size: int) -> list[list[Change]]:
+    """``changes`` (creation order) as pushes of at most ``size`` changes, each target's
+    changes together and in order, targets in the order of their first change. A target
+    with more than ``size`` changes sends its first ``size``; the rest wait for the next
+    snapshot (taken after these results are booked)."""
+    by_target: dict[UUID, list[Change]] = {}
+    for change in changes:
+        by_target.setdefault(change.target, []).append(change)
+    pushes: list[list[Change]] = []
+    current: list[Change] = []
+    for group in by_target.values():
+        group = group[:size]
+        if current and len(current) + len(group) > size:
+            pushes.append(current)
+            current = []
+        current.extend(group)
+    if current:
+        pushes.append(current)
+    return pushes
+
+
 class Pusher:
-    """Sends everything pushable, one batch at a time, until nothing is left."""
+    """Sends everything pushable, a snapshot at a time, until nothing is left."""
 
     def __init__(self, store: Store, client: ApiClient, backoff: Backoff) -> None:
         self.store = store
         self.client = client
         self.backoff = backoff
+        #: Changes per push; halved when the server refuses a push as too large, grown
+        #: back after pushes that went through.
+        self.limit = BATCH_MAX
 
     def push_pending(self) -> PushTally:
-        """One push cycle. Transient errors are retried per ``backoff`` (the same batch
-        again); 413/422 split the batch down to the one change to quarantine;
-        :class:`~syncd.client.Unauthorized` and other errors propagate."""
+        """One push cycle. Transient errors are retried per ``backoff`` (the same push
+        again); 413/422 split a push down to the one change to quarantine;
+        :class:`~syncd.client.Unauthorized` and other errors propagate (after the
+        results of the pushes already answered are booked)."""
         tally = PushTally()
-        limit = BATCH_MAX
         while not self.backoff.stop.is_set():
-            batch = self.store.take_batch(limit)
-            if not batch:
+            snapshot = self.store.take_batch(SNAPSHOT)
+            if not snapshot:
                 break
-            log.debug("pushing %d changes (batch limit %d)", len(batch), limit)
-            try:
-                results = self._send(batch)
-            except Refused as err:
-                if err.status_code not in SPLIT_ON:
-                    raise
-                if len(batch) > 1:
-                    limit = max(1, len(batch) // 2)
-                    log.info("push of %d changes refused (%s); trying %d", len(batch), err, limit)
-                    continue
-                log.error("change %s quarantined: %s", batch[0].change_id, err)
-                results = [quarantine(batch[0], err)]
-            summary = self.store.apply_push_results(results)
             before = tally.settled
-            tally.add(len(batch), summary)
+            self._push_snapshot(plan_pushes(snapshot, self.limit), tally)
             if tally.settled == before:
-                # Everything came back blocked: taking again would send the same batch
-                # forever. Leave it for the next cycle.
-                log.warning("push made no progress (%d blocked); waiting", summary.blocked)
+                # Everything came back blocked: taking again would send the same changes
+                # forever. Leave them for the next cycle.
+                log.warning("push made no progress (%d blocked); waiting", tally.outcomes.blocked)
                 break
-            limit = min(BATCH_MAX, limit * 2)
         return tally
 
-    def _send(self, batch: Sequence[Change]) -> list[Result]:
-        device_id = self.store.device_id
+    def _push_snapshot(self, pushes: list[list[Change]], tally: PushTally) -> None:
+        """Send ``pushes`` with up to :data:`IN_FLIGHT` at once; book each answer as it
+        comes (pushes share no target, so their order does not matter)."""
+        answers: queue.Queue[list[Result] | BaseException] = queue.Queue()
+        device_id = self.store.device_id  # the store is this thread's alone
+        waiting, in_flight = list(reversed(pushes)), 0
+        error: BaseException | None = None
+        while waiting or in_flight:
+            while waiting and in_flight < IN_FLIGHT and error is None:
+                batch = waiting.pop()
+                log.debug("pushing %d changes (%d in flight)", len(batch), in_flight + 1)
+                threading.Thread(
+                    target=self._worker, args=(device_id, batch, answers), daemon=True
+                ).start()
+                in_flight += 1
+            if not in_flight:
+                break
+            answer = answers.get()
+            in_flight -= 1
+            if isinstance(answer, BaseException):
+                error = error or answer
+                waiting.clear()
+                continue
+            tally.add(len(answer), self.store.apply_push_results(answer))
+            if self.backoff.stop.is_set():
+                waiting.clear()
+        if error is not None:
+            raise error
+
+    def _worker(self, device_id: str, batch: list[Change], answers: queue.Queue) -> None:
+        """A push's thread: only the HTTP client (thread-safe), never the store."""
+        try:
+            answers.put(self._send_split(device_id, batch))
+        except BaseException as err:  # handed to the cycle's thread, raised there
+            answers.put(err)
+
+    def _send_split(self, device_id: str, batch: list[Change]) -> list[Result]:
+        """The results of ``batch``; when the server refuses it for its content, of its
+        halves in turn (the second without the targets the first one stopped, which the
+        store will hold), down to single changes quarantined."""
+        try:
+            results = self._send(device_id, batch)
+        except Refused as err:
+            if err.status_code not in SPLIT_ON:
+                raise
+            if len(batch) == 1:
+                log.error("change %s quarantined: %s", batch[0].change_id, err)
+                return [quarantine(batch[0], err)]
+            half = len(batch) // 2
+            self.limit = min(self.limit, half)
+            log.info("push of %d changes refused (%s); trying %d", len(batch), err, half)
+            first = self._send_split(device_id, batch[:half])
+            target_of = {c.change_id: c.target for c in batch}
+            stopped = {target_of[r.change_id] for r in first if r.outcome in STOPS_TARGET}
+            rest = [c for c in batch[half:] if c.target not in stopped]
+            return first + (self._send_split(device_id, rest) if rest else [])
+        self.limit = min(BATCH_MAX, self.limit * 2)
+        return results
+
+    def _send(self, device_id: str, batch: Sequence[Change]) -> list[Result]:
         return self.backoff.call(
             f"push of {len(batch)} changes", lambda: self.client.push(device_id, batch)
         )

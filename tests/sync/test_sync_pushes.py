@@ -1,0 +1,136 @@
+"""How the pusher cuts the outbox into pushes and keeps several in flight: never two
+pushes on one target at once, a target's changes in order, a held target's later changes
+never sent past the change that holds them."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from protocol.wire import Change
+from syncd import push as push_mod
+from syncd.client import ApiClient
+from syncd.push import Pusher, plan_pushes
+from syncd.retry import Backoff, Wakeable
+from tests.sync.faultproxy import BAD_STATUS, FaultProxy
+from tests.sync.synchelp import Device, audit_change_ids, server_history
+
+STATUSES = ["Cold", "Active", "Hot"]
+
+
+def change(target: uuid.UUID) -> Change:
+    return Change(
+        change_id=uuid.uuid4(),
+        target=target,
+        op="set_status",
+        base_version=1,
+        status="Hot",
+        changed_at=datetime.now(UTC),
+    )
+
+
+def test_pushes_hold_whole_targets_in_order_and_at_most_size_changes():
+    a, b, c, d = (uuid.uuid4() for _ in range(4))
+    changes = [change(t) for t in (a, b, a, c, b, a, d, c, d, d)]
+    pushes = plan_pushes(changes, 5)
+    assert [[ch.target for ch in p] for p in pushes] == [[a, a, a, b, b], [c, c, d, d, d]]
+    flat = [ch for p in pushes for ch in p]
+    for t in (a, b, c, d):  # each target's changes in creation order
+        assert [ch for ch in flat if ch.target == t] == [ch for ch in changes if ch.target == t]
+    assert all(len(p) <= 5 for p in pushes)
+
+
+def test_a_target_with_more_changes_than_a_push_sends_its_first_ones_only():
+    a, b = uuid.uuid4(), uuid.uuid4()
+    changes = [change(a) for _ in range(7)] + [change(b)]
+    pushes = plan_pushes(changes, 3)
+    assert pushes == [changes[:3], [changes[7]]]
+
+
+class SpyClient(ApiClient):
+    """The real client, recording which targets each push carries while it is in flight."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.lock = threading.Lock()
+        self.in_flight: list[set[uuid.UUID]] = []
+        self.overlaps: list[tuple[set, set]] = []
+        self.most_in_flight = 0
+
+    def push(self, device_id, changes):
+        targets = {c.target for c in changes}
+        with self.lock:
+            self.overlaps += [(targets, other) for other in self.in_flight if other & targets]
+            self.in_flight.append(targets)
+            self.most_in_flight = max(self.most_in_flight, len(self.in_flight))
+        try:
+            return super().push(device_id, changes)
+        finally:
+            with self.lock:
+                self.in_flight.remove(targets)
+
+
+def test_pushes_in_flight_never_share_a_target_and_a_rejection_still_holds_its_target(
+    a: Device, proxy: FaultProxy, server, token: str, database_url: str, monkeypatch
+):
+    monkeypatch.setattr(push_mod, "BATCH_MAX", 10)  # many pushes...
+    monkeypatch.setattr(push_mod, "SNAPSHOT", 40)  # ...over several snapshots, targets cut
+    with a.store() as store:
+        uids = [store.create_target(f"P{i}").uid for i in range(24)]
+        for status in STATUSES:  # rounds: a target's changes far apart in the outbox
+            for uid in uids:
+                store.set_status(uid, status)
+        poisoned = {uids[5], uids[17]}
+        proxy.poison.update(poisoned)
+        with SpyClient(proxy.url, token) as client:
+            backoff = Backoff(threading.Event(), Wakeable(), cap=1, attempts=3)
+            tally = Pusher(store, client, backoff).push_pending()
+        device = store.device_id
+        held = {r.target: r.reason for r in store.rejected()}
+        state = store.sync_state()
+
+    assert client.overlaps == []
+    assert client.most_in_flight <= push_mod.IN_FLIGHT
+    assert max(proxy.push_sizes) <= 10 and len(proxy.push_sizes) >= 10
+    assert tally.outcomes.rejected == 2 and tally.outcomes.conflict == 0
+    assert held.keys() == poisoned and all(BAD_STATUS in r for r in held.values())
+    assert (state.rejected, state.pending) == (2, 4)  # each poisoned target's 2 later changes
+    assert len(audit_change_ids(database_url, device)) == 24 + 22 * 3  # each once
+    for uid in uids:
+        history = server_history(server.url, token, uid).history
+        wanted = [None] if uid in poisoned else [None, *STATUSES]
+        assert [e.new_status for e in history] == wanted
+
+
+@pytest.mark.parametrize("refuse", [413, 422])
+def test_a_push_refused_for_its_content_is_split_without_passing_a_held_target(
+    a: Device, proxy: FaultProxy, server, token: str, refuse: int, monkeypatch
+):
+    """14 changes, split 7 + 7: the target cut by the split (S3) is rejected in the first
+    half, so its change in the second half is not sent (it would be rejected too)."""
+    with a.store() as store:
+        uids = [store.create_target(f"S{i}").uid for i in range(7)]
+    a.sync_once()
+    with a.store() as store:
+        for uid in uids:
+            store.set_status(uid, "Cold")
+        for uid in uids:
+            store.set_status(uid, "Hot")
+        proxy.poison.add(uids[3])
+        proxy.fail_pushes.append(refuse)  # the whole snapshot's one push, once
+        with ApiClient(proxy.url, token) as client:
+            backoff = Backoff(threading.Event(), Wakeable(), cap=1, attempts=3)
+            Pusher(store, client, backoff).push_pending()
+        [rejected] = store.rejected()
+        assert rejected.target == uids[3] and store.sync_state().pending == 1
+    assert proxy.push_sizes == [7, 6]
+    assert [e.new_status for e in server_history(server.url, token, uids[3]).history] == [None]
+    for uid in uids[:3] + uids[4:]:
+        assert [e.new_status for e in server_history(server.url, token, uid).history] == [
+            None,
+            "Cold",
+            "Hot",
+        ]
