@@ -17,17 +17,12 @@ from storage.profile import Config, Profile
 
 from .display import plural
 from .messages import DataChanged
-from .screens import (
-    ConflictsScreen,
-    DetailScreen,
-    HelpScreen,
-    PipelineScreen,
-    SubScreen,
-    SummaryScreen,
-)
+from .screens import PipelineScreen, SubScreen
 from .screens.base import FOCUS_BINDINGS
 from .screens.help import Section, binding_title
 from .widgets import TargetTable
+
+# The other screens are imported when first opened (see ``tui.screens``).
 
 R = TypeVar("R")
 
@@ -72,7 +67,7 @@ class PipetrackApp(App[int]):
         self._data_version = self.attempt(self.store.data_version)
         self.push_screen(PipelineScreen())
         self.set_interval(self.poll_interval, self.poll)
-        self._check_keymap()
+        self.call_after_refresh(self._check_keymap)  # reads every screen's keys: after paint
         if self.greet:
             self._greet()
 
@@ -127,21 +122,32 @@ class PipetrackApp(App[int]):
 
     # ---- navigation --------------------------------------------------------------------
     def open_detail(self, uid: str) -> None:
+        from .screens.detail import DetailScreen
+
         self.push_screen(DetailScreen(uid))
 
     def open_conflicts(self) -> None:
+        from .screens.conflicts import ConflictsScreen
+
         self.push_screen(ConflictsScreen())
 
     def open_summary(self) -> None:
+        from .screens.summary import SummaryScreen
+
         self.push_screen(SummaryScreen())
 
     def open_help(self) -> None:
+        from .screens.help import HelpScreen
+
         sections = self.binding_sections()
         keys = {b.id: self.key_display(b) for _title, bindings in sections for b in bindings}
         self.push_screen(HelpScreen(sections, keys))
 
     # ---- keys and commands -------------------------------------------------------------
     def binding_sections(self) -> list[Section]:
+        from .screens.conflicts import ConflictsScreen
+        from .screens.detail import DetailScreen
+
         def own(bindings: Iterable[Any]) -> list[Binding]:
             return [b for b in bindings if isinstance(b, Binding)]
 

@@ -25,6 +25,8 @@ SYNC_WORD = {
     "rejected": "rejected",
 }
 MARK_GLYPH = "●"
+#: The stagnation filter of the "stale only" switch.
+STALE_ONLY = ("stale",)
 
 
 def status_label(status: str | None) -> str:

@@ -12,10 +12,10 @@ from textual.widgets import Button, Checkbox, Label, SelectionList
 from protocol import STATUS_ORDER
 from storage import TargetQuery
 
-from ..display import NO_STATUS
+from ..display import NO_STATUS, STALE_ONLY
 from .base import AppModal
 
-STALE_ONLY = ("stale",)
+__all__ = ["STALE_ONLY", "FilterForm"]
 
 
 class FilterForm(AppModal[TargetQuery]):

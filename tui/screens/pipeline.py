@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -14,14 +15,17 @@ from textual.worker import get_current_worker
 from protocol import STATUS_ORDER, Status
 from storage import StoreError, TargetQuery
 
-from ..display import describe_filter, plural, status_label
+from ..display import STALE_ONLY, describe_filter, plural, status_label
 from ..pager import TargetPager
 from ..widgets import SyncBar, TargetTable
 from ..widgets.columns import SortKey
 from .base import AppScreen
-from .filter import STALE_ONLY, FilterForm
-from .forms import TargetFields, TargetForm
-from .status_picker import StatusChoice, StatusPicker
+
+if TYPE_CHECKING:
+    from .forms import TargetFields
+    from .status_picker import StatusChoice
+
+# The dialogs are imported when first opened (see ``tui.screens``).
 
 SORT_CYCLE: tuple[SortKey, ...] = ("name", "status", "markets", "days", "sync")
 STATUS_KEYS = Binding.Group("Set status", compact=True)
@@ -233,6 +237,8 @@ class PipelineScreen(AppScreen):
         self.table.focus()
 
     def action_filter(self) -> None:
+        from .filter import FilterForm
+
         form = FilterForm(self.target_query, self.store.markets())
         self.app.push_screen(form, lambda query: query is not None and self.requery(query))
 
@@ -297,6 +303,8 @@ class PipelineScreen(AppScreen):
             if choice is not None:
                 self.change_status(choice.status, choice.note)
 
+        from .status_picker import StatusPicker
+
         picker = StatusPicker(f"Status of {view.name}", current=view.status, allow_none=True)
         self.app.push_screen(picker, chosen)
 
@@ -342,6 +350,8 @@ class PipelineScreen(AppScreen):
             if choice is not None:
                 self.bulk_change(marked or None, pager, choice)
 
+        from .status_picker import StatusPicker
+
         picker = StatusPicker(
             "Bulk status change",
             preview=f"This changes the status of {scope}.",
@@ -385,6 +395,8 @@ class PipelineScreen(AppScreen):
             self.notify(f"Created {view.name}")
             self.pipetrack.data_changed()
             return view
+
+        from .forms import TargetForm
 
         self.app.push_screen(TargetForm("New target", save, with_status=True))
 
