@@ -23,10 +23,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from protocol import clean_description, clean_markets, clean_name, clean_note, parse_status
-from protocol.wire import Change, Result, change_problem
+from protocol.wire import Change, change_problem
 
 from .records import Target
 
@@ -58,9 +59,10 @@ class AuditRow:
 
 @dataclass
 class Plan:
-    """What a push writes, and the result of each change in push order."""
+    """What a push writes, and the result of each change in push order (the values of a
+    :class:`~protocol.wire.Result`, serialized as they are: see ``routes.push``)."""
 
-    results: list[Result] = field(default_factory=list)
+    results: list[dict[str, Any]] = field(default_factory=list)
     created: dict[UUID, Target] = field(default_factory=dict)
     updated: dict[UUID, Target] = field(default_factory=dict)
     audit: list[AuditRow] = field(default_factory=list)
@@ -87,9 +89,9 @@ class Decider:
         self.plan = Plan()
 
     def result(self, change: Change, outcome: str, target: Target | None = None, error=None):
-        state = target.state() if target is not None else None
+        state = target.state_values() if target is not None else None
         self.plan.results.append(
-            Result(change_id=change.change_id, outcome=outcome, target=state, error=error)
+            {"change_id": change.change_id, "outcome": outcome, "target": state, "error": error}
         )
         if outcome in ("conflict", "rejected", "blocked"):
             self.failed.add(change.target)

@@ -21,16 +21,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from typing import Any
 from uuid import UUID
 
 from psycopg import AsyncConnection, errors
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
+from pydantic_core import to_json
 
-from protocol.wire import PushRequest, Result
+from protocol.wire import PushRequest
 
 from .push import AuditRow, Decider, Plan, field_group
-from .records import TARGET_COLUMNS, Target, target_from_row
+from .records import TARGET_COLUMNS, target_from_row
 
 log = logging.getLogger("pipetrack.server")
 
@@ -42,7 +44,7 @@ class _RaceLost(Exception):
     """Another push created one of our new targets first; start again."""
 
 
-async def push(pool: AsyncConnectionPool, request: PushRequest, user: str) -> list[Result]:
+async def push(pool: AsyncConnectionPool, request: PushRequest, user: str) -> list[dict[str, Any]]:
     """Decide and write one push; retries whole transactions lost to a race."""
     for attempt in range(_ATTEMPTS):
         try:
@@ -178,14 +180,20 @@ SELECT (SELECT count(*) FROM created), (SELECT count(*) FROM audit),
 """
 
 
+def _jsonb(values: list) -> Jsonb:
+    """Record sets as JSON, dumped by pydantic_core (dataclasses, UUIDs and datetimes as
+    they are; several times faster than json.dumps of converted values)."""
+    return Jsonb(values, dumps=lambda obj: to_json(obj).decode())
+
+
 async def _write(
     conn: AsyncConnection, plan: Plan, targets: dict, device_id: str, user: str, now
 ) -> None:
     params = {
-        "created": Jsonb([_target_json(plan.created[uid]) for uid in sorted(plan.created)]),
-        "updated": Jsonb([_target_json(t) for t in plan.updated.values()]),
-        "existing": Jsonb([{"uid": str(uid), "id": t.id} for uid, t in targets.items()]),
-        "audit": Jsonb([_audit_json(a, ord_) for ord_, a in enumerate(plan.audit)]),
+        "created": _jsonb([plan.created[uid] for uid in sorted(plan.created)]),
+        "updated": _jsonb(list(plan.updated.values())),
+        "existing": _jsonb([{"uid": uid, "id": t.id} for uid, t in targets.items()]),
+        "audit": _jsonb([_audit_json(a, ord_) for ord_, a in enumerate(plan.audit)]),
         "now": now,
         "user": user,
         "device": device_id,
@@ -196,37 +204,17 @@ async def _write(
         raise _RaceLost()  # another push created one of our new uids first
 
 
-def _target_json(t: Target) -> dict:
-    return {
-        "uid": str(t.uid),
-        "name": t.name,
-        "description": t.description,
-        "markets": list(t.markets),
-        "status": t.status,
-        "version": t.version,
-        "status_changed_at": _iso(t.status_changed_at),
-        "status_changed_by": t.status_changed_by,
-        "created_at": _iso(t.created_at),
-        "last_updated": _iso(t.last_updated),
-        "updated_by": t.updated_by,
-    }
-
-
 def _audit_json(a: AuditRow, ord_: int) -> dict:
     return {
-        "target": str(a.target),
-        "change_id": str(a.change.change_id),
+        "target": a.target,
+        "change_id": a.change.change_id,
         "op": a.change.op,
         "old_status": a.old_status,
         "new_status": a.new_status,
         "touches_status": a.touches_status,
         "touches_details": a.touches_details,
         "version": a.version,
-        "change_timestamp": _iso(a.change_timestamp),
+        "change_timestamp": a.change_timestamp,
         "note": a.note,
         "ord": ord_,
     }
-
-
-def _iso(value) -> str | None:
-    return value.isoformat() if value is not None else None

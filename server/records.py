@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from protocol.wire import AuditEntry, TargetState
@@ -40,6 +41,14 @@ class Target:
 
     def state(self) -> TargetState:
         return TargetState(**{name: getattr(self, name) for name in TargetState.model_fields})
+
+    def state_values(self) -> dict[str, Any]:
+        """:meth:`state` as plain values, for ``pydantic_core.to_json`` (the same JSON as
+        the model's; no model built: a push answers with up to 1,000 of them)."""
+        return {name: getattr(self, name) for name in _STATE_FIELDS}
+
+
+_STATE_FIELDS = tuple(TargetState.model_fields)
 
 
 def target_from_row(row: tuple) -> Target:

@@ -7,6 +7,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+from pydantic_core import to_json
 
 from protocol.wire import (
     PULL_LIMIT_DEFAULT,
@@ -43,7 +44,8 @@ public = APIRouter()
 async def push(body: PushRequest, request: Request, user: str = Depends(current_user)):
     """Apply a device's changes in order; one result per change, same order."""
     results = await push_store.push(request.app.state.pool, body, user)
-    return _json(PushResponse(results=results))
+    # plain values serialized once (a PushResponse's JSON; no model per result)
+    return Response(to_json({"results": results}), media_type="application/json")
 
 
 @v1.get("/pull", response_model=PullResponse)

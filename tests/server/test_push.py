@@ -237,3 +237,24 @@ def test_two_devices_creating_the_same_targets_at_once(device_a, device_b, share
             " WHERE t.uid = ANY(%s)",
             uids,
         ) == len(uids)
+
+
+def test_the_push_answer_is_exactly_the_json_of_its_wire_model(device_a):
+    """The route writes the results as plain values (no model per result): the bytes must
+    be what ``PushResponse`` writes, every outcome, with and without a target and error."""
+    from protocol.wire import PushResponse
+
+    uid = device_a.push_one(create(markets=["EU"], description="d", status="Cold"))["target"]["uid"]
+    changes = [
+        set_status(uid, "Hot", base=1, note="n"),  # applied
+        set_status(uid, "Nope", base=2),  # rejected, with the target
+        set_status(uid, "Cold", base=2),  # blocked: no target
+        create(name=""),  # rejected: no target, an error
+    ]
+    response = device_a.http.post(
+        "/v1/push", json={"device_id": device_a.device_id, "changes": changes}
+    )
+    assert response.status_code == 200
+    model = PushResponse.model_validate_json(response.content)
+    assert [r.outcome for r in model.results] == ["applied", "rejected", "blocked", "rejected"]
+    assert response.content == model.model_dump_json().encode()
