@@ -77,6 +77,13 @@ def run(ctx: Context) -> Report:
             "ms",
             scale=1e3,
         )
+        counted, base_counted = ours.get(f"{key}_count_s"), base.get(f"{key}_count_s")
+        if counted:  # broad queries: counted exactly after the paint, in a worker
+            metric = f"  exact count after the paint (median of {len(counted)})"
+            if base_counted:
+                report.versus(metric, median(counted), median(base_counted), "ms", scale=1e3)
+            else:
+                report.figure(metric, median(counted) * 1e3, "ms")
     report.versus("peak RSS", ours["peak_rss_mb"], base["peak_rss_mb"], "MiB")
     report.details = {"measured": ours, "baseline": base}
     return report

@@ -11,7 +11,11 @@ Timings:
 - ``search_s``: per keystroke typed in the search box (``/``), from the key to the first
   frame showing the table for the new search text.
 - ``filter_s``: per press of ``t`` (stale-only filter on/off), key to frame.
-- ``search_read_s`` / ``filter_read_s``: the store reads behind them (``_read``).
+- ``search_read_s`` / ``filter_read_s``: the store reads behind them (``_read``: the
+  rows on screen and their count up to ``tui.pager.COUNT_CAP``).
+- ``search_count_s`` / ``filter_count_s``: the exact counts of queries matching more
+  than that, made in a worker after the paint (``TargetPager.count_exactly``); not in
+  the keystroke times, but competing with the next keystroke for the CPU.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import psutil
 from storage import Store
 from storage.profile import Config
 from tui.app import PipetrackApp
+from tui.pager import TargetPager
 from tui.screens import PipelineScreen
 from tui.widgets import TargetTable
 
@@ -90,14 +95,16 @@ async def drive(store: Store, launched: float, keys: int) -> dict:
         painted, painted_wall = await asyncio.wait_for(first, 60)
         total = table().pager.total
         reads = time_reads(app.screen)
+        counts = time_counts()
         await pilot.press("slash")
         search = [
             await keystroke(pilot, frames, key, table, text) for key, text in SEARCH_KEYS[:keys]
         ]
-        search_reads = reads[:]
+        search_reads, search_counts = reads[:], counts[:]
         await pilot.press("escape")
         await pilot.pause()
         reads.clear()
+        counts.clear()
         filters = []
         for i in range(keys):
             wanted = ("stale",) if i % 2 == 0 else ()
@@ -112,6 +119,8 @@ async def drive(store: Store, launched: float, keys: int) -> dict:
         "search_read_s": search_reads,
         "filter_s": filters,
         "filter_read_s": reads,
+        "search_count_s": search_counts,
+        "filter_count_s": counts,
         "frames": frames.count,
     }
 
@@ -131,6 +140,22 @@ def time_reads(screen: PipelineScreen) -> list[float]:
 
     screen._read = timed  # type: ignore[method-assign]
     return reads
+
+
+def time_counts() -> list[float]:
+    """Seconds of each exact count made after a paint (all pagers, in their worker)."""
+    counts: list[float] = []
+    original = TargetPager.count_exactly
+
+    def timed(self: TargetPager) -> int:
+        start = time.perf_counter()
+        try:
+            return original(self)
+        finally:
+            counts.append(time.perf_counter() - start)
+
+    TargetPager.count_exactly = timed  # type: ignore[method-assign]
+    return counts
 
 
 async def keystroke(pilot, frames: Frames, key: str, table, wanted, part=None) -> float:
