@@ -84,9 +84,8 @@ def read_one(ctx: Ctx, uid: str) -> Current:
     found = ctx.db.cursor().execute(_ONE_SQL, (uid,)).fetchall()
     if not found:
         raise missing(uid)
-    id_, uid_, status, since, updated, sync, version, name, desc, markets, created, snooze = found[
-        0
-    ]
+    (row,) = found
+    id_, uid_, status, since, updated, sync, version, name, desc, markets, created, snooze = row
     return Current(
         id=id_,
         uid=uid_,

@@ -7,7 +7,8 @@ out are timezone-aware UTC datetimes.
 Conventions worth knowing (details in the modules named):
 
 - The local view is the server base with every outbox row (pending, conflict,
-  rejected) applied in order; one function computes it (``view.refresh``).
+  rejected) applied in order; one function defines it (``view.compute_view``). A
+  status change moves the stored view by that function's step alone (``status``).
 - ``base_version`` of a change is the target's server version when it was made, or 0
   while the server does not have the target yet; creates carry none. An applied
   result rebases the target's later pending changes onto the returned version; a

@@ -1,8 +1,11 @@
 """The local view of a target = its server base + its outbox rows applied in order.
 
-:func:`refresh` is the one place that writes a target's local view; every change to a
-target's base or outbox (user actions, push results, pulls, conflict resolution) ends
-with it, so the view can never drift from what is pending.
+:func:`compute_view` defines the view (a fold of :func:`_step` over the rows).
+:func:`refresh` recomputes and writes it; every change to a target's base or outbox
+(edits, push results, pulls, conflict resolution) ends with it, so the view can never
+drift from what is pending. The one exception is the status-change write path
+(``status``), which appends one row and moves the stored view by :func:`extend_view`,
+the same step once more (tests hold the two equal over random histories).
 """
 
 from __future__ import annotations
@@ -106,9 +109,9 @@ def extend_view(current: dict[str, Any], row: Any) -> dict[str, Any]:
 
     ``row`` must not be a ``create`` (a create is always a target's first row; only a
     create's step depends on ``has_base``). ``current`` may hold only some view keys:
-    ``status``, ``status_since``, ``updated_at``, ``sync`` and those ``row.fields`` sets
-    are needed; name_lc / markets_sort are recomputed only when the row touches name or
-    markets (they depend on nothing else).
+    ``status``, ``status_since``, ``updated_at`` and ``sync`` always, plus ``name`` and
+    ``markets`` when the row's fields touch either (name_lc / markets_sort depend on
+    those two alone, so they are recomputed only then).
     """
     if row.op == "create":
         raise ValueError("a create starts a view, it does not extend one")
