@@ -13,8 +13,6 @@ from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from peewee import fn
-
 from protocol import (
     InvalidInput,
     Status,
@@ -261,25 +259,31 @@ def edit_target(
         return query.views(ctx, [target])[0]
 
 
+#: Change ids that an undo undid already (an undo's note is "undo of <change id>").
+_UNDONE_SQL = "SELECT substr(note, ?) FROM audit WHERE substr(note, 1, ?) = ?"
+#: This device's status changes that are not undos themselves, latest first.
+_UNDOABLE_SQL = (
+    "SELECT target, old_status, change_id FROM audit WHERE origin = 'local'"
+    " AND (note IS NULL OR substr(note, 1, ?) != ?) ORDER BY id DESC"
+)
+
+
 def undo_last(ctx: Ctx) -> StatusChange | None:
     """Undo this device's latest status change that is neither an undo nor undone
-    already, so repeated undos walk back through history."""
-    a = ctx.m.audit
-    undone = a.alias()
+    already, so repeated undos walk back through history. The undone ids are read in
+    one pass: checking each candidate against the whole audit table made the n-th undo
+    in a row read the table n times (seconds after a bulk change of 100,000)."""
+    size = len(UNDO_NOTE)
     with ctx.write():
-        row = (
-            a.select()
-            .where(
-                a.origin == "local",
-                a.note.is_null() | ~a.note.startswith(UNDO_NOTE),
-                ~fn.EXISTS(undone.select().where(undone.note == fn.CONCAT(UNDO_NOTE, a.change_id))),
-            )
-            .order_by(a.id.desc())
-            .first()
-        )
-        if row is None:
+        cursor = ctx.db.cursor()
+        undone = {row[0] for row in cursor.execute(_UNDONE_SQL, (size + 1, size, UNDO_NOTE))}
+        rows = cursor.execute(_UNDOABLE_SQL, (size, UNDO_NOTE))
+        found = next((row for row in rows if row[2] not in undone), None)
+        cursor.close()  # done reading before writing
+        if found is None:
             return None
-        return set_status(ctx, row.target, row.old_status, f"{UNDO_NOTE}{row.change_id}")
+        target, old_status, change_id = found
+        return change_status(ctx, target, old_status, f"{UNDO_NOTE}{change_id}")
 
 
 def snooze(ctx: Ctx, uid: str, until: date | None) -> TargetView:
