@@ -13,14 +13,12 @@ from pathlib import Path
 from typing import Annotated
 
 import platformdirs
-import psycopg
 import typer
 
-from server.db import redact
-from server.embedded import open_database
-from server.migrate import apply_migrations
 from server.settings import DATABASE_URL_ENV, setup_logging
-from server.users import add_user, disable_user, list_users
+
+# psycopg, pgserver and the rest of the server load when a command runs, not with the
+# CLI: every other pipetrack command starts faster without them.
 
 DatabaseUrl = Annotated[
     str | None,
@@ -77,6 +75,8 @@ def admin_add_user(
     data_dir: DataDir = None,
 ) -> None:
     """Create a user and print its token (alone, on standard output) — shown only once."""
+    from server.users import add_user
+
     with _admin_database(database_url, data_dir) as url:
         token = add_user(url, name)
     typer.echo(f"user {name.strip()!r} added; keep this token, it is not shown again", err=True)
@@ -85,6 +85,8 @@ def admin_add_user(
 
 def admin_list_users(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
     """List users: name, created, enabled/disabled."""
+    from server.users import list_users
+
     with _admin_database(database_url, data_dir) as url:
         users = list_users(url)
     for user in users:
@@ -98,6 +100,8 @@ def admin_disable_user(
     data_dir: DataDir = None,
 ) -> None:
     """Disable a user: its token stops working at once."""
+    from server.users import disable_user
+
     with _admin_database(database_url, data_dir) as url:
         disable_user(url, name)
     typer.echo(f"user {name!r} disabled", err=True)
@@ -105,6 +109,9 @@ def admin_disable_user(
 
 @contextlib.contextmanager
 def _admin_database(database_url: str | None, data_dir: Path | None) -> Iterator[str]:
+    from server.embedded import open_database
+    from server.migrate import apply_migrations
+
     with (
         _database_errors(database_url),
         open_database(database_url, data_dir or default_data_dir()) as url,
@@ -116,6 +123,10 @@ def _admin_database(database_url: str | None, data_dir: Path | None) -> Iterator
 @contextlib.contextmanager
 def _database_errors(database_url: str | None) -> Iterator[None]:
     """A database that cannot be used: one line on stderr, exit 1."""
+    import psycopg
+
+    from server.db import redact
+
     setup_logging()
     try:
         yield
