@@ -31,8 +31,9 @@ def migration_files() -> list[tuple[int, str, str]]:
     return found
 
 
-def apply_migrations(database_url: str) -> list[str]:
-    """Apply every migration the database lacks; returns the names applied now."""
+def apply_migrations(database_url: str, through: int | None = None) -> list[str]:
+    """Apply every migration the database lacks (``through``: only those up to that
+    version, e.g. to test an upgrade); returns the names applied now."""
     applied_now: list[str] = []
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
@@ -44,7 +45,7 @@ def apply_migrations(database_url: str) -> list[str]:
             )
             done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
             for version, name, sql in migration_files():
-                if version in done:
+                if version in done or (through is not None and version > through):
                     continue
                 with conn.transaction():
                     conn.execute(sql)

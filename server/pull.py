@@ -28,8 +28,8 @@ never gets history for a target it does not know. (A target whose key is <= the 
 was delivered, in the state the snapshot sees, by this page or an earlier one: it is
 visible, so its xid is in no X.)
 
-PostgreSQL writes each row's wire JSON (``records.TARGET_WIRE`` / ``AUDIT_WIRE``);
-the page is those texts joined, never parsed or re-serialised here.
+Each row keeps its wire JSON in its ``wire`` column, written with the row (migration
+0002_wire_json.sql); the page is those texts joined, never parsed or re-serialised.
 
 The cursor also carries the database's epoch (``server_meta``): a cursor from another
 database is refused with 400, as is one ahead of this database's xid horizon.
@@ -49,7 +49,6 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from .listener import Notifier
-from .records import AUDIT_WIRE, TARGET_WIRE
 
 Key = tuple[int, int]
 _START: Key = (0, 0)
@@ -101,15 +100,15 @@ _SNAPSHOT_SQL = (
 )
 
 
-def _page_sql(wire: str, source: str, alias: str) -> tuple[str, str]:
+def _page_sql(source: str, alias: str) -> tuple[str, str]:
     """(rows of the pending xids, rows after key K) — see the module docstring — each
     folded into one row: (rows read, the first ``keep`` rows' wire JSON joined by commas,
     their target uids, the last one's key). One value to fetch instead of a row each."""
     key = f"({alias}.xid, {alias}.id)"
     order = f" ORDER BY {alias}.xid, {alias}.id"
     rows = (
-        f"SELECT row_to_json(w)::text AS j, t.uid::text AS uid, {alias}.xid, {alias}.id,"
-        f" row_number() OVER ({order}) AS rn FROM {source}, LATERAL ({wire}) AS w WHERE "
+        f"SELECT {alias}.wire AS j, t.uid::text AS uid, {alias}.xid, {alias}.id,"
+        f" row_number() OVER ({order}) AS rn FROM {source} WHERE "
     )
     kept = " FILTER (WHERE p.rn <= %(keep)s)"
     # The aggregates read the sorted subquery in its order (no join above it: see
@@ -126,8 +125,8 @@ def _page_sql(wire: str, source: str, alias: str) -> tuple[str, str]:
     return fold.format(rows + pending), fold.format(rows + after)
 
 
-_TARGETS_SQL = _page_sql(TARGET_WIRE, "targets t", "t")
-_AUDIT_SQL = _page_sql(AUDIT_WIRE, "audit_log a JOIN targets t ON t.id = a.target_id", "a")
+_TARGETS_SQL = _page_sql("targets t", "t")
+_AUDIT_SQL = _page_sql("audit_log a JOIN targets t ON t.id = a.target_id", "a")
 _ALL = 2**62
 
 
@@ -232,8 +231,7 @@ async def _referenced_targets(
 
 
 _REFERENCED_SQL = (
-    f"SELECT string_agg(row_to_json(w)::text, ',' ORDER BY t.id)"
-    f" FROM targets t, LATERAL ({TARGET_WIRE}) AS w"
+    "SELECT string_agg(t.wire, ',' ORDER BY t.id) FROM targets t"
     " WHERE t.uid = ANY(%(uids)s::text[]::uuid[]) AND (t.xid, t.id) > (%(kx)s::text::xid8, %(ki)s)"
 )
 

@@ -1,4 +1,7 @@
-"""Rows of ``targets`` and ``audit_log`` as Python values, and their wire forms."""
+"""Rows of ``targets`` and ``audit_log`` as Python values, and their wire forms.
+
+(The pull's wire JSON is PostgreSQL's: each row's ``wire`` column, written by the
+functions of migration 0002_wire_json.sql.)"""
 
 from __future__ import annotations
 
@@ -71,30 +74,3 @@ def audit_entry_from_row(row: tuple) -> AuditEntry:
         "version",
     ]
     return AuditEntry(**dict(zip(keys, row, strict=True)))
-
-
-def _utc_text(column: str, alias: str | None = None) -> str:
-    """SQL: a timestamptz as pydantic writes an aware UTC datetime (``...:SSZ``, or
-    ``...:SS.ffffffZ`` when it has a fraction), so PostgreSQL can build wire JSON."""
-    whole, fraction = '\'YYYY-MM-DD"T"HH24:MI:SS"Z"\'', '\'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\''
-    return (
-        f"to_char({column} AT TIME ZONE 'UTC', CASE WHEN date_trunc('second', {column})"
-        f" = {column} THEN {whole} ELSE {fraction} END) AS {alias or column.split('.')[-1]}"
-    )
-
-
-#: A subquery (``LATERAL``, over ``targets t``) whose ``row_to_json`` is a target's wire
-#: JSON (:class:`protocol.wire.TargetState`: same field names, order and formats).
-TARGET_WIRE = (
-    "SELECT t.uid, t.name, t.description, t.markets, t.pipeline_status AS status, t.version,"
-    f" {_utc_text('t.status_changed_at')}, t.status_changed_by, {_utc_text('t.created_at')},"
-    f" {_utc_text('t.last_updated')}, t.updated_by"
-)
-
-#: Likewise for an audit row (over ``audit_log a JOIN targets t``):
-#: :class:`protocol.wire.AuditEntry`.
-AUDIT_WIRE = (
-    "SELECT a.id, a.change_id, t.uid AS target, a.op, a.old_status, a.new_status,"
-    f" {_utc_text('a.change_timestamp', 'changed_at')}, {_utc_text('a.recorded_at')}, a.changed_by,"
-    " a.device_id, a.note, a.version"
-)

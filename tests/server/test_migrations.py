@@ -10,6 +10,8 @@ import pytest
 
 from server.migrate import apply_migrations, migration_files
 
+from .test_pull import assert_wire_is_the_models
+
 
 def test_concurrent_starts_apply_each_migration_once(database_url):
     results: list = []
@@ -48,6 +50,42 @@ def test_the_schema_refuses_bad_rows(database_url):
         conn.execute(audit, (target_id, change_id, 1))
         with pytest.raises(psycopg.errors.UniqueViolation):
             conn.execute(audit, (target_id, change_id, 2))
+
+
+def test_the_wire_migration_fills_existing_rows(database_url):
+    """A database with rows from before 0002 gets every row's wire JSON, the pydantic
+    models' JSON of that row, and the rows keep their pull keys (not pulled again)."""
+    apply_migrations(database_url, through=1)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for n, at in enumerate(("2026-01-02 03:04:05+00", "2026-01-02 03:04:05.25+00")):
+            (target_id,) = conn.execute(
+                "INSERT INTO targets (uid, name, description, markets, pipeline_status,"
+                " version, status_changed_at, status_changed_by, created_at, last_updated)"
+                " VALUES (%s, %s, 'é \"q\"', %s, %s, 2, %s, 'ann', %s, now()) RETURNING id",
+                (uuid.uuid4(), f"T{n}", ["eu", "b\\"], "Hot" if n else None, at, at),
+            ).fetchone()
+            for version in (1, 2):
+                conn.execute(
+                    "INSERT INTO audit_log (target_id, change_id, op, new_status, touches_status,"
+                    " touches_details, version, change_timestamp, recorded_at, changed_by,"
+                    " device_id, note) VALUES (%s, %s, 'set_status', 'Hot', true, false, %s,"
+                    " %s, now(), 'ann', 'd', %s)",
+                    (target_id, uuid.uuid4(), version, at, None if n else "n\n"),
+                )
+        keys = conn.execute(_KEYS).fetchall()
+
+    assert apply_migrations(database_url) == ["0002_wire_json.sql"]
+
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute(_KEYS).fetchall() == keys
+        uids = [uid for (uid,) in conn.execute("SELECT uid FROM targets")]
+        assert [assert_wire_is_the_models(conn, uid) for uid in uids] == [2, 2]
+
+
+_KEYS = (
+    "SELECT 't', xid::text, id FROM targets UNION ALL SELECT 'a', xid::text, id FROM audit_log"
+    " ORDER BY 1, 3"
+)
 
 
 def test_migrations_are_packaged_with_the_server():

@@ -13,9 +13,7 @@ import pytest
 from server.pull import Cursor
 from server.records import (
     AUDIT_COLUMNS,
-    AUDIT_WIRE,
     TARGET_COLUMNS,
-    TARGET_WIRE,
     audit_entry_from_row,
     target_from_row,
 )
@@ -225,48 +223,97 @@ def test_bad_cursors_and_parameters_are_refused(alice):
         assert response.json()["field"] == next(iter(params))
 
 
+_ODD = 'quote " back \\ tab \t nl \n bell \x07 é 𝄞 \u2028'
+_INSERT_TARGET = (
+    "INSERT INTO targets (uid, name, description, markets, pipeline_status, version,"
+    " status_changed_at, status_changed_by, created_at, last_updated, updated_by)"
+    " VALUES (%s, %s, %s, %s, %s, 3, %s, %s, %s, now(), NULL) RETURNING id"
+)
+
+
+def assert_wire_is_the_models(conn: psycopg.Connection, uid: uuid.UUID) -> int:
+    """The stored ``wire`` of the target and of its audit rows is the JSON the pydantic
+    models make of the same rows (fields, order, values, time formats); returns how many
+    audit rows were checked."""
+    where = f" WHERE t.uid = '{uid}'"
+    checked = []
+    for alias, columns, source, model in (
+        ("t", TARGET_COLUMNS, "targets t", lambda r: target_from_row(r).state()),
+        ("a", AUDIT_COLUMNS, _AUDIT_SOURCE, audit_entry_from_row),
+    ):
+        rows = conn.execute(f"SELECT {alias}.wire, {columns} FROM {source}{where}").fetchall()
+        for made, *row in rows:
+            expected = model(tuple(row)).model_dump_json()
+            assert list(json.loads(made).items()) == list(json.loads(expected).items())
+        checked.append(len(rows))
+    assert checked[0] == 1
+    return checked[1]
+
+
 def test_the_json_postgresql_writes_is_what_the_wire_models_write(shared_server):
-    """Pages are JSON made by PostgreSQL (records.TARGET_WIRE / AUDIT_WIRE): the same
-    fields, values and time formats as the pydantic models of the same rows."""
-    odd = 'quote " back \\ tab \t nl \n bell \x07 é 𝄞 \u2028'
+    """Pages are the rows' stored wire JSON (migration 0002): the same fields, values
+    and time formats as the pydantic models of the same rows."""
     times = ("2026-01-02 03:04:05+00", "2026-01-02 03:04:05.000001+00", "0001-01-01 00:00:00+00")
     with psycopg.connect(shared_server.database_url) as conn:  # rolled back at the end
         for n, at in enumerate(times):
             uid = uuid.uuid4()
+            markets = [] if n else [_ODD, "b"]
+            status, since = (None, None) if n else ("Hot", at)
             (tid,) = conn.execute(
-                "INSERT INTO targets (uid, name, description, markets, pipeline_status, version,"
-                " status_changed_at, status_changed_by, created_at, last_updated, updated_by)"
-                " VALUES (%s, %s, %s, %s, %s, 3, %s, %s, %s, now(), NULL) RETURNING id",
-                (
-                    uid,
-                    odd,
-                    odd,
-                    [] if n else [odd, "b"],
-                    None if n else "Hot",
-                    None if n else at,
-                    odd,
-                    at,
-                ),
+                _INSERT_TARGET, (uid, _ODD, _ODD, markets, status, since, _ODD, at)
             ).fetchone()
             conn.execute(
                 "INSERT INTO audit_log (target_id, change_id, op, old_status, new_status,"
                 " touches_status, touches_details, version, change_timestamp, recorded_at,"
                 " changed_by, device_id, note) VALUES (%s, %s, 'set_status', NULL, 'Cold',"
                 " true, false, 1, %s, now(), %s, %s, %s)",
-                (tid, uuid.uuid4(), at, odd, odd, None if n else odd),
+                (tid, uuid.uuid4(), at, _ODD, _ODD, None if n else _ODD),
             )
-            for wire, columns, source, model in (
-                (TARGET_WIRE, TARGET_COLUMNS, "targets t", lambda r: target_from_row(r).state()),
-                (AUDIT_WIRE, AUDIT_COLUMNS, _AUDIT_SOURCE, audit_entry_from_row),
-            ):
-                where = f" WHERE t.uid = '{uid}'"
-                (made,) = conn.execute(
-                    f"SELECT row_to_json(w)::text FROM {source}, LATERAL ({wire}) AS w{where}"
-                ).fetchone()
-                row = conn.execute(f"SELECT {columns} FROM {source}{where}").fetchone()
-                expected = model(row).model_dump_json()
-                assert list(json.loads(made).items()) == list(json.loads(expected).items())
+            assert assert_wire_is_the_models(conn, uid) == 1
         conn.rollback()
+
+
+def test_a_targets_stored_wire_follows_every_update(shared_server):
+    """Any UPDATE of a target rewrites its wire (a stale one would be served silently)."""
+    uid = uuid.uuid4()
+    with psycopg.connect(shared_server.database_url) as conn:  # rolled back at the end
+        conn.execute(_INSERT_TARGET, (uid, "A", "", [], None, None, None, "2026-01-02 03:04:05+00"))
+        updates = (
+            "pipeline_status = 'Hot', status_changed_at = '2026-03-04 05:06:07.5+00'",
+            "name = 'B', markets = '{x,y}', version = version + 1",
+            "description = 'd', updated_by = 'bob', last_updated = now()",
+            "wire = '{}'",  # even a direct write of the column itself
+        )
+        seen = {conn.execute("SELECT wire FROM targets WHERE uid = %s", (uid,)).fetchone()[0]}
+        for update in updates:
+            conn.execute(f"UPDATE targets SET {update} WHERE uid = %s", (uid,))
+            (wire,) = conn.execute("SELECT wire FROM targets WHERE uid = %s", (uid,)).fetchone()
+            assert wire != "{}"
+            seen.add(wire)
+            assert_wire_is_the_models(conn, uid)
+        assert len(seen) == len(updates)  # the last update changes nothing else
+        conn.rollback()
+
+
+def test_pushes_store_the_wire_of_what_they_write(alice: Device, shared_server):
+    """One push creating a target and changing it (its audit rows name a target created
+    by the same statement) stores the models' JSON; the pull serves exactly those texts."""
+    start = end_cursor(alice)
+    odd = 'quote " back \\ é 𝄞'  # what a name may hold (no control characters)
+    made = create(name=odd, status="Cold", description=odd, markets=[odd])
+    uid = uuid.UUID(made["target"])
+    results = alice.push(made, set_status(uid, "Hot", base=1, note=odd))
+    assert [r["outcome"] for r in results] == ["applied", "applied"], results
+    with psycopg.connect(shared_server.database_url) as conn:
+        assert assert_wire_is_the_models(conn, uid) == 2
+        stored = conn.execute(
+            f"SELECT t.wire, array_agg(a.wire ORDER BY a.id) FROM {_AUDIT_SOURCE}"
+            " WHERE t.uid = %s GROUP BY t.wire",
+            (uid,),
+        ).fetchone()
+    targets, history, *_ = pull_all(alice, start)
+    assert [t for t in targets if t["uid"] == str(uid)] == [json.loads(stored[0])]
+    assert [e for e in history if e["target"] == str(uid)] == [json.loads(w) for w in stored[1]]
 
 
 _AUDIT_SOURCE = "audit_log a JOIN targets t ON t.id = a.target_id"
