@@ -313,21 +313,27 @@ def sync_state(ctx: Ctx, server: str | None) -> SyncState:
     o = ctx.m.outbox
     now = ctx.now()
     with ctx.read():
-        rows = o.select(o.state, fn.COUNT(o.id), fn.MIN(o.changed_at).coerce(False)).group_by(
-            o.state
+        # Counts from the (state, id) index alone; the oldest pending change is the first
+        # by id (the outbox is in creation order): no pass over the pending rows, which
+        # the sync bar would pay on every write at a large backlog.
+        counts = dict(o.select(o.state, fn.COUNT(o.id)).group_by(o.state).tuples())
+        first = (
+            o.select(o.changed_at.coerce(False))
+            .where(o.state == "pending")
+            .order_by(o.id)
+            .limit(1)
+            .scalar()
         )
-        counts = {state: (n, oldest) for state, n, oldest in rows.tuples()}
-        pending, oldest = counts.get("pending", (0, None))
         return SyncState(
             online=ctx.get_meta("online") == "1",
             online_since=_time(ctx, "online_since"),
             last_sync_at=_time(ctx, "last_sync_at"),
-            pending=pending,
+            pending=counts.get("pending", 0),
             oldest_pending_age_s=(
-                None if oldest is None else (now - time_from_text(oldest)).total_seconds()
+                None if first is None else (now - time_from_text(first)).total_seconds()
             ),
-            conflicts=counts.get("conflict", (0, None))[0],
-            rejected=counts.get("rejected", (0, None))[0],
+            conflicts=counts.get("conflict", 0),
+            rejected=counts.get("rejected", 0),
             last_error=ctx.get_meta("last_error"),
             server=server,
         )
