@@ -19,7 +19,6 @@ occurrence, then its second, ...), which gives what applying the page in order g
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -93,6 +92,15 @@ FROM temp.pull_targets AS s WHERE s.uid = targets.uid AND s.kind = 'moved' AND N
 _NEW_MARKETS = """
 FROM temp.pull_targets AS s WHERE s.kind = 'new'
     OR (s.kind = 'moved' AND NOT s.pending AND s.old_markets IS NOT s.server_markets)
+"""
+
+# Market rows in page order, then each target's markets in order: of two spellings of
+# one market (same casefold) the first is kept, as INSERT OR IGNORE one by one did.
+_INSERT_MARKETS = f"""
+INSERT OR IGNORE INTO main.target_markets (uid, market_lc, market)
+SELECT s.uid, pull_casefold(m.value), m.value
+FROM (SELECT s.seq, s.uid, s.server_markets {_NEW_MARKETS}) AS s, json_each(s.server_markets) AS m
+ORDER BY s.seq, m.key
 """
 
 _HISTORY = (
@@ -174,14 +182,26 @@ def _rounds(targets: Sequence[TargetState]) -> list[list[TargetState]]:
 
 def _apply_targets(ctx: Ctx, states: Sequence[TargetState]) -> tuple[int, int]:
     """One round (each uid once); returns (overwritten, kept pending)."""
-    cursor = ctx.db.cursor()
-    cursor.execute("DROP TABLE IF EXISTS temp.pull_targets")
-    cursor.execute(_STAGE_TARGETS)
+    cursor = stage_targets(ctx)
     cursor.executemany(
         f"INSERT INTO temp.pull_targets ({', '.join(_STAGED)}) "
         f"VALUES ({', '.join('?' * len(_STAGED))})",
         [_staged_target(state) for state in states],
     )
+    return apply_staged_targets(ctx)
+
+
+def stage_targets(ctx: Ctx) -> Any:
+    """A cursor, and ``temp.pull_targets`` created empty, for a round's ``_STAGED`` rows."""
+    cursor = ctx.db.cursor()
+    cursor.execute("DROP TABLE IF EXISTS temp.pull_targets")
+    cursor.execute(_STAGE_TARGETS)
+    return cursor
+
+
+def apply_staged_targets(ctx: Ctx) -> tuple[int, int]:
+    """Apply the round staged in ``temp.pull_targets``; returns (overwritten, kept pending)."""
+    cursor = ctx.db.cursor()
     cursor.execute(_CLASSIFY)
     counts = dict(
         cursor.execute(
@@ -189,18 +209,11 @@ def _apply_targets(ctx: Ctx, states: Sequence[TargetState]) -> tuple[int, int]:
             "FROM temp.pull_targets GROUP BY 1"
         ).fetchall()
     )
-    markets = cursor.execute(
-        f"SELECT s.uid, s.server_markets {_NEW_MARKETS} ORDER BY s.seq"
-    ).fetchall()
     cursor.execute(_INSERT_NEW)
     cursor.execute(_MOVE_PENDING)
     cursor.execute(_MOVE_OVERWRITE)
     cursor.execute(f"DELETE FROM main.target_markets WHERE uid IN (SELECT s.uid {_NEW_MARKETS})")
-    rows = [(uid, m.casefold(), m) for uid, text in markets for m in json.loads(text)]
-    cursor.executemany(
-        "INSERT OR IGNORE INTO main.target_markets (uid, market_lc, market) VALUES (?, ?, ?)",
-        rows,
-    )
+    cursor.execute(_INSERT_MARKETS)
     t = ctx.m.target
     moved = SQL("(SELECT uid FROM temp.pull_targets WHERE kind = 'moved' AND pending)")
     for target in t.select().where(t.uid.in_(moved)):
@@ -239,19 +252,38 @@ def _apply_history(ctx: Ctx, history: Sequence[AuditEntry]) -> int:
     rows = [row for row in map(_staged_entry, history) if row is not None]
     if not rows:
         return 0
-    cursor = ctx.db.cursor()
-    cursor.execute("DROP TABLE IF EXISTS temp.pull_history")
-    cursor.execute(_STAGE_HISTORY)
-    cursor.execute("CREATE INDEX temp.pull_history_change ON pull_history (change_id, seq)")
+    cursor = stage_history(ctx)
     cursor.executemany(
         f"INSERT INTO temp.pull_history ({', '.join(_HISTORY)}) "
         f"VALUES ({', '.join('?' * len(_HISTORY))})",
         rows,
     )
+    return apply_staged_history(ctx)
+
+
+def stage_history(ctx: Ctx) -> Any:
+    """A cursor, and ``temp.pull_history`` created empty, for ``_HISTORY`` rows in order
+    (status changes only: see :func:`_staged_entry`)."""
+    cursor = ctx.db.cursor()
+    cursor.execute("DROP TABLE IF EXISTS temp.pull_history")
+    cursor.execute(_STAGE_HISTORY)
+    cursor.execute("CREATE INDEX temp.pull_history_change ON pull_history (change_id, seq)")
+    return cursor
+
+
+def apply_staged_history(ctx: Ctx) -> int:
+    """Record the rows staged in ``temp.pull_history``; returns how many were recorded."""
+    cursor = ctx.db.cursor()
     [(recorded,)] = cursor.execute(f"SELECT count(*) {_RECORDED}").fetchall()
     cursor.execute(_INSERT_HISTORY)
     cursor.execute("DROP TABLE temp.pull_history")
     return recorded
+
+
+def register_functions(ctx: Ctx) -> None:
+    """SQL functions the statements here call (Python's casefold: SQLite's lower() folds
+    ASCII only)."""
+    ctx.db.connection().create_scalar_function("pull_casefold", str.casefold, 1, deterministic=True)
 
 
 def apply_pull(
@@ -259,6 +291,7 @@ def apply_pull(
 ) -> PullSummary:
     overwritten = kept = 0
     with ctx.write():
+        register_functions(ctx)
         for states in _rounds(targets):
             done, held = _apply_targets(ctx, states)
             overwritten += done

@@ -285,3 +285,11 @@ class Store:
         (else server base + pending changes on top); audit entries recorded (origin server,
         or our own local rows marked synced); cursor saved. One transaction."""
         return sync.apply_pull(self._ctx, targets, history, cursor)
+
+    def apply_pull_json(self, body: bytes | str) -> PullSummary:
+        """:meth:`apply_pull` of a page given as the server's JSON text (``/v1/pull``'s
+        body), applied inside SQLite. A body that is not a pull answer raises ValueError
+        saying where, and changes nothing."""
+        from .pull_json import apply_pull_json  # the JSON path only: off the TUI's start
+
+        return apply_pull_json(self._ctx, body)

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from protocol.wire import Change, PullResponse, PushRequest, PushResponse, Result
 
@@ -54,8 +55,25 @@ class PayloadTooLarge(Refused):
     """413: the push carried too many changes or bytes."""
 
 
+class _PageHead(BaseModel):
+    """What the puller needs of a pull answer before storing it (other keys ignored: the
+    store checks the rows when it applies the page)."""
+
+    cursor: str
+    more: bool
+
+
+@dataclass(frozen=True)
+class RawPage:
+    """A pull answer as the server wrote it (``body``), with its cursor and ``more``."""
+
+    body: bytes
+    cursor: str
+    more: bool
+
+
 TokenSource = Callable[[], str | None]
-M = TypeVar("M", PushResponse, PullResponse)
+M = TypeVar("M", PushResponse, PullResponse, _PageHead)
 
 
 class ApiClient:
@@ -101,18 +119,26 @@ class ApiClient:
     def pull(self, cursor: str | None, *, limit: int, wait: float = 0.0) -> PullResponse:
         """GET /v1/pull; with ``wait`` > 0 the server holds the call until something new
         commits or ``wait`` seconds pass, so the read timeout is longer than ``wait``."""
-        params: dict[str, str | int | float] = {"limit": limit, "wait": wait}
-        if cursor is not None:
-            params["cursor"] = cursor
-        timeout = httpx.Timeout(wait + PULL_GRACE, connect=CONNECT_TIMEOUT)
-        response = self._request("GET", "/v1/pull", params=params, timeout=timeout)
-        return _parse(PullResponse, response)
+        return _parse(PullResponse, self._pull(cursor, limit, wait))
+
+    def pull_raw(self, cursor: str | None, *, limit: int, wait: float = 0.0) -> RawPage:
+        """:meth:`pull` without parsing the rows (the store applies the JSON itself)."""
+        response = self._pull(cursor, limit, wait)
+        head = _parse(_PageHead, response)
+        return RawPage(response.content, head.cursor, head.more)
 
     def check(self) -> None:
         """Prove the URL answers the sync protocol and accepts the token (a 1-item pull)."""
         self.pull(None, limit=1)
 
     # ---- plumbing -------------------------------------------------------------------------
+    def _pull(self, cursor: str | None, limit: int, wait: float) -> httpx.Response:
+        params: dict[str, str | int | float] = {"limit": limit, "wait": wait}
+        if cursor is not None:
+            params["cursor"] = cursor
+        timeout = httpx.Timeout(wait + PULL_GRACE, connect=CONNECT_TIMEOUT)
+        return self._request("GET", "/v1/pull", params=params, timeout=timeout)
+
     def _request(
         self, method: str, path: str, *, headers: dict[str, str] | None = None, **kwargs: Any
     ) -> httpx.Response:

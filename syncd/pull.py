@@ -10,10 +10,10 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from protocol.wire import PULL_LIMIT_MAX, PullResponse
-from storage import Store
+from protocol.wire import PULL_LIMIT_MAX
+from storage import PullSummary, Store
 
-from .client import ApiClient, Refused
+from .client import ApiClient, ApiError, RawPage, Refused
 from .retry import Backoff
 
 log = logging.getLogger("syncd")
@@ -22,14 +22,29 @@ log = logging.getLogger("syncd")
 PULL_LIMIT = PULL_LIMIT_MAX
 
 
+@dataclass(frozen=True)
+class Pulled:
+    """One page stored: what it held (``history``: entries recorded) and whether the
+    server has more."""
+
+    targets: int
+    history: int
+    more: bool
+
+
+class MalformedAnswer(ApiError):
+    """The server's pull answer is not a pull answer: nothing of it was stored. Not
+    :class:`~syncd.client.Transient`: retrying at once would fetch the same page."""
+
+
 @dataclass
 class PullTally:
     targets: int = 0
     history: int = 0
 
-    def add(self, response: PullResponse) -> PullTally:
-        self.targets += len(response.targets)
-        self.history += len(response.history)
+    def add(self, page: Pulled) -> PullTally:
+        self.targets += page.targets
+        self.history += page.history
         return self
 
     def __str__(self) -> str:
@@ -45,11 +60,9 @@ class Puller:
         self.backoff = backoff
         self.limit = limit
 
-    def pull_page(self, wait: float = 0.0) -> PullResponse:
+    def pull_page(self, wait: float = 0.0) -> Pulled:
         """One pull from the stored cursor (long-polling ``wait`` s), applied and saved."""
-        response = self._fetch(self.store.pull_cursor(), wait)
-        self._apply(response)
-        return response
+        return self._apply(self._fetch(self.store.pull_cursor(), wait))
 
     def pull_available(self) -> PullTally:
         """Pull page after page until the server has nothing more (no long-poll). The
@@ -63,14 +76,13 @@ class Puller:
             response = self._fetch(self.store.pull_cursor(), 0.0)
             while True:
                 following = ahead.submit(self._get, response.cursor, 0.0) if response.more else None
-                self._apply(response)
-                tally.add(response)
+                tally.add(self._apply(response))
                 if following is None or self.backoff.stop.is_set():
                     break
                 response = following.result()
         return tally
 
-    def _fetch(self, cursor: str | None, wait: float) -> PullResponse:
+    def _fetch(self, cursor: str | None, wait: float) -> RawPage:
         log.debug(
             "pulling (wait %.0f s, %s)", wait, "from a cursor" if cursor else "from the start"
         )
@@ -84,10 +96,15 @@ class Puller:
             log.warning("the server refused the pull cursor (%s); pulling everything", err)
             return self._get(None, wait)
 
-    def _apply(self, response: PullResponse) -> None:
-        self.store.apply_pull(response.targets, response.history, response.cursor)
+    def _apply(self, page: RawPage) -> Pulled:
+        """The page stored from its JSON (no model objects: see Store.apply_pull_json)."""
+        try:
+            stored: PullSummary = self.store.apply_pull_json(page.body)
+        except ValueError as err:
+            raise MalformedAnswer(f"unexpected answer from /v1/pull: {err}") from None
+        return Pulled(stored.targets, stored.history, page.more)
 
-    def _get(self, cursor: str | None, wait: float) -> PullResponse:
+    def _get(self, cursor: str | None, wait: float) -> RawPage:
         return self.backoff.call(
-            "pull", lambda: self.client.pull(cursor, limit=self.limit, wait=wait)
+            "pull", lambda: self.client.pull_raw(cursor, limit=self.limit, wait=wait)
         )

@@ -1,0 +1,281 @@
+"""Applying a pulled page from its JSON text, inside SQLite (no pydantic objects, no
+Python row staging): the page is parsed once into JSONB, checked, and its rows staged
+by INSERT ... SELECT over ``jsonb_each``; then :mod:`storage.pull` applies them with the
+very statements of :func:`storage.pull.apply_pull` (same rules, same tables after).
+
+The server is trusted, not blindly: before anything is written, the page must have the
+shape of :class:`protocol.wire.PullResponse` (keys, JSON types, no unknown keys), and
+every uid, status and time must read as pydantic would read it. Values already in the
+stored form (lowercase uuids, the five statuses, ``...:SS[.ffffff]Z`` times: what the
+server writes) are taken by SQL; anything else goes through the same Python as the
+pydantic path, and what that refuses refuses the page: :class:`MalformedPage`, nothing
+written.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import TypeAdapter, ValidationError
+
+from protocol import InvalidInput
+
+from .context import Ctx
+from .pull import (
+    _HISTORY,
+    _STAGED,
+    PULL_CURSOR,
+    _status_text,
+    _time_text,
+    apply_staged_history,
+    apply_staged_targets,
+    register_functions,
+    stage_history,
+    stage_targets,
+)
+from .schema import JSONField
+from .types import PullSummary
+
+
+class MalformedPage(ValueError):
+    """The body is not a pull answer; ``str()`` says where. Nothing was applied."""
+
+
+# ---- values: SQL for the stored forms, Python (as the pydantic path reads) otherwise ----
+_TIME = TypeAdapter(datetime)
+_UUID = TypeAdapter(UUID)
+_H = "[0-9a-f]"
+_UUID_GLOB = "-".join(_H * n for n in (8, 4, 4, 4, 12))
+_D = "[0-9]"
+_SECONDS = f"{_D * 4}-[01]{_D}-[0-3]{_D}T[0-2]{_D}:[0-5]{_D}:[0-5]{_D}"
+
+
+def _refusing(what: str, read: Any) -> Any:
+    def convert(value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return read(value)
+        except (ValidationError, InvalidInput, ValueError, TypeError):
+            raise MalformedPage(f"{value!r} is not {what}") from None
+
+    return convert
+
+
+_FUNCTIONS = {
+    "pull_time": _refusing("a time", lambda v: _time_text(_TIME.validate_python(v))),
+    "pull_uuid": _refusing("a uuid", lambda v: str(_UUID.validate_python(v))),
+    "pull_status": _refusing("a status", _status_text),
+    "pull_markets": _refusing("a list of markets", lambda v: JSONField().db_value(json.loads(v))),
+}
+
+
+def _time(x: str) -> str:
+    """Fast path: the GLOB checks the form, date() the day (2026-02-30 is no date)."""
+    day = f"date(substr({x}, 1, 10)) = substr({x}, 1, 10) AND substr({x}, 12, 2) < '24'"
+    return (
+        f"CASE WHEN {x} GLOB '{_SECONDS}.{_D * 6}Z' AND {day} THEN {x}"
+        f" WHEN {x} GLOB '{_SECONDS}Z' AND {day} THEN substr({x}, 1, 19) || '.000000Z'"
+        f" ELSE pull_time({x}) END"
+    )
+
+
+def _uuid(x: str) -> str:
+    return f"CASE WHEN {x} GLOB '{_UUID_GLOB}' THEN {x} ELSE pull_uuid({x}) END"
+
+
+def _status(x: str) -> str:
+    known = "'Passed', 'Cold', 'Active', 'Hot', 'Closed'"
+    return f"CASE WHEN {x} IS NULL OR {x} IN ({known}) THEN {x} ELSE pull_status({x}) END"
+
+
+def _markets(x: str) -> str:
+    """The stored text (:class:`JSONField`) of a JSON array of strings: SQLite writes it
+    compact, as the encoder does; a string with escapes is re-encoded in Python."""
+    return f"CASE WHEN instr({x}, '\\') THEN pull_markets({x}) ELSE {x} END"
+
+
+# ---- shape: key -> (JSON types allowed, required) -------------------------------------
+_T, _N, _I = "text", "null", "integer"
+_TARGET_SHAPE = {
+    "uid": ((_T,), True),
+    "name": ((_T,), True),
+    "description": ((_T,), False),
+    "markets": (("array",), False),
+    "status": ((_T, _N), False),
+    "version": ((_I,), True),
+    "status_changed_at": ((_T, _N), False),
+    "status_changed_by": ((_T, _N), False),
+    "created_at": ((_T,), True),
+    "last_updated": ((_T,), True),
+    "updated_by": ((_T, _N), False),
+}
+_ENTRY_SHAPE = {
+    "id": ((_I,), True),
+    "change_id": ((_T,), True),
+    "target": ((_T,), True),
+    "op": ((_T,), True),
+    "old_status": ((_T, _N), False),
+    "new_status": ((_T, _N), False),
+    "changed_at": ((_T,), True),
+    "recorded_at": ((_T,), True),
+    "changed_by": ((_T,), True),
+    "device_id": ((_T,), True),
+    "note": ((_T, _N), False),
+    "version": ((_I,), True),
+}
+_PAGE_SHAPE = {
+    "targets": (("array",), True),
+    "history": (("array",), True),
+    "cursor": ((_T,), True),
+    "more": (("true", "false"), True),
+}
+
+
+def _keys(names: Any) -> str:
+    return ", ".join(f"'{k}'" for k in names)
+
+
+def _shape_problem(v: str, shape: dict[str, tuple[tuple[str, ...], bool]]) -> str:
+    """SQL: NULL when the JSON object ``v`` has ``shape``, else the first wrong key."""
+    whens = [f"WHEN json_type({v}) IS NOT 'object' THEN 'not an object'"]
+    for key, (types, required) in shape.items():
+        found = f"json_type({v}, '$.{key}')"  # NULL: no such key
+        allowed = f"coalesce({found} IN ({_keys(types)}), {0 if required else 1})"
+        whens.append(f"WHEN NOT {allowed} THEN '{key}'")
+    extra = f"(SELECT min(key) FROM jsonb_each({v}) WHERE key NOT IN ({_keys(shape)}))"
+    whens.append(f"WHEN {extra} IS NOT NULL THEN 'unknown key ' || {extra}")
+    return "CASE " + " ".join(whens) + " END"
+
+
+_PROBLEMS = f"""
+SELECT problem FROM (
+    SELECT 'targets[' || e.key || ']: ' || coalesce(
+        {_shape_problem("e.value", _TARGET_SHAPE)},
+        CASE WHEN EXISTS (SELECT 1 FROM jsonb_each(e.value, '$.markets') WHERE type <> 'text')
+        THEN 'markets' END) AS problem
+    FROM jsonb_each(?1, '$.targets') AS e
+    UNION ALL
+    SELECT 'history[' || e.key || ']: ' || coalesce(
+        {_shape_problem("e.value", _ENTRY_SHAPE)},
+        CASE WHEN e.value ->> 'op' NOT IN ('create', 'set_status', 'edit') THEN 'op' END,
+        CASE WHEN {_time("(e.value ->> 'recorded_at')")} IS NULL THEN 'recorded_at' END)
+    FROM jsonb_each(?1, '$.history') AS e
+) WHERE problem IS NOT NULL LIMIT 1
+"""
+
+
+# ---- staging ---------------------------------------------------------------------------
+def _target_values(v: str) -> dict[str, str]:
+    markets = f"jsonb_each({v}, '$.markets')"
+    return {
+        "uid": _uuid(f"({v} ->> 'uid')"),
+        "server_version": f"{v} ->> 'version'",
+        "server_name": f"{v} ->> 'name'",
+        "server_description": f"coalesce({v} ->> 'description', '')",
+        "server_markets": f"coalesce({_markets(f'({v} -> {chr(39)}markets{chr(39)})')}, '[]')",
+        "server_status": _status(f"({v} ->> 'status')"),
+        "server_status_changed_at": _time(f"({v} ->> 'status_changed_at')"),
+        "server_status_changed_by": f"{v} ->> 'status_changed_by'",
+        "server_updated_at": _time(f"({v} ->> 'last_updated')"),
+        "created_at": _time(f"({v} ->> 'created_at')"),
+        "name_lc": f"pull_casefold({v} ->> 'name')",
+        "markets_sort": (
+            f"coalesce((SELECT group_concat(pull_casefold(m.value), ', ' ORDER BY m.key)"
+            f" FROM {markets} AS m), '')"
+        ),
+    }
+
+
+_TARGET_VALUES = _target_values("e.value")
+assert tuple(_TARGET_VALUES) == _STAGED
+# Every pulled target, its uid's round (0 for its first occurrence in the page...).
+_STAGE_PAGE = f"""
+CREATE TEMP TABLE pull_page AS
+SELECT seq, {", ".join(_STAGED)},
+    row_number() OVER (PARTITION BY uid ORDER BY seq) - 1 AS round
+FROM (SELECT e.key AS seq, {", ".join(f"{v} AS {k}" for k, v in _TARGET_VALUES.items())}
+      FROM jsonb_each(?1, '$.targets') AS e)
+"""
+_ROUND = f"""
+INSERT INTO temp.pull_targets (seq, {", ".join(_STAGED)})
+SELECT seq, {", ".join(_STAGED)} FROM temp.pull_page WHERE round = ? ORDER BY seq
+"""
+_ENTRY_VALUES = {
+    "change_id": _uuid("(e.value ->> 'change_id')"),
+    "target": _uuid("(e.value ->> 'target')"),
+    "old_status": _status("(e.value ->> 'old_status')"),
+    "new_status": _status("(e.value ->> 'new_status')"),
+    "changed_at": _time("(e.value ->> 'changed_at')"),
+    "changed_by": "e.value ->> 'changed_by'",
+    "note": "e.value ->> 'note'",
+    "server_version": "e.value ->> 'version'",
+}
+assert tuple(_ENTRY_VALUES) == _HISTORY
+# The audit holds status changes only (as storage.pull._staged_entry).
+_STAGE_ENTRIES = f"""
+INSERT INTO temp.pull_history (seq, {", ".join(_HISTORY)})
+SELECT e.key, {", ".join(_ENTRY_VALUES.values())}
+FROM jsonb_each(?1, '$.history') AS e
+WHERE NOT (e.value ->> 'op' = 'edit' OR (e.value ->> 'op' = 'create'
+    AND e.value ->> 'new_status' IS NULL))
+ORDER BY e.key
+"""
+
+
+def _register(ctx: Ctx) -> None:
+    register_functions(ctx)
+    conn = ctx.db.connection()
+    for name, fn in _FUNCTIONS.items():
+        conn.create_scalar_function(name, fn, 1, deterministic=True)
+
+
+def _parse(cursor: Any, body: bytes | str) -> bytes:
+    """The page as JSONB, its top level checked."""
+    try:
+        text = body.decode() if isinstance(body, bytes | bytearray) else body
+    except UnicodeDecodeError:
+        raise MalformedPage("the page is not UTF-8 text") from None
+    [(page,)] = cursor.execute("SELECT CASE WHEN json_valid(?1) THEN jsonb(?1) END", (text,))
+    if page is None:
+        raise MalformedPage("the page is not JSON")
+    [(problem,)] = cursor.execute(f"SELECT {_shape_problem('?1', _PAGE_SHAPE)}", (page,))
+    if problem is not None:
+        raise MalformedPage(f"the page: {problem}")
+    return page
+
+
+def _check_rows(cursor: Any, page: bytes) -> None:
+    for (problem,) in cursor.execute(_PROBLEMS, (page,)):
+        raise MalformedPage(problem)
+
+
+def apply_pull_json(ctx: Ctx, body: bytes | str) -> PullSummary:
+    """:func:`storage.pull.apply_pull` of a page given as the server's JSON text."""
+    overwritten = kept = 0
+    with ctx.write():  # a value refused in a function raises as itself: all rolled back
+        _register(ctx)
+        cursor = ctx.db.cursor()
+        page = _parse(cursor, body)
+        _check_rows(cursor, page)
+        cursor.execute("DROP TABLE IF EXISTS temp.pull_page")
+        cursor.execute(_STAGE_PAGE, (page,))
+        [(targets, rounds)] = cursor.execute(
+            "SELECT count(*), coalesce(max(round) + 1, 0) FROM temp.pull_page"
+        )
+        for k in range(rounds):
+            stage_targets(ctx).execute(_ROUND, (k,))
+            done, held = apply_staged_targets(ctx)
+            overwritten += done
+            kept += held
+        cursor.execute("DROP TABLE temp.pull_page")
+        stage_history(ctx).execute(_STAGE_ENTRIES, (page,))
+        recorded = apply_staged_history(ctx)
+        [(cursor_text,)] = cursor.execute("SELECT ?1 ->> '$.cursor'", (page,))
+        ctx.set_meta(PULL_CURSOR, cursor_text)
+    return PullSummary(
+        targets=targets, history=recorded, overwritten=overwritten, kept_pending=kept
+    )
