@@ -100,22 +100,27 @@ _SNAPSHOT_SQL = (
 )
 
 
-def _page_sql(source: str, alias: str) -> tuple[str, str]:
+def _page_sql(table: str, alias: str, named: str = "") -> tuple[str, str]:
     """(rows of the pending xids, rows after key K) — see the module docstring — each
     folded into one row: (rows read, the first ``keep`` rows' wire JSON joined by commas,
-    their target uids, the last one's key). One value to fetch instead of a row each."""
+    the last one's key as [xid, id], and with ``named`` an array of that column of them).
+    One value to fetch instead of a row each; every aggregate cheap per row (no uuid
+    text, no numeric)."""
     key = f"({alias}.xid, {alias}.id)"
     order = f" ORDER BY {alias}.xid, {alias}.id"
+    extra = f", {alias}.{named} AS named" if named else ""
     rows = (
-        f"SELECT {alias}.wire AS j, t.uid::text AS uid, {alias}.xid, {alias}.id,"
-        f" row_number() OVER ({order}) AS rn FROM {source} WHERE "
+        f"SELECT {alias}.wire AS j, {alias}.xid, {alias}.id{extra},"
+        f" row_number() OVER ({order}) AS rn FROM {table} {alias} WHERE "
     )
     kept = " FILTER (WHERE p.rn <= %(keep)s)"
     # The aggregates read the sorted subquery in its order (no join above it: see
     # PostgreSQL's "Aggregate Expressions"); an ORDER BY in them would sort again.
     fold = (
-        f"SELECT count(*), string_agg(p.j, ','){kept}, array_agg(p.uid){kept},"
-        f" max(ARRAY[p.xid::text::numeric, p.id]){kept} FROM ({{}}) AS p"
+        f"SELECT count(*), string_agg(p.j, ','){kept},"
+        f" max(ARRAY[p.xid::text::int8, p.id]){kept}"
+        + (f", array_agg(p.named){kept}" if named else "")
+        + " FROM ({}) AS p"
     )
     pending = (
         f"{alias}.xid = ANY(%(pending)s::text[]::xid8[])"
@@ -125,19 +130,20 @@ def _page_sql(source: str, alias: str) -> tuple[str, str]:
     return fold.format(rows + pending), fold.format(rows + after)
 
 
-_TARGETS_SQL = _page_sql("targets t", "t")
-_AUDIT_SQL = _page_sql("audit_log a JOIN targets t ON t.id = a.target_id", "a")
+_TARGETS_SQL = _page_sql("targets", "t")
+#: History rows also name their targets (ids), for :func:`_referenced_targets`.
+_AUDIT_SQL = _page_sql("audit_log", "a", named="target_id")
 _ALL = 2**62
 
 
 @dataclass(frozen=True)
 class Rows:
     """Rows of one table delivered by a page: their wire JSON (comma-joined, None when
-    there are none), their target uids and the last one's key."""
+    there are none), the last one's key and (history rows) their targets' ids."""
 
     json: str | None
-    uids: list[str]
     last: Key | None
+    named: list[int]
 
 
 @dataclass(frozen=True)
@@ -170,7 +176,7 @@ async def pull_once(conn: AsyncConnection, cursor: Cursor | None, limit: int) ->
         targets, more_t = await _page(conn, _TARGETS_SQL, cursor.targets, cursor, limit)
         audit, more_a = await _page(conn, _AUDIT_SQL, cursor.audit, cursor, limit)
         k_t = _last_key(targets, cursor.targets)
-        referenced = await _referenced_targets(conn, audit, targets, k_t)
+        referenced = await _referenced_targets(conn, audit, k_t)
     k_a = _last_key(audit, cursor.audit)
     horizon = max(k_t[0], k_a[0])
     pending = tuple(sorted(int(x) for x in in_progress if int(x) <= horizon))
@@ -209,30 +215,29 @@ async def _page(
 
 async def _rows(conn: AsyncConnection, sql: str, params: dict) -> tuple[int, Rows]:
     """(rows read, the kept rows) of one folded query of :func:`_page_sql`."""
-    count, text, uids, last = await (await conn.execute(sql, params)).fetchone()
-    return count, Rows(text, uids or [], (int(last[0]), int(last[1])) if last else None)
+    count, text, last, *named = await (await conn.execute(sql, params)).fetchone()
+    key = (int(last[0]), int(last[1])) if last else None
+    return count, Rows(text, key, (named[0] or []) if named else [])
 
 
-async def _referenced_targets(
-    conn: AsyncConnection, audit: list[Rows], targets: list[Rows], key: Key
-) -> list[str]:
-    """The current state of every target the page's history names, its targets page
-    does not, and the new targets cursor ``key`` has not passed: the two tables page
-    independently, so a target changed late would otherwise reach a fresh device pages
-    after its first history entries, and a client cannot record history of a target it
-    does not know. Sent again later in its own place (clients apply a state only when
-    its version is newer)."""
-    missing = {u for r in audit for u in r.uids} - {u for r in targets for u in r.uids}
-    if not missing:
+async def _referenced_targets(conn: AsyncConnection, audit: list[Rows], key: Key) -> list[str]:
+    """The current state of every target the page's history names that the new targets
+    cursor ``key`` has not passed: the two tables page independently, so a target
+    changed late would otherwise reach a fresh device pages after its first history
+    entries, and a client cannot record history of a target it does not know. Sent
+    again later in its own place (clients apply a state only when its version is newer).
+    (The page's own targets are never among them: their keys are all <= ``key``.)"""
+    named = {i for r in audit for i in r.named}
+    if not named:
         return []
-    params = {"uids": list(missing), "kx": str(key[0]), "ki": key[1]}
+    params = {"ids": sorted(named), "kx": str(key[0]), "ki": key[1]}
     (text,) = await (await conn.execute(_REFERENCED_SQL, params)).fetchone()
     return [text] if text else []
 
 
 _REFERENCED_SQL = (
     "SELECT string_agg(t.wire, ',' ORDER BY t.id) FROM targets t"
-    " WHERE t.uid = ANY(%(uids)s::text[]::uuid[]) AND (t.xid, t.id) > (%(kx)s::text::xid8, %(ki)s)"
+    " WHERE t.id = ANY(%(ids)s::int[]) AND (t.xid, t.id) > (%(kx)s::text::xid8, %(ki)s)"
 )
 
 
