@@ -44,10 +44,10 @@ WITH checked AS (
     FROM held h WHERE NOT h.dup AND NOT h.blocked
     WINDOW w AS (PARTITION BY h.target_id ORDER BY h.ord)
 ), ins AS (
-    INSERT INTO audit_log (target_id, change_id, op, old_status, new_status, touches_status,
-                           touches_details, version, change_timestamp, recorded_at,
-                           changed_by, device_id, note)
-    SELECT target_id, change_id, 'set_status', old_status, status, true, false, version,
+    INSERT INTO audit_log (target_id, target_uid, change_id, op, old_status, new_status,
+                           touches_status, touches_details, version, change_timestamp,
+                           recorded_at, changed_by, device_id, note)
+    SELECT target_id, target, change_id, 'set_status', old_status, status, true, false, version,
            least(changed_at, now()), now(), %(user)s, %(device)s, note
     FROM numbered ORDER BY ord
     RETURNING target_id, version, new_status, change_timestamp

@@ -1,10 +1,11 @@
 """The server's tables seeded by SQL (generate_series), and the plan of status changes.
 
-Seeded rows follow server/migrations/0001_initial.sql. Target ``i`` (1-based) has the
-uid ``md5('bench-target-' || i)::uuid`` in every database, so two databases seeded
-alike hold the same targets (the push baseline replays the daemon's changes on a twin).
-A target with ``history`` audit rows was created (version 1, status Cold) and then
-moved through ``STATUSES`` once per further version.
+Seeded rows follow server/migrations/ (the wire JSON is filled by its triggers).
+Target ``i`` (1-based) has the uid ``md5('bench-target-' || i)::uuid`` in every
+database, so two databases seeded alike hold the same targets (the push baseline
+replays the daemon's changes on a twin). A target with ``history`` audit rows was
+created (version 1, status Cold) and then moved through ``STATUSES`` once per further
+version.
 """
 
 from __future__ import annotations
@@ -35,10 +36,10 @@ FROM generate_series(1, %(n)s) AS i
 """
 
 _AUDIT_SQL = f"""
-INSERT INTO audit_log (target_id, change_id, op, old_status, new_status, touches_status,
-                       touches_details, version, change_timestamp, recorded_at, changed_by,
-                       device_id, note)
-SELECT t.id, md5('bench-change-' || t.id || '-' || v)::uuid,
+INSERT INTO audit_log (target_id, target_uid, change_id, op, old_status, new_status,
+                       touches_status, touches_details, version, change_timestamp,
+                       recorded_at, changed_by, device_id, note)
+SELECT t.id, t.uid, md5('bench-change-' || t.id || '-' || v)::uuid,
        CASE WHEN v = 1 THEN 'create' ELSE 'set_status' END,
        CASE WHEN v = 1 THEN NULL ELSE ({_STATUS_ARRAY})[1 + (v - 2) %% {len(STATUSES)}] END,
        ({_STATUS_ARRAY})[1 + (v - 1) %% {len(STATUSES)}],

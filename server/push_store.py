@@ -162,10 +162,10 @@ WITH created AS (
   UNION ALL
   SELECT uid, id FROM jsonb_to_recordset(%(existing)s) AS e(uid uuid, id int)
 ), audit AS (
-  INSERT INTO audit_log (target_id, change_id, op, old_status, new_status, touches_status,
-                         touches_details, version, change_timestamp, recorded_at,
-                         changed_by, device_id, note)
-  SELECT ids.id, r.change_id, r.op, r.old_status, r.new_status, r.touches_status,
+  INSERT INTO audit_log (target_id, target_uid, change_id, op, old_status, new_status,
+                         touches_status, touches_details, version, change_timestamp,
+                         recorded_at, changed_by, device_id, note)
+  SELECT ids.id, ids.uid, r.change_id, r.op, r.old_status, r.new_status, r.touches_status,
          r.touches_details, r.version, r.change_timestamp, %(now)s, %(user)s, %(device)s,
          r.note
     FROM jsonb_to_recordset(%(audit)s) AS r(target uuid, change_id uuid, op text,

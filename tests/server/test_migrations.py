@@ -50,6 +50,12 @@ def test_the_schema_refuses_bad_rows(database_url):
         conn.execute(audit, (target_id, change_id, 1))
         with pytest.raises(psycopg.errors.UniqueViolation):
             conn.execute(audit, (target_id, change_id, 2))
+        # the target's uid an audit row may carry (for its wire JSON) must be its own
+        with pytest.raises(psycopg.errors.ForeignKeyViolation):
+            conn.execute(
+                audit.replace("target_id,", "target_id, target_uid,").replace("(%s,", "(%s, %s,"),
+                (target_id, uuid.uuid4(), uuid.uuid4(), 3),
+            )
 
 
 def test_the_wire_migration_fills_existing_rows(database_url):
