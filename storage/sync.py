@@ -15,6 +15,7 @@ from protocol.wire import Change, ChangeFields, Result, TargetState
 
 from . import pull
 from .context import Ctx
+from .presence import sync_process_running
 from .schema import Outbox, Target, time_from_text, time_text
 from .types import PushSummary, SyncState
 from .view import base_columns, compute_view, set_markets, start_of
@@ -324,8 +325,11 @@ def sync_state(ctx: Ctx, server: str | None) -> SyncState:
             .limit(1)
             .scalar()
         )
+        # What the daemon last recorded holds only while it runs: after a crash
+        # (kill -9, power loss) nothing else would ever say it went offline.
+        running = sync_process_running(ctx.path.parent)
         return SyncState(
-            online=ctx.get_meta("online") == "1",
+            online=running and ctx.get_meta("online") == "1",
             online_since=_time(ctx, "online_since"),
             last_sync_at=_time(ctx, "last_sync_at"),
             pending=counts.get("pending", 0),
@@ -336,6 +340,7 @@ def sync_state(ctx: Ctx, server: str | None) -> SyncState:
             rejected=counts.get("rejected", 0),
             last_error=ctx.get_meta("last_error"),
             server=server,
+            daemon_running=running,
         )
 
 

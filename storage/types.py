@@ -183,6 +183,8 @@ class SyncState:
     rejected: int
     last_error: str | None
     server: str | None
+    #: A sync process runs on the profile; ``online`` is never true without one.
+    daemon_running: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {

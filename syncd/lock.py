@@ -10,7 +10,7 @@ import fcntl
 import os
 from pathlib import Path
 
-LOCK_NAME = "sync.lock"
+from storage.presence import LOCK_NAME  # the store reads the pid to tell a daemon runs
 
 
 class AlreadyRunning(RuntimeError):

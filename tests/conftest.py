@@ -39,3 +39,13 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path.mkdir()
     monkeypatch.setenv("PIPETRACK_HOME", str(path))
     return path
+
+
+@pytest.fixture
+def daemon_lock(home: Path):
+    """A sync daemon runs on the profile: this process holds its lock (syncd/lock.py), as
+    the daemon does. Without one the store never reports "online"."""
+    from syncd import ProfileLock
+
+    with ProfileLock(home) as lock:
+        yield lock

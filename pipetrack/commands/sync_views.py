@@ -30,6 +30,8 @@ def register(app: typer.Typer) -> None:
 
 def state_lines(state: SyncState) -> list[tuple[str, str]]:
     since = f" since {local_time(state.online_since)}" if state.online_since else ""
+    if not state.daemon_running:
+        since = " (no sync daemon runs: start one with pipetrack sync)"
     oldest = f" (oldest queued {age_text(state.oldest_pending_age_s)} ago)" if state.pending else ""
     return [
         ("Sync", ("online" if state.online else "offline") + since),

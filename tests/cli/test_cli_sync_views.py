@@ -38,8 +38,16 @@ def test_status_json_has_the_design_keys(cli: Cli, logged_in: None) -> None:
     assert state["online"] is False and state["last_sync_at"] is None
 
 
+def test_status_is_not_online_when_no_daemon_runs(cli: Cli, store: Store, logged_in: None):
+    """A daemon killed -9 last recorded "online": with its process gone that is not true."""
+    store.record_sync(online=True, synced=True)
+    assert cli("status", "--json").json()["online"] is False
+    lines = dict(line.split(":", 1) for line in cli("status").stdout.splitlines())
+    assert lines["Sync"].strip() == "offline (no sync daemon runs: start one with pipetrack sync)"
+
+
 def test_status_shows_online_last_sync_and_last_error(
-    cli: Cli, store: Store, logged_in: None
+    cli: Cli, store: Store, logged_in: None, daemon_lock
 ) -> None:
     store.record_sync(online=True, synced=True)
     store.record_sync(online=True, error="server answered 503")

@@ -255,7 +255,7 @@ def test_pulled_history_confirms_our_own_rows(store, clock):
     assert len(store.history(t.uid)) == 2
 
 
-def test_sync_state_and_record_sync(store, clock):
+def test_sync_state_and_record_sync(store, clock, daemon_lock):
     assert store.sync_state("https://x").to_json() == {
         "online": False,
         "online_since": None,

@@ -165,7 +165,11 @@ def test_a_second_daemon_on_the_same_profile_is_refused_and_sigterm_stops_cleanl
     # the lock went with the process
     again = a.start_daemon()
     again.wait_log("syncing ")
+    settle(a)
     again.kill()
+    with a.store() as store:  # it recorded "online" last, but it is dead: not online
+        state = store.sync_state()
+    assert (state.online, state.daemon_running) == (False, False)
     third = a.start_daemon()  # killed -9: the kernel released the lock
     third.wait_log("syncing ")
     assert third.terminate() == 0

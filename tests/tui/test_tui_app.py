@@ -85,7 +85,7 @@ async def test_command_palette_lists_and_runs_the_actions(store, uids):
         assert hot.split()[1] == "2" and hot.split()[-4:] == ["1", "0", "1", "0"]
 
 
-async def test_live_update_when_another_process_writes(store, other, uids):
+async def test_live_update_when_another_process_writes(store, other, uids, daemon_lock):
     app = make_app(store)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)

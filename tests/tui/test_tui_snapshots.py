@@ -12,7 +12,7 @@ SIZE = (100, 30)
 
 
 @pytest.fixture
-def busy(store, clock, uids):
+def busy(store, clock, uids, daemon_lock):
     """Seeded targets plus local work: pending changes, a conflict, a rejected change."""
     store.set_status(uids["Borealis Energy"], "Hot", note="term sheet sent")
     store.set_status(uids["Acme Robotics"], "Active", note="new champion")
