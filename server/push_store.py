@@ -85,6 +85,9 @@ async def _load_targets(conn: AsyncConnection, uids: list[UUID], *, lock: bool) 
     return {row[1]: target_from_row(row) for row in await cur.fetchall()}
 
 
+# A record set is estimated at 100 rows whatever it holds, so a join of one with
+# targets scans the whole table; the redundant ``t.uid = ANY(array)`` gives the planner
+# the real count and the uid index.
 _FACTS_SQL = """
 SELECT now(),
   (SELECT coalesce(jsonb_agg(jsonb_build_array(a.change_id, t.uid)), '[]')
@@ -92,7 +95,7 @@ SELECT now(),
     WHERE a.change_id = ANY(%(change_ids)s)),
   (SELECT coalesce(jsonb_agg(jsonb_build_array(q.uid, q.base, q.grp)), '[]')
      FROM jsonb_to_recordset(%(keys)s) AS q(uid uuid, base bigint, grp text)
-     JOIN targets t ON t.uid = q.uid
+     JOIN targets t ON t.uid = q.uid AND t.uid = ANY(%(uids)s::uuid[])
     WHERE EXISTS (SELECT 1 FROM audit_log a
                    WHERE a.target_id = t.id AND a.version > q.base
                      AND a.device_id <> %(device)s
@@ -114,6 +117,7 @@ async def _facts(conn: AsyncConnection, request: PushRequest):
         "change_ids": [c.change_id for c in request.changes],
         "keys": Jsonb([{"uid": u, "base": b, "grp": g} for u, b, g in keys]),
         "device": request.device_id,
+        "uids": sorted({u for u, _, _ in keys}),
     }
     cur = await conn.execute(_FACTS_SQL, params)
 
@@ -155,7 +159,7 @@ WITH created AS (
          last_updated = r.last_updated, updated_by = r.updated_by,
          xid = pg_current_xact_id()
     FROM jsonb_to_recordset(%(updated)s) AS {_TARGET_RECORD}
-   WHERE t.uid = r.uid
+   WHERE t.uid = r.uid AND t.uid = ANY(%(updated_uids)s::uuid[])  -- see _FACTS_SQL
   RETURNING t.id
 ), ids AS (
   SELECT uid, id FROM created
@@ -192,6 +196,7 @@ async def _write(
     params = {
         "created": _jsonb([plan.created[uid] for uid in sorted(plan.created)]),
         "updated": _jsonb(list(plan.updated.values())),
+        "updated_uids": list(plan.updated),
         "existing": _jsonb([{"uid": uid, "id": t.id} for uid, t in targets.items()]),
         "audit": _jsonb([_audit_json(a, ord_) for ord_, a in enumerate(plan.audit)]),
         "now": now,
