@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import select
 from urllib.parse import urlsplit, urlunsplit
 
+from psycopg import AsyncConnection
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool
 
@@ -17,9 +19,18 @@ def session_options(settings: Settings) -> str:
     return f"-c statement_timeout={stmt} -c idle_in_transaction_session_timeout={idle}"
 
 
+async def check_connection(conn: AsyncConnection) -> None:
+    """The pool's check at every checkout: a round trip (``check_connection``) only when
+    the idle connection's socket has something to read — PostgreSQL's goodbye when it
+    restarts, or end of file when it died — as nothing else arrives on an idle pooled
+    connection (no LISTEN). Saves a round trip per checkout, two per request."""
+    if conn.closed or select.select([conn.pgconn.socket], [], [], 0)[0]:
+        await AsyncConnectionPool.check_connection(conn)
+
+
 def make_pool(settings: Settings) -> AsyncConnectionPool:
-    """An unopened pool; :meth:`AsyncConnectionPool.check_connection` runs on every
-    checkout, so connections broken by a PostgreSQL restart are replaced transparently."""
+    """An unopened pool; :func:`check_connection` runs on every checkout, so connections
+    broken by a PostgreSQL restart are replaced transparently."""
     return AsyncConnectionPool(
         settings.database_url,
         min_size=settings.pool_min_size,
@@ -30,7 +41,7 @@ def make_pool(settings: Settings) -> AsyncConnectionPool:
             "options": session_options(settings),
             "application_name": "pipetrack-server",
         },
-        check=AsyncConnectionPool.check_connection,
+        check=check_connection,
         open=False,
         name="pipetrack",
     )

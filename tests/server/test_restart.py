@@ -52,3 +52,16 @@ def test_the_server_recovers_after_postgres_restarts(pg_cluster, server, make_us
         waiter.join(20)
         assert time.monotonic() - pushed < 1.5
         assert [t["status"] for t in woken["targets"]] == ["Cold"]
+
+
+def test_pooled_connections_broken_by_a_restart_are_replaced_unseen(pg_cluster, server, make_user):
+    """The pool checks a connection at checkout (server/db.py: a round trip only when
+    its socket has something to read): the first requests after a restart are served."""
+    if not pg_cluster.restartable:
+        pytest.skip("needs the embedded PostgreSQL (PIPETRACK_TEST_DATABASE_URL is set)")
+    with Device(server, make_user("bob")) as device:
+        uid = device.push_one(create())["target"]["uid"]
+        with pg_cluster.stopped():
+            pass  # down and up again: every pooled connection is now broken
+        assert device.push_one(set_status(uid, "Hot", base=1))["outcome"] == "applied"
+        assert [t["status"] for t in device.pull()["targets"] if t["uid"] == uid] == ["Hot"]
