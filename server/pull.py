@@ -166,10 +166,7 @@ class Page:
 
 
 async def pull_once(conn: AsyncConnection, cursor: Cursor | None, limit: int) -> Page:
-    async with conn.transaction():
-        await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        cur = await conn.execute(_SNAPSHOT_SQL)
-        epoch, xmax, in_progress = await cur.fetchone()
+    async with _snapshot(conn) as (epoch, xmax, in_progress):
         if cursor is None:
             cursor = Cursor(epoch)
         _check(cursor, epoch, int(xmax))
@@ -186,6 +183,25 @@ async def pull_once(conn: AsyncConnection, cursor: Cursor | None, limit: int) ->
         cursor=Cursor(epoch, k_t, k_a, pending).encode(),
         more=more_t or more_a,
     )
+
+
+@contextlib.asynccontextmanager
+async def _snapshot(conn: AsyncConnection):
+    """A REPEATABLE READ, READ ONLY transaction for the block, begun by the statement
+    that reads its snapshot (one round trip, not three: parameterless statements go
+    by the simple query protocol, which takes several); yields that snapshot's row."""
+    cur = await conn.execute(_BEGIN_SQL + _SNAPSHOT_SQL)
+    try:
+        cur.nextset()
+        row = await cur.fetchone()
+        yield row
+    except BaseException:
+        await conn.execute("ROLLBACK")
+        raise
+    await conn.execute("COMMIT")
+
+
+_BEGIN_SQL = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; "
 
 
 def _check(cursor: Cursor, epoch: str, xmax: int) -> None:
