@@ -82,7 +82,7 @@ def sync(
 ) -> None:
     """Run the sync daemon until stopped (Ctrl-C, SIGTERM): push local changes, pull the
     team's. Exit 1 with --once when the server is unreachable (changes stay queued)."""
-    from syncd import AlreadyRunning, Daemon, ProfileLock, Settings, run_once
+    from syncd import AlreadyRunning, ProfileLock, Settings, run_once
 
     profile = profile_of(ctx)
     config = config_of(ctx)
@@ -101,6 +101,8 @@ def sync(
         with open_store(ctx) as store:  # a database that cannot be used: exit 1 here
             if once:
                 raise typer.Exit(run_once(store, settings, profile.read_token))
+        from syncd import Daemon  # its file watching (watchdog): not for --once
+
         daemon = Daemon(
             profile.home,
             lambda: Store.open(profile.db_path, thresholds=config.thresholds),

@@ -11,14 +11,35 @@ a new ``pipetrack login`` takes effect without a restart; it is never logged.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import httpx
 from pydantic import BaseModel, ValidationError
 
 from protocol.wire import Change, PullResponse, PushRequest, PushResponse, Result
+
+
+@contextmanager
+def _hidden(module: str) -> Iterator[None]:
+    """``import module`` fails inside the block (``None`` in ``sys.modules``), as if it
+    were not installed; afterwards it imports normally again."""
+    hide = module not in sys.modules
+    if hide:
+        sys.modules[module] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        if hide and module in sys.modules and sys.modules[module] is None:
+            del sys.modules[module]
+
+
+# httpx/__init__ imports its command-line tool (httpx._main: click, rich, pygments,
+# ~0.1-0.15 s, a third of httpx's import) when it can and a stub when it cannot.
+with _hidden("httpx._main"):
+    import httpx
 
 CONNECT_TIMEOUT = 5.0
 #: Time allowed for one push of up to 1,000 changes.
