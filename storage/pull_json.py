@@ -168,6 +168,35 @@ SELECT problem FROM (
 """
 
 
+def _shape_ok(v: str, shape: dict[str, tuple[tuple[str, ...], bool]]) -> str:
+    """SQL: true only if ``v`` has ``shape`` (:func:`_shape_problem` would find nothing):
+    every key there (optional ones too: the server writes them all) with an allowed type,
+    and no other key. Half the cost of finding the problem; false is not a verdict."""
+    typed = [f"json_type({v}, '$.{key}') IN ({_keys(types)})" for key, (types, _) in shape.items()]
+    return " AND ".join(
+        [
+            f"json_type({v}) = 'object'",
+            *typed,
+            f"(SELECT count(*) FROM jsonb_each({v})) = {len(shape)}",
+        ]
+    )
+
+
+# The common case, cheaply: true when _PROBLEMS would find nothing (false: run it).
+_ROWS_OK = f"""
+SELECT NOT EXISTS (
+    SELECT 1 FROM jsonb_each(?1, '$.targets') AS e
+    WHERE NOT ({_shape_ok("e.value", _TARGET_SHAPE)})
+       OR EXISTS (SELECT 1 FROM jsonb_each(e.value, '$.markets') WHERE type <> 'text')
+) AND NOT EXISTS (
+    SELECT 1 FROM jsonb_each(?1, '$.history') AS e
+    WHERE NOT ({_shape_ok("e.value", _ENTRY_SHAPE)})
+       OR e.value ->> 'op' NOT IN ('create', 'set_status', 'edit')
+       OR {_time("(e.value ->> 'recorded_at')")} IS NULL
+)
+"""
+
+
 # ---- staging ---------------------------------------------------------------------------
 def _target_values(v: str) -> dict[str, str]:
     markets = f"jsonb_each({v}, '$.markets')"
@@ -192,13 +221,23 @@ def _target_values(v: str) -> dict[str, str]:
 
 _TARGET_VALUES = _target_values("e.value")
 assert tuple(_TARGET_VALUES) == _STAGED
-# Every pulled target, its uid's round (0 for its first occurrence in the page...).
+_PAGE_TARGETS = f"""
+SELECT e.key AS seq, {", ".join(f"{v} AS {k}" for k, v in _TARGET_VALUES.items())}
+FROM jsonb_each(?1, '$.targets') AS e
+"""
+# The common page (each uid once) in one round, straight into temp.pull_targets. A
+# repeated uid is skipped (WHERE true: the ON is not a join's), the count comes short
+# and the caller stages the page again in rounds.
+_STAGE_ONCE = f"""
+INSERT INTO temp.pull_targets (seq, {", ".join(_STAGED)})
+{_PAGE_TARGETS} WHERE true ON CONFLICT (uid) DO NOTHING
+"""
+# Otherwise every pulled target, its uid's round (0 for its first occurrence...).
 _STAGE_PAGE = f"""
 CREATE TEMP TABLE pull_page AS
 SELECT seq, {", ".join(_STAGED)},
     row_number() OVER (PARTITION BY uid ORDER BY seq) - 1 AS round
-FROM (SELECT e.key AS seq, {", ".join(f"{v} AS {k}" for k, v in _TARGET_VALUES.items())}
-      FROM jsonb_each(?1, '$.targets') AS e)
+FROM ({_PAGE_TARGETS})
 """
 _ROUND = f"""
 INSERT INTO temp.pull_targets (seq, {", ".join(_STAGED)})
@@ -249,8 +288,32 @@ def _parse(cursor: Any, body: bytes | str) -> bytes:
 
 
 def _check_rows(cursor: Any, page: bytes) -> None:
+    [(sure,)] = cursor.execute(_ROWS_OK, (page,))
+    if sure:
+        return
     for (problem,) in cursor.execute(_PROBLEMS, (page,)):
         raise MalformedPage(problem)
+
+
+def _apply_targets(ctx: Ctx, page: bytes, targets: int) -> tuple[int, int]:
+    """The page's targets; returns (overwritten, kept pending)."""
+    staged = stage_targets(ctx)
+    staged.execute(_STAGE_ONCE, (page,))
+    [(once,)] = staged.execute("SELECT count(*) FROM temp.pull_targets")
+    if once == targets:
+        return apply_staged_targets(ctx)
+    staged.execute("DROP TABLE temp.pull_targets")
+    staged.execute("DROP TABLE IF EXISTS temp.pull_page")
+    staged.execute(_STAGE_PAGE, (page,))
+    [(rounds,)] = staged.execute("SELECT max(round) + 1 FROM temp.pull_page")
+    overwritten = kept = 0
+    for k in range(rounds):
+        stage_targets(ctx).execute(_ROUND, (k,))
+        done, held = apply_staged_targets(ctx)
+        overwritten += done
+        kept += held
+    staged.execute("DROP TABLE temp.pull_page")
+    return overwritten, kept
 
 
 def apply_pull_json(ctx: Ctx, body: bytes | str) -> PullSummary:
@@ -261,17 +324,9 @@ def apply_pull_json(ctx: Ctx, body: bytes | str) -> PullSummary:
         cursor = ctx.db.cursor()
         page = _parse(cursor, body)
         _check_rows(cursor, page)
-        cursor.execute("DROP TABLE IF EXISTS temp.pull_page")
-        cursor.execute(_STAGE_PAGE, (page,))
-        [(targets, rounds)] = cursor.execute(
-            "SELECT count(*), coalesce(max(round) + 1, 0) FROM temp.pull_page"
-        )
-        for k in range(rounds):
-            stage_targets(ctx).execute(_ROUND, (k,))
-            done, held = apply_staged_targets(ctx)
-            overwritten += done
-            kept += held
-        cursor.execute("DROP TABLE temp.pull_page")
+        [(targets,)] = cursor.execute("SELECT json_array_length(?1, '$.targets')", (page,))
+        if targets:
+            overwritten, kept = _apply_targets(ctx, page, targets)
         stage_history(ctx).execute(_STAGE_ENTRIES, (page,))
         recorded = apply_staged_history(ctx)
         [(cursor_text,)] = cursor.execute("SELECT ?1 ->> '$.cursor'", (page,))
