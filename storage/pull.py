@@ -274,8 +274,10 @@ def stage_history(ctx: Ctx) -> Any:
 def apply_staged_history(ctx: Ctx) -> int:
     """Record the rows staged in ``temp.pull_history``; returns how many were recorded."""
     cursor = ctx.db.cursor()
-    [(recorded,)] = cursor.execute(f"SELECT count(*) {_RECORDED}").fetchall()
     cursor.execute(_INSERT_HISTORY)
+    # Each row _RECORDED selects is inserted or (its change here) updated: one change
+    # each, so the count needs no second pass over the staged rows.
+    recorded = ctx.db.connection().changes()
     cursor.execute("DROP TABLE temp.pull_history")
     return recorded
 
