@@ -30,6 +30,7 @@ def _import_peewee_alone() -> None:
 _import_peewee_alone()
 
 from .store import Ambiguous, NotFound, Store, StoreError, utcnow  # noqa: E402
+from .sync import PushResult, WireChange  # noqa: E402
 from .types import (  # noqa: E402
     ConflictView,
     HistoryEntry,
@@ -49,6 +50,7 @@ __all__ = [
     "HistoryEntry",
     "NotFound",
     "PullSummary",
+    "PushResult",
     "PushSummary",
     "RejectedView",
     "StatusChange",
@@ -58,5 +60,6 @@ __all__ = [
     "SyncState",
     "TargetQuery",
     "TargetView",
+    "WireChange",
     "utcnow",
 ]

@@ -269,10 +269,15 @@ class Store:
         rejection. Taking does not remove: only results do (a lost response is re-sent as is)."""
         return sync.take_batch(self._ctx, limit)
 
-    def apply_push_results(self, results: Sequence[Result]) -> PushSummary:
+    def take_wire_batch(self, limit: int = 500) -> list[sync.WireChange]:
+        """:meth:`take_batch` with each change as its wire JSON, no model per change."""
+        return sync.take_wire_batch(self._ctx, limit)
+
+    def apply_push_results(self, results: Sequence[Result | sync.PushResult]) -> PushSummary:
         """applied/duplicate/converged: done, server base moves, later pending changes of the
         target are rebased; conflict: kept with the server state; rejected: kept with the
-        reason; blocked: stays pending. One transaction."""
+        reason; blocked: stays pending. One transaction. ``results``: models, or the
+        daemon's lean :class:`~storage.sync.PushResult` rows."""
         return sync.apply_push_results(self._ctx, results)
 
     def pull_cursor(self) -> str | None:

@@ -7,7 +7,7 @@ import uuid
 from collections import Counter, namedtuple
 from collections.abc import Sequence
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, NamedTuple
 
 from peewee import fn
 
@@ -55,6 +55,49 @@ def take_batch(ctx: Ctx, limit: int) -> list[Change]:
         return [to_change(row) for row in ctx.db.cursor().execute(_TAKE_SQL, (limit,))]
 
 
+class WireChange(NamedTuple):
+    """A pending change ready to send: its ids (to plan pushes and match the answer) and
+    its JSON, written by SQLite byte for byte as ``Change.model_dump_json()`` would."""
+
+    change_id: str
+    target: str
+    json: str
+
+
+#: :data:`_TAKE_SQL` with each row's wire JSON built by SQLite (``json_object`` quotes
+#: text exactly as pydantic does; ``fields`` is stored compact by the same rules), in
+#: :class:`~protocol.wire.Change`'s key order: no model per change. A time with zero
+#: microseconds loses them, as pydantic writes it.
+_TAKE_JSON_SQL = _TAKE_SQL.replace(
+    "change_id, target, op, base_version, status, fields, changed_at, note",
+    "change_id, target, json_object("
+    "'change_id', change_id, 'target', target, 'op', op,"
+    " 'base_version', iif(op = 'create', NULL, base_version), 'status', status,"
+    " 'fields', iif(fields IS NULL, NULL, json_object('name', fields -> '$.name',"
+    " 'description', fields -> '$.description', 'markets', fields -> '$.markets')),"
+    " 'changed_at', iif(substr(changed_at, 20) = '.000000Z',"
+    " substr(changed_at, 1, 19) || 'Z', changed_at),"
+    " 'note', note)",
+)
+
+
+def take_wire_batch(ctx: Ctx, limit: int) -> list[WireChange]:
+    """:func:`take_batch` as wire JSON (what the daemon sends)."""
+    with ctx.read():
+        return [WireChange(*row) for row in ctx.db.cursor().execute(_TAKE_JSON_SQL, (limit,))]
+
+
+class PushResult(NamedTuple):
+    """A push result as the daemon reads it, without a model per row: ``target`` is the
+    server's state as a JSON object whose ``version`` was checked; the whole state is
+    checked (:class:`~protocol.wire.TargetState`) only where it is stored."""
+
+    change_id: str
+    outcome: str
+    target: dict[str, Any] | None = None
+    error: str | None = None
+
+
 #: The target's pending changes made after an outbox id build on a new version. ``+state``
 #: keeps SQLite off the ``outbox_state (state, id)`` index, which would walk every later
 #: pending change of every target (O(n^2) over a backlog); ``outbox_target (target, id)``
@@ -77,8 +120,21 @@ def rebase_plan(ctx: Ctx) -> list[str]:
     return [row[-1] for row in rows]
 
 
-def _server_json(state: TargetState | None) -> dict[str, Any] | None:
-    return None if state is None else state.model_dump(mode="json")
+#: A result's target state: the model, or its JSON object (:class:`PushResult`).
+State = TargetState | dict[str, Any]
+
+
+def _version(state: State) -> int:
+    return state["version"] if isinstance(state, dict) else state.version
+
+
+def _state_model(state: State) -> TargetState:
+    """The model of a state (ValidationError when the server sent a malformed one)."""
+    return TargetState.model_validate(state) if isinstance(state, dict) else state
+
+
+def _server_json(state: State | None) -> dict[str, Any] | None:
+    return None if state is None else _state_model(state).model_dump(mode="json")
 
 
 #: Range form of :data:`REBASE_SQL`: pending changes between two done changes of a target.
@@ -187,15 +243,15 @@ def _update_sql(keys: Sequence[str]) -> str:
     return f"UPDATE targets SET {', '.join(f'{k} = ?' for k in keys)} WHERE id = ?"
 
 
-def _move_bases(ctx: Ctx, targets: dict[str, Any], newest: dict[str, TargetState]) -> None:
+def _move_bases(ctx: Ctx, targets: dict[str, Any], newest: dict[str, State]) -> None:
     """Server base := the newest state among a target's results, when newer than its base."""
     params: list[tuple[Any, ...]] = []
     sql = ""
     for uid, state in newest.items():
         target = targets[uid]
-        if target.server_version is not None and state.version <= target.server_version:
+        if target.server_version is not None and _version(state) <= target.server_version:
             continue
-        columns = base_columns(state)
+        columns = base_columns(_state_model(state))
         sql = sql or _update_sql(list(columns))
         params.append((*_db_values(ctx, columns), target.id))
         for key, value in columns.items():
@@ -228,11 +284,13 @@ def _refresh_views(ctx: Ctx, targets: Sequence[Any]) -> None:
         _many(ctx, _update_sql(keys), params)
 
 
-def apply_push_results(ctx: Ctx, results: Sequence[Result]) -> PushSummary:
+def apply_push_results(ctx: Ctx, results: Sequence[Result | PushResult]) -> PushSummary:
     """Book the server's results of a push, set-based: a few statements per call (grouped by
     outcome, executemany) and one view refresh per touched target, with the effect of
     applying the results one by one in order. Plain SQL, no model instances: a push books
-    up to thousands of results."""
+    up to thousands of results. A target state is made a model only where it is stored
+    (the newest per target, a conflict's): a malformed one raises ValidationError with
+    nothing written."""
     o = ctx.m.outbox
     counts: Counter[str] = Counter()
     with ctx.write():
@@ -245,7 +303,7 @@ def apply_push_results(ctx: Ctx, results: Sequence[Result]) -> PushSummary:
                 held[row_id] = None  # held already: no rebase reaches it
         gone: set[str] = set()
         done: dict[str, list[tuple[int, int]]] = {}
-        newest: dict[str, TargetState] = {}
+        newest: dict[str, State] = {}
         deletes, audits, conflicts, rejected, blocked = [], [], [], [], []
         for result in results:
             change_id = str(result.change_id)
@@ -254,12 +312,13 @@ def apply_push_results(ctx: Ctx, results: Sequence[Result]) -> PushSummary:
             row_id, uid = rows[change_id]
             counts[result.outcome] += 1
             state = result.target
+            version = None if state is None else _version(state)
             if result.outcome in DONE:
                 gone.add(change_id)
                 deletes.append((row_id,))
                 if state is not None:
-                    audits.append((state.version, change_id))
-                    done.setdefault(uid, []).append((row_id, state.version))
+                    audits.append((version, change_id))
+                    done.setdefault(uid, []).append((row_id, version))
             elif result.outcome == "conflict":
                 conflicts.append((o.server_state.db_value(_server_json(state)), row_id))
                 _held_base(held, done.get(uid, ()), row_id, uid)
@@ -268,7 +327,7 @@ def apply_push_results(ctx: Ctx, results: Sequence[Result]) -> PushSummary:
                 _held_base(held, done.get(uid, ()), row_id, uid)
             else:  # blocked: an earlier change of this target was not applied; try later
                 blocked.append((row_id,))
-            if state is not None and (uid not in newest or state.version > newest[uid].version):
+            if state is not None and (uid not in newest or version > _version(newest[uid])):
                 newest[uid] = state
         touched = list(dict.fromkeys(uid for _, uid in (rows[c] for c in ids if c in rows)))
         targets = _read_targets(ctx, touched)

@@ -23,12 +23,14 @@ import queue
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from uuid import UUID
+from typing import Protocol, TypeVar
 
-from protocol.wire import MAX_CHANGES_PER_PUSH, Change, Result
-from storage import PushSummary, Store
+from pydantic import ValidationError
 
-from .client import ApiClient, Refused
+from protocol.wire import MAX_CHANGES_PER_PUSH
+from storage import PushResult, PushSummary, Store, WireChange
+
+from .client import ApiClient, Refused, ServerError
 from .retry import Backoff
 
 log = logging.getLogger("syncd")
@@ -41,6 +43,15 @@ SNAPSHOT = 10 * BATCH_MAX
 IN_FLIGHT = 2
 #: Answers about the batch's content (too large, schema): split it to find the culprit.
 SPLIT_ON = frozenset({413, 422})
+#: What :func:`plan_pushes` cuts: anything with a ``target`` (wire rows, models in tests).
+C = TypeVar("C", bound="HasTarget")
+
+
+class HasTarget(Protocol):
+    @property
+    def target(self) -> object: ...
+
+
 #: Outcomes after which the target's later changes must wait (the store holds them).
 STOPS_TARGET = frozenset({"conflict", "rejected", "blocked"})
 
@@ -72,24 +83,22 @@ class PushTally:
         return self.sent - self.outcomes.blocked
 
 
-def quarantine(change: Change, err: Refused) -> Result:
+def quarantine(change: WireChange, err: Refused) -> PushResult:
     """A local ``rejected`` result for a change the server refuses to even receive, so
     the store keeps it aside (shown with the reason) and the queue moves on."""
-    return Result(
-        change_id=change.change_id, outcome="rejected", error=f"the server refused it: {err}"
-    )
+    return PushResult(change.change_id, "rejected", error=f"the server refused it: {err}")
 
 
-def plan_pushes(changes: Sequence[Change], size: int) -> list[list[Change]]:
+def plan_pushes(changes: Sequence[C], size: int) -> list[list[C]]:
     """``changes`` (creation order) as pushes of at most ``size`` changes, each target's
     changes together and in order, targets in the order of their first change. A target
     with more than ``size`` changes sends its first ``size``; the rest wait for the next
     snapshot (taken after these results are booked)."""
-    by_target: dict[UUID, list[Change]] = {}
+    by_target: dict[object, list[C]] = {}
     for change in changes:
         by_target.setdefault(change.target, []).append(change)
-    pushes: list[list[Change]] = []
-    current: list[Change] = []
+    pushes: list[list[C]] = []
+    current: list[C] = []
     for group in by_target.values():
         group = group[:size]
         if current and len(current) + len(group) > size:
@@ -119,7 +128,7 @@ class Pusher:
         results of the pushes already answered are booked)."""
         tally = PushTally()
         while not self.backoff.stop.is_set():
-            snapshot = self.store.take_batch(SNAPSHOT)
+            snapshot = self.store.take_wire_batch(SNAPSHOT)
             if not snapshot:
                 break
             before = tally.settled
@@ -131,10 +140,10 @@ class Pusher:
                 break
         return tally
 
-    def _push_snapshot(self, pushes: list[list[Change]], tally: PushTally) -> None:
+    def _push_snapshot(self, pushes: list[list[WireChange]], tally: PushTally) -> None:
         """Send ``pushes`` with up to :data:`IN_FLIGHT` at once; book each answer as it
         comes (pushes share no target, so their order does not matter)."""
-        answers: queue.Queue[list[Result] | BaseException] = queue.Queue()
+        answers: queue.Queue[list[PushResult] | BaseException] = queue.Queue()
         device_id = self.store.device_id  # the store is this thread's alone
         waiting, in_flight = list(reversed(pushes)), 0
         error: BaseException | None = None
@@ -154,20 +163,28 @@ class Pusher:
                 error = error or answer
                 waiting.clear()
                 continue
-            tally.add(len(answer), self.store.apply_push_results(answer))
+            try:
+                summary = self.store.apply_push_results(answer)
+            except ValidationError as err:  # a malformed target state: nothing was booked
+                error = error or ServerError(
+                    f"unexpected target state in a push answer: {err.error_count()} problem(s)"
+                )
+                waiting.clear()
+                continue
+            tally.add(len(answer), summary)
             if self.backoff.stop.is_set():
                 waiting.clear()
         if error is not None:
             raise error
 
-    def _worker(self, device_id: str, batch: list[Change], answers: queue.Queue) -> None:
+    def _worker(self, device_id: str, batch: list[WireChange], answers: queue.Queue) -> None:
         """A push's thread: only the HTTP client (thread-safe), never the store."""
         try:
             answers.put(self._send_split(device_id, batch))
         except BaseException as err:  # handed to the cycle's thread, raised there
             answers.put(err)
 
-    def _send_split(self, device_id: str, batch: list[Change]) -> list[Result]:
+    def _send_split(self, device_id: str, batch: list[WireChange]) -> list[PushResult]:
         """The results of ``batch``; when the server refuses it for its content, of its
         halves in turn (the second without the targets the first one stopped, which the
         store will hold), down to single changes quarantined."""
@@ -190,7 +207,7 @@ class Pusher:
         self.limit = min(BATCH_MAX, self.limit * 2)
         return results
 
-    def _send(self, device_id: str, batch: Sequence[Change]) -> list[Result]:
+    def _send(self, device_id: str, batch: Sequence[WireChange]) -> list[PushResult]:
         return self.backoff.call(
             f"push of {len(batch)} changes", lambda: self.client.push(device_id, batch)
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from storage import PullSummary, PushSummary
 from tests.storage.storehelp import entry, new_id, result, state
@@ -435,3 +436,36 @@ def test_booking_results_set_based_matches_booking_them_one_by_one(tmp_path, clo
             a.apply_push_results(results)
             _book_one_by_one(b._ctx, results)
             assert _tables(a) == _tables(b), f"seed {seed}"
+
+
+def test_wire_batch_is_what_the_models_write_byte_for_byte(store, clock):
+    """The daemon sends SQLite's JSON of the outbox rows (``take_wire_batch``): the same
+    changes as ``take_batch``, and the request body the server's ``PushRequest`` model
+    writes, byte for byte: unicode, quotes, escapes, nulls, creates, edits, whole and
+    fractional seconds."""
+    from protocol.wire import PushRequest
+    from syncd.client import push_body
+
+    odd = 'Ünïcødé "quoted" back\\slash </tag> 😀 \u2028 €'
+    text = odd + "\nsecond line\ttabbed"  # descriptions and notes may hold line breaks
+    a = store.create_target(odd, text, ["EU", "Ü-Markt"], status="Cold", note=text)
+    clock.now += timedelta(microseconds=123456)
+    b = store.create_target("B")  # no status, description, markets or note
+    clock.now += timedelta(seconds=1, microseconds=-123456)  # whole seconds again
+    store.set_status(a.uid, "Hot", note="")
+    store.set_status(a.uid, None)
+    clock.now += timedelta(microseconds=1)
+    store.edit_target(b.uid, markets=["DE"])
+    store.edit_target(b.uid, name=odd, description="")
+    changes = store.take_batch()
+    wire = store.take_wire_batch()
+    assert len(wire) == len(changes) == 6
+    assert [(w.change_id, w.target) for w in wire] == [
+        (str(c.change_id), str(c.target)) for c in changes
+    ]
+    device = store.device_id
+    expected = PushRequest(device_id=device, changes=changes).model_dump_json()
+    assert push_body(device, wire).decode() == expected
+    assert push_body(device, changes).decode() == expected
+    assert PushRequest.model_validate_json(push_body(device, wire)).changes == changes
+    assert store.take_wire_batch(2) == wire[:2]

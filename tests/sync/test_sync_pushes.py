@@ -12,7 +12,7 @@ import pytest
 
 from protocol.wire import Change
 from syncd import push as push_mod
-from syncd.client import ApiClient
+from syncd.client import ApiClient, ServerError
 from syncd.push import Pusher, plan_pushes
 from syncd.retry import Backoff, Wakeable
 from tests.sync.faultproxy import BAD_STATUS, FaultProxy
@@ -134,3 +134,37 @@ def test_a_push_refused_for_its_content_is_split_without_passing_a_held_target(
             "Cold",
             "Hot",
         ]
+
+
+class MangledStates(ApiClient):
+    """The real client, with the server's target states cut short after the server acted
+    (``created_at`` dropped): an answer the protocol does not allow."""
+
+    def push(self, device_id, changes):
+        results = super().push(device_id, changes)
+        return [
+            r._replace(target={k: v for k, v in r.target.items() if k != "created_at"})
+            for r in results
+        ]
+
+
+def test_a_malformed_target_state_in_an_answer_books_nothing_and_the_retry_is_exact(
+    a: Device, server, token: str, database_url: str
+):
+    """Results are read without a model per row; the states the store keeps are checked
+    where they are stored. A malformed one fails the cycle as a server error with
+    nothing booked; the next cycle sends the same changes (duplicates, applied once)."""
+    with a.store() as store:
+        uids = [store.create_target(f"M{i}", status="Cold").uid for i in range(3)]
+        before = store.sync_state().pending
+        with MangledStates(server.url, token) as client:
+            backoff = Backoff(threading.Event(), Wakeable(), cap=1, attempts=1)
+            with pytest.raises(ServerError, match="target state"):
+                Pusher(store, client, backoff).push_pending()
+        assert store.sync_state().pending == before == 3
+        with ApiClient(server.url, token) as client:
+            tally = Pusher(store, client, backoff).push_pending()
+        assert (tally.outcomes.duplicate, store.sync_state().pending) == (3, 0)
+        assert {t.uid: t.version for t in map(store.get, uids)} == dict.fromkeys(uids, 1)
+        device = store.device_id
+    assert len(audit_change_ids(database_url, device)) == 3
