@@ -37,8 +37,11 @@ log = logging.getLogger("syncd")
 
 #: The most changes in one push: what the server takes.
 BATCH_MAX = MAX_CHANGES_PER_PUSH
-#: Changes taken from the store per cycle step, then cut into pushes.
-SNAPSHOT = 10 * BATCH_MAX
+#: Changes taken from the store per cycle step, then cut into pushes. Large, so a long
+#: backlog made in rounds over many targets still sends each target's changes together
+#: (one target update per push, not one per change): 100,000 pending went 41 s -> 20 s,
+#: peak RSS 139 -> 155 MiB (bench backlog).
+SNAPSHOT = 100 * BATCH_MAX
 #: Pushes sent side by side (each its own server transaction on other targets).
 IN_FLIGHT = 2
 #: Answers about the batch's content (too large, schema): split it to find the culprit.
