@@ -7,8 +7,9 @@ never happened.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from protocol import InvalidInput, Status, clean_note, parse_status
-from protocol.wire import TargetState
 
 from . import actions, query
 from .context import Ctx
@@ -18,8 +19,13 @@ from .sync import rebase_after
 from .types import ConflictView, RejectedView, StatusChange, TargetView
 from .view import refresh
 
+if TYPE_CHECKING:
+    from protocol.wire import TargetState
+
 
 def _theirs(row: Outbox) -> TargetState | None:
+    from protocol.wire import TargetState  # pydantic only when a conflict is shown
+
     return None if row.server_state is None else TargetState.model_validate(row.server_state)
 
 

@@ -21,17 +21,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from peewee import SQL
 
 from protocol import Status, parse_status
-from protocol.wire import AuditEntry, TargetState
 
 from .context import Ctx
 from .schema import JSONField, time_text
 from .types import PullSummary
 from .view import BASE_VIEW_SQL, refresh
+
+if TYPE_CHECKING:  # annotations only: pydantic stays off the TUI's start
+    from protocol.wire import AuditEntry, TargetState
 
 PULL_CURSOR = "pull_cursor"
 

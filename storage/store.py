@@ -29,10 +29,9 @@ import getpass
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from protocol import Status
-from protocol.wire import AuditEntry, Change, Result, TargetState
 
 from . import actions, conflicts, importer, reports, sync
 from . import query as reads
@@ -53,6 +52,9 @@ from .types import (
     TargetQuery,
     TargetView,
 )
+
+if TYPE_CHECKING:  # pydantic's models: off the TUI's start (annotations only here)
+    from protocol.wire import AuditEntry, Change, Result, TargetState
 
 Clock = Callable[[], datetime]
 

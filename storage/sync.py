@@ -7,11 +7,9 @@ import uuid
 from collections import Counter, namedtuple
 from collections.abc import Sequence
 from types import SimpleNamespace
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from peewee import fn
-
-from protocol.wire import Change, ChangeFields, Result, TargetState
 
 from . import pull
 from .context import Ctx
@@ -19,6 +17,12 @@ from .presence import sync_process_running
 from .schema import Outbox, Target, time_from_text, time_text
 from .types import PushSummary, SyncState
 from .view import base_columns, compute_view, set_markets, start_of
+
+if TYPE_CHECKING:  # pydantic's models are imported where built: off the TUI's start
+    from protocol.wire import Change, Result, TargetState
+
+    #: A result's target state: the model, or its JSON object (:class:`PushResult`).
+    State = TargetState | dict[str, Any]
 
 HELD_STATES = ("conflict", "rejected")
 DONE = ("applied", "duplicate", "converged")
@@ -37,6 +41,8 @@ _TAKE_SQL = (
 
 def to_change(row: tuple[Any, ...]) -> Change:
     """An outbox row as read by :data:`_TAKE_SQL` as a wire change."""
+    from protocol.wire import Change, ChangeFields
+
     change_id, target, op, base_version, status, fields, changed_at, note = row
     return Change(
         change_id=uuid.UUID(change_id),
@@ -120,16 +126,14 @@ def rebase_plan(ctx: Ctx) -> list[str]:
     return [row[-1] for row in rows]
 
 
-#: A result's target state: the model, or its JSON object (:class:`PushResult`).
-State = TargetState | dict[str, Any]
-
-
 def _version(state: State) -> int:
     return state["version"] if isinstance(state, dict) else state.version
 
 
 def _state_model(state: State) -> TargetState:
     """The model of a state (ValidationError when the server sent a malformed one)."""
+    from protocol.wire import TargetState
+
     return TargetState.model_validate(state) if isinstance(state, dict) else state
 
 

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from protocol import parse_status
-from protocol.wire import TargetState
 
 from .context import Ctx
 from .schema import Target, to_utc
+
+if TYPE_CHECKING:  # annotations only: pydantic stays off the TUI's start
+    from protocol.wire import TargetState
 
 _SYNC_PRECEDENCE = ("conflict", "rejected", "pending")
 

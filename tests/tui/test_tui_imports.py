@@ -47,3 +47,14 @@ def test_storage_imported_after_psycopg_works():
         "        print(json.dumps(s.count_targets()))"
     )
     assert found == 1
+
+
+def test_import_tui_loads_no_pydantic():
+    # The wire models serve the sync daemon and the server; building them costs ~0.2 s of
+    # the TUI's first paint. Storage imports them where they are built, not at its import.
+    loaded = _modules_after(
+        "import json, sys, tui.app\n"
+        "print(json.dumps(sorted(n for n in sys.modules if n.split('.')[0] in"
+        " ('pydantic', 'pydantic_core') or n == 'protocol.wire')))"
+    )
+    assert loaded == []
