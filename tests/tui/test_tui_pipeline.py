@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tuihelp import make_app, notifications, settle, shown
 
+from storage import TargetQuery
 from tui.screens import FilterForm, StatusPicker, TargetForm
 from tui.widgets import TargetTable
 from tui.widgets.columns import layout
@@ -192,3 +193,55 @@ async def test_the_total_is_counted_again_after_a_change_elsewhere(store, uids, 
             if counts(app).startswith("3 of 11 targets"):
                 break
         assert counts(app).startswith("3 of 11 targets")
+
+
+async def _watch_loads(pilot) -> tuple[list[tuple[str, str]], list[str]]:
+    """Opens the search box, then records per frame painted (search box text, search the
+    table shows) and the searches sent to the worker."""
+    app = pilot.app
+    await settle(pilot)
+    await pilot.press("slash")
+    await settle(pilot)
+    frames: list[tuple[str, str]] = []
+    worker: list[str] = []
+    screen = app.screen
+    display, load = app._display, screen._load
+
+    def painted(on, renderable) -> None:
+        display(on, renderable)
+        if renderable is not None:
+            search = screen.query_one("#search").value
+            frames.append((search, screen.query_one(TargetTable).pager.query.search))
+
+    def loaded(query, *args) -> None:
+        worker.append(query.search)
+        load(query, *args)
+
+    app._display, screen._load = painted, loaded
+    return frames, worker
+
+
+async def test_quick_search_read_paints_with_the_typed_key(store, uids):
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        frames, worker = await _watch_loads(pilot)
+        await pilot.press(*"TAI")
+        await settle(pilot)
+        assert names(app) == ["Juniper Retail"] and worker == []
+        # Read as the key is handled: no frame echoes a key without its rows.
+        assert frames and all(typed == table for typed, table in frames)
+
+
+async def test_slow_search_read_goes_to_the_worker(store, uids):
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        _, worker = await _watch_loads(pilot)
+        app.screen._read_s = 1.0  # the last read was slow
+        await pilot.press("T")
+        await settle(pilot)
+        assert worker == ["T"]
+        assert names(app) == [v.name for v in store.list_targets(TargetQuery(search="T"))]
+        await pilot.press("A")  # that read was quick: the next one is made inline
+        await settle(pilot)
+        assert worker == ["T"]
+        assert names(app) == [v.name for v in store.list_targets(TargetQuery(search="TA"))]
