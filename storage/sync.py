@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections import Counter, namedtuple
+from collections import Counter
 from collections.abc import Sequence
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -16,7 +16,7 @@ from .context import Ctx
 from .presence import sync_process_running
 from .schema import Outbox, Target, time_from_text, time_text
 from .types import PushSummary, SyncState
-from .view import base_columns, compute_view, set_markets, start_of
+from .view import VIEW_KEYS, base_columns, db_values, refresh_many, update_sql
 
 if TYPE_CHECKING:  # pydantic's models are imported where built: off the TUI's start
     from protocol.wire import Change, Result, TargetState
@@ -198,32 +198,16 @@ def _held_base(
 
 #: What booking results reads of a touched target: the server base (moved here) and the
 #: local view (compared with the recomputed one, written where they differ).
-_VIEW_KEYS = (
-    "name",
-    "description",
-    "markets",
-    "status",
-    "status_since",
-    "updated_at",
-    "sync",
-    "name_lc",
-    "markets_sort",
-)
 _TARGET_FIELDS = [
     f
     for f in Target._meta.sorted_fields
-    if f.name in ("id", "uid", "created_at", *_VIEW_KEYS) or f.name.startswith("server_")
+    if f.name in ("id", "uid", "created_at", *VIEW_KEYS) or f.name.startswith("server_")
 ]
 _IN_JSON = "IN (SELECT value FROM json_each(?))"
 _ROWS_SQL = f"SELECT change_id, id, target, state FROM outbox WHERE change_id {_IN_JSON}"
 _TARGETS_SQL = (
     f"SELECT {', '.join(f.column_name for f in _TARGET_FIELDS)} FROM targets WHERE uid {_IN_JSON}"
 )
-_OUTBOX_SQL = (
-    f"SELECT target, op, status, fields, changed_at, state FROM outbox WHERE target {_IN_JSON}"
-    " ORDER BY target, id"
-)
-OutboxRow = namedtuple("OutboxRow", "target op status fields changed_at state")
 
 
 def _read_targets(ctx: Ctx, uids: Sequence[str]) -> dict[str, SimpleNamespace]:
@@ -238,15 +222,6 @@ def _read_targets(ctx: Ctx, uids: Sequence[str]) -> dict[str, SimpleNamespace]:
     return {record.uid: record for record in records}
 
 
-def _db_values(ctx: Ctx, columns: dict[str, Any]) -> tuple[Any, ...]:
-    t = ctx.m.target
-    return tuple(getattr(t, k).db_value(v) for k, v in columns.items())
-
-
-def _update_sql(keys: Sequence[str]) -> str:
-    return f"UPDATE targets SET {', '.join(f'{k} = ?' for k in keys)} WHERE id = ?"
-
-
 def _move_bases(ctx: Ctx, targets: dict[str, Any], newest: dict[str, State]) -> None:
     """Server base := the newest state among a target's results, when newer than its base."""
     params: list[tuple[Any, ...]] = []
@@ -256,36 +231,11 @@ def _move_bases(ctx: Ctx, targets: dict[str, Any], newest: dict[str, State]) -> 
         if target.server_version is not None and _version(state) <= target.server_version:
             continue
         columns = base_columns(_state_model(state))
-        sql = sql or _update_sql(list(columns))
-        params.append((*_db_values(ctx, columns), target.id))
+        sql = sql or update_sql(list(columns))
+        params.append((*db_values(ctx, columns), target.id))
         for key, value in columns.items():
             setattr(target, key, value)
     _many(ctx, sql, params)
-
-
-def _refresh_views(ctx: Ctx, targets: Sequence[Any]) -> None:
-    """:func:`view.refresh` of the touched targets, set-based: their outbox rows in one
-    statement, each view folded by :func:`view.compute_view`, the changed columns written
-    with one statement per set of changed columns (``name_lc`` only when it changed: its
-    trigger rewrites the search index)."""
-    rows: dict[str, list[OutboxRow]] = {target.uid: [] for target in targets}
-    cursor = ctx.db.cursor().execute(_OUTBOX_SQL, (json.dumps(list(rows)),))
-    for uid, op, status, fields, changed_at, state in cursor:
-        fields = None if fields is None else json.loads(fields)
-        rows[uid].append(OutboxRow(uid, op, status, fields, time_from_text(changed_at), state))
-    updates: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
-    for target in targets:
-        view = compute_view(*start_of(target), rows[target.uid])
-        changed = {k: view[k] for k in _VIEW_KEYS if getattr(target, k) != view[k]}
-        if not changed:
-            continue
-        updates.setdefault(tuple(changed), []).append((*_db_values(ctx, changed), target.id))
-        for key, value in changed.items():
-            setattr(target, key, value)
-        if "markets" in changed:
-            set_markets(ctx, target.uid, view["markets"])
-    for keys, params in updates.items():
-        _many(ctx, _update_sql(keys), params)
 
 
 def apply_push_results(ctx: Ctx, results: Sequence[Result | PushResult]) -> PushSummary:
@@ -354,7 +304,7 @@ def apply_push_results(ctx: Ctx, results: Sequence[Result | PushResult]) -> Push
             [(h[0], row_id, h[1]) for row_id, h in held.items() if h is not None],
         )
         _move_bases(ctx, targets, newest)
-        _refresh_views(ctx, [targets[uid] for uid in touched])
+        refresh_many(ctx, [targets[uid] for uid in touched])
     return PushSummary(**counts)
 
 

@@ -10,6 +10,8 @@ the same step once more (tests hold the two equal over random histories).
 
 from __future__ import annotations
 
+import json
+from collections import namedtuple
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from protocol import parse_status
 
 from .context import Ctx
-from .schema import Target, to_utc
+from .schema import Target, time_from_text, to_utc
 
 if TYPE_CHECKING:  # annotations only: pydantic stays off the TUI's start
     from protocol.wire import TargetState
@@ -146,22 +148,58 @@ def refresh(ctx: Ctx, target: Target) -> Target:
     return _store_view(ctx, target, compute_view(*start_of(target), rows))
 
 
-def refresh_many(ctx: Ctx, targets: Sequence[Target]) -> None:
-    """:func:`refresh` of many targets, their outbox rows read in a few statements."""
-    o = ctx.m.outbox
-    rows: dict[str, list[Any]] = {target.uid: [] for target in targets}
-    uids = list(rows)
-    for i in range(0, len(uids), 500):
-        query = (
-            o.select(o.target, o.op, o.status, o.fields, o.changed_at, o.state)
-            .where(o.target.in_(uids[i : i + 500]))
-            .order_by(o.target, o.id)
-            .namedtuples()
-        )
-        for row in query:
-            rows[row.target].append(row)
+#: The local view's columns (what :func:`refresh_many` compares and writes).
+VIEW_KEYS = (
+    "name",
+    "description",
+    "markets",
+    "status",
+    "status_since",
+    "updated_at",
+    "sync",
+    "name_lc",
+    "markets_sort",
+)
+_OUTBOX_SQL = (
+    "SELECT target, op, status, fields, changed_at, state FROM outbox"
+    " WHERE target IN (SELECT value FROM json_each(?)) ORDER BY target, id"
+)
+OutboxRow = namedtuple("OutboxRow", "target op status fields changed_at state")
+
+
+def refresh_many(ctx: Ctx, targets: Sequence[Any]) -> None:
+    """:func:`refresh` of many targets (models or records with the target's columns),
+    set-based: their outbox rows in one statement, each view folded by
+    :func:`compute_view`, the changed columns written with one statement per set of changed
+    columns (``name_lc`` only when it changed: its trigger rewrites the search index)."""
+    rows: dict[str, list[OutboxRow]] = {target.uid: [] for target in targets}
+    cursor = ctx.db.cursor().execute(_OUTBOX_SQL, (json.dumps(list(rows)),))
+    for uid, op, status, fields, changed_at, state in cursor:
+        fields = None if fields is None else json.loads(fields)
+        rows[uid].append(OutboxRow(uid, op, status, fields, time_from_text(changed_at), state))
+    updates: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
     for target in targets:
-        _store_view(ctx, target, compute_view(*start_of(target), rows[target.uid]))
+        view = compute_view(*start_of(target), rows[target.uid])
+        changed = {k: view[k] for k in VIEW_KEYS if getattr(target, k) != view[k]}
+        if not changed:
+            continue
+        updates.setdefault(tuple(changed), []).append((*db_values(ctx, changed), target.id))
+        for key, value in changed.items():
+            setattr(target, key, value)
+        if "markets" in changed:
+            set_markets(ctx, target.uid, view["markets"])
+    for keys, params in updates.items():
+        ctx.db.cursor().executemany(update_sql(keys), params)
+
+
+def db_values(ctx: Ctx, columns: dict[str, Any]) -> tuple[Any, ...]:
+    """``columns`` of a target as SQLite stores them."""
+    t = ctx.m.target
+    return tuple(getattr(t, k).db_value(v) for k, v in columns.items())
+
+
+def update_sql(keys: Sequence[str]) -> str:
+    return f"UPDATE targets SET {', '.join(f'{k} = ?' for k in keys)} WHERE id = ?"
 
 
 def _store_view(ctx: Ctx, target: Target, view: dict[str, Any]) -> Target:
