@@ -23,6 +23,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from protocol import InvalidInput
 
+from . import catchup
 from .context import Ctx
 from .pull import (
     _HISTORY,
@@ -324,13 +325,19 @@ def apply_pull_json(ctx: Ctx, body: bytes | str) -> PullSummary:
         cursor = ctx.db.cursor()
         page = _parse(cursor, body)
         _check_rows(cursor, page)
-        [(targets,)] = cursor.execute("SELECT json_array_length(?1, '$.targets')", (page,))
+        [(targets, more)] = cursor.execute(
+            "SELECT json_array_length(?1, '$.targets'), ?1 ->> '$.more'", (page,)
+        )
+        if more:
+            catchup.begin(ctx, PULL_CURSOR)
         if targets:
             overwritten, kept = _apply_targets(ctx, page, targets)
         stage_history(ctx).execute(_STAGE_ENTRIES, (page,))
         recorded = apply_staged_history(ctx)
         [(cursor_text,)] = cursor.execute("SELECT ?1 ->> '$.cursor'", (page,))
         ctx.set_meta(PULL_CURSOR, cursor_text)
+        if not more:
+            catchup.finish(ctx)
     return PullSummary(
         targets=targets, history=recorded, overwritten=overwritten, kept_pending=kept
     )
