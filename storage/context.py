@@ -36,6 +36,22 @@ class Ctx:
             yield
 
     @contextmanager
+    def write_refetchable(self) -> Iterator[None]:
+        """:meth:`write` for rows fetched again if they are lost (a pull page with its
+        cursor): committed without waiting for the disk (synchronous=NORMAL, ~1/3 of a
+        big page's commit). A power cut may undo the whole transaction, never part of it,
+        and never one committed after it by :meth:`write` (its sync covers the WAL before
+        it); the pull then fetches the page again."""
+        conn = self.db.connection()
+        [(was,)] = conn.execute("PRAGMA synchronous").fetchall()
+        conn.execute("PRAGMA synchronous = NORMAL")
+        try:
+            with self.write():
+                yield
+        finally:
+            conn.execute(f"PRAGMA synchronous = {int(was)}")
+
+    @contextmanager
     def read(self) -> Iterator[None]:
         """One snapshot for a read made of several statements."""
         with translating(self.path), self.db.atomic():

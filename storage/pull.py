@@ -294,7 +294,7 @@ def apply_pull(
     ctx: Ctx, targets: Sequence[TargetState], history: Sequence[AuditEntry], cursor: str
 ) -> PullSummary:
     overwritten = kept = 0
-    with ctx.write():
+    with ctx.write_refetchable():
         register_functions(ctx)
         for states in _rounds(targets):
             done, held = _apply_targets(ctx, states)

@@ -197,3 +197,20 @@ def test_a_catch_up_killed_between_pages_is_finished_by_the_next_pull(tmp_path, 
             store.apply_pull_json(page.read_text())
         assert _rows(store, _INDEXES) == all_indexes
         assert store.count_targets() == 120
+
+
+def _synchronous(store: Store) -> int:
+    [(level,)] = _rows(store, "PRAGMA synchronous")
+    return level
+
+
+def test_a_pull_page_leaves_every_later_write_fully_durable(store):
+    """Pull pages commit with synchronous=NORMAL (fetched again if a power cut undoes
+    them); the user's writes after them, and after a refused page, stay FULL (2)."""
+    assert _synchronous(store) == 2
+    store.apply_pull_json(_pages()[0])
+    assert _synchronous(store) == 2
+    with pytest.raises(ValueError):
+        store.apply_pull_json("{not json")
+    assert _synchronous(store) == 2
+    assert store.set_status(str(uuid.UUID(int=1)), "Closed").changed
