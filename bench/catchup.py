@@ -4,13 +4,19 @@ against ``COPY (SELECT ...) TO STDOUT`` of the same rows (bench/limits.py).
 Setup: 100,000 targets and 200,000 audit rows seeded on the server by SQL. Progress is
 the number of targets in the device's store (``Store.count_targets``, polled); a pull
 still running at its time limit is stopped and its time projected from its progress.
+
+Beside it, for reading the gap (no goal): "wire only", the same pages fetched and parsed
+but not stored (the server's and the wire's share), and the *floor*, the rows the
+catch-up stored written by hand into an empty store (the least SQLite work of the local
+schema: what bounds any catch-up into it).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from storage import Store, TargetQuery
+from storage import Store, TargetQuery, catchup
+from storage.pull import PULL_CURSOR
 from syncd.pull import PULL_LIMIT
 
 from .context import Context
@@ -30,6 +36,48 @@ def sample_history(db: Path) -> float:
     with Store.open(db) as store:
         targets = store.list_targets(TargetQuery(limit=20))
         return sum(len(store.history(t.uid)) for t in targets) / max(len(targets), 1)
+
+
+_STORED = ("targets", "target_markets", "audit")
+
+
+def _columns(conn, table: str) -> list[str]:
+    """The columns a row is written with (generated ones are computed)."""
+    return [r[1] for r in conn.execute(f"PRAGMA table_xinfo({table})") if r[6] == 0]
+
+
+def storage_floor(db: Path, root: Path) -> float:
+    """Seconds to write the rows the catch-up stored (targets, markets, audit) into an
+    empty store by hand: prepared inserts in one transaction, the secondary indexes set
+    aside and built after as the catch-up does (storage/catchup.py), the FTS filled by
+    one statement. The least SQLite work this schema needs for them; no JSON, no checks."""
+    with Store.open(db) as pulled:
+        conn = pulled._ctx.db.connection()
+        rows = {
+            t: conn.execute(f"SELECT {', '.join(_columns(conn, t))} FROM {t}").fetchall()
+            for t in _STORED
+        }
+    with Store.open(root / "floor.db") as empty:
+        ctx = empty._ctx
+        conn = ctx.db.connection()
+        start = now()
+        with ctx.write():
+            catchup.begin(ctx, PULL_CURSOR)
+            for table in _STORED:
+                names = ", ".join(_columns(conn, table))
+                marks = ", ".join("?" * len(_columns(conn, table)))
+                if table == "targets":  # one INSERT ... SELECT: FTS5 flushes per statement
+                    conn.execute(f"CREATE TEMP TABLE staged AS SELECT {names} FROM targets WHERE 0")
+                    conn.executemany(f"INSERT INTO temp.staged VALUES ({marks})", rows[table])
+                    conn.execute(f"INSERT INTO targets ({names}) SELECT {names} FROM temp.staged")
+                else:
+                    conn.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows[table])
+            catchup.finish(ctx)
+        seconds = now() - start
+        [(count,)] = conn.execute("SELECT count(*) FROM audit").fetchall()
+    if count != len(rows["audit"]):
+        raise RuntimeError(f"the floor wrote {count} audit rows of {len(rows['audit'])}")
+    return seconds
 
 
 def wire_only(url: str, token: str, pages: int, limit: float) -> float:
@@ -63,6 +111,7 @@ def run(ctx: Context) -> Report:
         copy_s, size = min(copy_out(url) for _ in range(2))
         wire_s = wire_only(srv.url, token, targets * HISTORY // PULL_LIMIT, ctx.limit(30, 10))
         per_target = sample_history(db) if once.finished else None
+        floor_s = storage_floor(db, env.root) if once.finished else None
     if once.finished:
         pull_s = once.seconds
     else:
@@ -95,6 +144,14 @@ def run(ctx: Context) -> Report:
         baseline=copy_s,
         ratio=copy_s / wire_s,
     )
+    if floor_s is not None:
+        report.figure(
+            "  floor: the stored rows written by hand into an empty store",
+            floor_s,
+            "s",
+            baseline=copy_s,
+            ratio=copy_s / floor_s,
+        )
     report.figure("peak RSS sync --once", once.peak_rss_mb, "MiB")
     if per_target is not None:
         report.figure(
