@@ -21,7 +21,7 @@ Outcomes (DESIGN.md, "Sync protocol"), checked in this order for each change:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -37,6 +37,9 @@ DETAILS = "details"
 #: (target uid, base_version, field group) of a change that another device's later
 #: change to that group makes a conflict.
 ConflictKey = tuple[UUID, int, str]
+#: A target's state as plain values: :class:`~protocol.wire.TargetState`'s fields, which
+#: are also the columns of the write statement's target record set (``push_store``).
+State = dict[str, Any]
 
 
 def field_group(change: Change) -> str | None:
@@ -44,28 +47,19 @@ def field_group(change: Change) -> str | None:
     return {"set_status": STATUS, "edit": DETAILS}.get(change.op)
 
 
-@dataclass(frozen=True)
-class AuditRow:
-    change: Change
-    target: UUID
-    old_status: str | None
-    new_status: str | None
-    version: int
-    change_timestamp: datetime
-    note: str | None
-    touches_status: bool
-    touches_details: bool
-
-
 @dataclass
 class Plan:
     """What a push writes, and the result of each change in push order (the values of a
-    :class:`~protocol.wire.Result`, serialized as they are: see ``routes.push``)."""
+    :class:`~protocol.wire.Result`, serialized as they are: see ``routes.push``).
+
+    States are never changed once made (each applied change makes a new one), so a
+    result and the plan share them. ``audit`` holds the audit rows as the write
+    statement reads them."""
 
     results: list[dict[str, Any]] = field(default_factory=list)
-    created: dict[UUID, Target] = field(default_factory=dict)
-    updated: dict[UUID, Target] = field(default_factory=dict)
-    audit: list[AuditRow] = field(default_factory=list)
+    created: dict[UUID, State] = field(default_factory=dict)
+    updated: dict[UUID, State] = field(default_factory=dict)
+    audit: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Decider:
@@ -82,14 +76,23 @@ class Decider:
     ) -> None:
         self.user = user
         self.now = now
-        self.work = dict(targets)  # uid -> state as of this point in the push
+        self.loaded = targets
+        self.work: dict[UUID, State] = {}  # uid -> state as of this point in the push
         self.seen = dict(seen)  # change_id -> uid of the target it was applied to
         self.conflicts = conflicts
         self.failed: set[UUID] = set()
         self.plan = Plan()
 
-    def result(self, change: Change, outcome: str, target: Target | None = None, error=None):
-        state = target.state_values() if target is not None else None
+    def state(self, uid: UUID) -> State | None:
+        """The target's state at this point of the push (None: it does not exist)."""
+        state = self.work.get(uid)
+        if state is None:
+            target = self.loaded.get(uid)
+            if target is not None:
+                state = self.work[uid] = target.state_values()
+        return state
+
+    def result(self, change: Change, outcome: str, state: State | None = None, error=None):
         self.plan.results.append(
             {"change_id": change.change_id, "outcome": outcome, "target": state, "error": error}
         )
@@ -103,119 +106,112 @@ class Decider:
 
     def decide(self, change: Change) -> None:
         if change.change_id in self.seen:
-            return self.result(change, "duplicate", self.work.get(self.seen[change.change_id]))
+            return self.result(change, "duplicate", self.state(self.seen[change.change_id]))
         if change.target in self.failed:
             return self.result(
                 change, "blocked", error="an earlier change to this target was not applied"
             )
         problem = change_problem(change)
+        current = self.state(change.target)
         if problem is not None:
-            return self.result(change, "rejected", self.work.get(change.target), problem)
-        current = self.work.get(change.target)
+            return self.result(change, "rejected", current, problem)
         if change.op == "create":
             return self.create(change, current)
         if current is None:
             return self.result(change, "rejected", error="unknown target: it does not exist")
-        if change.base_version > current.version:
+        version = current["version"]
+        if change.base_version > version:
             return self.result(
                 change,
                 "rejected",
                 current,
-                f"base version {change.base_version} is ahead of the server's {current.version}",
+                f"base version {change.base_version} is ahead of the server's {version}",
             )
-        wanted = self.wanted(change, current)
-        if wanted == current:
-            return self.result(change, "converged", current)
-        if (change.target, change.base_version, field_group(change)) in self.conflicts:
-            return self.result(change, "conflict", current)
-        self.apply(change, current, wanted)
-
-    def wanted(self, change: Change, current: Target) -> Target:
-        """The target as the change asks for it (version and stamps untouched)."""
         if change.op == "set_status":
-            return replace(current, status=_status(change.status))
-        fields = change.fields
-        return replace(
-            current,
-            name=current.name if fields.name is None else clean_name(fields.name),
-            description=current.description
-            if fields.description is None
-            else clean_description(fields.description),
-            markets=current.markets if fields.markets is None else clean_markets(fields.markets),
-        )
+            status = _status(change.status)
+            if status == current["status"]:
+                return self.result(change, "converged", current)
+            if (change.target, change.base_version, STATUS) in self.conflicts:
+                return self.result(change, "conflict", current)
+            stamp = min(change.changed_at, self.now)
+            new = {
+                **current,
+                "status": status,
+                "status_changed_at": stamp,
+                "status_changed_by": self.user,
+            }
+        else:
+            fields = change.fields
+            details = {
+                "name": current["name"] if fields.name is None else clean_name(fields.name),
+                "description": current["description"]
+                if fields.description is None
+                else clean_description(fields.description),
+                "markets": current["markets"]
+                if fields.markets is None
+                else clean_markets(fields.markets),
+            }
+            if all(current[key] == value for key, value in details.items()):
+                return self.result(change, "converged", current)
+            if (change.target, change.base_version, DETAILS) in self.conflicts:
+                return self.result(change, "conflict", current)
+            stamp = min(change.changed_at, self.now)
+            new = {**current, **details}
+        new.update(version=version + 1, last_updated=self.now, updated_by=self.user)
+        self.record(change, new, stamp, current["status"])
 
-    def create(self, change: Change, current: Target | None) -> None:
-        stamp = self.stamp(change)
+    def create(self, change: Change, current: State | None) -> None:
+        stamp = min(change.changed_at, self.now)
         fields = change.fields
         status = _status(change.status)
-        new = Target(
-            id=None,
-            uid=change.target,
-            name=clean_name(fields.name),
-            description=clean_description(fields.description),
-            markets=clean_markets(fields.markets),
-            status=status,
-            version=1,
-            status_changed_at=stamp if status else None,
-            status_changed_by=self.user if status else None,
-            created_at=stamp,
-            last_updated=self.now,
-            updated_by=self.user,
-        )
+        new = {
+            "uid": change.target,
+            "name": clean_name(fields.name),
+            "description": clean_description(fields.description),
+            "markets": clean_markets(fields.markets),
+            "status": status,
+            "version": 1,
+            "status_changed_at": stamp if status else None,
+            "status_changed_by": self.user if status else None,
+            "created_at": stamp,
+            "last_updated": self.now,
+            "updated_by": self.user,
+        }
         if current is not None:
             if _details(current) == _details(new):
                 return self.result(change, "converged", current)
             return self.result(
                 change, "rejected", current, "a different target with this id already exists"
             )
-        self.work[new.uid] = new
-        self.plan.created[new.uid] = new
-        self.record(change, new, old_status=None, touches_status=True, touches_details=True)
+        self.plan.created[change.target] = new
+        self.record(change, new, stamp, None)
 
-    def apply(self, change: Change, current: Target, wanted: Target) -> None:
-        stamp = self.stamp(change)
-        status_change = change.op == "set_status"
-        new = replace(
-            wanted,
-            version=current.version + 1,
-            last_updated=self.now,
-            updated_by=self.user,
-            status_changed_at=stamp if status_change else current.status_changed_at,
-            status_changed_by=self.user if status_change else current.status_changed_by,
-        )
-        self.work[new.uid] = new
-        if new.uid in self.plan.created:
-            self.plan.created[new.uid] = new
+    def record(self, change: Change, new: State, stamp: datetime, old_status) -> None:
+        """``new`` becomes the target's state, with one audit row and ``applied``."""
+        uid = change.target
+        self.work[uid] = new
+        if uid in self.plan.created:
+            self.plan.created[uid] = new
         else:
-            self.plan.updated[new.uid] = new
-        self.record(
-            change,
-            new,
-            old_status=current.status,
-            touches_status=status_change,
-            touches_details=not status_change,
-        )
-
-    def record(self, change: Change, new: Target, *, old_status, touches_status, touches_details):
-        self.seen[change.change_id] = new.uid
+            self.plan.updated[uid] = new
+        self.seen[change.change_id] = uid
+        op = change.op
         self.plan.audit.append(
-            AuditRow(
-                change=change,
-                target=new.uid,
-                old_status=old_status,
-                new_status=new.status,
-                version=new.version,
-                change_timestamp=self.stamp(change),
-                note=clean_note(change.note),
-                touches_status=touches_status,
-                touches_details=touches_details,
-            )
+            {
+                "target": uid,
+                "change_id": change.change_id,
+                "op": op,
+                "old_status": old_status,
+                "new_status": new["status"],
+                "touches_status": op != "edit",
+                "touches_details": op != "set_status",
+                "version": new["version"],
+                "change_timestamp": stamp,  # the client's changed_at, never after now
+                "note": clean_note(change.note),
+                "ord": len(self.plan.audit),
+            }
         )
         self.result(change, "applied", new)
-
-    def stamp(self, change: Change) -> datetime:
-        """The client's changed_at, never later than the server's clock."""
-        return min(change.changed_at, self.now)
 
 
 def _status(value: str | None) -> str | None:
@@ -223,5 +219,5 @@ def _status(value: str | None) -> str | None:
     return status.value if status is not None else None
 
 
-def _details(target: Target) -> tuple:
-    return (target.name, target.description, list(target.markets), target.status)
+def _details(state: State) -> tuple:
+    return (state["name"], state["description"], list(state["markets"]), state["status"])

@@ -31,7 +31,7 @@ from pydantic_core import to_json
 
 from protocol.wire import PushRequest
 
-from .push import AuditRow, Decider, Plan, field_group
+from .push import Decider, Plan, field_group
 from .records import TARGET_COLUMNS, target_from_row
 
 log = logging.getLogger("pipetrack.server")
@@ -185,7 +185,7 @@ SELECT (SELECT count(*) FROM created), (SELECT count(*) FROM audit),
 
 
 def _jsonb(values: list) -> Jsonb:
-    """Record sets as JSON, dumped by pydantic_core (dataclasses, UUIDs and datetimes as
+    """Record sets as JSON, dumped by pydantic_core (UUIDs and datetimes as
     they are; several times faster than json.dumps of converted values)."""
     return Jsonb(values, dumps=lambda obj: to_json(obj).decode())
 
@@ -198,7 +198,7 @@ async def _write(
         "updated": _jsonb(list(plan.updated.values())),
         "updated_uids": list(plan.updated),
         "existing": _jsonb([{"uid": uid, "id": t.id} for uid, t in targets.items()]),
-        "audit": _jsonb([_audit_json(a, ord_) for ord_, a in enumerate(plan.audit)]),
+        "audit": _jsonb(plan.audit),
         "now": now,
         "user": user,
         "device": device_id,
@@ -207,19 +207,3 @@ async def _write(
     created, audited, _ = await (await conn.execute(_WRITE_SQL, params)).fetchone()
     if created != len(plan.created) or audited != len(plan.audit):
         raise _RaceLost()  # another push created one of our new uids first
-
-
-def _audit_json(a: AuditRow, ord_: int) -> dict:
-    return {
-        "target": a.target,
-        "change_id": a.change.change_id,
-        "op": a.change.op,
-        "old_status": a.old_status,
-        "new_status": a.new_status,
-        "touches_status": a.touches_status,
-        "touches_details": a.touches_details,
-        "version": a.version,
-        "change_timestamp": a.change_timestamp,
-        "note": a.note,
-        "ord": ord_,
-    }
