@@ -247,7 +247,10 @@ def apply_push_results(ctx: Ctx, results: Sequence[Result | PushResult]) -> Push
     nothing written."""
     o = ctx.m.outbox
     counts: Counter[str] = Counter()
-    with ctx.write():
+    # Refetchable: results booked are never a user's work (the outbox rows were written
+    # with a full sync); a booking lost to a power cut leaves them pending, and pushing
+    # them again is answered ``duplicate`` and booked then.
+    with ctx.write_refetchable():
         ids = list(dict.fromkeys(str(r.change_id) for r in results))
         rows: dict[str, tuple[int, str]] = {}
         held: dict[int, tuple[int, str] | None] = {}  # held in this call: (version, target) by id

@@ -145,27 +145,32 @@ class Pusher:
 
     def _push_snapshot(self, pushes: list[list[WireChange]], tally: PushTally) -> None:
         """Send ``pushes`` with up to :data:`IN_FLIGHT` at once; book each answer as it
-        comes (pushes share no target, so their order does not matter)."""
+        comes (pushes share no target, so their order does not matter). The next push
+        leaves before an answer is booked: the server works while we book."""
         answers: queue.Queue[list[PushResult] | BaseException] = queue.Queue()
         device_id = self.store.device_id  # the store is this thread's alone
         waiting, in_flight = list(reversed(pushes)), 0
         error: BaseException | None = None
-        while waiting or in_flight:
-            while waiting and in_flight < IN_FLIGHT and error is None:
+
+        def send_more() -> None:
+            nonlocal in_flight
+            while waiting and in_flight < IN_FLIGHT and not self.backoff.stop.is_set():
                 batch = waiting.pop()
                 log.debug("pushing %d changes (%d in flight)", len(batch), in_flight + 1)
                 threading.Thread(
                     target=self._worker, args=(device_id, batch, answers), daemon=True
                 ).start()
                 in_flight += 1
-            if not in_flight:
-                break
+
+        send_more()
+        while in_flight:
             answer = answers.get()
             in_flight -= 1
             if isinstance(answer, BaseException):
                 error = error or answer
                 waiting.clear()
                 continue
+            send_more()
             try:
                 summary = self.store.apply_push_results(answer)
             except ValidationError as err:  # a malformed target state: nothing was booked

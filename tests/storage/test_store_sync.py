@@ -5,7 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from storage import PullSummary, PushSummary
+import pytest
+from pydantic import ValidationError
+
+from storage import PullSummary, PushResult, PushSummary
 from tests.storage.storehelp import entry, new_id, result, state
 
 
@@ -74,6 +77,32 @@ def test_applied_results_finish_changes_and_rebase_later_ones(store, clock, fetc
     assert (view.version, view.status, view.sync) == (2, "Hot", "synced")
     assert [h.sync for h in store.history(t.uid)] == ["synced", "synced"]
     assert store.take_batch() == []
+
+
+def test_booking_results_leaves_every_later_write_fully_durable(store, clock, fetch):
+    """Results are booked with synchronous=NORMAL (a booking a power cut undoes leaves
+    its changes pending: pushed again, answered ``duplicate``); the user's writes after
+    it, and after a malformed answer booked nothing, stay FULL (2)."""
+    t = store.create_target("Acme", status="Cold")
+    [create] = store.take_batch()
+    conn = store._ctx.db.connection()  # noqa: SLF001
+    levels: list[int] = []  # synchronous at each commit
+
+    def on_commit() -> bool:
+        levels.extend(level for (level,) in conn.execute("PRAGMA synchronous"))
+        return False  # go on with the commit
+
+    conn.set_commit_hook(on_commit)
+    store.apply_push_results([result(create, "applied", state(t.uid, 1, clock.now))])
+    store.set_status(t.uid, "Hot")
+    conn.set_commit_hook(None)
+    assert levels == [1, 2]  # the booking NORMAL, the user's change FULL
+    [change] = store.take_batch()
+    malformed = PushResult(str(change.change_id), "applied", {"version": 2})
+    with pytest.raises(ValidationError):
+        store.apply_push_results([malformed])
+    assert fetch("PRAGMA synchronous") == [(2,)]
+    assert store.sync_state().pending == 1 and store.set_status(t.uid, "Closed").changed
 
 
 def test_duplicate_converged_and_unknown_results(store, clock):

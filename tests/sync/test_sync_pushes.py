@@ -168,3 +168,30 @@ def test_a_malformed_target_state_in_an_answer_books_nothing_and_the_retry_is_ex
         assert {t.uid: t.version for t in map(store.get, uids)} == dict.fromkeys(uids, 1)
         device = store.device_id
     assert len(audit_change_ids(database_url, device)) == 3
+
+
+def test_the_next_push_leaves_before_an_answer_is_booked(
+    a: Device, server, token: str, monkeypatch, caplog
+):
+    """The server is never left idle while we book: when the first answer is booked,
+    IN_FLIGHT + 1 pushes have been sent (the one answered, the one still in flight and
+    the next one, sent before booking)."""
+    monkeypatch.setattr(push_mod, "BATCH_MAX", 5)
+    caplog.set_level("DEBUG", logger="syncd")
+    with a.store() as store:
+        for i in range(20):
+            store.create_target(f"N{i}")
+        sent_at_booking: list[int] = []
+        book = store.apply_push_results
+
+        def booking(results):
+            sent_at_booking.append(sum("pushing" in r.message for r in caplog.records))
+            return book(results)
+
+        monkeypatch.setattr(store, "apply_push_results", booking)
+        with ApiClient(server.url, token) as client:
+            backoff = Backoff(threading.Event(), Wakeable(), cap=1, attempts=3)
+            tally = Pusher(store, client, backoff).push_pending()
+        assert (tally.sent, store.sync_state().pending) == (20, 0)
+    assert sent_at_booking[0] == push_mod.IN_FLIGHT + 1
+    assert sent_at_booking == sorted(sent_at_booking) and sent_at_booking[-1] == 4
