@@ -33,6 +33,7 @@ from .pull import (
     _time_text,
     apply_staged_history,
     apply_staged_targets,
+    casefold_sql,
     register_functions,
     stage_history,
     stage_targets,
@@ -230,9 +231,9 @@ _TARGET_VALUES = {
     "server_status_changed_by": "r.status_changed_by",
     "server_updated_at": _time("r.last_updated"),
     "created_at": _time("r.created_at"),
-    "name_lc": "pull_casefold(r.name)",
+    "name_lc": casefold_sql("r.name"),
     "markets_sort": (
-        "coalesce((SELECT group_concat(pull_casefold(m.value), ', ' ORDER BY m.key)"
+        f"coalesce((SELECT group_concat({casefold_sql('m.value')}, ', ' ORDER BY m.key)"
         " FROM json_each(r.markets) AS m), '')"
     ),
 }
