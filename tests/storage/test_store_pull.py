@@ -136,3 +136,23 @@ def test_a_staged_row_is_what_base_columns_and_derived_give():
         base["server_markets"] = JSONField().db_value(base["server_markets"])
         expected = {"uid": str(pulled.uid), **base, **derived(pulled.name, pulled.markets)}
         assert dict(zip(_STAGED, _staged_target(pulled), strict=True)) == expected
+
+
+def test_a_page_finds_its_targets_by_uid_not_by_scanning_the_store(store):
+    """Every statement that joins a staged page with the store's targets must look them
+    up by uid: a scan of all targets per page made a 100k catch-up's pages ever slower
+    and every small pull pay for the whole store."""
+    from storage import pull
+
+    store.create_target("Acme")
+    conn = store._ctx.db.connection()
+    with conn:
+        pull.register_functions(store._ctx)
+        pull.stage_targets(store._ctx)
+        pull.stage_history(store._ctx)
+        for sql in (pull._CLASSIFY, pull._MOVE_PENDING, pull._MOVE_OVERWRITE, pull._INSERT_HISTORY):
+            plan = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}")]
+            assert not [step for step in plan if step.startswith("SCAN t")], (sql, plan)
+            assert not [step for step in plan if step.startswith("SCAN main.targets")], plan
+        conn.execute("DROP TABLE temp.pull_targets")
+        conn.execute("DROP TABLE temp.pull_history")
