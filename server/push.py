@@ -208,7 +208,6 @@ class Decider:
                 "version": new["version"],
                 "change_timestamp": stamp,  # the client's changed_at, never after now
                 "note": clean_note(change.note),
-                "ord": len(self.plan.audit),
             }
         )
         self.result(change, "applied", new)

@@ -87,12 +87,13 @@ async def _load_targets(conn: AsyncConnection, uids: list[UUID], *, lock: bool) 
 
 # A record set is estimated at 100 rows whatever it holds, so a join of one with
 # targets scans the whole table; the redundant ``t.uid = ANY(array)`` gives the planner
-# the real count and the uid index.
+# the real count and the uid index. The change ids go binary (``%b``): psycopg dumps a
+# list as text in Python, 1,000 UUIDs ~5 ms, binary ~0.7 ms.
 _FACTS_SQL = """
 SELECT now(),
   (SELECT coalesce(jsonb_agg(jsonb_build_array(a.change_id, t.uid)), '[]')
      FROM audit_log a JOIN targets t ON t.id = a.target_id
-    WHERE a.change_id = ANY(%(change_ids)s)),
+    WHERE a.change_id = ANY(%(change_ids)b::uuid[])),
   (SELECT coalesce(jsonb_agg(jsonb_build_array(q.uid, q.base, q.grp)), '[]')
      FROM jsonb_to_recordset(%(keys)s) AS q(uid uuid, base bigint, grp text)
      JOIN targets t ON t.uid = q.uid AND t.uid = ANY(%(uids)s::uuid[])
@@ -138,6 +139,22 @@ _TARGET_RECORD = (
     " last_updated timestamptz, updated_by text)"
 )
 
+#: The audit rows' columns (the keys of ``Plan.audit``'s rows) and their types: sent as
+#: one binary array each (parsing as much JSON cost PostgreSQL ~10 ms per 1,000 rows).
+_AUDIT_COLUMNS = {
+    "target": "uuid",
+    "change_id": "uuid",
+    "op": "text",
+    "old_status": "text",
+    "new_status": "text",
+    "touches_status": "boolean",
+    "touches_details": "boolean",
+    "version": "bigint",
+    "change_timestamp": "timestamptz",
+    "note": "text",
+}
+_AUDIT_ARRAYS = ", ".join(f"%(audit_{name})b::{kind}[]" for name, kind in _AUDIT_COLUMNS.items())
+
 # New targets, updated targets, audit rows and the NOTIFY in one statement. New targets
 # go in uid order (concurrent pushes creating the same uids wait in one order).
 _WRITE_SQL = f"""
@@ -172,9 +189,9 @@ WITH created AS (
   SELECT ids.id, ids.uid, r.change_id, r.op, r.old_status, r.new_status, r.touches_status,
          r.touches_details, r.version, r.change_timestamp, %(now)s, %(user)s, %(device)s,
          r.note
-    FROM jsonb_to_recordset(%(audit)s) AS r(target uuid, change_id uuid, op text,
-         old_status text, new_status text, touches_status boolean, touches_details boolean,
-         version bigint, change_timestamp timestamptz, note text, ord int)
+    FROM unnest({_AUDIT_ARRAYS}) WITH ORDINALITY
+         AS r(target, change_id, op, old_status, new_status, touches_status, touches_details,
+              version, change_timestamp, note, ord)
     JOIN ids ON ids.uid = r.target
    ORDER BY r.ord
   RETURNING 1
@@ -198,7 +215,7 @@ async def _write(
         "updated": _jsonb(list(plan.updated.values())),
         "updated_uids": list(plan.updated),
         "existing": _jsonb([{"uid": uid, "id": t.id} for uid, t in targets.items()]),
-        "audit": _jsonb(plan.audit),
+        **{f"audit_{name}": [a[name] for a in plan.audit] for name in _AUDIT_COLUMNS},
         "now": now,
         "user": user,
         "device": device_id,
