@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -167,3 +168,17 @@ def test_the_lock_refuses_a_second_holder_naming_the_pid(tmp_path):
     with ProfileLock(tmp_path) as lock:
         assert (tmp_path / "sync.lock").read_text().strip() == str(os.getpid())
         assert lock.path.exists()
+
+
+def test_an_http_client_skips_the_ca_bundle_and_trusts_no_certificate():
+    """A plain-http server needs no TLS: the client does not load the CA bundle at start
+    (30-100 ms of ``sync --once``), and its context, should anything ever go to https,
+    verifies against no certificate at all (fails closed). An https server gets the
+    default verification."""
+    from syncd.client import _tls_context
+
+    plain = _tls_context("http://127.0.0.1:8000")
+    assert isinstance(plain, ssl.SSLContext)
+    assert plain.verify_mode == ssl.CERT_REQUIRED and plain.check_hostname
+    assert plain.cert_store_stats()["x509_ca"] == 0
+    assert _tls_context("https://pipetrack.example.com") is True
