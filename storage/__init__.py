@@ -29,6 +29,7 @@ def _import_peewee_alone() -> None:
 
 _import_peewee_alone()
 
+from .pull import StagedPage  # noqa: E402
 from .store import Ambiguous, NotFound, Store, StoreError, utcnow  # noqa: E402
 from .sync import PushResult, WireChange  # noqa: E402
 from .types import (  # noqa: E402
@@ -53,6 +54,7 @@ __all__ = [
     "PushResult",
     "PushSummary",
     "RejectedView",
+    "StagedPage",
     "StatusChange",
     "Store",
     "StoreError",

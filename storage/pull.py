@@ -20,6 +20,7 @@ occurrence, then its second, ...), which gives what applying the page in order g
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ from peewee import SQL
 
 from protocol import Status, parse_status
 
+from . import catchup
 from .context import Ctx
 from .schema import JSONField, time_text
 from .types import PullSummary
@@ -192,13 +194,12 @@ def _rounds(targets: Sequence[TargetState]) -> list[list[TargetState]]:
     return rounds
 
 
-def _apply_targets(ctx: Ctx, states: Sequence[TargetState]) -> tuple[int, int]:
-    """One round (each uid once); returns (overwritten, kept pending)."""
-    cursor = stage_targets(ctx)
-    cursor.executemany(
+def _apply_target_rows(ctx: Ctx, rows: Sequence[tuple[Any, ...]]) -> tuple[int, int]:
+    """One round of ``_STAGED`` rows (each uid once); returns (overwritten, kept pending)."""
+    stage_targets(ctx).executemany(
         f"INSERT INTO temp.pull_targets ({', '.join(_STAGED)}) "
         f"VALUES ({', '.join('?' * len(_STAGED))})",
-        [_staged_target(state) for state in states],
+        rows,
     )
     return apply_staged_targets(ctx)
 
@@ -267,14 +268,12 @@ def _staged_entry(entry: AuditEntry) -> tuple[Any, ...] | None:
     )
 
 
-def _apply_history(ctx: Ctx, history: Sequence[AuditEntry]) -> int:
+def _apply_history_rows(ctx: Ctx, rows: Sequence[tuple[Any, ...]]) -> int:
     """Our own changes come back confirmed; anyone else's become server rows. Returns
     how many entries were recorded."""
-    rows = [row for row in map(_staged_entry, history) if row is not None]
     if not rows:
         return 0
-    cursor = stage_history(ctx)
-    cursor.executemany(
+    stage_history(ctx).executemany(
         f"INSERT INTO temp.pull_history ({', '.join(_HISTORY)}) "
         f"VALUES ({', '.join('?' * len(_HISTORY))})",
         rows,
@@ -309,18 +308,44 @@ def register_functions(ctx: Ctx) -> None:
     ctx.db.connection().create_scalar_function("pull_casefold", str.casefold, 1, deterministic=True)
 
 
-def apply_pull(
-    ctx: Ctx, targets: Sequence[TargetState], history: Sequence[AuditEntry], cursor: str
-) -> PullSummary:
+@dataclass(frozen=True)
+class StagedPage:
+    """A pulled page as rows ready for the store, nothing written yet: ``rounds`` of
+    ``_STAGED`` rows (round k holds each uid's k-th occurrence, in page order) and
+    ``history`` rows of ``_HISTORY`` (status changes only, in page order). ``more``:
+    whether the page said more follows (None: not known; a catch-up is then neither
+    begun nor finished, see :mod:`storage.catchup`)."""
+
+    rounds: list[list[tuple[Any, ...]]]
+    history: list[tuple[Any, ...]]
+    targets: int
+    cursor: str
+    more: bool | None = None
+
+
+def write_page(ctx: Ctx, page: StagedPage) -> PullSummary:
+    """The page applied and its cursor saved, in one transaction."""
     overwritten = kept = 0
     with ctx.write_refetchable():
         register_functions(ctx)
-        for states in _rounds(targets):
-            done, held = _apply_targets(ctx, states)
+        if page.more:
+            catchup.begin(ctx, PULL_CURSOR)
+        for rows in page.rounds:
+            done, held = _apply_target_rows(ctx, rows)
             overwritten += done
             kept += held
-        recorded = _apply_history(ctx, history)
-        ctx.set_meta(PULL_CURSOR, cursor)
+        recorded = _apply_history_rows(ctx, page.history)
+        ctx.set_meta(PULL_CURSOR, page.cursor)
+        if page.more is False:
+            catchup.finish(ctx)
     return PullSummary(
-        targets=len(targets), history=recorded, overwritten=overwritten, kept_pending=kept
+        targets=page.targets, history=recorded, overwritten=overwritten, kept_pending=kept
     )
+
+
+def apply_pull(
+    ctx: Ctx, targets: Sequence[TargetState], history: Sequence[AuditEntry], cursor: str
+) -> PullSummary:
+    rounds = [[_staged_target(state) for state in states] for states in _rounds(targets)]
+    rows = [row for row in map(_staged_entry, history) if row is not None]
+    return write_page(ctx, StagedPage(rounds, rows, len(targets), cursor))

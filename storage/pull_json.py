@@ -1,7 +1,9 @@
-"""Applying a pulled page from its JSON text, inside SQLite (no pydantic objects, no
-Python row staging): the page is parsed once into JSONB, checked, and its rows staged
-by INSERT ... SELECT over ``jsonb_each``; then :mod:`storage.pull` applies them with the
-very statements of :func:`storage.pull.apply_pull` (same rules, same tables after).
+"""Reading a pulled page from its JSON text, inside SQLite (no pydantic objects): the
+page is parsed once into JSONB, checked, and converted by INSERT ... SELECT over
+``jsonb_each`` into the rows :mod:`storage.pull` writes (:class:`~storage.pull.StagedPage`,
+the very rows the model path's :func:`storage.pull.apply_pull` makes: same tables after).
+The reading runs on a private in-memory SQLite per thread, not on the store, so the
+daemon reads the next page while the store writes this one.
 
 The server is trusted, not blindly: before anything is written, the page must have the
 shape of :class:`protocol.wire.PullResponse` (keys, JSON types, no unknown keys), and
@@ -15,28 +17,27 @@ written.
 from __future__ import annotations
 
 import json
+import threading
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import apsw
 from pydantic import TypeAdapter, ValidationError
 
 from protocol import InvalidInput
 
-from . import catchup
 from .context import Ctx
 from .pull import (
     _HISTORY,
+    _STAGE_HISTORY,
+    _STAGE_TARGETS,
     _STAGED,
-    PULL_CURSOR,
+    StagedPage,
     _status_text,
     _time_text,
-    apply_staged_history,
-    apply_staged_targets,
     casefold_sql,
-    register_functions,
-    stage_history,
-    stage_targets,
+    write_page,
 )
 from .schema import JSONField
 from .types import PullSummary
@@ -298,11 +299,20 @@ ORDER BY r.seq
 """
 
 
-def _register(ctx: Ctx) -> None:
-    register_functions(ctx)
-    conn = ctx.db.connection()
-    for name, fn in _FUNCTIONS.items():
-        conn.create_scalar_function(name, fn, 1, deterministic=True)
+_local = threading.local()
+
+
+def _scratch() -> apsw.Connection:
+    """This thread's in-memory SQLite, where pages are read and converted: a page can be
+    read on one thread while another writes the one before it to the store."""
+    conn = getattr(_local, "conn", None)
+    if conn is None:
+        conn = apsw.Connection(":memory:")
+        conn.create_scalar_function("pull_casefold", str.casefold, 1, deterministic=True)
+        for name, fn in _FUNCTIONS.items():
+            conn.create_scalar_function(name, fn, 1, deterministic=True)
+        _local.conn = conn
+    return conn
 
 
 def _parse(cursor: Any, body: bytes | str) -> bytes:
@@ -324,53 +334,47 @@ def _check_rows(cursor: Any, page: bytes) -> None:
     [(sure,)] = cursor.execute(_ROWS_OK, (page,))
     if sure:
         return
-    for (problem,) in cursor.execute(_PROBLEMS, (page,)):
+    for (problem,) in cursor.execute(_PROBLEMS, (page,)).fetchall():  # done before raising
         raise MalformedPage(problem)
 
 
-def _apply_targets(ctx: Ctx, page: bytes, targets: int) -> tuple[int, int]:
-    """The page's targets; returns (overwritten, kept pending)."""
-    staged = stage_targets(ctx)
-    staged.execute(_STAGE_ONCE, (page,))
-    [(once,)] = staged.execute("SELECT count(*) FROM temp.pull_targets")
-    if once == targets:
-        return apply_staged_targets(ctx)
-    staged.execute("DROP TABLE temp.pull_targets")
-    staged.execute("DROP TABLE IF EXISTS temp.pull_page")
-    staged.execute(_STAGE_PAGE, (page,))
-    [(rounds,)] = staged.execute("SELECT max(round) + 1 FROM temp.pull_page")
-    overwritten = kept = 0
-    for k in range(rounds):
-        stage_targets(ctx).execute(_ROUND, (k,))
-        done, held = apply_staged_targets(ctx)
-        overwritten += done
-        kept += held
-    staged.execute("DROP TABLE temp.pull_page")
-    return overwritten, kept
+def _target_rounds(cursor: Any, page: bytes, targets: int) -> list[list[tuple[Any, ...]]]:
+    """The page's targets as ``_STAGED`` rows in rounds (see :class:`StagedPage`)."""
+    rows = f"SELECT {', '.join(_STAGED)} FROM temp.{{}} {{}} ORDER BY seq"
+    cursor.execute("DROP TABLE IF EXISTS temp.pull_targets")
+    cursor.execute(_STAGE_TARGETS)
+    cursor.execute(_STAGE_ONCE, (page,))
+    once = cursor.execute(rows.format("pull_targets", "")).fetchall()
+    if len(once) == targets:
+        return [once]
+    cursor.execute("DROP TABLE IF EXISTS temp.pull_page")
+    cursor.execute(_STAGE_PAGE, (page,))
+    [(count,)] = cursor.execute("SELECT max(round) + 1 FROM temp.pull_page")
+    by_round = rows.format("pull_page", "WHERE round = ?")
+    return [cursor.execute(by_round, (k,)).fetchall() for k in range(count)]
+
+
+def read_page(body: bytes | str) -> StagedPage:
+    """The page checked and converted into rows, on this thread's scratch connection
+    (the store is not touched): :class:`MalformedPage` if it is not a pull answer."""
+    with _scratch() as conn:  # a savepoint: whatever a refusal left staged goes
+        cursor = conn.cursor()
+        page = _parse(cursor, body)
+        _check_rows(cursor, page)
+        [(targets, more, cursor_text)] = cursor.execute(
+            "SELECT json_array_length(?1, '$.targets'), ?1 ->> '$.more', ?1 ->> '$.cursor'",
+            (page,),
+        )
+        rounds = _target_rounds(cursor, page, targets) if targets else []
+        cursor.execute("DROP TABLE IF EXISTS temp.pull_history")
+        cursor.execute(_STAGE_HISTORY)
+        cursor.execute(_STAGE_ENTRIES, (page,))
+        history = cursor.execute(
+            f"SELECT {', '.join(_HISTORY)} FROM temp.pull_history ORDER BY seq"
+        ).fetchall()
+    return StagedPage(rounds, history, targets, cursor_text, bool(more))
 
 
 def apply_pull_json(ctx: Ctx, body: bytes | str) -> PullSummary:
     """:func:`storage.pull.apply_pull` of a page given as the server's JSON text."""
-    overwritten = kept = 0
-    # a value refused in a function raises as itself: all rolled back
-    with ctx.write_refetchable():
-        _register(ctx)
-        cursor = ctx.db.cursor()
-        page = _parse(cursor, body)
-        _check_rows(cursor, page)
-        [(targets, more)] = cursor.execute(
-            "SELECT json_array_length(?1, '$.targets'), ?1 ->> '$.more'", (page,)
-        )
-        if more:
-            catchup.begin(ctx, PULL_CURSOR)
-        if targets:
-            overwritten, kept = _apply_targets(ctx, page, targets)
-        stage_history(ctx).execute(_STAGE_ENTRIES, (page,))
-        recorded = apply_staged_history(ctx)
-        [(cursor_text,)] = cursor.execute("SELECT ?1 ->> '$.cursor'", (page,))
-        ctx.set_meta(PULL_CURSOR, cursor_text)
-        if not more:
-            catchup.finish(ctx)
-    return PullSummary(
-        targets=targets, history=recorded, overwritten=overwritten, kept_pending=kept
-    )
+    return write_page(ctx, read_page(body))

@@ -38,6 +38,7 @@ from . import query as reads
 from .context import Ctx
 from .db import open_database
 from .errors import Ambiguous, NotFound, StoreError
+from .pull import StagedPage, write_page
 from .schema import bind_models
 from .stagnation import normalize_thresholds
 from .types import (
@@ -300,3 +301,16 @@ class Store:
         from .pull_json import apply_pull_json  # the JSON path only: off the TUI's start
 
         return apply_pull_json(self._ctx, body)
+
+    @staticmethod
+    def read_pull_json(body: bytes | str) -> StagedPage:
+        """The first half of :meth:`apply_pull_json`: the page checked and converted into
+        rows on this thread's own in-memory SQLite, no store touched (so it can run on
+        another thread while a store writes the page before). ValueError as there."""
+        from .pull_json import read_page
+
+        return read_page(body)
+
+    def write_pull_page(self, page: StagedPage) -> PullSummary:
+        """The second half: the rows applied and the page's cursor saved, one transaction."""
+        return write_page(self._ctx, page)

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from protocol.wire import PULL_LIMIT_MAX
-from storage import PullSummary, Store
+from storage import PullSummary, StagedPage, Store
 
 from .client import ApiClient, ApiError, RawPage, Refused
 from .retry import Backoff
@@ -64,24 +64,24 @@ class Puller:
 
     def pull_page(self, wait: float = 0.0) -> Pulled:
         """One pull from the stored cursor (long-polling ``wait`` s), applied and saved."""
-        return self._apply(self._fetch(self.store.pull_cursor(), wait))
+        return self._write(self._read(self._fetch(self.store.pull_cursor(), wait)))
 
     def pull_available(self) -> PullTally:
         """Pull page after page until the server has nothing more (no long-poll). The
-        next page is fetched (another thread) while this one is stored: it starts from
-        this page's cursor, which the store saves with this page, so a failure anywhere
-        leaves the store at a page boundary as before."""
+        next page is fetched and read into rows (another thread, outside the store) while
+        this one is written: it starts from this page's cursor, which the store saves with
+        this page, so a failure anywhere leaves the store at a page boundary as before."""
         tally = PullTally()
         if self.backoff.stop.is_set():
             return tally
         with ThreadPoolExecutor(1, thread_name_prefix="pull-ahead") as ahead:
-            response = self._fetch(self.store.pull_cursor(), 0.0)
+            page = self._read(self._fetch(self.store.pull_cursor(), 0.0))
             while True:
-                following = ahead.submit(self._get, response.cursor, 0.0) if response.more else None
-                tally.add(self._apply(response))
+                following = ahead.submit(self._read_next, page.cursor) if page.more else None
+                tally.add(self._write(page))
                 if following is None or self.backoff.stop.is_set():
                     break
-                response = following.result()
+                page = following.result()
         return tally
 
     def _fetch(self, cursor: str | None, wait: float) -> RawPage:
@@ -98,13 +98,21 @@ class Puller:
             log.warning("the server refused the pull cursor (%s); pulling everything", err)
             return self._get(None, wait)
 
-    def _apply(self, page: RawPage) -> Pulled:
-        """The page stored from its JSON (no model objects: see Store.apply_pull_json)."""
+    def _read_next(self, cursor: str) -> StagedPage:
+        return self._read(self._get(cursor, 0.0))
+
+    @staticmethod
+    def _read(page: RawPage) -> StagedPage:
+        """The page checked and converted into rows (no model objects, the store not
+        touched: see Store.read_pull_json)."""
         try:
-            stored: PullSummary = self.store.apply_pull_json(page.body)
+            return Store.read_pull_json(page.body)
         except ValueError as err:
             raise MalformedAnswer(f"unexpected answer from /v1/pull: {err}") from None
-        return Pulled(stored.targets, stored.history, page.more)
+
+    def _write(self, page: StagedPage) -> Pulled:
+        stored: PullSummary = self.store.write_pull_page(page)
+        return Pulled(stored.targets, stored.history, bool(page.more))
 
     def _get(self, cursor: str | None, wait: float) -> RawPage:
         return self.backoff.call(

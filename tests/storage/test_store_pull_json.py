@@ -231,3 +231,34 @@ def test_the_refusal_rolls_back_rows_already_staged(store):
         store.apply_pull_json(json.dumps({**good, "targets": [good["targets"][0], bad]}))
     assert _tables(store) == before
     assert store.pull_cursor() is None
+
+
+def test_a_page_read_on_other_threads_is_written_as_apply_pull_json_writes_it(tmp_path, clock):
+    """The daemon reads the next page on another thread (its own in-memory SQLite) while
+    the store writes this one: reading touches no store, reading in two threads at once
+    gives the same rows, and writing them leaves what apply_pull_json leaves."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rnd = random.Random(7)
+    uids = [str(uuid.UUID(int=rnd.getrandbits(128))) for _ in range(30)]
+    base = datetime(2026, 2, 1, tzinfo=UTC)
+    body = json.dumps(
+        {
+            "targets": [_target(rnd, uid, base) for uid in uids + uids[:5]],  # two rounds
+            "history": [_entry(rnd, rnd.choice(uids), str(uuid.uuid4()), base) for _ in range(40)],
+            "cursor": "c1",
+            "more": False,
+        }
+    )
+    with (
+        Store.open(tmp_path / "read.db", clock=clock) as staged,
+        Store.open(tmp_path / "applied.db", clock=clock) as applied,
+    ):
+        before = _tables(staged)
+        with ThreadPoolExecutor(2) as pool:
+            first, second = pool.map(Store.read_pull_json, [body, body])
+        assert first == second
+        assert [len(r) for r in first.rounds] == [30, 5]
+        assert _tables(staged) == before
+        assert staged.write_pull_page(first) == applied.apply_pull_json(body)
+        assert _tables(staged) == _tables(applied)
