@@ -134,7 +134,10 @@ def _v2(cursor: Any) -> None:
     cursor.execute(_V2)
 
 
-#: In order; ``MIGRATIONS[n]`` brings a file from version n to n + 1.
+#: In order; ``MIGRATIONS[n]`` brings a file from version n to n + 1. A profile can be
+#: opened in the middle of its first catch-up, its secondary indexes set aside (dropped,
+#: their SQL in meta: storage/catchup.py): a migration that changes those indexes must
+#: first build them again from meta.
 MIGRATIONS: tuple[Callable[[Any], None], ...] = (_v1, _v2)
 LATEST = len(MIGRATIONS)
 
