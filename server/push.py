@@ -42,9 +42,12 @@ ConflictKey = tuple[UUID, int, str]
 State = dict[str, Any]
 
 
+_GROUPS = {"set_status": STATUS, "edit": DETAILS}
+
+
 def field_group(change: Change) -> str | None:
     """The field group a set_status / edit touches; None for create."""
-    return {"set_status": STATUS, "edit": DETAILS}.get(change.op)
+    return _GROUPS.get(change.op)
 
 
 @dataclass
@@ -127,37 +130,24 @@ class Decider:
                 current,
                 f"base version {change.base_version} is ahead of the server's {version}",
             )
+        wanted = _wanted(change, current)
+        if all(current[key] == value for key, value in wanted.items()):
+            return self.result(change, "converged", current)
+        if (change.target, change.base_version, field_group(change)) in self.conflicts:
+            return self.result(change, "conflict", current)
+        self.apply(change, current, wanted)
+
+    def apply(self, change: Change, current: State, wanted: dict[str, Any]) -> None:
+        stamp = min(change.changed_at, self.now)
+        new = {
+            **current,
+            **wanted,
+            "version": current["version"] + 1,
+            "last_updated": self.now,
+            "updated_by": self.user,
+        }
         if change.op == "set_status":
-            status = _status(change.status)
-            if status == current["status"]:
-                return self.result(change, "converged", current)
-            if (change.target, change.base_version, STATUS) in self.conflicts:
-                return self.result(change, "conflict", current)
-            stamp = min(change.changed_at, self.now)
-            new = {
-                **current,
-                "status": status,
-                "status_changed_at": stamp,
-                "status_changed_by": self.user,
-            }
-        else:
-            fields = change.fields
-            details = {
-                "name": current["name"] if fields.name is None else clean_name(fields.name),
-                "description": current["description"]
-                if fields.description is None
-                else clean_description(fields.description),
-                "markets": current["markets"]
-                if fields.markets is None
-                else clean_markets(fields.markets),
-            }
-            if all(current[key] == value for key, value in details.items()):
-                return self.result(change, "converged", current)
-            if (change.target, change.base_version, DETAILS) in self.conflicts:
-                return self.result(change, "conflict", current)
-            stamp = min(change.changed_at, self.now)
-            new = {**current, **details}
-        new.update(version=version + 1, last_updated=self.now, updated_by=self.user)
+            new["status_changed_at"], new["status_changed_by"] = stamp, self.user
         self.record(change, new, stamp, current["status"])
 
     def create(self, change: Change, current: State | None) -> None:
@@ -211,6 +201,20 @@ class Decider:
             }
         )
         self.result(change, "applied", new)
+
+
+def _wanted(change: Change, current: State) -> dict[str, Any]:
+    """What a set_status / edit asks the target's fields to be, cleaned."""
+    if change.op == "set_status":
+        return {"status": _status(change.status)}
+    fields = change.fields
+    return {
+        "name": current["name"] if fields.name is None else clean_name(fields.name),
+        "description": current["description"]
+        if fields.description is None
+        else clean_description(fields.description),
+        "markets": current["markets"] if fields.markets is None else clean_markets(fields.markets),
+    }
 
 
 def _status(value: str | None) -> str | None:
