@@ -7,6 +7,7 @@ at once), opens the connection pool and the LISTEN connection that wakes long-po
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from contextlib import asynccontextmanager
 
@@ -35,6 +36,10 @@ def create_app(settings: Settings) -> FastAPI:
         notifier.start()
         app.state.pool = pool
         app.state.notifier = notifier
+        # What start-up made (modules, models, routes) lives as long as the process: out
+        # of the collector's way, a full collection takes ~4 ms instead of ~100 ms that
+        # held every request on the event loop.
+        gc.freeze()
         try:
             yield
         finally:
