@@ -129,13 +129,16 @@ class Daemon:
             self._wait_for_write(store, seen)
 
     def _wait_for_write(self, store: Store, seen: int) -> None:
-        """Until a file event, or another connection committed since ``seen``."""
+        """Until a file event, or another connection committed since ``seen``. Checked
+        before sleeping: a file event can come (and be used up) before its commit is
+        visible, so the push that follows misses the change, and only the check of the
+        next round would see it (5 s on with file events)."""
         while not self.stopping.is_set():
-            if self.local_write.sleep(self.poll):
-                log.debug("woken by a file event")
-                return
             if store.data_version() != seen:
                 log.debug("woken by a database change")
+                return
+            if self.local_write.sleep(self.poll):
+                log.debug("woken by a file event")
                 return
 
     def _pull_loop(self, store: Store, client: ApiClient, reporter: Reporter) -> None:

@@ -182,3 +182,23 @@ def test_an_http_client_skips_the_ca_bundle_and_trusts_no_certificate():
     assert plain.verify_mode == ssl.CERT_REQUIRED and plain.check_hostname
     assert plain.cert_store_stats()["x509_ca"] == 0
     assert _tls_context("https://pipetrack.example.com") is True
+
+
+def test_a_change_committed_during_a_push_round_is_pushed_at_once(tmp_path):
+    """The push loop waits for the next write: a change another connection committed
+    after the round's data_version was read (its file event used up by then) must end
+    the wait at once, not at the 5 s safety poll."""
+    import time
+
+    from storage import Store
+    from syncd.daemon import Daemon
+    from syncd.settings import POLL_SAFETY
+
+    daemon = Daemon(tmp_path, lambda: Store.open(tmp_path / "p.db"), Settings(server=""), None)
+    daemon.poll = POLL_SAFETY
+    with Store.open(tmp_path / "p.db") as daemons, Store.open(tmp_path / "p.db") as tui:
+        seen = daemons.data_version()
+        tui.create_target("Made while a push was out")
+        start = time.monotonic()
+        daemon._wait_for_write(daemons, seen)
+        assert time.monotonic() - start < POLL_SAFETY / 5
