@@ -23,7 +23,7 @@ from typing import TypeVar
 from storage import Store
 
 from .client import ApiClient, ApiError, TokenSource, Transient, Unauthorized
-from .pull import Puller, PullTally
+from .pull import Pulled, Puller, PullTally
 from .push import Pusher
 from .report import TOKEN_REFUSED, Reporter
 from .retry import Backoff, Wakeable
@@ -142,18 +142,25 @@ class Daemon:
                 return
 
     def _pull_loop(self, store: Store, client: ApiClient, reporter: Reporter) -> None:
+        """Long-poll a page at a time; whenever the server has more than a page (a new
+        device's catch-up, a return from offline), take all of it with
+        :meth:`Puller.pull_available`, which reads the next page while it stores this one."""
         puller = Puller(store, client, self._backoff(self.pull_backoff, reporter))
         wait = 0.0
         while not self.stopping.is_set():
-            response = self._guard(reporter, self.pull_backoff, partial(puller.pull_page, wait))
-            if response is None or self.stopping.is_set():
+            if wait:
+                step: Callable[[], Pulled | PullTally] = partial(puller.pull_page, wait)
+            else:
+                step = puller.pull_available
+            got = self._guard(reporter, self.pull_backoff, step)
+            if got is None or self.stopping.is_set():
                 wait = 0.0
                 continue
             if reporter.ok(synced=True):
                 self.push_backoff.wake()
-            if response.targets or response.history:
-                log.info("sync: %s", PullTally().add(response))
-            wait = 0.0 if response.more else self.settings.long_poll
+            if got.targets or got.history:
+                log.info("sync: %s", got if isinstance(got, PullTally) else PullTally().add(got))
+            wait = 0.0 if isinstance(got, Pulled) and got.more else self.settings.long_poll
 
     def _guard(self, reporter: Reporter, sleeper: Wakeable, step: Callable[[], T]) -> T | None:
         """Run one step; on a failure that retrying does not cover, record it and pause
