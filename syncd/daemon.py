@@ -144,22 +144,28 @@ class Daemon:
     def _pull_loop(self, store: Store, client: ApiClient, reporter: Reporter) -> None:
         """Long-poll a page at a time; whenever the server has more than a page (a new
         device's catch-up, a return from offline), take all of it with
-        :meth:`Puller.pull_available`, which reads the next page while it stores this one."""
+        :meth:`Puller.pull_available`, which reads the next page while it stores this one.
+        Every page stored is reported at once (the sync bar says online from the first)."""
         puller = Puller(store, client, self._backoff(self.pull_backoff, reporter))
+
+        def pulled(page: Pulled) -> None:
+            if reporter.ok(synced=True):
+                self.push_backoff.wake()
+            if page.targets or page.history:
+                log.info("sync: %s", PullTally().add(page))
+
         wait = 0.0
         while not self.stopping.is_set():
             if wait:
                 step: Callable[[], Pulled | PullTally] = partial(puller.pull_page, wait)
             else:
-                step = puller.pull_available
+                step = partial(puller.pull_available, pulled)
             got = self._guard(reporter, self.pull_backoff, step)
             if got is None or self.stopping.is_set():
                 wait = 0.0
                 continue
-            if reporter.ok(synced=True):
-                self.push_backoff.wake()
-            if got.targets or got.history:
-                log.info("sync: %s", got if isinstance(got, PullTally) else PullTally().add(got))
+            if isinstance(got, Pulled):
+                pulled(got)
             wait = 0.0 if isinstance(got, Pulled) and got.more else self.settings.long_poll
 
     def _guard(self, reporter: Reporter, sleeper: Wakeable, step: Callable[[], T]) -> T | None:

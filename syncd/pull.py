@@ -7,6 +7,7 @@ of whatever the server says, so both directions run independently.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -66,11 +67,12 @@ class Puller:
         """One pull from the stored cursor (long-polling ``wait`` s), applied and saved."""
         return self._write(self._read(self._fetch(self.store.pull_cursor(), wait)))
 
-    def pull_available(self) -> PullTally:
-        """Pull page after page until the server has nothing more (no long-poll). The
-        next page is fetched and read into rows (another thread, outside the store) while
-        this one is written: it starts from this page's cursor, which the store saves with
-        this page, so a failure anywhere leaves the store at a page boundary as before."""
+    def pull_available(self, each: Callable[[Pulled], object] | None = None) -> PullTally:
+        """Pull page after page until the server has nothing more (no long-poll); ``each``
+        is told of every page once it is stored. The next page is fetched and read into
+        rows (another thread, outside the store) while this one is written: it starts from
+        this page's cursor, which the store saves with this page, so a failure anywhere
+        leaves the store at a page boundary as before."""
         tally = PullTally()
         if self.backoff.stop.is_set():
             return tally
@@ -78,7 +80,10 @@ class Puller:
             page = self._read(self._fetch(self.store.pull_cursor(), 0.0))
             while True:
                 following = ahead.submit(self._read_next, page.cursor) if page.more else None
-                tally.add(self._write(page))
+                stored = self._write(page)
+                tally.add(stored)
+                if each is not None:
+                    each(stored)
                 if following is None or self.backoff.stop.is_set():
                     break
                 page = following.result()
