@@ -2,7 +2,7 @@
 
 A new device pulls the team's whole history (100,000 targets and their audit rows take
 tens of pages). Inserting them while every sort index of the target list and the audit's
-target index are kept up to date costs a third of that catch-up: each page touches pages
+target index are kept up to date costs about a quarter of it: each page touches pages
 of every index all over the file. So when a profile that holds nothing yet (no target,
 no audit row, no change, no pull cursor) pulls a first page that says more follows, the
 page's transaction also sets the secondary indexes aside (drops them and records their

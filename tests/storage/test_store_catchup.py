@@ -18,7 +18,7 @@ import pytest
 from protocol.wire import PullResponse
 from storage import Store, TargetQuery
 from storage.catchup import SET_ASIDE
-from tests.storage.storehelp import state
+from tests.storage.storehelp import entry, state
 
 AT = datetime(2026, 3, 1, tzinfo=UTC)
 _INDEXES = "SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name"
@@ -44,22 +44,11 @@ def _pages(n_pages: int = 3, per_page: int = 40) -> list[str]:
                     status=status,
                 ).model_dump(mode="json")
             )
-            history.append(
-                {
-                    "id": p * 1000 + i,
-                    "change_id": str(uuid.UUID(int=10**9 + p * 1000 + i)),
-                    "target": uid,
-                    "op": "set_status",
-                    "old_status": None,
-                    "new_status": "Hot",
-                    "changed_at": "2026-03-01T00:00:00Z",
-                    "recorded_at": "2026-03-01T00:00:00Z",
-                    "changed_by": "bob",
-                    "device_id": "d",
-                    "note": None,
-                    "version": 2,
-                }
+            change_id = str(uuid.UUID(int=10**9 + p * 1000 + i))
+            pulled = entry(
+                change_id, uid, AT, old=None, new="Hot", version=2, entry_id=p * 1000 + i
             )
+            history.append(pulled.model_dump(mode="json"))
         more = p < n_pages - 1
         pages.append(
             json.dumps({"targets": targets, "history": history, "cursor": f"c{p}", "more": more})
