@@ -15,11 +15,10 @@ import ssl
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any, NotRequired, TypeVar
+from typing import Any, NotRequired
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 from pydantic_core import to_json
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
@@ -81,23 +80,6 @@ class PayloadTooLarge(Refused):
     """413: the push carried too many changes or bytes."""
 
 
-class _PageHead(BaseModel):
-    """What the puller needs of a pull answer before storing it (other keys ignored: the
-    store checks the rows when it applies the page)."""
-
-    cursor: str
-    more: bool
-
-
-@dataclass(frozen=True)
-class RawPage:
-    """A pull answer as the server wrote it (``body``), with its cursor and ``more``."""
-
-    body: bytes
-    cursor: str
-    more: bool
-
-
 class _StateHead(TypedDict):
     """A result's target state: ``version`` checked, the rest kept as JSON values (the
     store checks a whole state where it stores one)."""
@@ -124,7 +106,6 @@ class _LeanPushResponse(TypedDict):
 _PUSH_ANSWER = TypeAdapter(_LeanPushResponse)
 
 TokenSource = Callable[[], str | None]
-M = TypeVar("M", PullResponse, _PageHead)
 
 
 def push_body(device_id: str, changes: Sequence[Change | WireChange]) -> bytes:
@@ -189,11 +170,10 @@ class ApiClient:
         commits or ``wait`` seconds pass, so the read timeout is longer than ``wait``."""
         return _parse(PullResponse, self._pull(cursor, limit, wait))
 
-    def pull_raw(self, cursor: str | None, *, limit: int, wait: float = 0.0) -> RawPage:
-        """:meth:`pull` without parsing the rows (the store applies the JSON itself)."""
-        response = self._pull(cursor, limit, wait)
-        head = _parse(_PageHead, response)
-        return RawPage(response.content, head.cursor, head.more)
+    def pull_raw(self, cursor: str | None, *, limit: int, wait: float = 0.0) -> bytes:
+        """:meth:`pull`'s answer as the server wrote it, unparsed: the store reads and
+        checks the whole page itself (cursor and ``more`` included)."""
+        return self._pull(cursor, limit, wait).content
 
     def check(self) -> None:
         """Prove the URL answers the sync protocol and accepts the token (a 1-item pull)."""
@@ -270,7 +250,7 @@ def _unexpected(response: httpx.Response, err: ValidationError) -> ServerError:
     )
 
 
-def _parse(model: type[M], response: httpx.Response) -> M:
+def _parse(model: type[PullResponse], response: httpx.Response) -> PullResponse:
     try:
         return model.model_validate_json(response.content)
     except ValidationError as err:

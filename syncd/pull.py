@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from protocol.wire import PULL_LIMIT_MAX
 from storage import PullSummary, StagedPage, Store
 
-from .client import ApiClient, ApiError, RawPage, Refused
+from .client import ApiClient, ApiError, Refused
 from .retry import Backoff
 
 log = logging.getLogger("syncd")
@@ -63,21 +63,20 @@ class Puller:
         self.backoff = backoff
         self.limit = limit
 
-    def pull_page(self, wait: float = 0.0) -> Pulled:
-        """One pull from the stored cursor (long-polling ``wait`` s), applied and saved."""
-        return self._write(self._read(self._fetch(self.store.pull_cursor(), wait)))
-
-    def pull_available(self, each: Callable[[Pulled], object] | None = None) -> PullTally:
-        """Pull page after page until the server has nothing more (no long-poll); ``each``
-        is told of every page once it is stored. The next page is fetched and read into
-        rows (another thread, outside the store) while this one is written: it starts from
-        this page's cursor, which the store saves with this page, so a failure anywhere
-        leaves the store at a page boundary as before."""
+    def pull_available(
+        self, each: Callable[[Pulled], object] | None = None, wait: float = 0.0
+    ) -> PullTally:
+        """Pull page after page from the stored cursor until the server has nothing more;
+        the first request long-polls ``wait`` s (the server answers as soon as something
+        new commits). ``each`` is told of every page once it is stored. The next page is
+        fetched and read into rows (another thread, outside the store) while this one is
+        written: it starts from this page's cursor, which the store saves with this page,
+        so a failure anywhere leaves the store at a page boundary as before."""
         tally = PullTally()
         if self.backoff.stop.is_set():
             return tally
         with ThreadPoolExecutor(1, thread_name_prefix="pull-ahead") as ahead:
-            page = self._read(self._fetch(self.store.pull_cursor(), 0.0))
+            page = self._read(self._fetch(self.store.pull_cursor(), wait))
             while True:
                 following = ahead.submit(self._read_next, page.cursor) if page.more else None
                 stored = self._write(page)
@@ -89,7 +88,7 @@ class Puller:
                 page = following.result()
         return tally
 
-    def _fetch(self, cursor: str | None, wait: float) -> RawPage:
+    def _fetch(self, cursor: str | None, wait: float) -> bytes:
         log.debug(
             "pulling (wait %.0f s, %s)", wait, "from a cursor" if cursor else "from the start"
         )
@@ -107,11 +106,11 @@ class Puller:
         return self._read(self._get(cursor, 0.0))
 
     @staticmethod
-    def _read(page: RawPage) -> StagedPage:
+    def _read(body: bytes) -> StagedPage:
         """The page checked and converted into rows (no model objects, the store not
         touched: see Store.read_pull_json)."""
         try:
-            return Store.read_pull_json(page.body)
+            return Store.read_pull_json(body)
         except ValueError as err:
             raise MalformedAnswer(f"unexpected answer from /v1/pull: {err}") from None
 
@@ -119,7 +118,7 @@ class Puller:
         stored: PullSummary = self.store.write_pull_page(page)
         return Pulled(stored.targets, stored.history, bool(page.more))
 
-    def _get(self, cursor: str | None, wait: float) -> RawPage:
+    def _get(self, cursor: str | None, wait: float) -> bytes:
         return self.backoff.call(
             "pull", lambda: self.client.pull_raw(cursor, limit=self.limit, wait=wait)
         )
