@@ -27,7 +27,7 @@ from .pull import Pulled, Puller, PullTally
 from .push import Pusher
 from .report import TOKEN_REFUSED, Reporter
 from .retry import Backoff, Wakeable
-from .settings import POLL_FALLBACK, POLL_SAFETY, Settings
+from .settings import POLL_FALLBACK, POLL_SAFETY, SETTLE_S, SETTLE_STEP, Settings
 from .wake import ProfileWatcher
 
 log = logging.getLogger("syncd")
@@ -129,23 +129,26 @@ class Daemon:
             self._wait_for_write(store, seen)
 
     def _wait_for_write(self, store: Store, seen: int) -> None:
-        """Until a file event, or another connection committed since ``seen``. Checked
-        before sleeping: a file event can come (and be used up) before its commit is
-        visible, so the push that follows misses the change, and only the check of the
-        next round would see it (5 s on with file events)."""
+        """Until another connection has committed since ``seen``. A file event says a
+        write is under way, but its commit becomes visible only after its fsync: a push
+        round started at the event could find nothing and sleep until the safety poll (a
+        5 s delay, seen in the propagation benchmark). So an event only starts close
+        checks of ``data_version`` (every SETTLE_STEP s for SETTLE_S s); without events it
+        is checked every ``poll`` s."""
+        close_until = 0.0
         while not self.stopping.is_set():
             if store.data_version() != seen:
                 log.debug("woken by a database change")
                 return
-            if self.local_write.sleep(self.poll):
-                log.debug("woken by a file event")
-                return
+            nap = SETTLE_STEP if time.monotonic() < close_until else self.poll
+            if self.local_write.sleep(nap):
+                close_until = time.monotonic() + SETTLE_S
 
     def _pull_loop(self, store: Store, client: ApiClient, reporter: Reporter) -> None:
-        """Long-poll a page at a time; whenever the server has more than a page (a new
-        device's catch-up, a return from offline), take all of it with
-        :meth:`Puller.pull_available`, which reads the next page while it stores this one.
-        Every page stored is reported at once (the sync bar says online from the first)."""
+        """Long-poll for what is new, then take all of it (:meth:`Puller.pull_available`
+        reads the next page while it stores this one: a new device's catch-up, a return
+        from offline). Every page is reported as it is stored (the sync bar says online
+        from the first page of a long catch-up)."""
         puller = Puller(store, client, self._backoff(self.pull_backoff, reporter))
 
         def pulled(page: Pulled) -> None:
@@ -154,19 +157,11 @@ class Daemon:
             if page.targets or page.history:
                 log.info("sync: %s", PullTally().add(page))
 
-        wait = 0.0
+        wait = 0.0  # the first pull, and the one after a failure, does not wait
         while not self.stopping.is_set():
-            if wait:
-                step: Callable[[], Pulled | PullTally] = partial(puller.pull_page, wait)
-            else:
-                step = partial(puller.pull_available, pulled)
-            got = self._guard(reporter, self.pull_backoff, step)
-            if got is None or self.stopping.is_set():
-                wait = 0.0
-                continue
-            if isinstance(got, Pulled):
-                pulled(got)
-            wait = 0.0 if isinstance(got, Pulled) and got.more else self.settings.long_poll
+            step = partial(puller.pull_available, pulled, wait)
+            done = self._guard(reporter, self.pull_backoff, step) is not None
+            wait = self.settings.long_poll if done else 0.0
 
     def _guard(self, reporter: Reporter, sleeper: Wakeable, step: Callable[[], T]) -> T | None:
         """Run one step; on a failure that retrying does not cover, record it and pause

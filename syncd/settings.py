@@ -25,6 +25,10 @@ LONG_POLL = 25.0
 POLL_FALLBACK = 0.1
 #: ...and this often anyway, in case a file event was missed.
 POLL_SAFETY = 5.0
+#: After a file event: a write is under way, but its commit is visible only after its
+#: fsync, so ``data_version`` is checked this often for this long before it is seen.
+SETTLE_STEP = 0.005
+SETTLE_S = 1.0
 #: Attempts per request in ``--once`` mode before the server counts as unreachable.
 ONCE_ATTEMPTS = 3
 

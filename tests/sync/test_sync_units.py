@@ -202,3 +202,35 @@ def test_a_change_committed_during_a_push_round_is_pushed_at_once(tmp_path):
         start = time.monotonic()
         daemon._wait_for_write(daemons, seen)
         assert time.monotonic() - start < POLL_SAFETY / 5
+
+
+def test_a_file_event_that_comes_before_its_commit_is_visible_is_not_used_up(tmp_path):
+    """The file event of a write can come before its commit is visible (the commit waits
+    for its fsync). The wait must end when the change can be seen, soon after, not at
+    once (the push round would find nothing) nor at the 5 s safety poll."""
+    import threading
+    import time
+
+    from storage import Store
+    from syncd.daemon import Daemon
+    from syncd.settings import POLL_SAFETY
+
+    daemon = Daemon(tmp_path, lambda: Store.open(tmp_path / "p.db"), Settings(server=""), None)
+    daemon.poll = POLL_SAFETY
+    with Store.open(tmp_path / "p.db") as daemons:
+        seen = daemons.data_version()
+
+        def commit_later() -> None:
+            time.sleep(0.2)
+            with Store.open(tmp_path / "p.db") as tui:
+                tui.create_target("Its event came first")
+
+        writer = threading.Thread(target=commit_later)
+        daemon.local_write.wake()  # the event, 0.2 s before the commit
+        writer.start()
+        start = time.monotonic()
+        daemon._wait_for_write(daemons, seen)
+        waited = time.monotonic() - start
+        writer.join()
+        assert daemons.data_version() != seen  # the change is visible on return
+        assert 0.15 < waited < POLL_SAFETY / 5
