@@ -37,15 +37,10 @@ SELECT NOT EXISTS (SELECT 1 FROM targets) AND NOT EXISTS (SELECT 1 FROM audit)
 """
 
 
-def loading(ctx: Ctx) -> bool:
-    """True while a catch-up holds the secondary indexes aside."""
-    return ctx.get_meta(SET_ASIDE) is not None
-
-
 def begin(ctx: Ctx, cursor_key: str) -> None:
     """Inside a pull page's write transaction, before it is applied: set the secondary
     indexes aside if this profile holds nothing yet and has never pulled."""
-    if ctx.get_meta(cursor_key) is not None or loading(ctx):
+    if ctx.get_meta(cursor_key) is not None or ctx.get_meta(SET_ASIDE) is not None:
         return
     cursor = ctx.db.cursor()
     [(empty,)] = cursor.execute(_HOLDS_NOTHING).fetchall()
