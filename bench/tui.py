@@ -1,6 +1,11 @@
 """5. TUI at 100,000 targets against the same app at 1,000 (Textual Pilot, headless, in a
 child process each: ``bench/tui_probe.py`` says what is timed). The profiles hold
 synced targets (as after a catch-up), written by ``bench.local.adopt``.
+
+Beside them, for the commit benchmark (3): what a sort index buys at 100,000 targets, a
+page of the list halfway down sorted by days in status, through ``Store.list_targets``,
+with its index and with it dropped. The six sort and filter indexes a status change
+moves are about half of its commit's WAL frames.
 """
 
 from __future__ import annotations
@@ -8,10 +13,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
+
+from storage import Store, TargetQuery
 
 from .context import Context
 from .env import Env
-from .harness import PeakRss, Report, median
+from .harness import PeakRss, Report, median, timed
 from .local import adopt, team_targets
 
 NAME = "tui"
@@ -38,6 +46,31 @@ def probe(env: Env, targets: int, keys: int, limit: float) -> dict:
     return {**json.loads(out.strip().splitlines()[-1]), "peak_rss_mb": peak.peak_mb}
 
 
+def sorted_page(db: Path, targets: int, rounds: int = 5) -> tuple[float, float]:
+    """Median seconds of reading a page halfway down the list sorted by days in status:
+    without the sort's index, then with it."""
+    query = TargetQuery(sort="days", offset=targets // 2, limit=50)
+
+    def page_s(store: Store) -> float:
+        times = []
+        for _ in range(rounds):
+            with timed() as t:
+                store.list_targets(query)
+            times.append(t.seconds)
+        return median(times)
+
+    with Store.open(db) as store:
+        indexed = page_s(store)
+        conn = store._ctx.db.connection()
+        [(sql,)] = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'targets_since'")
+        conn.execute("DROP INDEX targets_since")
+        try:
+            unindexed = page_s(store)
+        finally:
+            conn.execute(sql)
+    return unindexed, indexed
+
+
 def run(ctx: Context) -> Report:
     big, small = ctx.size(100_000), ctx.size(1_000)
     keys = 10 if ctx.quick else 20  # keystrokes of each kind
@@ -47,6 +80,7 @@ def run(ctx: Context) -> Report:
             base = probe(env, small, keys, ctx.limit(300, 60))
         with report.phase("measure"):
             ours = probe(env, big, keys, ctx.limit(300, 60))
+        unindexed, indexed = sorted_page(env.root / f"tui-{big}" / "pipetrack.db", big)
     paint = ours["paint_from_launch_s"]
     report.versus(
         "first paint from launch",
@@ -85,5 +119,12 @@ def run(ctx: Context) -> Report:
             else:
                 report.figure(metric, median(counted) * 1e3, "ms")
     report.versus("peak RSS", ours["peak_rss_mb"], base["peak_rss_mb"], "MiB")
+    report.versus(
+        "sorted by days, page at the middle: no index vs its index",
+        unindexed,
+        indexed,
+        "ms",
+        scale=1e3,
+    )
     report.details = {"measured": ours, "baseline": base}
     return report
