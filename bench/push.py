@@ -7,11 +7,16 @@ changes queued per target (10,000). The commit time is when the server holds all
 10,000 new audit rows (polled every 50 ms). Once the device has also recorded every
 result (outbox empty) the process is stopped: the pull that follows is what the
 ``catchup`` benchmark measures.
+
+Beside it, for reading the gap (no goal): the fixed cost of the command, ``sync --once``
+with nothing to push or pull (process start, imports, opening the store, one empty push
+round and pull), the median of three runs after the backlog has been pushed and pulled.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from protocol.wire import Change
 from server.migrate import apply_migrations
@@ -50,6 +55,7 @@ class PushRun:
     drained_s: float  # until the device had recorded every result
     drained: bool
     once: Run
+    home: Path
 
 
 def push_backlog(
@@ -74,7 +80,16 @@ def push_backlog(
         once = env.sync_once(home, limit, until=lambda: committed.last == total and left.last == 0)
     commit_s, commit_done = time_to(committed, total, once.started)
     drained_s, drained_done = time_to(left, 0, once.started, falling=True)
-    return PushRun(total, changes, device, commit_s, commit_done, drained_s, drained_done, once)
+    return PushRun(
+        total, changes, device, commit_s, commit_done, drained_s, drained_done, once, home
+    )
+
+
+def idle_once(env: Env, home: Path, runs: int = 3) -> float:
+    """Median seconds of ``sync --once`` with nothing to do (after one that pulls what
+    is left)."""
+    env.sync_once(home, 120)
+    return median(env.sync_once(home, 60).seconds for _ in range(runs))
 
 
 def run(ctx: Context) -> Report:
@@ -88,6 +103,8 @@ def run(ctx: Context) -> Report:
     with Env(ctx.cluster, NAME) as env:
         with report.phase("measure"):
             pushed = push_backlog(env, targets, PER_TARGET, ctx.limit(180, 25), keep=True)
+        with report.phase("idle"):
+            idle = idle_once(env, pushed.home)
         with report.phase("baseline"):
             baseline = median(
                 set_based_push(seeded_database(env, targets), pushed.changes, pushed.device, USER)
@@ -113,6 +130,8 @@ def run(ctx: Context) -> Report:
         baseline=baseline,
         ratio=baseline / pushed.drained_s,
     )
+    # its ratio is the ceiling: a run that pushed in no time would still take this long
+    report.versus("sync --once with nothing to do", idle, baseline, "s", inverse=True)
     if not pushed.once.finished:
         report.note(f"sync --once stopped at its {pushed.once.seconds:.0f} s limit; projected")
     report.figure("peak RSS sync --once", pushed.once.peak_rss_mb, "MiB")
