@@ -30,7 +30,9 @@ def register(app: typer.Typer) -> None:
 
 def login(
     ctx: typer.Context,
-    url: Annotated[str, typer.Argument(help="The server, e.g. https://pipetrack.example.com")],
+    url: Annotated[
+        str, typer.Argument(metavar="URL", help="The server, e.g. https://pipetrack.example.com")
+    ],
     token: Annotated[
         str,
         typer.Option(

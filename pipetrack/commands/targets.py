@@ -33,7 +33,9 @@ def show(target: TargetView, as_json: bool, message: str) -> None:
 
 def add(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="The target's name (1-255 characters).")],
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="The target's name (1-255 characters).")
+    ],
     description: Annotated[str, typer.Option("--description", "-d")] = "",
     market: MarketOpt = None,
     status: Annotated[str | None, typer.Option("--status", "-s", help=StatusHelp)] = None,

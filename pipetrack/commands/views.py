@@ -78,7 +78,9 @@ def list_targets(
         list[str] | None, typer.Option("--market", "-m", metavar="M", help="Only this market.")
     ] = None,
     stale_only: Annotated[bool, typer.Option("--stale", help="Only stale targets.")] = False,
-    search: Annotated[str, typer.Option("--search", "-q", help="Name contains TEXT.")] = "",
+    search: Annotated[
+        str, typer.Option("--search", "-q", metavar="TEXT", help="Name contains TEXT.")
+    ] = "",
     sort: Annotated[SortKey, typer.Option("--sort", show_default=True)] = "name",
     descending: Annotated[bool, typer.Option("--desc", help="Reverse the order.")] = False,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most N.")] = None,

@@ -157,3 +157,13 @@ def test_python_dash_m_runs_the_same_command(home: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert '"name": "Acme"' in proc.stdout
+
+
+# ---- help ---------------------------------------------------------------------------------
+def test_help_shows_a_flag_alone_and_an_option_with_what_it_takes(cli: Cli) -> None:
+    """A flag must not read as if it took a value (typer 0.29 prints ``--stale <bool>``)."""
+    lines = cli("list", "--help").stdout.splitlines()
+    (stale,) = [line for line in lines if "--stale" in line]
+    (search,) = [line for line in lines if "--search" in line]
+    assert stale.split("--stale")[1].split()[0] == "Only", stale
+    assert search.split("-q")[1].split()[0] == "TEXT", search
