@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 from tuihelp import make_app, make_conflict, make_rejected, settle, shown
 
 from tui.screens import ConflictsScreen
@@ -22,7 +24,7 @@ async def test_each_conflict_choice(store, clock, uids):
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await open_conflicts(pilot)
         text = shown(screen.query_one("#compare"))
-        assert "Acme Robotics" in text and "conflicting set_status" in text
+        assert "Acme Robotics" in text and "conflicting status change" in text
         status_row = next(line for line in text.splitlines() if line.startswith("Status"))
         assert status_row.split()[1:] == ["Cold", "Closed", "Passed"]  # base, mine, theirs
         for expected in ("bob", "you", "2026-06-01 12:00", "2026-06-01 10:00", "after the demo"):
@@ -70,3 +72,23 @@ async def test_rejected_changes_are_dropped_or_corrected(store, uids):
         assert store.rejected() == []
         assert store.get(uids["Helios Solar"]).status == "Cold"
         assert [c.status for c in store.take_batch()] == ["Cold"]
+
+
+def test_a_rejected_new_target_reads_as_words():
+    """What the server refused is told in words: no op names, lists, or empty fields."""
+    from datetime import UTC, datetime
+
+    from rich.console import Console
+
+    from storage import RejectedView
+    from tui.screens.conflicts import rejected_panel
+
+    fields = {"name": "Salt Marsh", "description": "", "markets": ["Nordics", "DACH"]}
+    rejected = RejectedView(
+        "c1", "t1", "Salt Marsh", "create", None, fields, datetime(2026, 6, 1, tzinfo=UTC), "taken"
+    )
+    console = Console(width=100, record=True, file=io.StringIO())
+    console.print(rejected_panel(rejected))
+    text = console.export_text()
+    assert "new target" in text and "markets: Nordics, DACH" in text, text
+    assert "create" not in text and "description" not in text and "[" not in text, text

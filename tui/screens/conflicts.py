@@ -26,16 +26,23 @@ CONFLICT_ACTIONS = {"keep_mine", "take_theirs", "another_status"}
 REJECTED_ACTIONS = {"drop", "correct"}
 
 
+#: What each kind of change is called on screen (the wire's op names are not words).
+OP_WORDS = {"set_status": "status change", "create": "new target", "edit": "edit"}
+
+
+def _value(value: Any) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+
+
 def _fields(fields: dict[str, Any] | None) -> str:
-    if not fields:
-        return ""
-    return "\n".join(f"{key}: {value}" for key, value in fields.items() if value is not None)
+    """``key: value`` lines of the fields a change sets; empty ones left out."""
+    return "\n".join(f"{key}: {_value(value)}" for key, value in (fields or {}).items() if value)
 
 
 def _what(op: str, status: str | None, fields: dict[str, Any] | None) -> str:
     if op == "set_status":
         return status_label(status)
-    return f"{op}\n{_fields(fields)}".strip()
+    return f"{OP_WORDS.get(op, op)}\n{_fields(fields)}".strip()
 
 
 def conflict_panel(conflict: ConflictView) -> Group:
@@ -53,7 +60,9 @@ def conflict_panel(conflict: ConflictView) -> Group:
         "When", "", local_time(conflict.mine_changed_at), local_time(conflict.theirs_changed_at)
     )
     table.add_row("Note", "", conflict.mine_note or "", "")
-    title = Text.assemble((conflict.name, "bold"), f"  conflicting {conflict.op}")
+    title = Text.assemble(
+        (conflict.name, "bold"), f"  conflicting {OP_WORDS.get(conflict.op, conflict.op)}"
+    )
     hint = Text("m keep mine · t take theirs · a choose another status", style="dim")
     return Group(title, Text(""), table, Text(""), hint)
 
