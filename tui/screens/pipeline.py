@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from rich.cells import cell_len
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Footer, Input, Label
-from textual.worker import get_current_worker
 
 from protocol import STATUS_ORDER, Status
 from storage import StoreError, TargetQuery
@@ -21,7 +18,7 @@ from ..display import STALE_ONLY, describe_filter, plural, status_label
 from ..pager import TargetPager
 from ..widgets import SyncBar, TargetTable
 from ..widgets.columns import SortKey
-from .base import AppScreen
+from .listing import ListingScreen
 
 if TYPE_CHECKING:
     from .forms import TargetFields
@@ -31,12 +28,6 @@ if TYPE_CHECKING:
 
 SORT_CYCLE: tuple[SortKey, ...] = ("name", "status", "markets", "days", "sync")
 STATUS_KEYS = Binding.Group("Set status", compact=True)
-
-#: While the last read of the rows on screen took less than this, the next one is made
-#: on the event loop: the typed character and the rows it selects then land in one frame
-#: instead of two (about 20 ms a keystroke). A slower read goes to the worker, so the
-#: keyboard never waits on a slow query.
-INLINE_READ_S = 0.025
 
 
 def _status_bindings() -> list[Binding]:
@@ -52,7 +43,7 @@ def _status_bindings() -> list[Binding]:
     ]
 
 
-class PipelineScreen(AppScreen):
+class PipelineScreen(ListingScreen):
     """All targets, page by page; every key acts on the selected (or marked) rows."""
 
     AUTO_FOCUS = "TargetTable"
@@ -78,19 +69,6 @@ class PipelineScreen(AppScreen):
         Binding("escape", "clear", "Clear", show=False, id="clear"),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.target_query = TargetQuery()
-        self.grand_total = 0
-        # Data changes bump the generation; the number of all targets is counted again
-        # only then, not for every keystroke.
-        self._generation = 0
-        self._grand_generation = -1
-        self._in_flight = False
-        self._pending_keep: bool | None = None  # a load asked for while one runs
-        self._read_s = 0.0  # how long the last read of the rows on screen took
-        self._counts_text = ""
-
     def compose(self) -> ComposeResult:
         yield Input(placeholder="search names…", id="search")
         yield TargetTable(TargetPager(self.store, self.target_query, total=0), id="targets")
@@ -99,155 +77,11 @@ class PipelineScreen(AppScreen):
             yield SyncBar(id="sync")
         yield Footer(show_command_palette=False)  # ctrl+p is in the help; room for keys
 
-    @property
-    def table(self) -> TargetTable:
-        return self.query_one(TargetTable)
-
     def on_mount(self) -> None:
-        # The first screenful is read right away, so the first paint shows rows; the
-        # sync bar (whole-outbox counts) follows from its own worker.
-        first = self.attempt(self._read, self.target_query, 0, self.app.size.height, None)
-        if first is not None:
-            self._show(*first, keep_position=False, generation=self._generation)
+        self.show_first_screen()
         # Watched, not Input.Changed: the watcher runs as the key changes the value, so a
         # quick read lands in the frame that echoes the key (a message comes after it).
         self.watch(self.query_one("#search", Input), "value", self.search_changed, init=False)
-        self.refresh_sync()
-
-    # ---- loading (quick reads inline, the others in worker threads) -------------------
-    def reload_data(self) -> None:
-        """The data changed (here or in another process): rows and sync bar again."""
-        self._generation += 1
-        self.load()
-        self.refresh_sync()
-
-    @work(exclusive=True, thread=True, group="sync-bar", exit_on_error=False)
-    def refresh_sync(self) -> None:
-        try:
-            state = self.store.sync_state(self.pipetrack.server)
-        except StoreError:
-            return  # the table's reads report database problems
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self.query_one(SyncBar).show_state, state)
-
-    def load(self, *, keep_position: bool = True) -> None:
-        """Read the current query again: on the event loop while reads are quick
-        (:data:`INLINE_READ_S`), else in a worker thread.
-
-        At most one read is in flight: requests made meanwhile (fast typing in the
-        search box, a burst of data changes) are coalesced into one more read of the
-        latest query when it finishes. A keystroke after a pause is read at once, so it
-        repaints in milliseconds; a burst costs one read per read time, not per key.
-        """
-        pending = self._pending_keep
-        self._pending_keep = keep_position if pending is None else pending and keep_position
-        if not self._in_flight:
-            self._dispatch()
-
-    def _dispatch(self) -> None:
-        keep_position = bool(self._pending_keep)
-        self._pending_keep = None
-        self._in_flight = True
-        table = self.table
-        first = table.first_visible if keep_position else 0
-        grand = self.grand_total if self._grand_generation == self._generation else None
-        rows = (first, table.visible_rows)
-        # The generation as the read is asked for: a change made meanwhile reads again.
-        if self._read_s < INLINE_READ_S:
-            result = self.attempt(self._read, self.target_query, *rows, grand)
-            done = None if result is None else (*result, keep_position, self._generation)
-            self._loaded(done)
-        else:
-            self._load(self.target_query, rows, keep_position, grand, self._generation)
-
-    def _read(
-        self, query: TargetQuery, first: int, count: int, grand: int | None
-    ) -> tuple[TargetPager, int]:
-        """The rows on screen for ``query`` (its matches counted up to a cap) and the
-        number of all targets (``grand`` when still known)."""
-        start = time.perf_counter()
-        try:
-            if grand is None:
-                grand = self.store.count_targets(TargetQuery())
-            unfiltered = replace(query, sort="name", descending=False) == TargetQuery()
-            known = grand if unfiltered else None
-            return TargetPager.first_screen(self.store, query, first, count, known=known), grand
-        finally:
-            self._read_s = time.perf_counter() - start
-
-    @work(exclusive=True, thread=True, group="pipeline-load", exit_on_error=False)
-    def _load(
-        self,
-        query: TargetQuery,
-        rows: tuple[int, int],
-        keep_position: bool,
-        grand: int | None,
-        generation: int,
-    ) -> None:
-        result = None
-        try:
-            pager, total = self._read(query, *rows, grand)
-            result = (pager, total, keep_position, generation)
-        except StoreError as err:
-            self.app.call_from_thread(self.notify, str(err), severity="error")
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._loaded, result)
-
-    def _loaded(self, result: tuple[TargetPager, int, bool, int] | None) -> None:
-        self._in_flight = False
-        if result is not None:
-            pager, total, keep_position, generation = result
-            self._show(pager, total, keep_position, generation=generation)
-        if self._pending_keep is not None:
-            self._dispatch()
-
-    def _show(
-        self, pager: TargetPager, total: int, keep_position: bool, *, generation: int
-    ) -> None:
-        if pager.query != self.target_query:
-            return  # an older answer; a newer load is on its way
-        self.grand_total = total
-        self._grand_generation = generation
-        had_rows = bool(self.table.row_count)
-        self.table.set_pager(pager, keep_position=keep_position)
-        self.show_counts()
-        if had_rows != bool(pager.total):
-            self.refresh_bindings()  # the footer re-lists the keys that apply
-        if not pager.exact:
-            self._count(pager)
-
-    @work(exclusive=True, thread=True, group="pipeline-count", exit_on_error=False)
-    def _count(self, pager: TargetPager) -> None:
-        """All the matches of a query shown with a capped count, after its first paint."""
-        try:
-            total = pager.count_exactly()
-        except StoreError:
-            return  # the table's reads report database problems
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._counted, pager, total)
-
-    def _counted(self, pager: TargetPager, total: int) -> None:
-        if pager is self.table.pager:
-            pager.counted(total)
-            self.table.total_changed()
-            self.show_counts()
-
-    def show_counts(self) -> None:
-        table = self.table
-        shown = f"{table.row_count:,}" + ("" if table.pager.exact else "+")
-        text = f"{shown} of {plural(self.grand_total, 'target')}"
-        text += f" · {describe_filter(self.target_query)}"
-        if table.marked:
-            text += f" · {len(table.marked):,} marked"
-        # A label sized to its text: a layout pass (the whole screen) only when the width
-        # changes; the same width repaints the label alone.
-        layout = cell_len(text) != cell_len(self._counts_text)
-        self._counts_text = text
-        self.query_one("#counts", Label).update(text, layout=layout)
-
-    def requery(self, query: TargetQuery) -> None:
-        self.target_query = query
-        self.load(keep_position=False)
 
     # ---- search, filter, sort -----------------------------------------------------------
     def action_search(self) -> None:
