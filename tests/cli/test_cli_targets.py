@@ -65,7 +65,7 @@ def test_add_empty_name_is_refused(cli: Cli) -> None:
 
 def test_add_without_a_name_is_a_one_line_usage_error(cli: Cli) -> None:
     err = cli("add", code=2).error
-    assert "'name'" in err and "pipetrack add --help" in err
+    assert "'NAME'" in err and "pipetrack add --help" in err  # the help's name for it
 
 
 # ---- set ---------------------------------------------------------------------------------
