@@ -9,9 +9,9 @@ Beside them, for reading the gap (no goal): the *floor*, the same rows a status 
 writes (target view, audit, outbox) in a second store file, by hand through apsw with
 no Python work around them; and WAL pages per commit. What separates the store from the
 floor is its own Python; what separates the floor from the bare insert is the schema's
-I/O (a status change moves ~20 pages: its row, five index entries, audit and outbox
-rows with their indexes; the bare insert 1). Where the disk is slow, fsync time hides
-both gaps.
+I/O (a status change moves ~22 pages: its row and its entries in five or six sort and
+filter indexes, audit and outbox rows with their indexes; the bare insert 1). Where the
+disk is slow, fsync time hides both gaps.
 
 And the *disk* under both: a commit's WAL frames written as SQLite writes them (a
 24-byte header and a page, one pwrite each) then fdatasync, for the store's frames per

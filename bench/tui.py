@@ -25,8 +25,12 @@ from .local import adopt, team_targets
 NAME = "tui"
 
 
+def profile_name(targets: int) -> str:
+    return f"tui-{targets}"
+
+
 def probe(env: Env, targets: int, keys: int, limit: float) -> dict:
-    home = env.home(f"tui-{targets}")
+    home = env.home(profile_name(targets))
     adopt(home / "pipetrack.db", team_targets(targets))
     proc = subprocess.Popen(
         [sys.executable, "-m", "bench.tui_probe", str(home), str(keys)],
@@ -80,7 +84,7 @@ def run(ctx: Context) -> Report:
             base = probe(env, small, keys, ctx.limit(300, 60))
         with report.phase("measure"):
             ours = probe(env, big, keys, ctx.limit(300, 60))
-        unindexed, indexed = sorted_page(env.root / f"tui-{big}" / "pipetrack.db", big)
+        unindexed, indexed = sorted_page(env.root / profile_name(big) / "pipetrack.db", big)
     paint = ours["paint_from_launch_s"]
     report.versus(
         "first paint from launch",
