@@ -12,6 +12,7 @@ from .limits import (
     clean_name,
     clean_note,
 )
+from .ops import op_words
 from .status import STATUS_ORDER, Status, parse_status
 
 __all__ = [
@@ -27,5 +28,6 @@ __all__ = [
     "clean_markets",
     "clean_name",
     "clean_note",
+    "op_words",
     "parse_status",
 ]

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from pipetrack.context import config_of, open_store
-from protocol import InvalidInput, parse_status
+from protocol import InvalidInput, op_words, parse_status
 from storage import ConflictView, RejectedView, SyncState
 
 from .args import ChangeArg, JsonFlag, StatusHelp
@@ -59,7 +59,7 @@ def change_text(op: str, status: str | None, fields: dict[str, Any] | None) -> s
     """What a change asked for: a status, or which details an edit touched."""
     if op == "edit":
         return "edit " + ", ".join(sorted(fields or {}))
-    return st(status) if op == "set_status" else f"create, {st(status)}"
+    return st(status) if op == "set_status" else f"{op_words(op)}, {st(status)}"
 
 
 def conflict_row(c: ConflictView) -> tuple[str, ...]:

@@ -15,6 +15,7 @@ from .conftest import (
     STATUS_KEYS,
     TARGET_JSON_KEYS,
     Cli,
+    push,
 )
 
 TOKEN = "tok-5ecret-never-shown-0123456789"
@@ -157,6 +158,13 @@ def test_rejected_lists_the_change_and_the_reason(cli: Cli, rejected: dict) -> N
     assert row.startswith(rejected["change_id"][:8] + "  Acme")
     assert "Hot is closed for this market" in row and "pipetrack drop" in run.stderr
     assert cli("status", "--json").json()["rejected"] == 1
+
+
+def test_a_rejected_new_target_is_called_so(cli: Cli, store: Store) -> None:
+    store.create_target("Saltmarsh", status="Active")
+    push(store, "rejected", None, error="a different target with this id already exists")
+    row = cli("rejected").stdout.splitlines()[1]
+    assert "new target, Active" in row and "create" not in row, row
 
 
 def test_drop_a_rejected_change(cli: Cli, rejected: dict) -> None:

@@ -15,7 +15,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from protocol import Status
+from protocol import Status, op_words
 from storage import ConflictView, RejectedView
 
 from ..display import local_time, status_label
@@ -24,10 +24,6 @@ from .status_picker import StatusChoice, StatusPicker
 
 CONFLICT_ACTIONS = {"keep_mine", "take_theirs", "another_status"}
 REJECTED_ACTIONS = {"drop", "correct"}
-
-
-#: What each kind of change is called on screen (the wire's op names are not words).
-OP_WORDS = {"set_status": "status change", "create": "new target", "edit": "edit"}
 
 
 def _value(value: Any) -> str:
@@ -42,7 +38,7 @@ def _fields(fields: dict[str, Any] | None) -> str:
 def _what(op: str, status: str | None, fields: dict[str, Any] | None) -> str:
     if op == "set_status":
         return status_label(status)
-    return f"{OP_WORDS.get(op, op)}\n{_fields(fields)}".strip()
+    return f"{op_words(op)}\n{_fields(fields)}".strip()
 
 
 def conflict_panel(conflict: ConflictView) -> Group:
@@ -60,9 +56,7 @@ def conflict_panel(conflict: ConflictView) -> Group:
         "When", "", local_time(conflict.mine_changed_at), local_time(conflict.theirs_changed_at)
     )
     table.add_row("Note", "", conflict.mine_note or "", "")
-    title = Text.assemble(
-        (conflict.name, "bold"), f"  conflicting {OP_WORDS.get(conflict.op, conflict.op)}"
-    )
+    title = Text.assemble((conflict.name, "bold"), f"  conflicting {op_words(conflict.op)}")
     hint = Text("m keep mine · t take theirs · a choose another status", style="dim")
     return Group(title, Text(""), table, Text(""), hint)
 

@@ -1,0 +1,13 @@
+"""Every op of the wire has its words for people to read."""
+
+from typing import get_args
+
+from protocol import op_words
+from protocol.ops import OP_WORDS
+from protocol.wire import Op
+
+
+def test_every_op_has_words_and_an_unknown_one_reads_as_it_is():
+    assert set(OP_WORDS) == set(get_args(Op))
+    assert all(op_words(op) != op or op == "edit" for op in get_args(Op))
+    assert op_words("merge") == "merge"
