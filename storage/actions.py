@@ -168,10 +168,29 @@ def insert_new(ctx: Ctx, news: Sequence[NewTarget]) -> None:
     _fault("view")
 
 
+_NAMED_SQL = "SELECT uid, name FROM targets WHERE name_lc = ? AND uid != ? LIMIT 1"
+
+
+def refuse_taken_name(ctx: Ctx, name: str, uid: str) -> None:
+    """A name that another target has (in any case) is refused: a name is how people and
+    imports find a target, and a second one would make it ambiguous. Teammates' targets
+    pulled from the server may still share a name; resolving them then asks for a uid."""
+    taken = ctx.db.cursor().execute(_NAMED_SQL, (name.casefold(), uid)).fetchall()
+    if taken:
+        raise name_taken(*taken[0])
+
+
+def name_taken(other: str, other_name: str) -> InvalidInput:
+    return InvalidInput(
+        "name", f"target {other[:8]} is already named {other_name!r}; choose another name"
+    )
+
+
 def create_target(ctx: Ctx, new: NewTarget) -> TargetView:
     with ctx.write():
         if ctx.m.target.get_or_none(ctx.m.target.uid == new.uid) is not None:
             raise InvalidInput("uid", f"a target with uid {new.uid} already exists")
+        refuse_taken_name(ctx, new.name, new.uid)
         insert_new(ctx, [new])
         return query.get(ctx, new.uid)
 
@@ -251,6 +270,8 @@ def edit_target(
     with ctx.write():
         target = query.load(ctx, uid)
         fields = {k: v for k, v in wanted.items() if getattr(target, k) != v}
+        if "name" in fields:
+            refuse_taken_name(ctx, fields["name"], target.uid)
         if fields:
             change = make_change(
                 ctx, uid, "edit", ctx.now(), base_version=base_version_of(target), fields=fields

@@ -8,7 +8,8 @@ existing target leave that field as it is; ``none`` in the status column clears 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,9 +43,18 @@ class _Row:
         return ("uid", self.uid) if self.uid else ("name", (self.name or "").casefold())
 
 
+@contextmanager
+def _row(number: int) -> Iterator[None]:
+    """An InvalidInput raised inside names the row."""
+    try:
+        yield
+    except InvalidInput as err:
+        raise InvalidInput(err.field, f"row {number}: {err.message}") from None
+
+
 def _parse(number: int, raw: dict[str, str]) -> _Row:
     cells = {str(k).strip().lower(): (v or "").strip() for k, v in raw.items() if k is not None}
-    try:
+    with _row(number):
         status = parse_status(cells["status"]) if cells.get("status") else _UNSET
         markets = cells.get("markets")
         return _Row(
@@ -59,8 +69,6 @@ def _parse(number: int, raw: dict[str, str]) -> _Row:
             else None,
             status=status if status is _UNSET or status is None else status.value,
         )
-    except InvalidInput as err:
-        raise InvalidInput(err.field, f"row {number}: {err.message}") from None
 
 
 def _json_list(values: list[str]) -> Any:
@@ -116,24 +124,51 @@ def _refuse_repeats(rows: list[_Row]) -> None:
             )
 
 
+#: The first of the given casefolded names (in their order) that a target has already.
+_TAKEN_SQL = (
+    "SELECT j.key, t.uid, t.name FROM json_each(?) AS j JOIN targets AS t"
+    " ON t.name_lc = j.value ORDER BY j.key LIMIT 1"
+)
+
+
+def _refuse_taken_names(ctx: Ctx, news: list[tuple[int, actions.NewTarget]]) -> None:
+    """New targets (after this import's updates) must not take a name another target
+    has, in any case, nor share one among themselves (rows keyed by different uids).
+    One query for all of them: an import may create 100,000."""
+    names = [new.name.casefold() for _, new in news]
+    first: dict[str, int] = {}
+    for (number, new), name in zip(news, names, strict=True):
+        seen = first.setdefault(name, number)
+        if seen != number:
+            raise InvalidInput("name", f"row {number}: name {new.name!r} is already on row {seen}")
+    taken = ctx.db.cursor().execute(_TAKEN_SQL, (json.dumps(names),)).fetchall()
+    if taken:
+        [(index, uid, name)] = taken
+        with _row(news[index][0]):
+            raise actions.name_taken(uid, name)
+
+
 def import_targets(ctx: Ctx, raw_rows: Sequence[dict[str, str]]) -> tuple[int, int]:
     rows = [_parse(i, raw) for i, raw in enumerate(raw_rows, start=1)]
     _refuse_repeats(rows)
     updated: set[str] = set()
-    news: list[actions.NewTarget] = []
+    news: list[tuple[int, actions.NewTarget]] = []
     with ctx.write():
         existing = _existing(ctx, rows)
         for row in rows:
             uids = existing.get(row.key)
             if uids is None:
-                news.append(_new(row))
+                news.append((row.number, _new(row)))
             elif len(uids) > 1:
                 raise InvalidInput(
                     "name",
                     f"row {row.number}: name {row.name!r} matches {len(uids)} targets; "
                     "add a uid column to say which",
                 )
-            elif _update(ctx, uids[0], row):
-                updated.add(uids[0])
-        actions.insert_new(ctx, news)
+            else:
+                with _row(row.number):
+                    if _update(ctx, uids[0], row):
+                        updated.add(uids[0])
+        _refuse_taken_names(ctx, news)
+        actions.insert_new(ctx, [new for _, new in news])
     return len(news), len(updated)

@@ -10,7 +10,9 @@ import pytest
 
 from pipetrack import cli as cli_module
 from pipetrack.commands import output
+from storage import Store
 from storage.profile import Profile
+from tests.storage.storehelp import pull_target
 
 from .conftest import Cli
 
@@ -124,9 +126,9 @@ def test_console_script_unknown_status_exit_2_one_line(script: Cli, cli: Cli) ->
     assert cli("history", "Acme", "--json").json() == []
 
 
-def test_console_script_ambiguous_target_exit_2(script: Cli, cli: Cli) -> None:
+def test_console_script_ambiguous_target_exit_2(script: Cli, cli: Cli, store: Store) -> None:
     cli("add", "Acme")
-    cli("add", "acme")
+    pull_target(store, "acme")  # a teammate's of the same name
     assert "2 targets" in script("history", "ACME", code=2).error
 
 

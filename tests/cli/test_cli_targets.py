@@ -8,6 +8,8 @@ import pytest
 
 from pipetrack.commands.targets import parse_until
 from protocol import InvalidInput
+from storage import Store
+from tests.storage.storehelp import pull_target
 
 from .conftest import TARGET_JSON_KEYS, Cli, new_uid
 
@@ -125,11 +127,22 @@ def test_set_ambiguous_prefix_exits_2_listing_the_candidates(cli: Cli, tmp_path)
     assert all(t["status"] is None for t in targets(cli))
 
 
-def test_set_ambiguous_name_exits_2(cli: Cli) -> None:
+def test_set_ambiguous_name_exits_2(cli: Cli, store: Store) -> None:
     cli("add", "Acme")
-    cli("add", "ACME")
+    pull_target(store, "ACME")  # a teammate's of the same name
     err = cli("set", "acme", "Hot", code=2).error
     assert "2 targets" in err
+
+
+def test_add_or_rename_to_a_name_taken_in_any_case_exits_2(cli: Cli) -> None:
+    uid = cli("add", "Acme").stdout.strip()
+    for args in (("add", "ACME"), ("add", " acme ")):
+        assert f"target {uid[:8]} is already named 'Acme'" in cli(*args, code=2).error
+    cli("add", "Globex")
+    assert "already named 'Acme'" in cli("edit", "Globex", "--name", "ACME", code=2).error
+    assert [t["name"] for t in targets(cli)] == ["Acme", "Globex"]
+    cli("edit", "Acme", "--name", "ACME")  # its own name in another case is fine
+    assert [t["name"] for t in targets(cli)] == ["ACME", "Globex"]
 
 
 def test_set_over_long_note_is_refused(cli: Cli) -> None:

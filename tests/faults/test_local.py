@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 from pipetrack.cli import app
 from storage import Store, StoreError
 from storage.profile import Profile
+from tests.storage.storehelp import pull_target
 
 from .conftest import Figures
 
@@ -74,7 +75,7 @@ def profile(tmp_path: Path) -> Path:
             uid = store.create_target(f"Target {n}", f"about {n}", ["EU", f"m{n}"], status).uid
             store.set_status(uid, "Active" if status != "Active" else "Hot", note=f"n{n}")
         store.create_target("Twin", status="Cold")
-        store.create_target("twin", status="Hot")  # the same name, another case
+        pull_target(store, "twin")  # a teammate's of the same name, another case
     return home
 
 

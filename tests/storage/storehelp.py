@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from protocol.wire import AuditEntry, Change, Result, TargetState
+
+if TYPE_CHECKING:
+    from storage import Store
 
 
 def state(
@@ -72,6 +76,14 @@ def entry(
     )
 
 
+def pull_target(store: Store, name: str, uid: str | None = None) -> str:
+    """A teammate's target named ``name``, pulled from the server: how two targets come to
+    share a name (the store refuses a second one made here). Returns its uid."""
+    uid = uid or str(uuid.uuid4())
+    store.apply_pull([state(uid, 1, datetime.now(UTC), name=name)], [], f"after-{uid}")
+    return uid
+
+
 def new_id() -> str:
     return str(uuid.uuid4())
 
@@ -98,11 +110,12 @@ def change_statuses(path: str, uids: list[str], worker: int, count: int, start) 
 
 def open_new(path: str, start, device_ids) -> None:
     """Open (creating) the store at ``path`` once ``start`` is set; report its device id."""
+    import os
     from pathlib import Path
 
     from storage import Store
 
     start.wait(30)
     with Store.open(Path(path)) as store:
-        store.create_target("made here")
+        store.create_target(f"made by process {os.getpid()}")
         device_ids.put(store.device_id)

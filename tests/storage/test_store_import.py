@@ -6,6 +6,7 @@ import pytest
 
 from protocol import InvalidInput
 from storage import TargetQuery
+from tests.storage.storehelp import pull_target
 
 ROWS = [
     {"name": "Acme", "description": "widgets", "markets": "EU; US", "status": "hot"},
@@ -83,6 +84,34 @@ def test_a_bad_row_imports_nothing(store, fetch, bad, message):
 
 def test_an_ambiguous_name_is_a_bad_row(store):
     store.create_target("Twin")
-    store.create_target("twin")
+    pull_target(store, "twin")  # a teammate's, of the same name
     with pytest.raises(InvalidInput, match="row 1: name 'Twin' matches 2 targets"):
         store.import_targets([{"name": "Twin", "status": "Hot"}])
+
+
+def test_a_name_another_target_has_is_refused_and_nothing_written(store, fetch):
+    acme = store.create_target("Acme")
+    store.create_target("Beta")
+    other, another = (f"abcd0000-0000-4000-8000-00000000000{n}" for n in (1, 2))
+    before = fetch("SELECT count(*) FROM outbox")
+    cases = {
+        # a new target (its own uid) under a name the store has, in another case
+        "row 2: target " + acme.uid[:8] + " is already named 'Acme'": [
+            {"name": "Gamma"},
+            {"uid": other, "name": "ACME"},
+        ],
+        # two new targets of one name (rows keyed by different uids)
+        "row 2: name 'gamma' is already on row 1": [
+            {"uid": other, "name": "Gamma"},
+            {"uid": another, "name": "gamma"},
+        ],
+        # an existing target renamed to another's name
+        "row 1: target " + acme.uid[:8] + " is already named 'Acme'": [
+            {"uid": store.resolve("Beta").uid, "name": "acme"},
+        ],
+    }
+    for message, rows in cases.items():
+        with pytest.raises(InvalidInput, match=message):
+            store.import_targets(rows)
+    assert fetch("SELECT count(*) FROM outbox") == before
+    assert [t.name for t in store.list_targets()] == ["Acme", "Beta"]

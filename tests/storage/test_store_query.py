@@ -9,7 +9,7 @@ import pytest
 
 from protocol import InvalidInput
 from storage import Ambiguous, NotFound, TargetQuery
-from tests.storage.storehelp import result, state
+from tests.storage.storehelp import pull_target, result, state
 
 
 @pytest.fixture
@@ -160,7 +160,7 @@ def test_resolve(store, sample):
 
 def test_resolve_ambiguous(store):
     a = store.create_target("Twin", uid="abcd0000-0000-4000-8000-000000000001")
-    b = store.create_target("twin", uid="abcd0000-0000-4000-8000-000000000002")
+    b = store.get(pull_target(store, "twin", "abcd0000-0000-4000-8000-000000000002"))
     for ref in ("TWIN", "abcd0"):
         with pytest.raises(Ambiguous) as err:
             store.resolve(ref)

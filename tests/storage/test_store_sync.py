@@ -485,7 +485,7 @@ def test_wire_batch_is_what_the_models_write_byte_for_byte(store, clock):
     store.set_status(a.uid, None)
     clock.now += timedelta(microseconds=1)
     store.edit_target(b.uid, markets=["DE"])
-    store.edit_target(b.uid, name=odd, description="")
+    store.edit_target(b.uid, name=odd + " II", description="")
     changes = store.take_batch()
     wire = store.take_wire_batch()
     assert len(wire) == len(changes) == 6

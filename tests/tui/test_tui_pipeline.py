@@ -179,6 +179,12 @@ async def test_new_target_and_invalid_input_refused(store, uids):
         assert [c.op for c in store.take_batch()] == ["create"]
         assert counts(app).startswith("11 of 11 targets")
 
+        await pilot.press("n", *"KAPPA mining", "ctrl+s")  # a name taken, in another case
+        await pilot.pause()
+        assert f"target {kappa.uid[:8]} is already named 'Kappa Mining'" in notifications(app)[-1]
+        assert isinstance(app.screen, TargetForm)
+        assert store.count_targets() == 11
+
 
 async def test_the_total_is_counted_again_after_a_change_elsewhere(store, uids, other):
     app = make_app(store)
