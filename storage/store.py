@@ -142,7 +142,8 @@ class Store:
     ) -> TargetView:
         """Create a target (uid minted unless given); outbox ``create``.
 
-        InvalidInput on bad fields, or when a target with ``uid`` exists already."""
+        InvalidInput on bad fields, when a target with ``uid`` exists already, or when
+        another target has ``name`` (in any case)."""
         new = actions.validate_new(name, description, markets, status, uid, note)
         return actions.create_target(self._ctx, new)
 
@@ -154,7 +155,8 @@ class Store:
         description: str | None = None,
         markets: Iterable[str] | None = None,
     ) -> TargetView:
-        """Edit details (None = unchanged); outbox ``edit`` with only the changed fields."""
+        """Edit details (None = unchanged); outbox ``edit`` with only the changed fields.
+        A name another target has (in any case) is refused (InvalidInput)."""
         return actions.edit_target(self._ctx, ref_uid, name, description, markets)
 
     def set_status(
