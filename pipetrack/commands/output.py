@@ -50,8 +50,26 @@ def fit(widths: list[int], shrink: Sequence[int], room: int) -> list[int]:
     return widths
 
 
+def cells(text: str) -> int:
+    """Terminal columns ``text`` takes: CJK and most emoji take 2 (company names in
+    Japanese, Chinese or Korean would misalign every column after them otherwise)."""
+    if text.isascii():
+        return len(text)
+    from rich.cells import cell_len  # its unicode tables (~25 ms) only for text needing them
+
+    return cell_len(text)
+
+
 def clip(cell: str, width: int) -> str:
-    return cell if len(cell) <= width else cell[: width - 1] + "…"
+    """``cell`` cut to ``width`` columns (ending in …) when wider, padded to it."""
+    used = cells(cell)
+    if used <= width:
+        return cell + " " * (width - used)
+    if cell.isascii():
+        return cell[: width - 1] + "…"
+    from rich.cells import set_cell_size
+
+    return set_cell_size(cell, width - 1) + "…"
 
 
 def emit_table(
@@ -64,13 +82,13 @@ def emit_table(
     fit its width.
     """
     lines = [[(cell or NONE).replace("\n", " ") for cell in row] for row in rows]
-    widths = [max([len(name), *(len(line[i]) for line in lines)]) for i, name in enumerate(columns)]
+    widths = [max([cells(name), *(cells(ln[i]) for ln in lines)]) for i, name in enumerate(columns)]
     tty = stdout_is_tty()
     if tty:
         order = [columns.index(name) for name in shrink] or [len(columns) - 1]
         widths = fit(widths, order, shutil.get_terminal_size().columns)
     for n, line in enumerate([list(columns), *lines]):
-        text = GAP.join(clip(cell, widths[i]).ljust(widths[i]) for i, cell in enumerate(line))
+        text = GAP.join(clip(cell, widths[i]) for i, cell in enumerate(line))
         typer.echo(typer.style(text.rstrip(), bold=True) if tty and n == 0 else text.rstrip())
 
 

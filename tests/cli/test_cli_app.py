@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from rich.cells import cell_len
 
 from pipetrack import cli as cli_module
 from pipetrack.commands import output
@@ -93,6 +94,22 @@ def test_table_on_a_terminal_fits_its_width(
     assert len(first) <= 40 and first.startswith("abcd1234  A name") and "…" in first
     assert second.split() == ["x", output.NONE, output.NONE]
     assert first.index("space") == header.index("MARKETS")
+
+
+def test_wide_characters_keep_the_columns_aligned(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CJK and emoji take two terminal columns each: the next column starts at the same
+    column on every line, piped in full or cut to a terminal's width."""
+    rows = [("株式会社 Tokyo 😀", "Hot"), ("Acme", "Cold"), ("Ünïcødé", "Active")]
+    for tty, columns in ((False, "200"), (True, "16")):
+        monkeypatch.setattr(output, "stdout_is_tty", lambda tty=tty: tty)
+        monkeypatch.setenv("COLUMNS", columns)
+        output.emit_table(("NAME", "STATUS"), rows, shrink=("NAME",))
+        lines = capsys.readouterr().out.splitlines()
+        starts = {cell_len(line[: line.rindex("  ") + 2]) for line in lines}
+        assert len(starts) == 1, lines
+        assert all(cell_len(line) <= int(columns) for line in lines), lines
 
 
 def test_fit_takes_from_the_shrink_columns_in_turn() -> None:
