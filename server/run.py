@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 from pathlib import Path
 
 import uvicorn
 
 from .db import redact
 from .embedded import open_database
+from .migrate import apply_migrations
 from .settings import DATABASE_URL_ENV, setup_logging
 
 log = logging.getLogger("pipetrack.server")
@@ -20,10 +22,15 @@ def run(host: str, port: int, database_url: str | None, data_dir: Path, workers:
     """Serve until interrupted. Every worker applies migrations at start (advisory
     lock); an embedded PostgreSQL started here is stopped on exit."""
     setup_logging()
+    check_port(host, port)
     # uvicorn re-raises SIGTERM after its graceful shutdown; make that an exit that
     # unwinds (so an embedded PostgreSQL is stopped) instead of an abrupt death.
     signal.signal(signal.SIGTERM, _exit_on_signal)
     with open_database(database_url, data_dir) as url:
+        # Here first, so a database that cannot be used is one line from the command
+        # (inside uvicorn's start-up it was a traceback and exit 3); then a no-op in
+        # each worker.
+        apply_migrations(url)
         os.environ[DATABASE_URL_ENV] = url  # read by each worker's app factory
         kind = "given" if database_url else "embedded"
         log.info(
@@ -44,6 +51,19 @@ def run(host: str, port: int, database_url: str | None, data_dir: Path, workers:
             log_level="info",
             timeout_graceful_shutdown=5,
         )
+
+
+def check_port(host: str, port: int) -> None:
+    """OSError saying so when ``host:port`` cannot be listened on (another server has
+    it, or the address is not this machine's): before an embedded PostgreSQL starts,
+    instead of uvicorn's log line after it and exit 3. Bound as uvicorn binds it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as err:
+            raise OSError(err.errno, f"cannot listen on {host}:{port}: {err.strerror}") from None
 
 
 def _exit_on_signal(signum, frame) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -92,6 +93,24 @@ def test_serve_with_an_embedded_database_shared_with_admin(tmp_path, http):
         assert "embedded database postgresql://postgres@/postgres?host=" in log
     # the server stopped its PostgreSQL on exit (the admin command left it running)
     assert not (data_dir / "pgdata" / "postmaster.pid").exists()
+
+
+def test_serve_that_cannot_start_says_why_in_one_line_and_exits_1(tmp_path):
+    """A port someone has, or a database that cannot be reached: one line (no traceback,
+    no password), exit 1, and no embedded PostgreSQL started for nothing."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        data_dir = tmp_path / "server-data"
+        busy = pipetrack("serve", "--port", str(port), "--data-dir", str(data_dir))
+    unreachable = "postgresql://app:s3cret@127.0.0.1:1/pipe"
+    down = pipetrack("serve", "--database-url", unreachable, "--port", str(port))
+    for run, says in ((busy, f"cannot listen on 127.0.0.1:{port}"), (down, "127.0.0.1:1")):
+        assert run.returncode == 1, run.stderr
+        assert run.stderr.startswith("pipetrack: error: ") and says in run.stderr, run.stderr
+        assert len(run.stderr.strip().splitlines()) == 1 and "s3cret" not in run.stderr
+    assert not data_dir.exists()
 
 
 def test_database_urls_are_logged_without_passwords():
