@@ -89,6 +89,34 @@ def _existing(ctx: Ctx, rows: list[_Row]) -> dict[tuple[str, str], list[str]]:
     return found
 
 
+#: What a row can change of the targets of ``uids`` (a JSON array), in one query.
+_CURRENT_SQL = (
+    "SELECT t.uid, t.name, t.description, t.markets, t.status"
+    " FROM json_each(?) AS j JOIN targets AS t ON t.uid = j.value"
+)
+
+
+#: A target's name, description, markets and status.
+_State = tuple[str, str, list[str], str | None]
+
+
+def _current(ctx: Ctx, uids: list[str]) -> dict[str, _State]:
+    rows = ctx.db.cursor().execute(_CURRENT_SQL, (json.dumps(uids),)).fetchall()
+    return {uid: (name, desc, json.loads(mkts), status) for uid, name, desc, mkts, status in rows}
+
+
+def _differs(row: _Row, current: _State) -> bool:
+    """Whether ``row`` would change its target: a re-imported export changes nothing,
+    and its rows are passed over without a query each."""
+    name, description, markets, status = current
+    return (
+        (row.name is not None and row.name != name)
+        or (row.description is not None and row.description != description)
+        or (row.markets is not None and row.markets != markets)
+        or (row.status is not _UNSET and row.status != status)
+    )
+
+
 def _update(ctx: Ctx, uid: str, row: _Row) -> bool:
     before = query.get(ctx, uid)
     after = actions.edit_target(ctx, uid, row.name, row.description, row.markets)
@@ -155,6 +183,7 @@ def import_targets(ctx: Ctx, raw_rows: Sequence[dict[str, str]]) -> tuple[int, i
     news: list[tuple[int, actions.NewTarget]] = []
     with ctx.write():
         existing = _existing(ctx, rows)
+        current = _current(ctx, [uids[0] for uids in existing.values() if len(uids) == 1])
         for row in rows:
             uids = existing.get(row.key)
             if uids is None:
@@ -165,7 +194,7 @@ def import_targets(ctx: Ctx, raw_rows: Sequence[dict[str, str]]) -> tuple[int, i
                     f"row {row.number}: name {row.name!r} matches {len(uids)} targets; "
                     "add a uid column to say which",
                 )
-            else:
+            elif _differs(row, current[uids[0]]):
                 with _row(row.number):
                     if _update(ctx, uids[0], row):
                         updated.add(uids[0])

@@ -115,3 +115,28 @@ def test_a_name_another_target_has_is_refused_and_nothing_written(store, fetch):
             store.import_targets(rows)
     assert fetch("SELECT count(*) FROM outbox") == before
     assert [t.name for t in store.list_targets()] == ["Acme", "Beta"]
+
+
+def test_reimporting_an_export_reads_the_targets_in_one_pass(store, fetch):
+    """A re-imported export (the spreadsheet round trip) changes nothing, and its rows
+    are passed over without statements of their own: 100,000 such rows took 3 minutes
+    when each was looked at alone (now ~4 s, `pipetrack import` twice of one file)."""
+    rows = [{"name": f"Company {i}", "markets": "EU;US", "status": "Hot"} for i in range(500)]
+    store.import_targets(rows)
+    outbox = fetch("SELECT count(*) FROM outbox")
+    statements: list[str] = []
+    conn = store._ctx.db.connection()
+
+    def traced(_cursor, sql, _bindings):
+        statements.append(sql)
+        return True
+
+    conn.exec_trace = traced
+    try:
+        changed = [*rows[:7], {**rows[7], "status": "Cold"}, *rows[8:]]
+        assert store.import_targets(changed) == (0, 1)
+    finally:
+        conn.exec_trace = None
+    assert len(statements) < 60, statements  # ~20 for the one change; was ~10 per row
+    assert fetch("SELECT count(*) FROM outbox") == [(outbox[0][0] + 1,)]
+    assert store.resolve("Company 7").status == "Cold"
