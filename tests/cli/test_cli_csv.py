@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from pipetrack.commands import csv_io
 from pipetrack.commands.csv_io import COLUMNS, parse_csv
 
 from .conftest import Cli
@@ -38,6 +39,16 @@ def test_import_creates_every_row(cli: Cli, tmp_path: Path) -> None:
     assert got["Acme"]["markets"] == ["space", "EU"] and got["Acme"]["status"] == "Hot"
     assert got["Initech"]["description"] == "Printers, staplers"
     assert got["Initech"]["status"] is None
+
+
+def test_a_large_import_says_it_started(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, GOOD)
+    assert "importing" not in cli("import", path).stderr  # 3 rows: just the counts
+    monkeypatch.setattr(csv_io, "LARGE_IMPORT_ROWS", 3)
+    first, counts = cli("import", path).stderr.splitlines()
+    assert first == f"importing 3 rows from {path} (all or none)…" and counts.startswith("0 c")
 
 
 def test_reimport_does_not_duplicate(cli: Cli, tmp_path: Path) -> None:
