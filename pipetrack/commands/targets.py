@@ -122,7 +122,8 @@ def snooze(
 ) -> None:
     """Keep a target from counting as stale until a date (this device only)."""
     if clear == (until is not None):
-        raise InvalidInput("until", "give a date (YYYY-MM-DD, +7d) or --clear, not both")
+        both = ", not both" if clear else ""
+        raise InvalidInput("until", f"give a date (YYYY-MM-DD, +7d) or --clear{both}")
     day = None if clear else parse_until(until or "", date.today())
     with open_store(ctx) as store:
         uid = store.resolve(target).uid

@@ -209,9 +209,16 @@ def test_snooze_hides_a_stale_target_until_the_date_and_clear_ends_it(cli: Cli, 
 
 
 @pytest.mark.parametrize(
-    "args", [("31/12/2026",), (), ("+7d", "--clear")], ids=["bad-date", "none", "both"]
+    ("args", "says"),
+    [
+        (("31/12/2026",), "31/12/2026"),
+        ((), "give a date (YYYY-MM-DD, +7d) or --clear"),
+        (("+7d", "--clear"), "or --clear, not both"),
+    ],
+    ids=["bad-date", "none", "both"],
 )
-def test_snooze_bad_input_exits_2(cli: Cli, args: tuple[str, ...]) -> None:
+def test_snooze_bad_input_exits_2(cli: Cli, args: tuple[str, ...], says: str) -> None:
     cli("add", "Acme")
-    cli("snooze", "Acme", *args, code=2)
+    error = cli("snooze", "Acme", *args, code=2).error
+    assert says in error and (args or "both" not in error), error
     assert targets(cli)[0]["stagnation"] == "fresh"
