@@ -83,13 +83,31 @@ class PipetrackApp(App[int]):
             )
 
     def _check_keymap(self) -> None:
-        known = {b.id for _title, bindings in self.binding_sections() for b in bindings}
+        sections = self.binding_sections()
+        known = {b.id for _title, bindings in sections for b in bindings}
         unknown = sorted(set(self.config.keys) - known)
         if unknown:
             self.notify(
                 f"config.toml [keys]: unknown binding id {', '.join(unknown)}",
                 severity="warning",
             )
+        for clash in self._key_clashes(sections):
+            self.notify(f"config.toml [keys]: {clash}", severity="warning")
+
+    def _key_clashes(self, sections: list[Section]) -> list[str]:
+        """Keys that config.toml gave to a binding while another of the same screen has
+        them too (one of the two would never run)."""
+        *screens, (_, everywhere) = sections
+        clashes = []
+        for title, bindings in screens:
+            holder: dict[str, str] = {}
+            for binding in [*bindings, *everywhere]:
+                keys = self.config.keys.get(binding.id or "", binding.key)
+                for key in (k.strip() for k in keys.split(",")):
+                    other = holder.setdefault(key, binding.id or "")
+                    if other != binding.id and {other, binding.id} & set(self.config.keys):
+                        clashes.append(f"{key} is bound to both {other} and {binding.id} ({title})")
+        return clashes
 
     # ---- live updates ------------------------------------------------------------------
     def poll(self) -> None:

@@ -57,12 +57,26 @@ async def test_keys_remapped_from_config_and_shown_in_help(store, uids):
 
 
 async def test_greeting_names_new_stale_targets_and_unknown_keys_are_reported(store, uids):
-    app = make_app(store, keys={"launch_rockets": "x"}, greet=True)
+    keys = {"launch_rockets": "x", "set_hot": "1", "set_passed": "5", "set_closed": "0"}
+    app = make_app(store, keys=keys, greet=True)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         shown_messages = notifications(app)
         assert any("became stale since you last opened" in n for n in shown_messages)
         assert any("unknown binding id launch_rockets" in n for n in shown_messages)
+        # 1 is taken from set_passed, which moved to 5, which set_closed left: no clash
+        assert not any("bound to both" in n for n in shown_messages), shown_messages
+
+
+async def test_a_key_given_to_two_bindings_of_a_screen_is_reported(store, uids):
+    app = make_app(store, keys={"set_hot": "1", "undo": "n,ctrl+z"})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        clashes = [n for n in notifications(app) if "bound to both" in n]
+        assert clashes == [
+            "config.toml [keys]: 1 is bound to both set_passed and set_hot (Pipeline)",
+            "config.toml [keys]: n is bound to both undo and new_target (Pipeline)",
+        ]
 
 
 async def test_command_palette_lists_and_runs_the_actions(store, uids):
