@@ -184,6 +184,7 @@ def import_targets(ctx: Ctx, raw_rows: Sequence[dict[str, str]]) -> tuple[int, i
     with ctx.write():
         existing = _existing(ctx, rows)
         current = _current(ctx, [uids[0] for uids in existing.values() if len(uids) == 1])
+        claimed: dict[str, int] = {}  # target uid -> the row that names it
         for row in rows:
             uids = existing.get(row.key)
             if uids is None:
@@ -193,6 +194,11 @@ def import_targets(ctx: Ctx, raw_rows: Sequence[dict[str, str]]) -> tuple[int, i
                     "name",
                     f"row {row.number}: name {row.name!r} matches {len(uids)} targets; "
                     "add a uid column to say which",
+                )
+            elif (seen := claimed.setdefault(uids[0], row.number)) != row.number:
+                raise InvalidInput(  # by uid on one row, by name on another
+                    row.key[0],
+                    f"row {row.number}: the target of row {seen} again; give each target one row",
                 )
             elif _differs(row, current[uids[0]]):
                 with _row(row.number):

@@ -140,3 +140,13 @@ def test_reimporting_an_export_reads_the_targets_in_one_pass(store, fetch):
     assert len(statements) < 60, statements  # ~20 for the one change; was ~10 per row
     assert fetch("SELECT count(*) FROM outbox") == [(outbox[0][0] + 1,)]
     assert store.resolve("Company 7").status == "Cold"
+
+
+def test_one_target_on_two_rows_by_uid_and_by_name_is_refused(store, fetch):
+    acme = store.create_target("Acme", status="Cold")
+    before = fetch("SELECT count(*) FROM outbox")
+    rows = [{"uid": acme.uid, "status": "Hot"}, {"name": "acme", "status": "Closed"}]
+    with pytest.raises(InvalidInput, match="row 2: the target of row 1 again"):
+        store.import_targets(rows)
+    assert fetch("SELECT count(*) FROM outbox") == before
+    assert store.get(acme.uid).status == "Cold"
