@@ -6,8 +6,7 @@ status); this module only decides how that is drawn.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from storage import SyncState, TargetQuery, TargetView
@@ -48,12 +47,21 @@ def markets_text(markets: Iterable[str]) -> str:
     return ", ".join(markets)
 
 
-def split_markets(text: str) -> list[str]:
-    """What the user typed in a markets field (``EU, US`` or ``EU;US``) as a list.
+def markets_field(markets: Sequence[str]) -> str:
+    """Markets as a form's field shows them, read back by :func:`split_markets` as the
+    same list: ``EU, US``, or ``Europe, North; Asia;`` once a market holds a comma (a
+    market may hold one, never a ``;``), which a save must not split in two."""
+    if any("," in market for market in markets):
+        return "; ".join(markets) + ";"
+    return ", ".join(markets)
 
-    Empty pieces (a trailing comma) are dropped; the store checks the rest.
+
+def split_markets(text: str) -> list[str]:
+    """What the user typed in a markets field as a list: split at ``;`` when there is
+    one, else at commas (``EU, US``). Empty pieces are dropped; the store checks the rest.
     """
-    return [piece for piece in (p.strip() for p in re.split(r"[,;]", text)) if piece]
+    separator = ";" if ";" in text else ","
+    return [piece for piece in (p.strip() for p in text.split(separator)) if piece]
 
 
 def local_time(value: datetime | None, *, short: bool = False) -> str:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from textual.widgets import DataTable
 from tuihelp import make_app, notifications, settle, shown
 
+from tui.display import markets_field, split_markets
 from tui.screens import DetailScreen, SnoozeForm, TargetForm
 
 
@@ -65,6 +67,39 @@ async def test_edit_details_and_invalid_edit_refused(store, uids):
         (edit,) = store.take_batch()
         assert edit.op == "edit" and edit.fields.name == "Borealis Power"
         assert shown(screen.query_one("#detail-name")) == "Borealis Power"
+
+
+async def test_a_market_with_a_comma_survives_an_edit_of_something_else(store, uids):
+    """The form showed markets joined by commas and split them at commas on save, so
+    editing only the description turned "Europe, North" into two markets."""
+    acme = uids["Acme Robotics"]
+    store.edit_target(acme, markets=["Europe, North", "Asia"])
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_detail(pilot)
+        await pilot.press("e")
+        form = app.screen
+        assert form.query_one("#markets").value == "Europe, North; Asia;"
+        form.query_one("#description").text = "Robots, now in Asia too."
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+    view = store.get(acme)
+    assert view.markets == ("Europe, North", "Asia")
+    assert view.description == "Robots, now in Asia too."
+
+
+@pytest.mark.parametrize(
+    "markets",
+    [[], ["EU"], ["EU", "US"], ["Europe, North"], ["Europe, North", "Asia"], ["a,b", "c,d"]],
+)
+def test_the_markets_field_reads_back_as_the_same_list(markets):
+    assert split_markets(markets_field(markets)) == markets
+
+
+def test_what_people_type_in_the_markets_field():
+    assert split_markets("EU, US") == ["EU", "US"]
+    assert split_markets("EU;US;") == ["EU", "US"]
+    assert split_markets(" , EU ,, ") == ["EU"]
 
 
 async def test_snooze_and_status_from_the_detail_screen(store, uids):

@@ -19,7 +19,7 @@ from textual.widgets import Button, Input, Label, Select, TextArea
 
 from protocol import STATUS_ORDER, InvalidInput, Status
 
-from ..display import split_markets
+from ..display import markets_field, split_markets
 from .base import AppModal
 
 
@@ -88,7 +88,7 @@ class TargetForm(FormModal):
                 yield Input(self.initial.name, id="name", compact=True)
                 yield Label("Markets")
                 yield Input(
-                    ", ".join(self.initial.markets),
+                    markets_field(self.initial.markets),
                     placeholder="comma separated",
                     id="markets",
                     compact=True,
