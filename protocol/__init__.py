@@ -11,6 +11,7 @@ from .limits import (
     clean_markets,
     clean_name,
     clean_note,
+    markets_text,
 )
 from .ops import op_words
 from .status import STATUS_ORDER, Status, parse_status
@@ -28,6 +29,7 @@ __all__ = [
     "clean_markets",
     "clean_name",
     "clean_note",
+    "markets_text",
     "op_words",
     "parse_status",
 ]

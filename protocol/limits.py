@@ -66,6 +66,14 @@ def clean_description(value: str | None) -> str:
     return value
 
 
+def markets_text(markets: Iterable[str]) -> str:
+    """Markets for people to read: ``EU, US``; ``Europe, North; Asia`` once one holds a
+    comma (a market may, never a ``;``), so that it does not read as two."""
+    markets = list(markets)
+    with_commas = any("," in market for market in markets)
+    return ("; " if with_commas else ", ").join(markets)
+
+
 def clean_markets(values: Iterable[str] | None) -> list[str]:
     """Markets (tags): at most 32 entries of 1-64 characters each after trimming, no ``;``.
 

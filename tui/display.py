@@ -6,9 +6,10 @@ status); this module only decides how that is drawn.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
+from protocol import markets_text
 from storage import SyncState, TargetQuery, TargetView
 
 NO_STATUS = "—"
@@ -43,17 +44,12 @@ def badge(view: TargetView) -> str:
     return f"{glyph} {view.days_in_status}d" if glyph else ""
 
 
-def markets_text(markets: Iterable[str]) -> str:
-    return ", ".join(markets)
-
-
 def markets_field(markets: Sequence[str]) -> str:
     """Markets as a form's field shows them, read back by :func:`split_markets` as the
     same list: ``EU, US``, or ``Europe, North; Asia;`` once a market holds a comma (a
     market may hold one, never a ``;``), which a save must not split in two."""
-    if any("," in market for market in markets):
-        return "; ".join(markets) + ";"
-    return ", ".join(markets)
+    text = markets_text(markets)
+    return text + ";" if any("," in market for market in markets) else text
 
 
 def split_markets(text: str) -> list[str]:

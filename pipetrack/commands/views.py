@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from pipetrack.context import EXIT_STALE, open_store
-from protocol import parse_status
+from protocol import markets_text, parse_status
 from storage import HistoryEntry, TargetQuery, TargetView
 from storage.types import SortKey
 
@@ -36,7 +36,7 @@ def target_row(t: TargetView) -> tuple[str, ...]:
         str(t.days_in_status),
         stagnation_text(t),
         t.sync,
-        ", ".join(t.markets),
+        markets_text(t.markets),
     )
 
 

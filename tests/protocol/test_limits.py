@@ -15,6 +15,7 @@ from protocol import (
     clean_markets,
     clean_name,
     clean_note,
+    markets_text,
 )
 
 
@@ -114,3 +115,9 @@ class TestNote:
         assert err.value.field == "note"
         with pytest.raises(InvalidInput, match="control"):
             clean_note("esc\x1b[0m")
+
+
+def test_markets_read_as_one_each_even_with_commas():
+    assert markets_text(["EU", "US"]) == "EU, US"
+    assert markets_text(["Europe, North", "Asia"]) == "Europe, North; Asia"
+    assert markets_text([]) == ""
