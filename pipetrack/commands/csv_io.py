@@ -86,9 +86,12 @@ def parse_csv(text: str, source: str) -> CsvRows:
         if not header:
             raise _bad(source, "the file is empty; its first line must name the columns")
         columns = _header(header, source)
-        for cells in reader:
-            if not cells:
+        for raw in reader:
+            if not raw:
                 continue  # a blank line
+            # A spreadsheet saved on Windows ends the lines inside a cell with \r\n (a
+            # description of several lines): the store takes \n alone.
+            cells = [cell.replace("\r\n", "\n").replace("\r", "\n") for cell in raw]
             line = reader.line_num - sum(cell.count("\n") for cell in cells)
             rows.append(_row(columns, cells, source, line))
             lines.append(line)

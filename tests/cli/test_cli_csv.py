@@ -78,6 +78,16 @@ def test_utf8_bom_is_accepted(cli: Cli, tmp_path: Path) -> None:
     assert targets(cli)[0]["name"] == "Société Générale"
 
 
+def test_a_windows_spreadsheet_with_lines_inside_a_cell_is_read(cli: Cli, tmp_path: Path) -> None:
+    """Excel on Windows ends every line, those inside a quoted cell too, with \r\n."""
+    path = tmp_path / "excel.csv"
+    path.write_bytes(b'name,description\r\nAcme,"line one\r\nline two"\r\nBeta,"a\rb"\r\n')
+    cli("import", str(path))
+    assert [t["description"] for t in targets(cli)] == ["line one\nline two", "a\nb"]
+    path.write_bytes(b'name,description,status\r\nGamma,"x\r\ny",Hot\r\nDelta,,Lukewarm\r\n')
+    assert "excel.csv: line 4: unknown status 'Lukewarm'" in cli("import", str(path), code=2).error
+
+
 def test_bad_encoding_names_the_line_and_writes_nothing(cli: Cli, tmp_path: Path) -> None:
     path = tmp_path / "latin1.csv"
     path.write_bytes("name\nAcme\nSociété\n".encode("latin-1"))
