@@ -44,7 +44,8 @@ def _status_bindings() -> list[Binding]:
 
 
 class PipelineScreen(ListingScreen):
-    """All targets, page by page; every key acts on the selected (or marked) rows."""
+    """All targets, page by page: the status keys act on the selected row, ``b`` on the
+    marked rows (or every row the filter shows)."""
 
     AUTO_FOCUS = "TargetTable"
 
