@@ -186,6 +186,26 @@ async def test_new_target_and_invalid_input_refused(store, uids):
         assert store.count_targets() == 11
 
 
+async def test_an_empty_list_says_what_to_do(store, other):
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        empty = app.screen.query_one("#empty")
+        assert empty.display and shown(empty).startswith("No targets yet. Press n to add one")
+        other.create_target("Tango Partners")  # another process (the daemon's pull)
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if counts(app).startswith("1 of 1 target"):
+                break
+        assert counts(app).startswith("1 of 1 target") and not empty.display
+        await pilot.press("slash", *"zz")
+        await settle(pilot)
+        assert empty.display and shown(empty).startswith("No targets match “zz”. Press esc")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not empty.display
+
+
 async def test_the_total_is_counted_again_after_a_change_elsewhere(store, uids, other):
     app = make_app(store)
     async with app.run_test(size=(100, 30)) as pilot:

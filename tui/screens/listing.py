@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from rich.cells import cell_len
 from textual import work
-from textual.widgets import Label
+from textual.widgets import Label, Static
 from textual.worker import get_current_worker
 
 from storage import StoreError, TargetQuery
@@ -28,7 +28,8 @@ INLINE_READ_S = 0.025
 
 class ListingScreen(AppScreen):
     """A screen of one :class:`TargetTable` showing ``target_query``, a ``#counts``
-    label and a :class:`SyncBar` (its subclass composes them)."""
+    label, an ``#empty`` Static (what to do when no row is shown) and a
+    :class:`SyncBar` (its subclass composes them)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -185,6 +186,27 @@ class ListingScreen(AppScreen):
         layout = cell_len(text) != cell_len(self._counts_text)
         self._counts_text = text
         self.query_one("#counts", Label).update(text, layout=layout)
+        self.show_empty_state()
+
+    def show_empty_state(self) -> None:
+        """What to do when no row is shown: a first start, or a filter matching nothing."""
+        empty = self.query_one("#empty", Static)
+        if self.table.row_count:
+            empty.set_class(False, "-shown")
+            return
+        if self.grand_total:
+            text = (
+                f"No targets match {describe_filter(self.target_query)}. "
+                "Press esc to clear the search and filters."
+            )
+        else:
+            text = (
+                "No targets yet. Press n to add one, or import a CSV file with "
+                "pipetrack import FILE.csv. To work with your team: pipetrack login URL "
+                "--token T, then pipetrack sync."
+            )
+        empty.update(text)
+        empty.set_class(True, "-shown")
 
     def requery(self, query: TargetQuery) -> None:
         self.target_query = query

@@ -9,7 +9,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Footer, Input, Label
+from textual.widgets import Footer, Input, Label, Static
 
 from protocol import STATUS_ORDER, Status
 from storage import StoreError, TargetQuery
@@ -72,6 +72,7 @@ class PipelineScreen(ListingScreen):
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="search names…", id="search")
+        yield Static(id="empty")
         yield TargetTable(TargetPager(self.store, self.target_query, total=0), id="targets")
         with Horizontal(id="status-line"):
             yield Label(id="counts")
