@@ -6,6 +6,7 @@ the name of the write just made ("target", "audit", "outbox", "view") and may ra
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -168,22 +169,35 @@ def insert_new(ctx: Ctx, news: Sequence[NewTarget]) -> None:
     _fault("view")
 
 
-_NAMED_SQL = "SELECT uid, name FROM targets WHERE name_lc = ? AND uid != ? LIMIT 1"
+#: The first of the [name (casefolded), uid] pairs given (a JSON array, in order) whose
+#: name a target other than that uid has.
+_TAKEN_SQL = (
+    "SELECT j.key, t.uid, t.name FROM json_each(?) AS j JOIN targets AS t"
+    " ON t.name_lc = j.value ->> 0 AND t.uid != j.value ->> 1 ORDER BY j.key LIMIT 1"
+)
+
+
+def taken_name(ctx: Ctx, named: Sequence[tuple[str, str]]) -> tuple[int, InvalidInput] | None:
+    """A name that another target has (in any case) is refused: a name is how people and
+    imports find a target, and a second one would make it ambiguous. Teammates' targets
+    pulled from the server may still share a name; resolving them then asks for a uid.
+
+    ``named``: (name, uid) pairs, one query for all (an import may bring 100,000). The
+    first pair whose name is taken, by position, and the error to raise; None if none."""
+    pairs = json.dumps([[name.casefold(), uid] for name, uid in named])
+    found = ctx.db.cursor().execute(_TAKEN_SQL, (pairs,)).fetchall()
+    if not found:
+        return None
+    [(index, other, other_name)] = found
+    message = f"target {other[:8]} is already named {other_name!r}; choose another name"
+    return index, InvalidInput("name", message)
 
 
 def refuse_taken_name(ctx: Ctx, name: str, uid: str) -> None:
-    """A name that another target has (in any case) is refused: a name is how people and
-    imports find a target, and a second one would make it ambiguous. Teammates' targets
-    pulled from the server may still share a name; resolving them then asks for a uid."""
-    taken = ctx.db.cursor().execute(_NAMED_SQL, (name.casefold(), uid)).fetchall()
+    """:func:`taken_name` for one target (``uid``, which may have the name itself)."""
+    taken = taken_name(ctx, [(name, uid)])
     if taken:
-        raise name_taken(*taken[0])
-
-
-def name_taken(other: str, other_name: str) -> InvalidInput:
-    return InvalidInput(
-        "name", f"target {other[:8]} is already named {other_name!r}; choose another name"
-    )
+        raise taken[1]
 
 
 def create_target(ctx: Ctx, new: NewTarget) -> TargetView:

@@ -76,33 +76,27 @@ def _json_list(values: list[str]) -> Any:
     return SQL("(SELECT value FROM json_each(?))", [json.dumps(values)])
 
 
-def _existing(ctx: Ctx, rows: list[_Row]) -> dict[tuple[str, str], list[str]]:
-    """Key -> uids of the targets already in the store."""
-    t = ctx.m.target
-    found: dict[tuple[str, str], list[str]] = {}
-    uids = sorted({r.uid for r in rows if r.uid})
-    names = sorted({r.key[1] for r in rows if not r.uid})
-    for (uid,) in t.select(t.uid).where(t.uid.in_(_json_list(uids))).tuples():
-        found[("uid", uid)] = [uid]
-    for uid, name_lc in t.select(t.uid, t.name_lc).where(t.name_lc.in_(_json_list(names))).tuples():
-        found.setdefault(("name", name_lc), []).append(uid)
-    return found
-
-
-#: What a row can change of the targets of ``uids`` (a JSON array), in one query.
-_CURRENT_SQL = (
-    "SELECT t.uid, t.name, t.description, t.markets, t.status"
-    " FROM json_each(?) AS j JOIN targets AS t ON t.uid = j.value"
-)
-
-
-#: A target's name, description, markets and status.
+#: A target's name, description, markets and status: what a row can change.
 _State = tuple[str, str, list[str], str | None]
 
 
-def _current(ctx: Ctx, uids: list[str]) -> dict[str, _State]:
-    rows = ctx.db.cursor().execute(_CURRENT_SQL, (json.dumps(uids),)).fetchall()
-    return {uid: (name, desc, json.loads(mkts), status) for uid, name, desc, mkts, status in rows}
+def _existing(
+    ctx: Ctx, rows: list[_Row]
+) -> tuple[dict[tuple[str, str], list[str]], dict[str, _State]]:
+    """Key -> uids of the targets already in the store, and the state of each."""
+    t = ctx.m.target
+    found: dict[tuple[str, str], list[str]] = {}
+    state: dict[str, _State] = {}
+    uids = sorted({r.uid for r in rows if r.uid})
+    names = sorted({r.key[1] for r in rows if not r.uid})
+    columns = (t.uid, t.name_lc, t.name, t.description, t.markets, t.status)
+    by_uid = t.select(*columns).where(t.uid.in_(_json_list(uids)))
+    by_name = t.select(*columns).where(t.name_lc.in_(_json_list(names)))
+    for query_, kind in ((by_uid, "uid"), (by_name, "name")):
+        for uid, name_lc, name, description, markets, status in query_.tuples():
+            found.setdefault((kind, uid if kind == "uid" else name_lc), []).append(uid)
+            state[uid] = (name, description, markets, status)
+    return found, state
 
 
 def _differs(row: _Row, current: _State) -> bool:
@@ -117,13 +111,11 @@ def _differs(row: _Row, current: _State) -> bool:
     )
 
 
-def _update(ctx: Ctx, uid: str, row: _Row) -> bool:
-    before = query.get(ctx, uid)
-    after = actions.edit_target(ctx, uid, row.name, row.description, row.markets)
-    changed = after != before
+def _update(ctx: Ctx, uid: str, row: _Row) -> None:
+    """Write what :func:`_differs` found: the fields the row gives, then its status."""
+    actions.edit_target(ctx, uid, row.name, row.description, row.markets)
     if row.status is not _UNSET:
-        changed = actions.set_status(ctx, uid, row.status, None).changed or changed
-    return changed
+        actions.set_status(ctx, uid, row.status, None)
 
 
 def _new(row: _Row) -> actions.NewTarget:
@@ -152,28 +144,19 @@ def _refuse_repeats(rows: list[_Row]) -> None:
             )
 
 
-#: The first of the given casefolded names (in their order) that a target has already.
-_TAKEN_SQL = (
-    "SELECT j.key, t.uid, t.name FROM json_each(?) AS j JOIN targets AS t"
-    " ON t.name_lc = j.value ORDER BY j.key LIMIT 1"
-)
-
-
 def _refuse_taken_names(ctx: Ctx, news: list[tuple[int, actions.NewTarget]]) -> None:
     """New targets (after this import's updates) must not take a name another target
-    has, in any case, nor share one among themselves (rows keyed by different uids).
-    One query for all of them: an import may create 100,000."""
-    names = [new.name.casefold() for _, new in news]
+    has, in any case, nor share one among themselves (rows keyed by different uids)."""
     first: dict[str, int] = {}
-    for (number, new), name in zip(news, names, strict=True):
-        seen = first.setdefault(name, number)
+    for number, new in news:
+        seen = first.setdefault(new.name.casefold(), number)
         if seen != number:
             raise InvalidInput("name", f"row {number}: name {new.name!r} is already on row {seen}")
-    taken = ctx.db.cursor().execute(_TAKEN_SQL, (json.dumps(names),)).fetchall()
+    taken = actions.taken_name(ctx, [(new.name, new.uid) for _, new in news])
     if taken:
-        [(index, uid, name)] = taken
+        index, err = taken
         with _row(news[index][0]):
-            raise actions.name_taken(uid, name)
+            raise err
 
 
 def import_targets(ctx: Ctx, raw_rows: Sequence[dict[str, str]]) -> tuple[int, int]:
@@ -182,8 +165,7 @@ def import_targets(ctx: Ctx, raw_rows: Sequence[dict[str, str]]) -> tuple[int, i
     updated: set[str] = set()
     news: list[tuple[int, actions.NewTarget]] = []
     with ctx.write():
-        existing = _existing(ctx, rows)
-        current = _current(ctx, [uids[0] for uids in existing.values() if len(uids) == 1])
+        existing, current = _existing(ctx, rows)
         claimed: dict[str, int] = {}  # target uid -> the row that names it
         for row in rows:
             uids = existing.get(row.key)
@@ -202,8 +184,8 @@ def import_targets(ctx: Ctx, raw_rows: Sequence[dict[str, str]]) -> tuple[int, i
                 )
             elif _differs(row, current[uids[0]]):
                 with _row(row.number):
-                    if _update(ctx, uids[0], row):
-                        updated.add(uids[0])
+                    _update(ctx, uids[0], row)
+                updated.add(uids[0])
         _refuse_taken_names(ctx, news)
         actions.insert_new(ctx, [new for _, new in news])
     return len(news), len(updated)
