@@ -52,6 +52,7 @@ def register(app: typer.Typer) -> None:
     admin.command("add-user")(admin_add_user)
     admin.command("list-users")(admin_list_users)
     admin.command("disable-user")(admin_disable_user)
+    admin.command("new-token")(admin_new_token)
     app.add_typer(admin, name="admin")
 
 
@@ -105,6 +106,27 @@ def admin_disable_user(
     with _admin_database(database_url, data_dir) as url:
         disable_user(url, name)
     typer.echo(f"user {name!r} disabled", err=True)
+
+
+def admin_new_token(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Give a user a new token and print it (alone, on standard output): the old token
+    stops working at once, and a disabled user is enabled again. For a lost laptop or a
+    leaked token: the user keeps their name, so their history stays theirs."""
+    from server.users import new_token
+
+    with _admin_database(database_url, data_dir) as url:
+        token, was_disabled = new_token(url, name)
+    again = " and is enabled again" if was_disabled else ""
+    typer.echo(
+        f"user {name!r} has a new token{again}; the old one no longer works;"
+        " keep this one, it is not shown again",
+        err=True,
+    )
+    typer.echo(token)
 
 
 @contextlib.contextmanager

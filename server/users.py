@@ -54,6 +54,22 @@ def add_user(database_url: str, name: str) -> str:
     return token
 
 
+def new_token(database_url: str, name: str) -> tuple[str, bool]:
+    """Replace a user's token (the old one stops working at once) and enable the user;
+    returns the new token and whether the user was disabled."""
+    token = secrets.token_urlsafe(32)
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "UPDATE users u SET token_hash = %s, disabled = false"
+            " FROM (SELECT id, disabled FROM users WHERE name = %s FOR UPDATE) old"
+            " WHERE u.id = old.id RETURNING old.disabled",
+            (hash_token(token), name),
+        ).fetchone()
+    if row is None:
+        raise InvalidInput("name", f"no user named {name!r}")
+    return token, row[0]
+
+
 def list_users(database_url: str) -> list[User]:
     with psycopg.connect(database_url) as conn:
         rows = conn.execute("SELECT name, created_at, disabled FROM users ORDER BY name").fetchall()

@@ -35,6 +35,14 @@ def cli(*args: str):
     return CliRunner().invoke(app, list(args))
 
 
+def listed_state(url: str, name: str) -> str:
+    """The last column of the user's line in ``admin list-users``."""
+    listed = cli("admin", "list-users", "--database-url", url)
+    assert listed.exit_code == 0, listed.stderr
+    [line] = [row for row in listed.stdout.splitlines() if row.startswith(name + "\t")]
+    return line.split("\t")[-1]
+
+
 def test_add_user_prints_only_the_token_and_stores_only_its_hash(shared_server, http):
     url, name = shared_server.database_url, f"frank{uuid.uuid4().hex[:6]}"
 
@@ -51,18 +59,12 @@ def test_add_user_prints_only_the_token_and_stores_only_its_hash(shared_server, 
     push = {"device_id": "d", "changes": [create()]}
     assert http.post(f"{shared_server.url}/v1/push", json=push, headers=headers).status_code == 200
 
-    listed = cli("admin", "list-users", "--database-url", url)
-    assert listed.exit_code == 0
-    [line] = [row for row in listed.stdout.splitlines() if row.startswith(name + "\t")]
-    assert line.endswith("\tenabled")
+    assert listed_state(url, name) == "enabled"
 
     disabled = cli("admin", "disable-user", name, "--database-url", url)
     assert disabled.exit_code == 0, disabled.stderr
     assert http.get(f"{shared_server.url}/v1/pull", headers=headers).status_code == 401
-    listed = cli("admin", "list-users", "--database-url", url).stdout
-    assert f"{name}\t" in listed and listed.split(f"{name}\t")[1].split("\n")[0].endswith(
-        "disabled"
-    )
+    assert listed_state(url, name) == "disabled"
 
 
 def test_bad_admin_input_exits_2_with_one_line(database_url):
@@ -72,6 +74,7 @@ def test_bad_admin_input_exits_2_with_one_line(database_url):
         ("admin", "add-user", "bob"),  # exists
         ("admin", "add-user", "two words"),
         ("admin", "disable-user", "nobody"),
+        ("admin", "new-token", "nobody"),
         ("serve", "--port", "0"),
         ("serve", "--workers", "0"),
     ):
@@ -121,3 +124,26 @@ def test_database_urls_are_logged_without_passwords():
     assert redact("postgresql://app@db/pipe?sslmode=require") == (
         "postgresql://app@db/pipe?sslmode=require"
     )
+
+
+def test_new_token_replaces_the_old_one_and_enables_the_user(shared_server, http):
+    """A lost laptop or a leaked token: the user keeps their name (and history), the old
+    token stops working at once, and a disabled user comes back with the new one."""
+    url, name = shared_server.database_url, f"gail{uuid.uuid4().hex[:6]}"
+    old = cli("admin", "add-user", name, "--database-url", url).stdout.strip()
+    assert cli("admin", "disable-user", name, "--database-url", url).exit_code == 0
+
+    renewed = pipetrack("admin", "new-token", name, env={"PIPETRACK_DATABASE_URL": url})
+
+    assert renewed.returncode == 0, renewed.stderr
+    new = renewed.stdout.strip()
+    assert renewed.stdout == new + "\n" and len(new) >= 43 and new != old
+    assert "enabled again" in renewed.stderr and new not in renewed.stderr
+    pull = f"{shared_server.url}/v1/pull"
+    assert http.get(pull, headers={"Authorization": f"Bearer {new}"}).status_code == 200
+    assert http.get(pull, headers={"Authorization": f"Bearer {old}"}).status_code == 401
+    assert listed_state(url, name) == "enabled"
+
+    again = cli("admin", "new-token", name, "--database-url", url)
+    assert again.exit_code == 0 and "enabled again" not in again.stderr
+    assert http.get(pull, headers={"Authorization": f"Bearer {new}"}).status_code == 401
