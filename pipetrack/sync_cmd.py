@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import signal
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlsplit
 
 import typer
@@ -19,6 +19,10 @@ from protocol import InvalidInput
 from storage import Store
 
 from .commands.output import info
+
+if TYPE_CHECKING:
+    from storage.profile import Profile
+    from syncd import ApiClient
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(message)s"
 
@@ -50,9 +54,11 @@ def login(
     token = token.strip()
     if not token:
         raise InvalidInput("token", "the token is empty")
+    profile = profile_of(ctx)
     try:
         with ApiClient(url, token) as client:
             client.check()
+            _refuse_another_pipeline(profile, client)
     except Unauthorized:
         raise InvalidInput("token", f"{url} refused the token") from None
     except Transient as err:
@@ -61,10 +67,28 @@ def login(
         raise InvalidInput(
             "url", f"{url} does not answer like a pipetrack server ({err})"
         ) from None
-    profile = profile_of(ctx)
     profile.save_server(url)
     profile.save_token(token)
     info(f"logged in to {url}; token saved in {profile.token_path}. Run 'pipetrack sync'.")
+
+
+def _refuse_another_pipeline(profile: Profile, client: ApiClient) -> None:
+    """InvalidInput when the profile holds targets from a server and ``client``'s server
+    does not have them: syncing would mix two teams' pipelines, and the queued changes
+    would go to a server that rejects them (or creates them there). The same server under
+    a new URL has them, and passes."""
+    old = profile.load_config().server
+    if old is None or old == client.base_url or not profile.db_path.exists():
+        return
+    with Store.open(profile.db_path) as store:
+        uid = store.a_synced_target()
+    if uid is not None and not client.has_target(uid):
+        raise InvalidInput(
+            "url",
+            f"{client.base_url} does not hold this profile's targets (they came from {old});"
+            f" to use it, log in from another profile: pipetrack --home DIR login"
+            f" {client.base_url}",
+        )
 
 
 def _clean_url(url: str) -> str:

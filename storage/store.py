@@ -288,6 +288,10 @@ class Store:
     def pull_cursor(self) -> str | None:
         return sync.pull_cursor(self._ctx)
 
+    def a_synced_target(self) -> str | None:
+        """The uid of one target a server has acknowledged, or None (nothing synced)."""
+        return sync.a_synced_target(self._ctx)
+
     def apply_pull(
         self, targets: Sequence[TargetState], history: Sequence[AuditEntry], cursor: str
     ) -> PullSummary:

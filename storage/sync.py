@@ -318,6 +318,16 @@ def pull_cursor(ctx: Ctx) -> str | None:
     return ctx.get_meta(PULL_CURSOR)
 
 
+def a_synced_target(ctx: Ctx) -> str | None:
+    """The uid of one target a server has acknowledged (its version is known), or None
+    when the store holds nothing from a server."""
+    with ctx.read():
+        row = ctx.db.execute_sql(
+            "SELECT uid FROM targets WHERE server_version IS NOT NULL LIMIT 1"
+        ).fetchone()
+    return None if row is None else row[0]
+
+
 # ---- sync state -------------------------------------------------------------------------
 
 

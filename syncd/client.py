@@ -175,6 +175,16 @@ class ApiClient:
         checks the whole page itself (cursor and ``more`` included)."""
         return self._pull(cursor, limit, wait).content
 
+    def has_target(self, uid: str) -> bool:
+        """Whether the server holds the target ``uid`` (its history answers; 404: no)."""
+        try:
+            self._request("GET", f"/v1/targets/{uid}/history")
+        except Refused as err:
+            if err.status_code == 404:
+                return False
+            raise
+        return True
+
     def check(self) -> None:
         """Prove the URL answers the sync protocol and accepts the token (a 1-item pull)."""
         self.pull(None, limit=1)

@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 import pytest
 
+from tests.support.fixtures import server_on_new_database
+from tests.support.pg import PgCluster
 from tests.support.server import ServerProcess, free_port
 from tests.sync.synchelp import Device
 
@@ -71,3 +73,29 @@ def test_sync_without_login_exits_2(c: Device):
         assert result.stderr == (
             "pipetrack: error: not logged in - run pipetrack login URL --token T\n"
         )
+
+
+def test_login_to_a_server_without_the_profiles_targets_is_refused(
+    c: Device, server: ServerProcess, token: str, pg_cluster: PgCluster
+):
+    """A profile that synced with one team's server is not pointed at another's: its
+    targets would mix with theirs and its queued changes would go to a server that does
+    not have those targets. The same server under another URL has them, and passes."""
+    assert c.run("login", server.url, "--token", token).returncode == 0
+    assert c.run("add", "Acme Robotics").returncode == 0
+    c.sync_once()
+    assert c.run("set", "Acme Robotics", "Hot").returncode == 0  # queued, not pushed
+
+    with server_on_new_database(pg_cluster) as other:
+        result = c.run("login", other.url, "--token", other.add_user("carl"))
+
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"pipetrack: error: {other.url} does not hold this profile's")
+    assert f"came from {server.url}" in line and "--home" in line
+    assert saved(c) == (server.url, token)
+    assert c.pending() == 1
+    same = server.url.replace("127.0.0.1", "localhost")
+    moved = c.run("login", same, "--token", token)
+    assert moved.returncode == 0, moved.stderr
+    assert saved(c) == (same, token)
