@@ -10,7 +10,9 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
+import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -18,7 +20,7 @@ import typer
 from typer.core import TyperGroup
 
 from pipetrack import commands, demo_cmd, server_cmd, sync_cmd
-from pipetrack.context import EXIT_BAD_INPUT, EXIT_FAILURE, init_state
+from pipetrack.context import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_READER_GONE, init_state
 from protocol import InvalidInput
 from storage import Ambiguous, NotFound, StoreError
 from storage.profile import HOME_ENV, Profile
@@ -33,6 +35,15 @@ def fail(reason: str, code: int) -> NoReturn:
         reason = re.sub(r"\s*\n\s*", " ", reason.strip())  # one line
     typer.echo(f"pipetrack: error: {reason}", err=True)
     raise typer.Exit(code)
+
+
+def reader_gone() -> NoReturn:
+    """Whoever read our output stopped (``pipetrack list | head``): end quietly, as
+    ``ls | head`` does, with the code a shell gives a process SIGPIPE ended. Standard
+    output goes to /dev/null first, so Python's flush at exit cannot complain either."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    raise typer.Exit(EXIT_READER_GONE)
 
 
 def reason_of(err: Exception) -> str:
@@ -51,6 +62,8 @@ class PipetrackGroup(TyperGroup):
     def invoke(self, ctx: typer.Context) -> object:
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:
+            reader_gone()
         except BAD_INPUT as err:
             fail(reason_of(err), EXIT_BAD_INPUT)
         except typer.TyperException as err:  # click-style usage errors: exit 2

@@ -42,6 +42,7 @@ EXIT_OK = 0
 EXIT_FAILURE = 1  # the store or the file system failed (corrupt db, disk full...)
 EXIT_BAD_INPUT = 2  # the user's input was refused; nothing was written
 EXIT_STALE = 3  # ``stale --fail`` found stale targets
+EXIT_READER_GONE = 141  # the output's reader went away (``| head``): 128 + SIGPIPE, as shells say
 
 
 @dataclass

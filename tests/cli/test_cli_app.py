@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ from storage import Store
 from storage.profile import Profile
 from tests.storage.storehelp import pull_target
 
-from .conftest import Cli
+from .conftest import SCRIPT, Cli
 
 
 # ---- profile selection -------------------------------------------------------------------
@@ -165,6 +166,20 @@ def test_console_script_bad_csv_exit_2(script: Cli, cli: Cli, tmp_path: Path) ->
     err = script("import", str(path), code=2).error
     assert "line 3" in err and "'Lukewarm'" in err
     assert cli("list", "--json").json() == []
+
+
+@pytest.mark.parametrize("command", [("list",), ("export",), ("list", "--json")])
+def test_output_into_a_closed_pipe_ends_quietly(cli: Cli, command: tuple[str, ...]) -> None:
+    """``pipetrack list | head -1``: once the reader has gone, no error line and no
+    traceback, the exit code of a process SIGPIPE ended (like ``ls | head``)."""
+    cli("add", "Acme")
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first byte is written
+    with os.fdopen(write, "wb") as stdout:
+        proc = subprocess.run(
+            [str(SCRIPT), *command], stdout=stdout, stderr=subprocess.PIPE, timeout=60
+        )
+    assert (proc.returncode, proc.stderr) == (141, b"")
 
 
 def test_python_dash_m_runs_the_same_command(home: Path) -> None:
