@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import os
 import re
 import sys
@@ -119,6 +120,23 @@ commands.register(app)  # add set edit list stale history status conflicts resol
 sync_cmd.register(app)  # login, sync
 server_cmd.register(app)  # serve, admin
 demo_cmd.register(app)  # demo
+
+
+def reflow_help(group: typer.Typer) -> None:
+    """Typer's help keeps a docstring's line breaks, which are the source's wrapping, not
+    the terminal's: each paragraph of every command's help becomes one line, for the
+    terminal to wrap."""
+    for command in group.registered_commands:
+        doc = command.help or (command.callback.__doc__ if command.callback else None)
+        if doc:
+            paragraphs = inspect.cleandoc(doc).split("\n\n")
+            command.help = "\n\n".join(" ".join(p.split()) for p in paragraphs)
+    for sub in group.registered_groups:
+        if sub.typer_instance is not None:
+            reflow_help(sub.typer_instance)
+
+
+reflow_help(app)
 
 
 def main() -> None:

@@ -49,8 +49,10 @@ def demo(
         bool, typer.Option("--seed-only", help="Set up and seed, then stop everything.")
     ] = False,
 ) -> None:
-    """Run the whole system here: PostgreSQL, the API, ~300 seeded targets, the sync
-    daemon and the TUI. Quitting stops everything it started."""
+    """Run the whole system here: PostgreSQL, the API, seeded targets, daemon and TUI.
+
+    About 300 seeded targets with a year of history. Quitting stops everything it
+    started."""
     from pipetrack.demo import run
 
     run(ctx, data_dir, home, fresh, port, no_tui, seed_only)

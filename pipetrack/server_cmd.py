@@ -71,11 +71,11 @@ def serve(
 
 
 def admin_add_user(
-    name: Annotated[str, typer.Argument(help="User name (no spaces).")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="User name (no spaces).")],
     database_url: DatabaseUrl = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Create a user and print its token (alone, on standard output) — shown only once."""
+    """Create a user and print its token, alone on standard output; shown only once."""
     from server.users import add_user
 
     with _admin_database(database_url, data_dir) as url:
@@ -96,7 +96,7 @@ def admin_list_users(database_url: DatabaseUrl = None, data_dir: DataDir = None)
 
 
 def admin_disable_user(
-    name: Annotated[str, typer.Argument(help="User name.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="User name.")],
     database_url: DatabaseUrl = None,
     data_dir: DataDir = None,
 ) -> None:
@@ -109,13 +109,14 @@ def admin_disable_user(
 
 
 def admin_new_token(
-    name: Annotated[str, typer.Argument(help="User name.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="User name.")],
     database_url: DatabaseUrl = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Give a user a new token and print it (alone, on standard output): the old token
-    stops working at once, and a disabled user is enabled again. For a lost laptop or a
-    leaked token: the user keeps their name, so their history stays theirs."""
+    """Give a user a new token, printed alone; the old one stops working at once.
+
+    For a lost laptop or a leaked token: a disabled user is enabled again, and keeps
+    their name, so their history stays theirs."""
     from server.users import new_token
 
     with _admin_database(database_url, data_dir) as url:

@@ -106,8 +106,10 @@ def sync(
     ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
 ) -> None:
-    """Run the sync daemon until stopped (Ctrl-C, SIGTERM): push local changes, pull the
-    team's. Exit 1 with --once when the server is unreachable (changes stay queued)."""
+    """Run the sync daemon until stopped (Ctrl-C, SIGTERM): push yours, pull the team's.
+
+    With --once: push and pull until nothing is left, then exit; exit 1 when the server
+    is unreachable (changes stay queued)."""
     from syncd import AlreadyRunning, ProfileLock, Settings, run_once
 
     profile = profile_of(ctx)

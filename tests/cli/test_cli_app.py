@@ -201,3 +201,19 @@ def test_help_shows_a_flag_alone_and_an_option_with_what_it_takes(cli: Cli) -> N
     (search,) = [line for line in lines if "--search" in line]
     assert stale.split("--stale")[1].split()[0] == "Only", stale
     assert search.split("-q")[1].split()[0] == "TEXT", search
+
+
+@pytest.mark.parametrize(
+    ("command", "sentence"),
+    [
+        (("sync",), "then exit; exit 1 when the server is unreachable (changes stay queued)."),
+        (("admin", "new-token"), "a disabled user is enabled again, and keeps their name,"),
+    ],
+)
+def test_help_is_wrapped_by_the_terminal_not_by_the_source(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, command: tuple[str, ...], sentence: str
+) -> None:
+    """A docstring's line breaks are where its source wraps: on a wide terminal a
+    paragraph of help is one line, not broken where the source was."""
+    monkeypatch.setenv("COLUMNS", "200")
+    assert any(sentence in line for line in cli(*command, "--help").stdout.splitlines())
