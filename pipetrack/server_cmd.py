@@ -10,12 +10,18 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import platformdirs
 import typer
 
 from server.settings import DATABASE_URL_ENV, setup_logging
+
+from .commands.args import JsonFlag
+from .commands.output import ListSpec, emit_list, local_time
+
+if TYPE_CHECKING:
+    from server.users import User
 
 # psycopg, pgserver and the rest of the server load when a command runs, not with the
 # CLI: every other pipetrack command starts faster without them.
@@ -84,15 +90,26 @@ def admin_add_user(
     typer.echo(token)
 
 
-def admin_list_users(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
-    """List users: name, created, enabled/disabled."""
+USERS: ListSpec[User] = ListSpec(
+    columns=("NAME", "CREATED", "STATE"),
+    row=lambda user: (
+        user.name,
+        local_time(user.created_at),
+        "disabled" if user.disabled else "enabled",
+    ),
+    empty="no users yet: add one with pipetrack admin add-user NAME",
+)
+
+
+def admin_list_users(
+    database_url: DatabaseUrl = None, data_dir: DataDir = None, as_json: JsonFlag = False
+) -> None:
+    """List users: name, created, enabled or disabled."""
     from server.users import list_users
 
     with _admin_database(database_url, data_dir) as url:
         users = list_users(url)
-    for user in users:
-        state = "disabled" if user.disabled else "enabled"
-        typer.echo(f"{user.name}\t{user.created_at.isoformat(timespec='seconds')}\t{state}")
+    emit_list(users, as_json, USERS)
 
 
 def admin_disable_user(

@@ -8,7 +8,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 import psycopg
 from psycopg import errors
@@ -23,6 +24,10 @@ class User:
     name: str
     created_at: datetime
     disabled: bool
+
+    def to_json(self) -> dict[str, Any]:
+        created = self.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return {"name": self.name, "created_at": created, "disabled": self.disabled}
 
 
 def hash_token(token: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import socket
 import subprocess
@@ -36,11 +37,17 @@ def cli(*args: str):
 
 
 def listed_state(url: str, name: str) -> str:
-    """The last column of the user's line in ``admin list-users``."""
+    """The user's state in ``admin list-users``: its table, and its JSON, agreeing."""
     listed = cli("admin", "list-users", "--database-url", url)
     assert listed.exit_code == 0, listed.stderr
-    [line] = [row for row in listed.stdout.splitlines() if row.startswith(name + "\t")]
-    return line.split("\t")[-1]
+    assert listed.stdout.splitlines()[0].split() == ["NAME", "CREATED", "STATE"]
+    [line] = [row for row in listed.stdout.splitlines() if row.startswith(name + " ")]
+    as_json = cli("admin", "list-users", "--json", "--database-url", url)
+    [user] = [u for u in json.loads(as_json.stdout) if u["name"] == name]
+    assert user["created_at"].endswith("Z") and line.split()[-1] == (
+        "disabled" if user["disabled"] else "enabled"
+    )
+    return line.split()[-1]
 
 
 def test_add_user_prints_only_the_token_and_stores_only_its_hash(shared_server, http):
