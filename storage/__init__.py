@@ -43,6 +43,7 @@ from .types import (  # noqa: E402
     SyncState,
     TargetQuery,
     TargetView,
+    Undone,
 )
 
 __all__ = [
@@ -62,6 +63,7 @@ __all__ = [
     "SyncState",
     "TargetQuery",
     "TargetView",
+    "Undone",
     "WireChange",
     "utcnow",
 ]

@@ -29,7 +29,7 @@ from . import status as status_rows
 from .bulk import insert_rows
 from .context import Ctx
 from .schema import Target
-from .types import StatusChange, TargetView
+from .types import StatusChange, TargetView, Undone
 from .view import compute_view, empty_start, refresh
 
 _fault_hook: Callable[[str], None] | None = None
@@ -263,7 +263,8 @@ def set_status_many(
     with ctx.write():
         targets = [t for t in status_rows.read_many(ctx, wanted) if t.status != new]
         if targets:
-            _write_statuses(ctx, status_rows.plan(ctx, targets, new, note))
+            group = str(uuid.uuid4()) if len(targets) > 1 else None  # undone whole
+            _write_statuses(ctx, status_rows.plan(ctx, targets, new, note, group))
         return len(targets)
 
 
@@ -296,29 +297,51 @@ def edit_target(
 
 #: Change ids that an undo undid already (an undo's note is "undo of <change id>").
 _UNDONE_SQL = "SELECT substr(note, ?) FROM audit WHERE substr(note, 1, ?) = ?"
-#: This device's status changes that are not undos themselves, latest first.
+#: This device's status changes that still stand (their target has the status they set)
+#: and are not undos themselves, latest first.
 _UNDOABLE_SQL = (
-    "SELECT target, old_status, change_id FROM audit WHERE origin = 'local'"
-    " AND (note IS NULL OR substr(note, 1, ?) != ?) ORDER BY id DESC"
+    "SELECT a.target, a.old_status, a.new_status, a.change_id, a.batch"
+    " FROM audit AS a JOIN targets AS t ON t.uid = a.target"
+    " WHERE a.origin = 'local' AND (a.note IS NULL OR substr(a.note, 1, ?) != ?)"
+    " AND t.status IS a.new_status ORDER BY a.id DESC"
+)
+#: The changes of one bulk change that still stand.
+_GROUP_SQL = (
+    "SELECT a.target, a.old_status, a.change_id FROM audit AS a JOIN targets AS t"
+    " ON t.uid = a.target WHERE a.batch = ? AND t.status IS a.new_status ORDER BY a.id"
 )
 
 
-def undo_last(ctx: Ctx) -> StatusChange | None:
-    """Undo this device's latest status change that is neither an undo nor undone
-    already, so repeated undos walk back through history. The undone ids are read in
-    one pass: checking each candidate against the whole audit table made the n-th undo
-    in a row read the table n times (seconds after a bulk change of 100,000)."""
+def undo_last(ctx: Ctx) -> Undone | None:
+    """Undo this device's latest status change that still stands (its target has the
+    status it set) and is neither an undo nor undone already, so repeated undos walk back
+    through history; a change someone made since on the same target is never overwritten
+    by it. A bulk change is undone whole: each of its targets that still has its status
+    goes back, in one transaction. The undone ids are read in one pass: checking each
+    candidate against the whole audit table made the n-th undo in a row read the table
+    n times (seconds after a bulk change of 100,000)."""
     size = len(UNDO_NOTE)
     with ctx.write():
         cursor = ctx.db.cursor()
         undone = {row[0] for row in cursor.execute(_UNDONE_SQL, (size + 1, size, UNDO_NOTE))}
         rows = cursor.execute(_UNDOABLE_SQL, (size, UNDO_NOTE))
-        found = next((row for row in rows if row[2] not in undone), None)
+        found = next((row for row in rows if row[3] not in undone), None)
         cursor.close()  # done reading before writing
         if found is None:
             return None
-        target, old_status, change_id = found
-        return change_status(ctx, target, old_status, f"{UNDO_NOTE}{change_id}")
+        target, old_status, new_status, change_id, group = found
+        if group is None:
+            change = change_status(ctx, target, old_status, f"{UNDO_NOTE}{change_id}")
+            return Undone(1, change.target, new_status)
+        members = [r for r in ctx.db.cursor().execute(_GROUP_SQL, (group,)) if r[2] not in undone]
+        by_old: dict[str | None, list[tuple[str, str]]] = {}
+        for uid, old, cid in members:
+            by_old.setdefault(old, []).append((uid, f"{UNDO_NOTE}{cid}"))
+        for old, pairs in by_old.items():
+            targets = status_rows.read_many(ctx, [uid for uid, _ in pairs])
+            notes = [note for _, note in pairs]
+            _write_statuses(ctx, status_rows.plan(ctx, targets, old, notes))
+        return Undone(len(members), query.get(ctx, target), new_status)
 
 
 def snooze(ctx: Ctx, uid: str, until: date | None) -> TargetView:

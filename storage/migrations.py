@@ -134,11 +134,19 @@ def _v2(cursor: Any) -> None:
     cursor.execute(_V2)
 
 
+def _v3(cursor: Any) -> None:
+    """The bulk change an audit row is part of, so an undo takes it back whole (a new
+    column of NULLs: SQLite rewrites no row)."""
+    cursor.execute("ALTER TABLE audit ADD COLUMN batch TEXT")
+    # partial: a single status change (no batch) writes nothing to it
+    cursor.execute("CREATE INDEX audit_batch ON audit (batch) WHERE batch IS NOT NULL")
+
+
 #: In order; ``MIGRATIONS[n]`` brings a file from version n to n + 1. A profile can be
 #: opened in the middle of its first catch-up, its secondary indexes set aside (dropped,
 #: their SQL in meta: storage/catchup.py): a migration that changes those indexes must
 #: first build them again from meta.
-MIGRATIONS: tuple[Callable[[Any], None], ...] = (_v1, _v2)
+MIGRATIONS: tuple[Callable[[Any], None], ...] = (_v1, _v2, _v3)
 LATEST = len(MIGRATIONS)
 
 

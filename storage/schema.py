@@ -126,6 +126,7 @@ class Audit(Model):
     note = TextField(null=True)
     origin = TextField()  # local | server
     server_version = IntegerField(null=True)  # set once the server confirmed the change
+    batch = TextField(null=True)  # local: the bulk change the row is part of (undone whole)
 
     class Meta:
         table_name = "audit"

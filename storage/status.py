@@ -36,7 +36,7 @@ _MANY_SQL = (
 )
 _AUDIT_SQL = (
     "INSERT INTO audit (change_id, target, old_status, new_status, changed_at, changed_by,"
-    " note, origin) VALUES (?, ?, ?, ?, ?, ?, ?, 'local')"
+    " note, origin, batch) VALUES (?, ?, ?, ?, ?, ?, ?, 'local', ?)"
 )
 _OUTBOX_SQL = (
     "INSERT INTO outbox (change_id, target, op, base_version, status, changed_at, note)"
@@ -127,17 +127,25 @@ class Batch:
     views: list[tuple[Any, ...]] = field(default_factory=list)
 
 
-def plan(ctx: Ctx, targets: Sequence[Current], new: str | None, note: str | None) -> Batch:
+def plan(
+    ctx: Ctx,
+    targets: Sequence[Current],
+    new: str | None,
+    note: str | None | Sequence[str | None],
+    group: str | None = None,
+) -> Batch:
     """The writes of setting ``new`` on each of ``targets`` now (callers leave out those
-    already in ``new``); each target's view moves to its new state in memory too."""
+    already in ``new``); each target's view moves to its new state in memory too.
+    ``note``: one for all, or one per target; ``group``: the bulk change they make up."""
     now = ctx.now()
     at = time_text(now)
     row = SimpleNamespace(op="set_status", status=new, fields=None, changed_at=now, state="pending")
+    notes = [note] * len(targets) if note is None or isinstance(note, str) else note
     batch = Batch()
-    for target in targets:
+    for target, note in zip(targets, notes, strict=True):
         change_id = str(uuid.uuid4())
         batch.change_ids.append(change_id)
-        batch.audit.append((change_id, target.uid, target.status, new, at, ctx.user, note))
+        batch.audit.append((change_id, target.uid, target.status, new, at, ctx.user, note, group))
         # base_version: the server's version, 0 = "before the server has it"
         batch.outbox.append((change_id, target.uid, target.server_version or 0, new, at, note))
         view = extend_view(target.view_columns(), row)

@@ -52,6 +52,7 @@ from .types import (
     SyncState,
     TargetQuery,
     TargetView,
+    Undone,
 )
 
 if TYPE_CHECKING:  # pydantic's models: off the TUI's start (annotations only here)
@@ -177,9 +178,10 @@ class Store:
         :meth:`set_status` does) and nothing is written."""
         return actions.set_status_many(self._ctx, uids, status, note)
 
-    def undo_last(self) -> StatusChange | None:
-        """Compensate this device's last status change (a new change back to the old
-        status, its note saying it undoes the earlier one). None when nothing to undo."""
+    def undo_last(self) -> Undone | None:
+        """Compensate this device's last status change that still stands (a new change
+        back to the old status, its note saying it undoes the earlier one); a bulk change
+        is compensated whole. None when nothing to undo."""
         return actions.undo_last(self._ctx)
 
     def snooze(self, uid: str, until: date | None) -> TargetView:

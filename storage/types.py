@@ -83,6 +83,17 @@ class StatusChange:
     change_id: str | None = None
 
 
+@dataclass(frozen=True)
+class Undone:
+    """What :meth:`Store.undo_last` took back: one status change, or a bulk change whole.
+    ``count`` targets went back; ``target`` is one of them (the only one of a single
+    change), as it is now; ``status`` is what the undone change had set."""
+
+    count: int
+    target: TargetView
+    status: str | None
+
+
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
     change_id: str

@@ -84,6 +84,18 @@ def pull_target(store: Store, name: str, uid: str | None = None) -> str:
     return uid
 
 
+def acknowledge(store: Store, names: dict[str, str], status: str, version: int) -> None:
+    """The server applied every pending change (each target now at ``version``)."""
+    at = datetime.now(UTC)
+    results = []
+    for change in store.take_batch():
+        uid = str(change.target)
+        results.append(
+            result(change, "applied", state(uid, version, at, name=names[uid], status=status))
+        )
+    store.apply_push_results(results)
+
+
 def new_id() -> str:
     return str(uuid.uuid4())
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import stat
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
 from protocol import InvalidInput
 from storage import NotFound, Store
+from tests.storage.storehelp import acknowledge, pull_target, state
 
 
 def test_open_creates_a_private_wal_file_with_a_device_id(store, db_path, fetch):
@@ -181,12 +182,25 @@ def test_undo_walks_back_through_this_devices_changes(store, clock):
     first = store.set_status(t.uid, "Active")
     second = store.set_status(t.uid, "Hot")
     undo = store.undo_last()
-    assert undo.changed and undo.target.status == "Active"
+    assert (undo.count, undo.status, undo.target.status) == (1, "Hot", "Active")
     assert store.history(t.uid)[-1].note == f"undo of {second.change_id}"
     assert store.undo_last().target.status == "Cold"
     assert store.history(t.uid)[-1].note == f"undo of {first.change_id}"
     assert store.undo_last().target.status is None  # the create's status
     assert store.undo_last() is None
+
+
+def test_undo_leaves_a_change_someone_made_since(store):
+    """My change, pushed, then a teammate's pulled over it: undoing mine would overwrite
+    theirs (or, had they set my old status back, do nothing on every press), so there is
+    nothing to undo."""
+    uid = pull_target(store, "Acme")
+    store.set_status(uid, "Hot")
+    acknowledge(store, {uid: "Acme"}, "Hot", version=2)
+    store.apply_pull([state(uid, 3, datetime.now(UTC), status="Cold")], [], "after-teammate")
+
+    assert store.undo_last() is None
+    assert store.get(uid).status == "Cold"
 
 
 def test_json_shapes(store, clock):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 import pytest
 
 import storage.actions
 from protocol import InvalidInput
 from storage import NotFound, Store, TargetQuery
-from tests.storage.storehelp import new_id
+from tests.storage.storehelp import acknowledge, new_id, pull_target, state
 from tests.storage.test_store_atomic import Boom, counts, fail_at
 from tests.storage.test_store_status import assert_views_recomputed
 
@@ -85,12 +86,34 @@ def test_a_failure_mid_way_leaves_nothing(store, fetch, monkeypatch, three, step
     assert store.set_status_many(three, "Active") == 3
 
 
-def test_undo_afterwards_walks_back_one_change_at_a_time(store, three):
+def test_undo_after_a_bulk_change_takes_it_back_whole(store, fetch, three):
     a, b, c = three
     assert store.set_status_many(three, "Passed") == 3
-    undone = [store.undo_last().target for _ in range(3)]
-    assert [(t.uid, t.status) for t in undone] == [(c, None), (b, "Hot"), (a, "Cold")]
+    undone = store.undo_last()
+    assert (undone.count, undone.status) == (3, "Passed")
+    assert [store.get(u).status for u in three] == ["Cold", "Hot", None]
+    notes = fetch("SELECT note FROM audit WHERE note LIKE 'undo of %' ORDER BY id")
+    bulk = fetch("SELECT change_id FROM audit WHERE new_status = 'Passed' ORDER BY id")
+    assert sorted(notes) == sorted((f"undo of {cid}",) for (cid,) in bulk)
+    assert store.undo_last().target.uid == b  # then the change before it: B's create
     assert_views_recomputed(store)
+
+
+def test_a_target_changed_since_the_bulk_change_keeps_that_change(store):
+    """Undo never overwrites what came after: a teammate's change pulled since the bulk
+    change stays, the bulk change's other targets go back."""
+    names = ["North", "South", "West"]
+    uids = [pull_target(store, name) for name in names]
+    assert store.set_status_many(uids, "Hot") == 3
+    acknowledge(store, dict(zip(uids, names, strict=True)), "Hot", version=2)
+    teammate = state(uids[0], 3, datetime.now(UTC), name="North", status="Cold")
+    store.apply_pull([teammate], [], "after-teammate")
+
+    undone = store.undo_last()
+
+    assert undone.count == 2
+    assert [store.get(u).status for u in uids] == ["Cold", None, None]
+    assert store.undo_last() is None  # nothing of ours stands any more
 
 
 def test_pending_changes_stay_in_order_and_go_out_as_one_change_each(store, three):

@@ -162,6 +162,30 @@ async def test_bulk_change_previews_the_count_before_writing(store, uids):
         assert len(store.take_batch()) == 2 + len(matching)
 
 
+async def test_undo_after_a_bulk_change_takes_back_all_of_it(store, uids):
+    before = {name: store.get(uid).status for name, uid in uids.items()}
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("space", "space", "space", "b", "5", "enter")  # three: Closed
+        await settle(pilot)
+        assert sum(store.get(uid).status == "Closed" for uid in uids.values()) > sum(
+            status == "Closed" for status in before.values()
+        )
+        await pilot.press("u")
+        await settle(pilot)
+        assert {name: store.get(uid).status for name, uid in uids.items()} == before
+        assert "bulk change to Closed of 3 targets" in notifications(app)[-1]
+        assert [table_status(app, name) for name in before] == list(before.values())
+
+
+def table_status(app, name: str) -> str | None:
+    """The status the list shows for ``name`` (after the reload)."""
+    table = app.screen.query_one(TargetTable)
+    rows = [table.pager.row(i) for i in range(table.row_count)]
+    return next(row.status for row in rows if row.name == name)
+
+
 async def test_new_target_and_invalid_input_refused(store, uids):
     app = make_app(store)
     async with app.run_test(size=(100, 30)) as pilot:

@@ -174,12 +174,19 @@ class PipelineScreen(ListingScreen):
         outcome = self.attempt(lambda: (self.store.undo_last(),))
         if outcome is None:
             return
-        (change,) = outcome
-        if change is None:
+        (undone,) = outcome
+        if undone is None:
             self.notify("Nothing to undo")
             return
-        self.table.patch(change.target)
-        self.notify(f"Undone: {change.target.name} is {status_label(change.target.status)} again")
+        if undone.count == 1:
+            self.table.patch(undone.target)
+            target = undone.target
+            self.notify(f"Undone: {target.name} is {status_label(target.status)} again")
+        else:  # a bulk change, whole: the list reloads below
+            self.notify(
+                f"Undone: the bulk change to {status_label(undone.status)}"
+                f" of {undone.count:,} targets; each has its status from before again"
+            )
         self.pipetrack.data_changed()
 
     # ---- bulk --------------------------------------------------------------------------
