@@ -23,6 +23,7 @@ from typing import TypeVar
 from storage import Store
 
 from .client import ApiClient, ApiError, TokenSource, Transient, Unauthorized
+from .progress import PROGRESS_S, Every
 from .pull import Pulled, Puller, PullTally
 from .push import Pusher
 from .report import TOKEN_REFUSED, Reporter
@@ -121,7 +122,8 @@ class Daemon:
         pusher = Pusher(store, client, self._backoff(self.push_backoff, reporter))
         while not self.stopping.is_set():
             seen = store.data_version()
-            tally = self._guard(reporter, self.push_backoff, pusher.push_pending)
+            progress = partial(Every(PROGRESS_S), log.info, "sync: %s so far…")  # a backlog
+            tally = self._guard(reporter, self.push_backoff, partial(pusher.push_pending, progress))
             if tally is not None and tally.sent:
                 if reporter.ok(synced=True):
                     self.pull_backoff.wake()

@@ -8,7 +8,8 @@ import threading
 from storage import Store
 
 from .client import ApiClient, ApiError, TokenSource, Unauthorized
-from .pull import Puller
+from .progress import PROGRESS_S, Every
+from .pull import Puller, PullTally
 from .push import Pusher
 from .report import TOKEN_REFUSED, Reporter
 from .retry import Backoff, Wakeable
@@ -17,17 +18,26 @@ from .settings import ONCE_ATTEMPTS, Settings
 log = logging.getLogger("syncd")
 
 
-def run_once(store: Store, settings: Settings, token: TokenSource) -> int:
+def run_once(
+    store: Store, settings: Settings, token: TokenSource, progress_every: float = PROGRESS_S
+) -> int:
     """0 when everything pushable went out and everything new came in; 1 when the server
-    is unreachable (after a few quick retries) or refuses us. Every change stays queued."""
+    is unreachable (after a few quick retries) or refuses us. Every change stays queued.
+    Work that takes longer than ``progress_every`` seconds logs how far it got."""
     reporter = Reporter(store)
     backoff = Backoff(
         threading.Event(), Wakeable(), cap=settings.backoff_max, attempts=ONCE_ATTEMPTS
     )
+    progress = Every(progress_every)
+    so_far = PullTally()
     try:
         with ApiClient(settings.server, token) as client:
-            pushed = Pusher(store, client, backoff).push_pending()
-            pulled = Puller(store, client, backoff).pull_available()
+            pushed = Pusher(store, client, backoff).push_pending(
+                lambda tally: progress(log.info, "sync: %s so far…", tally)
+            )
+            pulled = Puller(store, client, backoff).pull_available(
+                lambda page: progress(log.info, "sync: %s so far…", so_far.add(page))
+            )
     except Unauthorized as err:
         log.error("sync failed: %s (%s)", TOKEN_REFUSED, err)
         reporter.failed(TOKEN_REFUSED)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Protocol, TypeVar
 
@@ -124,18 +124,19 @@ class Pusher:
         #: back after pushes that went through.
         self.limit = BATCH_MAX
 
-    def push_pending(self) -> PushTally:
+    def push_pending(self, each: Callable[[PushTally], object] | None = None) -> PushTally:
         """One push cycle. Transient errors are retried per ``backoff`` (the same push
         again); 413/422 split a push down to the one change to quarantine;
         :class:`~syncd.client.Unauthorized` and other errors propagate (after the
-        results of the pushes already answered are booked)."""
+        results of the pushes already answered are booked). ``each`` is given the tally
+        so far after every push's results are booked."""
         tally = PushTally()
         while not self.backoff.stop.is_set():
             snapshot = self.store.take_wire_batch(SNAPSHOT)
             if not snapshot:
                 break
             before = tally.settled
-            self._push_snapshot(plan_pushes(snapshot, self.limit), tally)
+            self._push_snapshot(plan_pushes(snapshot, self.limit), tally, each)
             if tally.settled == before:
                 # Everything came back blocked: taking again would send the same changes
                 # forever. Leave them for the next cycle.
@@ -143,7 +144,12 @@ class Pusher:
                 break
         return tally
 
-    def _push_snapshot(self, pushes: list[list[WireChange]], tally: PushTally) -> None:
+    def _push_snapshot(
+        self,
+        pushes: list[list[WireChange]],
+        tally: PushTally,
+        each: Callable[[PushTally], object] | None,
+    ) -> None:
         """Send ``pushes`` with up to :data:`IN_FLIGHT` at once; book each answer as it
         comes (pushes share no target, so their order does not matter). The next push
         leaves before an answer is booked: the server works while we book."""
@@ -180,6 +186,8 @@ class Pusher:
                 waiting.clear()
                 continue
             tally.add(len(answer), summary)
+            if each is not None:
+                each(tally)
             if self.backoff.stop.is_set():
                 waiting.clear()
         if error is not None:

@@ -4,8 +4,10 @@ conflicts and their three resolutions, chains, rejected and oversized changes.""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 
+from syncd import Settings, run_once
 from tests.support.server import ServerProcess, free_port
 from tests.sync.faultproxy import BAD_STATUS, FaultProxy
 from tests.sync.synchelp import Device, audit_change_ids, server_history
@@ -229,3 +231,25 @@ def test_server_errors_are_retried_with_the_same_batch(a: Device, b: Device, pro
     assert len(retries) == 2 and "HTTP 503" in retries[0] and "HTTP 500" in retries[1]
     b.sync_once()
     assert [b.status_of(uid) for uid in uids] == ["Hot"] * 3
+
+
+def test_long_work_says_how_far_it_got(
+    devices: Callable[[str], Device], server: ServerProcess, token: str, caplog
+):
+    """A backlog pushed or a catch-up pulled logs its progress every few seconds (here
+    every step: the interval is 0); work shorter than that logs only its summary."""
+    device = devices("p")
+    device.connect(server.url, token)
+    make_fifty_changes(device)
+    caplog.set_level(logging.INFO, logger="syncd")
+
+    with device.store() as store:
+        assert run_once(store, Settings(server.url), device.profile.read_token, 0.0) == 0
+        pushed = [r.getMessage() for r in caplog.records]
+        caplog.clear()
+        store.set_status(store.list_targets()[0].uid, "Hot")
+        assert run_once(store, Settings(server.url), device.profile.read_token) == 0
+
+    assert "sync: pushed 50 (applied 50, conflicts 0, rejected 0) so far…" in pushed
+    assert any(m.startswith("sync: pulled ") and m.endswith(" so far…") for m in pushed)
+    assert [m for m in (r.getMessage() for r in caplog.records) if "so far" in m] == []
