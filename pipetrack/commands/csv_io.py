@@ -1,7 +1,8 @@
 """``import FILE.csv`` and ``export [FILE]``: targets as CSV, one format both ways.
 
 Columns (header row, any order, any case): ``name`` (required), ``description``,
-``markets`` (``a;b``), ``status``, ``uid``. Export writes all five, so an exported file
+``markets`` (``a;b``), ``status``, ``uid``; separated by commas, or by semicolons or
+tabs as spreadsheets in other locales save them. Export writes all five, so an exported file
 imports back without duplicating anything. Import only parses: the store checks
 every row and writes all or nothing; its "row N" becomes the file's line number here.
 """
@@ -77,8 +78,19 @@ def _row(columns: list[str], cells: list[str], source: str, line: int) -> dict[s
     return dict(zip(columns, cells + [""] * (len(columns) - len(cells)), strict=True))
 
 
+def separator(text: str) -> str:
+    """The separator the header line uses: a comma, or what a spreadsheet set up for
+    another locale writes: ';' (Excel in much of Europe) or a tab. The one that makes
+    a column of the header read ``name``; a comma when none does (its error says so)."""
+    header = text.split("\n", 1)[0]
+    for sep in (",", ";", "\t"):
+        if any(cell.strip().strip('"').strip().lower() == "name" for cell in header.split(sep)):
+            return sep
+    return ","
+
+
 def parse_csv(text: str, source: str) -> CsvRows:
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator(text), strict=True)
     rows: list[dict[str, str]] = []
     lines: list[int] = []
     try:
@@ -110,7 +122,10 @@ def read_csv(path: Path) -> CsvRows:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
-        reason = f"not UTF-8 text (byte 0x{data[err.start]:02x}); save the file as UTF-8"
+        reason = (
+            f"not UTF-8 text (byte 0x{data[err.start]:02x}); save the file as UTF-8"
+            " (in Excel: Save As, 'CSV UTF-8')"
+        )
         raise _bad(source, reason, line) from None
     return parse_csv(text, source)
 

@@ -88,11 +88,29 @@ def test_a_windows_spreadsheet_with_lines_inside_a_cell_is_read(cli: Cli, tmp_pa
     assert "excel.csv: line 4: unknown status 'Lukewarm'" in cli("import", str(path), code=2).error
 
 
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_a_spreadsheet_of_another_locale_is_read(cli: Cli, tmp_path: Path, sep: str) -> None:
+    """Excel set up for much of Europe saves "CSV" with semicolons; some tools save tabs.
+    A cell holding the separator is quoted, markets included."""
+    path = tmp_path / "europe.csv"
+    header = sep.join(["Name", "description", "markets", "status"])
+    rows = [
+        sep.join(["Acme", "Robots", "EU", "Hot"]),
+        sep.join(["Globex", '"Big; corp"', '"EU;US"', "cold"]),
+    ]
+    path.write_bytes("\r\n".join([header, *rows, ""]).encode())
+    assert "2 created" in cli("import", str(path)).stderr
+    got = {t["name"]: t for t in targets(cli)}
+    assert (got["Acme"]["status"], got["Acme"]["markets"]) == ("Hot", ["EU"])
+    assert got["Globex"]["description"] == "Big; corp"
+    assert (got["Globex"]["status"], got["Globex"]["markets"]) == ("Cold", ["EU", "US"])
+
+
 def test_bad_encoding_names_the_line_and_writes_nothing(cli: Cli, tmp_path: Path) -> None:
     path = tmp_path / "latin1.csv"
     path.write_bytes("name\nAcme\nSociété\n".encode("latin-1"))
     err = cli("import", str(path), code=2).error
-    assert "line 3" in err and "UTF-8" in err and str(path) in err
+    assert "line 3" in err and "'CSV UTF-8'" in err and str(path) in err
     assert targets(cli) == []
 
 
