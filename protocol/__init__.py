@@ -7,11 +7,13 @@ from .limits import (
     MARKETS_MAX,
     NAME_MAX,
     NOTE_MAX,
+    UNTIL_FORMS,
     clean_description,
     clean_markets,
     clean_name,
     clean_note,
     markets_text,
+    parse_until,
 )
 from .ops import op_words
 from .status import STATUS_ORDER, Status, parse_status
@@ -23,6 +25,7 @@ __all__ = [
     "NAME_MAX",
     "NOTE_MAX",
     "STATUS_ORDER",
+    "UNTIL_FORMS",
     "InvalidInput",
     "Status",
     "clean_description",
@@ -32,4 +35,5 @@ __all__ = [
     "markets_text",
     "op_words",
     "parse_status",
+    "parse_until",
 ]

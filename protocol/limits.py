@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
+from datetime import date, timedelta
 
 from .errors import InvalidInput
 
@@ -128,3 +130,21 @@ def clean_note(value: str | None) -> str | None:
     if _has_control(note, allow_newlines=True):
         raise InvalidInput("note", "note contains control characters")
     return note
+
+
+#: What a snooze date may be typed as (the CLI's and the TUI's words).
+UNTIL_FORMS = "YYYY-MM-DD, +7d or +2w"
+_RELATIVE = re.compile(r"^\+(\d{1,4})([dw])$")
+
+
+def parse_until(value: str, today: date) -> date:
+    """A day typed by a user: ``YYYY-MM-DD``, or ``+N d`` / ``+N w`` from ``today``."""
+    text = value.strip().lower()
+    match = _RELATIVE.match(text)
+    if match:
+        count = int(match[1]) * (7 if match[2] == "w" else 1)
+        return today + timedelta(days=count)
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput("until", f"bad date {value!r}; use {UNTIL_FORMS}") from None

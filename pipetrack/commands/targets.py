@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated
 
 import typer
 
 from pipetrack.context import open_store
-from protocol import InvalidInput, parse_status
+from protocol import UNTIL_FORMS, InvalidInput, parse_status, parse_until
 from storage import TargetView
 
 from .args import JsonFlag, MarketOpt, NoteOpt, StatusHelp, TargetArg
@@ -95,35 +94,17 @@ def edit(
     show(after, as_json, f"{after.name}: saved")
 
 
-_RELATIVE = re.compile(r"^\+(\d{1,4})([dw])$")
-
-
-def parse_until(value: str, today: date) -> date:
-    """``YYYY-MM-DD``, or ``+N d`` / ``+N w`` from ``today``."""
-    text = value.strip().lower()
-    match = _RELATIVE.match(text)
-    if match:
-        count = int(match[1]) * (7 if match[2] == "w" else 1)
-        return today + timedelta(days=count)
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput("until", f"bad date {value!r}; use YYYY-MM-DD, +7d or +2w") from None
-
-
 def snooze(
     ctx: typer.Context,
     target: TargetArg,
-    until: Annotated[
-        str | None, typer.Argument(metavar="[UNTIL]", help="YYYY-MM-DD, +7d or +2w.")
-    ] = None,
+    until: Annotated[str | None, typer.Argument(metavar="[UNTIL]", help=f"{UNTIL_FORMS}.")] = None,
     clear: Annotated[bool, typer.Option("--clear", help="End the snooze.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Keep a target from counting as stale until a date (this device only)."""
     if clear == (until is not None):
         both = ", not both" if clear else ""
-        raise InvalidInput("until", f"give a date (YYYY-MM-DD, +7d) or --clear{both}")
+        raise InvalidInput("until", f"give a date ({UNTIL_FORMS}) or --clear{both}")
     day = None if clear else parse_until(until or "", date.today())
     with open_store(ctx) as store:
         uid = store.resolve(target).uid

@@ -212,7 +212,7 @@ def test_snooze_hides_a_stale_target_until_the_date_and_clear_ends_it(cli: Cli, 
     ("args", "says"),
     [
         (("31/12/2026",), "31/12/2026"),
-        ((), "give a date (YYYY-MM-DD, +7d) or --clear"),
+        ((), "give a date (YYYY-MM-DD, +7d or +2w) or --clear"),
         (("+7d", "--clear"), "or --clear, not both"),
     ],
     ids=["bad-date", "none", "both"],

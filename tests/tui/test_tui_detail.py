@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from textual.widgets import DataTable
@@ -110,13 +110,14 @@ async def test_snooze_and_status_from_the_detail_screen(store, uids):
         await pilot.press("z")
         assert isinstance(app.screen, SnoozeForm)
         await pilot.press(*"next week", "enter")
-        assert "'next week' is not a date" in notifications(app)[-1]
-        app.screen.query_one("#until").value = "2026-07-01"
+        assert "bad date 'next week'; use YYYY-MM-DD, +7d or +2w" in notifications(app)[-1]
+        app.screen.query_one("#until").value = "+2w"  # as the CLI takes it
         await pilot.press("enter")
         await settle(pilot)
         view = store.get(acme)
-        assert (view.snoozed_until, view.stagnation) == (date(2026, 7, 1), "snoozed")
-        assert "until 2026-07-01" in shown(screen.query_one("#detail-badge"))
+        until = date.today() + timedelta(days=14)
+        assert (view.snoozed_until, view.stagnation) == (until, "snoozed")
+        assert f"until {until.isoformat()}" in shown(screen.query_one("#detail-badge"))
 
         await pilot.press("s", "3", "tab", *"kick-off", "enter")
         await settle(pilot)

@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select, TextArea
 
-from protocol import STATUS_ORDER, InvalidInput, Status
+from protocol import STATUS_ORDER, UNTIL_FORMS, InvalidInput, Status, parse_until
 
 from ..display import markets_field, split_markets
 from .base import AppModal
@@ -119,7 +119,8 @@ class TargetForm(FormModal):
 
 
 class SnoozeForm(FormModal):
-    """A date (YYYY-MM-DD) before which the target is not stale; empty clears it."""
+    """A day before which the target is not stale (YYYY-MM-DD, +7d or +2w, as in the
+    CLI); empty clears it."""
 
     def __init__(self, title: str, save: Callable[[date | None], object], current: date | None):
         super().__init__(title, save)
@@ -132,7 +133,7 @@ class SnoozeForm(FormModal):
                 yield Label("Until")
                 yield Input(
                     self.current.isoformat() if self.current else "",
-                    placeholder="YYYY-MM-DD (empty: not snoozed)",
+                    placeholder=f"{UNTIL_FORMS} (empty: not snoozed)",
                     id="until",
                     compact=True,
                 )
@@ -142,7 +143,4 @@ class SnoozeForm(FormModal):
         text = self.query_one("#until", Input).value.strip()
         if not text:
             return None
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            raise InvalidInput("until", f"{text!r} is not a date (YYYY-MM-DD)") from None
+        return parse_until(text, date.today())
