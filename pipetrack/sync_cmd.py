@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+import time
 from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlsplit
 
@@ -123,6 +124,8 @@ def sync(
     try:
         lock.acquire()
     except AlreadyRunning as err:
+        if once:  # the daemon syncs: wait for it
+            raise typer.Exit(_await_daemon(ctx, err.pid)) from None
         typer.echo(f"pipetrack: error: {err}", err=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     with lock:
@@ -141,6 +144,36 @@ def sync(
             signal.signal(sig, lambda *_: daemon.stop())
         logging.getLogger("syncd").info("syncing %s with %s", profile.home, settings.server)
         daemon.run()
+
+
+#: How long ``sync --once`` waits for a running daemon to push what is pending.
+DAEMON_WAIT_S = 120.0
+
+
+def _await_daemon(ctx: typer.Context, pid: int | None) -> int:
+    """``sync --once`` on a profile whose daemon runs (e.g. under systemd): the daemon
+    does the syncing, so wait until it has pushed every change that can go out (those
+    held behind a conflict stay, as with --once alone) and is online, pulling as things
+    commit. 0 then; 1 when it reports the server unreachable, or after DAEMON_WAIT_S."""
+    log = logging.getLogger("syncd")
+    log.info("a sync daemon runs on this profile (pid %s): waiting for it to sync", pid)
+    deadline = time.monotonic() + DAEMON_WAIT_S
+    with open_store(ctx) as store:
+        while True:
+            state = store.sync_state()
+            if state.online and not store.take_wire_batch(1):
+                log.info("sync: the daemon has pushed everything pending; %d left", state.pending)
+                return 0
+            if not state.online and state.last_error:
+                log.error("sync failed: %s; the daemon keeps trying", state.last_error)
+                return 1
+            if not state.daemon_running:
+                log.error("the sync daemon stopped; run pipetrack sync --once again")
+                return 1
+            if time.monotonic() > deadline:
+                log.error("the daemon has not synced in %.0f s; it keeps trying", DAEMON_WAIT_S)
+                return 1
+            time.sleep(0.1)
 
 
 def _setup_logging(verbose: bool) -> None:

@@ -152,12 +152,11 @@ def test_a_second_daemon_on_the_same_profile_is_refused_and_sigterm_stops_cleanl
     first = a.start_daemon()
     first.wait_log("syncing ")
     settle(a)
-    for args in (("sync",), ("sync", "--once")):
-        second = a.run(*args)
-        assert second.returncode == 2
-        assert second.stderr.strip() == (
-            f"pipetrack: error: a sync daemon is already running for this profile (pid {first.pid})"
-        )
+    second = a.run("sync")
+    assert second.returncode == 2
+    assert second.stderr.strip() == (
+        f"pipetrack: error: a sync daemon is already running for this profile (pid {first.pid})"
+    )
     assert first.terminate() == 0
     assert "sync daemon stopped" in first.log()
     with a.store() as store:
@@ -173,3 +172,35 @@ def test_a_second_daemon_on_the_same_profile_is_refused_and_sigterm_stops_cleanl
     third = a.start_daemon()  # killed -9: the kernel released the lock
     third.wait_log("syncing ")
     assert third.terminate() == 0
+
+
+def test_sync_once_beside_a_running_daemon_waits_for_it(
+    a: Device, server: ServerProcess, database_url: str
+):
+    """With the daemon running (under systemd, say), ``sync --once`` is what a script
+    runs to be sure the changes are on the server: it waits for the daemon to push
+    them (exit 0), or says the server cannot be reached (exit 1)."""
+    with a.store() as store:
+        device_id = store.device_id
+        uids = [store.create_target(f"Waited {i}", status="Cold").uid for i in range(20)]
+    daemon = a.start_daemon()
+    settle(a)
+    with a.store() as store:
+        for uid in uids:
+            store.set_status(uid, "Hot")
+
+    once = a.run("sync", "--once")
+
+    assert once.returncode == 0, once.stderr
+    assert f"a sync daemon runs on this profile (pid {daemon.pid})" in once.stderr
+    assert a.pending() == 0 and len(audit_change_ids(database_url, device_id)) == 40
+    server.stop()
+    try:
+        with a.store() as store:
+            store.set_status(uids[0], "Closed")
+        offline = a.run("sync", "--once")
+        assert offline.returncode == 1
+        assert "cannot reach" in offline.stderr and "the daemon keeps trying" in offline.stderr
+        assert a.pending() == 1
+    finally:
+        server.start()
