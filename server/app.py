@@ -9,7 +9,11 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import signal
+import threading
+from collections.abc import Callable
 from contextlib import asynccontextmanager
+from types import FrameType
 
 from fastapi import FastAPI
 
@@ -34,6 +38,7 @@ def create_app(settings: Settings) -> FastAPI:
         await pool.open(wait=True, timeout=settings.pool_timeout_s)
         notifier = Notifier(settings.database_url, NOTIFY_CHANNEL)
         notifier.start()
+        _end_long_polls_on_stop(notifier)
         app.state.pool = pool
         app.state.notifier = notifier
         # What start-up made (modules, models, routes) lives as long as the process: out
@@ -57,6 +62,27 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(v1)
     app.include_router(public)
     return app
+
+
+def _end_long_polls_on_stop(notifier: Notifier) -> None:
+    """Chain onto the stop signals of the server running us (uvicorn's handlers, set
+    before start-up): its graceful stop waits for every request, and a long-poll waits
+    up to 25 s, so it was cut after the grace period with a 500 and a traceback. Now a
+    stop first makes every long-poll answer what it has (nothing new; the device asks
+    again). Nothing to chain onto (not the main thread, no handler): nothing done."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(sig)
+        if not callable(previous) or previous is signal.default_int_handler:
+            continue
+
+        def stopping(signum: int, frame: FrameType | None, then: Callable = previous) -> None:
+            loop.call_soon_threadsafe(notifier.shut_down)
+            then(signum, frame)
+
+        signal.signal(sig, stopping)
 
 
 def app_from_env() -> FastAPI:

@@ -26,9 +26,16 @@ class Notifier:
         self._event = asyncio.Event()
         self._task: asyncio.Task | None = None
         self.connected = asyncio.Event()
+        self.closing = False
 
     def waiter(self) -> asyncio.Event:
         return self._event
+
+    def shut_down(self) -> None:
+        """The process is stopping: wake every waiter, and none waits from now on (a
+        long-poll answers what it has, so the graceful stop is not held for its wait)."""
+        self.closing = True
+        self.wake_all()
 
     def wake_all(self) -> None:
         event, self._event = self._event, asyncio.Event()

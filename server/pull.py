@@ -275,7 +275,7 @@ async def pull(
         async with pool.connection() as conn:
             response = await pull_once(conn, cursor, limit)
         remaining = deadline - time.monotonic()
-        if response.targets or response.history or remaining <= 0:
+        if response.targets or response.history or remaining <= 0 or notifier.closing:
             return response
         cursor = Cursor.decode(response.cursor)
         with contextlib.suppress(TimeoutError):
