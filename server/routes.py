@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+from collections import Counter
 from collections.abc import Callable, Coroutine
 from typing import Any
 from uuid import UUID
@@ -28,6 +30,8 @@ from . import pull as pull_mod
 from . import push_store
 from .auth import current_user
 from .records import AUDIT_COLUMNS, TARGET_COLUMNS, audit_entry_from_row, target_from_row
+
+log = logging.getLogger("pipetrack.server")
 
 _ERRORS = {
     code: {"model": ErrorBody, "description": text}
@@ -76,6 +80,15 @@ class _PushRoute(APIRoute):
 async def push(body: PushRequest, request: Request, user: str = Depends(current_user)):
     """Apply a device's changes in order; one result per change, same order."""
     results = await push_store.push(request.app.state.pool, body, user)
+    outcomes = Counter(result["outcome"] for result in results)
+    log.info(  # who pushed what, for an admin asked why a change did not arrive
+        "push by %s from device %s: %d change%s, %s",
+        user,
+        body.device_id,
+        len(results),
+        "" if len(results) == 1 else "s",
+        ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items())),
+    )
     # plain values serialized once (a PushResponse's JSON; no model per result)
     return Response(to_json({"results": results}), media_type="application/json")
 

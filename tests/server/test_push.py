@@ -30,6 +30,19 @@ def test_create_records_the_user_and_clamps_the_client_clock(device_a: Device):
     assert entry["changed_at"] <= entry["recorded_at"]  # a clock 3 days fast is clamped
 
 
+def test_each_push_is_logged_with_its_user_device_and_outcomes(shared_server, bob_token):
+    """What an admin reads when asked why someone's change did not arrive."""
+    device, other = Device(shared_server, bob_token), Device(shared_server, bob_token)
+    uid = device.push_one(create())["target"]["uid"]
+    assert other.push_one(set_status(uid, "Hot", base=1))["outcome"] == "applied"
+    results = device.push(set_status(uid, "Cold", base=1), set_status(uid, "Passed", base=1))
+    assert [r["outcome"] for r in results] == ["conflict", "blocked"]
+
+    log = shared_server.log_text()
+    assert f"push by bob from device {device.device_id}: 1 change, 1 applied\n" in log
+    assert f"push by bob from device {device.device_id}: 2 changes, 1 blocked, 1 conflict" in log
+
+
 def test_two_devices_from_the_same_base_the_second_conflicts(device_a, device_b):
     uid = device_a.push_one(create())["target"]["uid"]
 
