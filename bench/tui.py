@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from storage import Store, TargetQuery
@@ -32,8 +33,9 @@ def profile_name(targets: int) -> str:
 def probe(env: Env, targets: int, keys: int, limit: float) -> dict:
     home = env.home(profile_name(targets))
     adopt(home / "pipetrack.db", team_targets(targets))
+    launched = time.time()  # what "from launch" counts from: the command being started
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.tui_probe", str(home), str(keys)],
+        [sys.executable, "-m", "bench.tui_probe", str(home), str(keys), repr(launched)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
