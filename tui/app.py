@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any, TypeVar
@@ -28,6 +29,9 @@ R = TypeVar("R")
 
 #: How often the app asks SQLite whether another process (the sync daemon) wrote.
 POLL_INTERVAL = 0.3
+#: Days in status and stagnation move with the clock, not only with the data: a list
+#: open for hours (offline, nothing synced) is read again this often all the same.
+REFRESH_EVERY = 60.0
 
 
 class PipetrackApp(App[int]):
@@ -48,12 +52,15 @@ class PipetrackApp(App[int]):
         config: Config | None = None,
         *,
         poll_interval: float = POLL_INTERVAL,
+        refresh_every: float = REFRESH_EVERY,
         greet: bool = True,
     ) -> None:
         super().__init__()
         self.store = store
         self.config = config or Config()
         self.poll_interval = poll_interval
+        self.refresh_every = refresh_every
+        self._read_at = time.monotonic()
         self.greet = greet
         self._data_version: int | None = None
         self.set_keymap(self.config.keys)
@@ -111,7 +118,8 @@ class PipetrackApp(App[int]):
 
     # ---- live updates ------------------------------------------------------------------
     def poll(self) -> None:
-        """Cheap (PRAGMA data_version): refresh only when another connection committed."""
+        """Cheap (PRAGMA data_version): refresh when another connection committed, or
+        when the clock has moved on for ``refresh_every`` seconds (days in status)."""
         try:
             version = self.store.data_version()
         except StoreError:
@@ -119,9 +127,12 @@ class PipetrackApp(App[int]):
         if version != self._data_version:
             self._data_version = version
             self.data_changed()
+        elif time.monotonic() - self._read_at >= self.refresh_every:
+            self.data_changed()
 
     def data_changed(self) -> None:
         """Tell every screen on the stack to read what it shows again."""
+        self._read_at = time.monotonic()
         for screen in self.screen_stack:
             screen.post_message(DataChanged())
 

@@ -115,6 +115,34 @@ async def test_live_update_when_another_process_writes(store, other, uids, daemo
         assert "online · 1 pending" in shown(app.screen.query_one(SyncBar))
 
 
+async def test_days_in_status_move_with_the_clock_while_the_list_is_open(store, uids, clock):
+    """Offline, nothing changes in the file: the list is read again all the same, so
+    days in status and stale marks stay true in a TUI left open for days."""
+    app = make_app(store, refresh_every=0.2)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(TargetTable)
+
+        def shown_rows() -> dict[str, tuple[int, str]]:
+            rows = [table.pager.row(i) for i in range(table.row_count)]
+            return {row.name: (row.days_in_status, row.stagnation) for row in rows}
+
+        before = shown_rows()
+        clock.advance(days=40)
+        for _ in range(20):
+            await pilot.pause(0.05)
+            await settle(pilot)
+            if shown_rows() != before:
+                break
+        after = shown_rows()
+    assert {name: days + 40 for name, (days, _) in before.items()} == {
+        name: days for name, (days, _) in after.items()
+    }
+    assert sum(mark == "stale" for _, mark in after.values()) > sum(
+        mark == "stale" for _, mark in before.values()
+    )
+
+
 async def test_at_80_by_24_and_a_failing_write_is_a_message(store, uids, monkeypatch):
     def locked(*args, **kwargs):
         raise StoreError("pipetrack.db stayed locked by another pipetrack process for 10 s")
