@@ -145,6 +145,16 @@ def resolve_conflict(ctx: Ctx, change_id: str, choice: Status | str) -> TargetVi
         return query.get(ctx, target.uid)
 
 
+def resolve_all(ctx: Ctx, choice: Status | str) -> list[TargetView]:
+    """Every conflict resolved with one choice, oldest first, in one transaction: all of
+    them or (a choice one cannot take, e.g. a status for a conflicting edit) none."""
+    with ctx.write():
+        rows = ctx.db.execute_sql(
+            "SELECT change_id FROM outbox WHERE state = 'conflict' ORDER BY id"
+        )
+        return [resolve_conflict(ctx, change_id, choice) for (change_id,) in rows.fetchall()]
+
+
 def drop_rejected(ctx: Ctx, change_id: str) -> TargetView:
     """Drop a rejected change. A rejected ``create`` the server never had takes the whole
     target with it (the returned view is its last state)."""

@@ -257,6 +257,11 @@ class Store:
         server; a status: that status on the server's version. Held changes go on after."""
         return conflicts.resolve_conflict(self._ctx, change_id, choice)
 
+    def resolve_all(self, choice: Literal["mine", "theirs"] | Status | str) -> list[TargetView]:
+        """:meth:`resolve_conflict` of every conflict with one choice, in one transaction
+        (all or none); the targets after, oldest conflict first."""
+        return conflicts.resolve_all(self._ctx, choice)
+
     def drop_rejected(self, change_id: str) -> TargetView:
         return conflicts.drop_rejected(self._ctx, change_id)
 

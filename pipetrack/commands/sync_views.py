@@ -93,7 +93,16 @@ def conflicts(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 
 def resolve(
     ctx: typer.Context,
-    change_id: ChangeArg,
+    change_id: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[CHANGE_ID]",
+            help="A change id or a unique prefix of it (4+ characters); or --all.",
+        ),
+    ] = None,
+    every: Annotated[
+        bool, typer.Option("--all", help="Every conflict, with the same choice (all or none).")
+    ] = False,
     mine: Annotated[bool, typer.Option("--mine", help="Keep my change.")] = False,
     theirs: Annotated[bool, typer.Option("--theirs", help="Take the server's.")] = False,
     status: Annotated[
@@ -101,15 +110,35 @@ def resolve(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Resolve a conflict: keep mine, take theirs, or choose another status."""
+    """Resolve a conflict, or all of them: keep mine, take theirs, or another status."""
     if [mine, theirs, status is not None].count(True) != 1:
         raise InvalidInput("resolve", "give exactly one of --mine, --theirs or --status S")
+    if (change_id is None) == (not every):
+        raise InvalidInput("resolve", "give a CHANGE_ID or --all, not both")
     choice = "mine" if mine else "theirs"
     if status is not None:
         choice = parse_status(status) or "none"
     with open_store(ctx) as store:
-        after = store.resolve_conflict(change_id, choice)
-    show(after, as_json, f"{after.name}: resolved, now {st(after.status)}")
+        if every:
+            targets = store.resolve_all(choice)
+        else:
+            after = store.resolve_conflict(change_id or "", choice)
+    if not every:
+        show(after, as_json, f"{after.name}: resolved, now {st(after.status)}")
+    elif as_json:
+        emit_json([target.to_json() for target in targets])
+    elif not targets:
+        typer.echo("no conflicts to resolve")
+    else:
+        how = (
+            "kept mine"
+            if mine
+            else "took theirs"
+            if theirs
+            else f"chose {st(parse_status(status))}"
+        )
+        count = len(targets)
+        typer.echo(f"{count} conflict{'' if count == 1 else 's'} resolved: {how}")
 
 
 def rejected_row(r: RejectedView) -> tuple[str, ...]:

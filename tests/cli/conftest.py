@@ -152,12 +152,21 @@ def push(store: Store, outcome: str, state: TargetState | None, error: str | Non
 @pytest.fixture
 def conflict(store: Store) -> dict[str, str]:
     """Acme: created Cold and synced (v1); set Hot here while bob set Active (v2)."""
-    target = store.create_target("Acme", status="Cold")
+    return make_conflict(store, "Acme")
+
+
+def make_conflict(store: Store, name: str, edit: bool = False) -> dict[str, str]:
+    """``name`` created Cold and synced (v1); set Hot here (or, ``edit``, its description
+    changed) while bob set it Active (v2): a conflict."""
+    target = store.create_target(name, status="Cold")
     now = datetime.now(UTC)
-    push(store, "applied", state(target.uid, 1, now, status="Cold", by="me"))
-    store.set_status(target.uid, "Hot", note="call went well")
-    change_id = push(store, "conflict", state(target.uid, 2, now, status="Active", by="bob"))
-    return {"uid": target.uid, "change_id": change_id}
+    push(store, "applied", state(target.uid, 1, now, name=name, status="Cold", by="me"))
+    if edit:
+        store.edit_target(target.uid, description="from the trade show")
+    else:
+        store.set_status(target.uid, "Hot", note="call went well")
+    theirs = state(target.uid, 2, now, name=name, status="Active", by="bob")
+    return {"uid": target.uid, "change_id": push(store, "conflict", theirs)}
 
 
 @pytest.fixture

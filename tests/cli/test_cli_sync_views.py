@@ -15,6 +15,7 @@ from .conftest import (
     STATUS_KEYS,
     TARGET_JSON_KEYS,
     Cli,
+    make_conflict,
     push,
 )
 
@@ -140,6 +141,34 @@ def test_resolve_needs_exactly_one_valid_choice(cli: Cli, conflict: dict, args) 
 
 def test_resolve_unknown_change_exits_2(cli: Cli, conflict: dict) -> None:
     assert "0000" in cli("resolve", "00000000-0000-4000-8000-000000000000", "--mine", code=2).error
+    assert len(cli("conflicts", "--json").json()) == 1
+
+
+def test_resolve_all_takes_one_choice_for_every_conflict(cli: Cli, store: Store) -> None:
+    """Back from a long time offline with many conflicts: one command for all of them."""
+    for name in ("Acme", "Globex", "Initech"):
+        make_conflict(store, name)
+    assert cli("resolve", "--all", "--theirs").stdout == "3 conflicts resolved: took theirs\n"
+    assert cli("conflicts", "--json").json() == []
+    assert {t["status"] for t in cli("list", "--json").json()} == {"Active"}
+    assert cli("resolve", "--all", "--mine").stdout == "no conflicts to resolve\n"
+
+
+def test_resolve_all_is_all_or_none(cli: Cli, store: Store) -> None:
+    make_conflict(store, "Acme")
+    make_conflict(store, "Globex", edit=True)  # a status cannot settle an edit
+    err = cli("resolve", "--all", "--status", "Closed", code=2).error
+    assert "a conflicting edit is settled with 'mine' or 'theirs'" in err
+    assert len(cli("conflicts", "--json").json()) == 2
+    targets = cli("resolve", "--all", "--mine", "--json").json()
+    assert [t["name"] for t in targets] == ["Acme", "Globex"]
+    assert cli("conflicts", "--json").json() == []
+
+
+@pytest.mark.parametrize("args", [("--all",), ()], ids=["id-and-all", "neither"])
+def test_resolve_takes_a_change_id_or_all(cli: Cli, conflict: dict, args) -> None:
+    ids = (conflict["change_id"],) if args else ()
+    assert "CHANGE_ID or --all" in cli("resolve", *ids, *args, "--mine", code=2).error
     assert len(cli("conflicts", "--json").json()) == 1
 
 
