@@ -6,6 +6,7 @@ logged (not even with ``--verbose``).
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import signal
 import sys
@@ -71,6 +72,25 @@ def login(
     profile.save_server(url)
     profile.save_token(token)
     info(f"logged in to {url}; token saved in {profile.token_path}. Run 'pipetrack sync'.")
+    if cleartext(url):
+        info(
+            f"warning: {url} is plain http: your token and your pipeline cross the network"
+            " unencrypted; ask your admin for its https:// address"
+        )
+
+
+def cleartext(url: str) -> bool:
+    """An http:// URL of another machine (this one's loopback never leaves it)."""
+    parts = urlsplit(url)
+    if parts.scheme != "http":
+        return False
+    host = (parts.hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name
+        return True
 
 
 def _refuse_another_pipeline(profile: Profile, client: ApiClient) -> None:

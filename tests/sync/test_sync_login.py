@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
+from pipetrack.sync_cmd import cleartext
 from tests.support.fixtures import server_on_new_database
 from tests.support.pg import PgCluster
 from tests.support.server import ServerProcess, free_port
@@ -31,8 +32,23 @@ def test_a_good_token_is_saved_privately_and_never_printed(
     assert saved(c) == (server.url, token)
     assert stat.S_IMODE(c.profile.token_path.stat().st_mode) == 0o600
     assert token not in result.stdout + result.stderr
-    assert "logged in to" in result.stderr
+    assert "logged in to" in result.stderr and "unencrypted" not in result.stderr  # loopback
     assert token not in c.profile.config_path.read_text()
+
+
+@pytest.mark.parametrize(
+    ("url", "warned"),
+    [
+        ("http://pipetrack.example.com", True),
+        ("http://10.1.2.3:8787", True),
+        ("https://pipetrack.example.com", False),
+        ("http://127.0.0.1:8787", False),
+        ("http://[::1]:8787", False),
+        ("http://localhost:8787", False),
+    ],
+)
+def test_plain_http_to_another_machine_is_warned_about(url: str, warned: bool):
+    assert cleartext(url) is warned
 
 
 def test_the_token_can_be_typed_at_a_hidden_prompt(c: Device, server: ServerProcess, token: str):
