@@ -138,13 +138,17 @@ _RELATIVE = re.compile(r"^\+(\d{1,4})([dw])$")
 
 
 def parse_until(value: str, today: date) -> date:
-    """A day typed by a user: ``YYYY-MM-DD``, or ``+N d`` / ``+N w`` from ``today``."""
+    """The last day of a snooze typed by a user: ``YYYY-MM-DD``, or ``+N d`` / ``+N w``
+    from ``today``; a later day than ``today`` (one before would snooze nothing)."""
     text = value.strip().lower()
     match = _RELATIVE.match(text)
     if match:
-        count = int(match[1]) * (7 if match[2] == "w" else 1)
-        return today + timedelta(days=count)
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput("until", f"bad date {value!r}; use {UNTIL_FORMS}") from None
+        day = today + timedelta(days=int(match[1]) * (7 if match[2] == "w" else 1))
+    else:
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            raise InvalidInput("until", f"bad date {value!r}; use {UNTIL_FORMS}") from None
+    if day <= today:
+        raise InvalidInput("until", f"{day} is not after today; a snooze runs until a later day")
+    return day

@@ -6,8 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from pipetrack.commands.targets import parse_until
-from protocol import InvalidInput
+from protocol import InvalidInput, parse_until
 from storage import Store
 from tests.storage.storehelp import pull_target
 
@@ -195,6 +194,9 @@ def test_parse_until_accepts_dates_and_offsets() -> None:
     assert parse_until(" +2W ", today) == today + timedelta(days=14)
     with pytest.raises(InvalidInput, match="'next week'"):
         parse_until("next week", today)
+    for past in ("2026-06-01", "2020-01-01", "+0d"):  # a snooze of nothing
+        with pytest.raises(InvalidInput, match="is not after today"):
+            parse_until(past, today)
 
 
 def test_snooze_hides_a_stale_target_until_the_date_and_clear_ends_it(cli: Cli, old_store) -> None:
@@ -214,8 +216,9 @@ def test_snooze_hides_a_stale_target_until_the_date_and_clear_ends_it(cli: Cli, 
         (("31/12/2026",), "31/12/2026"),
         ((), "give a date (YYYY-MM-DD, +7d or +2w) or --clear"),
         (("+7d", "--clear"), "or --clear, not both"),
+        (("2020-01-01",), "2020-01-01 is not after today"),
     ],
-    ids=["bad-date", "none", "both"],
+    ids=["bad-date", "none", "both", "past"],
 )
 def test_snooze_bad_input_exits_2(cli: Cli, args: tuple[str, ...], says: str) -> None:
     cli("add", "Acme")
