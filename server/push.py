@@ -147,6 +147,11 @@ class Decider:
             "updated_by": self.user,
         }
         if change.op == "set_status":
+            # A device whose clock is behind (a dead CMOS battery, a restored VM) must not
+            # date a status before the one it follows: the team would see the target in
+            # it for years, and stale. Changes applied in order are never that early.
+            if current["status_changed_at"] is not None:
+                stamp = max(stamp, current["status_changed_at"])
             new["status_changed_at"], new["status_changed_by"] = stamp, self.user
         self.record(change, new, stamp, current["status"])
 

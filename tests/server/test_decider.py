@@ -109,6 +109,8 @@ def reference(user, now, targets, seen, conflicts, changes):
                 result(c, "conflict", cur)
                 continue
             if c.op == "set_status":
+                if cur["status_changed_at"] is not None:  # never before the status it follows
+                    stamp = max(stamp, cur["status_changed_at"])
                 new["status_changed_at"], new["status_changed_by"] = stamp, user
             new.update(version=cur["version"] + 1, last_updated=now, updated_by=user)
             old_status = cur["status"]
@@ -120,6 +122,10 @@ def reference(user, now, targets, seen, conflicts, changes):
         )
         result(c, "applied", new)
     return results, audit, {uid: _state(s) for uid, s in written.items()}
+
+
+#: Clients' clocks: about right, or days behind (before the targets' last status change).
+SKEWS = [timedelta(seconds=-5), timedelta(0), timedelta(seconds=5), -timedelta(days=3)]
 
 
 def _target(uid: uuid.UUID, version: int, status: str | None) -> Target:
@@ -169,7 +175,7 @@ def change(draw) -> Change:
         change_id=draw(st.sampled_from(CHANGE_IDS)),
         target=draw(st.sampled_from(UIDS)),
         op=op,
-        changed_at=NOW + timedelta(seconds=draw(st.integers(-5, 5))),
+        changed_at=NOW + draw(st.sampled_from(SKEWS)),
         **parts,
     )
 

@@ -30,6 +30,19 @@ def test_create_records_the_user_and_clamps_the_client_clock(device_a: Device):
     assert entry["changed_at"] <= entry["recorded_at"]  # a clock 3 days fast is clamped
 
 
+def test_a_clock_years_behind_never_dates_a_status_before_the_one_it_follows(device_a):
+    """A device whose clock reset (2001) would show the target in its status for decades,
+    stale for everyone: the status change is dated no earlier than the one before it."""
+    created = device_a.push_one(create(status="Cold"))["target"]
+    change = set_status(created["uid"], "Hot", base=1)
+    change["changed_at"] = "2001-01-01T00:00:00Z"
+    target = device_a.push_one(change)["target"]
+    assert target["status"] == "Hot"
+    assert target["status_changed_at"] == created["status_changed_at"]
+    entries = device_a.history(created["uid"])["history"]
+    assert entries[-1]["changed_at"] == created["status_changed_at"]
+
+
 def test_each_push_is_logged_with_its_user_device_and_outcomes(shared_server, bob_token):
     """What an admin reads when asked why someone's change did not arrive."""
     device, other = Device(shared_server, bob_token), Device(shared_server, bob_token)
