@@ -170,6 +170,33 @@ def drop_rejected(ctx: Ctx, change_id: str) -> TargetView:
         return query.get(ctx, target.uid)
 
 
+def recreate_rejected(ctx: Ctx, change_id: str) -> TargetView:
+    """A rejected new target made again under a new uid, as the user sees it now (its
+    later status changes and edits, held behind the rejection, folded in), in one
+    transaction with dropping the rejected one: what the user typed is kept. The usual
+    cause is a uid the server gives another target (an import of someone's export)."""
+    with ctx.write():
+        row = _find(ctx, change_id, "rejected")
+        if row.op != "create":
+            raise InvalidInput(
+                "change_id", f"only a rejected new target is made again; this is an {row.op}"
+            )
+        target = query.load(ctx, row.target)
+        now = query.get(ctx, target.uid)
+        if target.server_version is None:
+            target.delete_instance()  # cascades to its outbox, audit and market rows
+        else:  # the server has another target under this uid: it stays, as the server says
+            o, a = ctx.m.outbox, ctx.m.audit
+            later = o.select(o.change_id).where(o.target == target.uid, o.id >= row.id)
+            a.delete().where(a.change_id.in_(later)).execute()
+            o.delete().where(o.target == target.uid, o.id >= row.id).execute()
+            refresh(ctx, target)
+        new = actions.validate_new(
+            now.name, now.description, now.markets, now.status, None, row.note
+        )
+        return actions.create_target(ctx, new)
+
+
 def correct_rejected(
     ctx: Ctx, change_id: str, status: Status | str | None, note: str | None
 ) -> StatusChange:

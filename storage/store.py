@@ -262,6 +262,11 @@ class Store:
         (all or none); the targets after, oldest conflict first."""
         return conflicts.resolve_all(self._ctx, choice)
 
+    def recreate_rejected(self, change_id: str) -> TargetView:
+        """A rejected new target made again under a new uid, as it is now, and the
+        rejected one dropped, in one transaction (InvalidInput for another change)."""
+        return conflicts.recreate_rejected(self._ctx, change_id)
+
     def drop_rejected(self, change_id: str) -> TargetView:
         return conflicts.drop_rejected(self._ctx, change_id)
 

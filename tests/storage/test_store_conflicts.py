@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from protocol import InvalidInput
@@ -119,3 +121,60 @@ def test_drop_rejected_create_removes_the_target(store, fetch):
     for table in ("targets", "outbox", "audit", "target_markets", "targets_fts"):
         assert fetch(f"SELECT count(*) FROM {table}") == [(0,)], table
     assert store.list_targets() == []
+
+
+def test_a_rejected_new_target_is_made_again_under_a_new_uid(store, fetch):
+    """What the user typed (and changed since, held behind the rejection) is kept."""
+    t = store.create_target("Acme", "Robots", ["EU"], status="Hot", note="met at a fair")
+    store.set_status(t.uid, "Cold")
+    [create, _] = store.take_batch()
+    store.apply_push_results([result(create, "rejected", error="a different target ...")])
+
+    again = store.recreate_rejected(str(create.change_id)[:8])
+
+    assert again.uid != t.uid
+    assert (again.name, again.description, again.markets, again.status, again.sync) == (
+        "Acme",
+        "Robots",
+        ("EU",),
+        "Cold",
+        "pending",
+    )
+    assert [t.uid for t in store.list_targets()] == [again.uid]
+    assert store.rejected() == []
+    [new] = store.take_batch()
+    assert (new.op, str(new.target), new.status, new.note) == (
+        "create",
+        again.uid,
+        "Cold",
+        "met at a fair",
+    )
+
+
+def test_a_rejected_new_target_whose_uid_the_server_has_leaves_the_servers(store):
+    """The demo's story: an import under a uid the server gives another target. The
+    server's target stays as the server says; the user's is made again beside it."""
+    t = store.create_target("Salt Marsh Aqua AS", status="Active")
+    [create] = store.take_batch()
+    theirs = state(t.uid, 1, datetime.now(UTC), name="Saltmarsh Aquaculture", status="Cold")
+    store.apply_push_results([result(create, "rejected", theirs, "a different target ...")])
+    store.apply_pull([theirs], [], "after-theirs")
+    store.set_status(t.uid, "Hot")  # held behind the rejection: part of the user's target
+
+    again = store.recreate_rejected(str(create.change_id))
+
+    server_side = store.get(t.uid)
+    assert (server_side.name, server_side.status, server_side.sync) == (
+        "Saltmarsh Aquaculture",
+        "Cold",
+        "synced",
+    )
+    assert (again.name, again.status) == ("Salt Marsh Aqua AS", "Hot")
+    assert [str(c.target) for c in store.take_batch()] == [again.uid]
+
+
+def test_only_a_rejected_new_target_is_made_again(store, rejected):
+    _uid, bad, _later = rejected
+    with pytest.raises(InvalidInput, match="only a rejected new target"):
+        store.recreate_rejected(bad)
+    assert [r.change_id for r in store.rejected()] == [bad]

@@ -6,6 +6,7 @@ import io
 
 from tuihelp import make_app, make_conflict, make_rejected, settle, shown
 
+from protocol.wire import Result
 from tui.screens import ConflictsScreen
 
 
@@ -72,6 +73,25 @@ async def test_rejected_changes_are_dropped_or_corrected(store, uids):
         assert store.rejected() == []
         assert store.get(uids["Helios Solar"]).status == "Cold"
         assert [c.status for c in store.take_batch()] == ["Cold"]
+
+
+async def test_a_rejected_new_target_is_kept_as_a_new_one(store, uids):
+    """Its uid is another target's on the server: e makes it again under a new id."""
+    made = store.create_target("Kappa Mining", "Copper", ["LATAM"], status="Hot")
+    create = next(c for c in store.take_batch() if str(c.target) == made.uid)
+    store.apply_push_results(
+        [Result(change_id=create.change_id, outcome="rejected", error="a different target ...")]
+    )
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_conflicts(pilot)
+        assert "e keep it: make it again as a new target" in shown(screen.query_one("#compare"))
+        await pilot.press("e")
+        await settle(pilot)
+    assert store.rejected() == []
+    again = store.resolve("Kappa Mining")
+    assert again.uid != made.uid
+    assert (again.description, again.markets, again.status) == ("Copper", ("LATAM",), "Hot")
 
 
 def test_a_rejected_new_target_reads_as_words():

@@ -61,6 +61,13 @@ def conflict_panel(conflict: ConflictView) -> Group:
     return Group(title, Text(""), table, Text(""), hint)
 
 
+#: What ``e`` does with a rejected change, by its op (an edit is only dropped).
+CORRECT_HINTS = {
+    "set_status": "d drop · e correct (set another status)",
+    "create": "d drop · e keep it: make it again as a new target (a new id)",
+}
+
+
 def rejected_panel(rejected: RejectedView) -> Group:
     table = Table(expand=True, show_edge=False, show_header=False, pad_edge=False)
     table.add_column("", style="bold", no_wrap=True)
@@ -69,7 +76,7 @@ def rejected_panel(rejected: RejectedView) -> Group:
     table.add_row("When", local_time(rejected.changed_at))
     table.add_row("Reason", Text(rejected.reason, style="bold red"))
     title = Text.assemble((rejected.name, "bold"), "  rejected by the server")
-    hint = "d drop · e correct (set another status)" if rejected.op == "set_status" else "d drop"
+    hint = CORRECT_HINTS.get(rejected.op, "d drop")
     return Group(title, Text(""), table, Text(""), Text(hint, style="dim"))
 
 
@@ -157,7 +164,7 @@ class ConflictsScreen(SubScreen):
             return isinstance(self.selected, RejectedView)
         if action == "correct":
             item = self.selected
-            return isinstance(item, RejectedView) and item.op == "set_status"
+            return isinstance(item, RejectedView) and item.op in CORRECT_HINTS
         return True
 
     # ---- conflict choices ---------------------------------------------------------------
@@ -199,6 +206,12 @@ class ConflictsScreen(SubScreen):
     def action_correct(self) -> None:
         item = self.selected
         if not isinstance(item, RejectedView):
+            return
+        if item.op == "create":
+            again = self.attempt(self.store.recreate_rejected, item.change_id)
+            if again is not None:
+                self.notify(f"{again.name}: made again as a new target")
+                self.pipetrack.data_changed()
             return
 
         def chosen(choice: StatusChoice | None) -> None:
