@@ -8,7 +8,7 @@ import threading
 from storage import Store
 
 from .client import ApiClient, ApiError, TokenSource, Unauthorized
-from .progress import PROGRESS_S, Every
+from .progress import Every
 from .pull import Puller, PullTally
 from .push import Pusher
 from .report import TOKEN_REFUSED, Reporter
@@ -18,17 +18,15 @@ from .settings import ONCE_ATTEMPTS, Settings
 log = logging.getLogger("syncd")
 
 
-def run_once(
-    store: Store, settings: Settings, token: TokenSource, progress_every: float = PROGRESS_S
-) -> int:
+def run_once(store: Store, settings: Settings, token: TokenSource) -> int:
     """0 when everything pushable went out and everything new came in; 1 when the server
     is unreachable (after a few quick retries) or refuses us. Every change stays queued.
-    Work that takes longer than ``progress_every`` seconds logs how far it got."""
+    Work that takes longer than ``settings.progress_every`` logs how far it got."""
     reporter = Reporter(store)
     backoff = Backoff(
         threading.Event(), Wakeable(), cap=settings.backoff_max, attempts=ONCE_ATTEMPTS
     )
-    progress = Every(progress_every)
+    progress = Every(settings.progress_every)
     so_far = PullTally()
     try:
         with ApiClient(settings.server, token) as client:

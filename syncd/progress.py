@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-#: Long work (a backlog pushed, a new device's catch-up) says how far it got this often.
+#: Long work (a backlog pushed, a new device's catch-up) says how far it got this often
+#: (``Settings.progress_every``).
 PROGRESS_S = 2.0
 
 

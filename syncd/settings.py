@@ -2,7 +2,8 @@
 
 Tests (and unusual setups) tune them with environment variables:
 ``PIPETRACK_SYNC_BACKOFF_MAX`` (seconds, default 60), ``PIPETRACK_SYNC_WAIT`` (long-poll
-seconds, default 25) and ``PIPETRACK_SYNC_WATCH=poll`` (no file events, poll instead).
+seconds, default 25), ``PIPETRACK_SYNC_WATCH=poll`` (no file events, poll instead) and
+``PIPETRACK_SYNC_PROGRESS`` (seconds between progress lines of long work, default 2).
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from dataclasses import dataclass
 from protocol import InvalidInput
 from protocol.wire import PULL_WAIT_MAX
 
+from .progress import PROGRESS_S
 from .retry import BACKOFF_MAX
 
 ENV_BACKOFF_MAX = "PIPETRACK_SYNC_BACKOFF_MAX"
 ENV_WAIT = "PIPETRACK_SYNC_WAIT"
 ENV_WATCH = "PIPETRACK_SYNC_WATCH"
+ENV_PROGRESS = "PIPETRACK_SYNC_PROGRESS"
 
 LONG_POLL = 25.0
 #: Checking ``data_version`` this often when file events are unavailable...
@@ -39,6 +42,8 @@ class Settings:
     backoff_max: float = BACKOFF_MAX
     long_poll: float = LONG_POLL
     file_events: bool = True
+    #: Long work (a backlog pushed, a catch-up pulled) logs how far it got this often.
+    progress_every: float = PROGRESS_S
 
     @classmethod
     def from_env(cls, server: str, env: Mapping[str, str] = os.environ) -> Settings:
@@ -47,6 +52,7 @@ class Settings:
             backoff_max=_seconds(env, ENV_BACKOFF_MAX, BACKOFF_MAX, 0.01, 3600),
             long_poll=_seconds(env, ENV_WAIT, LONG_POLL, 0, PULL_WAIT_MAX),
             file_events=env.get(ENV_WATCH, "events").strip().lower() != "poll",
+            progress_every=_seconds(env, ENV_PROGRESS, PROGRESS_S, 0, 3600),
         )
 
 

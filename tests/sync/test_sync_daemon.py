@@ -204,3 +204,15 @@ def test_sync_once_beside_a_running_daemon_waits_for_it(
         assert a.pending() == 1
     finally:
         server.start()
+
+
+def test_the_daemon_says_how_far_a_long_backlog_got(a: Device, database_url: str):
+    """Here every step counts as long (PIPETRACK_SYNC_PROGRESS=0)."""
+    with a.store() as store:
+        for i in range(5):
+            uid = store.create_target(f"Backlog {i}", status="Cold").uid
+            for status in ("Hot", "Active", "Closed"):
+                store.set_status(uid, status)
+    daemon = a.start_daemon(PIPETRACK_SYNC_PROGRESS="0")
+    [line] = daemon.wait_log("so far…")
+    assert "pushed 20 (applied 20, conflicts 0, rejected 0) so far…" in line

@@ -244,7 +244,8 @@ def test_long_work_says_how_far_it_got(
     caplog.set_level(logging.INFO, logger="syncd")
 
     with device.store() as store:
-        assert run_once(store, Settings(server.url), device.profile.read_token, 0.0) == 0
+        every_step = Settings(server.url, progress_every=0.0)
+        assert run_once(store, every_step, device.profile.read_token) == 0
         pushed = [r.getMessage() for r in caplog.records]
         caplog.clear()
         store.set_status(store.list_targets()[0].uid, "Hot")
