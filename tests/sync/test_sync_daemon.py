@@ -22,7 +22,14 @@ def settle(device: Device) -> None:
         with device.store() as store:
             return store.sync_state().online
 
-    wait_until(online, what=f"{device.name} online")
+    try:
+        # a fresh profile's first pull takes everything the package's tests pushed
+        wait_until(online, timeout=30, what=f"{device.name} online")
+    except AssertionError as err:  # say what the daemon was doing
+        logs = "\n".join(daemon.log()[-3000:] for daemon in device.daemons)
+        with device.store() as store:
+            state = store.sync_state()
+        raise AssertionError(f"{err}; state {state}; daemon log:\n{logs}") from None
 
 
 @pytest.mark.parametrize("watch", ["events", "poll"])
