@@ -141,13 +141,18 @@ def sync(
     _setup_logging(verbose)
     profile.ensure()
     lock = ProfileLock(profile.home)
-    try:
-        lock.acquire()
-    except AlreadyRunning as err:
-        if once:  # the daemon syncs: wait for it
-            raise typer.Exit(_await_daemon(ctx, err.pid)) from None
-        typer.echo(f"pipetrack: error: {err}", err=True)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+    for attempt in range(3):
+        try:
+            lock.acquire()
+            break
+        except AlreadyRunning as err:
+            if not once or attempt == 2:
+                typer.echo(f"pipetrack: error: {err}", err=True)
+                raise typer.Exit(EXIT_BAD_INPUT) from None
+            code = _await_daemon(ctx, err.pid)  # the other process syncs: wait for it
+            if code is not None:
+                raise typer.Exit(code) from None
+            time.sleep(0.1)  # it ended (another --once, say) before it was done: sync here
     with lock:
         with open_store(ctx) as store:  # a database that cannot be used: exit 1 here
             if once:
@@ -170,11 +175,12 @@ def sync(
 DAEMON_WAIT_S = 120.0
 
 
-def _await_daemon(ctx: typer.Context, pid: int | None) -> int:
+def _await_daemon(ctx: typer.Context, pid: int | None) -> int | None:
     """``sync --once`` on a profile whose daemon runs (e.g. under systemd): the daemon
     does the syncing, so wait until it has pushed every change that can go out (those
     held behind a conflict stay, as with --once alone) and is online, pulling as things
-    commit. 0 then; 1 when it reports the server unreachable, or after DAEMON_WAIT_S."""
+    commit. 0 then; 1 when it reports the server unreachable, or after DAEMON_WAIT_S;
+    None when the process ended first (the caller syncs itself)."""
     log = logging.getLogger("syncd")
     log.info("a sync daemon runs on this profile (pid %s): waiting for it to sync", pid)
     deadline = time.monotonic() + DAEMON_WAIT_S
@@ -188,8 +194,7 @@ def _await_daemon(ctx: typer.Context, pid: int | None) -> int:
                 log.error("sync failed: %s; the daemon keeps trying", state.last_error)
                 return 1
             if not state.daemon_running:
-                log.error("the sync daemon stopped; run pipetrack sync --once again")
-                return 1
+                return None
             if time.monotonic() > deadline:
                 log.error("the daemon has not synced in %.0f s; it keeps trying", DAEMON_WAIT_S)
                 return 1

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
 from collections.abc import Callable
 
 from syncd import Settings, run_once
 from tests.support.server import ServerProcess, free_port
 from tests.sync.faultproxy import BAD_STATUS, FaultProxy
-from tests.sync.synchelp import Device, audit_change_ids, server_history
+from tests.sync.synchelp import SCRIPT, Device, audit_change_ids, server_history
 
 #: Statuses that each differ from the one before, starting from Cold.
 ROUND = ["Active", "Hot", "Closed", "Passed", "Cold", "Active", "Hot", "Closed", "Passed"]
@@ -254,3 +255,30 @@ def test_long_work_says_how_far_it_got(
     assert "sync: pushed 50 (applied 50, conflicts 0, rejected 0) so far…" in pushed
     assert any(m.startswith("sync: pulled ") and m.endswith(" so far…") for m in pushed)
     assert [m for m in (r.getMessage() for r in caplog.records) if "so far" in m] == []
+
+
+def test_two_sync_once_at_a_time_both_succeed_and_push_once(
+    devices: Callable[[str], Device], server: ServerProcess, token: str, database_url: str
+):
+    """A script's ``sync --once`` while another runs (cron and a hand, say): the second
+    waits for the first, or syncs itself once it ended; every change reaches the server
+    once."""
+    device = devices("twice")
+    device.connect(server.url, token)
+    make_fifty_changes(device)
+    with device.store() as store:
+        device_id = store.device_id
+    runs = [
+        subprocess.Popen(
+            [str(SCRIPT), "--home", str(device.home), "sync", "--once"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=device.environ(),
+        )
+        for _ in range(2)
+    ]
+    outcomes = [(run.wait(60), run.stderr.read() if run.stderr else "") for run in runs]
+    assert [code for code, _ in outcomes] == [0, 0], outcomes
+    assert device.pending() == 0
+    assert len(audit_change_ids(database_url, device_id)) == 50
