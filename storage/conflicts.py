@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from protocol import InvalidInput, Status, clean_note, parse_status
+from protocol import InvalidInput, Status, clean_note, op_words, parse_status
 
 from . import actions, query
 from .context import Ctx
@@ -98,6 +98,15 @@ def _find(ctx: Ctx, change_id: str, state: str) -> Outbox:
     return rows[0]
 
 
+def _rejected(ctx: Ctx, change_id: str, op: str, otherwise: str) -> tuple[Outbox, Target]:
+    """The rejected change ``change_id``, which must be an ``op`` (else InvalidInput
+    saying ``otherwise``: drop it), and its target."""
+    row = _find(ctx, change_id, "rejected")
+    if row.op != op:
+        raise InvalidInput("change_id", f"this rejected {op_words(row.op)}: {otherwise}; drop it")
+    return row, query.load(ctx, row.target)
+
+
 def _drop(ctx: Ctx, row: Outbox) -> None:
     a = ctx.m.audit
     a.delete().where(a.change_id == row.change_id).execute()
@@ -176,12 +185,7 @@ def recreate_rejected(ctx: Ctx, change_id: str) -> TargetView:
     transaction with dropping the rejected one: what the user typed is kept. The usual
     cause is a uid the server gives another target (an import of someone's export)."""
     with ctx.write():
-        row = _find(ctx, change_id, "rejected")
-        if row.op != "create":
-            raise InvalidInput(
-                "change_id", f"only a rejected new target is made again; this is an {row.op}"
-            )
-        target = query.load(ctx, row.target)
+        row, target = _rejected(ctx, change_id, "create", "only a new target is made again")
         now = query.get(ctx, target.uid)
         if target.server_version is None:
             target.delete_instance()  # cascades to its outbox, audit and market rows
@@ -206,12 +210,7 @@ def correct_rejected(
     new = actions.status_value(status)
     note = clean_note(note)
     with ctx.write():
-        row = _find(ctx, change_id, "rejected")
-        if row.op != "set_status":
-            raise InvalidInput(
-                "change_id", f"a rejected {row.op} cannot be corrected with a status: drop it"
-            )
-        target = query.load(ctx, row.target)
+        row, target = _rejected(ctx, change_id, "set_status", "it cannot be corrected by a status")
         _drop(ctx, row)
         refresh(ctx, target)
         return actions.change_status(ctx, row.target, new, note)

@@ -175,6 +175,6 @@ def test_a_rejected_new_target_whose_uid_the_server_has_leaves_the_servers(store
 
 def test_only_a_rejected_new_target_is_made_again(store, rejected):
     _uid, bad, _later = rejected
-    with pytest.raises(InvalidInput, match="only a rejected new target"):
+    with pytest.raises(InvalidInput, match="status change: only a new target is made again"):
         store.recreate_rejected(bad)
     assert [r.change_id for r in store.rejected()] == [bad]

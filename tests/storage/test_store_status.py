@@ -195,7 +195,7 @@ def test_a_rejected_create_or_edit_is_not_corrected(store, fetch, clock):
     [create] = store.take_batch()
     store.apply_push_results([result(create, "rejected", error="bad name")])
     before = counts(fetch)
-    with pytest.raises(InvalidInput, match="cannot be corrected"):
+    with pytest.raises(InvalidInput, match="new target: it cannot be corrected by a status"):
         store.correct_rejected(str(create.change_id), "Hot")
     assert counts(fetch) == before and store.get(t.uid).sync == "rejected"
 
