@@ -142,12 +142,14 @@ def plan(
     row = SimpleNamespace(op="set_status", status=new, fields=None, changed_at=now, state="pending")
     notes = [note] * len(targets) if note is None or isinstance(note, str) else note
     batch = Batch()
-    for target, note in zip(targets, notes, strict=True):
+    for target, its_note in zip(targets, notes, strict=True):
         change_id = str(uuid.uuid4())
         batch.change_ids.append(change_id)
-        batch.audit.append((change_id, target.uid, target.status, new, at, ctx.user, note, group))
+        batch.audit.append(
+            (change_id, target.uid, target.status, new, at, ctx.user, its_note, group)
+        )
         # base_version: the server's version, 0 = "before the server has it"
-        batch.outbox.append((change_id, target.uid, target.server_version or 0, new, at, note))
+        batch.outbox.append((change_id, target.uid, target.server_version or 0, new, at, its_note))
         view = extend_view(target.view_columns(), row)
         target.status, target.sync = view["status"], view["sync"]
         target.status_since, target.updated_at = view["status_since"], view["updated_at"]

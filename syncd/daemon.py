@@ -23,7 +23,7 @@ from typing import TypeVar
 from storage import Store
 
 from .client import ApiClient, ApiError, TokenSource, Transient, Unauthorized
-from .progress import Every
+from .progress import progress_log
 from .pull import Pulled, Puller, PullTally
 from .push import Pusher
 from .report import TOKEN_REFUSED, Reporter
@@ -122,7 +122,7 @@ class Daemon:
         pusher = Pusher(store, client, self._backoff(self.push_backoff, reporter))
         while not self.stopping.is_set():
             seen = store.data_version()
-            progress = partial(Every(self.settings.progress_every), log.info, "sync: %s so far…")
+            progress = progress_log(self.settings.progress_every)  # a long backlog
             tally = self._guard(reporter, self.push_backoff, partial(pusher.push_pending, progress))
             if tally is not None and tally.sent:
                 if reporter.ok(synced=True):

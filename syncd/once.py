@@ -8,7 +8,7 @@ import threading
 from storage import Store
 
 from .client import ApiClient, ApiError, TokenSource, Unauthorized
-from .progress import Every
+from .progress import progress_log
 from .pull import Puller, PullTally
 from .push import Pusher
 from .report import TOKEN_REFUSED, Reporter
@@ -26,15 +26,13 @@ def run_once(store: Store, settings: Settings, token: TokenSource) -> int:
     backoff = Backoff(
         threading.Event(), Wakeable(), cap=settings.backoff_max, attempts=ONCE_ATTEMPTS
     )
-    progress = Every(settings.progress_every)
+    progress = progress_log(settings.progress_every)
     so_far = PullTally()
     try:
         with ApiClient(settings.server, token) as client:
-            pushed = Pusher(store, client, backoff).push_pending(
-                lambda tally: progress(log.info, "sync: %s so far…", tally)
-            )
+            pushed = Pusher(store, client, backoff).push_pending(progress)
             pulled = Puller(store, client, backoff).pull_available(
-                lambda page: progress(log.info, "sync: %s so far…", so_far.add(page))
+                lambda page: progress(so_far.add(page))
             )
     except Unauthorized as err:
         log.error("sync failed: %s (%s)", TOKEN_REFUSED, err)

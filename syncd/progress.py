@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
+
+log = logging.getLogger("syncd")
 
 #: Long work (a backlog pushed, a new device's catch-up) says how far it got this often
 #: (``Settings.progress_every``).
@@ -22,3 +25,9 @@ class Every:
         if now >= self.due:
             self.due = now + self.seconds
             say(*args)
+
+
+def progress_log(seconds: float) -> Callable[[object], None]:
+    """Logs ``sync: <tally> so far…`` at most once per ``seconds`` (a push or pull tally)."""
+    every = Every(seconds)
+    return lambda tally: every(log.info, "sync: %s so far…", tally)

@@ -118,25 +118,19 @@ def resolve(
     choice = "mine" if mine else "theirs"
     if status is not None:
         choice = parse_status(status) or "none"
-    with open_store(ctx) as store:
-        if every:
-            targets = store.resolve_all(choice)
-        else:
-            after = store.resolve_conflict(change_id or "", choice)
-    if not every:
+    if change_id is not None:
+        with open_store(ctx) as store:
+            after = store.resolve_conflict(change_id, choice)
         show(after, as_json, f"{after.name}: resolved, now {st(after.status)}")
-    elif as_json:
+        return
+    with open_store(ctx) as store:
+        targets = store.resolve_all(choice)
+    if as_json:
         emit_json([target.to_json() for target in targets])
     elif not targets:
         typer.echo("no conflicts to resolve")
     else:
-        how = (
-            "kept mine"
-            if mine
-            else "took theirs"
-            if theirs
-            else f"chose {st(parse_status(status))}"
-        )
+        how = {"mine": "kept mine", "theirs": "took theirs"}.get(choice, f"chose {choice}")
         count = len(targets)
         typer.echo(f"{count} conflict{'' if count == 1 else 's'} resolved: {how}")
 
