@@ -190,7 +190,7 @@ def _await_daemon(ctx: typer.Context, pid: int | None) -> int | None:
             if state.online and not store.take_wire_batch(1):
                 log.info("sync: the daemon has pushed everything pending; %d left", state.pending)
                 return 0
-            if not state.online and state.last_error:
+            if state.reported and not state.online and state.last_error:
                 log.error("sync failed: %s; the daemon keeps trying", state.last_error)
                 return 1
             if not state.daemon_running:

@@ -13,23 +13,24 @@ from pathlib import Path
 LOCK_NAME = "sync.lock"
 
 
-def sync_process_running(home: Path) -> bool:
+def sync_process_pid(home: Path) -> int | None:
+    """The pid of the sync process running on the profile at ``home``; None: none runs."""
     lock = Path(home) / LOCK_NAME
     try:
         pid = int(lock.read_text().strip() or 0)
     except (OSError, ValueError):
-        return False
+        return None
     if pid <= 0:
-        return False
+        return None
     import psutil  # only when there is a pid to look at
 
     try:
         process = psutil.Process(pid)
         if process.status() == psutil.STATUS_ZOMBIE:
-            return False
+            return None
         target = lock.resolve()
-        return any(Path(f.path) == target for f in process.open_files())
+        return pid if any(Path(f.path) == target for f in process.open_files()) else None
     except psutil.NoSuchProcess:
-        return False
+        return None
     except psutil.AccessDenied:  # another user's process: trust the pid
-        return True
+        return pid

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections import Counter
 from collections.abc import Sequence
@@ -13,7 +14,7 @@ from peewee import fn
 
 from . import pull
 from .context import Ctx
-from .presence import sync_process_running
+from .presence import sync_process_pid
 from .schema import Outbox, Target, time_from_text, time_text
 from .types import PushSummary, SyncState
 from .view import VIEW_KEYS, base_columns, db_values, refresh_many, update_sql
@@ -351,11 +352,13 @@ def sync_state(ctx: Ctx, server: str | None) -> SyncState:
             .limit(1)
             .scalar()
         )
-        # What the daemon last recorded holds only while it runs: after a crash
-        # (kill -9, power loss) nothing else would ever say it went offline.
-        running = sync_process_running(ctx.path.parent)
+        # What a daemon recorded holds only while that very process runs: after a crash
+        # (kill -9, power loss) nothing else would ever say it went offline, and the
+        # daemon started after it has not reached the server yet.
+        pid = sync_process_pid(ctx.path.parent)
+        reported = pid is not None and ctx.get_meta(_REPORTER) == str(pid)
         return SyncState(
-            online=running and ctx.get_meta("online") == "1",
+            online=reported and ctx.get_meta("online") == "1",
             online_since=_time(ctx, "online_since"),
             last_sync_at=_time(ctx, "last_sync_at"),
             pending=counts.get("pending", 0),
@@ -366,13 +369,19 @@ def sync_state(ctx: Ctx, server: str | None) -> SyncState:
             rejected=counts.get("rejected", 0),
             last_error=ctx.get_meta("last_error"),
             server=server,
-            daemon_running=running,
+            daemon_running=pid is not None,
+            reported=reported,
         )
+
+
+#: meta key: the pid of the process that recorded the sync state.
+_REPORTER = "sync_state_pid"
 
 
 def record_sync(ctx: Ctx, *, online: bool, error: str | None, synced: bool) -> None:
     now = time_text(ctx.now())
     with ctx.write():
+        ctx.set_meta(_REPORTER, str(os.getpid()))
         if ctx.get_meta("online") != ("1" if online else "0"):
             ctx.set_meta("online", "1" if online else "0")
             ctx.set_meta("online_since", now)

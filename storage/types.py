@@ -196,6 +196,9 @@ class SyncState:
     server: str | None
     #: A sync process runs on the profile; ``online`` is never true without one.
     daemon_running: bool = False
+    #: That process has recorded ``online`` and ``last_error`` itself: until it does,
+    #: ``last_error`` is one an earlier process left (a killed daemon's, say).
+    reported: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {

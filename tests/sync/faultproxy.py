@@ -11,7 +11,8 @@ Everything is forwarded unchanged (long-polls included) unless a test asks for a
   (as after a restore of its database);
 - ``hold_pushes``: forward a push, let the server answer, then hold that answer until
   ``release`` is set (``push_answered`` says the server has applied it) — a test kills
-  the daemon in between to lose the response.
+  the daemon in between to lose the response;
+- ``gate``: while cleared, every request waits here before it is forwarded.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ class FaultProxy:
         self.hold_pushes = False
         self.push_answered = threading.Event()
         self.release = threading.Event()
+        self.gate = threading.Event()
+        self.gate.set()
         #: Number of changes in each push forwarded to the server.
         self.push_sizes: list[int] = []
         #: Body sizes of pushes answered 413 here.
@@ -59,6 +62,7 @@ class FaultProxy:
 
     def __exit__(self, *exc: object) -> None:
         self.release.set()
+        self.gate.set()
         self._server.shutdown()
         self._server.server_close()
         self._http.close()
@@ -98,6 +102,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _forward(self) -> None:
         proxy: FaultProxy = self.server.proxy  # type: ignore[attr-defined]
+        proxy.gate.wait()
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         push = self.command == "POST" and self.path == PUSH
         if push and proxy.fail_pushes:

@@ -5,6 +5,7 @@ mid-push, the server going away and coming back, a refused token, one daemon per
 from __future__ import annotations
 
 import re
+import subprocess
 import time
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from storage import NotFound
 from tests.support.server import ServerProcess
 from tests.sync.faultproxy import FaultProxy
-from tests.sync.synchelp import Device, audit_change_ids, wait_until
+from tests.sync.synchelp import SCRIPT, Device, audit_change_ids, wait_until
 
 
 def settle(device: Device) -> None:
@@ -211,6 +212,45 @@ def test_sync_once_beside_a_running_daemon_waits_for_it(
         assert a.pending() == 1
     finally:
         server.start()
+
+
+def test_sync_once_waits_for_a_new_daemon_not_for_a_killed_ones_error(
+    a: Device, proxy: FaultProxy, token: str, database_url: str
+):
+    """A daemon killed while offline leaves its error recorded. ``sync --once`` beside the
+    daemon started after it must wait for that one's report, not fail on the dead one's
+    error. (The test process records that error: its pid runs no daemon either.)"""
+    a.connect(proxy.url, token)
+    with a.store() as store:
+        device_id = store.device_id
+        store.create_target("Left behind", status="Cold")
+        store.record_sync(online=False, error="cannot reach the server (a killed daemon's)")
+    proxy.gate.clear()  # the new daemon cannot reach the server yet
+    daemon = a.start_daemon()
+    daemon.wait_log("syncing ")
+    with a.store() as store:
+        state = store.sync_state()
+    assert (state.online, state.reported, state.daemon_running) == (False, False, True)
+
+    once = subprocess.Popen(
+        [str(SCRIPT), "--home", str(a.home), "sync", "--once"],
+        env=a.environ(),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(1.5)
+    still_waiting = once.poll() is None
+    proxy.gate.set()
+    _, stderr = once.communicate(timeout=60)
+
+    assert still_waiting, stderr
+    assert once.returncode == 0, stderr
+    assert "a killed daemon's" not in stderr
+    assert a.pending() == 0 and len(audit_change_ids(database_url, device_id)) == 1
+    with a.store() as store:  # the running daemon's own report replaced the dead one's
+        state = store.sync_state()
+    assert (state.online, state.reported, state.last_error) == (True, True, None)
+    assert daemon.proc.poll() is None
 
 
 def test_the_daemon_says_how_far_a_long_backlog_got(a: Device, database_url: str):
