@@ -10,6 +10,7 @@ holds exactly what those would have left. The real paths are what the ``commit``
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,9 +26,10 @@ from .seed import STATUSES, WORDS, change_plan, target_uid
 PAGE = 10_000
 
 
-def pull_pages(url: str, token: str, page: int = PAGE) -> Iterator[PullResponse]:
-    """The server's pull pages from the start (``page`` rows each), parsed as the daemon
-    parses them, until one says there is no more."""
+def raw_pages(url: str, token: str, page: int = PAGE) -> Iterator[bytes]:
+    """The server's pull pages from the start (``page`` rows each), as the bytes it sends,
+    until one says there is no more. Not parsed: the cursor and ``more`` are read from
+    the page's tail, where the server writes them (server/pull.py ``Page.json``)."""
     cursor: str | None = None
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as http:
         while True:
@@ -36,11 +38,23 @@ def pull_pages(url: str, token: str, page: int = PAGE) -> Iterator[PullResponse]
                 params["cursor"] = cursor
             response = http.get("/v1/pull", params=params, timeout=120)
             response.raise_for_status()
-            answer = PullResponse.model_validate_json(response.content)
-            yield answer
-            if not answer.more:
+            body = response.content
+            yield body
+            tail = _TAIL.search(body[-1024:])
+            if tail is None:
+                raise RuntimeError(f"a pull page ends unexpectedly: {body[-200:]!r}")
+            if tail["more"] == b"false":
                 return
-            cursor = answer.cursor
+            cursor = tail["cursor"].decode()
+
+
+_TAIL = re.compile(rb'"cursor":"(?P<cursor>[^"]*)","more":(?P<more>true|false)\}$')
+
+
+def pull_pages(url: str, token: str, page: int = PAGE) -> Iterator[PullResponse]:
+    """:func:`raw_pages` parsed into the wire models."""
+    for body in raw_pages(url, token, page):
+        yield PullResponse.model_validate_json(body)
 
 
 def server_state(url: str, token: str) -> tuple[list[TargetState], str]:
