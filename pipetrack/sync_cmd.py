@@ -178,17 +178,22 @@ DAEMON_WAIT_S = 120.0
 def _await_daemon(ctx: typer.Context, pid: int | None) -> int | None:
     """``sync --once`` on a profile whose daemon runs (e.g. under systemd): the daemon
     does the syncing, so wait until it has pushed every change that can go out (those
-    held behind a conflict stay, as with --once alone) and is online, pulling as things
-    commit. 0 then; 1 when it reports the server unreachable, or after DAEMON_WAIT_S;
-    None when the process ended first (the caller syncs itself)."""
+    held behind a conflict stay, as with --once alone), is online and has pulled
+    everything (not part way through a catch-up), as --once alone would. 0 then; 1
+    when it reports the server unreachable, or after DAEMON_WAIT_S; None when the
+    process ended first (the caller syncs itself)."""
     log = logging.getLogger("syncd")
     log.info("a sync daemon runs on this profile (pid %s): waiting for it to sync", pid)
     deadline = time.monotonic() + DAEMON_WAIT_S
     with open_store(ctx) as store:
         while True:
             state = store.sync_state()
-            if state.online and not store.take_wire_batch(1):
-                log.info("sync: the daemon has pushed everything pending; %d left", state.pending)
+            if state.online and not state.pulling and not store.take_wire_batch(1):
+                log.info(
+                    "sync: the daemon has pushed everything pending and pulled the team's"
+                    " changes; %d left",
+                    state.pending,
+                )
                 return 0
             if state.reported and not state.online and state.last_error:
                 log.error("sync failed: %s; the daemon keeps trying", state.last_error)

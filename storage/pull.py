@@ -38,6 +38,8 @@ if TYPE_CHECKING:  # annotations only: pydantic stays off the TUI's start
     from protocol.wire import AuditEntry, TargetState
 
 PULL_CURSOR = "pull_cursor"
+#: meta key: "1" while the last page stored said more follows (a catch-up under way).
+PULL_MORE = "pull_more"
 
 _BASE = (
     "server_version",
@@ -336,6 +338,7 @@ def write_page(ctx: Ctx, page: StagedPage) -> PullSummary:
             kept += held
         recorded = _apply_history_rows(ctx, page.history)
         ctx.set_meta(PULL_CURSOR, page.cursor)
+        ctx.set_meta(PULL_MORE, "1" if page.more else None)
         if page.more is False:
             catchup.finish(ctx)
     return PullSummary(

@@ -371,6 +371,7 @@ def sync_state(ctx: Ctx, server: str | None) -> SyncState:
             server=server,
             daemon_running=pid is not None,
             reported=reported,
+            pulling=pid is not None and ctx.get_meta(pull.PULL_MORE) == "1",
         )
 
 

@@ -199,6 +199,19 @@ class SyncState:
     #: That process has recorded ``online`` and ``last_error`` itself: until it does,
     #: ``last_error`` is one an earlier process left (a killed daemon's, say).
     reported: bool = False
+    #: That process is part way through pulling: the last page it stored said more
+    #: follows (a new device's catch-up, a return after weeks offline).
+    pulling: bool = False
+
+    @property
+    def connection(self) -> str:
+        """``online``; ``connecting`` (a sync process runs and has not reached the server
+        yet); ``offline``; ``not syncing`` (no sync process runs)."""
+        if self.online:
+            return "online"
+        if not self.daemon_running:
+            return "not syncing"
+        return "offline" if self.reported else "connecting"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -211,6 +224,8 @@ class SyncState:
             "rejected": self.rejected,
             "last_error": self.last_error,
             "server": self.server,
+            "connection": self.connection,
+            "pulling": self.pulling,
         }
 
 

@@ -88,8 +88,10 @@ def describe_filter(query: TargetQuery) -> str:
 
 def describe_sync(state: SyncState) -> str:
     """``online · 3 pending · 1 conflict · synced 06-01 12:00``; "not syncing" when no
-    sync daemon runs on the profile."""
-    parts = ["online" if state.online else "offline" if state.daemon_running else "not syncing"]
+    sync daemon runs on the profile (see :attr:`SyncState.connection`)."""
+    parts = [state.connection]
+    if state.pulling:
+        parts.append("catching up")
     parts.append(f"{state.pending:,} pending")
     if state.conflicts:
         parts.append(plural(state.conflicts, "conflict"))

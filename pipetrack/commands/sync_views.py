@@ -32,9 +32,13 @@ def state_lines(state: SyncState) -> list[tuple[str, str]]:
     since = f" since {local_time(state.online_since)}" if state.online_since else ""
     if not state.daemon_running:
         since = " (no sync daemon runs: start one with pipetrack sync)"
+    if state.connection == "connecting":
+        since = " (the sync daemon has not reached the server yet)"
+    if state.pulling:
+        since += "; catching up with the team's changes"
     oldest = f" (oldest queued {age_text(state.oldest_pending_age_s)} ago)" if state.pending else ""
     return [
-        ("Sync", ("online" if state.online else "offline") + since),
+        ("Sync", state.connection.replace("not syncing", "offline") + since),
         ("Server", state.server or "not set (pipetrack login URL --token T)"),
         ("Last sync", local_time(state.last_sync_at) if state.last_sync_at else "never"),
         ("Pending", f"{state.pending}{oldest}"),

@@ -64,6 +64,9 @@ STATUS_KEYS = {
     "rejected",
     "last_error",
     "server",
+    # beyond DESIGN.md's list (added keys break no script): see SyncState.connection
+    "connection",
+    "pulling",
 }
 REJECTED_KEYS = {"change_id", "target", "name", "op", "status", "fields", "changed_at", "reason"}
 CONFLICT_KEYS = {"change_id", "target", "name", "base", "mine", "theirs"}

@@ -61,6 +61,20 @@ def test_status_shows_online_last_sync_and_last_error(
     assert lines["Pending"].strip() == "0"
 
 
+def test_status_says_connecting_until_the_running_daemon_reports(
+    cli: Cli, store: Store, logged_in: None, daemon_lock
+) -> None:
+    """What an earlier daemon recorded (here: nothing) does not count for the one that
+    runs; once it reports, its own state shows."""
+    lines = dict(line.split(":", 1) for line in cli("status").stdout.splitlines())
+    assert lines["Sync"].strip() == "connecting (the sync daemon has not reached the server yet)"
+    assert cli("status", "--json").json()["connection"] == "connecting"
+    store.record_sync(online=False, error="cannot reach https://pipe.example.com")
+    lines = dict(line.split(":", 1) for line in cli("status").stdout.splitlines())
+    assert lines["Sync"].strip().startswith("offline since ")
+    assert cli("status", "--json").json()["connection"] == "offline"
+
+
 def test_status_never_prints_the_token(cli: Cli, logged_in: None) -> None:
     cli("add", "Acme")
     for args in (("status",), ("status", "--json")):

@@ -203,3 +203,26 @@ def test_a_pull_page_leaves_every_later_write_fully_durable(store):
         store.apply_pull_json("{not json")
     assert _synchronous(store) == 2
     assert store.set_status(str(uuid.UUID(int=1)), "Closed").changed
+
+
+def test_the_sync_state_says_a_catch_up_is_under_way_until_its_last_page(tmp_path, clock):
+    """``pulling`` (the sync bar's "catching up", what ``sync --once`` beside a daemon
+    waits for) holds from a page that says more follows to the one that says no more,
+    and only while the process that pulls them runs."""
+    from syncd import ProfileLock
+
+    first, middle, last = _pages()
+    with Store.open(tmp_path / "pipetrack.db", clock=clock) as store:
+        with ProfileLock(tmp_path):  # this process is the profile's sync daemon
+            store.record_sync(online=True, synced=True)
+            assert store.sync_state().pulling is False
+            store.apply_pull_json(first)
+            assert store.sync_state().pulling is True
+            store.apply_pull_json(middle)
+            assert store.sync_state().pulling is True
+            store.apply_pull_json(last)
+            assert store.sync_state().pulling is False
+            store.apply_pull_json(first)  # a cursor refused: from the start again
+            assert store.sync_state().pulling is True
+        state = store.sync_state()  # the daemon stopped part way: nobody is pulling
+        assert (state.pulling, state.daemon_running) == (False, False)

@@ -22,7 +22,8 @@ _TABLES = {
     "markets": "SELECT * FROM target_markets ORDER BY market_lc, uid",
     "audit": "SELECT * FROM audit ORDER BY id",
     "outbox": "SELECT * FROM outbox ORDER BY id",
-    "meta": "SELECT * FROM meta WHERE key <> 'device_id' ORDER BY key",
+    # pull_more: the page's "more", which only the JSON path is given
+    "meta": "SELECT * FROM meta WHERE key NOT IN ('device_id', 'pull_more') ORDER BY key",
     "fts": "SELECT rowid, name_lc FROM targets_fts ORDER BY rowid",
 }
 _STATUSES = [None, "Passed", "Cold", "Active", "Hot", "Closed", "hot", " cold", "none", ""]

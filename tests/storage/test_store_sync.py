@@ -296,6 +296,8 @@ def test_sync_state_and_record_sync(store, clock, daemon_lock):
         "rejected": 0,
         "last_error": None,
         "server": "https://x",
+        "connection": "connecting",  # this process runs the daemon; it reported nothing
+        "pulling": False,
     }
     store.create_target("A")
     clock.advance(seconds=90)

@@ -12,7 +12,10 @@ Everything is forwarded unchanged (long-polls included) unless a test asks for a
 - ``hold_pushes``: forward a push, let the server answer, then hold that answer until
   ``release`` is set (``push_answered`` says the server has applied it) — a test kills
   the daemon in between to lose the response;
-- ``gate``: while cleared, every request waits here before it is forwarded.
+- ``gate``: while cleared, every request waits here before it is forwarded;
+- ``pull_limit``: pulls ask for pages of at most this many rows (a catch-up in pages);
+- ``pass_pulls``: forward that many more pulls, then hold the next ones until
+  ``pulls_released`` is set (a catch-up stopped part way).
 """
 
 from __future__ import annotations
@@ -41,6 +44,9 @@ class FaultProxy:
         self.release = threading.Event()
         self.gate = threading.Event()
         self.gate.set()
+        self.pull_limit: int | None = None
+        self.pass_pulls: int | None = None
+        self.pulls_released = threading.Event()
         #: Number of changes in each push forwarded to the server.
         self.push_sizes: list[int] = []
         #: Body sizes of pushes answered 413 here.
@@ -63,6 +69,7 @@ class FaultProxy:
     def __exit__(self, *exc: object) -> None:
         self.release.set()
         self.gate.set()
+        self.pulls_released.set()
         self._server.shutdown()
         self._server.server_close()
         self._http.close()
@@ -70,11 +77,23 @@ class FaultProxy:
     def rewrite_path(self, path: str) -> str:
         parts = urlsplit(path)
         query = dict(parse_qsl(parts.query))
-        if parts.path != PULL or "cursor" not in query or self.bad_cursors <= 0:
+        if parts.path != PULL:
             return path
-        self.bad_cursors -= 1
-        query["cursor"] = "bm90LWEtY3Vyc29y"
+        if self.pull_limit is not None:
+            query["limit"] = str(self.pull_limit)
+        if "cursor" in query and self.bad_cursors > 0:
+            self.bad_cursors -= 1
+            query["cursor"] = "bm90LWEtY3Vyc29y"
         return urlunsplit(parts._replace(query=urlencode(query)))
+
+    def hold_pull(self) -> None:
+        """Wait here if ``pass_pulls`` are used up (see the module docstring)."""
+        if self.pass_pulls is None:
+            return
+        if self.pass_pulls > 0:
+            self.pass_pulls -= 1
+            return
+        self.pulls_released.wait()
 
     def rewrite(self, body: bytes) -> bytes:
         request = json.loads(body)
@@ -114,6 +133,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if push:
             body = proxy.rewrite(body)
+        elif urlsplit(self.path).path == PULL:
+            proxy.hold_pull()
         headers = {k: v for k, v in self.headers.items() if k.lower() in _PASSED}
         try:
             answer = proxy._http.request(

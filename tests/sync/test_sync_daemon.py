@@ -253,6 +253,44 @@ def test_sync_once_waits_for_a_new_daemon_not_for_a_killed_ones_error(
     assert daemon.proc.poll() is None
 
 
+def test_sync_once_waits_for_a_daemon_part_way_through_a_catch_up(
+    a: Device, b: Device, proxy: FaultProxy, token: str
+):
+    """``sync --once`` alone pulls everything there is; beside a daemon that is part way
+    through a catch-up (a new laptop), it waits until the daemon has it all too."""
+    with b.store() as store:
+        uids = {store.create_target(f"Team {i}", status="Hot").uid for i in range(6)}
+    assert b.run("sync", "--once").returncode == 0
+    a.connect(proxy.url, token)
+    proxy.pull_limit = 2  # pages of 2 targets: 3 pages and a last empty one
+    proxy.pass_pulls = 1  # the first page, then the catch-up stalls
+    daemon = a.start_daemon()
+
+    def part_way() -> bool:
+        with a.store() as store:
+            return store.sync_state().pulling
+
+    wait_until(part_way, timeout=30, what="the first page stored")
+    once = subprocess.Popen(
+        [str(SCRIPT), "--home", str(a.home), "sync", "--once"],
+        env=a.environ(),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(1.5)
+    still_waiting = once.poll() is None
+    proxy.pulls_released.set()
+    _, stderr = once.communicate(timeout=60)
+
+    assert still_waiting, stderr
+    assert once.returncode == 0, stderr
+    assert "pulled the team's changes" in stderr
+    with a.store() as store:
+        assert uids <= {t.uid for t in store.list_targets()}
+        assert store.sync_state().pulling is False
+    assert daemon.proc.poll() is None
+
+
 def test_the_daemon_says_how_far_a_long_backlog_got(a: Device, database_url: str):
     """Here every step counts as long (PIPETRACK_SYNC_PROGRESS=0)."""
     with a.store() as store:

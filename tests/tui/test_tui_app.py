@@ -115,6 +115,30 @@ async def test_live_update_when_another_process_writes(store, other, uids, daemo
         assert "online · 1 pending" in shown(app.screen.query_one(SyncBar))
 
 
+async def test_sync_bar_says_connecting_then_catching_up(store, other, uids, daemon_lock):
+    """The running daemon has reported nothing yet: "connecting", not "offline"; then
+    it stores a pull page that says more follows: "catching up" until the last one."""
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        bar = app.screen.query_one(SyncBar)
+        assert shown(bar).startswith("connecting · 0 pending")
+
+        async def bar_shows(text: str) -> str:
+            for _ in range(40):  # the poll runs every 50 ms here
+                await pilot.pause(0.05)
+                await settle(pilot)
+                if shown(bar).startswith(text):
+                    break
+            return shown(bar)
+
+        other.record_sync(online=True, synced=True)
+        other.apply_pull_json('{"targets": [], "history": [], "cursor": "c1", "more": true}')
+        assert (await bar_shows("online · catching up")).startswith("online · catching up · 0")
+        other.apply_pull_json('{"targets": [], "history": [], "cursor": "c2", "more": false}')
+        assert (await bar_shows("online · 0 pending")).startswith("online · 0 pending")
+
+
 async def test_days_in_status_move_with_the_clock_while_the_list_is_open(store, uids, clock):
     """Offline, nothing changes in the file: the list is read again all the same, so
     days in status and stale marks stay true in a TUI left open for days."""
