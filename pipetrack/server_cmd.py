@@ -91,10 +91,11 @@ def admin_add_user(
 
 
 USERS: ListSpec[User] = ListSpec(
-    columns=("NAME", "CREATED", "STATE"),
+    columns=("NAME", "CREATED", "LAST SEEN", "STATE"),
     row=lambda user: (
         user.name,
         local_time(user.created_at),
+        local_time(user.last_seen_at) if user.last_seen_at else "never",
         "disabled" if user.disabled else "enabled",
     ),
     empty="no users yet: add one with pipetrack admin add-user NAME",
@@ -104,7 +105,7 @@ USERS: ListSpec[User] = ListSpec(
 def admin_list_users(
     database_url: DatabaseUrl = None, data_dir: DataDir = None, as_json: JsonFlag = False
 ) -> None:
-    """List users: name, created, enabled or disabled."""
+    """List users: name, created, last seen (to the minute), enabled or disabled."""
     from server.users import list_users
 
     with _admin_database(database_url, data_dir) as url:

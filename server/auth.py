@@ -20,13 +20,28 @@ async def authenticate(request: Request) -> str | None:
     return await _user_of(request, credentials)
 
 
+#: ``users.last_seen_at`` moves at most this often (s): a device long-polls every few
+#: seconds, and a write per request would be most of an idle server's work.
+SEEN_EVERY_S = 60
+
+# The user, and (a data-modifying WITH runs whether or not it is read) their last-seen
+# time moved when it is older than SEEN_EVERY_S: one round trip either way.
+_USER_SQL = """
+WITH found AS (
+    SELECT id, name, last_seen_at FROM users WHERE token_hash = %(hash)s AND NOT disabled
+), seen AS (
+    UPDATE users SET last_seen_at = now() FROM found
+    WHERE users.id = found.id AND (found.last_seen_at IS NULL
+        OR found.last_seen_at < now() - make_interval(secs => %(every)s))
+)
+SELECT name FROM found
+"""
+
+
 async def _user_of(request: Request, credentials: HTTPAuthorizationCredentials) -> str | None:
+    params = {"hash": hash_token(credentials.credentials), "every": SEEN_EVERY_S}
     async with request.app.state.pool.connection() as conn:
-        cur = await conn.execute(
-            "SELECT name FROM users WHERE token_hash = %s AND NOT disabled",
-            (hash_token(credentials.credentials),),
-        )
-        row = await cur.fetchone()
+        row = await (await conn.execute(_USER_SQL, params)).fetchone()
     return row[0] if row else None
 
 

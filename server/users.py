@@ -24,10 +24,20 @@ class User:
     name: str
     created_at: datetime
     disabled: bool
+    #: When the user's token was last used, to the minute (auth.SEEN_EVERY_S); None: never.
+    last_seen_at: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
-        created = self.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
-        return {"name": self.name, "created_at": created, "disabled": self.disabled}
+        return {
+            "name": self.name,
+            "created_at": _utc_text(self.created_at),
+            "disabled": self.disabled,
+            "last_seen_at": None if self.last_seen_at is None else _utc_text(self.last_seen_at),
+        }
+
+
+def _utc_text(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def hash_token(token: str) -> str:
@@ -77,7 +87,9 @@ def new_token(database_url: str, name: str) -> tuple[str, bool]:
 
 def list_users(database_url: str) -> list[User]:
     with psycopg.connect(database_url) as conn:
-        rows = conn.execute("SELECT name, created_at, disabled FROM users ORDER BY name").fetchall()
+        rows = conn.execute(
+            "SELECT name, created_at, disabled, last_seen_at FROM users ORDER BY name"
+        ).fetchall()
     return [User(*row) for row in rows]
 
 

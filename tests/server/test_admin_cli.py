@@ -40,7 +40,7 @@ def listed_state(url: str, name: str) -> str:
     """The user's state in ``admin list-users``: its table, and its JSON, agreeing."""
     listed = cli("admin", "list-users", "--database-url", url)
     assert listed.exit_code == 0, listed.stderr
-    assert listed.stdout.splitlines()[0].split() == ["NAME", "CREATED", "STATE"]
+    assert listed.stdout.splitlines()[0].split() == ["NAME", "CREATED", "LAST", "SEEN", "STATE"]
     [line] = [row for row in listed.stdout.splitlines() if row.startswith(name + " ")]
     as_json = cli("admin", "list-users", "--json", "--database-url", url)
     [user] = [u for u in json.loads(as_json.stdout) if u["name"] == name]
@@ -72,6 +72,39 @@ def test_add_user_prints_only_the_token_and_stores_only_its_hash(shared_server, 
     assert disabled.exit_code == 0, disabled.stderr
     assert http.get(f"{shared_server.url}/v1/pull", headers=headers).status_code == 401
     assert listed_state(url, name) == "disabled"
+
+
+def test_list_users_says_when_each_token_was_last_used(shared_server, http):
+    """An admin asked "is Bob's laptop syncing?": his last request, to the minute (written
+    at most once a minute, not on every long-poll)."""
+    url, name = shared_server.database_url, f"bob{uuid.uuid4().hex[:6]}"
+    token = cli("admin", "add-user", name, "--database-url", url).stdout.strip()
+
+    def last_seen() -> tuple[str | None, str]:
+        as_json = cli("admin", "list-users", "--json", "--database-url", url)
+        [user] = [u for u in json.loads(as_json.stdout) if u["name"] == name]
+        table = cli("admin", "list-users", "--database-url", url).stdout
+        [line] = [row for row in table.splitlines() if row.startswith(name + " ")]
+        return user["last_seen_at"], " ".join(line.split()[3:-1])
+
+    assert last_seen() == (None, "never")
+    pull = f"{shared_server.url}/v1/pull"
+    headers = {"Authorization": f"Bearer {token}"}
+    assert http.get(pull, headers=headers).status_code == 200
+    first, shown = last_seen()
+    assert first is not None and first.endswith("Z") and shown[:4] == first[:4]
+    assert http.get(pull, headers=headers).status_code == 200
+    assert last_seen()[0] == first  # within the minute: not written again
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "UPDATE users SET last_seen_at = last_seen_at - interval '2 minutes' WHERE name = %s",
+            (name,),
+        )
+    earlier = last_seen()[0]
+    assert http.get(pull, headers=headers).status_code == 200
+    assert earlier < last_seen()[0]  # ISO times in UTC compare as text
+    refused = {"Authorization": "Bearer not-a-token"}
+    assert http.get(pull, headers=refused).status_code == 401
 
 
 def test_bad_admin_input_exits_2_with_one_line(database_url):
