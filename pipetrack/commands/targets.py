@@ -12,12 +12,13 @@ from protocol import UNTIL_FORMS, InvalidInput, parse_status, parse_until
 from storage import TargetView
 
 from .args import JsonFlag, MarketOpt, NoteOpt, StatusHelp, TargetArg
-from .output import emit_json, status_text
+from .output import emit_json, info, status_text
 
 
 def register(app: typer.Typer) -> None:
     app.command()(add)
     app.command("set")(set_status)
+    app.command()(undo)
     app.command()(edit)
     app.command()(snooze)
 
@@ -66,6 +67,25 @@ def set_status(
     else:
         message = f"{after.name} is already {status_text(after.status)}, nothing changed"
     show(after, as_json, message)
+
+
+def undo(ctx: typer.Context) -> None:
+    """Take back this device's last status change that still stands (a bulk change
+    made in the terminal UI: all of it). Run it again to walk further back. A change a
+    teammate made since on the same target is never overwritten."""
+    with open_store(ctx) as store:
+        undone = store.undo_last()
+    if undone is None:
+        info("nothing to undo: no status change made on this device still stands")
+    elif undone.count == 1:
+        target = undone.target
+        now = f"is {target.status}" if target.status else "has no status"
+        typer.echo(f"undone: {target.name} {now} again")
+    else:
+        typer.echo(
+            f"undone: the bulk change to {status_text(undone.status)} of {undone.count:,}"
+            " targets; each has its status from before again"
+        )
 
 
 def edit(

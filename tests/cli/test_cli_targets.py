@@ -150,6 +150,31 @@ def test_set_over_long_note_is_refused(cli: Cli) -> None:
     assert history(cli, uid) == []
 
 
+# ---- undo --------------------------------------------------------------------------------
+def test_undo_walks_back_this_devices_status_changes(cli: Cli) -> None:
+    uid = cli("add", "Acme", "--status", "Cold").stdout.strip()
+    cli("set", uid, "Hot")
+    cli("set", uid, "Closed")
+    assert cli("undo").stdout == "undone: Acme is Hot again\n"
+    assert cli("undo").stdout == "undone: Acme is Cold again\n"
+    assert cli("undo").stdout == "undone: Acme has no status again\n"
+    nothing = cli("undo")
+    assert nothing.stdout == "" and "nothing to undo" in nothing.stderr
+    assert [(h["old_status"], h["new_status"]) for h in history(cli, uid)][3:] == [
+        ("Closed", "Hot"),
+        ("Hot", "Cold"),
+        ("Cold", None),
+    ]
+
+
+def test_undo_takes_back_a_bulk_change_whole(cli: Cli, store: Store) -> None:
+    uids = [cli("add", f"T{i}", "--status", "Cold").stdout.strip() for i in range(3)]
+    store.set_status_many(uids, "Hot")  # as the terminal UI's bulk change does
+    undone = cli("undo").stdout
+    assert undone.startswith("undone: the bulk change to Hot of 3 targets")
+    assert {t["status"] for t in targets(cli)} == {"Cold"}
+
+
 # ---- edit --------------------------------------------------------------------------------
 def test_edit_changes_only_what_is_given(cli: Cli) -> None:
     uid = cli("add", "Acme", "-d", "Rockets", "-m", "space").stdout.strip()
