@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import threading
 import time
 
 import pytest
@@ -214,6 +215,24 @@ def test_sync_once_beside_a_running_daemon_waits_for_it(
         server.start()
 
 
+def sync_once_waits(device: Device, until: threading.Event) -> str:
+    """``sync --once`` beside the device's daemon: still waiting 1.5 s on (the daemon is
+    held by the proxy), then ``until`` is set and it ends with 0. Its stderr."""
+    once = subprocess.Popen(
+        [str(SCRIPT), "--home", str(device.home), "sync", "--once"],
+        env=device.environ(),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(1.5)
+    still_waiting = once.poll() is None
+    until.set()
+    _, stderr = once.communicate(timeout=60)
+    assert still_waiting, stderr
+    assert once.returncode == 0, stderr
+    return stderr
+
+
 def test_sync_once_waits_for_a_new_daemon_not_for_a_killed_ones_error(
     a: Device, proxy: FaultProxy, token: str, database_url: str
 ):
@@ -232,19 +251,8 @@ def test_sync_once_waits_for_a_new_daemon_not_for_a_killed_ones_error(
         state = store.sync_state()
     assert (state.online, state.reported, state.daemon_running) == (False, False, True)
 
-    once = subprocess.Popen(
-        [str(SCRIPT), "--home", str(a.home), "sync", "--once"],
-        env=a.environ(),
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    time.sleep(1.5)
-    still_waiting = once.poll() is None
-    proxy.gate.set()
-    _, stderr = once.communicate(timeout=60)
+    stderr = sync_once_waits(a, until=proxy.gate)
 
-    assert still_waiting, stderr
-    assert once.returncode == 0, stderr
     assert "a killed daemon's" not in stderr
     assert a.pending() == 0 and len(audit_change_ids(database_url, device_id)) == 1
     with a.store() as store:  # the running daemon's own report replaced the dead one's
@@ -271,19 +279,8 @@ def test_sync_once_waits_for_a_daemon_part_way_through_a_catch_up(
             return store.sync_state().pulling
 
     wait_until(part_way, timeout=30, what="the first page stored")
-    once = subprocess.Popen(
-        [str(SCRIPT), "--home", str(a.home), "sync", "--once"],
-        env=a.environ(),
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    time.sleep(1.5)
-    still_waiting = once.poll() is None
-    proxy.pulls_released.set()
-    _, stderr = once.communicate(timeout=60)
+    stderr = sync_once_waits(a, until=proxy.pulls_released)
 
-    assert still_waiting, stderr
-    assert once.returncode == 0, stderr
     assert "pulled the team's changes" in stderr
     with a.store() as store:
         assert uids <= {t.uid for t in store.list_targets()}
