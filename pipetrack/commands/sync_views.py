@@ -14,7 +14,7 @@ from pipetrack.context import config_of, open_store
 from protocol import InvalidInput, op_words, parse_status
 from storage import ConflictView, RejectedView, SyncState
 
-from .args import ChangeArg, JsonFlag, StatusHelp
+from .args import ChangeArg, JsonFlag, NoteOpt, StatusHelp
 from .output import NONE, ListSpec, age_text, emit_fields, emit_json, emit_list, local_time
 from .output import status_text as st
 from .targets import show
@@ -26,6 +26,7 @@ def register(app: typer.Typer) -> None:
     app.command()(resolve)
     app.command()(rejected)
     app.command()(drop)
+    app.command()(correct)
 
 
 def state_lines(state: SyncState) -> list[tuple[str, str]]:
@@ -154,7 +155,10 @@ REJECTED = ListSpec(
     row=rejected_row,
     empty="no rejected changes",
     shrink=("REASON", "TARGET"),
-    hint="drop one with: pipetrack drop CHANGE_ID (then make the change again, corrected)",
+    hint=(
+        "drop one with pipetrack drop CHANGE_ID, or correct it: pipetrack correct CHANGE_ID"
+        " --status S (a status change), pipetrack correct CHANGE_ID (a new target, made again)"
+    ),
 )
 
 
@@ -170,3 +174,37 @@ def drop(ctx: typer.Context, change_id: ChangeArg, as_json: JsonFlag = False) ->
     with open_store(ctx) as store:
         after = store.drop_rejected(change_id)
     show(after, as_json, f"{after.name}: rejected change dropped, now {st(after.status)}")
+
+
+def correct(
+    ctx: typer.Context,
+    change_id: ChangeArg,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            "--status", "-s", help="For a status change: the status instead. " + StatusHelp
+        ),
+    ] = None,
+    note: NoteOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Correct a rejected change in one step: a status change is replaced by --status S;
+    a new target is made again under a new uid, as it is now (the server gave its uid
+    to another target). A rejected edit can only be dropped."""
+    if status is None and note is not None:
+        raise InvalidInput("note", "--note goes with --status")
+    new = None if status is None else parse_status(status)
+    with open_store(ctx) as store:
+        try:
+            if status is None:
+                after = store.recreate_rejected(change_id)
+                message = f"{after.name}: made again as a new target ({after.uid})"
+            else:
+                after = store.correct_rejected(change_id, new, note).target
+                message = f"{after.name}: corrected, now {st(after.status)}"
+        except InvalidInput as err:
+            if err.field != "change_id":
+                raise
+            how = "a status change takes --status S; a new target is made again without it"
+            raise InvalidInput(err.field, f"{err} ({how})") from None
+    show(after, as_json, message)

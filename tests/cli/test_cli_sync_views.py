@@ -222,3 +222,41 @@ def test_drop_a_rejected_change(cli: Cli, rejected: dict) -> None:
 def test_drop_unknown_change_exits_2(cli: Cli, rejected: dict) -> None:
     assert "ffff" in cli("drop", "ffffffff", code=2).error
     assert len(cli("rejected", "--json").json()) == 1
+
+
+# ---- correct -----------------------------------------------------------------------------
+def test_correct_a_rejected_status_change_with_another_status(cli: Cli, rejected: dict) -> None:
+    assert "pipetrack correct CHANGE_ID --status S" in cli("rejected").stderr  # the hint
+    fixed = cli("correct", rejected["change_id"][:8], "--status", "active", "-n", "not Hot")
+    assert fixed.stdout == "Acme: corrected, now Active\n"
+    assert cli("rejected", "--json").json() == []
+    [target] = cli("list", "--json").json()
+    assert (target["status"], target["sync"]) == ("Active", "pending")
+    last = cli("history", rejected["uid"], "--json").json()[-1]
+    assert (last["old_status"], last["new_status"], last["note"]) == ("Cold", "Active", "not Hot")
+
+
+def test_correct_a_rejected_new_target_makes_it_again(cli: Cli, store: Store) -> None:
+    first = store.create_target("Saltmarsh", description="oysters", status="Active")
+    push(store, "rejected", None, error="a different target with this id already exists")
+    again = cli("correct", cli("rejected", "--json").json()[0]["change_id"], "--json").json()
+    assert again["uid"] != first.uid
+    assert (again["name"], again["description"], again["status"]) == (
+        "Saltmarsh",
+        "oysters",
+        "Active",
+    )
+    assert [t["uid"] for t in cli("list", "--json").json()] == [again["uid"]]
+    assert cli("rejected", "--json").json() == []
+
+
+def test_correct_refuses_what_does_not_fit_and_changes_nothing(cli: Cli, rejected: dict) -> None:
+    change = rejected["change_id"][:8]
+    no_status = cli("correct", change, code=2).error
+    assert "a status change takes --status S" in no_status
+    assert "--status" in cli("correct", change, "--note", "why", code=2).error
+    assert "Lukewarm" in cli("correct", change, "--status", "Lukewarm", code=2).error
+    assert "ffff" in cli("correct", "ffffffff", "--status", "Hot", code=2).error
+    [still] = cli("rejected", "--json").json()
+    assert still["change_id"] == rejected["change_id"]
+    assert cli("list", "--json").json()[0]["status"] == "Hot"
