@@ -49,3 +49,22 @@ def daemon_lock(home: Path):
 
     with ProfileLock(home) as lock:
         yield lock
+
+
+@pytest.fixture
+def dead_daemons_error(home: Path):
+    """``dead_daemons_error("cannot reach ...")``: that error recorded, offline, by another
+    process that has ended since (a daemon killed while the server was down)."""
+    import subprocess
+    import sys
+
+    def record(error: str) -> None:
+        script = (
+            "import sys; from storage import Store\n"
+            "with Store.open(sys.argv[1]) as s: s.record_sync(online=False, error=sys.argv[2])"
+        )
+        subprocess.run(
+            [sys.executable, "-c", script, str(home / "pipetrack.db"), error], check=True
+        )
+
+    return record

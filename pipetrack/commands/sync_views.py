@@ -45,8 +45,16 @@ def state_lines(state: SyncState) -> list[tuple[str, str]]:
         ("Pending", f"{state.pending}{oldest}"),
         ("Conflicts", str(state.conflicts)),
         ("Rejected", str(state.rejected)),
-        ("Last error", state.last_error or NONE),
+        ("Last error", _error_text(state)),
     ]
+
+
+def _error_text(state: SyncState) -> str:
+    if not state.last_error:
+        return NONE
+    if state.connection == "connecting":  # the running daemon has not said anything yet
+        return f"{state.last_error} (before the sync daemon started)"
+    return state.last_error
 
 
 def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:

@@ -62,16 +62,21 @@ def test_status_shows_online_last_sync_and_last_error(
 
 
 def test_status_says_connecting_until_the_running_daemon_reports(
-    cli: Cli, store: Store, logged_in: None, daemon_lock
+    cli: Cli, store: Store, logged_in: None, daemon_lock, dead_daemons_error
 ) -> None:
-    """What an earlier daemon recorded (here: nothing) does not count for the one that
-    runs; once it reports, its own state shows."""
+    """What an earlier daemon recorded does not count for the one that runs; once it
+    reports, its own state shows."""
+    dead_daemons_error("cannot reach the server (the old daemon)")
     lines = dict(line.split(":", 1) for line in cli("status").stdout.splitlines())
     assert lines["Sync"].strip() == "connecting (the sync daemon has not reached the server yet)"
+    assert lines["Last error"].strip() == (
+        "cannot reach the server (the old daemon) (before the sync daemon started)"
+    )
     assert cli("status", "--json").json()["connection"] == "connecting"
     store.record_sync(online=False, error="cannot reach https://pipe.example.com")
     lines = dict(line.split(":", 1) for line in cli("status").stdout.splitlines())
     assert lines["Sync"].strip().startswith("offline since ")
+    assert lines["Last error"].strip() == "cannot reach https://pipe.example.com"
     assert cli("status", "--json").json()["connection"] == "offline"
 
 

@@ -115,14 +115,19 @@ async def test_live_update_when_another_process_writes(store, other, uids, daemo
         assert "online · 1 pending" in shown(app.screen.query_one(SyncBar))
 
 
-async def test_sync_bar_says_connecting_then_catching_up(store, other, uids, daemon_lock):
-    """The running daemon has reported nothing yet: "connecting", not "offline"; then
-    it stores a pull page that says more follows: "catching up" until the last one."""
+async def test_sync_bar_says_connecting_then_catching_up(
+    store, other, uids, daemon_lock, dead_daemons_error
+):
+    """The running daemon has reported nothing yet: "connecting", not "offline", and not
+    the error a dead daemon left; then it stores a pull page that says more follows:
+    "catching up" until the last one."""
+    dead_daemons_error("cannot reach the server (the old daemon)")
     app = make_app(store)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         bar = app.screen.query_one(SyncBar)
         assert shown(bar).startswith("connecting · 0 pending")
+        assert (bar.has_class("-error"), bar.tooltip) == (False, None)
 
         async def bar_shows(text: str) -> str:
             for _ in range(40):  # the poll runs every 50 ms here

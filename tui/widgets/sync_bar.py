@@ -15,6 +15,8 @@ class SyncBar(Static):
     def show_state(self, state: SyncState) -> None:
         self.set_class(not state.online, "-offline")
         self.set_class(bool(state.conflicts or state.rejected), "-conflicts")
-        self.set_class(bool(state.last_error), "-error")
-        self.tooltip = state.last_error or None
+        # while a new daemon connects, the error is the one an earlier process left
+        error = state.last_error if state.connection != "connecting" else None
+        self.set_class(bool(error), "-error")
+        self.tooltip = error
         self.update(describe_sync(state))
