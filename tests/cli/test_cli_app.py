@@ -217,3 +217,27 @@ def test_help_is_wrapped_by_the_terminal_not_by_the_source(
     paragraph of help is one line, not broken where the source was."""
     monkeypatch.setenv("COLUMNS", "200")
     assert any(sentence in line for line in cli(*command, "--help").stdout.splitlines())
+
+
+# ---- the systemd units in docs/ ----------------------------------------------------------
+@pytest.mark.parametrize("unit", ["pipetrack-sync.service", "pipetrack-server.service"])
+def test_the_systemd_units_run_commands_that_exist(unit: str) -> None:
+    """Their ExecStart names a command and options the CLI has (a rename would leave a
+    unit that exits 2, which it is told not to restart)."""
+    import shlex
+
+    import click
+    import typer.main
+
+    text = (Path(__file__).parents[2] / "docs" / unit).read_text()
+    [exec_start] = [line for line in text.splitlines() if line.startswith("ExecStart=")]
+    program, *words = shlex.split(exec_start.removeprefix("ExecStart="))
+    assert program.endswith("/pipetrack")
+    group = typer.main.get_command(cli_module.app)
+    command = group.get_command(click.Context(group), words[0])
+    assert command is not None, words[0]
+    options = {name for p in command.params for name in p.opts}
+    given = [word for word in words[1:] if word.startswith("-")]
+    assert set(given) <= options, (given, sorted(options))
+    # and they parse: values of the right types, nothing missing
+    command.make_context(words[0], list(words[1:]))
