@@ -155,11 +155,15 @@ def import_csv(
         info(", ".join(f"{n} {what}" for what, n in counts.items()))
 
 
-def write_csv(out: TextIO, targets: Sequence[TargetView]) -> None:
-    writer = csv.writer(out, lineterminator="\n")
+def write_csv(out: TextIO, targets: Sequence[TargetView], delimiter: str = ",") -> None:
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
     writer.writerow(COLUMNS)
     for t in targets:
         writer.writerow((t.name, t.description, MARKET_SEP.join(t.markets), t.status or "", t.uid))
+
+
+#: What Excel needs to read UTF-8 (accents) from a CSV file it opens.
+BOM = "\ufeff"
 
 
 def export_csv(
@@ -167,15 +171,29 @@ def export_csv(
     file: Annotated[
         Path | None, typer.Argument(metavar="[FILE]", help="Where to write; stdout if none.")
     ] = None,
+    excel: Annotated[
+        bool,
+        typer.Option("--excel", help="Start with a byte-order mark, so Excel shows accents right."),
+    ] = False,
+    semicolons: Annotated[
+        bool,
+        typer.Option(
+            "--semicolons",
+            help="';' between columns, as Excel expects where a comma is the decimal sign.",
+        ),
+    ] = False,
 ) -> None:
-    """Write every target as CSV (the columns import reads, uid included)."""
+    """Write every target as CSV (the columns import reads, uid included; import reads
+    every form this writes)."""
     with open_store(ctx) as store:
         targets = store.list_targets(TargetQuery())
+    delimiter = ";" if semicolons else ","
     if file is None:
-        write_csv(sys.stdout, targets)
+        sys.stdout.write(BOM if excel else "")
+        write_csv(sys.stdout, targets, delimiter)
         return
     tmp = file.with_name(file.name + ".tmp")
-    with tmp.open("w", encoding="utf-8", newline="") as out:
-        write_csv(out, targets)
+    with tmp.open("w", encoding="utf-8-sig" if excel else "utf-8", newline="") as out:
+        write_csv(out, targets, delimiter)
     os.replace(tmp, file)
     info(f"exported {len(targets)} targets to {file}")

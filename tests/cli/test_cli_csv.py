@@ -181,6 +181,14 @@ def filled(cli: Cli, tmp_path: Path) -> list[dict]:
     return targets(cli)
 
 
+def test_export_for_excel_to_stdout_starts_with_a_byte_order_mark(
+    cli: Cli, filled: list[dict]
+) -> None:
+    text = cli("export", "--excel", "--semicolons").stdout
+    assert text.startswith("\ufeffname;description;markets;status;uid\n")
+    assert len(list(csv.reader(io.StringIO(text.removeprefix("\ufeff")), delimiter=";"))) == 5
+
+
 def test_export_to_stdout_has_every_column(cli: Cli, filled: list[dict]) -> None:
     rows = list(csv.DictReader(io.StringIO(cli("export").stdout)))
     assert tuple(rows[0]) == COLUMNS
@@ -190,11 +198,17 @@ def test_export_to_stdout_has_every_column(cli: Cli, filled: list[dict]) -> None
     assert (acme["markets"], acme["status"], acme["description"]) == ("space;EU", "Hot", "Rockets")
 
 
+@pytest.mark.parametrize(
+    "flags", [(), ("--excel",), ("--semicolons",), ("--excel", "--semicolons")]
+)
 def test_export_import_round_trips_into_another_profile(
-    cli: Cli, filled: list[dict], tmp_path: Path
+    cli: Cli, filled: list[dict], tmp_path: Path, flags: tuple[str, ...]
 ) -> None:
     out = tmp_path / "out.csv"
-    assert "4 targets" in cli("export", str(out)).stderr
+    assert "4 targets" in cli("export", str(out), *flags).stderr
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("\ufeffname" if "--excel" in flags else "name")
+    assert text.splitlines()[0].endswith(";uid" if "--semicolons" in flags else ",uid")
     other = tmp_path / "other"
     cli("--home", str(other), "import", str(out))
     copied = cli("--home", str(other), "list", "--json").json()
