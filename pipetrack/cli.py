@@ -96,6 +96,14 @@ def open_tui(profile: Profile) -> None:
         raise typer.Exit(code)
 
 
+def _print_version(given: bool) -> None:
+    if given:
+        from protocol import installed_version
+
+        typer.echo(f"pipetrack {installed_version()}")
+        raise typer.Exit()
+
+
 @app.callback(invoke_without_command=True)
 def root(
     ctx: typer.Context,
@@ -109,6 +117,12 @@ def root(
             help="Profile directory (database, config.toml, token).",
         ),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_print_version, help="Print the version."
+        ),
+    ] = False,
 ) -> None:
     state = init_state(ctx, home)
     if ctx.invoked_subcommand is None:

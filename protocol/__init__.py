@@ -17,6 +17,7 @@ from .limits import (
 )
 from .ops import op_words
 from .status import STATUS_ORDER, Status, parse_status
+from .version import installed_version
 
 __all__ = [
     "DESCRIPTION_MAX",
@@ -32,6 +33,7 @@ __all__ = [
     "clean_markets",
     "clean_name",
     "clean_note",
+    "installed_version",
     "markets_text",
     "op_words",
     "parse_status",

@@ -15,6 +15,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_json
 
+from protocol import installed_version
 from protocol.wire import (
     PULL_LIMIT_DEFAULT,
     PULL_LIMIT_MAX,
@@ -138,12 +139,18 @@ def _json(model: BaseModel) -> Response:
     return Response(model.model_dump_json(), media_type="application/json")
 
 
+#: The installed pipetrack's version: which build answers, during a rolling upgrade.
+VERSION = installed_version()
+
+
 @public.get("/healthz")
 async def healthz(request: Request):
-    """200 when PostgreSQL answers, 503 otherwise."""
+    """200 when PostgreSQL answers, 503 otherwise; with the server's version."""
     try:
         async with request.app.state.pool.connection(timeout=2.0) as conn:
             await conn.execute("SELECT 1")
     except Exception:  # noqa: BLE001 - any failure means "not healthy"
-        return JSONResponse({"status": "error", "database": "unavailable"}, status_code=503)
-    return {"status": "ok", "database": "ok"}
+        return JSONResponse(
+            {"status": "error", "database": "unavailable", "version": VERSION}, status_code=503
+        )
+    return {"status": "ok", "database": "ok", "version": VERSION}

@@ -241,3 +241,9 @@ def test_the_systemd_units_run_commands_that_exist(unit: str) -> None:
     assert set(given) <= options, (given, sorted(options))
     # and they parse: values of the right types, nothing missing
     command.make_context(words[0], list(words[1:]))
+
+
+def test_version_is_the_installed_one(cli: Cli) -> None:
+    import importlib.metadata
+
+    assert cli("--version").stdout == f"pipetrack {importlib.metadata.version('pipetrack')}\n"

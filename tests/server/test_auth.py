@@ -3,6 +3,7 @@ writes nothing."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import uuid
 
 import pytest
@@ -64,6 +65,7 @@ def test_health_and_openapi_need_no_token(shared_server, http):
     assert http.get(shared_server.url + "/healthz").json() == {
         "status": "ok",
         "database": "ok",
+        "version": importlib.metadata.version("pipetrack"),
     }
     spec = http.get(shared_server.url + "/openapi.json").json()
     assert {"/v1/push", "/v1/pull", "/v1/targets/{uid}/history"} <= spec["paths"].keys()
