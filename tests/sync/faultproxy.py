@@ -47,6 +47,7 @@ class FaultProxy:
         self.pull_limit: int | None = None
         self.pass_pulls: int | None = None
         self.pulls_released = threading.Event()
+        self._counting = threading.Lock()  # pass_pulls, across the handler threads
         #: Number of changes in each push forwarded to the server.
         self.push_sizes: list[int] = []
         #: Body sizes of pushes answered 413 here.
@@ -79,20 +80,24 @@ class FaultProxy:
         query = dict(parse_qsl(parts.query))
         if parts.path != PULL:
             return path
+        changed = dict(query)
         if self.pull_limit is not None:
-            query["limit"] = str(self.pull_limit)
+            changed["limit"] = str(self.pull_limit)
         if "cursor" in query and self.bad_cursors > 0:
             self.bad_cursors -= 1
-            query["cursor"] = "bm90LWEtY3Vyc29y"
-        return urlunsplit(parts._replace(query=urlencode(query)))
+            changed["cursor"] = "bm90LWEtY3Vyc29y"
+        if changed == query:
+            return path
+        return urlunsplit(parts._replace(query=urlencode(changed)))
 
     def hold_pull(self) -> None:
         """Wait here if ``pass_pulls`` are used up (see the module docstring)."""
-        if self.pass_pulls is None:
-            return
-        if self.pass_pulls > 0:
-            self.pass_pulls -= 1
-            return
+        with self._counting:
+            if self.pass_pulls is None:
+                return
+            if self.pass_pulls > 0:
+                self.pass_pulls -= 1
+                return
         self.pulls_released.wait()
 
     def rewrite(self, body: bytes) -> bytes:
