@@ -219,19 +219,30 @@ def test_help_is_wrapped_by_the_terminal_not_by_the_source(
     assert any(sentence in line for line in cli(*command, "--help").stdout.splitlines())
 
 
-# ---- the systemd units in docs/ ----------------------------------------------------------
-@pytest.mark.parametrize("unit", ["pipetrack-sync.service", "pipetrack-server.service"])
-def test_the_systemd_units_run_commands_that_exist(unit: str) -> None:
-    """Their ExecStart names a command and options the CLI has (a rename would leave a
-    unit that exits 2, which it is told not to restart)."""
+# ---- the service files in docs/ ---------------------------------------------------------
+def _service_command(name: str) -> list[str]:
+    """The command line a service file in docs/ runs: a systemd unit's ExecStart, a
+    launchd agent's ProgramArguments."""
+    import plistlib
     import shlex
 
+    path = Path(__file__).parents[2] / "docs" / name
+    if name.endswith(".plist"):
+        return plistlib.loads(path.read_bytes())["ProgramArguments"]
+    [line] = [x for x in path.read_text().splitlines() if x.startswith("ExecStart=")]
+    return shlex.split(line.removeprefix("ExecStart="))
+
+
+@pytest.mark.parametrize(
+    "service", ["pipetrack-sync.service", "pipetrack-server.service", "com.pipetrack.sync.plist"]
+)
+def test_the_service_files_run_commands_that_exist(service: str) -> None:
+    """What they run names a command and options the CLI has (a rename would leave a
+    service that exits 2 at every start)."""
     import click
     import typer.main
 
-    text = (Path(__file__).parents[2] / "docs" / unit).read_text()
-    [exec_start] = [line for line in text.splitlines() if line.startswith("ExecStart=")]
-    program, *words = shlex.split(exec_start.removeprefix("ExecStart="))
+    program, *words = _service_command(service)
     assert program.endswith("/pipetrack")
     group = typer.main.get_command(cli_module.app)
     command = group.get_command(click.Context(group), words[0])
