@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
@@ -23,6 +23,7 @@ from typing import TypeVar
 from storage import Store
 
 from .client import ApiClient, ApiError, TokenSource, Transient, Unauthorized
+from .netwatch import NetworkWatch, interface_addresses
 from .progress import progress_log
 from .pull import Pulled, Puller, PullTally
 from .push import Pusher
@@ -43,7 +44,12 @@ JOIN_TIMEOUT = 1.5
 
 class Daemon:
     def __init__(
-        self, home: Path, open_store: StoreFactory, settings: Settings, token: TokenSource
+        self,
+        home: Path,
+        open_store: StoreFactory,
+        settings: Settings,
+        token: TokenSource,
+        addresses: Callable[[], Hashable] = interface_addresses,
     ) -> None:
         self.home = home
         self.open_store = open_store
@@ -55,6 +61,7 @@ class Daemon:
         self.pull_backoff = Wakeable()
         self.poll = POLL_FALLBACK
         self.fatal: BaseException | None = None
+        self.network = NetworkWatch(self._network_changed, addresses)
 
     def stop(self) -> None:
         """Ask both loops to finish (safe from a signal handler)."""
@@ -75,7 +82,7 @@ class Daemon:
         for thread in threads:
             thread.start()
         while not self.stopping.wait(0.5):
-            pass
+            self.network.check()
         watcher.stop()
         deadline = time.monotonic() + JOIN_TIMEOUT
         for thread in threads:
@@ -91,6 +98,14 @@ class Daemon:
 
     def _token_changed(self) -> None:
         log.info("token file changed; retrying now")
+        self._retry_now()
+
+    def _network_changed(self) -> None:
+        log.info("the network changed; retrying now if a request failed")
+        self._retry_now()
+
+    def _retry_now(self) -> None:
+        """End the loops' backoff waits (or, if none waits, the next one)."""
         self.push_backoff.wake()
         self.pull_backoff.wake()
 

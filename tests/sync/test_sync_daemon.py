@@ -298,3 +298,38 @@ def test_the_daemon_says_how_far_a_long_backlog_got(a: Device, database_url: str
     daemon = a.start_daemon(PIPETRACK_SYNC_PROGRESS="0")
     [line] = daemon.wait_log("so far…")
     assert "pushed 20 (applied 20, conflicts 0, rejected 0) so far…" in line
+
+
+def test_the_running_daemon_watches_the_network(
+    a: Device, server: ServerProcess, caplog: pytest.LogCaptureFixture
+):
+    """The daemon's main loop looks at the interfaces every couple of seconds and ends
+    its backoff waits when they change (tests/sync/test_sync_units.py: the waits end).
+    In-process, with the interfaces faked: the network fault injected here."""
+    import logging
+    import threading
+
+    from storage import Store
+    from syncd import Settings
+    from syncd.daemon import Daemon
+
+    addresses = [frozenset({("wlan0", "10.0.0.5")})]
+    daemon = Daemon(
+        a.home,
+        lambda: Store.open(a.profile.db_path),
+        Settings(server=server.url, long_poll=1.0),
+        a.profile.read_token,
+        addresses=lambda: addresses[0],
+    )
+    runner = threading.Thread(target=daemon.run)
+    caplog.set_level(logging.INFO, logger="syncd")
+    runner.start()
+    try:
+        time.sleep(0.7)  # it has looked once
+        addresses[0] = frozenset({("wlan0", "192.168.1.20")})
+        wait_until(lambda: "the network changed" in caplog.text, timeout=5, what="the change seen")
+    finally:
+        daemon.stop()
+        runner.join(10)
+    assert not runner.is_alive()
+    assert caplog.text.count("the network changed") == 1

@@ -234,3 +234,72 @@ def test_a_file_event_that_comes_before_its_commit_is_visible_is_not_used_up(tmp
         writer.join()
         assert daemons.data_version() != seen  # the change is visible on return
         assert 0.15 < waited < POLL_SAFETY / 5
+
+
+# ---- the network watch ------------------------------------------------------------------
+def test_the_network_watch_calls_back_when_the_addresses_change_and_only_then():
+    from syncd.netwatch import NetworkWatch
+
+    now = [0.0]
+    addresses = [frozenset({("wlan0", "10.0.0.5")})]
+    changes: list[int] = []
+    watch = NetworkWatch(
+        lambda: changes.append(1), lambda: addresses[0], every=2.0, clock=lambda: now[0]
+    )
+    assert watch.check() is False  # the first look is no change
+    now[0] = 2.0
+    assert watch.check() is False and changes == []
+    addresses[0] = frozenset({("wlan0", "192.168.1.20")})  # joined another Wi-Fi
+    now[0] = 3.0
+    assert watch.check() is False  # not yet time to look
+    now[0] = 4.0
+    assert watch.check() is True and changes == [1]
+    now[0] = 6.0
+    assert watch.check() is False and changes == [1]
+
+
+def test_the_network_watch_survives_interfaces_it_cannot_read():
+    from syncd.netwatch import NetworkWatch
+
+    def unreadable() -> frozenset:
+        raise OSError("no /proc here")
+
+    assert NetworkWatch(lambda: None, unreadable, every=0).check() is False
+
+
+def test_the_real_interfaces_include_loopback():
+    from syncd.netwatch import interface_addresses
+
+    assert any(address == "127.0.0.1" for _, address in interface_addresses())
+
+
+def test_a_network_change_ends_the_loops_backoff_waits(tmp_path):
+    """What the daemon does when the watch calls back: both loops' backoff sleeps end at
+    once (a laptop back online syncs now, not after up to a minute of backoff)."""
+    import time
+
+    from storage import Store
+    from syncd.daemon import Daemon
+
+    daemon = Daemon(tmp_path, lambda: Store.open(tmp_path / "p.db"), Settings(server=""), None)
+    waited: dict[str, float] = {}
+
+    def backing_off(name: str, sleeper: Wakeable) -> threading.Thread:
+        def sleep() -> None:
+            start = time.monotonic()
+            sleeper.sleep(30)
+            waited[name] = time.monotonic() - start
+
+        thread = threading.Thread(target=sleep)
+        thread.start()
+        return thread
+
+    threads = [
+        backing_off("push", daemon.push_backoff),
+        backing_off("pull", daemon.pull_backoff),
+    ]
+    time.sleep(0.2)
+    daemon.network.on_change()
+    for thread in threads:
+        thread.join(5)
+    assert set(waited) == {"push", "pull"} and max(waited.values()) < 1.0
