@@ -332,8 +332,14 @@ def a_synced_target(ctx: Ctx) -> str | None:
 # ---- sync state -------------------------------------------------------------------------
 
 
-def _time(ctx: Ctx, key: str) -> Any:
-    text = ctx.get_meta(key)
+#: meta key: the pid of the process that recorded the sync state.
+_REPORTER = "sync_state_pid"
+
+#: The meta keys the sync state is read from (one query).
+_STATE_KEYS = ("online", "online_since", "last_sync_at", "last_error", _REPORTER, pull.PULL_MORE)
+
+
+def _time(text: str | None) -> Any:
     return None if text is None else time_from_text(text)
 
 
@@ -356,27 +362,25 @@ def sync_state(ctx: Ctx, server: str | None) -> SyncState:
         # (kill -9, power loss) nothing else would ever say it went offline, and the
         # daemon started after it has not reached the server yet.
         pid = sync_process_pid(ctx.path.parent)
-        reported = pid is not None and ctx.get_meta(_REPORTER) == str(pid)
+        m = ctx.m.meta
+        meta = dict(m.select(m.key, m.value).where(m.key.in_(_STATE_KEYS)).tuples())
+        reported = pid is not None and meta.get(_REPORTER) == str(pid)
         return SyncState(
-            online=reported and ctx.get_meta("online") == "1",
-            online_since=_time(ctx, "online_since"),
-            last_sync_at=_time(ctx, "last_sync_at"),
+            online=reported and meta.get("online") == "1",
+            online_since=_time(meta.get("online_since")),
+            last_sync_at=_time(meta.get("last_sync_at")),
             pending=counts.get("pending", 0),
             oldest_pending_age_s=(
                 None if first is None else (now - time_from_text(first)).total_seconds()
             ),
             conflicts=counts.get("conflict", 0),
             rejected=counts.get("rejected", 0),
-            last_error=ctx.get_meta("last_error"),
+            last_error=meta.get("last_error"),
             server=server,
             daemon_running=pid is not None,
             reported=reported,
-            pulling=pid is not None and ctx.get_meta(pull.PULL_MORE) == "1",
+            pulling=pid is not None and meta.get(pull.PULL_MORE) == "1",
         )
-
-
-#: meta key: the pid of the process that recorded the sync state.
-_REPORTER = "sync_state_pid"
 
 
 def record_sync(ctx: Ctx, *, online: bool, error: str | None, synced: bool) -> None:

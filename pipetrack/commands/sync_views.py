@@ -29,17 +29,21 @@ def register(app: typer.Typer) -> None:
     app.command()(correct)
 
 
-def state_lines(state: SyncState) -> list[tuple[str, str]]:
-    since = f" since {local_time(state.online_since)}" if state.online_since else ""
-    if not state.daemon_running:
-        since = " (no sync daemon runs: start one with pipetrack sync)"
+def _sync_text(state: SyncState) -> str:
+    if state.connection == "not syncing":
+        return "offline (no sync daemon runs: start one with pipetrack sync)"
     if state.connection == "connecting":
-        since = " (the sync daemon has not reached the server yet)"
-    if state.pulling:
-        since += "; catching up with the team's changes"
+        text = "connecting (the sync daemon has not reached the server yet)"
+    else:  # online / offline, since the daemon said so
+        since = f" since {local_time(state.online_since)}" if state.online_since else ""
+        text = state.connection + since
+    return text + ("; catching up with the team's changes" if state.pulling else "")
+
+
+def state_lines(state: SyncState) -> list[tuple[str, str]]:
     oldest = f" (oldest queued {age_text(state.oldest_pending_age_s)} ago)" if state.pending else ""
     return [
-        ("Sync", state.connection.replace("not syncing", "offline") + since),
+        ("Sync", _sync_text(state)),
         ("Server", state.server or "not set (pipetrack login URL --token T)"),
         ("Last sync", local_time(state.last_sync_at) if state.last_sync_at else "never"),
         ("Pending", f"{state.pending}{oldest}"),
