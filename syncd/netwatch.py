@@ -49,6 +49,7 @@ class NetworkWatch:
         self.clock = clock
         self._last: Hashable | None = None
         self._due = 0.0
+        self._unreadable = False  # said once
 
     def check(self) -> bool:
         """Compare if it is time to; True when the network changed (``on_change`` ran)."""
@@ -58,8 +59,10 @@ class NetworkWatch:
         self._due = now + self.every
         try:
             current = self.addresses()
-        except OSError as err:  # not worth stopping the daemon for
-            log.debug("cannot read the network interfaces: %s", err)
+        except Exception as err:  # noqa: BLE001 - a convenience: never worth stopping sync
+            if not self._unreadable:
+                log.warning("cannot read the network interfaces (%s); not watching them", err)
+            self._unreadable = True
             return False
         changed = self._last is not None and current != self._last
         self._last = current

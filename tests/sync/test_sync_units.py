@@ -258,13 +258,15 @@ def test_the_network_watch_calls_back_when_the_addresses_change_and_only_then():
     assert watch.check() is False and changes == [1]
 
 
-def test_the_network_watch_survives_interfaces_it_cannot_read():
+def test_the_network_watch_survives_interfaces_it_cannot_read(caplog):
     from syncd.netwatch import NetworkWatch
 
     def unreadable() -> frozenset:
-        raise OSError("no /proc here")
+        raise PermissionError("no /proc here")
 
-    assert NetworkWatch(lambda: None, unreadable, every=0).check() is False
+    watch = NetworkWatch(lambda: None, unreadable, every=0)
+    assert watch.check() is False and watch.check() is False
+    assert caplog.text.count("cannot read the network interfaces") == 1
 
 
 def test_the_real_interfaces_include_loopback():
