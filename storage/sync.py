@@ -364,7 +364,13 @@ def sync_state(ctx: Ctx, server: str | None) -> SyncState:
         pid = sync_process_pid(ctx.path.parent)
         m = ctx.m.meta
         meta = dict(m.select(m.key, m.value).where(m.key.in_(_STATE_KEYS)).tuples())
-        reported = pid is not None and meta.get(_REPORTER) == str(pid)
+        recorder = meta.get(_REPORTER)
+        if recorder is None and "online" in meta:
+            # recorded by an earlier pipetrack, which did not record its pid: a daemon
+            # not restarted since an upgrade. Trusted while one runs, as it was then.
+            reported = pid is not None
+        else:
+            reported = pid is not None and recorder == str(pid)
         return SyncState(
             online=reported and meta.get("online") == "1",
             online_since=_time(meta.get("online_since")),

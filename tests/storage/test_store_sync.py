@@ -500,3 +500,19 @@ def test_wire_batch_is_what_the_models_write_byte_for_byte(store, clock):
     assert push_body(device, changes).decode() == expected
     assert PushRequest.model_validate_json(push_body(device, wire)).changes == changes
     assert store.take_wire_batch(2) == wire[:2]
+
+
+def test_sync_state_recorded_by_an_earlier_version_counts_while_its_daemon_runs(store, daemon_lock):
+    """A daemon still running the code from before an upgrade records its state without
+    its pid: what it says counts (as it did then) until a new process records."""
+    store._ctx.set_meta("online", "1")  # as the earlier code wrote it
+    store._ctx.set_meta("last_error", None)
+    state = store.sync_state()
+    assert (state.online, state.reported, state.connection) == (True, True, "online")
+    store.record_sync(online=False, error="cannot reach it")  # a new process: its pid
+    assert store.sync_state().connection == "offline"
+
+
+def test_a_profile_nobody_recorded_for_is_connecting_while_a_daemon_runs(store, daemon_lock):
+    state = store.sync_state()
+    assert (state.online, state.reported, state.connection) == (False, False, "connecting")
