@@ -258,3 +258,20 @@ def test_version_is_the_installed_one(cli: Cli) -> None:
     import importlib.metadata
 
     assert cli("--version").stdout == f"pipetrack {importlib.metadata.version('pipetrack')}\n"
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        [],
+        [{}],
+        [{"uid": "a", "markets": [], "note": None}],
+        [{"name": 'Ünï "quoted"\nline', "markets": ["EU", "US"], "n": 1.5}, {"x": {"y": [1]}}],
+    ],
+)
+def test_json_arrays_are_written_as_one_dump_would_write_them(items, capsys) -> None:
+    """``list --json`` writes an item at a time (memory); the bytes are json.dumps's."""
+    output.emit_json(items)
+    whole = capsys.readouterr().out
+    output.emit_json_array(iter(items))
+    assert capsys.readouterr().out == whole
