@@ -213,6 +213,12 @@ class SyncState:
             return "not syncing"
         return "offline" if self.reported else "connecting"
 
+    @property
+    def error_from_before(self) -> bool:
+        """``last_error`` is one an earlier process left: the running daemon has not
+        reported yet (what the bar and ``status`` must not show as current)."""
+        return bool(self.last_error) and self.connection == "connecting"
+
     def to_json(self) -> dict[str, Any]:
         return {
             "online": self.online,

@@ -54,11 +54,9 @@ def state_lines(state: SyncState) -> list[tuple[str, str]]:
 
 
 def _error_text(state: SyncState) -> str:
-    if not state.last_error:
-        return NONE
-    if state.connection == "connecting":  # the running daemon has not said anything yet
+    if state.error_from_before:
         return f"{state.last_error} (before the sync daemon started)"
-    return state.last_error
+    return state.last_error or NONE
 
 
 def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:

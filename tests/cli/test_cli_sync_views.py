@@ -30,6 +30,11 @@ def logged_in(home: Path) -> None:
 
 
 # ---- status ------------------------------------------------------------------------------
+def status_lines(cli: Cli) -> dict[str, str]:
+    """``pipetrack status`` as label -> value."""
+    return dict(line.split(":", 1) for line in cli("status").stdout.splitlines())
+
+
 def test_status_json_has_the_design_keys(cli: Cli, logged_in: None) -> None:
     cli("add", "Acme", "--status", "Hot")
     state = cli("status", "--json").json()
@@ -44,7 +49,7 @@ def test_status_is_not_online_when_no_daemon_runs(cli: Cli, store: Store, logged
     """A daemon killed -9 last recorded "online": with its process gone that is not true."""
     store.record_sync(online=True, synced=True)
     assert cli("status", "--json").json()["online"] is False
-    lines = dict(line.split(":", 1) for line in cli("status").stdout.splitlines())
+    lines = status_lines(cli)
     assert lines["Sync"].strip() == "offline (no sync daemon runs: start one with pipetrack sync)"
 
 
@@ -53,7 +58,7 @@ def test_status_shows_online_last_sync_and_last_error(
 ) -> None:
     store.record_sync(online=True, synced=True)
     store.record_sync(online=True, error="server answered 503")
-    lines = dict(line.split(":", 1) for line in cli("status").stdout.splitlines())
+    lines = status_lines(cli)
     assert lines["Sync"].strip().startswith("online since ")
     assert lines["Server"].strip() == "https://pipe.example.com"
     assert lines["Last sync"].strip() != "never"
@@ -67,14 +72,14 @@ def test_status_says_connecting_until_the_running_daemon_reports(
     """What an earlier daemon recorded does not count for the one that runs; once it
     reports, its own state shows."""
     dead_daemons_error("cannot reach the server (the old daemon)")
-    lines = dict(line.split(":", 1) for line in cli("status").stdout.splitlines())
+    lines = status_lines(cli)
     assert lines["Sync"].strip() == "connecting (the sync daemon has not reached the server yet)"
     assert lines["Last error"].strip() == (
         "cannot reach the server (the old daemon) (before the sync daemon started)"
     )
     assert cli("status", "--json").json()["connection"] == "connecting"
     store.record_sync(online=False, error="cannot reach https://pipe.example.com")
-    lines = dict(line.split(":", 1) for line in cli("status").stdout.splitlines())
+    lines = status_lines(cli)
     assert lines["Sync"].strip().startswith("offline since ")
     assert lines["Last error"].strip() == "cannot reach https://pipe.example.com"
     assert cli("status", "--json").json()["connection"] == "offline"

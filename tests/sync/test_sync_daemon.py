@@ -307,7 +307,6 @@ def test_the_running_daemon_watches_the_network(
     its backoff waits when they change (tests/sync/test_sync_units.py: the waits end).
     In-process, with the interfaces faked: the network fault injected here."""
     import logging
-    import threading
 
     from storage import Store
     from syncd import Settings

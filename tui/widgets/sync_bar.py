@@ -15,8 +15,7 @@ class SyncBar(Static):
     def show_state(self, state: SyncState) -> None:
         self.set_class(not state.online, "-offline")
         self.set_class(bool(state.conflicts or state.rejected), "-conflicts")
-        # while a new daemon connects, the error is the one an earlier process left
-        error = state.last_error if state.connection != "connecting" else None
+        error = None if state.error_from_before else state.last_error
         self.set_class(bool(error), "-error")
         self.tooltip = error
         self.update(describe_sync(state))
