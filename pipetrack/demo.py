@@ -151,7 +151,8 @@ def _run(system: System, dirs: DemoDirs, url: str, record: dict[str, Any], no_tu
     system.start_daemon(profile)
     with Store.open(profile.db_path) as store:
         counts = (store.count_targets(), store.count_targets(TargetQuery(stagnation=("stale",))))
-    text = demo_text.instructions(dirs, url, record, *counts)
+        waits = demo_text.waiting(store.conflicts(), store.rejected())
+    text = demo_text.instructions(dirs, url, record, *counts, waits)
     write_private(dirs.instructions, text)
     _say(text)
     _say(f"ready: the API on {url}, the demo profile in {dirs.home}")

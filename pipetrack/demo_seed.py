@@ -95,18 +95,19 @@ _WHAT = (
     "grid forecasting",
     "freight marketplace",
 )
-_NOTES = (
-    "intro call went well",
-    "met at the trade fair",
-    "budget frozen until next quarter",
-    "asked for a pilot proposal",
-    "champion left the company",
-    "legal review started",
-    "pricing accepted in principle",
-    "went with a competitor",
-    "no reply after three follow-ups",
-    "signed the contract",
-)
+#: Notes a teammate might leave with a change to each status (a note that reads
+#: "signed the contract" on a move to Active would make the demo look random).
+_NOTES: dict[str, tuple[str, ...]] = {
+    "Passed": (
+        "went with a competitor",
+        "no reply after three follow-ups",
+        "champion left the company",
+    ),
+    "Cold": ("met at the trade fair", "budget frozen until next quarter", "follow up in spring"),
+    "Active": ("intro call went well", "asked for a pilot proposal", "second meeting booked"),
+    "Hot": ("pricing accepted in principle", "legal review started", "pilot went well"),
+    "Closed": ("signed the contract", "purchase order received"),
+}
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,7 @@ def _target(rng: random.Random, name: str, now: datetime) -> SeedTarget:
             status=status,
             at=now - timedelta(days=age, minutes=rng.randint(0, 9 * 60)),
             user=other if i and rng.random() < 0.25 else owner,
-            note=rng.choice(_NOTES) if i and rng.random() < 0.4 else None,
+            note=rng.choice(_NOTES[status]) if i and status and rng.random() < 0.4 else None,
         )
         for i, (status, age) in enumerate(zip(path, ages, strict=True))
     )

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from storage import ConflictView, RejectedView
+
 from .demo_dirs import DemoDirs
 from .demo_seed import MARKETS, TEAMMATES
 from .demo_team import ME, SECOND
@@ -20,7 +22,31 @@ def command() -> str:
     return f"{shlex.quote(sys.executable)} -m pipetrack"
 
 
-def instructions(dirs: DemoDirs, url: str, record: dict[str, Any], targets: int, stale: int) -> str:
+def waiting(conflicts: list[ConflictView], rejected: list[RejectedView]) -> str:
+    """What waits for the user in the demo profile now: the staged conflict and rejected
+    change on a first run, whatever is left of them (or of the user's own) on a later one."""
+    lines = [
+        f"a conflict on {c.name!r} (you: {_status(c.mine_status)}, "
+        f"{c.theirs_changed_by or 'the server'}: {_status(c.theirs_status)})"
+        if c.op == "set_status"
+        else f"a conflict on {c.name!r} (its details)"
+        for c in conflicts
+    ]
+    lines += [f"a rejected change to {r.name!r}: {r.reason}" for r in rejected]
+    if not lines:
+        return (
+            "nothing: the conflict and the rejected change are resolved (--fresh stages them again)"
+        )
+    return "\n               ".join(lines)
+
+
+def _status(status: str | None) -> str:
+    return status or "no status"
+
+
+def instructions(
+    dirs: DemoDirs, url: str, record: dict[str, Any], targets: int, stale: int, waits: str
+) -> str:
     me = f"{command()} --home {shlex.quote(str(dirs.home))}"
     sam = f"{command()} --home {shlex.quote(str(dirs.second))}"
     conflict, rejected = shlex.quote(record["conflict"]), shlex.quote(record["rejected"])
@@ -30,8 +56,7 @@ pipetrack demo is running
   API server   {url}  (log: {dirs.server_log})
   profile      {dirs.home}  (user "{ME}", sync daemon log: {dirs.sync_log})
   targets      {targets} in {len(MARKETS)} markets, a year of history by {team}; {stale} stale
-  waiting      a conflict on {record["conflict"]!r} (you: Closed, {SECOND}: Passed)
-               a rejected change: your import of {record["rejected"]!r} under another name
+  waiting      {waits}
 
 Attach a second terminal to the same profile:
   {me} status

@@ -62,6 +62,10 @@ def test_demo_seeds_plays_two_devices_stops_everything_and_is_reused(demo, tmp_p
     assert {h["changed_by"] for h in history} & {"alex", "priya"}
     [rejected] = demo.json("rejected")
     assert "already exists" in rejected["reason"]
+    assert (
+        f"waiting      a conflict on {conflict['name']!r} (you: Closed, sam: Passed)" in demo.output
+    )
+    assert f"a rejected change to {rejected['name']!r}: {rejected['reason']}" in demo.output
 
     # ---- the second device, with the printed commands ------------------------------------
     login = shlex.split(next(line for line in demo.lines if " login http" in line))

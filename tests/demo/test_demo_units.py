@@ -13,7 +13,9 @@ from typer.testing import CliRunner
 from pipetrack.cli import app
 from pipetrack.demo_dirs import DemoDirs
 from pipetrack.demo_seed import MARKETS, SEED, TARGETS, TEAMMATES, build_seed, pushes
+from pipetrack.demo_text import waiting
 from protocol import InvalidInput
+from storage import ConflictView, RejectedView
 from syncd import ProfileLock
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -43,6 +45,12 @@ def test_the_seed_is_a_year_of_a_plausible_pipeline():
         assert [s.at for s in t.steps] == sorted(s.at for s in t.steps)
         statuses = [s.status for s in t.steps]
         assert all(a != b for a, b in zip(statuses, statuses[1:], strict=False)), t
+    notes = {(s.status, s.note) for t in seed for s in t.steps if s.note}
+    assert len(notes) > 10
+    # a note fits the move it came with: no contract signed on a move to Cold
+    for status, note in notes:
+        assert ("signed" in note or "purchase order" in note) == (status == "Closed"), note
+        assert ("competitor" in note or "no reply" in note) <= (status == "Passed"), note
 
 
 def test_the_pushes_replay_each_target_in_order_on_the_version_it_reached():
@@ -91,3 +99,25 @@ def test_a_demo_that_is_running_is_not_touched(tmp_path: Path):
     with ProfileLock(dirs.home), pytest.raises(InvalidInput, match="already runs"):
         dirs.prepare(fresh=True)
     assert dirs.read() is not None
+
+
+def test_the_demo_says_what_waits_now_not_what_it_staged_once():
+    at = datetime(2026, 6, 1, tzinfo=UTC)
+    conflict = ConflictView(
+        "c1", "u1", "Driftwood Optics", "set_status", "Hot", 2, "Closed", None, at, None,
+        "Passed", "sam", at, 3,
+    )  # fmt: skip
+    rejected = RejectedView(
+        "r1",
+        "u2",
+        "Saltmarsh",
+        "create",
+        None,
+        {},
+        at,
+        "a different target with this id already exists",
+    )
+    text = waiting([conflict], [rejected])
+    assert "a conflict on 'Driftwood Optics' (you: Closed, sam: Passed)" in text
+    assert "a rejected change to 'Saltmarsh': a different target with this id" in text
+    assert waiting([], []).startswith("nothing: the conflict and the rejected change are resolved")
