@@ -68,12 +68,19 @@ def serve(
     database_url: DatabaseUrl = None,
     data_dir: DataDir = None,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes.")] = 1,
+    access_log: Annotated[
+        bool,
+        typer.Option(
+            "--access-log/--no-access-log",
+            help="A log line per request (each device long-polls about every 25 s).",
+        ),
+    ] = True,
 ) -> None:
-    """Run the central API server (stop with Ctrl-C)."""
+    """Run the central API server (stop with Ctrl-C). Logs go to standard error."""
     from server.run import run  # uvicorn and the app: only this command needs them
 
     with _database_errors(database_url):
-        run(host, port, database_url, data_dir or default_data_dir(), workers)
+        run(host, port, database_url, data_dir or default_data_dir(), workers, access_log)
 
 
 def admin_add_user(

@@ -13,14 +13,22 @@ import uvicorn
 from .db import redact
 from .embedded import open_database
 from .migrate import apply_migrations
-from .settings import DATABASE_URL_ENV, setup_logging
+from .settings import DATABASE_URL_ENV, setup_logging, uvicorn_log_config
 
 log = logging.getLogger("pipetrack.server")
 
 
-def run(host: str, port: int, database_url: str | None, data_dir: Path, workers: int = 1) -> None:
+def run(
+    host: str,
+    port: int,
+    database_url: str | None,
+    data_dir: Path,
+    workers: int = 1,
+    access_log: bool = True,
+) -> None:
     """Serve until interrupted. Every worker applies migrations at start (advisory
-    lock); an embedded PostgreSQL started here is stopped on exit."""
+    lock); an embedded PostgreSQL started here is stopped on exit. ``access_log``: a
+    log line per request."""
     setup_logging()
     check_port(host, port)
     # uvicorn re-raises SIGTERM after its graceful shutdown; make that an exit that
@@ -48,7 +56,8 @@ def run(host: str, port: int, database_url: str | None, data_dir: Path, workers:
             host=host,
             port=port,
             workers=workers,
-            log_level="info",
+            log_config=uvicorn_log_config(access_log),
+            access_log=access_log,
             timeout_graceful_shutdown=5,
         )
 

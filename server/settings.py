@@ -31,8 +31,33 @@ class Settings:
         return cls(database_url=url)
 
 
+#: Every line of the server's log: ours and uvicorn's (its access lines included).
+LOG_FORMAT = "%(asctime)s %(levelname)s %(message)s"
+
+
 def setup_logging() -> None:
     """INFO logs on stderr, unless the process configured logging already."""
     if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+        logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     logging.getLogger("pgserver").setLevel(logging.WARNING)
+
+
+def uvicorn_log_config(access_log: bool = True) -> dict:
+    """uvicorn's logging in :data:`LOG_FORMAT`: its own format has no time, so an admin
+    could not tell when a request or a worker's start happened. ``access_log=False``
+    drops the line per request (a long-poll per device every ~25 s adds up)."""
+    stderr = {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"plain": {"format": LOG_FORMAT}},
+        "handlers": {"stderr": stderr},
+        "loggers": {
+            "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+            "uvicorn.access": {
+                "handlers": ["stderr"],
+                "level": "INFO" if access_log else "WARNING",
+                "propagate": False,
+            },
+        },
+    }

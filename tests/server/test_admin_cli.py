@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -134,8 +135,28 @@ def test_serve_with_an_embedded_database_shared_with_admin(tmp_path, http):
         log = srv.log_text()
         assert f"http://127.0.0.1:{srv.port}" in log
         assert "embedded database postgresql://postgres@/postgres?host=" in log
+    assert_timed_lines(log)
+    assert '"GET /v1/pull HTTP/1.1" 200' in log  # uvicorn's access line, timed too
     # the server stopped its PostgreSQL on exit (the admin command left it running)
     assert not (data_dir / "pgdata" / "postmaster.pid").exists()
+
+
+def assert_timed_lines(log: str) -> None:
+    """Every line of a server's log says when (uvicorn's own format does not)."""
+    lines = log.splitlines()
+    assert any("Uvicorn running on" in line for line in lines), log
+    for line in lines:
+        assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (INFO|WARNING) ", line), line
+
+
+def test_serve_without_access_log_logs_no_line_per_request(database_url, http):
+    with ServerProcess(database_url, options=["--no-access-log"]) as srv:
+        for _ in range(3):
+            assert http.get(f"{srv.url}/healthz").status_code == 200
+        assert http.get(f"{srv.url}/v1/pull").status_code == 401
+        log = srv.log_text()
+    assert_timed_lines(log)
+    assert "/healthz" not in log and "/v1/pull" not in log
 
 
 def test_serve_that_cannot_start_says_why_in_one_line_and_exits_1(tmp_path):

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -52,6 +53,7 @@ class ServerProcess:
         workers: int = 1,
         data_dir: Path | None = None,
         log_dir: Path | None = None,
+        options: Sequence[str] = (),
     ) -> None:
         if database_url is None and data_dir is None:
             raise ValueError("a database_url or a data_dir is needed")
@@ -59,6 +61,7 @@ class ServerProcess:
         self.data_dir = data_dir
         self.port = port or free_port()
         self.workers = workers
+        self.options = list(options)  # more of ``serve``'s options
         self.url = f"http://127.0.0.1:{self.port}"
         self._proc: subprocess.Popen | None = None
         # the log stays in log_dir (e.g. a pytest tmp dir); a temporary one is removed
@@ -95,6 +98,7 @@ class ServerProcess:
             cmd += ["--database-url", self.database_url]
         else:
             cmd += ["--data-dir", str(self.data_dir)]
+        cmd += self.options
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         with open(self.log_path, "ab") as log:
             self._proc = subprocess.Popen(
