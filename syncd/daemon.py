@@ -23,6 +23,7 @@ from typing import TypeVar
 from storage import Store
 
 from .client import ApiClient, ApiError, TokenSource, Transient, Unauthorized
+from .interrupt import Interruptible
 from .netwatch import NetworkWatch, interface_addresses
 from .progress import progress_log
 from .pull import Pulled, Puller, PullTally
@@ -62,6 +63,7 @@ class Daemon:
         self.poll = POLL_FALLBACK
         self.fatal: BaseException | None = None
         self.network = NetworkWatch(self._network_changed, addresses)
+        self.pulls = Interruptible()
 
     def stop(self) -> None:
         """Ask both loops to finish (safe from a signal handler)."""
@@ -100,8 +102,11 @@ class Daemon:
         log.info("token file changed; retrying now")
         self._retry_now()
 
-    def _network_changed(self) -> None:
-        log.info("the network changed; retrying now if a request failed")
+    def _network_changed(self, what: str) -> None:
+        """A pull in flight may sit on a connection that died with the old network (or
+        in the sleep): it is sent again; a failed request is retried now."""
+        log.info("%s; asking again now", what)
+        self.pulls.interrupt()
         self._retry_now()
 
     def _retry_now(self) -> None:
@@ -166,7 +171,8 @@ class Daemon:
         reads the next page while it stores this one: a new device's catch-up, a return
         from offline). Every page is reported as it is stored (the sync bar says online
         from the first page of a long catch-up)."""
-        puller = Puller(store, client, self._backoff(self.pull_backoff, reporter))
+        backoff = self._backoff(self.pull_backoff, reporter)
+        puller = Puller(store, client, backoff, requests=self.pulls)
 
         def pulled(page: Pulled) -> None:
             if reporter.ok(synced=True):

@@ -15,6 +15,7 @@ from protocol.wire import PULL_LIMIT_MAX
 from storage import PullSummary, StagedPage, Store
 
 from .client import ApiClient, ApiError, Refused
+from .interrupt import Interruptible
 from .retry import Backoff
 
 log = logging.getLogger("syncd")
@@ -55,13 +56,22 @@ class PullTally:
 
 
 class Puller:
+    """``requests``: when given, each pull runs through it, so the daemon's network watch
+    can give up one waiting on a dead connection (:mod:`syncd.interrupt`)."""
+
     def __init__(
-        self, store: Store, client: ApiClient, backoff: Backoff, limit: int = PULL_LIMIT
+        self,
+        store: Store,
+        client: ApiClient,
+        backoff: Backoff,
+        limit: int = PULL_LIMIT,
+        requests: Interruptible | None = None,
     ) -> None:
         self.store = store
         self.client = client
         self.backoff = backoff
         self.limit = limit
+        self.requests = requests
 
     def pull_available(
         self, each: Callable[[Pulled], object] | None = None, wait: float = 0.0
@@ -119,6 +129,10 @@ class Puller:
         return Pulled(stored.targets, stored.history, bool(page.more))
 
     def _get(self, cursor: str | None, wait: float) -> bytes:
+        def ask() -> bytes:
+            return self.client.pull_raw(cursor, limit=self.limit, wait=wait)
+
+        requests = self.requests
         return self.backoff.call(
-            "pull", lambda: self.client.pull_raw(cursor, limit=self.limit, wait=wait)
+            "pull", ask if requests is None else lambda: requests.call("pull", ask)
         )

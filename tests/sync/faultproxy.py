@@ -15,7 +15,9 @@ Everything is forwarded unchanged (long-polls included) unless a test asks for a
 - ``gate``: while cleared, every request waits here before it is forwarded;
 - ``pull_limit``: pulls ask for pages of at most this many rows (a catch-up in pages);
 - ``pass_pulls``: forward that many more pulls, then hold the next ones until
-  ``pulls_released`` is set (a catch-up stopped part way).
+  ``pulls_released`` is set (a catch-up stopped part way; with ``pass_pulls`` set to
+  None again, a connection that died: the held ones stay, later ones pass);
+  ``pulls_held`` counts those held now.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class FaultProxy:
         self.pull_limit: int | None = None
         self.pass_pulls: int | None = None
         self.pulls_released = threading.Event()
+        self.pulls_held = 0
         self._counting = threading.Lock()  # pass_pulls, across the handler threads
         #: Number of changes in each push forwarded to the server.
         self.push_sizes: list[int] = []
@@ -98,7 +101,10 @@ class FaultProxy:
             if self.pass_pulls > 0:
                 self.pass_pulls -= 1
                 return
+            self.pulls_held += 1
         self.pulls_released.wait()
+        with self._counting:
+            self.pulls_held -= 1
 
     def rewrite(self, body: bytes) -> bytes:
         request = json.loads(body)

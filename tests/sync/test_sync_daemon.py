@@ -332,3 +332,57 @@ def test_the_running_daemon_watches_the_network(
         runner.join(10)
     assert not runner.is_alive()
     assert caplog.text.count("the network changed") == 1
+
+
+def test_a_pull_stuck_on_a_dead_connection_is_sent_again_when_the_network_changes(
+    a: Device, b: Device, proxy: FaultProxy, token: str, caplog: pytest.LogCaptureFixture
+):
+    """A laptop that wakes on another network: the long-poll sent before sits on a
+    connection nothing answers (the proxy holds it, like a dead one), and httpx would
+    wait out its read timeout (25 + 15 s). The network watch gives it up and asks again,
+    so a teammate's change arrives within seconds."""
+    import logging
+
+    from storage import Store
+    from syncd import Settings
+    from syncd.daemon import Daemon
+
+    a.connect(proxy.url, token)
+    proxy.pass_pulls = 1  # the first pull passes; the long-poll after it is held
+    addresses = [frozenset({("wlan0", "10.0.0.5")})]
+    daemon = Daemon(
+        a.home,
+        lambda: Store.open(a.profile.db_path),
+        Settings(server=proxy.url, long_poll=25.0),
+        a.profile.read_token,
+        addresses=lambda: addresses[0],
+    )
+    runner = threading.Thread(target=daemon.run)
+    caplog.set_level(logging.INFO, logger="syncd")
+    runner.start()
+    try:
+        wait_until(lambda: proxy.pulls_held == 1, timeout=10, what="the long-poll held")
+        proxy.pass_pulls = None  # what is sent from now on gets through
+        with b.store() as store:
+            uid = store.create_target("Woke Elsewhere", status="Hot").uid
+        b.sync_once()
+        time.sleep(0.5)
+        assert not knows(a, uid)
+        addresses[0] = frozenset({("wlan0", "192.168.1.20")})  # woke on another Wi-Fi
+        start = time.monotonic()
+        wait_until(lambda: knows(a, uid), timeout=10, what="b's target on a")
+        assert time.monotonic() - start < 5  # the watch looks every 2 s
+    finally:
+        daemon.stop()
+        runner.join(10)
+    assert not runner.is_alive()
+    assert "pull in flight given up; asking again" in caplog.text
+
+
+def knows(device: Device, uid: str) -> bool:
+    with device.store() as store:
+        try:
+            store.get(uid)
+        except NotFound:
+            return False
+        return True

@@ -242,9 +242,9 @@ def test_the_network_watch_calls_back_when_the_addresses_change_and_only_then():
 
     now = [0.0]
     addresses = [frozenset({("wlan0", "10.0.0.5")})]
-    changes: list[int] = []
+    changes: list[str] = []
     watch = NetworkWatch(
-        lambda: changes.append(1), lambda: addresses[0], every=2.0, clock=lambda: now[0]
+        changes.append, lambda: addresses[0], every=2.0, clock=lambda: now[0], wall=lambda: now[0]
     )
     assert watch.check() is False  # the first look is no change
     now[0] = 2.0
@@ -253,9 +253,57 @@ def test_the_network_watch_calls_back_when_the_addresses_change_and_only_then():
     now[0] = 3.0
     assert watch.check() is False  # not yet time to look
     now[0] = 4.0
-    assert watch.check() is True and changes == [1]
+    assert watch.check() is True and changes == ["the network changed"]
     now[0] = 6.0
-    assert watch.check() is False and changes == [1]
+    assert watch.check() is False and len(changes) == 1
+
+
+def test_the_network_watch_notices_that_the_machine_slept():
+    """The monotonic clock stands still in a sleep, the wall clock does not."""
+    from syncd.netwatch import NetworkWatch
+
+    mono, wall = [100.0], [5000.0]
+    changes: list[str] = []
+    watch = NetworkWatch(
+        changes.append, lambda: "same", every=2.0, clock=lambda: mono[0], wall=lambda: wall[0]
+    )
+
+    def later(awake: float, asleep: float = 0.0) -> bool:
+        mono[0] += awake
+        wall[0] += awake + asleep
+        return watch.check()
+
+    assert watch.check() is False
+    assert later(2.0, asleep=0.5) is False  # an NTP step or a slow look: not a sleep
+    assert later(2.0, asleep=3600) is True and changes == ["the machine woke from sleep"]
+    assert later(2.0) is False and len(changes) == 1
+
+
+def test_an_interrupted_request_is_sent_again_and_its_first_answer_dropped():
+    from syncd.interrupt import Interruptible
+
+    requests = Interruptible()
+    first_sent, first_may_answer = threading.Event(), threading.Event()
+    sent: list[int] = []
+
+    def request() -> str:
+        sent.append(1)
+        if len(sent) == 1:  # the one on the dead connection
+            first_sent.set()
+            first_may_answer.wait(10)
+            return "stale"
+        return "fresh"
+
+    answers: list[str] = []
+    caller = threading.Thread(target=lambda: answers.append(requests.call("pull", request)))
+    caller.start()
+    assert first_sent.wait(5)
+    requests.interrupt()
+    caller.join(5)
+    first_may_answer.set()
+    assert answers == ["fresh"] and len(sent) == 2
+    with pytest.raises(ZeroDivisionError):  # errors reach the caller as they are
+        requests.call("pull", lambda: 1 / 0)
 
 
 def test_the_network_watch_survives_interfaces_it_cannot_read(caplog):
@@ -264,7 +312,7 @@ def test_the_network_watch_survives_interfaces_it_cannot_read(caplog):
     def unreadable() -> frozenset:
         raise PermissionError("no /proc here")
 
-    watch = NetworkWatch(lambda: None, unreadable, every=0)
+    watch = NetworkWatch(lambda what: None, unreadable, every=0)
     assert watch.check() is False and watch.check() is False
     assert caplog.text.count("cannot read the network interfaces") == 1
 
@@ -301,7 +349,7 @@ def test_a_network_change_ends_the_loops_backoff_waits(tmp_path):
         backing_off("pull", daemon.pull_backoff),
     ]
     time.sleep(0.2)
-    daemon.network.on_change()
+    daemon.network.on_change("the network changed")
     for thread in threads:
         thread.join(5)
     assert set(waited) == {"push", "pull"} and max(waited.values()) < 1.0
