@@ -64,6 +64,12 @@ class ServerError(Transient):
     """The server answered 5xx (or an answer the protocol does not allow)."""
 
 
+class NotTheServer(Transient):
+    """Something on the way answered instead of the server: a redirect, or a page that
+    is not the API's JSON, as a hotel's or an airport's Wi-Fi sign-in page does. Later,
+    once signed in, the same request gets through."""
+
+
 class Unauthorized(ApiError):
     """401: the server refused the token."""
 
@@ -211,6 +217,7 @@ class ApiClient:
         except httpx.TransportError as err:
             raise Transient(f"cannot reach {self.base_url}: {_kind(err)}") from None
         _raise_for_status(response)
+        _raise_unless_api(response)
         return response
 
 
@@ -248,9 +255,35 @@ def _raise_for_status(response: httpx.Response) -> None:
         raise Unauthorized(message)
     if code == 413:
         raise PayloadTooLarge(code, message)
+    if code == NETWORK_AUTHENTICATION_REQUIRED:
+        raise _not_the_server(f"HTTP {code}, network authentication required")
     if code >= 500 or code in (408, 429):
         raise ServerError(message)
     raise Refused(code, message)
+
+
+#: What the network says when it wants a sign-in first (RFC 6585).
+NETWORK_AUTHENTICATION_REQUIRED = 511
+
+
+def _raise_unless_api(response: httpx.Response) -> None:
+    """The API answers every call with JSON and never redirects; anything else came from
+    something on the way (its errors, 4xx and 5xx, are read as they are)."""
+    kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if response.is_redirect:
+        where = f"HTTP {response.status_code} to {response.headers.get('location', '?')}"
+    elif kind != "application/json":
+        where = f"HTTP {response.status_code}, {kind or 'no content type'}"
+    else:
+        return
+    raise _not_the_server(where)
+
+
+def _not_the_server(where: str) -> NotTheServer:
+    return NotTheServer(
+        f"something other than the pipetrack API answered ({where}): "
+        "a Wi-Fi sign-in page (sign in, and sync carries on), or a wrong server URL?"
+    )
 
 
 def _unexpected(response: httpx.Response, err: ValidationError) -> ServerError:

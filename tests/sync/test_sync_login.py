@@ -12,6 +12,7 @@ from pipetrack.sync_cmd import cleartext
 from tests.support.fixtures import server_on_new_database
 from tests.support.pg import PgCluster
 from tests.support.server import ServerProcess, free_port
+from tests.sync.portal import Portal
 from tests.sync.synchelp import Device
 
 
@@ -72,6 +73,16 @@ def test_an_unreachable_server_exits_2_with_one_line(c: Device):
     assert result.returncode == 2
     [line] = result.stderr.splitlines()
     assert line.startswith(f"pipetrack: error: cannot use {url}: cannot reach")
+    assert saved(c) == (None, None)
+
+
+def test_a_url_that_answers_with_a_web_page_is_not_taken_for_a_server(c: Device):
+    with Portal("page") as portal:
+        result = c.run("login", portal.url, "--token", "whatever")
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"pipetrack: error: cannot use {portal.url}: something other than")
+    assert "or a wrong server URL?" in line
     assert saved(c) == (None, None)
 
 

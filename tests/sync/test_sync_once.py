@@ -8,9 +8,12 @@ import logging
 import subprocess
 from collections.abc import Callable
 
+import pytest
+
 from syncd import Settings, run_once
 from tests.support.server import ServerProcess, free_port
 from tests.sync.faultproxy import BAD_STATUS, FaultProxy
+from tests.sync.portal import ANSWERS, Portal
 from tests.sync.synchelp import SCRIPT, Device, audit_change_ids, server_history
 
 #: Statuses that each differ from the one before, starting from Cold.
@@ -282,3 +285,31 @@ def test_two_sync_once_at_a_time_both_succeed_and_push_once(
     assert [code for code, _ in outcomes] == [0, 0], outcomes
     assert device.pending() == 0
     assert len(audit_change_ids(database_url, device_id)) == 50
+
+
+@pytest.mark.parametrize("answer", ANSWERS)
+def test_a_wifi_sign_in_page_keeps_every_change_queued_and_says_so(
+    a: Device, server: ServerProcess, token: str, answer: str
+):
+    """A hotel's network answers every request itself until the user signs in: nothing
+    is quarantined or lost, the error says what is likely going on, and once signed in
+    (here: the server reachable again) the change goes out."""
+    with a.store() as store:
+        uid = store.create_target("Hotel Lobby Lead", status="Hot").uid
+    with Portal(answer) as portal:
+        a.connect(portal.url, token)
+        done = a.run("sync", "--once")
+    assert done.returncode == 1
+    assert "something other than the pipetrack API answered" in done.stderr, done.stderr
+    assert "Wi-Fi sign-in page" in done.stderr
+    if answer == "redirect":
+        assert "HTTP 302 to http://portal.hotel.example/login" in done.stderr
+    with a.store() as store:
+        state = store.sync_state()
+    assert (state.pending, state.rejected) == (1, 0)
+    assert "Wi-Fi sign-in page" in (state.last_error or "")
+    a.connect(server.url, token)
+    a.sync_once()
+    assert a.pending() == 0
+    with a.store() as store:
+        assert store.get(uid).version == 1

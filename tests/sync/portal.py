@@ -1,0 +1,58 @@
+"""A Wi-Fi sign-in page on loopback: what a hotel's network answers to every request
+until the user signs in (a redirect to its page, the page itself, or 511)."""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+PAGE = b"<html><body>Welcome to Hotel Wi-Fi. Accept the terms to go online.</body></html>"
+ANSWERS = ("redirect", "page", "511")
+
+
+class Portal:
+    def __init__(self, answer: str) -> None:
+        assert answer in ANSWERS, answer
+        self.answer = answer
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server.daemon_threads = True
+        self._server.portal = self  # type: ignore[attr-defined]
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> Portal:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        self._answer()
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self._answer()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def _answer(self) -> None:
+        answer = self.server.portal.answer  # type: ignore[attr-defined]
+        code = {"redirect": 302, "page": 200, "511": 511}[answer]
+        self.send_response(code)
+        if answer == "redirect":
+            self.send_header("Location", "http://portal.hotel.example/login")
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(PAGE)))
+        self.end_headers()
+        self.wfile.write(PAGE)
