@@ -239,10 +239,17 @@ class Store:
     def sync_state(self, server: str | None = None) -> SyncState:
         return sync.sync_state(self._ctx, server)
 
-    def record_sync(self, *, online: bool, error: str | None = None, synced: bool = False) -> None:
+    def record_sync(
+        self,
+        *,
+        online: bool,
+        error: str | None = None,
+        synced: bool = False,
+        hint: str | None = None,
+    ) -> None:
         """The daemon reports: online/offline (``online_since`` moves on a change),
         ``last_error`` (None clears), ``synced`` stamps ``last_sync_at``."""
-        sync.record_sync(self._ctx, online=online, error=error, synced=synced)
+        sync.record_sync(self._ctx, online=online, error=error, synced=synced, hint=hint)
 
     def conflicts(self) -> list[ConflictView]:
         return conflicts.conflicts(self._ctx)

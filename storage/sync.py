@@ -336,7 +336,16 @@ def a_synced_target(ctx: Ctx) -> str | None:
 _REPORTER = "sync_state_pid"
 
 #: The meta keys the sync state is read from (one query).
-_STATE_KEYS = ("online", "online_since", "last_sync_at", "last_error", _REPORTER, pull.PULL_MORE)
+_HINT = "error_hint"
+_STATE_KEYS = (
+    "online",
+    "online_since",
+    "last_sync_at",
+    "last_error",
+    _HINT,
+    _REPORTER,
+    pull.PULL_MORE,
+)
 
 
 def _time(text: str | None) -> Any:
@@ -382,6 +391,7 @@ def sync_state(ctx: Ctx, server: str | None) -> SyncState:
             conflicts=counts.get("conflict", 0),
             rejected=counts.get("rejected", 0),
             last_error=meta.get("last_error"),
+            hint=meta.get(_HINT),
             server=server,
             daemon_running=pid is not None,
             reported=reported,
@@ -389,7 +399,9 @@ def sync_state(ctx: Ctx, server: str | None) -> SyncState:
         )
 
 
-def record_sync(ctx: Ctx, *, online: bool, error: str | None, synced: bool) -> None:
+def record_sync(
+    ctx: Ctx, *, online: bool, error: str | None, synced: bool, hint: str | None = None
+) -> None:
     now = time_text(ctx.now())
     with ctx.write():
         ctx.set_meta(_REPORTER, str(os.getpid()))
@@ -397,5 +409,6 @@ def record_sync(ctx: Ctx, *, online: bool, error: str | None, synced: bool) -> N
             ctx.set_meta("online", "1" if online else "0")
             ctx.set_meta("online_since", now)
         ctx.set_meta("last_error", error)
+        ctx.set_meta(_HINT, hint)
         if synced:
             ctx.set_meta("last_sync_at", now)

@@ -202,6 +202,9 @@ class SyncState:
     #: That process is part way through pulling: the last page it stored said more
     #: follows (a new device's catch-up, a return after weeks offline).
     pulling: bool = False
+    #: A few words on what the user can do about ``last_error`` ("sign in to the
+    #: Wi-Fi?"), when the sync process knows.
+    hint: str | None = None
 
     @property
     def connection(self) -> str:
@@ -219,6 +222,11 @@ class SyncState:
         reported yet (what the bar and ``status`` must not show as current)."""
         return bool(self.last_error) and self.connection == "connecting"
 
+    @property
+    def current_hint(self) -> str | None:
+        """:attr:`hint`, unless it belongs to an error from before."""
+        return None if self.error_from_before else self.hint
+
     def to_json(self) -> dict[str, Any]:
         return {
             "online": self.online,
@@ -232,6 +240,7 @@ class SyncState:
             "server": self.server,
             "connection": self.connection,
             "pulling": self.pulling,
+            "hint": self.current_hint,
         }
 
 

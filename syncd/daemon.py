@@ -135,7 +135,7 @@ class Daemon:
             self.stopping,
             sleeper,
             cap=self.settings.backoff_max,
-            on_failure=lambda err: reporter.failed(str(err)),
+            on_failure=reporter.failed_on,
         )
 
     def _push_loop(self, store: Store, client: ApiClient, reporter: Reporter) -> None:
@@ -195,10 +195,10 @@ class Daemon:
             return None  # retrying gives up only when stopping
         except Unauthorized as err:
             log.error("%s (%s); pausing", TOKEN_REFUSED, err)
-            reporter.failed(TOKEN_REFUSED)
+            reporter.failed_on(err)
         except ApiError as err:
             log.error("sync failed: %s; pausing", err)
-            reporter.failed(str(err))
+            reporter.failed_on(err)
         except Exception as err:
             log.exception("unexpected error in the sync loop; pausing")
             _quietly(partial(reporter.failed, f"internal error: {err}"))

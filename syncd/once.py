@@ -36,11 +36,11 @@ def run_once(store: Store, settings: Settings, token: TokenSource) -> int:
             )
     except Unauthorized as err:
         log.error("sync failed: %s (%s)", TOKEN_REFUSED, err)
-        reporter.failed(TOKEN_REFUSED)
+        reporter.failed_on(err)
         return 1
     except ApiError as err:
         log.error("sync failed: %s; changes stay queued", err)
-        reporter.failed(str(err))
+        reporter.failed_on(err)
         return 1
     reporter.ok(synced=True)
     log.info("sync: %s; %s", pushed, pulled)

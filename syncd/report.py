@@ -10,15 +10,22 @@ import logging
 
 from storage import Store
 
+from .client import ApiError, NotTheServer, Unauthorized
+
 log = logging.getLogger("syncd")
 
 TOKEN_REFUSED = "token refused - run pipetrack login"
+#: What the sync bar says beside "offline" when the user can do something about it.
+HINTS: tuple[tuple[type[ApiError], str], ...] = (
+    (Unauthorized, "token refused: pipetrack login"),
+    (NotTheServer, "Wi-Fi sign-in?"),
+)
 
 
 class Reporter:
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._last: tuple[bool, str | None] | None = None
+        self._last: tuple[bool, str | None, str | None] | None = None
 
     @property
     def online(self) -> bool:
@@ -31,14 +38,21 @@ class Reporter:
         self._record(True, None, synced)
         return recovered
 
-    def failed(self, error: str) -> None:
-        self._record(False, error, False)
+    def failed(self, error: str, hint: str | None = None) -> None:
+        self._record(False, error, False, hint)
+
+    def failed_on(self, err: ApiError) -> None:
+        """``err``, with a hint of what the user can do about it when there is one."""
+        hint = next((text for kind, text in HINTS if isinstance(err, kind)), None)
+        self.failed(TOKEN_REFUSED if isinstance(err, Unauthorized) else str(err), hint)
 
     def stopped(self) -> None:
         self._record(False, None, False)
 
-    def _record(self, online: bool, error: str | None, synced: bool) -> None:
-        if not synced and self._last == (online, error):
+    def _record(
+        self, online: bool, error: str | None, synced: bool, hint: str | None = None
+    ) -> None:
+        if not synced and self._last == (online, error, hint):
             return
-        self.store.record_sync(online=online, error=error, synced=synced)
-        self._last = (online, error)
+        self.store.record_sync(online=online, error=error, synced=synced, hint=hint)
+        self._last = (online, error, hint)

@@ -89,7 +89,8 @@ def describe_filter(query: TargetQuery) -> str:
 def describe_sync(state: SyncState) -> str:
     """``online · 3 pending · 1 conflict · synced 06-01 12:00``; "not syncing" when no
     sync daemon runs on the profile (see :attr:`SyncState.connection`)."""
-    parts = [state.connection]
+    hint = state.current_hint
+    parts = [f"{state.connection} ({hint})" if hint else state.connection]
     if state.pulling:
         parts.append("catching up")
     parts.append(f"{state.pending:,} pending")

@@ -37,6 +37,8 @@ def _sync_text(state: SyncState) -> str:
     else:  # online / offline, since the daemon said so
         since = f" since {local_time(state.online_since)}" if state.online_since else ""
         text = state.connection + since
+    if state.current_hint:
+        text += f" ({state.current_hint})"
     return text + ("; catching up with the team's changes" if state.pulling else "")
 
 

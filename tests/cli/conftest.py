@@ -67,6 +67,7 @@ STATUS_KEYS = {
     # beyond DESIGN.md's list (added keys break no script): see SyncState.connection
     "connection",
     "pulling",
+    "hint",
 }
 REJECTED_KEYS = {"change_id", "target", "name", "op", "status", "fields", "changed_at", "reason"}
 CONFLICT_KEYS = {"change_id", "target", "name", "base", "mine", "theirs"}

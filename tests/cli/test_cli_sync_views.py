@@ -83,6 +83,8 @@ def test_status_says_connecting_until_the_running_daemon_reports(
     assert lines["Sync"].strip().startswith("offline since ")
     assert lines["Last error"].strip() == "cannot reach https://pipe.example.com"
     assert cli("status", "--json").json()["connection"] == "offline"
+    store.record_sync(online=False, error="HTTP 302 to the portal", hint="Wi-Fi sign-in?")
+    assert status_lines(cli)["Sync"].strip().endswith(" (Wi-Fi sign-in?)")
 
 
 def test_status_never_prints_the_token(cli: Cli, logged_in: None) -> None:

@@ -298,6 +298,7 @@ def test_sync_state_and_record_sync(store, clock, daemon_lock):
         "server": "https://x",
         "connection": "connecting",  # this process runs the daemon; it reported nothing
         "pulling": False,
+        "hint": None,
     }
     store.create_target("A")
     clock.advance(seconds=90)
@@ -312,6 +313,10 @@ def test_sync_state_and_record_sync(store, clock, daemon_lock):
     store.record_sync(online=False, error=None)
     got = store.sync_state()
     assert (got.online, got.online_since, got.last_error) == (False, clock.now, None)
+    store.record_sync(online=False, error="HTTP 302 from /v1/pull", hint="Wi-Fi sign-in?")
+    assert store.sync_state().to_json()["hint"] == "Wi-Fi sign-in?"
+    store.record_sync(online=True, synced=True)  # through again: the hint goes with the error
+    assert store.sync_state().hint is None
 
 
 def test_history_marks_follow_the_outbox(store, clock):

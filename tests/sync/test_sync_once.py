@@ -308,6 +308,7 @@ def test_a_wifi_sign_in_page_keeps_every_change_queued_and_says_so(
         state = store.sync_state()
     assert (state.pending, state.rejected) == (1, 0)
     assert "Wi-Fi sign-in page" in (state.last_error or "")
+    assert state.hint == "Wi-Fi sign-in?"  # what the sync bar shows beside "offline"
     a.connect(server.url, token)
     a.sync_once()
     assert a.pending() == 0

@@ -144,6 +144,21 @@ async def test_sync_bar_says_connecting_then_catching_up(
         assert (await bar_shows("online · 0 pending")).startswith("online · 0 pending")
 
 
+async def test_sync_bar_says_what_the_user_can_do_about_an_error(store, other, daemon_lock):
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        bar = app.screen.query_one(SyncBar)
+        other.record_sync(online=False, error="HTTP 302 to the portal", hint="Wi-Fi sign-in?")
+        for _ in range(40):  # the poll runs every 50 ms here
+            await pilot.pause(0.05)
+            await settle(pilot)
+            if shown(bar).startswith("offline"):
+                break
+        assert shown(bar).startswith("offline (Wi-Fi sign-in?) · 0 pending")
+        assert bar.has_class("-error") and bar.tooltip == "HTTP 302 to the portal"
+
+
 async def test_days_in_status_move_with_the_clock_while_the_list_is_open(store, uids, clock):
     """Offline, nothing changes in the file: the list is read again all the same, so
     days in status and stale marks stay true in a TUI left open for days."""
