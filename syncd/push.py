@@ -225,5 +225,6 @@ class Pusher:
 
     def _send(self, device_id: str, batch: Sequence[WireChange]) -> list[PushResult]:
         return self.backoff.call(
-            f"push of {len(batch)} changes", lambda: self.client.push(device_id, batch)
+            f"push of {len(batch)} change{'' if len(batch) == 1 else 's'}",
+            lambda: self.client.push(device_id, batch),
         )
