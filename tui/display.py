@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from protocol import markets_text
 from storage import SyncState, TargetQuery, TargetView
+
+if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
 
 NO_STATUS = "—"
 
@@ -84,6 +88,25 @@ def describe_filter(query: TargetQuery) -> str:
     if query.stagnation:
         parts.append("stale only")
     return " · ".join(parts) if parts else "all"
+
+
+def sync_news(before: SyncState, now: SyncState, key: str) -> list[tuple[str, SeverityLevel]]:
+    """What the sync brought since ``before`` that needs the user: new conflicts, changes
+    the server refused (``key`` opens the screen where they are settled)."""
+    news: list[tuple[str, SeverityLevel]] = []
+    conflicts, rejected = now.conflicts - before.conflicts, now.rejected - before.rejected
+    if conflicts > 0:
+        news.append(
+            (
+                f"{plural(conflicts, 'change')} of yours met a teammate's: "
+                f"{key} to keep yours or take theirs",
+                "warning",
+            )
+        )
+    if rejected > 0:
+        what = "change was" if rejected == 1 else "changes were"
+        news.append((f"{rejected:,} {what} refused by the server: {key} to see why", "error"))
+    return news
 
 
 def describe_sync(state: SyncState) -> str:

@@ -8,7 +8,7 @@ import pytest
 from textual.binding import Binding
 from textual.command import CommandPalette
 from textual.widget import Widget
-from tuihelp import make_app, notifications, settle, shown
+from tuihelp import make_app, make_conflict, make_rejected, notifications, settle, shown
 
 import tui.screens
 import tui.widgets
@@ -157,6 +157,40 @@ async def test_sync_bar_says_what_the_user_can_do_about_an_error(store, other, d
                 break
         assert shown(bar).startswith("offline (Wi-Fi sign-in?) · 0 pending")
         assert bar.has_class("-error") and bar.tooltip == "HTTP 302 to the portal"
+
+
+async def test_conflicts_and_refusals_the_sync_brings_are_told_once(store, other, uids, clock):
+    """The daemon (another connection) records a conflict, then a refused change: each
+    is told in a notification, with the key that opens the conflicts screen (remapped
+    here); what was there at start and what the user settles are not."""
+    make_rejected(store, uids["Delta Freight"], "Cold", "a change from before")
+    app = make_app(store, keys={"conflicts": "x"})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+
+        async def told(count: int) -> list[str]:
+            for _ in range(40):  # the poll runs every 50 ms here
+                await pilot.pause(0.05)
+                await settle(pilot)
+                if len(sync_notes()) >= count:
+                    break
+            return sync_notes()
+
+        def sync_notes() -> list[str]:
+            return [n for n in notifications(app) if "teammate" in n or "refused" in n]
+
+        assert sync_notes() == []  # the rejected change from before is not news
+        make_conflict(other, clock, uids["Acme Robotics"], "Closed", "Passed")
+        assert await told(1) == [
+            "1 change of yours met a teammate's: x to keep yours or take theirs"
+        ]
+        make_rejected(other, uids["Cobalt Labs"], "Closed", "unknown target")
+        assert (await told(2))[1] == "1 change was refused by the server: x to see why"
+        [rejected] = [r for r in other.rejected() if r.reason == "unknown target"]
+        other.drop_rejected(rejected.change_id)
+        other.set_status(uids["Cobalt Labs"], "Active")
+        await pilot.pause(0.5)
+        assert len(sync_notes()) == 2
 
 
 async def test_days_in_status_move_with_the_clock_while_the_list_is_open(store, uids, clock):

@@ -12,9 +12,9 @@ from textual import work
 from textual.widgets import Label, Static
 from textual.worker import get_current_worker
 
-from storage import StoreError, TargetQuery
+from storage import StoreError, SyncState, TargetQuery
 
-from ..display import describe_filter, plural
+from ..display import describe_filter, plural, sync_news
 from ..pager import TargetPager
 from ..widgets import SyncBar, TargetTable
 from .base import AppScreen
@@ -43,6 +43,7 @@ class ListingScreen(AppScreen):
         self._pending_keep: bool | None = None  # a load asked for while one runs
         self._read_s = 0.0  # how long the last read of the rows on screen took
         self._counts_text = ""
+        self._sync_seen: SyncState | None = None  # the sync state shown last
 
     @property
     def table(self) -> TargetTable:
@@ -70,7 +71,18 @@ class ListingScreen(AppScreen):
         except StoreError:
             return  # the table's reads report database problems
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self.query_one(SyncBar).show_state, state)
+            self.app.call_from_thread(self._show_sync, state)
+
+    def _show_sync(self, state: SyncState) -> None:
+        """The sync bar; and a notification when the sync brought conflicts or refused
+        changes, which need the user (a row's mark alone is easy to miss)."""
+        before, self._sync_seen = self._sync_seen, state
+        self.query_one(SyncBar).show_state(state)
+        if before is None:
+            return
+        key = self.pipetrack.config.keys.get("conflicts", "c").split(",")[0].strip()
+        for text, severity in sync_news(before, state, key):
+            self.notify(text, title="Sync", severity=severity, timeout=10)
 
     def load(self, *, keep_position: bool = True) -> None:
         """Read the current query again: on the event loop while reads are quick
