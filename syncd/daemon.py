@@ -63,7 +63,7 @@ class Daemon:
         self.poll = POLL_FALLBACK
         self.fatal: BaseException | None = None
         self.network = NetworkWatch(self._network_changed, addresses)
-        self.pulls = Interruptible()
+        self.requests = Interruptible()
 
     def stop(self) -> None:
         """Ask both loops to finish (safe from a signal handler)."""
@@ -103,10 +103,10 @@ class Daemon:
         self._retry_now()
 
     def _network_changed(self, what: str) -> None:
-        """A pull in flight may sit on a connection that died with the old network (or
+        """A request in flight may sit on a connection that died with the old network (or
         in the sleep): it is sent again; a failed request is retried now."""
         log.info("%s; asking again now", what)
-        self.pulls.interrupt()
+        self.requests.interrupt()
         self._retry_now()
 
     def _retry_now(self) -> None:
@@ -139,7 +139,8 @@ class Daemon:
         )
 
     def _push_loop(self, store: Store, client: ApiClient, reporter: Reporter) -> None:
-        pusher = Pusher(store, client, self._backoff(self.push_backoff, reporter))
+        backoff = self._backoff(self.push_backoff, reporter)
+        pusher = Pusher(store, client, backoff, requests=self.requests)
         while not self.stopping.is_set():
             seen = store.data_version()
             progress = progress_log(self.settings.progress_every)  # a long backlog
@@ -172,7 +173,7 @@ class Daemon:
         from offline). Every page is reported as it is stored (the sync bar says online
         from the first page of a long catch-up)."""
         backoff = self._backoff(self.pull_backoff, reporter)
-        puller = Puller(store, client, backoff, requests=self.pulls)
+        puller = Puller(store, client, backoff, requests=self.requests)
 
         def pulled(page: Pulled) -> None:
             if reporter.ok(synced=True):

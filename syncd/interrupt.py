@@ -1,13 +1,14 @@
 """Requests that another thread can give up waiting for, and ask again.
 
-After a laptop sleeps and wakes on another network, a long-poll sent before the sleep
-sits on a dead connection: nothing answers it and nothing resets it, so httpx waits
-out its read timeout (the wait + 15 s; a sleep does not count towards it). Its sync
-client cannot cancel a request from another thread, so the request runs in a thread of
-its own here, and :meth:`Interruptible.interrupt` (the daemon's network watch) stops the
-waiting: the request is sent again at once. The abandoned one ends by itself (answer or
+After a laptop sleeps and wakes on another network, a request sent before the sleep (a
+long-poll, most likely; a push, rarely) sits on a dead connection: nothing answers it
+and nothing resets it, so httpx waits out its read timeout (a long-poll's wait + 15 s,
+a push's 60 s; a sleep does not count towards it). httpx's sync client cannot cancel a
+request from another thread, so the request runs in a thread of its own here, and
+:meth:`Interruptible.interrupt` (the daemon's network watch) stops the waiting: the
+request is sent again at once. The abandoned one ends by itself (answer or
 timeout) and its answer is dropped, which is safe: pulling the same page twice stores
-it once.
+it once, and a push sent twice is applied once (its changes' ids).
 """
 
 from __future__ import annotations
@@ -23,7 +24,14 @@ log = logging.getLogger("syncd")
 T = TypeVar("T")
 
 
-class Interruptible:
+class Direct:
+    """Requests waited for as they are (``sync --once``: nothing watches the network)."""
+
+    def call(self, what: str, request: Callable[[], T]) -> T:
+        return request()
+
+
+class Interruptible(Direct):
     def __init__(self) -> None:
         self._changed = threading.Condition()
         self._interrupts = 0

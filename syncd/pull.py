@@ -15,7 +15,7 @@ from protocol.wire import PULL_LIMIT_MAX
 from storage import PullSummary, StagedPage, Store
 
 from .client import ApiClient, ApiError, Refused
-from .interrupt import Interruptible
+from .interrupt import Direct
 from .retry import Backoff
 
 log = logging.getLogger("syncd")
@@ -56,8 +56,8 @@ class PullTally:
 
 
 class Puller:
-    """``requests``: when given, each pull runs through it, so the daemon's network watch
-    can give up one waiting on a dead connection (:mod:`syncd.interrupt`)."""
+    """``requests``: how each pull is waited for; the daemon's lets its network watch
+    give up one waiting on a dead connection (:mod:`syncd.interrupt`)."""
 
     def __init__(
         self,
@@ -65,7 +65,7 @@ class Puller:
         client: ApiClient,
         backoff: Backoff,
         limit: int = PULL_LIMIT,
-        requests: Interruptible | None = None,
+        requests: Direct = Direct(),
     ) -> None:
         self.store = store
         self.client = client
@@ -132,7 +132,4 @@ class Puller:
         def ask() -> bytes:
             return self.client.pull_raw(cursor, limit=self.limit, wait=wait)
 
-        requests = self.requests
-        return self.backoff.call(
-            "pull", ask if requests is None else lambda: requests.call("pull", ask)
-        )
+        return self.backoff.call("pull", lambda: self.requests.call("pull", ask))

@@ -31,6 +31,7 @@ from protocol.wire import MAX_CHANGES_PER_PUSH
 from storage import PushResult, PushSummary, Store, WireChange
 
 from .client import ApiClient, Refused, ServerError
+from .interrupt import Direct
 from .retry import Backoff
 
 log = logging.getLogger("syncd")
@@ -114,12 +115,16 @@ def plan_pushes(changes: Sequence[C], size: int) -> list[list[C]]:
 
 
 class Pusher:
-    """Sends everything pushable, a snapshot at a time, until nothing is left."""
+    """Sends everything pushable, a snapshot at a time, until nothing is left.
+    ``requests``: how each push is waited for (see :class:`~syncd.pull.Puller`)."""
 
-    def __init__(self, store: Store, client: ApiClient, backoff: Backoff) -> None:
+    def __init__(
+        self, store: Store, client: ApiClient, backoff: Backoff, requests: Direct = Direct()
+    ) -> None:
         self.store = store
         self.client = client
         self.backoff = backoff
+        self.requests = requests
         #: Changes per push; halved when the server refuses a push as too large, grown
         #: back after pushes that went through.
         self.limit = BATCH_MAX
@@ -224,7 +229,7 @@ class Pusher:
         return results
 
     def _send(self, device_id: str, batch: Sequence[WireChange]) -> list[PushResult]:
+        what = f"push of {len(batch)} change{'' if len(batch) == 1 else 's'}"
         return self.backoff.call(
-            f"push of {len(batch)} change{'' if len(batch) == 1 else 's'}",
-            lambda: self.client.push(device_id, batch),
+            what, lambda: self.requests.call(what, lambda: self.client.push(device_id, batch))
         )

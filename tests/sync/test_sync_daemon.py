@@ -8,6 +8,8 @@ import re
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -300,12 +302,12 @@ def test_the_daemon_says_how_far_a_long_backlog_got(a: Device, database_url: str
     assert "pushed 20 (applied 20, conflicts 0, rejected 0) so far…" in line
 
 
-def test_the_running_daemon_watches_the_network(
-    a: Device, server: ServerProcess, caplog: pytest.LogCaptureFixture
-):
-    """The daemon's main loop looks at the interfaces every couple of seconds and ends
-    its backoff waits when they change (tests/sync/test_sync_units.py: the waits end).
-    In-process, with the interfaces faked: the network fault injected here."""
+@contextmanager
+def daemon_in_process(
+    device: Device, url: str, caplog: pytest.LogCaptureFixture, long_poll: float = 1.0
+) -> Iterator[list[frozenset]]:
+    """A real daemon run in this process with its interfaces faked (the network fault
+    injected here); yields the addresses it sees: replace ``[0]`` to move networks."""
     import logging
 
     from storage import Store
@@ -314,23 +316,35 @@ def test_the_running_daemon_watches_the_network(
 
     addresses = [frozenset({("wlan0", "10.0.0.5")})]
     daemon = Daemon(
-        a.home,
-        lambda: Store.open(a.profile.db_path),
-        Settings(server=server.url, long_poll=1.0),
-        a.profile.read_token,
+        device.home,
+        lambda: Store.open(device.profile.db_path),
+        Settings(server=url, long_poll=long_poll),
+        device.profile.read_token,
         addresses=lambda: addresses[0],
     )
     runner = threading.Thread(target=daemon.run)
     caplog.set_level(logging.INFO, logger="syncd")
     runner.start()
     try:
-        time.sleep(0.7)  # it has looked once
-        addresses[0] = frozenset({("wlan0", "192.168.1.20")})
-        wait_until(lambda: "the network changed" in caplog.text, timeout=5, what="the change seen")
+        yield addresses
     finally:
         daemon.stop()
         runner.join(10)
     assert not runner.is_alive()
+
+
+ANOTHER_WIFI = frozenset({("wlan0", "192.168.1.20")})
+
+
+def test_the_running_daemon_watches_the_network(
+    a: Device, server: ServerProcess, caplog: pytest.LogCaptureFixture
+):
+    """The daemon's main loop looks at the interfaces every couple of seconds and ends
+    its backoff waits when they change (tests/sync/test_sync_units.py: the waits end)."""
+    with daemon_in_process(a, server.url, caplog) as addresses:
+        time.sleep(0.7)  # it has looked once
+        addresses[0] = ANOTHER_WIFI
+        wait_until(lambda: "the network changed" in caplog.text, timeout=5, what="the change seen")
     assert caplog.text.count("the network changed") == 1
 
 
@@ -341,26 +355,9 @@ def test_a_pull_stuck_on_a_dead_connection_is_sent_again_when_the_network_change
     connection nothing answers (the proxy holds it, like a dead one), and httpx would
     wait out its read timeout (25 + 15 s). The network watch gives it up and asks again,
     so a teammate's change arrives within seconds."""
-    import logging
-
-    from storage import Store
-    from syncd import Settings
-    from syncd.daemon import Daemon
-
     a.connect(proxy.url, token)
     proxy.pass_pulls = 1  # the first pull passes; the long-poll after it is held
-    addresses = [frozenset({("wlan0", "10.0.0.5")})]
-    daemon = Daemon(
-        a.home,
-        lambda: Store.open(a.profile.db_path),
-        Settings(server=proxy.url, long_poll=25.0),
-        a.profile.read_token,
-        addresses=lambda: addresses[0],
-    )
-    runner = threading.Thread(target=daemon.run)
-    caplog.set_level(logging.INFO, logger="syncd")
-    runner.start()
-    try:
+    with daemon_in_process(a, proxy.url, caplog, long_poll=25.0) as addresses:
         wait_until(lambda: proxy.pulls_held == 1, timeout=10, what="the long-poll held")
         proxy.pass_pulls = None  # what is sent from now on gets through
         with b.store() as store:
@@ -368,15 +365,35 @@ def test_a_pull_stuck_on_a_dead_connection_is_sent_again_when_the_network_change
         b.sync_once()
         time.sleep(0.5)
         assert not knows(a, uid)
-        addresses[0] = frozenset({("wlan0", "192.168.1.20")})  # woke on another Wi-Fi
+        addresses[0] = ANOTHER_WIFI
         start = time.monotonic()
         wait_until(lambda: knows(a, uid), timeout=10, what="b's target on a")
         assert time.monotonic() - start < 5  # the watch looks every 2 s
-    finally:
-        daemon.stop()
-        runner.join(10)
-    assert not runner.is_alive()
     assert "pull in flight given up; asking again" in caplog.text
+
+
+def test_a_push_stuck_on_a_dead_connection_is_sent_again_and_applied_once(
+    a: Device, proxy: FaultProxy, token: str, database_url: str, caplog: pytest.LogCaptureFixture
+):
+    """The push went out and the server applied it, but the answer never comes back (the
+    proxy holds it): httpx would wait 60 s. After the network changes the push is sent
+    again, answered as a duplicate, and the server holds the change once."""
+    a.connect(proxy.url, token)
+    proxy.hold_pushes = True
+    with a.store() as store:
+        device_id = store.device_id
+        store.create_target("Sent Twice", status="Hot")
+    with daemon_in_process(a, proxy.url, caplog) as addresses:
+        assert proxy.push_answered.wait(10)
+        proxy.hold_pushes = False
+        time.sleep(0.5)
+        assert a.pending() == 1
+        addresses[0] = ANOTHER_WIFI
+        start = time.monotonic()
+        wait_until(lambda: a.pending() == 0, timeout=10, what="the push answered")
+        assert time.monotonic() - start < 5
+    assert len(audit_change_ids(database_url, device_id)) == 1
+    assert "push of 1 change in flight given up; asking again" in caplog.text
 
 
 def knows(device: Device, uid: str) -> bool:
