@@ -59,6 +59,9 @@ class ApiError(Exception):
 class Transient(ApiError):
     """Network error, timeout or 5xx: nothing is known about the request; retry later."""
 
+    #: Retry at least this often (seconds), whatever the backoff's cap: None = the cap.
+    retry_within: float | None = None
+
 
 class ServerError(Transient):
     """The server answered 5xx (or an answer the protocol does not allow)."""
@@ -67,7 +70,12 @@ class ServerError(Transient):
 class NotTheServer(Transient):
     """Something on the way answered instead of the server: a redirect, or a page that
     is not the API's JSON, as a hotel's or an airport's Wi-Fi sign-in page does. Later,
-    once signed in, the same request gets through."""
+    once signed in, the same request gets through.
+
+    Retried every 10 s at most, not after up to a minute: signing in changes nothing
+    the network watch sees, and these requests never reach the server."""
+
+    retry_within = 10.0
 
 
 class Unauthorized(ApiError):

@@ -73,11 +73,19 @@ class Backoff:
     #: Called before each sleep with the error (the loop records "offline" there).
     on_failure: Callable[[Transient], None] = lambda err: None
 
-    def window(self, attempt: int) -> float:
+    def window(self, attempt: int, err: BaseException | None = None) -> float:
         """The upper bound of the random delay after failed attempt ``attempt``."""
         state = RetryCallState(None, None, (), {})
         state.attempt_number = attempt
-        return wait_exponential(multiplier=self.base, max=self.cap)(state)
+        return wait_exponential(multiplier=self.base, max=self._cap(err))(state)
+
+    def _cap(self, err: BaseException | None) -> float:
+        """The cap, or the error's own when lower (:attr:`Transient.retry_within`)."""
+        return min(self.cap, getattr(err, "retry_within", None) or self.cap)
+
+    def _wait(self, state: RetryCallState) -> float:
+        err = state.outcome.exception() if state.outcome else None
+        return wait_random_exponential(multiplier=self.base, max=self._cap(err))(state)
 
     def call(self, what: str, fn: Callable[[], T]) -> T:
         """``fn()``, retried on :class:`Transient` errors; the last one re-raised when
@@ -96,12 +104,12 @@ class Backoff:
                 err,
                 state.upcoming_sleep,
                 state.attempt_number,
-                self.window(state.attempt_number),
+                self.window(state.attempt_number, err),
             )
 
         retrying = Retrying(
             retry=retry_if_exception_type(Transient),
-            wait=wait_random_exponential(multiplier=self.base, max=self.cap),
+            wait=self._wait,
             stop=stop,
             sleep=self.sleeper.sleep,
             before_sleep=before_sleep,

@@ -58,6 +58,19 @@ def test_backoff_windows_double_up_to_the_cap_and_delays_are_jittered_within():
     assert sleeper.delays != windows
 
 
+def test_a_sign_in_page_is_tried_again_every_10_s_at_most_not_every_minute():
+    """Signing in to a hotel's Wi-Fi changes nothing the network watch sees; these
+    requests never reach the server, so trying often costs it nothing."""
+    from syncd.client import NotTheServer
+
+    sleeper = RecordingSleeper()
+    backoff = Backoff(threading.Event(), sleeper, cap=60, base=0.5)
+    call, _ = failing(12, NotTheServer("HTTP 302 to the portal"))
+    assert backoff.call("pull", call) == "done"
+    assert len(sleeper.delays) == 12 and max(sleeper.delays) <= 10
+    assert backoff.window(12, NotTheServer("x")) == 10 and backoff.window(12) == 60
+
+
 def test_backoff_logs_each_retry_with_its_delay_and_window(caplog):
     backoff = Backoff(threading.Event(), RecordingSleeper(), cap=60, base=0.5)
     call, _ = failing(3, Transient("cannot reach http://x: ConnectError"))
