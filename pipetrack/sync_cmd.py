@@ -51,6 +51,7 @@ def login(
 ) -> None:
     """Check a token against the server, then save the URL and the token in the profile."""
     from syncd import ApiClient, ApiError, Transient, Unauthorized  # httpx: only here
+    from syncd.client import UseHttps
 
     url = _clean_url(url)
     token = token.strip()
@@ -63,6 +64,8 @@ def login(
             _refuse_another_pipeline(profile, client)
     except Unauthorized:
         raise InvalidInput("token", f"{url} refused the token") from None
+    except UseHttps as err:
+        raise InvalidInput("url", f"{url} redirects to https: log in with {err.url}") from None
     except Transient as err:
         raise InvalidInput("url", f"cannot use {url}: {err}") from None
     except ApiError as err:

@@ -94,6 +94,15 @@ class PayloadTooLarge(Refused):
     """413: the push carried too many changes or bytes."""
 
 
+class UseHttps(Refused):
+    """The server's address redirects plain http to https (a load balancer does): the
+    profile must name the https address (it never follows a redirect with the token)."""
+
+    def __init__(self, status_code: int, url: str) -> None:
+        super().__init__(status_code, f"the server redirects to https: use {url}")
+        self.url = url
+
+
 class _StateHead(TypedDict):
     """A result's target state: ``version`` checked, the rest kept as JSON values (the
     store checks a whole state where it stores one)."""
@@ -279,7 +288,11 @@ def _raise_unless_api(response: httpx.Response) -> None:
     something on the way (its errors, 4xx and 5xx, are read as they are)."""
     kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
     if response.is_redirect:
-        where = f"HTTP {response.status_code} to {response.headers.get('location', '?')}"
+        location = response.headers.get("location", "?")
+        asked, to = response.request.url, urlsplit(location)
+        if (asked.scheme, to.scheme, to.hostname) == ("http", "https", asked.host):
+            raise UseHttps(response.status_code, f"https://{to.netloc}")
+        where = f"HTTP {response.status_code} to {location}"
     elif kind != "application/json":
         where = f"HTTP {response.status_code}, {kind or 'no content type'}"
     else:

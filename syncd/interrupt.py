@@ -6,9 +6,9 @@ and nothing resets it, so httpx waits out its read timeout (a long-poll's wait +
 a push's 60 s; a sleep does not count towards it). httpx's sync client cannot cancel a
 request from another thread, so the request runs in a thread of its own here, and
 :meth:`Interruptible.interrupt` (the daemon's network watch) stops the waiting: the
-request is sent again at once. The abandoned one ends by itself (answer or
-timeout) and its answer is dropped, which is safe: pulling the same page twice stores
-it once, and a push sent twice is applied once (its changes' ids).
+request is sent again at once. The abandoned one ends by itself (answer or timeout)
+and its answer is dropped, which is safe: pulling the same page twice stores it once,
+and a push sent twice is applied once (its changes' ids).
 """
 
 from __future__ import annotations

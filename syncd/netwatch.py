@@ -1,7 +1,7 @@
 """Noticing that the network changed (Wi-Fi joined, a cable plugged, a VPN up) or that
 the machine slept, so a daemon that is backing off after failures tries again at once
-instead of after up to ``backoff_max`` seconds, and a long-poll sent before is sent
-again: a laptop back online syncs within seconds.
+instead of after up to ``backoff_max`` seconds, and a request sent before (on a
+connection that may have died) is sent again: a laptop back online syncs within seconds.
 
 The machine's interface addresses are compared every few seconds (psutil: Linux, macOS,
 Windows alike); any change counts. A sleep shows as the wall clock running ahead of the

@@ -10,7 +10,7 @@ import logging
 
 from storage import Store
 
-from .client import ApiError, NotTheServer, Unauthorized
+from .client import ApiError, NotTheServer, Unauthorized, UseHttps
 
 log = logging.getLogger("syncd")
 
@@ -19,6 +19,7 @@ TOKEN_REFUSED = "token refused - run pipetrack login"
 HINTS: tuple[tuple[type[ApiError], str], ...] = (
     (Unauthorized, "token refused: pipetrack login"),
     (NotTheServer, "Wi-Fi sign-in?"),
+    (UseHttps, "the server wants https: pipetrack login"),
 )
 
 

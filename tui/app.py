@@ -192,6 +192,14 @@ class PipetrackApp(App[int]):
         keys = self.config.keys.get(binding.id or "", binding.key)
         return " ".join(self.get_key_display(binding.with_key(k)) for k in keys.split(","))
 
+    def key_of(self, binding_id: str) -> str:
+        """:meth:`key_display` of the binding with this id (for messages naming it)."""
+        for _title, bindings in self.binding_sections():
+            for binding in bindings:
+                if binding.id == binding_id:
+                    return self.key_display(binding)
+        raise KeyError(binding_id)
+
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The command palette lists the actions of the screen it was opened on."""
         seen: set[str] = set()

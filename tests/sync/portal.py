@@ -8,11 +8,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PAGE = b"<html><body>Welcome to Hotel Wi-Fi. Accept the terms to go online.</body></html>"
 ANSWERS = ("redirect", "page", "511")
+#: Not a sign-in page: a load balancer sending plain http to its https address.
+TO_HTTPS = "https"
 
 
 class Portal:
     def __init__(self, answer: str) -> None:
-        assert answer in ANSWERS, answer
+        assert answer in (*ANSWERS, TO_HTTPS), answer
         self.answer = answer
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
@@ -48,10 +50,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self) -> None:
         answer = self.server.portal.answer  # type: ignore[attr-defined]
-        code = {"redirect": 302, "page": 200, "511": 511}[answer]
+        code = {"redirect": 302, "page": 200, "511": 511, TO_HTTPS: 301}[answer]
         self.send_response(code)
         if answer == "redirect":
             self.send_header("Location", "http://portal.hotel.example/login")
+        elif answer == TO_HTTPS:
+            host, port = self.server.server_address[:2]
+            self.send_header("Location", f"https://{host}:{port}{self.path}")
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(PAGE)))
         self.end_headers()

@@ -12,7 +12,7 @@ from pipetrack.sync_cmd import cleartext
 from tests.support.fixtures import server_on_new_database
 from tests.support.pg import PgCluster
 from tests.support.server import ServerProcess, free_port
-from tests.sync.portal import Portal
+from tests.sync.portal import TO_HTTPS, Portal
 from tests.sync.synchelp import Device
 
 
@@ -73,6 +73,17 @@ def test_an_unreachable_server_exits_2_with_one_line(c: Device):
     assert result.returncode == 2
     [line] = result.stderr.splitlines()
     assert line.startswith(f"pipetrack: error: cannot use {url}: cannot reach")
+    assert saved(c) == (None, None)
+
+
+def test_a_plain_http_address_that_redirects_to_https_says_which_to_use(c: Device):
+    with Portal(TO_HTTPS) as balancer:
+        result = c.run("login", balancer.url, "--token", "whatever")
+    https = balancer.url.replace("http://", "https://")
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"pipetrack: error: {balancer.url} redirects to https: log in with {https}\n"
+    )
     assert saved(c) == (None, None)
 
 

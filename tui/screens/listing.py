@@ -80,8 +80,7 @@ class ListingScreen(AppScreen):
         self.query_one(SyncBar).show_state(state)
         if before is None:
             return
-        key = self.pipetrack.config.keys.get("conflicts", "c").split(",")[0].strip()
-        for text, severity in sync_news(before, state, key):
+        for text, severity in sync_news(before, state, self.pipetrack.key_of("conflicts")):
             self.notify(text, title="Sync", severity=severity, timeout=10)
 
     def load(self, *, keep_position: bool = True) -> None:
