@@ -13,7 +13,7 @@ import pytest
 from syncd import Settings, run_once
 from tests.support.server import ServerProcess, free_port
 from tests.sync.faultproxy import BAD_STATUS, FaultProxy
-from tests.sync.portal import ANSWERS, Portal
+from tests.sync.portal import ANSWERS, TO_HTTPS, Portal
 from tests.sync.synchelp import SCRIPT, Device, audit_change_ids, server_history
 
 #: Statuses that each differ from the one before, starting from Cold.
@@ -314,3 +314,21 @@ def test_a_wifi_sign_in_page_keeps_every_change_queued_and_says_so(
     assert a.pending() == 0
     with a.store() as store:
         assert store.get(uid).version == 1
+
+
+def test_a_server_address_that_moved_to_https_says_so_and_keeps_the_changes(a: Device, token: str):
+    with a.store() as store:
+        store.create_target("Behind A Balancer", status="Cold")
+    with Portal(TO_HTTPS) as balancer:
+        a.connect(balancer.url, token)
+        done = a.run("sync", "--once")
+    assert done.returncode == 1
+    https = balancer.url.replace("http://", "https://")
+    assert f"the server redirects to https: use {https}" in done.stderr
+    with a.store() as store:
+        state = store.sync_state()
+    assert (state.pending, state.rejected, state.hint) == (
+        1,
+        0,
+        "the server wants https: pipetrack login",
+    )
