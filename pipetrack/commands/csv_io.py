@@ -152,7 +152,7 @@ def import_csv(
     if as_json:
         emit_json(counts)
     else:
-        info(", ".join(f"{n} {what}" for what, n in counts.items()))
+        info(", ".join(f"{n:,} {what}" for what, n in counts.items()))
 
 
 def write_csv(out: TextIO, targets: Sequence[TargetView], delimiter: str = ",") -> None:
