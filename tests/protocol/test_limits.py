@@ -121,3 +121,18 @@ def test_markets_read_as_one_each_even_with_commas():
     assert markets_text(["EU", "US"]) == "EU, US"
     assert markets_text(["Europe, North", "Asia"]) == "Europe, North; Asia"
     assert markets_text([]) == ""
+
+
+def test_control_characters_are_exactly_unicodes_cc_and_cs_categories():
+    """The regex of ranges says what a category lookup per character said, for every
+    code point (Cc and Cs are closed categories: no Unicode version adds to them)."""
+    import sys
+    import unicodedata
+
+    from protocol.limits import _has_control
+
+    for cp in range(sys.maxunicode + 1):
+        ch = chr(cp)
+        refused = unicodedata.category(ch) in ("Cc", "Cs")
+        assert _has_control(f"a{ch}b") is refused, hex(cp)
+        assert _has_control(f"a{ch}b", allow_newlines=True) is (refused and ch not in "\n\t")
