@@ -8,7 +8,7 @@ existing target leave that field as it is; ``none`` in the status column clears 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -159,7 +159,14 @@ def _refuse_taken_names(ctx: Ctx, news: list[tuple[int, actions.NewTarget]]) -> 
             raise err
 
 
-def import_targets(ctx: Ctx, raw_rows: Sequence[dict[str, str]]) -> tuple[int, int]:
+#: New targets written at a time (all in the one transaction): bounds what is held at
+#: once and paces the progress of a large import.
+WRITE_CHUNK = 10_000
+
+
+def import_targets(
+    ctx: Ctx, raw_rows: Sequence[dict[str, str]], saved: Callable[[int, int], object] | None
+) -> tuple[int, int]:
     rows = [_parse(i, raw) for i, raw in enumerate(raw_rows, start=1)]
     _refuse_repeats(rows)
     updated: set[str] = set()
@@ -187,5 +194,8 @@ def import_targets(ctx: Ctx, raw_rows: Sequence[dict[str, str]]) -> tuple[int, i
                     _update(ctx, uids[0], row)
                 updated.add(uids[0])
         _refuse_taken_names(ctx, news)
-        actions.insert_new(ctx, [new for _, new in news])
+        for start in range(0, len(news), WRITE_CHUNK):
+            actions.insert_new(ctx, [new for _, new in news[start : start + WRITE_CHUNK]])
+            if saved is not None:
+                saved(min(start + WRITE_CHUNK, len(news)), len(news))
     return len(news), len(updated)

@@ -188,12 +188,18 @@ class Store:
         """Not stale before ``until`` (None clears). Local only, not synced."""
         return actions.snooze(self._ctx, uid, until)
 
-    def import_targets(self, rows: Sequence[dict[str, str]]) -> tuple[int, int]:
+    def import_targets(
+        self,
+        rows: Sequence[dict[str, str]],
+        saved: Callable[[int, int], object] | None = None,
+    ) -> tuple[int, int]:
         """All-or-nothing import of already-parsed rows (keys: uid?, name, description?,
         markets? ("a;b"), status?). Existing targets (by uid if given, else by name,
         case-insensitive) are updated only where different. Returns (created, updated).
-        Raises InvalidInput whose message names the 1-based row (``row 3: ...``)."""
-        return importer.import_targets(self._ctx, rows)
+        Raises InvalidInput whose message names the 1-based row (``row 3: ...``).
+        ``saved(done, total)`` is told after each chunk of new targets is written (not
+        yet committed: the import is one transaction)."""
+        return importer.import_targets(self._ctx, rows, saved)
 
     # ---- reading ----------------------------------------------------------------------
     def get(self, uid: str) -> TargetView:

@@ -24,6 +24,7 @@ import typer
 from pipetrack.context import open_store
 from protocol import InvalidInput
 from storage import TargetQuery, TargetView
+from syncd.progress import PROGRESS_S, Every
 
 from .args import JsonFlag
 from .output import emit_json, info
@@ -143,9 +144,14 @@ def import_csv(
     parsed = read_csv(file)
     if len(parsed.rows) >= LARGE_IMPORT_ROWS:
         info(f"importing {len(parsed.rows):,} rows from {file} (all or none)…")
+    every = Every(PROGRESS_S)
+
+    def saved(done: int, total: int) -> None:
+        every(info, f"written {done:,} of {total:,} new targets…")
+
     with open_store(ctx) as store:
         try:
-            created, updated = store.import_targets(parsed.rows)
+            created, updated = store.import_targets(parsed.rows, saved)
         except InvalidInput as err:
             raise parsed.locate(err) from None
     counts = {"created": created, "updated": updated}

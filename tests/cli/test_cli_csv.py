@@ -51,6 +51,21 @@ def test_a_large_import_says_it_started(
     assert first == f"importing 3 rows from {path} (all or none)…" and counts.startswith("0 c")
 
 
+def test_a_large_import_says_how_far_it_got(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import storage.importer
+
+    monkeypatch.setattr(storage.importer, "WRITE_CHUNK", 2)
+    monkeypatch.setattr(csv_io, "PROGRESS_S", 0)  # every step counts as long
+    lines = cli("import", write(tmp_path, GOOD)).stderr.splitlines()
+    assert lines == [
+        "written 2 of 3 new targets…",
+        "written 3 of 3 new targets…",
+        "3 created, 0 updated",
+    ]
+
+
 def test_reimport_does_not_duplicate(cli: Cli, tmp_path: Path) -> None:
     path = write(tmp_path, GOOD)
     cli("import", path)

@@ -51,6 +51,30 @@ def test_create_failing_between_writes_leaves_nothing(store, fetch, monkeypatch,
     assert store.list_targets() == [] and store.markets() == []
 
 
+def test_an_import_failing_in_a_later_chunk_leaves_nothing_of_the_earlier_ones(
+    store, fetch, monkeypatch
+):
+    """New targets are written a chunk at a time, all in the import's one transaction."""
+    import storage.importer
+
+    monkeypatch.setattr(storage.importer, "WRITE_CHUNK", 40)
+    saved: list[tuple[int, int]] = []
+    chunks = iter(range(10))
+
+    def hook(step: str) -> None:
+        if step == "view" and next(chunks) == 2:  # the third chunk, written last
+            raise Boom(step)
+
+    monkeypatch.setattr(storage.actions, "_fault_hook", hook)
+    rows = [{"name": f"T{i}", "status": "Cold"} for i in range(100)]
+    with pytest.raises(Boom):
+        store.import_targets(rows, lambda done, total: saved.append((done, total)))
+    assert saved == [(40, 100), (80, 100)]  # told of the chunks written before the failure
+    assert counts(fetch) == {"targets": 0, "audit": 0, "outbox": 0}
+    monkeypatch.setattr(storage.actions, "_fault_hook", None)
+    assert store.import_targets(rows) == (100, 0) and store.count_targets() == 100
+
+
 def test_other_processes_never_see_half_a_change(store, db_path, monkeypatch, clock):
     t = store.create_target("Acme", status="Cold")
     with Store.open(db_path, clock=clock) as other:
