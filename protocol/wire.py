@@ -9,10 +9,10 @@ one bad change never fails a whole push.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from .errors import InvalidInput
 from .limits import clean_description, clean_markets, clean_name, clean_note
@@ -33,6 +33,27 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# pydantic's lax mode would coerce ``"3"`` into a version and ``1700000000`` into a time;
+# a value of the wrong JSON type is refused instead (422), as the schema says. (Its strict
+# mode would also refuse ``3.0``, which JSON Schema counts as an integer.)
+def _number(value: Any) -> Any:
+    if isinstance(value, str | bool):
+        raise ValueError("must be a number, not text or true/false")
+    return value
+
+
+def _not_number(value: Any) -> Any:
+    if isinstance(value, int | float):
+        raise ValueError("must be an RFC 3339 time, such as 2026-06-01T12:00:00Z")
+    return value
+
+
+#: Bounded so it fits PostgreSQL's bigint (a larger one was a 500) and JSON numbers stay
+#: exact (2**53); negative is ``rejected``.
+Version = Annotated[int, Field(ge=-(2**53), le=2**53), BeforeValidator(_number)]
+Time = Annotated[AwareDatetime, BeforeValidator(_not_number)]
+
+
 class ChangeFields(_Model):
     """Details carried by ``create`` and ``edit``; ``None`` means "leave as is" on edit."""
 
@@ -45,12 +66,10 @@ class Change(_Model):
     change_id: UUID
     target: UUID
     op: Op
-    #: Bounded so it fits PostgreSQL's bigint (a larger one was a 500) and JSON numbers
-    #: stay exact (2**53); negative is ``rejected``.
-    base_version: int | None = Field(None, ge=-(2**53), le=2**53)
+    base_version: Version | None = None
     status: str | None = None
     fields: ChangeFields | None = None
-    changed_at: AwareDatetime
+    changed_at: Time
     note: str | None = None
 
 

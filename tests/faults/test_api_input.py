@@ -190,6 +190,18 @@ def _bodies() -> dict[str, tuple[dict | bytes | str, tuple[int, ...]]]:
             {"device_id": "d", "changes": [{**good, "changed_at": "2026-01-01T00:00:00"}]},
             (422,),
         ),
+        "changed_at as a unix time": (
+            {"device_id": "d", "changes": [{**good, "changed_at": 1_700_000_000}]},
+            (422,),
+        ),
+        "base_version as text": (
+            {"device_id": "d", "changes": [{**good, "op": "set_status", "base_version": "3"}]},
+            (422,),
+        ),
+        "base_version as true": (
+            {"device_id": "d", "changes": [{**good, "op": "set_status", "base_version": True}]},
+            (422,),
+        ),
         "changed_at year 10000": (
             {"device_id": "d", "changes": [{**good, "changed_at": "10000-01-01T00:00:00Z"}]},
             (422,),
