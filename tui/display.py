@@ -93,8 +93,12 @@ def describe_filter(query: TargetQuery) -> str:
 def sync_news(before: SyncState, now: SyncState, key: str) -> list[tuple[str, SeverityLevel]]:
     """What the sync brought since ``before`` that needs the user: new conflicts, changes
     the server refused (``key`` opens the screen where they are settled)."""
+    return needs_you(now.conflicts - before.conflicts, now.rejected - before.rejected, key)
+
+
+def needs_you(conflicts: int, rejected: int, key: str) -> list[tuple[str, SeverityLevel]]:
+    """Notifications of ``conflicts`` and ``rejected`` changes (none for 0 or fewer)."""
     news: list[tuple[str, SeverityLevel]] = []
-    conflicts, rejected = now.conflicts - before.conflicts, now.rejected - before.rejected
     if conflicts > 0:
         news.append(
             (

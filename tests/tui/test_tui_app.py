@@ -56,12 +56,17 @@ async def test_keys_remapped_from_config_and_shown_in_help(store, uids):
         assert isinstance(app.screen, SummaryScreen)
 
 
-async def test_greeting_names_new_stale_targets_and_unknown_keys_are_reported(store, uids):
+async def test_greeting_names_new_stale_targets_and_unknown_keys_are_reported(store, uids, clock):
+    make_conflict(store, clock, uids["Acme Robotics"], "Closed", "Passed")
     keys = {"launch_rockets": "x", "set_hot": "1", "set_passed": "5", "set_closed": "0"}
     app = make_app(store, keys=keys, greet=True)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         shown_messages = notifications(app)
+        assert "1 change of yours met a teammate's: c to keep yours or take theirs" in (
+            shown_messages
+        )  # while the app was closed: said at start
+        assert not any("refused" in n for n in shown_messages)
         assert any("became stale since you last opened" in n for n in shown_messages)
         assert any("unknown binding id launch_rockets" in n for n in shown_messages)
         # 1 is taken from set_passed, which moved to 5, which set_closed left: no clash
