@@ -18,7 +18,7 @@ import typer
 from server.settings import DATABASE_URL_ENV, setup_logging
 
 from .commands.args import JsonFlag
-from .commands.output import ListSpec, emit_list, local_time
+from .commands.output import ListSpec, emit_json, emit_list, local_time
 
 if TYPE_CHECKING:
     from server.users import User
@@ -59,6 +59,7 @@ def register(app: typer.Typer) -> None:
     admin.command("list-users")(admin_list_users)
     admin.command("disable-user")(admin_disable_user)
     admin.command("new-token")(admin_new_token)
+    admin.command("stats")(admin_stats)
     app.add_typer(admin, name="admin")
 
 
@@ -153,6 +154,42 @@ def admin_new_token(
         err=True,
     )
     typer.echo(token)
+
+
+def admin_stats(
+    database_url: DatabaseUrl = None, data_dir: DataDir = None, as_json: JsonFlag = False
+) -> None:
+    """What the server holds and how much it is used: targets per status, changes and
+    devices of the last 7 days, users seen today, the database's size and version."""
+    from server.stats import RECENT_DAYS, read_stats
+
+    with _admin_database(database_url, data_dir) as url:
+        stats = read_stats(url)
+    if as_json:
+        emit_json(stats.to_json())
+        return
+    statuses = " · ".join(f"{status} {n:,}" for status, n in stats.by_status.items() if n)
+    days = f"{RECENT_DAYS} days"
+    lines = [
+        ("Targets", f"{stats.targets:,}" + (f"  ({statuses})" if statuses else "")),
+        (
+            "Changes",
+            f"{stats.changes:,}  ({stats.changes_recent:,} in the last {days}, "
+            f"from {stats.devices_recent:,} device{'' if stats.devices_recent == 1 else 's'})",
+        ),
+        (
+            "Users",
+            f"{stats.users:,}  ({stats.users_enabled:,} enabled, "
+            f"{stats.users_seen_today:,} seen in the last 24 hours)",
+        ),
+        (
+            "Database",
+            f"PostgreSQL {stats.postgres_version}, {stats.database_bytes / 2**20:,.0f} MiB, "
+            f"migrations up to {stats.migration.removesuffix('.sql')}",
+        ),
+    ]
+    for label, text in lines:
+        typer.echo(f"{label + ':':<10} {text}")
 
 
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ from pipetrack.cli import app
 from server.db import redact
 from tests.support.server import ServerProcess
 
-from .client import create
+from .client import create, set_status
 
 
 def pipetrack(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -208,3 +208,35 @@ def test_new_token_replaces_the_old_one_and_enables_the_user(shared_server, http
     again = cli("admin", "new-token", name, "--database-url", url)
     assert again.exit_code == 0 and "enabled again" not in again.stderr
     assert http.get(pull, headers={"Authorization": f"Bearer {new}"}).status_code == 401
+
+
+def test_stats_say_what_the_server_holds_and_who_uses_it(server, http):
+    """A fresh database: two users (one disabled), three targets from two devices."""
+    url = server.database_url
+    ann = server.auth(server.add_user("ann"))
+    server.add_user("ben")
+    assert cli("admin", "disable-user", "ben", "--database-url", url).exit_code == 0
+    hot, plain = create(name="Hot One", status="Hot"), create(name="No Status Yet")
+    for device, changes in (("laptop", [hot, plain]), ("desktop", [create(name="Cold One")])):
+        pushed = http.post(
+            f"{server.url}/v1/push", json={"device_id": device, "changes": changes}, headers=ann
+        )
+        assert {r["outcome"] for r in pushed.json()["results"]} == {"applied"}
+    moved = {"device_id": "laptop", "changes": [set_status(hot["target"], "Cold", base=1)]}
+    assert http.post(f"{server.url}/v1/push", json=moved, headers=ann).status_code == 200
+
+    done = cli("admin", "stats", "--json", "--database-url", url)
+    assert done.exit_code == 0, done.stderr
+    stats = json.loads(done.stdout)
+    assert stats["targets"] == 3
+    assert stats["by_status"] == {
+        "Passed": 0, "Cold": 1, "Active": 0, "Hot": 0, "Closed": 0, "none": 2,
+    }  # fmt: skip
+    assert (stats["changes"], stats["changes_recent"], stats["devices_recent"]) == (4, 4, 2)
+    assert (stats["users"], stats["users_enabled"], stats["users_seen_today"]) == (2, 1, 1)
+    assert stats["migration"].startswith("0003_") and stats["database_bytes"] > 1_000_000
+    text = cli("admin", "stats", "--database-url", url).stdout.splitlines()
+    assert text[0] == "Targets:   3  (Cold 1 · none 2)"
+    assert text[1] == "Changes:   4  (4 in the last 7 days, from 2 devices)"
+    assert text[2] == "Users:     2  (1 enabled, 1 seen in the last 24 hours)"
+    assert text[3].startswith("Database:  PostgreSQL ")
