@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import platformdirs
 import typer
 
-from server.settings import DATABASE_URL_ENV, setup_logging
+from server.settings import DATABASE_URL_ENV, POOL_MAX_DEFAULT, setup_logging
 
 from .commands.args import JsonFlag
 from .commands.output import ListSpec, emit_json, emit_list, local_time
@@ -69,6 +69,16 @@ def serve(
     database_url: DatabaseUrl = None,
     data_dir: DataDir = None,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes.")] = 1,
+    db_connections: Annotated[
+        int,
+        typer.Option(
+            min=2,
+            max=1000,
+            help="Pooled PostgreSQL connections per server process (each also holds one"
+            " to listen); all processes of all hosts together must stay under the"
+            " database's max_connections.",
+        ),
+    ] = POOL_MAX_DEFAULT,
     access_log: Annotated[
         bool,
         typer.Option(
@@ -81,7 +91,15 @@ def serve(
     from server.run import run  # uvicorn and the app: only this command needs them
 
     with _database_errors(database_url):
-        run(host, port, database_url, data_dir or default_data_dir(), workers, access_log)
+        run(
+            host,
+            port,
+            database_url,
+            data_dir or default_data_dir(),
+            workers,
+            access_log,
+            db_connections,
+        )
 
 
 def admin_add_user(

@@ -13,7 +13,13 @@ import uvicorn
 from .db import redact
 from .embedded import open_database
 from .migrate import apply_migrations
-from .settings import DATABASE_URL_ENV, setup_logging, uvicorn_log_config
+from .settings import (
+    DATABASE_URL_ENV,
+    POOL_MAX_DEFAULT,
+    POOL_MAX_ENV,
+    setup_logging,
+    uvicorn_log_config,
+)
 
 log = logging.getLogger("pipetrack.server")
 
@@ -25,10 +31,12 @@ def run(
     data_dir: Path,
     workers: int = 1,
     access_log: bool = True,
+    db_connections: int = POOL_MAX_DEFAULT,
 ) -> None:
     """Serve until interrupted. Every worker applies migrations at start (advisory
     lock); an embedded PostgreSQL started here is stopped on exit. ``access_log``: a
-    log line per request."""
+    log line per request. ``db_connections``: the pool's size in each worker (each also
+    holds one LISTEN connection)."""
     setup_logging()
     check_port(host, port)
     # uvicorn re-raises SIGTERM after its graceful shutdown; make that an exit that
@@ -40,13 +48,16 @@ def run(
         # each worker.
         apply_migrations(url)
         os.environ[DATABASE_URL_ENV] = url  # read by each worker's app factory
+        os.environ[POOL_MAX_ENV] = str(db_connections)
         kind = "given" if database_url else "embedded"
         log.info(
-            "pipetrack server on http://%s:%d (%d worker%s), %s database %s",
+            "pipetrack server on http://%s:%d (%d worker%s, up to %d database connections"
+            " each + 1 to listen), %s database %s",
             host,
             port,
             workers,
             "" if workers == 1 else "s",
+            db_connections,
             kind,
             redact(url),
         )

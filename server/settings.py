@@ -8,6 +8,10 @@ from dataclasses import dataclass
 
 #: Environment variable naming the PostgreSQL URL (or libpq conninfo string).
 DATABASE_URL_ENV = "PIPETRACK_DATABASE_URL"
+#: Environment variable: the most pooled connections of one API process (``serve
+#: --db-connections``, handed to each worker process this way).
+POOL_MAX_ENV = "PIPETRACK_DB_CONNECTIONS"
+POOL_MAX_DEFAULT = 10
 
 
 @dataclass(frozen=True)
@@ -19,7 +23,7 @@ class Settings:
     #: stuck request cannot hold row locks or the pull horizon.
     idle_in_transaction_timeout_s: float = 30.0
     pool_min_size: int = 1
-    pool_max_size: int = 10
+    pool_max_size: int = POOL_MAX_DEFAULT
     #: How long a request waits for a pooled connection before answering 503.
     pool_timeout_s: float = 5.0
 
@@ -28,7 +32,9 @@ class Settings:
         url = os.environ.get(DATABASE_URL_ENV)
         if not url:
             raise RuntimeError(f"{DATABASE_URL_ENV} is not set")
-        return cls(database_url=url)
+        return cls(
+            database_url=url, pool_max_size=int(os.environ.get(POOL_MAX_ENV, POOL_MAX_DEFAULT))
+        )
 
 
 #: Every line of the server's log: ours and uvicorn's (its access lines included).

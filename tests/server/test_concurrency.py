@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import random
 import threading
+import time
+import uuid
 from collections import defaultdict
 from contextlib import ExitStack
 
@@ -141,3 +143,45 @@ def test_many_devices_at_once_keep_versions_and_audit_exact(
         run_workload(servers, changes)
         logs = "".join(srv.log_text() for srv in servers)
     assert "Traceback" not in logs
+
+
+def test_db_connections_caps_the_pool_of_a_server_process(database_url: str):
+    """Six pushes held inside the server (a lock on audit_log) take at most the two
+    connections ``serve --db-connections 2`` allows; the others wait for one, and all
+    are answered once the lock goes."""
+    import httpx
+
+    with ServerProcess(database_url, options=["--db-connections", "2"]) as srv:
+        token = srv.add_user("pat")
+        answers: list[int] = []
+
+        def push() -> None:
+            body = {"device_id": "d", "changes": [create(name=f"Held {uuid.uuid4().hex}")]}
+            with httpx.Client(timeout=30) as http:
+                answers.append(
+                    http.post(f"{srv.url}/v1/push", json=body, headers=srv.auth(token)).status_code
+                )
+
+        def in_use() -> int:
+            return watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND application_name = 'pipetrack-server' AND state <> 'idle'"
+            ).fetchone()[0]
+
+        with (
+            psycopg.connect(database_url) as locker,
+            psycopg.connect(database_url, autocommit=True) as watcher,
+        ):
+            locker.execute("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE")
+            pushers = [threading.Thread(target=push) for _ in range(6)]
+            for thread in pushers:
+                thread.start()
+            seen = []
+            for _ in range(15):  # 1.5 s: every push has reached the server
+                time.sleep(0.1)
+                seen.append(in_use())
+            locker.rollback()  # the lock goes
+            for thread in pushers:
+                thread.join(30)
+    assert max(seen) == 2, seen
+    assert answers == [200] * 6
