@@ -203,7 +203,7 @@ def admin_stats(
         (
             "Database",
             f"PostgreSQL {stats.postgres_version}, {stats.database_bytes / 2**20:,.0f} MiB, "
-            f"migrations up to {stats.migration.removesuffix('.sql')}",
+            f"migrations up to {stats.migration}",
         ),
     ]
     for label, text in lines:

@@ -30,7 +30,7 @@ class Stats:
     users_seen_today: int  # in the last 24 hours
     database_bytes: int
     postgres_version: str
-    migration: str  # the last one applied
+    migration: str  # the last one applied, without ".sql"
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "recent_days": RECENT_DAYS}
@@ -64,7 +64,9 @@ def read_stats(database_url: str) -> Stats:
         row = conn.execute(_SQL).fetchone()
     assert row is not None  # one row, always
     targets, counts, changes, recent, devices, users, enabled, seen, size, version, last = row
-    by_status = {s: counts.get(s, 0) for s in (*(str(s) for s in STATUS_ORDER), "none")}
+    names = [*(str(status) for status in STATUS_ORDER), "none"]
+    by_status = {name: counts.get(name, 0) for name in names}
+    migration = (last or "none").removesuffix(".sql")
     return Stats(
-        targets, by_status, changes, recent, devices, users, enabled, seen, size, version, last
+        targets, by_status, changes, recent, devices, users, enabled, seen, size, version, migration
     )
