@@ -29,13 +29,16 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
+from tests.sync.loopback import LoopbackServer
+
 PUSH = "/v1/push"
 PULL = "/v1/pull"
 BAD_STATUS = "Lukewarm"
 
 
-class FaultProxy:
+class FaultProxy(LoopbackServer):
     def __init__(self, upstream: str) -> None:
+        super().__init__(_Handler)
         self.upstream = upstream.rstrip("/")
         self.fail_pushes: list[int] = []
         self.max_body: int | None = None
@@ -56,26 +59,12 @@ class FaultProxy:
         #: Body sizes of pushes answered 413 here.
         self.refused_sizes: list[int] = []
         self._http = httpx.Client(timeout=120)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.daemon_threads = True
-        self._server.proxy = self  # type: ignore[attr-defined]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> FaultProxy:
-        self._thread.start()
-        return self
 
     def __exit__(self, *exc: object) -> None:
         self.release.set()
         self.gate.set()
         self.pulls_released.set()
-        self._server.shutdown()
-        self._server.server_close()
+        super().__exit__(*exc)
         self._http.close()
 
     def rewrite_path(self, path: str) -> str:
@@ -131,7 +120,7 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def _forward(self) -> None:
-        proxy: FaultProxy = self.server.proxy  # type: ignore[attr-defined]
+        proxy: FaultProxy = self.server.owner  # type: ignore[attr-defined]
         proxy.gate.wait()
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         push = self.command == "POST" and self.path == PUSH

@@ -3,8 +3,9 @@ until the user signs in (a redirect to its page, the page itself, or 511)."""
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.sync.loopback import LoopbackServer
 
 PAGE = b"<html><body>Welcome to Hotel Wi-Fi. Accept the terms to go online.</body></html>"
 ANSWERS = ("redirect", "page", "511")
@@ -12,27 +13,11 @@ ANSWERS = ("redirect", "page", "511")
 TO_HTTPS = "https"
 
 
-class Portal:
+class Portal(LoopbackServer):
     def __init__(self, answer: str) -> None:
         assert answer in (*ANSWERS, TO_HTTPS), answer
+        super().__init__(_Handler)
         self.answer = answer
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.daemon_threads = True
-        self._server.portal = self  # type: ignore[attr-defined]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> Portal:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -49,7 +34,7 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def _answer(self) -> None:
-        answer = self.server.portal.answer  # type: ignore[attr-defined]
+        answer = self.server.owner.answer  # type: ignore[attr-defined]
         code = {"redirect": 302, "page": 200, "511": 511, TO_HTTPS: 301}[answer]
         self.send_response(code)
         if answer == "redirect":
