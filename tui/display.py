@@ -31,6 +31,8 @@ SYNC_WORD = {
 MARK_GLYPH = "●"
 #: The stagnation filter of the "stale only" switch.
 STALE_ONLY = ("stale",)
+#: The sync filter of "not synced yet only": what is not on the server as the user left it.
+UNSYNCED = ("pending", "conflict", "rejected")
 
 
 def status_label(status: str | None) -> str:
@@ -87,6 +89,10 @@ def describe_filter(query: TargetQuery) -> str:
         parts.append(f"“{query.search}”")
     if query.stagnation:
         parts.append("stale only")
+    if query.sync:
+        parts.append(
+            "not synced yet" if query.sync == UNSYNCED else "sync " + ", ".join(query.sync)
+        )
     return " · ".join(parts) if parts else "all"
 
 

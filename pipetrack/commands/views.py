@@ -78,6 +78,15 @@ def list_targets(
         list[str] | None, typer.Option("--market", "-m", metavar="M", help="Only this market.")
     ] = None,
     stale_only: Annotated[bool, typer.Option("--stale", help="Only stale targets.")] = False,
+    sync: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--sync",
+            metavar="S",
+            help="Only this sync state: synced, pending, conflict or rejected"
+            " (pending: not on the server yet).",
+        ),
+    ] = None,
     search: Annotated[
         str, typer.Option("--search", "-q", metavar="TEXT", help="Name contains TEXT.")
     ] = "",
@@ -92,6 +101,7 @@ def list_targets(
         markets=tuple(market or ()),
         search=search,
         stagnation=("stale",) if stale_only else (),
+        sync=tuple(s.strip().lower() for s in sync or ()),  # type: ignore[misc]
         sort=sort,
         descending=descending,
         limit=limit,

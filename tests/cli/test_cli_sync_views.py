@@ -180,6 +180,18 @@ def test_resolve_all_takes_one_choice_for_every_conflict(cli: Cli, store: Store)
     assert cli("resolve", "--all", "--mine").stdout == "no conflicts to resolve\n"
 
 
+def test_list_sync_shows_what_is_not_on_the_server_yet(cli: Cli, store: Store) -> None:
+    make_conflict(store, "Acme")
+    cli("add", "Globex")  # pending: never synced
+    listed = {t["name"]: t["sync"] for t in cli("list", "--json").json()}
+    assert listed == {"Acme": "conflict", "Globex": "pending"}
+    assert [t["name"] for t in cli("list", "--sync", "PENDING", "--json").json()] == ["Globex"]
+    both = cli("list", "--sync", "pending", "--sync", "conflict", "--json").json()
+    assert [t["name"] for t in both] == ["Acme", "Globex"]
+    assert cli("list", "--sync", "synced", "--json").json() == []
+    assert "unknown sync 'sent'" in cli("list", "--sync", "sent", code=2).error
+
+
 def test_resolve_all_is_all_or_none(cli: Cli, store: Store) -> None:
     make_conflict(store, "Acme")
     make_conflict(store, "Globex", edit=True)  # a status cannot settle an edit

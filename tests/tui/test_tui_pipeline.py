@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tuihelp import make_app, notifications, settle, shown
+from tuihelp import make_app, make_conflict, make_rejected, notifications, settle, shown
 
 from storage import TargetQuery
 from tui.screens import FilterForm, StatusPicker, TargetForm
@@ -77,6 +77,27 @@ async def test_search_and_stale_only(store, uids):
         assert set(names(app)) == stale and stale >= {"Acme Robotics", "Gamma Health"}
         assert "stale only" in counts(app)
         await pilot.press("t")
+        await settle(pilot)
+        assert len(names(app)) == 10
+
+
+async def test_filter_not_synced_yet(store, uids, clock):
+    """Before closing the laptop: what has not reached the server as I left it."""
+    store.set_status(uids["Cobalt Labs"], "Closed")  # pending
+    make_conflict(store, clock, uids["Acme Robotics"], "Closed", "Passed")
+    make_rejected(store, uids["Delta Freight"], "Cold", "no such market")
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("f")
+        await pilot.click("#unsynced")
+        await pilot.click("#ok")
+        await settle(pilot)
+        assert names(app) == ["Acme Robotics", "Cobalt Labs", "Delta Freight"]
+        assert "3 of 10 targets · not synced yet" in counts(app)
+        await pilot.press("f")
+        assert app.screen.query_one("#unsynced").value is True  # the form shows it on
+        await pilot.click("#clear")
         await settle(pilot)
         assert len(names(app)) == 10
 

@@ -1,4 +1,4 @@
-"""Filter by status and market, and the "stale only" switch."""
+"""Filter by status and market, and the "stale only" and "not synced yet" switches."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from textual.widgets import Button, Checkbox, Label, SelectionList
 from protocol import STATUS_ORDER
 from storage import TargetQuery
 
-from ..display import NO_STATUS, STALE_ONLY
+from ..display import NO_STATUS, STALE_ONLY, UNSYNCED
 from .base import AppModal
 
 __all__ = ["STALE_ONLY", "FilterForm"]
@@ -47,6 +47,12 @@ class FilterForm(AppModal[TargetQuery]):
             yield Checkbox(
                 "Stale only", self.current.stagnation == STALE_ONLY, id="stale", compact=True
             )
+            yield Checkbox(
+                "Not synced yet only (pending, conflicts, rejected)",
+                self.current.sync == UNSYNCED,
+                id="unsynced",
+                compact=True,
+            )
             with Horizontal(classes="buttons"):
                 yield Button("Apply", variant="primary", id="ok", compact=True)
                 yield Button("Clear", id="clear", compact=True)
@@ -63,12 +69,13 @@ class FilterForm(AppModal[TargetQuery]):
                 ),
                 markets=tuple(self.query_one("#markets", SelectionList).selected),
                 stagnation=STALE_ONLY if self.query_one("#stale", Checkbox).value else (),
+                sync=UNSYNCED if self.query_one("#unsynced", Checkbox).value else (),
             )
         )
 
     @on(Button.Pressed, "#clear")
     def clear(self) -> None:
-        self.dismiss(replace(self.current, statuses=(), markets=(), stagnation=()))
+        self.dismiss(replace(self.current, statuses=(), markets=(), stagnation=(), sync=()))
 
     @on(Button.Pressed, "#cancel")
     def cancel_pressed(self) -> None:
