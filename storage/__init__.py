@@ -33,6 +33,7 @@ from .pull import StagedPage  # noqa: E402
 from .store import Ambiguous, NotFound, Store, StoreError, utcnow  # noqa: E402
 from .sync import PushResult, WireChange  # noqa: E402
 from .types import (  # noqa: E402
+    ActivityEntry,
     ConflictView,
     HistoryEntry,
     PullSummary,
@@ -47,6 +48,7 @@ from .types import (  # noqa: E402
 )
 
 __all__ = [
+    "ActivityEntry",
     "Ambiguous",
     "ConflictView",
     "HistoryEntry",

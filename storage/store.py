@@ -42,6 +42,7 @@ from .pull import StagedPage, write_page
 from .schema import bind_models
 from .stagnation import normalize_thresholds
 from .types import (
+    ActivityEntry,
     ConflictView,
     HistoryEntry,
     PullSummary,
@@ -229,6 +230,13 @@ class Store:
     def history(self, uid: str) -> list[HistoryEntry]:
         """Status changes of a target, oldest first, with days spent in the previous status."""
         return reports.history(self._ctx, uid)
+
+    def activity(
+        self, since: datetime, by: str | None = None, limit: int | None = None
+    ) -> list[ActivityEntry]:
+        """Status changes of every target since ``since`` (of user ``by``), newest first,
+        each with its target and the days spent in the status before."""
+        return reports.activity(self._ctx, since, by, limit)
 
     def stale_targets(self) -> list[TargetView]:
         return reports.stale_targets(self._ctx)

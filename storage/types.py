@@ -121,6 +121,19 @@ class HistoryEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class ActivityEntry:
+    """A status change of any target (``pipetrack activity``): the target, then the
+    change as its history shows it."""
+
+    target: str  # uid
+    name: str
+    change: HistoryEntry
+
+    def to_json(self) -> dict[str, Any]:
+        return {"target": self.target, "name": self.name, **self.change.to_json()}
+
+
+@dataclass(frozen=True, slots=True)
 class ConflictView:
     """A local change the server refused because another device changed the same field."""
 

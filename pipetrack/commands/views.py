@@ -1,15 +1,17 @@
-"""Commands that read targets: ``list``, ``stale``, ``history``."""
+"""Commands that read targets: ``list``, ``stale``, ``history``, ``activity``."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
 
 import typer
 
 from pipetrack.context import EXIT_STALE, open_store
-from protocol import markets_text, parse_status
-from storage import HistoryEntry, TargetQuery, TargetView
+from protocol import InvalidInput, markets_text, parse_status
+from storage import ActivityEntry, HistoryEntry, TargetQuery, TargetView
 from storage.types import SortKey
 
 from .args import JsonFlag, TargetArg
@@ -20,6 +22,7 @@ def register(app: typer.Typer) -> None:
     app.command("list")(list_targets)
     app.command()(stale)
     app.command()(history)
+    app.command()(activity)
 
 
 def stagnation_text(target: TargetView) -> str:
@@ -66,6 +69,55 @@ HISTORY = ListSpec(
     empty="no status changes yet",
     shrink=("NOTE", "BY"),
 )
+
+
+def activity_row(a: ActivityEntry) -> tuple[str, ...]:
+    when, old, new, _days, by, sync, note = history_row(a.change)
+    return (when, a.name, old, new, by, sync, note)
+
+
+ACTIVITY = ListSpec(
+    columns=("WHEN", "TARGET", "FROM", "TO", "BY", "SYNC", "NOTE"),
+    row=activity_row,
+    empty="no status changes in that time",
+    shrink=("NOTE", "TARGET", "BY"),
+)
+
+SINCE_FORMS = "7d, 2w or YYYY-MM-DD"
+_AGO = re.compile(r"^(\d{1,4})([dw])$")
+
+
+def parse_since(value: str, now: datetime) -> datetime:
+    """The start of a span typed by a user: ``7d`` / ``2w`` before ``now``, or the start of
+    a day (``YYYY-MM-DD``, in the machine's time zone)."""
+    text = value.strip().lower().lstrip("-")
+    match = _AGO.match(text)
+    if match:
+        return now - timedelta(days=int(match[1]) * (7 if match[2] == "w" else 1))
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput("since", f"bad span {value!r}; use {SINCE_FORMS}") from None
+    return datetime.combine(day, time()).astimezone().astimezone(UTC)
+
+
+def activity(
+    ctx: typer.Context,
+    since: Annotated[
+        str, typer.Option("--since", metavar="SPAN", help=f"From when: {SINCE_FORMS}.")
+    ] = "7d",
+    by: Annotated[
+        str | None, typer.Option("--by", metavar="USER", help="Only this user's changes.")
+    ] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most N.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Status changes of every target, newest first: what moved in the team's pipeline
+    (the last 7 days unless --since says otherwise)."""
+    start = parse_since(since, datetime.now(UTC))
+    with open_store(ctx) as store:
+        entries = store.activity(start, by, limit)
+    emit_list(entries, as_json, ACTIVITY)
 
 
 def list_targets(

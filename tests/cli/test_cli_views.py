@@ -165,6 +165,33 @@ def test_history_table_shows_local_time(cli: Cli, in_tz: None) -> None:
     assert f" {local}" in lines[1] and "Cold" in lines[1]
 
 
+def test_activity_lists_every_targets_changes_newest_first(cli: Cli) -> None:
+    cli("add", "Acme", "--status", "Cold")
+    cli("add", "Globex", "--status", "Hot")
+    cli("set", "Acme", "Active", "--note", "second call")
+    entries = cli("activity", "--json").json()
+    assert [(e["name"], e["old_status"], e["new_status"]) for e in entries] == [
+        ("Acme", "Cold", "Active"),
+        ("Globex", None, "Hot"),
+        ("Acme", None, "Cold"),
+    ]
+    for entry in entries:
+        assert set(entry) == HISTORY_KEYS | {"target", "name"}
+    assert entries[0]["note"] == "second call" and entries[0]["days_in_previous"] == 0
+    assert len(cli("activity", "--since", "2w", "--limit", "2", "--json").json()) == 2
+    assert len(cli("activity", "--since", "2020-01-31", "--json").json()) == 3
+    assert cli("activity", "--since", "2099-01-01", "--json").json() == []
+    me = entries[0]["changed_by"]
+    assert len(cli("activity", "--by", me, "--json").json()) == 3
+    assert cli("activity", "--by", "somebody-else", "--json").json() == []
+    table = cli("activity").stdout.splitlines()
+    assert table[0].split() == ["WHEN", "TARGET", "FROM", "TO", "BY", "SYNC", "NOTE"]
+    assert "Acme" in table[1] and "second call" in table[1]
+    assert "no status changes in that time" in cli("activity", "--since", "2099-01-01").stderr
+    for bad in ("yesterday", "3 days", "2026-02-30"):
+        assert "bad span" in cli("activity", "--since", bad, code=2).error
+
+
 def test_history_of_a_target_without_changes(cli: Cli) -> None:
     cli("add", "Acme")
     assert cli("history", "Acme", "--json").json() == []

@@ -521,3 +521,40 @@ def test_sync_state_recorded_by_an_earlier_version_counts_while_its_daemon_runs(
 def test_a_profile_nobody_recorded_for_is_connecting_while_a_daemon_runs(store, daemon_lock):
     state = store.sync_state()
     assert (state.online, state.reported, state.connection) == (False, False, "connecting")
+
+
+def test_activity_lists_every_targets_changes_newest_first(store, clock):
+    """Mine and a teammate's (pulled), with the filters of ``pipetrack activity``; each
+    entry as the target's history shows it."""
+    start = clock.now
+    acme = store.create_target("Acme", status="Cold").uid
+    clock.advance(days=3)
+    globex = store.create_target("Globex").uid
+    created = clock.now
+    [create] = [c for c in store.take_batch() if str(c.target) == globex]
+    store.apply_push_results([result(create, "applied", state(globex, 1, created, name="Globex"))])
+    store.set_status(acme, "Hot", note="demo went well")
+    clock.advance(days=2)
+    teammates = str(uuid.uuid4())
+    bobs = state(globex, 2, created, name="Globex", status="Active", status_at=clock.now)
+    store.apply_pull(
+        [bobs], [entry(teammates, globex, clock.now, old=None, new="Active", version=2)], "c1"
+    )
+    clock.advance(days=1)
+    store.set_status(globex, "Closed")
+
+    everything = store.activity(start)
+    assert [(a.name, a.change.new_status, a.change.changed_by) for a in everything] == [
+        ("Globex", "Closed", "alice"),
+        ("Globex", "Active", "bob"),
+        ("Acme", "Hot", "alice"),
+        ("Acme", "Cold", "alice"),
+    ]
+    for a in everything:
+        assert a.change in store.history(a.target)  # days in the previous status included
+    assert [a.change.days_in_previous for a in everything] == [1, 2, 3, 0]
+    assert [a.change.sync for a in everything] == ["pending", "synced", "pending", "pending"]
+    assert [a.name for a in store.activity(start + timedelta(days=4))] == ["Globex", "Globex"]
+    assert [a.change.change_id for a in store.activity(start, by="bob")] == [teammates]
+    assert [a.change.new_status for a in store.activity(start, limit=2)] == ["Closed", "Active"]
+    assert everything[1].to_json()["target"] == globex and everything[1].to_json()["name"]
