@@ -127,6 +127,10 @@ class Store:
         assert device is not None, "migration 1 mints the device id"
         return device
 
+    def now(self) -> datetime:
+        """The store's clock (the real one, or a test's)."""
+        return self._ctx.now()
+
     def data_version(self) -> int:
         """Changes whenever another connection commits (PRAGMA data_version)."""
         return self._ctx.db.pragma("data_version")

@@ -168,6 +168,11 @@ class PipetrackApp(App[int]):
 
         self.push_screen(ConflictsScreen())
 
+    def open_activity(self) -> None:
+        from .screens.activity import ActivityScreen
+
+        self.push_screen(ActivityScreen())
+
     def open_summary(self) -> None:
         from .screens.summary import SummaryScreen
 

@@ -123,3 +123,28 @@ async def test_snooze_and_status_from_the_detail_screen(store, uids):
         await settle(pilot)
         assert store.get(acme).status == "Active"
         assert screen.query_one("#history", DataTable).get_row_at(0)[4] == "kick-off"
+
+
+async def test_activity_shows_the_weeks_changes_newest_first_and_opens_a_target(store, uids, clock):
+    from tui.screens import ActivityScreen, PipelineScreen
+
+    store.set_status(uids["Acme Robotics"], "Hot", note="pilot signed")
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        assert isinstance(app.screen, ActivityScreen)
+        table = app.screen.query_one("#activity-table", DataTable)
+        rows = [table.get_row_at(i) for i in range(table.row_count)]
+        # Cobalt Labs was made Hot 3 days ago; the other seeds' changes are older
+        assert [row[0] for row in rows] == ["Acme Robotics", "Cobalt Labs"]
+        assert (rows[0][1], rows[0][5]) == ("Cold → Hot", "pilot signed")
+        title = shown(app.screen.query_one("#activity-title"))
+        assert title.startswith("2 status changes of the last 7 days, newest first · enter")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, DetailScreen)
+        assert app.screen.uid == uids["Acme Robotics"]
+        await pilot.press("escape", "escape")
+        assert isinstance(app.screen, PipelineScreen)

@@ -12,6 +12,7 @@ from .base import AppModal, AppScreen, SubScreen
 from .pipeline import PipelineScreen
 
 if TYPE_CHECKING:
+    from .activity import ActivityScreen
     from .conflicts import ConflictsScreen
     from .detail import DetailScreen
     from .filter import FilterForm
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
 #: Name -> the module defining it, imported on first use.
 _LAZY = {
+    "ActivityScreen": "activity",
     "ConflictsScreen": "conflicts",
     "DetailScreen": "detail",
     "FilterForm": "filter",
@@ -41,6 +43,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "ActivityScreen",
     "AppModal",
     "AppScreen",
     "ConflictsScreen",

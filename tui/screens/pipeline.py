@@ -58,6 +58,7 @@ class PipelineScreen(ListingScreen):
         Binding("f", "filter", "Filter", id="filter"),
         Binding("c", "conflicts", "Conflicts", id="conflicts"),
         Binding("g", "summary", "Summary", id="summary"),
+        Binding("a", "activity", "Activity", show=False, id="activity"),
         Binding("q", "app.quit", "Quit", id="quit"),
         # Not in the footer (no room at 80-100 columns); in the help and the palette.
         Binding("u", "undo", "Undo", show=False, id="undo"),
@@ -274,6 +275,9 @@ class PipelineScreen(ListingScreen):
 
     def action_summary(self) -> None:
         self.pipetrack.open_summary()
+
+    def action_activity(self) -> None:
+        self.pipetrack.open_activity()
 
     def action_help(self) -> None:
         self.pipetrack.open_help()

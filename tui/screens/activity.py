@@ -1,0 +1,78 @@
+"""What moved in the team's pipeline: every target's status changes, newest first."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import DataTable, Footer, Label
+
+from storage import ActivityEntry, StoreError
+
+from .base import SubScreen
+from .detail import history_row
+
+#: How far back the screen looks, and the most rows it shows.
+DAYS = 7
+ROWS = 1_000
+
+COLUMNS = ("Target", "Change", "Who", "When", "Days before", "Note", "Sync")
+
+
+class ActivityScreen(SubScreen):
+    """The last week's status changes; enter opens a change's target."""
+
+    AUTO_FOCUS = "#activity-table"
+
+    BINDINGS = [Binding("a,q", "app.pop_screen", "Back", show=False, id="activity_back")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: list[ActivityEntry] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="activity"):
+            yield Label("…", id="activity-title")
+            table: DataTable[str] = DataTable(
+                id="activity-table", cursor_type="row", zebra_stripes=True
+            )
+            table.add_columns(*COLUMNS)
+            yield table
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.reload_data()
+
+    def reload_data(self) -> None:
+        self._load()
+
+    @work(thread=True, exclusive=True, group="activity", exit_on_error=False)
+    def _load(self) -> None:
+        """The audit's times are scanned in full: in a worker thread, off the event loop."""
+        try:
+            entries = self.store.activity(self.store.now() - timedelta(days=DAYS), limit=ROWS)
+        except StoreError as err:
+            self.app.call_from_thread(self.notify, str(err), severity="error")
+            return
+        self.app.call_from_thread(self._show, entries)
+
+    def _show(self, entries: list[ActivityEntry]) -> None:
+        self.entries = entries
+        table = self.query_one("#activity-table", DataTable)
+        table.clear()
+        for entry in entries:
+            table.add_row(entry.name, *history_row(entry.change))
+        title = self.query_one("#activity-title", Label)
+        count = f"{len(entries):,}" + (" (the newest)" if len(entries) == ROWS else "")
+        title.update(
+            f"{count} status changes of the last {DAYS} days, newest first"
+            + (" · enter opens the target" if entries else "")
+        )
+
+    @on(DataTable.RowSelected, "#activity-table")
+    def open_target(self, event: DataTable.RowSelected) -> None:
+        if 0 <= event.cursor_row < len(self.entries):
+            self.pipetrack.open_detail(self.entries[event.cursor_row].target)
