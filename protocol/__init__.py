@@ -7,12 +7,14 @@ from .limits import (
     MARKETS_MAX,
     NAME_MAX,
     NOTE_MAX,
+    SINCE_FORMS,
     UNTIL_FORMS,
     clean_description,
     clean_markets,
     clean_name,
     clean_note,
     markets_text,
+    parse_since,
     parse_until,
 )
 from .ops import op_words
@@ -26,6 +28,7 @@ __all__ = [
     "NAME_MAX",
     "NOTE_MAX",
     "STATUS_ORDER",
+    "SINCE_FORMS",
     "UNTIL_FORMS",
     "InvalidInput",
     "Status",
@@ -37,5 +40,6 @@ __all__ = [
     "markets_text",
     "op_words",
     "parse_status",
+    "parse_since",
     "parse_until",
 ]

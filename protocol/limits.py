@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from .errors import InvalidInput
 
@@ -133,21 +133,42 @@ def clean_note(value: str | None) -> str | None:
 
 #: What a snooze date may be typed as (the CLI's and the TUI's words).
 UNTIL_FORMS = "YYYY-MM-DD, +7d or +2w"
-_RELATIVE = re.compile(r"^\+(\d{1,4})([dw])$")
+#: What the start of a span back in time may be typed as (``activity --since``).
+SINCE_FORMS = "7d, 2w or YYYY-MM-DD"
+_DAYS = re.compile(r"^(\d{1,4})([dw])$")
+
+
+def _typed_day(text: str, sign: str) -> int | date | None:
+    """``7d`` / ``2w`` (after an optional ``sign``) as a number of days, ``YYYY-MM-DD`` as
+    a date; None for anything else."""
+    text = text.strip().lower()
+    match = _DAYS.match(text.removeprefix(sign))
+    if match:
+        return int(match[1]) * (7 if match[2] == "w" else 1)
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 def parse_until(value: str, today: date) -> date:
     """The last day of a snooze typed by a user: ``YYYY-MM-DD``, or ``+N d`` / ``+N w``
     from ``today``; a later day than ``today`` (one before would snooze nothing)."""
-    text = value.strip().lower()
-    match = _RELATIVE.match(text)
-    if match:
-        day = today + timedelta(days=int(match[1]) * (7 if match[2] == "w" else 1))
-    else:
-        try:
-            day = date.fromisoformat(text)
-        except ValueError:
-            raise InvalidInput("until", f"bad date {value!r}; use {UNTIL_FORMS}") from None
+    typed = _typed_day(value, "+")
+    if typed is None:
+        raise InvalidInput("until", f"bad date {value!r}; use {UNTIL_FORMS}")
+    day = today + timedelta(days=typed) if isinstance(typed, int) else typed
     if day <= today:
         raise InvalidInput("until", f"{day} is not after today; a snooze runs until a later day")
     return day
+
+
+def parse_since(value: str, now: datetime) -> datetime:
+    """The start of a span typed by a user: ``N d`` / ``N w`` before ``now``, or the
+    start of a day (``YYYY-MM-DD``, in the machine's time zone); in UTC."""
+    typed = _typed_day(value, "-")
+    if typed is None:
+        raise InvalidInput("since", f"bad span {value!r}; use {SINCE_FORMS}")
+    if isinstance(typed, int):
+        return now - timedelta(days=typed)
+    return datetime.combine(typed, time()).astimezone().astimezone(UTC)

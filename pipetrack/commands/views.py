@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 
 from pipetrack.context import EXIT_STALE, open_store
-from protocol import InvalidInput, markets_text, parse_status
+from protocol import SINCE_FORMS, markets_text, parse_since, parse_status
 from storage import ActivityEntry, HistoryEntry, TargetQuery, TargetView
 from storage.types import SortKey
 
@@ -82,23 +81,6 @@ ACTIVITY = ListSpec(
     empty="no status changes in that time",
     shrink=("NOTE", "TARGET", "BY"),
 )
-
-SINCE_FORMS = "7d, 2w or YYYY-MM-DD"
-_AGO = re.compile(r"^(\d{1,4})([dw])$")
-
-
-def parse_since(value: str, now: datetime) -> datetime:
-    """The start of a span typed by a user: ``7d`` / ``2w`` before ``now``, or the start of
-    a day (``YYYY-MM-DD``, in the machine's time zone)."""
-    text = value.strip().lower().lstrip("-")
-    match = _AGO.match(text)
-    if match:
-        return now - timedelta(days=int(match[1]) * (7 if match[2] == "w" else 1))
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput("since", f"bad span {value!r}; use {SINCE_FORMS}") from None
-    return datetime.combine(day, time()).astimezone().astimezone(UTC)
 
 
 def activity(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from protocol import InvalidInput, parse_until
+from protocol import InvalidInput, parse_since, parse_until
 from storage import Store
 from tests.storage.storehelp import pull_target
 
@@ -222,6 +222,19 @@ def test_parse_until_accepts_dates_and_offsets() -> None:
     for past in ("2026-06-01", "2020-01-01", "+0d"):  # a snooze of nothing
         with pytest.raises(InvalidInput, match="is not after today"):
             parse_until(past, today)
+
+
+def test_parse_since_accepts_spans_back_and_days() -> None:
+    now = datetime(2026, 6, 10, 15, 30, tzinfo=UTC)
+    assert parse_since("7d", now) == now - timedelta(days=7)
+    assert parse_since(" -2W ", now) == now - timedelta(days=14)
+    start = parse_since("2026-06-01", now)
+    local = start.astimezone()
+    assert (local.date(), local.hour, local.minute) == (date(2026, 6, 1), 0, 0)
+    assert start.tzinfo == UTC
+    for bad in ("+7d", "last week", "7 days", "2026-13-01"):
+        with pytest.raises(InvalidInput, match="bad span"):
+            parse_since(bad, now)
 
 
 def test_snooze_hides_a_stale_target_until_the_date_and_clear_ends_it(cli: Cli, old_store) -> None:
