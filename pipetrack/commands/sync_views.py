@@ -6,6 +6,7 @@ here reads the API token: ``status`` shows the server URL from ``config.toml`` o
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -47,12 +48,20 @@ def state_lines(state: SyncState) -> list[tuple[str, str]]:
     return [
         ("Sync", _sync_text(state)),
         ("Server", state.server or "not set (pipetrack login URL --token T)"),
-        ("Last sync", local_time(state.last_sync_at) if state.last_sync_at else "never"),
+        ("Last sync", _last_sync_text(state)),
         ("Pending", f"{state.pending}{oldest}"),
         ("Conflicts", str(state.conflicts)),
         ("Rejected", str(state.rejected)),
         ("Last error", _error_text(state)),
     ]
+
+
+def _last_sync_text(state: SyncState) -> str:
+    """``2026-06-01 12:00 (3h 5m ago)``: how stale the laptop's copy may be, at a glance."""
+    if state.last_sync_at is None:
+        return "never"
+    ago = max(0.0, (datetime.now(UTC) - state.last_sync_at).total_seconds())
+    return f"{local_time(state.last_sync_at)} ({age_text(ago)} ago)"
 
 
 def _error_text(state: SyncState) -> str:
