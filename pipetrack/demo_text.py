@@ -64,6 +64,7 @@ Attach a second terminal to the same profile:
   {me} conflicts
   {me} rejected
   {me} history {conflict}
+  {me} activity --since 2w
   {me} resolve CHANGE_ID --mine
 
 Play the second device, teammate "{SECOND}" (each line in its own terminal or with &):
