@@ -54,7 +54,9 @@ def default_data_dir() -> Path:
 def register(app: typer.Typer) -> None:
     """Add ``serve`` and the ``admin`` group to the ``pipetrack`` app."""
     app.command()(serve)
-    admin = typer.Typer(help="Manage the users (API tokens) of a server.", no_args_is_help=True)
+    admin = typer.Typer(
+        help="Manage a server's users (API tokens); stats of what it holds.", no_args_is_help=True
+    )
     admin.command("add-user")(admin_add_user)
     admin.command("list-users")(admin_list_users)
     admin.command("disable-user")(admin_disable_user)
