@@ -93,8 +93,9 @@ def _find(ctx: Ctx, change_id: str, state: str) -> Outbox:
     if not rows and len(key) >= query.MIN_PREFIX:
         rows = list(o.select().where(o.state == state, o.change_id.startswith(key)).limit(2))
     if len(rows) != 1:
-        many = "several" if rows else "no"
-        raise NotFound(f"{many} {state} changes match {change_id!r}; see the list of {state}s")
+        if rows:
+            raise NotFound(f"several {state} changes start with {change_id!r}; give more of it")
+        raise NotFound(f"no {state} change matches {change_id!r}; see the list of {state}s")
     return rows[0]
 
 

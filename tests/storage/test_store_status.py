@@ -180,9 +180,9 @@ def test_correcting_to_the_status_it_has_drops_only(store, rejected):
 def test_correct_rejected_refuses_and_changes_nothing(store, fetch, rejected):
     uid, bad, later = rejected
     before = counts(fetch)
-    with pytest.raises(NotFound, match="no rejected changes match"):
+    with pytest.raises(NotFound, match="no rejected change matches"):
         store.correct_rejected(later, "Hot")  # pending, not rejected
-    with pytest.raises(NotFound, match="no rejected changes match"):
+    with pytest.raises(NotFound, match="no rejected change matches"):
         store.correct_rejected("0000dead", "Hot")
     with pytest.raises(InvalidInput, match="unknown status"):
         store.correct_rejected(bad, "warm")
