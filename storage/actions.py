@@ -64,6 +64,7 @@ def make_change(
     note: str | None = None,
     old_status: str | None = None,
     audited: bool = False,
+    group: str | None = None,
 ) -> Change:
     change_id = str(uuid.uuid4())
     outbox = {
@@ -87,6 +88,7 @@ def make_change(
             "changed_by": ctx.user,
             "note": note,
             "origin": "local",
+            "batch": group,
         }
     return Change(outbox, audit)
 
@@ -137,9 +139,10 @@ def validate_new(
     )
 
 
-def insert_new(ctx: Ctx, news: Sequence[NewTarget]) -> None:
+def insert_new(ctx: Ctx, news: Sequence[NewTarget], group: str | None = None) -> None:
     """Create targets: target rows, market rows, audit rows (when a status is given)
-    and outbox ``create`` rows. The bulk path of imports and the path of one create."""
+    and outbox ``create`` rows. The bulk path of imports and the path of one create.
+    ``group``: the status changes undone together that their statuses are part of."""
     now = ctx.now()
     targets, markets, changes = [], [], []
     for new in news:
@@ -154,6 +157,7 @@ def insert_new(ctx: Ctx, news: Sequence[NewTarget]) -> None:
             fields=details,
             note=new.note,
             audited=new.status is not None,
+            group=group,
         )
         row = SimpleNamespace(state="pending", **change.outbox)
         view = compute_view(empty_start(now), False, [row])
@@ -233,23 +237,27 @@ def _write_statuses(ctx: Ctx, batch: status_rows.Batch) -> None:
     _fault("view")
 
 
-def change_status(ctx: Ctx, uid: str, new: str | None, note: str | None) -> StatusChange:
+def change_status(
+    ctx: Ctx, uid: str, new: str | None, note: str | None, group: str | None = None
+) -> StatusChange:
     """:func:`set_status` with a validated status and note, inside the caller's write
-    transaction."""
+    transaction; ``group``: the changes undone together that it is one of (an import)."""
     target = status_rows.read_one(ctx, uid)
     if target.status == new:
         return StatusChange(changed=False, target=status_rows.view_of(ctx, target))
-    batch = status_rows.plan(ctx, [target], new, note)
+    batch = status_rows.plan(ctx, [target], new, note, group)
     _write_statuses(ctx, batch)
     view = status_rows.view_of(ctx, target)
     return StatusChange(changed=True, target=view, change_id=batch.change_ids[0])
 
 
-def set_status(ctx: Ctx, uid: str, status: Status | str | None, note: str | None) -> StatusChange:
+def set_status(
+    ctx: Ctx, uid: str, status: Status | str | None, note: str | None, group: str | None = None
+) -> StatusChange:
     new = status_value(status)
     note = clean_note(note)
     with ctx.write():
-        return change_status(ctx, uid, new, note)
+        return change_status(ctx, uid, new, note, group)
 
 
 def set_status_many(
@@ -305,9 +313,9 @@ _UNDOABLE_SQL = (
     " WHERE a.origin = 'local' AND (a.note IS NULL OR substr(a.note, 1, ?) != ?)"
     " AND t.status IS a.new_status ORDER BY a.id DESC"
 )
-#: The changes of one bulk change that still stand.
+#: The changes of one bulk change (or import) that still stand.
 _GROUP_SQL = (
-    "SELECT a.target, a.old_status, a.change_id FROM audit AS a JOIN targets AS t"
+    "SELECT a.target, a.old_status, a.change_id, a.new_status FROM audit AS a JOIN targets AS t"
     " ON t.uid = a.target WHERE a.batch = ? AND t.status IS a.new_status ORDER BY a.id"
 )
 
@@ -335,13 +343,14 @@ def undo_last(ctx: Ctx) -> Undone | None:
             return Undone(1, change.target, new_status)
         members = [r for r in ctx.db.cursor().execute(_GROUP_SQL, (group,)) if r[2] not in undone]
         by_old: dict[str | None, list[tuple[str, str]]] = {}
-        for uid, old, cid in members:
+        for uid, old, cid, _new in members:
             by_old.setdefault(old, []).append((uid, f"{UNDO_NOTE}{cid}"))
         for old, pairs in by_old.items():
             targets = status_rows.read_many(ctx, [uid for uid, _ in pairs])
             notes = [note for _, note in pairs]
             _write_statuses(ctx, status_rows.plan(ctx, targets, old, notes))
-        return Undone(len(members), query.get(ctx, target), new_status)
+        mixed = len({new for *_, new in members}) > 1  # an import's: one status per row
+        return Undone(len(members), query.get(ctx, target), None if mixed else new_status, mixed)
 
 
 def snooze(ctx: Ctx, uid: str, until: date | None) -> TargetView:

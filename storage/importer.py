@@ -8,6 +8,7 @@ existing target leave that field as it is; ``none`` in the status column clears 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -111,11 +112,12 @@ def _differs(row: _Row, current: _State) -> bool:
     )
 
 
-def _update(ctx: Ctx, uid: str, row: _Row) -> None:
-    """Write what :func:`_differs` found: the fields the row gives, then its status."""
+def _update(ctx: Ctx, uid: str, row: _Row, group: str) -> None:
+    """Write what :func:`_differs` found: the fields the row gives, then its status (one
+    of the import's ``group`` of status changes, which an undo takes back whole)."""
     actions.edit_target(ctx, uid, row.name, row.description, row.markets)
     if row.status is not _UNSET:
-        actions.set_status(ctx, uid, row.status, None)
+        actions.set_status(ctx, uid, row.status, None, group)
 
 
 def _new(row: _Row) -> actions.NewTarget:
@@ -171,6 +173,7 @@ def import_targets(
     _refuse_repeats(rows)
     updated: set[str] = set()
     news: list[tuple[int, actions.NewTarget]] = []
+    group = str(uuid.uuid4())
     with ctx.write():
         existing, current = _existing(ctx, rows)
         claimed: dict[str, int] = {}  # target uid -> the row that names it
@@ -191,11 +194,12 @@ def import_targets(
                 )
             elif _differs(row, current[uids[0]]):
                 with _row(row.number):
-                    _update(ctx, uids[0], row)
+                    _update(ctx, uids[0], row, group)
                 updated.add(uids[0])
         _refuse_taken_names(ctx, news)
         for start in range(0, len(news), WRITE_CHUNK):
-            actions.insert_new(ctx, [new for _, new in news[start : start + WRITE_CHUNK]])
+            chunk = [new for _, new in news[start : start + WRITE_CHUNK]]
+            actions.insert_new(ctx, chunk, group)
             if saved is not None:
                 saved(min(start + WRITE_CHUNK, len(news)), len(news))
     return len(news), len(updated)

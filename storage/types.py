@@ -85,13 +85,15 @@ class StatusChange:
 
 @dataclass(frozen=True)
 class Undone:
-    """What :meth:`Store.undo_last` took back: one status change, or a bulk change whole.
-    ``count`` targets went back; ``target`` is one of them (the only one of a single
-    change), as it is now; ``status`` is what the undone change had set."""
+    """What :meth:`Store.undo_last` took back: one status change, or a bulk change (or an
+    import's status changes) whole. ``count`` targets went back; ``target`` is one of them
+    (the only one of a single change), as it is now; ``status`` is what the undone change
+    had set, unless ``mixed``: the changes set several (an import's)."""
 
     count: int
     target: TargetView
     status: str | None
+    mixed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

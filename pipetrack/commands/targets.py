@@ -71,8 +71,9 @@ def set_status(
 
 def undo(ctx: typer.Context) -> None:
     """Take back this device's last status change that still stands (a bulk change
-    made in the terminal UI: all of it). Run it again to walk further back. A change a
-    teammate made since on the same target is never overwritten."""
+    made in the terminal UI, or an import's changes to existing targets: all of it). Run
+    it again to walk further back. A change a teammate made since on the same target is
+    never overwritten."""
     with open_store(ctx) as store:
         undone = store.undo_last()
     if undone is None:
@@ -82,9 +83,13 @@ def undo(ctx: typer.Context) -> None:
         now = f"is {target.status}" if target.status else "has no status"
         typer.echo(f"undone: {target.name} {now} again")
     else:
+        what = (
+            "an import's status changes"
+            if undone.mixed
+            else f"the bulk change to {status_text(undone.status)}"
+        )
         typer.echo(
-            f"undone: the bulk change to {status_text(undone.status)} of {undone.count:,}"
-            " targets; each has its status from before again"
+            f"undone: {what} of {undone.count:,} targets; each has its status from before again"
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -173,6 +174,23 @@ def test_undo_takes_back_a_bulk_change_whole(cli: Cli, store: Store) -> None:
     undone = cli("undo").stdout
     assert undone.startswith("undone: the bulk change to Hot of 3 targets")
     assert {t["status"] for t in targets(cli)} == {"Cold"}
+
+
+def test_undo_takes_back_an_imports_status_changes_whole(cli: Cli, tmp_path: Path) -> None:
+    """A spreadsheet imported by mistake: one undo puts every status it set back, each
+    to its own (a new target's to none: it stays, as the protocol deletes nothing);
+    what came before the import stays."""
+    for name, status in (("Acme", "Cold"), ("Globex", "Active"), ("Initech", "Hot")):
+        cli("add", name, "--status", status)
+    cli("set", "Acme", "Active")  # before the import: stays
+    sheet = tmp_path / "wrong.csv"
+    sheet.write_text("name,status\nAcme,Closed\nGlobex,Passed\nInitech,Hot\nNew One,Cold\n")
+    assert cli("import", str(sheet), "--json").json() == {"created": 1, "updated": 2}
+    undone = cli("undo").stdout
+    assert undone.startswith("undone: an import's status changes of 3 targets; each has")
+    statuses = {t["name"]: t["status"] for t in targets(cli)}
+    assert statuses == {"Acme": "Active", "Globex": "Active", "Initech": "Hot", "New One": None}
+    assert cli("undo").stdout == "undone: Acme is Cold again\n"  # then further back
 
 
 # ---- edit --------------------------------------------------------------------------------

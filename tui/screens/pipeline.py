@@ -183,10 +183,14 @@ class PipelineScreen(ListingScreen):
             self.table.patch(undone.target)
             target = undone.target
             self.notify(f"Undone: {target.name} is {status_label(target.status)} again")
-        else:  # a bulk change, whole: the list reloads below
+        else:  # a bulk change or an import's changes, whole: the list reloads below
+            what = (
+                "an import's status changes"
+                if undone.mixed
+                else f"the bulk change to {status_label(undone.status)}"
+            )
             self.notify(
-                f"Undone: the bulk change to {status_label(undone.status)}"
-                f" of {undone.count:,} targets; each has its status from before again"
+                f"Undone: {what} of {undone.count:,} targets; each has its status from before again"
             )
         self.pipetrack.data_changed()
 
