@@ -200,6 +200,20 @@ async def test_undo_after_a_bulk_change_takes_back_all_of_it(store, uids):
         assert [table_status(app, name) for name in before] == list(before.values())
 
 
+async def test_undo_after_an_import_takes_back_its_status_changes(store, uids):
+    before = {name: store.get(uid).status for name, uid in uids.items()}
+    store.import_targets(
+        [{"name": "Acme Robotics", "status": "Closed"}, {"name": "Gamma Health", "status": "Cold"}]
+    )
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("u")
+        await settle(pilot)
+        assert "Undone: an import's status changes of 2 targets" in notifications(app)[-1]
+        assert [table_status(app, name) for name in before] == list(before.values())
+
+
 def table_status(app, name: str) -> str | None:
     """The status the list shows for ``name`` (after the reload)."""
     table = app.screen.query_one(TargetTable)
