@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Label
 
-from storage import ActivityEntry, StoreError
+from storage import ActivityEntry
 
 from .base import SubScreen
 from .detail import history_row
@@ -47,17 +47,9 @@ class ActivityScreen(SubScreen):
         self.reload_data()
 
     def reload_data(self) -> None:
-        self._load()
-
-    @work(thread=True, exclusive=True, group="activity", exit_on_error=False)
-    def _load(self) -> None:
-        """The audit's times are scanned in full: in a worker thread, off the event loop."""
-        try:
-            entries = self.store.activity(self.store.now() - timedelta(days=DAYS), limit=ROWS)
-        except StoreError as err:
-            self.app.call_from_thread(self.notify, str(err), severity="error")
-            return
-        self.app.call_from_thread(self._show, entries)
+        since = self.store.now() - timedelta(days=DAYS)
+        # the audit's times are scanned in full: aside, off the event loop
+        self.read_aside(lambda: self.store.activity(since, limit=ROWS), self._show)
 
     def _show(self, entries: list[ActivityEntry]) -> None:
         self.entries = entries

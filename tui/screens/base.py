@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from textual import work
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 
-from storage import Store
+from storage import Store, StoreError
 
 from ..messages import DataChanged
 
@@ -50,6 +51,17 @@ class AppScreen(StoreAccess, Screen[None], inherit_bindings=False):
 
     def reload_data(self) -> None:
         """Read again what the screen shows (override)."""
+
+    @work(thread=True, exclusive=True, group="screen-read", exit_on_error=False)
+    def read_aside(self, read: Callable[[], T], show: Callable[[T], object]) -> None:
+        """``show(read())`` with ``read`` in a worker thread, for reads of a whole table
+        (never on the event loop); a store error becomes a notification."""
+        try:
+            result = read()
+        except StoreError as err:
+            self.app.call_from_thread(self.notify, str(err), severity="error")
+            return
+        self.app.call_from_thread(show, result)
 
 
 class SubScreen(AppScreen):
