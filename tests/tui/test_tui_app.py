@@ -8,7 +8,7 @@ import pytest
 from textual.binding import Binding
 from textual.command import CommandPalette
 from textual.widget import Widget
-from tuihelp import make_app, make_conflict, make_rejected, notifications, settle, shown
+from tuihelp import make_app, make_conflict, make_rejected, notifications, settle, shown, until
 
 import tui.screens
 import tui.widgets
@@ -111,11 +111,7 @@ async def test_live_update_when_another_process_writes(store, other, uids, daemo
         table = app.screen.query_one(TargetTable)
         other.set_status(uids["Acme Robotics"], "Closed")
         other.record_sync(online=True)
-        for _ in range(40):  # the poll runs every 50 ms here
-            await pilot.pause(0.05)
-            await settle(pilot)
-            if table.current.status == "Closed":
-                break
+        await until(pilot, lambda: table.current.status == "Closed")
         assert table.current.status == "Closed"
         assert "online · 1 pending" in shown(app.screen.query_one(SyncBar))
 
@@ -135,11 +131,7 @@ async def test_sync_bar_says_connecting_then_catching_up(
         assert (bar.has_class("-error"), bar.tooltip) == (False, None)
 
         async def bar_shows(text: str) -> str:
-            for _ in range(40):  # the poll runs every 50 ms here
-                await pilot.pause(0.05)
-                await settle(pilot)
-                if shown(bar).startswith(text):
-                    break
+            await until(pilot, lambda: shown(bar).startswith(text))
             return shown(bar)
 
         other.record_sync(online=True, synced=True)
@@ -155,11 +147,7 @@ async def test_sync_bar_says_what_the_user_can_do_about_an_error(store, other, d
         await settle(pilot)
         bar = app.screen.query_one(SyncBar)
         other.record_sync(online=False, error="HTTP 302 to the portal", hint="Wi-Fi sign-in?")
-        for _ in range(40):  # the poll runs every 50 ms here
-            await pilot.pause(0.05)
-            await settle(pilot)
-            if shown(bar).startswith("offline"):
-                break
+        await until(pilot, lambda: shown(bar).startswith("offline"))
         assert shown(bar).startswith("offline (Wi-Fi sign-in?) · 0 pending")
         assert bar.has_class("-error") and bar.tooltip == "HTTP 302 to the portal"
 
@@ -174,11 +162,7 @@ async def test_conflicts_and_refusals_the_sync_brings_are_told_once(store, other
         await settle(pilot)
 
         async def told(count: int) -> list[str]:
-            for _ in range(40):  # the poll runs every 50 ms here
-                await pilot.pause(0.05)
-                await settle(pilot)
-                if len(sync_notes()) >= count:
-                    break
+            await until(pilot, lambda: len(sync_notes()) >= count)
             return sync_notes()
 
         def sync_notes() -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tuihelp import make_app, make_conflict, make_rejected, notifications, settle, shown
+from tuihelp import make_app, make_conflict, make_rejected, notifications, settle, shown, until
 
 from storage import TargetQuery
 from tui.screens import FilterForm, StatusPicker, TargetForm
@@ -252,10 +252,7 @@ async def test_an_empty_list_says_what_to_do(store, other):
         empty = app.screen.query_one("#empty")
         assert empty.display and shown(empty).startswith("No targets yet. Press n to add one")
         other.create_target("Tango Partners")  # another process (the daemon's pull)
-        for _ in range(40):
-            await pilot.pause(0.05)
-            if counts(app).startswith("1 of 1 target"):
-                break
+        await until(pilot, lambda: counts(app).startswith("1 of 1 target"))
         assert counts(app).startswith("1 of 1 target") and not empty.display
         await pilot.press("slash", *"zz")
         await settle(pilot)
@@ -273,10 +270,7 @@ async def test_the_total_is_counted_again_after_a_change_elsewhere(store, uids, 
         await settle(pilot)
         assert counts(app).startswith("2 of 10 targets")  # Delta Freight, Juniper Retail
         other.create_target("Tango Partners")  # another process (the daemon's pull)
-        for _ in range(40):
-            await pilot.pause(0.05)
-            if counts(app).startswith("3 of 11 targets"):
-                break
+        await until(pilot, lambda: counts(app).startswith("3 of 11 targets"))
         assert counts(app).startswith("3 of 11 targets")
 
 

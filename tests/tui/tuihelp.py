@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -129,6 +130,16 @@ async def settle(pilot: Pilot) -> None:
     for _ in range(3):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
+
+
+async def until(pilot: Pilot, check: Callable[[], object], tries: int = 100) -> None:
+    """Let the app run (its data poll runs every 50 ms in tests) until ``check()`` is
+    true, or ``tries`` polls have passed; the caller asserts what it expects."""
+    for _ in range(tries):
+        await pilot.pause(0.05)
+        await settle(pilot)
+        if check():
+            return
 
 
 def shown(widget, width: int = 100) -> str:
