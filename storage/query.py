@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
@@ -252,6 +252,17 @@ def list_targets(ctx: Ctx, q: TargetQuery) -> list[TargetView]:
         sql, params = build_list(ctx, q, now).sql()
         raw = ctx.db.execute_sql(sql, params).fetchall()
     return [to_view(_decode(row), now, cut) for row in raw]  # type: ignore[arg-type]
+
+
+def iter_targets(ctx: Ctx, q: TargetQuery) -> Iterator[TargetView]:
+    """:func:`list_targets`, a row at a time from one snapshot (held until the last row
+    is taken): 100,000 targets written out need not all be held at once."""
+    now = ctx.now()
+    cut = stagnation.cutoffs(ctx.thresholds, now)
+    with ctx.read():
+        sql, params = build_list(ctx, q, now).sql()
+        for row in ctx.db.execute_sql(sql, params):
+            yield to_view(_decode(row), now, cut)
 
 
 def count_targets(ctx: Ctx, q: TargetQuery) -> int:

@@ -26,7 +26,7 @@ Conventions worth knowing (details in the modules named):
 from __future__ import annotations
 
 import getpass
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -215,6 +215,12 @@ class Store:
         """A uid, a unique uid prefix of >= 4 characters, or an exact name (case-insensitive).
         Raises NotFound or Ambiguous."""
         return reads.resolve(self._ctx, ref)
+
+    def iter_targets(self, query: TargetQuery = TargetQuery()) -> Iterator[TargetView]:
+        """:meth:`list_targets` a row at a time, from one snapshot held until the last
+        (for writing many targets out without holding them all). Close it
+        (``contextlib.closing``) before the store when the rows may not all be taken."""
+        return reads.iter_targets(self._ctx, query)
 
     def list_targets(self, query: TargetQuery = TargetQuery()) -> list[TargetView]:
         """Indexed SQL query (filter, sort, offset, limit); fast at 100,000 targets."""

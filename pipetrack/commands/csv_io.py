@@ -14,7 +14,8 @@ import io
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, TextIO
@@ -161,11 +162,15 @@ def import_csv(
         info(", ".join(f"{n:,} {what}" for what, n in counts.items()))
 
 
-def write_csv(out: TextIO, targets: Sequence[TargetView], delimiter: str = ",") -> None:
+def write_csv(out: TextIO, targets: Iterable[TargetView], delimiter: str = ",") -> int:
+    """The header and a row per target; how many targets."""
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
     writer.writerow(COLUMNS)
+    count = 0
     for t in targets:
         writer.writerow((t.name, t.description, MARKET_SEP.join(t.markets), t.status or "", t.uid))
+        count += 1
+    return count
 
 
 #: What Excel needs to read UTF-8 (accents) from a CSV file it opens.
@@ -191,15 +196,15 @@ def export_csv(
 ) -> None:
     """Write every target as CSV (the columns import reads, uid included; import reads
     every form this writes)."""
-    with open_store(ctx) as store:
-        targets = store.list_targets(TargetQuery())
     delimiter = ";" if semicolons else ","
-    if file is None:
-        sys.stdout.write(BOM if excel else "")
-        write_csv(sys.stdout, targets, delimiter)
-        return
-    tmp = file.with_name(file.name + ".tmp")
-    with tmp.open("w", encoding="utf-8-sig" if excel else "utf-8", newline="") as out:
-        write_csv(out, targets, delimiter)
+    with open_store(ctx) as store, closing(store.iter_targets(TargetQuery())) as targets:
+        # a row at a time from one snapshot, ended before the store closes (even by a pipe)
+        if file is None:
+            sys.stdout.write(BOM if excel else "")
+            write_csv(sys.stdout, targets, delimiter)
+            return
+        tmp = file.with_name(file.name + ".tmp")
+        with tmp.open("w", encoding="utf-8-sig" if excel else "utf-8", newline="") as out:
+            count = write_csv(out, targets, delimiter)
     os.replace(tmp, file)
-    info(f"exported {len(targets)} targets to {file}")
+    info(f"exported {count:,} targets to {file}")

@@ -250,3 +250,21 @@ def test_a_limit_caps_the_count(many):
 def test_listed_views_equal_single_reads(many):
     page = many.list_targets(TargetQuery(sort="days", limit=60))
     assert page == [many.get(view.uid) for view in page]
+
+
+def test_iter_targets_gives_what_list_targets_gives_a_row_at_a_time(store, sample, db_path):
+    from contextlib import closing
+
+    from storage import Store
+
+    for query in (
+        TargetQuery(),
+        TargetQuery(statuses=("Hot",), sort="days", descending=True),
+        TargetQuery(markets=("EU",), limit=2),
+    ):
+        assert list(store.iter_targets(query)) == store.list_targets(query)
+    # stopped after one row and closed: the snapshot ends, the store closes cleanly
+    other = Store.open(db_path)
+    with closing(other.iter_targets()) as rows:
+        assert next(rows).name
+    other.close()
