@@ -246,12 +246,7 @@ def _decode(raw: tuple) -> _Row:
 
 
 def list_targets(ctx: Ctx, q: TargetQuery) -> list[TargetView]:
-    now = ctx.now()
-    cut = stagnation.cutoffs(ctx.thresholds, now)
-    with ctx.read():
-        sql, params = build_list(ctx, q, now).sql()
-        raw = ctx.db.execute_sql(sql, params).fetchall()
-    return [to_view(_decode(row), now, cut) for row in raw]  # type: ignore[arg-type]
+    return list(iter_targets(ctx, q))
 
 
 def iter_targets(ctx: Ctx, q: TargetQuery) -> Iterator[TargetView]:
