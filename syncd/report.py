@@ -10,7 +10,7 @@ import logging
 
 from storage import Store
 
-from .client import ApiError, NotTheServer, Unauthorized, UseHttps
+from .client import ApiError, NotTheServer, ServerError, Unauthorized, UseHttps
 
 log = logging.getLogger("syncd")
 
@@ -20,6 +20,8 @@ HINTS: tuple[tuple[type[ApiError], str], ...] = (
     (Unauthorized, "token refused: pipetrack login"),
     (NotTheServer, "Wi-Fi sign-in?"),
     (UseHttps, "the server wants https: pipetrack login"),
+    # the network is fine and nothing is to be done here: changes wait, retried
+    (ServerError, "the server has trouble; changes wait"),
 )
 
 

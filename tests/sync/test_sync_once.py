@@ -237,6 +237,20 @@ def test_server_errors_are_retried_with_the_same_batch(a: Device, b: Device, pro
     assert [b.status_of(uid) for uid in uids] == ["Hot"] * 3
 
 
+def test_a_server_in_trouble_is_told_apart_from_no_network(a: Device, proxy: FaultProxy):
+    """503s all along (its database down, say): sync --once gives up, the changes wait,
+    and the bar and status say the server has trouble, not just "offline"."""
+    a.connect(proxy.url, a.profile.read_token() or "")
+    with a.store() as store:
+        store.create_target("Waits", status="Hot")
+    proxy.fail_pushes = [503] * 10
+    assert a.run("sync", "--once").returncode == 1
+    with a.store() as store:
+        state = store.sync_state()
+    assert (state.pending, state.hint) == (1, "the server has trouble; changes wait")
+    assert "HTTP 503" in (state.last_error or "")
+
+
 def test_long_work_says_how_far_it_got(
     devices: Callable[[str], Device], server: ServerProcess, token: str, caplog
 ):
