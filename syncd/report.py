@@ -15,13 +15,14 @@ from .client import ApiError, NotTheServer, ServerError, Unauthorized, UseHttps
 log = logging.getLogger("syncd")
 
 TOKEN_REFUSED = "token refused - run pipetrack login"
-#: What the sync bar says beside "offline" when the user can do something about it.
+#: What the sync bar says beside "offline" when the daemon knows why. A few words: at 80
+#: columns the bar has ~54 for "offline (…) · 30 pending · synced …" (the error itself
+#: is in its tooltip and in ``pipetrack status``).
 HINTS: tuple[tuple[type[ApiError], str], ...] = (
-    (Unauthorized, "token refused: pipetrack login"),
+    (Unauthorized, "log in again"),
     (NotTheServer, "Wi-Fi sign-in?"),
-    (UseHttps, "the server wants https: pipetrack login"),
-    # the network is fine and nothing is to be done here: changes wait, retried
-    (ServerError, "the server has trouble; changes wait"),
+    (UseHttps, "log in with https"),
+    (ServerError, "server trouble"),  # the network is fine; changes wait, retried
 )
 
 

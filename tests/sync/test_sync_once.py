@@ -247,7 +247,7 @@ def test_a_server_in_trouble_is_told_apart_from_no_network(a: Device, proxy: Fau
     assert a.run("sync", "--once").returncode == 1
     with a.store() as store:
         state = store.sync_state()
-    assert (state.pending, state.hint) == (1, "the server has trouble; changes wait")
+    assert (state.pending, state.hint) == (1, "server trouble")
     assert "HTTP 503" in (state.last_error or "")
 
 
@@ -344,5 +344,5 @@ def test_a_server_address_that_moved_to_https_says_so_and_keeps_the_changes(a: D
     assert (state.pending, state.rejected, state.hint) == (
         1,
         0,
-        "the server wants https: pipetrack login",
+        "log in with https",
     )
