@@ -18,7 +18,7 @@ import typer
 from server.settings import DATABASE_URL_ENV, POOL_MAX_DEFAULT, setup_logging
 
 from .commands.args import JsonFlag
-from .commands.output import ListSpec, emit_json, emit_list, local_time
+from .commands.output import ListSpec, emit_fields, emit_json, emit_list, local_time
 
 if TYPE_CHECKING:
     from server.users import User
@@ -190,26 +190,26 @@ def admin_stats(
         return
     statuses = " · ".join(f"{status} {n:,}" for status, n in stats.by_status.items() if n)
     days = f"{RECENT_DAYS} days"
-    lines = [
-        ("Targets", f"{stats.targets:,}" + (f"  ({statuses})" if statuses else "")),
-        (
-            "Changes",
-            f"{stats.changes:,}  ({stats.changes_recent:,} in the last {days}, "
-            f"from {stats.devices_recent:,} device{'' if stats.devices_recent == 1 else 's'})",
-        ),
-        (
-            "Users",
-            f"{stats.users:,}  ({stats.users_enabled:,} enabled, "
-            f"{stats.users_seen_today:,} seen in the last 24 hours)",
-        ),
-        (
-            "Database",
-            f"PostgreSQL {stats.postgres_version}, {stats.database_bytes / 2**20:,.0f} MiB, "
-            f"migrations up to {stats.migration}",
-        ),
-    ]
-    for label, text in lines:
-        typer.echo(f"{label + ':':<10} {text}")
+    emit_fields(
+        [
+            ("Targets", f"{stats.targets:,}" + (f"  ({statuses})" if statuses else "")),
+            (
+                "Changes",
+                f"{stats.changes:,}  ({stats.changes_recent:,} in the last {days}, "
+                f"from {stats.devices_recent:,} device{'' if stats.devices_recent == 1 else 's'})",
+            ),
+            (
+                "Users",
+                f"{stats.users:,}  ({stats.users_enabled:,} enabled, "
+                f"{stats.users_seen_today:,} seen in the last 24 hours)",
+            ),
+            (
+                "Database",
+                f"PostgreSQL {stats.postgres_version}, {stats.database_bytes / 2**20:,.0f} MiB, "
+                f"migrations up to {stats.migration}",
+            ),
+        ]
+    )
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ from protocol import InvalidInput
 from storage import Store, StoreError
 from storage.profile import Config, Profile
 
-from .display import needs_you, plural
+from .display import plural
 from .messages import DataChanged
 from .screens import PipelineScreen, SubScreen
 from .screens.base import FOCUS_BINDINGS
@@ -79,14 +79,8 @@ class PipetrackApp(App[int]):
             self._greet()
 
     def _greet(self) -> None:
-        """What needs the user at start: conflicts and refused changes the daemon met
-        while the app was closed, and targets that turned stale since."""
-        state = self.attempt(self.store.sync_state)
-        if state is not None:
-            for text, severity in needs_you(
-                state.conflicts, state.rejected, self.key_of("conflicts")
-            ):
-                self.notify(text, title="Sync", severity=severity, timeout=10)
+        """Targets that turned stale since the app was last opened (the conflicts and
+        refused changes that wait are told with the first sync state the list reads)."""
         stale = self.attempt(self.store.became_stale_since_last_open)
         if stale:
             self.notify(

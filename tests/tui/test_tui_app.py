@@ -62,6 +62,7 @@ async def test_greeting_names_new_stale_targets_and_unknown_keys_are_reported(st
     app = make_app(store, keys=keys, greet=True)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
+        await settle(pilot)  # the first sync state is read in a worker
         shown_messages = notifications(app)
         assert "1 change of yours met a teammate's: c to keep yours or take theirs" in (
             shown_messages

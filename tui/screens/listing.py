@@ -14,7 +14,7 @@ from textual.worker import get_current_worker
 
 from storage import StoreError, SyncState, TargetQuery
 
-from ..display import describe_filter, plural, sync_news
+from ..display import describe_filter, needs_you, plural, sync_news
 from ..pager import TargetPager
 from ..widgets import SyncBar, TargetTable
 from .base import AppScreen
@@ -75,12 +75,16 @@ class ListingScreen(AppScreen):
 
     def _show_sync(self, state: SyncState) -> None:
         """The sync bar; and a notification when the sync brought conflicts or refused
-        changes, which need the user (a row's mark alone is easy to miss)."""
+        changes, which need the user (a row's mark alone is easy to miss). The first
+        state read tells those waiting since the app was closed (the greeting)."""
         before, self._sync_seen = self._sync_seen, state
         self.query_one(SyncBar).show_state(state)
-        if before is None:
-            return
-        for text, severity in sync_news(before, state, self.pipetrack.key_of("conflicts")):
+        key = self.pipetrack.key_of("conflicts")
+        if before is not None:
+            news = sync_news(before, state, key)
+        else:
+            news = needs_you(state.conflicts, state.rejected, key) if self.pipetrack.greet else []
+        for text, severity in news:
             self.notify(text, title="Sync", severity=severity, timeout=10)
 
     def load(self, *, keep_position: bool = True) -> None:
