@@ -12,6 +12,7 @@ import importlib
 import json
 import sys
 import traceback
+from pathlib import Path
 
 from .context import Context
 from .env import Cluster
@@ -32,6 +33,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help=f"run only these (repeat or comma-separate): {', '.join(BENCHMARKS)}",
     )
     parser.add_argument("--strict", action="store_true", help="exit 1 when a goal is missed")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=RESULTS_DIR,
+        metavar="DIR",
+        help="where the JSON goes (default: bench/results)",
+    )
     args = parser.parse_args(argv)
     names = [n.strip() for each in args.only for n in each.split(",") if n.strip()]
     unknown = sorted(set(names) - set(BENCHMARKS))
@@ -52,14 +60,14 @@ def run_one(name: str, ctx: Context) -> Report | None:
         return None
     report.duration_s = round(now() - start, 1)
     ctx.reports[name] = report
-    report.emit()
+    report.emit(ctx.results)
     print(f"   ({name} took {report.duration_s:.0f} s)\n", flush=True)
     return report
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
-    ctx = Context(quick=args.quick, cluster=Cluster())
+    ctx = Context(quick=args.quick, cluster=Cluster(), results=args.results)
     start = now()
     outcomes: dict[str, Report | None] = {}
     try:
@@ -82,8 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "benchmarks": {n: (r.to_json() if r else None) for n, r in outcomes.items()},
     }
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    (RESULTS_DIR / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    args.results.mkdir(parents=True, exist_ok=True)
+    (args.results / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     if any(r is None for r in outcomes.values()):
         return 1
     return 1 if args.strict and any(r.met is False for r in outcomes.values() if r) else 0

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .env import Cluster
-from .harness import Report
+from .harness import RESULTS_DIR, Report
 
 
 @dataclass
 class Context:
     quick: bool
     cluster: Cluster
+    results: Path = RESULTS_DIR
     reports: dict[str, Report] = field(default_factory=dict)
 
     def size(self, full: int) -> int:
