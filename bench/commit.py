@@ -3,7 +3,10 @@ transaction: target view + audit row + outbox row), against bare one-row SQLite 
 with the same pragmas (apsw, WAL, synchronous=FULL, one transaction each).
 
 The series are interleaved (each goes first in a third of the rounds) so the machine's
-noise falls on all alike; each latency is one call, measured alone.
+noise falls on all alike; each latency is one call, measured alone. Each file is first
+written until its WAL has been checkpointed and starts again from its beginning, as in a
+store in use: a new WAL file grows at every commit, and growing a file makes each
+fdatasync dearer, which would favour whichever series writes more frames per commit.
 
 Beside them, for reading the gap (no goal): the *floor*, the same rows a status change
 writes (target view, audit, outbox) in a second store file, by hand through apsw with
@@ -24,12 +27,15 @@ from __future__ import annotations
 
 import math
 import os
+import struct
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import apsw
 
 from storage import Store, TargetQuery
+from storage.db import PRAGMAS
 
 from .context import Context
 from .env import Env
@@ -44,8 +50,8 @@ def bare_connection(path: Path) -> apsw.Connection:
     """The store's pragmas (storage/db.py) on a one-table file."""
     conn = apsw.Connection(str(path))
     conn.set_busy_timeout(10_000)
-    for pragma in ("journal_mode = wal", "synchronous = full", "foreign_keys = 1"):
-        conn.execute(f"PRAGMA {pragma}").fetchall()
+    for name, value in PRAGMAS:
+        conn.execute(f"PRAGMA {name} = {value}").fetchall()
     conn.execute("CREATE TABLE rows (id INTEGER PRIMARY KEY, uid TEXT, status TEXT, at TEXT)")
     return conn
 
@@ -88,21 +94,27 @@ def floor_change(conn: apsw.Connection, uid: str, status: str, at: str) -> float
 
 
 class RawFrames:
-    """Frames appended to a plain file as SQLite's WAL writes them, then fdatasync."""
+    """Frames written to a plain file as SQLite's WAL writes them, then fdatasync. The file
+    is written once in full first and then over from its start, as a WAL in use is (a
+    file growing at every commit costs each fdatasync more)."""
 
-    def __init__(self, path: Path, page_size: int = 4096) -> None:
+    def __init__(self, path: Path, page_size: int = 4096, size: int = 16 << 20) -> None:
         self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        self.header, self.page, self.end = b"\0" * 24, b"\1" * page_size, 0
+        self.header, self.page, self.end, self.size = b"\0" * 24, b"\1" * page_size, 0, size
+        chunk = b"\0" * (1 << 20)
+        for offset in range(0, size, len(chunk)):
+            os.pwrite(self.fd, chunk, offset)
+        os.fsync(self.fd)
 
     def commit(self, frames: int) -> float:
         start = now()
+        if self.end + frames * (len(self.header) + len(self.page)) > self.size:
+            self.end = 0
         for _ in range(frames):
             os.pwrite(self.fd, self.header, self.end)
             os.pwrite(self.fd, self.page, self.end + len(self.header))
             self.end += len(self.header) + len(self.page)
         os.fdatasync(self.fd)
-        if self.end > 64 << 20:  # as a checkpointed WAL is written again from its start
-            self.end = 0
         return now() - start
 
     def close(self) -> None:
@@ -127,25 +139,48 @@ def disk_bound(root: Path, frames: int, rounds: int) -> tuple[list[float], list[
 
 
 class WalPages:
-    """WAL pages written per commit, from the -wal file's growth (between checkpoints)."""
+    """WAL pages written per commit, read from the frame count in the WAL index (the
+    ``mxFrame`` of the -shm file's header): it grows by each commit's frames, and a commit
+    that restarts the WAL after a checkpoint starts it again from 0."""
 
-    def __init__(self, path: Path, page_size: int = 4096) -> None:
-        self.path, self.frame = Path(f"{path}-wal"), page_size + 24
-        self.pages, self.commits, self.last = 0.0, 0, self._size()
+    MX_FRAME = struct.Struct("=I")  # native byte order, at offset 16 of the -shm file
 
-    def _size(self) -> int:
-        return self.path.stat().st_size if self.path.exists() else 0
+    def __init__(self, path: Path) -> None:
+        self.shm = os.open(f"{path}-shm", os.O_RDONLY)
+        self.pages, self.commits, self.last = 0, 0, self._frames()
+
+    def _frames(self) -> int:
+        return self.MX_FRAME.unpack(os.pread(self.shm, 4, 16))[0]
 
     def count(self) -> None:
-        size = self._size()
-        if size > self.last:  # a checkpoint restarts the WAL in place: skip that one
-            self.pages += (size - self.last) / self.frame
-            self.commits += 1
-        self.last = size
+        frames = self._frames()
+        self.pages += frames - self.last if frames >= self.last else frames
+        self.commits += 1
+        self.last = frames
+
+    def close(self) -> None:
+        os.close(self.shm)
 
     @property
     def per_commit(self) -> float:
         return self.pages / max(1, self.commits)
+
+
+def warm_up(path: Path, write: Callable[[int], object], limit: int) -> int:
+    """Write (``write(0)``, ``write(1)``...) until the WAL of ``path`` has been checkpointed
+    and is written again from its start: the state of a store in use. A new WAL grows its
+    file at every commit, which costs each fdatasync more than writing in place; without
+    this the bare insert (one frame a commit) would never get there in the run while the
+    store (~22) would. Returns the writes made."""
+    wal = Path(f"{path}-wal")
+    last = wal.stat().st_size if wal.exists() else 0
+    for i in range(limit):
+        write(i)
+        size = wal.stat().st_size
+        if 0 < size <= last:
+            return i + 1
+        last = size
+    raise RuntimeError(f"the WAL of {path.name} never restarted in {limit} writes")
 
 
 def store_change(store: Store, uid: str, status: str) -> float:
@@ -176,22 +211,37 @@ def run(ctx: Context) -> Report:
         floor_uids = [t.uid for t in floor_store.list_targets(TargetQuery())]
         bare = bare_connection(env.root / "bare.db")
         floor = floor_store._ctx.db.connection()  # the store's own pragmas, by hand
+
+        # the i-th change of each series; every one really changes its target's status
+        def status(i: int) -> str:
+            return STATUSES[(i // len(uids)) % len(STATUSES)]
+
+        def store_nth(i: int) -> float:
+            return store_change(store, uids[i % len(uids)], status(i))
+
+        def floor_nth(i: int) -> float:
+            at = f"2026-01-01T00:00:00.{i:06d}Z"
+            return floor_change(floor, floor_uids[i % len(uids)], status(i), at)
+
+        with report.phase("warm-up"):
+            ahead = warm_up(env.root / "store.db", store_nth, 5_000)
+            warm_up(env.root / "floor.db", floor_nth, 5_000)
+            warm_up(env.root / "bare.db", lambda i: bare_insert(bare, -i), 50_000)
         pages = {"store": WalPages(env.root / "store.db"), "bare": WalPages(env.root / "bare.db")}
         mine, base, least = [], [], []
-        for i in range(changes):
-            uid = uids[i % len(uids)]
-            status = STATUSES[(i // len(uids)) % len(STATUSES)]
+        for i in range(ahead, ahead + changes):
             for which in _ORDERS[i % 3]:  # each of the three goes first a third of the time
                 if which == "store":
-                    mine.append(store_change(store, uid, status))
+                    mine.append(store_nth(i))
                 elif which == "bare":
                     base.append(bare_insert(bare, i))
                 else:
-                    at = f"2026-01-01T00:00:00.{i:06d}Z"
-                    least.append(floor_change(floor, floor_uids[i % len(uids)], status, at))
+                    least.append(floor_nth(i))
             pages["store"].count()
             pages["bare"].count()
         bare.close()
+        for each in pages.values():
+            each.close()
         frames = round(pages["store"].per_commit)
         wide, narrow = disk_bound(env.root, frames, changes)
     for p in (50, 99):

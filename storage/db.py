@@ -19,7 +19,7 @@ from .migrations import APPLICATION_ID, LATEST, migrate, schema_version
 #: Waiting this long for another process's write beats failing with "database is locked".
 BUSY_TIMEOUT_S = 30.0
 
-_PRAGMAS = [
+PRAGMAS = [
     ("journal_mode", "wal"),
     ("synchronous", "full"),
     ("foreign_keys", 1),
@@ -128,7 +128,7 @@ def _make_private(path: Path) -> None:
 
 
 def _connect(path: Path) -> APSWDatabase:
-    db = _Database(str(path), timeout=BUSY_TIMEOUT_S, pragmas=_PRAGMAS)
+    db = _Database(str(path), timeout=BUSY_TIMEOUT_S, pragmas=PRAGMAS)
     try:
         db.connect()
         _check_and_migrate(db, path)

@@ -1,9 +1,11 @@
-"""The push benchmark's limit (bench/limits.py) decides status changes as the server does.
+"""The baselines measure what they say: every figure is a ratio against one of them.
 
-Its figure is only a limit if it does the server's work: the same duplicate checks, the
-same per-field conflict checks, a conflict blocking the target's later changes, versions
-numbered per target. Two twin databases get the same pushes, one through the real API,
-the other through the limit's SQL, and must end up holding the same rows.
+- The push benchmark's limit (bench/limits.py) is only a limit if it does the server's
+  work: the same duplicate checks, converged changes, per-field conflict checks, a
+  conflict blocking the target's later changes, versions numbered per target. Twin
+  databases get the same pushes, one through the real API, the other through the
+  limit's SQL, and must end up holding the same rows.
+- The commit benchmark's bare insert runs with the store's pragmas.
 """
 
 from __future__ import annotations
@@ -100,3 +102,16 @@ def test_the_limit_decides_duplicates_conflicts_and_blocked_changes_as_the_serve
         "duplicate": 2,
     }, list(enumerate(outcomes))
     assert state(server.database_url) == state(limit_url)
+
+
+def test_the_bare_insert_runs_with_the_stores_pragmas(tmp_path) -> None:
+    """The commit benchmark's baseline: "bare one-row inserts with the same pragmas"."""
+    from bench.commit import bare_connection
+    from storage import Store
+
+    names = ("journal_mode", "synchronous", "foreign_keys", "cache_size", "wal_autocheckpoint")
+    bare = bare_connection(tmp_path / "bare.db")
+    with Store.open(tmp_path / "store.db") as store:
+        for name in names:
+            [(value,)] = bare.execute(f"PRAGMA {name}").fetchall()
+            assert value == store._ctx.db.pragma(name), name
