@@ -95,3 +95,13 @@ def test_an_unknown_benchmark_is_refused_before_anything_starts(tmp_path: Path) 
     assert run.returncode == 2
     assert "unknown benchmark pusj" in run.stderr
     assert not list(tmp_path.iterdir())
+
+
+def test_the_commit_benchmark_counts_the_pages_each_commit_writes(
+    quick_run: tuple[Path, str],
+) -> None:
+    results, _ = quick_run
+    report = json.loads((results / "commit.json").read_text())
+    pages = {f["metric"]: f["value"] for f in report["figures"] if "WAL pages" in f["metric"]}
+    assert 0.9 <= pages["WAL pages per commit, bare"] <= 1.2  # its row's leaf page
+    assert 10 <= pages["WAL pages per commit"] <= 40  # a target's row, indexes, audit, outbox
