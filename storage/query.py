@@ -32,6 +32,7 @@ from .types import TargetQuery, TargetView
 STAGNATION_STATES = ("fresh", "aging", "stale", "snoozed")
 SYNC_STATES = ("synced", "pending", "conflict", "rejected")
 MIN_PREFIX = 4
+SUGGESTED = 3  # names offered when a reference matches nothing
 _FTS_MIN = 3  # trigram search needs 3 characters; shorter searches scan the name index
 #: Searches matching fewer names than this are looked up in the trigram index.
 DENSE_MIN = 2_000
@@ -97,11 +98,24 @@ def resolve(ctx: Ctx, ref: str) -> TargetView:
             # A range on the uid index: uids are lowercase hex and dashes.
             match |= (t.uid >= prefix) & (t.uid < prefix + "\uffff")
         rows = list(ctx.m.target.select().where(match).order_by(t.name_lc, t.id).limit(11))
-    if not rows:
-        raise NotFound(f"no target matches {ref!r} (give a uid, a uid prefix or the exact name)")
+        if not rows:
+            near = t.select(t.name).where(_named(ctx, key.casefold())).order_by(t.name_lc)
+            raise NotFound(_not_found(ref, [r.name for r in near.limit(SUGGESTED + 1)]))
     if len(rows) > 1:
         raise Ambiguous(ref, views(ctx, rows, now))
     return views(ctx, rows, now)[0]
+
+
+def _not_found(ref: str, near: list[str]) -> str:
+    """One line: nothing matches ``ref``, and the names holding it, if any."""
+    text = f"no target matches {ref!r} (give a uid, a uid prefix or the exact name)"
+    if not near:
+        return text
+    names = [repr(n) for n in near[:SUGGESTED]]
+    if len(near) > SUGGESTED:
+        return f"{text}; names with {ref.strip()!r}: {', '.join(names)}, …"
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+    return f"{text}; did you mean {listed}?"
 
 
 def _fts_phrase(text: str) -> str:
@@ -127,6 +141,19 @@ def _walk_stagnation(ctx: Ctx, q: TargetQuery, wide: Any) -> bool:
     return _at_least(t.select(SQL("1")).where(wide), math.isqrt((q.offset + q.limit) * size))
 
 
+def _named(ctx: Ctx, search: str) -> Any:
+    """Names holding ``search`` (casefolded)."""
+    t = ctx.m.target
+    if len(search) >= _FTS_MIN and not _fts_dense(ctx, search):
+        fts = SQL(
+            "(SELECT rowid FROM targets_fts WHERE targets_fts MATCH ?)", [_fts_phrase(search)]
+        )
+        return t.id.in_(fts)
+    # Many matches (or too short for trigrams): a substring test on each name the walk
+    # meets, from the name index before the row is read.
+    return fn.instr(t.name_lc, search) > 0
+
+
 def _filters(ctx: Ctx, q: TargetQuery, now: datetime, *, listing: bool = False) -> list[Any]:
     """SQL conditions of ``q``; ``listing``: for a page read in sort order (module doc)."""
     t, tm = ctx.m.target, ctx.m.market
@@ -140,15 +167,8 @@ def _filters(ctx: Ctx, q: TargetQuery, now: datetime, *, listing: bool = False) 
         wanted = [m.strip().casefold() for m in q.markets]
         out.append(t.uid.in_(tm.select(tm.uid).where(tm.market_lc.in_(wanted))))
     search = q.search.strip().casefold()
-    if len(search) >= _FTS_MIN and not _fts_dense(ctx, search):
-        fts = SQL(
-            "(SELECT rowid FROM targets_fts WHERE targets_fts MATCH ?)", [_fts_phrase(search)]
-        )
-        out.append(t.id.in_(fts))
-    elif search:
-        # Many matches (or too short for trigrams): a substring test on each name the
-        # walk meets, from the name index before the row is read.
-        out.append(fn.instr(t.name_lc, search) > 0)
+    if search:
+        out.append(_named(ctx, search))
     if q.stagnation:
         _check("stagnation", q.stagnation, STAGNATION_STATES)
         cut = stagnation.cutoffs(ctx.thresholds, now)

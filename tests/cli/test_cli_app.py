@@ -144,6 +144,16 @@ def test_console_script_unknown_status_exit_2_one_line(script: Cli, cli: Cli) ->
     assert cli("history", "Acme", "--json").json() == []
 
 
+def test_a_part_of_a_name_is_refused_naming_the_targets_it_may_mean(script: Cli, cli: Cli) -> None:
+    cli("add", "Acme Robotics")
+    run = script("set", "acme", "Hot", code=2)
+    assert run.stderr == (
+        "pipetrack: error: no target matches 'acme' (give a uid, a uid prefix or the exact"
+        " name); did you mean 'Acme Robotics'?\n"
+    )
+    assert cli("history", "Acme Robotics", "--json").json() == []
+
+
 def test_console_script_ambiguous_target_exit_2(script: Cli, cli: Cli, store: Store) -> None:
     cli("add", "Acme")
     pull_target(store, "acme")  # a teammate's of the same name

@@ -158,6 +158,30 @@ def test_resolve(store, sample):
         store.resolve("  ")
 
 
+def test_a_reference_matching_nothing_names_the_targets_it_is_part_of(store, sample):
+    base = "(give a uid, a uid prefix or the exact name)"
+    with pytest.raises(NotFound) as err:
+        store.resolve("acme")
+    assert str(err.value) == f"no target matches 'acme' {base}; did you mean 'Acme Widgets'?"
+    store.create_target("Acme Rockets")
+    with pytest.raises(NotFound) as err:
+        store.resolve("ACME")
+    assert str(err.value).endswith("; did you mean 'Acme Rockets' or 'Acme Widgets'?")
+    for name in ("Acme Anvils", "Acme Zebras"):
+        store.create_target(name)
+    with pytest.raises(NotFound) as err:
+        store.resolve("acme")  # more than can be listed: the first few by name
+    assert str(err.value).endswith(
+        "; names with 'acme': 'Acme Anvils', 'Acme Rockets', 'Acme Widgets', …"
+    )
+    with pytest.raises(NotFound) as err:
+        store.resolve("SS")  # too short for the trigram index: the names are scanned
+    assert str(err.value).endswith("; did you mean 'Straße GmbH'?")
+    with pytest.raises(NotFound) as err:
+        store.resolve("nobody")
+    assert str(err.value) == f"no target matches 'nobody' {base}"
+
+
 def test_resolve_ambiguous(store):
     a = store.create_target("Twin", uid="abcd0000-0000-4000-8000-000000000001")
     b = store.get(pull_target(store, "twin", "abcd0000-0000-4000-8000-000000000002"))
