@@ -62,6 +62,7 @@ def login(
         with ApiClient(url, token) as client:
             client.check()
             _refuse_another_pipeline(profile, client)
+            name = client.me()
     except Unauthorized:
         raise InvalidInput("token", f"{url} refused the token") from None
     except UseHttps as err:
@@ -74,7 +75,11 @@ def login(
         ) from None
     profile.save_server(url)
     profile.save_token(token)
-    info(f"logged in to {url}; token saved in {profile.token_path}. Run 'pipetrack sync'.")
+    if name:
+        with Store.open(profile.db_path) as store:
+            store.set_user_name(name)
+    who = f" as {name}" if name else ""
+    info(f"logged in to {url}{who}; token saved in {profile.token_path}. Run 'pipetrack sync'.")
     if cleartext(url):
         info(
             f"warning: {url} is plain http: your token and your pipeline cross the network"

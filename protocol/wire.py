@@ -135,6 +135,12 @@ class HistoryResponse(_Model):
     history: list[AuditEntry]
 
 
+class Me(_Model):
+    """Who the token belongs to: the name the server records as ``changed_by``."""
+
+    user: str
+
+
 class ErrorBody(_Model):
     message: str
     field: str | None = None

@@ -22,6 +22,7 @@ from protocol.wire import (
     PULL_WAIT_MAX,
     ErrorBody,
     HistoryResponse,
+    Me,
     PullResponse,
     PushRequest,
     PushResponse,
@@ -111,6 +112,12 @@ async def pull(
     state = request.app.state
     page = await pull_mod.pull(state.pool, state.notifier, position, limit, wait)
     return Response(page.json(), media_type="application/json")  # JSON made by PostgreSQL
+
+
+@v1.get("/me", response_model=Me)
+async def me(user: str = Depends(current_user)):
+    """The user the token belongs to (the device shows its own changes under this name)."""
+    return Me(user=user)
 
 
 @v1.get(

@@ -36,7 +36,7 @@ from protocol import Status
 from . import actions, conflicts, importer, reports, sync
 from . import query as reads
 from .context import Ctx
-from .db import open_database
+from .db import open_database, translating
 from .errors import Ambiguous, NotFound, StoreError
 from .pull import StagedPage, write_page
 from .schema import bind_models
@@ -66,6 +66,10 @@ __all__ = ["Ambiguous", "Clock", "NotFound", "Store", "StoreError", "utcnow"]
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+#: meta key: the server's name for this profile's user.
+USER_NAME = "user_name"
 
 
 def _os_user() -> str:
@@ -102,7 +106,8 @@ class Store:
 
         File mode 0600, WAL, synchronous=FULL, foreign keys, busy timeout >= 5 s.
         ``thresholds`` maps status -> days (defaults Cold 60, Active 30, Hot 14).
-        ``user`` is how local audit rows name who changed (default: the OS user).
+        ``user`` is how local audit rows name who changed (default: the name the server
+        knows this profile's user by, once login or sync has learnt it, else the OS user).
         Raises StoreError for a corrupt / foreign / unwritable file.
         """
         path = Path(path).expanduser()
@@ -113,12 +118,31 @@ class Store:
             path=path,
             clock=clock,
             thresholds=normalize_thresholds(thresholds),
-            user=user or _os_user(),
+            user=user or "",
         )
+        if not ctx.user:
+            try:
+                with translating(path):
+                    ctx.user = ctx.get_meta(USER_NAME) or _os_user()
+            except BaseException:
+                db.close()
+                raise
         return cls(ctx)
 
     def close(self) -> None:
         self._ctx.db.close()
+
+    @property
+    def user_name(self) -> str | None:
+        """The name the server knows this profile's user by (``GET /v1/me``), if learnt."""
+        return self._ctx.get_meta(USER_NAME)
+
+    def set_user_name(self, name: str) -> None:
+        """Record the server's name for this profile's user: this device's changes are
+        recorded under it from now on, as the server records them."""
+        with self._ctx.write():
+            self._ctx.set_meta(USER_NAME, name)
+        self._ctx.user = name
 
     @property
     def device_id(self) -> str:

@@ -15,14 +15,14 @@ import ssl
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, NotRequired
+from typing import Any, NotRequired, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 from pydantic_core import to_json
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
-from protocol.wire import Change, Outcome, PullResponse
+from protocol.wire import Change, Me, Outcome, PullResponse
 from storage import PushResult, WireChange
 
 
@@ -208,6 +208,16 @@ class ApiClient:
             raise
         return True
 
+    def me(self) -> str | None:
+        """The name the server knows the token's user by; None from a server older than
+        ``GET /v1/me`` (404)."""
+        try:
+            return _parse(Me, self._request("GET", "/v1/me")).user
+        except Refused as err:
+            if err.status_code == 404:
+                return None
+            raise
+
     def check(self) -> None:
         """Prove the URL answers the sync protocol and accepts the token (a 1-item pull)."""
         self.pull(None, limit=1)
@@ -307,6 +317,9 @@ def _not_the_server(where: str) -> NotTheServer:
     )
 
 
+_Answer = TypeVar("_Answer", PullResponse, Me)
+
+
 def _unexpected(response: httpx.Response, err: ValidationError) -> ServerError:
     return ServerError(
         f"unexpected answer from {response.request.url.path}: {err.error_count()} "
@@ -314,7 +327,7 @@ def _unexpected(response: httpx.Response, err: ValidationError) -> ServerError:
     )
 
 
-def _parse(model: type[PullResponse], response: httpx.Response) -> PullResponse:
+def _parse(model: type[_Answer], response: httpx.Response) -> _Answer:
     try:
         return model.model_validate_json(response.content)
     except ValidationError as err:

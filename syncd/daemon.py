@@ -23,6 +23,7 @@ from typing import TypeVar
 from storage import Store
 
 from .client import ApiClient, ApiError, TokenSource, Transient, Unauthorized
+from .identity import learn_user_name
 from .interrupt import Interruptible
 from .netwatch import NetworkWatch, interface_addresses
 from .progress import progress_log
@@ -182,10 +183,13 @@ class Daemon:
                 log.info("sync: %s", PullTally().add(page))
 
         wait = 0.0  # the first pull, and the one after a failure, does not wait
+        named = False
         while not self.stopping.is_set():
             step = partial(puller.pull_available, pulled, wait)
             done = self._guard(reporter, self.pull_backoff, step) is not None
             wait = self.settings.long_poll if done else 0.0
+            if done and not named:
+                named = learn_user_name(store, lambda: self.requests.call("me", client.me))
 
     def _guard(self, reporter: Reporter, sleeper: Wakeable, step: Callable[[], T]) -> T | None:
         """Run one step; on a failure that retrying does not cover, record it and pause

@@ -8,6 +8,7 @@ import threading
 from storage import Store
 
 from .client import ApiClient, ApiError, TokenSource, Unauthorized
+from .identity import learn_user_name
 from .progress import progress_log
 from .pull import Puller, PullTally
 from .push import Pusher
@@ -34,6 +35,7 @@ def run_once(store: Store, settings: Settings, token: TokenSource) -> int:
             pulled = Puller(store, client, backoff).pull_available(
                 lambda page: progress(so_far.add(page))
             )
+            learn_user_name(store, client.me)
     except Unauthorized as err:
         log.error("sync failed: %s (%s)", TOKEN_REFUSED, err)
         reporter.failed_on(err)

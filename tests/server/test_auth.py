@@ -14,6 +14,7 @@ ROUTES = [
     ("POST", "/v1/push"),
     ("GET", "/v1/pull"),
     ("GET", "/v1/targets/{uid}/history"),
+    ("GET", "/v1/me"),
 ]
 
 

@@ -17,7 +17,9 @@ Everything is forwarded unchanged (long-polls included) unless a test asks for a
 - ``pass_pulls``: forward that many more pulls, then hold the next ones until
   ``pulls_released`` is set (a catch-up stopped part way; with ``pass_pulls`` set to
   None again, a connection that died: the held ones stay, later ones pass);
-  ``pulls_held`` counts those held now.
+  ``pulls_held`` counts those held now;
+- ``unknown_paths``: forward these to a route the server does not have (404), as a
+  server of an older version answers.
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ class FaultProxy(LoopbackServer):
         self.gate = threading.Event()
         self.gate.set()
         self.pull_limit: int | None = None
+        #: Paths sent on to a route the server does not have, as an older server's.
+        self.unknown_paths: set[str] = set()
         self.pass_pulls: int | None = None
         self.pulls_released = threading.Event()
         self.pulls_held = 0
@@ -70,6 +74,8 @@ class FaultProxy(LoopbackServer):
     def rewrite_path(self, path: str) -> str:
         parts = urlsplit(path)
         query = dict(parse_qsl(parts.query))
+        if parts.path in self.unknown_paths:
+            return "/v1/not-in-this-version"
         if parts.path != PULL:
             return path
         changed = dict(query)
