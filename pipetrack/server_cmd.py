@@ -55,13 +55,15 @@ def register(app: typer.Typer) -> None:
     """Add ``serve`` and the ``admin`` group to the ``pipetrack`` app."""
     app.command()(serve)
     admin = typer.Typer(
-        help="Manage a server's users (API tokens); stats of what it holds.", no_args_is_help=True
+        help="Manage a server's users (API tokens); stats of what it holds; after a restore.",
+        no_args_is_help=True,
     )
     admin.command("add-user")(admin_add_user)
     admin.command("list-users")(admin_list_users)
     admin.command("disable-user")(admin_disable_user)
     admin.command("new-token")(admin_new_token)
     admin.command("stats")(admin_stats)
+    admin.command("reset-cursors")(admin_reset_cursors)
     app.add_typer(admin, name="admin")
 
 
@@ -209,6 +211,24 @@ def admin_stats(
                 f"migrations up to {stats.migration}",
             ),
         ]
+    )
+
+
+def admin_reset_cursors(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
+    """Make every device pull everything again from the start: run it after restoring
+    the database from a physical backup or to a point in time.
+
+    Their queued changes are kept and go out as before. A device's pull cursor counts in
+    the database's transaction ids, which continue from the restored point; without this
+    a device could skip what was written between that point and its cursor."""
+    from server.cursors import reset_cursors
+
+    with _admin_database(database_url, data_dir) as url:
+        reset_cursors(url)
+    typer.echo(
+        "every device's pull cursor is now refused: each pulls everything again from the"
+        " start at its next pull (a daemon within seconds); queued changes are kept",
+        err=True,
     )
 
 

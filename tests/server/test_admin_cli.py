@@ -9,6 +9,8 @@ import re
 import socket
 import subprocess
 import sys
+import threading
+import time
 import uuid
 
 import psycopg
@@ -240,3 +242,39 @@ def test_stats_say_what_the_server_holds_and_who_uses_it(server, http):
     assert text[1] == "Changes:   4  (4 in the last 7 days, from 2 devices)"
     assert text[2] == "Users:     2  (1 enabled, 1 seen in the last 24 hours)"
     assert text[3].startswith("Database:  PostgreSQL ")
+
+
+def test_reset_cursors_starts_every_device_over_after_a_restore(pg_cluster):
+    """A parked long-poll is answered 400 at once, every earlier cursor is refused, and a
+    pull from the start gets everything and a cursor that works."""
+    from tests.support.fixtures import server_on_new_database
+
+    from .client import Device
+
+    with server_on_new_database(pg_cluster) as srv, Device(srv, srv.add_user("ada")) as ada:
+        uid = ada.push_one(create())["target"]["uid"]
+        old = ada.pull()["cursor"]
+        parked: dict = {}
+
+        def long_poll() -> None:
+            parked["answer"] = ada.http.get("/v1/pull", params={"cursor": old, "wait": 20})
+            parked["at"] = time.monotonic()
+
+        poller = threading.Thread(target=long_poll)
+        poller.start()
+        time.sleep(0.5)
+        reset = pipetrack("admin", "reset-cursors", "--database-url", srv.database_url)
+        reset_at = time.monotonic()
+        poller.join(25)
+
+        assert reset.returncode == 0, reset.stderr
+        assert "pulls everything again from the start" in reset.stderr
+        assert parked["answer"].status_code == 400
+        assert parked["at"] - reset_at < 1.0  # woken by the reset, not by a later check
+        refused = ada.http.get("/v1/pull", params={"cursor": old})
+        assert refused.status_code == 400
+        assert "pull again from the start" in refused.json()["message"]
+        again = ada.pull()
+        assert [t["uid"] for t in again["targets"]] == [uid]
+        ada.push_one(set_status(uid, "Hot", base=1))
+        assert [t["status"] for t in ada.pull(again["cursor"])["targets"]] == ["Hot"]
