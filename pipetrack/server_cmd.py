@@ -218,9 +218,10 @@ def admin_reset_cursors(database_url: DatabaseUrl = None, data_dir: DataDir = No
     """Make every device pull everything again from the start: run it after restoring
     the database from a physical backup or to a point in time.
 
-    Their queued changes are kept and go out as before. A device's pull cursor counts in
-    the database's transaction ids, which continue from the restored point; without this
-    a device could skip what was written between that point and its cursor."""
+    Their queued changes are kept. A device's pull cursor counts in the database's
+    transaction ids, which continue from the restored point; without this a device could
+    skip what the restore changed. (A restore into a new database, as pg_restore makes,
+    is noticed when the server starts.)"""
     from server.cursors import reset_cursors
 
     with _admin_database(database_url, data_dir) as url:

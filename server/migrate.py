@@ -11,6 +11,8 @@ from importlib import resources
 
 import psycopg
 
+from .cursors import notice_a_copy
+
 #: Arbitrary constant naming pipetrack's migration lock among advisory locks.
 MIGRATION_LOCK_KEY = 0x70697065_74726163  # "pipetrac"
 
@@ -33,7 +35,8 @@ def migration_files() -> list[tuple[int, str, str]]:
 
 def apply_migrations(database_url: str, through: int | None = None) -> list[str]:
     """Apply every migration the database lacks (``through``: only those up to that
-    version, e.g. to test an upgrade); returns the names applied now."""
+    version, e.g. to test an upgrade); returns the names applied now. Then, a database
+    restored from another gets a new epoch (:func:`cursors.notice_a_copy`)."""
     applied_now: list[str] = []
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
@@ -54,6 +57,7 @@ def apply_migrations(database_url: str, through: int | None = None) -> list[str]
                         (version, name),
                     )
                 applied_now.append(name)
+            notice_a_copy(conn)
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
     return applied_now

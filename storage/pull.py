@@ -40,6 +40,9 @@ if TYPE_CHECKING:  # annotations only: pydantic stays off the TUI's start
 PULL_CURSOR = "pull_cursor"
 #: meta key: "1" while the last page stored said more follows (a catch-up under way).
 PULL_MORE = "pull_more"
+#: meta key: "1" from a refused cursor until the pull from the start has reached the
+#: end: the server's state is taken for every target it sends, even an older version.
+PULL_AGAIN = "pull_again"
 
 _BASE = (
     "server_version",
@@ -76,6 +79,13 @@ UPDATE temp.pull_targets AS s SET (kind, pending, old_markets) = (
     FROM main.targets AS t WHERE t.uid = s.uid)
 WHERE EXISTS (SELECT 1 FROM main.targets AS t WHERE t.uid = s.uid)
 """
+#: Pulling everything again because the server refused our cursor: its database was
+#: restored or replaced, and a target's version may have gone back. What it sends now is
+#: its state, whatever our base says (a base left ahead of the server's version would
+#: have every later change of ours refused, "base version ahead of the server's").
+_NEWER = "t.server_version IS NULL OR s.server_version > t.server_version"
+assert _NEWER in _CLASSIFY
+_CLASSIFY_AGAIN = _CLASSIFY.replace(_NEWER, "1")
 _VIEW_COLUMNS = tuple(BASE_VIEW_SQL)
 _VIEW_VALUES = tuple(BASE_VIEW_SQL[c].format(t="s") for c in _VIEW_COLUMNS)
 _INSERT_NEW = f"""
@@ -196,14 +206,14 @@ def _rounds(targets: Sequence[TargetState]) -> list[list[TargetState]]:
     return rounds
 
 
-def _apply_target_rows(ctx: Ctx, rows: Sequence[tuple[Any, ...]]) -> tuple[int, int]:
+def _apply_target_rows(ctx: Ctx, rows: Sequence[tuple[Any, ...]], again: bool) -> tuple[int, int]:
     """One round of ``_STAGED`` rows (each uid once); returns (overwritten, kept pending)."""
     stage_targets(ctx).executemany(
         f"INSERT INTO temp.pull_targets ({', '.join(_STAGED)}) "
         f"VALUES ({', '.join('?' * len(_STAGED))})",
         rows,
     )
-    return apply_staged_targets(ctx)
+    return apply_staged_targets(ctx, again)
 
 
 def stage_targets(ctx: Ctx) -> Any:
@@ -214,10 +224,11 @@ def stage_targets(ctx: Ctx) -> Any:
     return cursor
 
 
-def apply_staged_targets(ctx: Ctx) -> tuple[int, int]:
-    """Apply the round staged in ``temp.pull_targets``; returns (overwritten, kept pending)."""
+def apply_staged_targets(ctx: Ctx, again: bool = False) -> tuple[int, int]:
+    """Apply the round staged in ``temp.pull_targets``; returns (overwritten, kept pending).
+    ``again``: pulling everything again after a refused cursor (:data:`PULL_AGAIN`)."""
     cursor = ctx.db.cursor()
-    cursor.execute(_CLASSIFY)
+    cursor.execute(_CLASSIFY_AGAIN if again else _CLASSIFY)
     counts = dict(
         cursor.execute(
             "SELECT kind || CASE WHEN pending THEN '+' ELSE '' END, count(*) "
@@ -332,8 +343,9 @@ def write_page(ctx: Ctx, page: StagedPage) -> PullSummary:
         register_functions(ctx)
         if page.more:
             catchup.begin(ctx, PULL_CURSOR)
+        again = ctx.get_meta(PULL_AGAIN) is not None
         for rows in page.rounds:
-            done, held = _apply_target_rows(ctx, rows)
+            done, held = _apply_target_rows(ctx, rows, again)
             overwritten += done
             kept += held
         recorded = _apply_history_rows(ctx, page.history)
@@ -341,9 +353,19 @@ def write_page(ctx: Ctx, page: StagedPage) -> PullSummary:
         ctx.set_meta(PULL_MORE, "1" if page.more else None)
         if page.more is False:
             catchup.finish(ctx)
+            if again:
+                ctx.set_meta(PULL_AGAIN, None)
     return PullSummary(
         targets=page.targets, history=recorded, overwritten=overwritten, kept_pending=kept
     )
+
+
+def start_again(ctx: Ctx) -> None:
+    """The server refused our cursor: forget it, and take the server's state for every
+    target it sends until the pull from the start reaches the end."""
+    with ctx.write():
+        ctx.set_meta(PULL_CURSOR, None)
+        ctx.set_meta(PULL_AGAIN, "1")
 
 
 def apply_pull(

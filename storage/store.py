@@ -38,7 +38,7 @@ from . import query as reads
 from .context import Ctx
 from .db import open_database, translating
 from .errors import Ambiguous, NotFound, StoreError
-from .pull import StagedPage, write_page
+from .pull import StagedPage, start_again, write_page
 from .schema import bind_models
 from .stagnation import normalize_thresholds
 from .types import (
@@ -354,6 +354,12 @@ class Store:
 
     def pull_cursor(self) -> str | None:
         return sync.pull_cursor(self._ctx)
+
+    def restart_pull(self) -> None:
+        """The server refused the pull cursor (its database was restored or replaced):
+        the next pull starts from the beginning, and until it reaches the end every
+        target takes the state the server sends, even a version older than its base."""
+        start_again(self._ctx)
 
     def a_synced_target(self) -> str | None:
         """The uid of one target a server has acknowledged, or None (nothing synced)."""

@@ -108,8 +108,10 @@ class Puller:
             if cursor is None or err.status_code != 400:
                 raise
             # The server no longer knows our cursor (e.g. a restored database): start
-            # over; the store recognises what it already has.
+            # over; the store recognises what it already has, and takes the server's
+            # state even where a version went back.
             log.warning("the server refused the pull cursor (%s); pulling everything", err)
+            self.store.restart_pull()
             return self._get(None, wait)
 
     def _read_next(self, cursor: str) -> StagedPage:

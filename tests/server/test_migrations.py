@@ -96,3 +96,41 @@ _KEYS = (
 
 def test_migrations_are_packaged_with_the_server():
     assert [name for _, name, _ in migration_files()][0] == "0001_initial.sql"
+
+
+def _epoch(url: str) -> str:
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT value FROM server_meta WHERE key = 'epoch'").fetchone()[0]
+
+
+def test_a_database_restored_into_a_new_one_gets_a_new_epoch(pg_cluster, database_url):
+    """pg_restore or CREATE DATABASE ... TEMPLATE: the copy holds the original's epoch,
+    so devices' cursors would be taken as current; the first start on it renews it."""
+    from psycopg import sql
+
+    from tests.support.pg import with_database
+
+    apply_migrations(database_url)
+    original = _epoch(database_url)
+    apply_migrations(database_url)
+    assert _epoch(database_url) == original  # the same database: nothing to do
+
+    source = psycopg.conninfo.conninfo_to_dict(database_url)["dbname"]
+    copy = f"{source}_restored"
+    with psycopg.connect(pg_cluster.admin_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(copy), sql.Identifier(source)
+            )
+        )
+    restored = with_database(pg_cluster.admin_url, copy)
+    try:
+        assert _epoch(restored) == original  # as restored
+        apply_migrations(restored)
+        renewed = _epoch(restored)
+        assert renewed != original
+        apply_migrations(restored)
+        assert _epoch(restored) == renewed  # once
+        assert _epoch(database_url) == original
+    finally:
+        pg_cluster.drop_database(restored)

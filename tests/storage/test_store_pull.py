@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+from protocol.wire import PullResponse, TargetState
 from storage import PullSummary, TargetQuery
 from tests.storage.storehelp import entry, new_id, result, state
 
@@ -156,3 +157,46 @@ def test_a_page_finds_its_targets_by_uid_not_by_scanning_the_store(store):
             assert not [step for step in plan if step.startswith("SCAN main.targets")], plan
         conn.execute("DROP TABLE temp.pull_targets")
         conn.execute("DROP TABLE temp.pull_history")
+
+
+# ---- a pull from the start after a refused cursor (the server's database restored) ----
+def _page(*states: TargetState, cursor: str, more: bool = False) -> str:
+    return PullResponse(
+        targets=list(states), history=[], cursor=cursor, more=more
+    ).model_dump_json()
+
+
+def test_after_a_refused_cursor_a_version_that_went_back_is_taken(store, clock):
+    """Restored to an earlier point, the server holds Acme at version 2 where we had 4:
+    left at 4, our base would have every later change refused (ahead of the server's)."""
+    at = clock.now
+    calm, busy = new_id(), new_id()
+    store.apply_pull_json(
+        _page(
+            state(calm, 4, at, name="Calm", status="Hot"),
+            state(busy, 4, at, name="Busy", status="Hot"),
+            cursor="before",
+        )
+    )
+    store.set_status(busy, "Closed")  # pending on top of version 4
+    restored = [
+        state(calm, 2, at, name="Calm", status="Cold"),
+        state(busy, 2, at, name="Busy", status="Cold"),
+    ]
+
+    store.apply_pull_json(_page(*restored, cursor="stale-cursor"))  # an ordinary pull
+    assert (store.get(calm).version, store.get(calm).status) == (4, "Hot")
+
+    store.restart_pull()
+    assert store.pull_cursor() is None
+    store.apply_pull_json(_page(*restored[:1], cursor="again-1", more=True))
+    store.apply_pull_json(_page(*restored[1:], cursor="again-2"))
+    assert (store.get(calm).version, store.get(calm).status) == (2, "Cold")
+    kept = store.get(busy)  # its pending change stays on top of the server's state
+    assert (kept.version, kept.status) == (2, "Closed")
+    [change] = store.take_batch()
+    assert change.target == uuid.UUID(busy) and change.status == "Closed"
+
+    # the pull from the start reached the end: an older version is stale again
+    store.apply_pull_json(_page(state(calm, 1, at, name="Calm", status="Passed"), cursor="x"))
+    assert (store.get(calm).version, store.get(calm).status) == (2, "Cold")
