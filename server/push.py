@@ -128,7 +128,8 @@ class Decider:
                 change,
                 "rejected",
                 current,
-                f"base version {change.base_version} is ahead of the server's {version}",
+                f"base version {change.base_version} is ahead of the server's {version}"
+                " (was the server restored from a backup?)",
             )
         wanted = _wanted(change, current)
         if all(current[key] == value for key, value in wanted.items()):

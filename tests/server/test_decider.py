@@ -86,7 +86,10 @@ def reference(user, now, targets, seen, conflicts, changes):
                 result(c, "rejected", error="unknown target: it does not exist")
                 continue
             if c.base_version > cur["version"]:
-                msg = f"base version {c.base_version} is ahead of the server's {cur['version']}"
+                msg = (
+                    f"base version {c.base_version} is ahead of the server's {cur['version']}"
+                    " (was the server restored from a backup?)"
+                )
                 result(c, "rejected", cur, msg)
                 continue
             new = dict(cur)

@@ -78,17 +78,26 @@ def _after_the_backup(pg_cluster, server, a: Device, b: Device, live: str, backu
     _set(a, "Active")
     b.sync_once()
     assert _listed(b, "Acme") == ("Active", 3)
+    assert b.run("set", "Acme", "Passed").returncode == 0  # on version 3, not yet sent
 
     server.stop()  # the database is lost; the backup is restored
     _copy(pg_cluster, backup, live)
     server.start()
     assert "this database is a copy of another" in server.log_path.read_text()
 
-    for device in (a, b):
-        device.sync_once()
-        assert _listed(device, "Acme") == ("Cold", 1), device.name
+    a.sync_once()
+    assert _listed(a, "Acme") == ("Cold", 1)
     _set(a, "Closed")  # made on the restored version: not refused
     with a.store() as store:
         assert store.sync_state().rejected == 0
+
+    # b's change made on version 3, which the restore lost: refused, left to its user
     b.sync_once()
-    assert _listed(b, "Acme") == ("Closed", 2)
+    with b.store() as store:
+        [refused] = store.rejected()
+    assert refused.reason.endswith("ahead of the server's 2 (was the server restored from a backup?)")
+    assert b.run("correct", refused.change_id, "--status", "Passed").returncode == 0
+    b.sync_once()
+    assert _listed(b, "Acme") == ("Passed", 3)
+    a.sync_once()
+    assert _listed(a, "Acme") == ("Passed", 3)
