@@ -95,7 +95,9 @@ def _after_the_backup(pg_cluster, server, a: Device, b: Device, live: str, backu
     b.sync_once()
     with b.store() as store:
         [refused] = store.rejected()
-    assert refused.reason.endswith("ahead of the server's 2 (was the server restored from a backup?)")
+    assert refused.reason.endswith(
+        "ahead of the server's 2 (was the server restored from a backup?)"
+    )
     assert b.run("correct", refused.change_id, "--status", "Passed").returncode == 0
     b.sync_once()
     assert _listed(b, "Acme") == ("Passed", 3)
