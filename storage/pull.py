@@ -28,7 +28,7 @@ from peewee import SQL
 
 from protocol import Status, parse_status
 
-from . import catchup
+from . import catchup, resend
 from .context import Ctx
 from .schema import JSONField, time_text
 from .types import PullSummary
@@ -351,21 +351,29 @@ def write_page(ctx: Ctx, page: StagedPage) -> PullSummary:
         recorded = _apply_history_rows(ctx, page.history)
         ctx.set_meta(PULL_CURSOR, page.cursor)
         ctx.set_meta(PULL_MORE, "1" if page.more else None)
+        resent = 0
         if page.more is False:
             catchup.finish(ctx)
             if again:
+                resent = resend.resend(ctx)
                 ctx.set_meta(PULL_AGAIN, None)
     return PullSummary(
-        targets=page.targets, history=recorded, overwritten=overwritten, kept_pending=kept
+        targets=page.targets,
+        history=recorded,
+        overwritten=overwritten,
+        kept_pending=kept,
+        resent=resent,
     )
 
 
 def start_again(ctx: Ctx) -> None:
     """The server refused our cursor: forget it, and take the server's state for every
-    target it sends until the pull from the start reaches the end."""
+    target it sends until the pull from the start reaches the end; then send again what
+    it lost (:mod:`storage.resend`)."""
     with ctx.write():
         ctx.set_meta(PULL_CURSOR, None)
         ctx.set_meta(PULL_AGAIN, "1")
+        resend.mark(ctx)
 
 
 def apply_pull(

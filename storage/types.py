@@ -275,6 +275,7 @@ class PullSummary:
     history: int = 0
     overwritten: int = 0  # local views replaced by the server's
     kept_pending: int = 0  # targets whose pending changes stay on top
+    resent: int = 0  # our changes the server lost (a restore), queued again
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,9 @@ def run_once(store: Store, settings: Settings, token: TokenSource) -> int:
             pulled = Puller(store, client, backoff).pull_available(
                 lambda page: progress(so_far.add(page))
             )
+            # what a pull queued (changes a restored server lost) goes out now too
+            again = Pusher(store, client, backoff).push_pending(progress)
+            pushed.add(again.sent, again.outcomes)
             learn_user_name(store, client.me)
     except Unauthorized as err:
         log.error("sync failed: %s (%s)", TOKEN_REFUSED, err)

@@ -128,6 +128,13 @@ class Puller:
 
     def _write(self, page: StagedPage) -> Pulled:
         stored: PullSummary = self.store.write_pull_page(page)
+        if stored.resent:
+            log.warning(
+                "the server had lost %d change%s of ours (its database restored from a"
+                " backup?): queued to be sent again",
+                stored.resent,
+                "" if stored.resent == 1 else "s",
+            )
         return Pulled(stored.targets, stored.history, bool(page.more))
 
     def _get(self, cursor: str | None, wait: float) -> bytes:

@@ -4,10 +4,11 @@ or a change twice in one page, and the side tables (markets, name search) kept i
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from protocol.wire import PullResponse, TargetState
 from storage import PullSummary, TargetQuery
-from tests.storage.storehelp import entry, new_id, result, state
+from tests.storage.storehelp import acknowledge, entry, new_id, result, state
 
 
 def _synced(store, clock, name, version, **fields):
@@ -200,3 +201,48 @@ def test_after_a_refused_cursor_a_version_that_went_back_is_taken(store, clock):
     # the pull from the start reached the end: an older version is stale again
     store.apply_pull_json(_page(state(calm, 1, at, name="Calm", status="Passed"), cursor="x"))
     assert (store.get(calm).version, store.get(calm).status) == (2, "Cold")
+
+
+def test_changes_the_restored_server_lost_are_queued_again(store, clock):
+    """Four targets made here (Cold, version 1) then moved to Hot (version 2), all
+    confirmed. The server is restored: it still has Kept's move; Lost's is gone; Later
+    was moved on by a teammate since; Queued has a change of ours waiting."""
+    names = {
+        store.create_target(n, status="Cold").uid: n for n in ("Kept", "Lost", "Later", "Queued")
+    }
+    uid = {n: u for u, n in names.items()}
+    acknowledge(store, names, "Cold", 1)
+    clock.advance(minutes=1)
+    for u in names:
+        store.set_status(u, "Hot")
+    acknowledge(store, names, "Hot", 2)
+    made = {n: store.history(uid[n]) for n in names.values()}  # [create, move]
+
+    store.restart_pull()
+    clock.advance(minutes=1)
+    store.set_status(uid["Queued"], "Closed")
+    at = clock.now
+    back = [
+        entry(made[n][0].change_id, uid[n], at, old=None, new="Cold", version=1)
+        for n in names.values()
+    ] + [entry(made["Kept"][1].change_id, uid["Kept"], at, old="Cold", new="Hot", version=2)]
+    later = entry(new_id(), uid["Later"], at, old="Cold", new="Passed", version=2)
+    states = [
+        state(uid[n], 1, at - timedelta(minutes=2), name=n, status="Cold") for n in names.values()
+    ]
+    states[0] = state(
+        uid["Kept"], 2, at, name="Kept", status="Hot", status_at=made["Kept"][1].changed_at
+    )
+    states[2] = state(uid["Later"], 2, at, name="Later", status="Passed")
+    body = PullResponse(targets=states, history=[*back, later], cursor="again", more=False)
+    assert store.apply_pull_json(body.model_dump_json()).resent == 1
+
+    [mine, again] = store.take_batch()  # in the order queued
+    assert (str(again.change_id), str(again.target)) == (made["Lost"][1].change_id, uid["Lost"])
+    assert (again.status, again.base_version) == ("Hot", 1)
+    assert str(mine.target) == uid["Queued"] and mine.status == "Closed"
+    assert [store.get(uid[n]).status for n in ("Kept", "Lost", "Later", "Queued")] == [
+        "Hot", "Hot", "Passed", "Closed"
+    ]  # fmt: skip
+    assert [h.sync for h in store.history(uid["Lost"])] == ["synced", "pending"]
+    assert [h.sync for h in store.history(uid["Later"])][:2] == ["synced", "synced"]

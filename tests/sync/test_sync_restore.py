@@ -1,7 +1,8 @@
 """The server's database restored from a backup of an earlier point (into a new
 database, as ``pg_restore`` does): the server notices at its start, every device pulls
-again and takes the server's state, even where a target's version went back, and goes on
-syncing (its changes are not refused as made on a version "ahead of the server's")."""
+everything again and takes the server's state, even where a target's version went back,
+and sends again, under their own change ids, its changes the server lost, unless the
+server holds a later status."""
 
 from __future__ import annotations
 
@@ -45,61 +46,77 @@ def _listed(device: Device, name: str) -> tuple[str | None, int | None]:
     return row["status"], row["version"]
 
 
-def _set(device: Device, status: str) -> None:
-    result = device.run("set", "Acme", status)
+def _set(device: Device, name: str, status: str) -> None:
+    result = device.run("set", name, status)
     assert result.returncode == 0, result.stderr
-    device.sync_once()
 
 
-def test_devices_take_the_restored_state_and_go_on_syncing(
+def _audit(url: str, name: str) -> list[tuple[str, str]]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "SELECT a.new_status, a.change_id::text FROM audit_log a"
+            " JOIN targets t ON t.id = a.target_id WHERE t.name = %s ORDER BY a.version",
+            (name,),
+        ).fetchall()
+
+
+def test_after_a_restore_devices_send_again_what_the_server_lost(
     pg_cluster: PgCluster, devices: Callable[[str], Device]
 ) -> None:
+    """Backed up with Acme, Kilo and Zeta Cold (version 1); then ann moved Acme and Kilo
+    to Hot, ben moved Zeta to Hot; the database is restored from the backup. Cat, after
+    the restore, moves Kilo to Passed. Ann's Acme change comes back (the server's Acme is
+    older than it); her Kilo change does not (cat's is later); Zeta goes back to Cold
+    until ben's laptop syncs and sends his change again."""
     with server_on_new_database(pg_cluster) as server:
         live = _name(server.database_url)
         backup = f"{live}_backup"
-        a, b = devices("a"), devices("b")
-        a.connect(server.url, server.add_user("ann"))
-        b.connect(server.url, server.add_user("ben"))
-        assert a.run("add", "Acme", "--status", "Cold").returncode == 0
-        a.sync_once()
-        b.sync_once()
+        ann, ben, cat = devices("ann"), devices("ben"), devices("cat")
+        for device in (ann, ben, cat):
+            device.connect(server.url, server.add_user(device.name))
+        for name in ("Acme", "Kilo"):
+            assert ann.run("add", name, "--status", "Cold").returncode == 0
+        assert ben.run("add", "Zeta", "--status", "Cold").returncode == 0
+        for device in (ann, ben, ann, cat):
+            device.sync_once()
 
-        server.stop()  # the nightly backup: Acme at version 1, Cold
+        server.stop()  # the nightly backup
         _copy(pg_cluster, live, backup)
         server.start()
         try:
-            _after_the_backup(pg_cluster, server, a, b, live, backup)
+            _after_the_backup(pg_cluster, server, ann, ben, cat, live, backup)
         finally:
             _drop(pg_cluster, backup)
 
 
-def _after_the_backup(pg_cluster, server, a: Device, b: Device, live: str, backup: str) -> None:
-    _set(a, "Hot")
-    _set(a, "Active")
-    b.sync_once()
-    assert _listed(b, "Acme") == ("Active", 3)
-    assert b.run("set", "Acme", "Passed").returncode == 0  # on version 3, not yet sent
+def _after_the_backup(pg_cluster, server, ann, ben, cat, live: str, backup: str) -> None:
+    _set(ann, "Acme", "Hot")
+    _set(ann, "Kilo", "Hot")
+    _set(ben, "Zeta", "Hot")
+    for device in (ann, ben, ann):
+        device.sync_once()
+    lost = _audit(server.database_url, "Acme")[-1]
+    assert [_listed(ann, name) for name in ("Acme", "Kilo", "Zeta")] == [("Hot", 2)] * 3
 
-    server.stop()  # the database is lost; the backup is restored
+    server.stop()  # the database is lost; the backup is restored into a new one
     _copy(pg_cluster, backup, live)
     server.start()
     assert "this database is a copy of another" in server.log_path.read_text()
+    assert len(_audit(server.database_url, "Acme")) == 1  # as backed up
 
-    a.sync_once()
-    assert _listed(a, "Acme") == ("Cold", 1)
-    _set(a, "Closed")  # made on the restored version: not refused
-    with a.store() as store:
-        assert store.sync_state().rejected == 0
+    cat.sync_once()
+    _set(cat, "Kilo", "Passed")  # after the restore, later than ann's lost change
+    cat.sync_once()
 
-    # b's change made on version 3, which the restore lost: refused, left to its user
-    b.sync_once()
-    with b.store() as store:
-        [refused] = store.rejected()
-    assert refused.reason.endswith(
-        "ahead of the server's 2 (was the server restored from a backup?)"
-    )
-    assert b.run("correct", refused.change_id, "--status", "Passed").returncode == 0
-    b.sync_once()
-    assert _listed(b, "Acme") == ("Passed", 3)
-    a.sync_once()
-    assert _listed(a, "Acme") == ("Passed", 3)
+    synced = ann.sync_once()
+    assert "the server had lost 1 change of ours" in synced.stderr
+    assert _listed(ann, "Acme") == ("Hot", 2)  # sent again, under its own change id
+    assert _audit(server.database_url, "Acme")[-1] == lost
+    assert _listed(ann, "Kilo") == ("Passed", 2)  # cat's later change stands
+    assert _listed(ann, "Zeta") == ("Cold", 1)  # the server's, though ann had version 2
+
+    ben.sync_once()  # ben's laptop comes back: its lost change goes out again
+    ann.sync_once()
+    assert _listed(ann, "Zeta") == ("Hot", 2)
+    with ann.store() as store:
+        assert (store.sync_state().pending, store.sync_state().rejected) == (0, 0)
