@@ -142,11 +142,17 @@ def _v3(cursor: Any) -> None:
     cursor.execute("CREATE INDEX audit_batch ON audit (batch) WHERE batch IS NOT NULL")
 
 
+def _v4(cursor: Any) -> None:
+    """While a device pulls everything again after a restore, the targets the server has
+    not sent (yet): at the end, those it lost (storage/resend.py)."""
+    cursor.execute("CREATE TABLE pull_unseen (uid TEXT PRIMARY KEY) WITHOUT ROWID")
+
+
 #: In order; ``MIGRATIONS[n]`` brings a file from version n to n + 1. A profile can be
 #: opened in the middle of its first catch-up, its secondary indexes set aside (dropped,
 #: their SQL in meta: storage/catchup.py): a migration that changes those indexes must
 #: first build them again from meta.
-MIGRATIONS: tuple[Callable[[Any], None], ...] = (_v1, _v2, _v3)
+MIGRATIONS: tuple[Callable[[Any], None], ...] = (_v1, _v2, _v3, _v4)
 LATEST = len(MIGRATIONS)
 
 

@@ -228,6 +228,8 @@ def apply_staged_targets(ctx: Ctx, again: bool = False) -> tuple[int, int]:
     """Apply the round staged in ``temp.pull_targets``; returns (overwritten, kept pending).
     ``again``: pulling everything again after a refused cursor (:data:`PULL_AGAIN`)."""
     cursor = ctx.db.cursor()
+    if again:
+        resend.seen(ctx)
     cursor.execute(_CLASSIFY_AGAIN if again else _CLASSIFY)
     counts = dict(
         cursor.execute(

@@ -6,14 +6,19 @@ included. Our own changes the server still holds come back with it; one that doe
 come back was pushed after the point the database was restored to, and is gone there.
 
 - :func:`mark` (with the refused cursor): every change of ours the server had confirmed
-  is marked unconfirmed (its ``server_version`` negated); the pull's history upsert
-  confirms again each one the server sends.
-- :func:`resend` (when that pull reaches the end): each change still unconfirmed is
-  queued again, under its own change id, on top of the server's state now, when that
-  state is older than the change (the server's status was set before it was made);
-  a later status the server holds (a teammate's, after the restore) is left alone, as a
-  later change wins. A target with changes of ours queued already keeps them: the
-  newest change of ours is one of those. What is not sent again reads as before.
+  is marked unconfirmed (its ``server_version`` negated), and every target it had is
+  listed as unseen (``pull_unseen``). The pull's history upsert confirms again each
+  change the server sends; :func:`seen` strikes each target it sends.
+- :func:`resend` (when that pull reaches the end):
+  - a target the server did not send, which we created, is created again (under the
+    create's own change id, as it is here now), with our later status changes;
+  - on the others, each change still unconfirmed is queued again, under its own change
+    id, on top of the server's state, when that state is older than the change (the
+    server's status was set before it was made); a later status there (a teammate's,
+    after the restore) is left alone, as a later change wins. A target with changes of
+    ours queued already keeps them: the newest change of ours is one of those.
+  What is not sent again reads as before. Edits (name, description, markets) are not
+  in the audit: a lost one is not sent again, unless its target is created again.
 """
 
 from __future__ import annotations
@@ -27,37 +32,81 @@ from .view import refresh_many
 _FLIP = "UPDATE audit SET server_version = -server_version WHERE origin = 'local' AND "
 _MARK_SQL = _FLIP + "server_version > 0"
 _UNMARK_SQL = _FLIP + "server_version < 0"
-_LOST_SQL = """
+_UNSEEN_SQL = "INSERT OR IGNORE INTO pull_unseen SELECT uid FROM targets WHERE server_version > 0"
+_SEEN_SQL = "DELETE FROM pull_unseen WHERE uid IN (SELECT uid FROM temp.pull_targets)"
+_NOT_QUEUED = "NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.target = {uid})"
+#: Targets the server lost whose first status change is ours, unconfirmed: we made them.
+_OURS_LOST_SQL = f"""
+SELECT t.uid, t.name, t.description, t.markets
+FROM pull_unseen AS u JOIN targets AS t ON t.uid = u.uid
+JOIN audit AS first ON first.id = (SELECT min(a.id) FROM audit AS a WHERE a.target = t.uid)
+WHERE first.origin = 'local' AND first.server_version < 0 AND {_NOT_QUEUED.format(uid="t.uid")}
+"""
+_LOST_SQL = f"""
 SELECT a.change_id, a.target, a.new_status, a.changed_at, a.note,
        t.server_version, t.server_status_changed_at
 FROM audit AS a JOIN targets AS t ON t.uid = a.target
-WHERE a.origin = 'local' AND a.server_version < 0
-  AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.target = a.target)
+WHERE a.origin = 'local' AND a.server_version < 0 AND {_NOT_QUEUED.format(uid="a.target")}
 ORDER BY a.id
 """
 _QUEUE_SQL = (
-    "INSERT INTO outbox (change_id, target, op, base_version, status, changed_at, note)"
-    " VALUES (?, ?, 'set_status', ?, ?, ?, ?)"
+    "INSERT INTO outbox (change_id, target, op, base_version, status, fields, changed_at, note)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _PENDING_SQL = "UPDATE audit SET server_version = NULL WHERE change_id = ?"
+#: A target created again has no server base: its view starts from itself.
+_NO_BASE_SQL = (
+    "UPDATE targets SET server_version = NULL, server_name = NULL, server_description = NULL,"
+    " server_markets = NULL, server_status = NULL, server_status_changed_at = NULL,"
+    " server_status_changed_by = NULL, server_updated_at = NULL WHERE uid = ?"
+)
 
 
 def mark(ctx: Ctx) -> None:
-    ctx.db.cursor().execute(_MARK_SQL)
+    cursor = ctx.db.cursor()
+    cursor.execute(_MARK_SQL)
+    cursor.execute(_UNSEEN_SQL)
+
+
+def seen(ctx: Ctx) -> None:
+    """The targets staged in ``temp.pull_targets`` are on the server."""
+    ctx.db.cursor().execute(_SEEN_SQL)
 
 
 def resend(ctx: Ctx) -> int:
     """Queue again what the server lost (module doc); how many changes. In the caller's
     transaction."""
     cursor = ctx.db.cursor()
+    made = {uid: (name, description, markets) for uid, name, description, markets in
+            cursor.execute(_OURS_LOST_SQL)}  # fmt: skip
+    unseen = {uid for (uid,) in cursor.execute("SELECT uid FROM pull_unseen")}
+    cursor.execute("DELETE FROM pull_unseen")
     again: list[tuple[Any, ...]] = []
+    created: set[str] = set()
     for change_id, uid, status, at, note, version, server_at in cursor.execute(_LOST_SQL):
-        if server_at is None or time_from_text(at) > time_from_text(server_at):
-            again.append((change_id, uid, version or 0, status, at, note))
+        if uid in made and uid not in created:  # its create: made again as it is here
+            created.add(uid)
+            again.append((change_id, uid, "create", None, status, _fields(*made[uid]), at, note))
+        elif uid in made:  # on a target being created: "before the server has it"
+            again.append((change_id, uid, "set_status", 0, status, None, at, note))
+        elif uid in unseen:  # a teammate's target the server lost: theirs to make again
+            continue
+        elif server_at is None or time_from_text(at) > time_from_text(server_at):
+            again.append((change_id, uid, "set_status", version or 0, status, None, at, note))
     if again:
         cursor.executemany(_QUEUE_SQL, again)
         cursor.executemany(_PENDING_SQL, [(row[0],) for row in again])
+        cursor.executemany(_NO_BASE_SQL, [(uid,) for uid in made])
         t = ctx.m.target
         refresh_many(ctx, list(t.select().where(t.uid.in_({row[1] for row in again}))))
     cursor.execute(_UNMARK_SQL)
     return len(again)
+
+
+def _fields(name: str, description: str, markets: str) -> str:
+    """A create's ``fields`` as the store keeps them (compact JSON: storage/schema.py)."""
+    from .schema import JSONField
+
+    return JSONField().db_value(
+        {"name": name, "description": description, "markets": JSONField().python_value(markets)}
+    )

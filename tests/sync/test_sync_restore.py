@@ -64,10 +64,11 @@ def test_after_a_restore_devices_send_again_what_the_server_lost(
     pg_cluster: PgCluster, devices: Callable[[str], Device]
 ) -> None:
     """Backed up with Acme, Kilo and Zeta Cold (version 1); then ann moved Acme and Kilo
-    to Hot, ben moved Zeta to Hot; the database is restored from the backup. Cat, after
-    the restore, moves Kilo to Passed. Ann's Acme change comes back (the server's Acme is
-    older than it); her Kilo change does not (cat's is later); Zeta goes back to Cold
-    until ben's laptop syncs and sends his change again."""
+    to Hot and made Nova, ben moved Zeta to Hot; the database is restored from the
+    backup. Cat, after the restore, moves Kilo to Passed. Ann's Acme change comes back
+    (the server's Acme is older than it), and Nova is made again with its move; her Kilo
+    change does not (cat's is later); Zeta goes back to Cold until ben's laptop syncs
+    and sends his change again."""
     with server_on_new_database(pg_cluster) as server:
         live = _name(server.database_url)
         backup = f"{live}_backup"
@@ -93,9 +94,12 @@ def _after_the_backup(pg_cluster, server, ann, ben, cat, live: str, backup: str)
     _set(ann, "Acme", "Hot")
     _set(ann, "Kilo", "Hot")
     _set(ben, "Zeta", "Hot")
+    assert ann.run("add", "Nova", "--status", "Cold", "--market", "EU").returncode == 0
+    _set(ann, "Nova", "Active")
     for device in (ann, ben, ann):
         device.sync_once()
     lost = _audit(server.database_url, "Acme")[-1]
+    made = _audit(server.database_url, "Nova")
     assert [_listed(ann, name) for name in ("Acme", "Kilo", "Zeta")] == [("Hot", 2)] * 3
 
     server.stop()  # the database is lost; the backup is restored into a new one
@@ -109,11 +113,14 @@ def _after_the_backup(pg_cluster, server, ann, ben, cat, live: str, backup: str)
     cat.sync_once()
 
     synced = ann.sync_once()
-    assert "the server had lost 1 change of ours" in synced.stderr
+    assert "the server had lost 3 changes of ours" in synced.stderr
     assert _listed(ann, "Acme") == ("Hot", 2)  # sent again, under its own change id
     assert _audit(server.database_url, "Acme")[-1] == lost
     assert _listed(ann, "Kilo") == ("Passed", 2)  # cat's later change stands
     assert _listed(ann, "Zeta") == ("Cold", 1)  # the server's, though ann had version 2
+    assert _audit(server.database_url, "Nova") == made  # made again, the same changes
+    cat.sync_once()
+    assert _listed(cat, "Nova") == ("Active", 2)
 
     ben.sync_once()  # ben's laptop comes back: its lost change goes out again
     ann.sync_once()
