@@ -205,8 +205,9 @@ def test_after_a_refused_cursor_a_version_that_went_back_is_taken(store, clock):
 
 def test_changes_the_restored_server_lost_are_queued_again(store, clock):
     """Four targets made here (Cold, version 1) then moved to Hot (version 2), all
-    confirmed. The server is restored: it still has Kept's move; Lost's is gone; Later
-    was moved on by a teammate since; Queued has a change of ours waiting."""
+    confirmed, and a teammate's, moved to Hot here. The server is restored: it still has
+    Kept's move; Lost's is gone; Later was moved on by a teammate since; Queued has a
+    change of ours waiting; the teammate's target is gone altogether."""
     names = {
         store.create_target(n, status="Cold").uid: n for n in ("Kept", "Lost", "Later", "Queued")
     }
@@ -217,6 +218,9 @@ def test_changes_the_restored_server_lost_are_queued_again(store, clock):
         store.set_status(u, "Hot")
     acknowledge(store, names, "Hot", 2)
     made = {n: store.history(uid[n]) for n in names.values()}  # [create, move]
+    theirs = pull_target_with_status(store, clock, "Theirs")
+    store.set_status(theirs, "Hot")
+    acknowledge(store, {theirs: "Theirs"}, "Hot", 2)
 
     store.restart_pull()
     clock.advance(minutes=1)
@@ -246,3 +250,14 @@ def test_changes_the_restored_server_lost_are_queued_again(store, clock):
     ]  # fmt: skip
     assert [h.sync for h in store.history(uid["Lost"])] == ["synced", "pending"]
     assert [h.sync for h in store.history(uid["Later"])][:2] == ["synced", "synced"]
+    assert store.get(theirs).status == "Hot"  # not sent again, not made again: not ours
+    assert [h.sync for h in store.history(theirs)] == ["synced", "synced"]
+
+
+def pull_target_with_status(store, clock, name: str) -> str:
+    """A teammate's target, Cold at version 1, with its history entry."""
+    uid = new_id()
+    at = clock.now
+    made = entry(new_id(), uid, at, old=None, new="Cold", version=1, op="create")
+    store.apply_pull([state(uid, 1, at, name=name, status="Cold")], [made], f"after-{uid}")
+    return uid
