@@ -26,8 +26,10 @@ from __future__ import annotations
 from typing import Any
 
 from .context import Ctx
-from .schema import time_from_text
+from .schema import JSONField, time_from_text
 from .view import refresh_many
+
+_JSON = JSONField()  # a create's ``fields`` as the store keeps them (compact JSON)
 
 _FLIP = "UPDATE audit SET server_version = -server_version WHERE origin = 'local' AND "
 _MARK_SQL = _FLIP + "server_version > 0"
@@ -77,8 +79,7 @@ def resend(ctx: Ctx) -> int:
     """Queue again what the server lost (module doc); how many changes. In the caller's
     transaction."""
     cursor = ctx.db.cursor()
-    made = {uid: (name, description, markets) for uid, name, description, markets in
-            cursor.execute(_OURS_LOST_SQL)}  # fmt: skip
+    made = {uid: details for uid, *details in cursor.execute(_OURS_LOST_SQL)}
     unseen = {uid for (uid,) in cursor.execute("SELECT uid FROM pull_unseen")}
     cursor.execute("DELETE FROM pull_unseen")
     again: list[tuple[Any, ...]] = []
@@ -104,9 +105,6 @@ def resend(ctx: Ctx) -> int:
 
 
 def _fields(name: str, description: str, markets: str) -> str:
-    """A create's ``fields`` as the store keeps them (compact JSON: storage/schema.py)."""
-    from .schema import JSONField
-
-    return JSONField().db_value(
-        {"name": name, "description": description, "markets": JSONField().python_value(markets)}
+    return _JSON.db_value(
+        {"name": name, "description": description, "markets": _JSON.python_value(markets)}
     )
