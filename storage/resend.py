@@ -30,6 +30,9 @@ from .schema import JSONField, time_from_text
 from .view import refresh_many
 
 _JSON = JSONField()  # a create's ``fields`` as the store keeps them (compact JSON)
+#: meta key: how many changes were sent again since the store was made (the TUI tells
+#: the user when it grows).
+RESENT = "resent_total"
 
 _FLIP = "UPDATE audit SET server_version = -server_version WHERE origin = 'local' AND "
 _MARK_SQL = _FLIP + "server_version > 0"
@@ -100,6 +103,7 @@ def resend(ctx: Ctx) -> int:
         cursor.executemany(_NO_BASE_SQL, [(uid,) for uid in made])
         t = ctx.m.target
         refresh_many(ctx, list(t.select().where(t.uid.in_({row[1] for row in again}))))
+        ctx.set_meta(RESENT, str(int(ctx.get_meta(RESENT) or 0) + len(again)))
     cursor.execute(_UNMARK_SQL)
     return len(again)
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from peewee import fn
 
-from . import pull
+from . import pull, resend
 from .context import Ctx
 from .presence import sync_process_pid
 from .schema import Outbox, Target, time_from_text, time_text
@@ -338,6 +338,7 @@ _REPORTER = "sync_state_pid"
 #: The meta keys the sync state is read from (one query).
 _HINT = "error_hint"
 _STATE_KEYS = (
+    resend.RESENT,
     "online",
     "online_since",
     "last_sync_at",
@@ -396,6 +397,7 @@ def sync_state(ctx: Ctx, server: str | None) -> SyncState:
             daemon_running=pid is not None,
             reported=reported,
             pulling=pid is not None and meta.get(pull.PULL_MORE) == "1",
+            resent=int(meta.get(resend.RESENT) or 0),
         )
 
 

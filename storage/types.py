@@ -220,6 +220,9 @@ class SyncState:
     #: A few words on what the user can do about ``last_error`` ("sign in to the
     #: Wi-Fi?"), when the sync process knows.
     hint: str | None = None
+    #: Changes of ours sent again because the server had lost them (its database
+    #: restored from a backup), counted since the store was made.
+    resent: int = 0
 
     @property
     def connection(self) -> str:

@@ -98,8 +98,19 @@ def describe_filter(query: TargetQuery) -> str:
 
 def sync_news(before: SyncState, now: SyncState, key: str) -> list[tuple[str, SeverityLevel]]:
     """What the sync brought since ``before`` that needs the user: new conflicts, changes
-    the server refused (``key`` opens the screen where they are settled)."""
-    return needs_you(now.conflicts - before.conflicts, now.rejected - before.rejected, key)
+    the server refused (``key`` opens the screen where they are settled), and changes
+    the server had lost and is sent again."""
+    news = needs_you(now.conflicts - before.conflicts, now.rejected - before.rejected, key)
+    resent = now.resent - before.resent
+    if resent > 0:
+        news.append(
+            (
+                f"The server had lost {plural(resent, 'change')} of yours (restored from a"
+                " backup?): sent again",
+                "warning",
+            )
+        )
+    return news
 
 
 def needs_you(conflicts: int, rejected: int, key: str) -> list[tuple[str, SeverityLevel]]:

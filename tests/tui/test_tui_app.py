@@ -8,10 +8,21 @@ import pytest
 from textual.binding import Binding
 from textual.command import CommandPalette
 from textual.widget import Widget
-from tuihelp import make_app, make_conflict, make_rejected, notifications, settle, shown, until
+from tuihelp import (
+    make_app,
+    make_conflict,
+    make_rejected,
+    notifications,
+    push_all,
+    server_state,
+    settle,
+    shown,
+    until,
+)
 
 import tui.screens
 import tui.widgets
+from protocol.wire import PullResponse
 from storage import StoreError
 from storage.profile import Profile
 from tui import run
@@ -245,3 +256,24 @@ def test_run_with_a_corrupt_database_prints_the_problem_and_returns_1(home, caps
     assert run(Profile(home)) == 1
     err = capsys.readouterr().err
     assert "Traceback" not in err and "pipetrack.db" in err
+
+
+async def test_changes_a_restored_server_lost_are_told_when_sent_again(store, other, uids, clock):
+    """The daemon pulls everything again from a server restored from a backup, which
+    lacks a change of ours: the notification says it is sent again."""
+    acme = uids["Acme Robotics"]
+    before = {uid: server_state(store.get(uid), store.get(uid).version) for uid in uids.values()}
+    clock.advance(minutes=5)
+    store.set_status(acme, "Closed" if store.get(acme).status != "Closed" else "Cold")
+    push_all(store)
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        other.restart_pull()  # as the daemon does when the server refuses its cursor
+        page = PullResponse(targets=list(before.values()), history=[], cursor="c", more=False)
+        assert other.apply_pull_json(page.model_dump_json()).resent == 1
+        await until(pilot, lambda: any("sent again" in n for n in notifications(app)))
+        assert (
+            "The server had lost 1 change of yours (restored from a backup?): sent again"
+            in notifications(app)
+        )
