@@ -12,9 +12,10 @@ from collections.abc import Callable
 import psycopg
 from psycopg import sql
 
+from storage import TargetQuery
 from tests.support.fixtures import server_on_new_database
 from tests.support.pg import PgCluster
-from tests.sync.synchelp import Device
+from tests.sync.synchelp import Device, wait_until
 
 
 def _name(url: str) -> str:
@@ -127,3 +128,49 @@ def _after_the_backup(pg_cluster, server, ann, ben, cat, live: str, backup: str)
     assert _listed(ann, "Zeta") == ("Hot", 2)
     with ann.store() as store:
         assert (store.sync_state().pending, store.sync_state().rejected) == (0, 0)
+
+
+def test_running_daemons_recover_from_a_restore_by_themselves(
+    pg_cluster: PgCluster, devices: Callable[[str], Device]
+) -> None:
+    """The same with both laptops' daemons running through it: nobody runs a command."""
+    with server_on_new_database(pg_cluster) as server:
+        live = _name(server.database_url)
+        backup = f"{live}_backup"
+        ann, ben = devices("ann"), devices("ben")
+        for device in (ann, ben):
+            device.connect(server.url, server.add_user(device.name))
+            device.start_daemon(PIPETRACK_SYNC_BACKOFF_MAX="1")
+        assert ann.run("add", "Acme", "--status", "Cold").returncode == 0
+        wait_until(lambda: _status(ben, "Acme") == "Cold", timeout=30, what="ben has Acme")
+
+        server.stop()  # the nightly backup, the daemons still running
+        _copy(pg_cluster, live, backup)
+        server.start()
+        try:
+            _set(ann, "Acme", "Hot")
+            assert ann.run("add", "Nova", "--status", "Active").returncode == 0
+            wait_until(lambda: _status(ben, "Nova") == "Active", timeout=30, what="ben has Nova")
+            before = {n: _audit(server.database_url, n) for n in ("Acme", "Nova")}
+
+            server.stop()  # lost, and restored from the backup
+            _copy(pg_cluster, backup, live)
+            server.start()
+
+            def settled() -> bool:
+                return {n: _audit(server.database_url, n) for n in before} == before
+
+            wait_until(settled, timeout=60, what="the server has ann's changes again")
+            wait_until(
+                lambda: (_status(ben, "Acme"), _status(ben, "Nova")) == ("Hot", "Active"),
+                timeout=30,
+                what="ben has them again",
+            )
+        finally:
+            _drop(pg_cluster, backup)
+
+
+def _status(device: Device, name: str) -> str | None:
+    with device.store() as store:
+        found = [t for t in store.list_targets(TargetQuery()) if t.name == name]
+    return found[0].status if found else None
