@@ -15,6 +15,7 @@ from psycopg import sql
 from storage import TargetQuery
 from tests.support.fixtures import server_on_new_database
 from tests.support.pg import PgCluster
+from tests.sync.faultproxy import FaultProxy
 from tests.sync.synchelp import Device, wait_until
 
 
@@ -174,3 +175,49 @@ def _status(device: Device, name: str) -> str | None:
     with device.store() as store:
         found = [t for t in store.list_targets(TargetQuery()) if t.name == name]
     return found[0].status if found else None
+
+
+def test_a_daemon_killed_part_way_through_pulling_again_still_sends_the_lost_change(
+    pg_cluster: PgCluster, devices: Callable[[str], Device]
+) -> None:
+    """Killed (-9) after the first page of the pull from the start: the next daemon
+    carries on from that page and, at the end, sends the lost change again."""
+    with server_on_new_database(pg_cluster) as server, FaultProxy(server.url) as proxy:
+        live = _name(server.database_url)
+        backup = f"{live}_backup"
+        ann = devices("ann")
+        ann.connect(proxy.url, server.add_user("ann"))
+        for i in range(6):
+            assert ann.run("add", f"Team {i}", "--status", "Cold").returncode == 0
+        ann.sync_once()
+        server.stop()
+        _copy(pg_cluster, live, backup)
+        server.start()
+        try:
+            _set(ann, "Team 3", "Hot")
+            ann.sync_once()
+            lost = _audit(server.database_url, "Team 3")
+            with ann.store() as store:
+                refused = store.pull_cursor()
+            server.stop()
+            _copy(pg_cluster, backup, live)
+            server.start()
+
+            proxy.pull_limit = 2  # pages of 2 targets
+            proxy.pass_pulls = 2  # the refused cursor, the first page; then held
+            daemon = ann.start_daemon()
+            wait_until(lambda: proxy.pulls_held >= 1, timeout=30, what="a page held")
+            daemon.kill()
+            with ann.store() as store:  # part way: the first page from the start stored
+                assert store.pull_cursor() not in (None, refused)
+            proxy.pass_pulls = None
+            proxy.pulls_released.set()
+
+            ann.start_daemon()
+            wait_until(
+                lambda: _audit(server.database_url, "Team 3") == lost,
+                timeout=30,
+                what="the lost change sent again",
+            )
+        finally:
+            _drop(pg_cluster, backup)
