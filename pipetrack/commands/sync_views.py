@@ -43,11 +43,13 @@ def _sync_text(state: SyncState) -> str:
     return text + ("; catching up with the team's changes" if state.pulling else "")
 
 
-def state_lines(state: SyncState) -> list[tuple[str, str]]:
+def state_lines(state: SyncState, user: str | None = None) -> list[tuple[str, str]]:
+    """``user``: the server's name for this profile's user, when known."""
     oldest = f" (oldest queued {age_text(state.oldest_pending_age_s)} ago)" if state.pending else ""
+    server = state.server or "not set (pipetrack login URL --token T)"
     return [
         ("Sync", _sync_text(state)),
-        ("Server", state.server or "not set (pipetrack login URL --token T)"),
+        ("Server", f"{server} (as {user})" if state.server and user else server),
         ("Last sync", _last_sync_text(state)),
         ("Pending", f"{state.pending}{oldest}"),
         ("Conflicts", str(state.conflicts)),
@@ -74,11 +76,11 @@ def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Sync state: online or not, last sync, pending changes, conflicts, last error."""
     server = config_of(ctx).server
     with open_store(ctx) as store:
-        state = store.sync_state(server=server)
+        state, user = store.sync_state(server=server), store.user_name
     if as_json:
         emit_json(state.to_json())
     else:
-        emit_fields(state_lines(state))
+        emit_fields(state_lines(state, user))
 
 
 def change_text(op: str, status: str | None, fields: dict[str, Any] | None) -> str:
