@@ -106,24 +106,13 @@ def _epoch(url: str) -> str:
 def test_a_database_restored_into_a_new_one_gets_a_new_epoch(pg_cluster, database_url):
     """pg_restore or CREATE DATABASE ... TEMPLATE: the copy holds the original's epoch,
     so devices' cursors would be taken as current; the first start on it renews it."""
-    from psycopg import sql
-
-    from tests.support.pg import with_database
-
     apply_migrations(database_url)
     original = _epoch(database_url)
     apply_migrations(database_url)
     assert _epoch(database_url) == original  # the same database: nothing to do
 
     source = psycopg.conninfo.conninfo_to_dict(database_url)["dbname"]
-    copy = f"{source}_restored"
-    with psycopg.connect(pg_cluster.admin_url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                sql.Identifier(copy), sql.Identifier(source)
-            )
-        )
-    restored = with_database(pg_cluster.admin_url, copy)
+    restored = pg_cluster.copy_database(database_url, f"{source}_restored")
     try:
         assert _epoch(restored) == original  # as restored
         apply_migrations(restored)

@@ -63,6 +63,21 @@ class PgCluster:
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
 
+    def copy_database(self, source_url: str, name: str) -> str:
+        """``CREATE DATABASE name TEMPLATE source`` (a backup, or a restore of one: a new
+        database, as ``pg_restore`` makes), replacing any database of that name; its URL.
+        Nothing may be connected to the source."""
+        target = with_database(self.admin_url, name)
+        self.drop_database(target)
+        source = psycopg.conninfo.conninfo_to_dict(source_url)["dbname"]
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                    sql.Identifier(name), sql.Identifier(source)
+                )
+            )
+        return target
+
     @property
     def restartable(self) -> bool:
         return self._embedded is not None

@@ -10,7 +10,6 @@ import json
 from collections.abc import Callable
 
 import psycopg
-from psycopg import sql
 
 from storage import TargetQuery
 from tests.support.fixtures import server_on_new_database
@@ -19,26 +18,24 @@ from tests.sync.faultproxy import FaultProxy
 from tests.sync.synchelp import Device, wait_until
 
 
-def _name(url: str) -> str:
-    return psycopg.conninfo.conninfo_to_dict(url)["dbname"]
+def _backup(cluster: PgCluster, server) -> str:
+    """Stop the server, copy its database aside, start it again; the copy's URL."""
+    server.stop()
+    try:
+        return cluster.copy_database(server.database_url, f"{_name(server)}_backup")
+    finally:
+        server.start()
 
 
-def _drop(cluster: PgCluster, name: str) -> None:
-    with psycopg.connect(cluster.admin_url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
+def _restore(cluster: PgCluster, server, backup: str) -> None:
+    """Stop the server, replace its database with a new copy of ``backup``, start it."""
+    server.stop()
+    cluster.copy_database(backup, _name(server))
+    server.start()
 
 
-def _copy(cluster: PgCluster, source: str, target: str) -> None:
-    """``CREATE DATABASE target TEMPLATE source``: a backup, or a restore of one."""
-    _drop(cluster, target)
-    with psycopg.connect(cluster.admin_url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                sql.Identifier(target), sql.Identifier(source)
-            )
-        )
+def _name(server) -> str:
+    return psycopg.conninfo.conninfo_to_dict(server.database_url)["dbname"]
 
 
 def _listed(device: Device, name: str) -> tuple[str | None, int | None]:
@@ -72,8 +69,6 @@ def test_after_a_restore_devices_send_again_what_the_server_lost(
     change does not (cat's is later); Zeta goes back to Cold until ben's laptop syncs
     and sends his change again."""
     with server_on_new_database(pg_cluster) as server:
-        live = _name(server.database_url)
-        backup = f"{live}_backup"
         ann, ben, cat = devices("ann"), devices("ben"), devices("cat")
         for device in (ann, ben, cat):
             device.connect(server.url, server.add_user(device.name))
@@ -83,16 +78,14 @@ def test_after_a_restore_devices_send_again_what_the_server_lost(
         for device in (ann, ben, ann, cat):
             device.sync_once()
 
-        server.stop()  # the nightly backup
-        _copy(pg_cluster, live, backup)
-        server.start()
+        backup = _backup(pg_cluster, server)  # the nightly backup
         try:
-            _after_the_backup(pg_cluster, server, ann, ben, cat, live, backup)
+            _after_the_backup(pg_cluster, server, ann, ben, cat, backup)
         finally:
-            _drop(pg_cluster, backup)
+            pg_cluster.drop_database(backup)
 
 
-def _after_the_backup(pg_cluster, server, ann, ben, cat, live: str, backup: str) -> None:
+def _after_the_backup(pg_cluster, server, ann, ben, cat, backup: str) -> None:
     _set(ann, "Acme", "Hot")
     _set(ann, "Kilo", "Hot")
     _set(ben, "Zeta", "Hot")
@@ -104,9 +97,7 @@ def _after_the_backup(pg_cluster, server, ann, ben, cat, live: str, backup: str)
     made = _audit(server.database_url, "Nova")
     assert [_listed(ann, name) for name in ("Acme", "Kilo", "Zeta")] == [("Hot", 2)] * 3
 
-    server.stop()  # the database is lost; the backup is restored into a new one
-    _copy(pg_cluster, backup, live)
-    server.start()
+    _restore(pg_cluster, server, backup)  # the database is lost; restored into a new one
     assert "this database is a copy of another" in server.log_path.read_text()
     assert len(_audit(server.database_url, "Acme")) == 1  # as backed up
 
@@ -136,8 +127,6 @@ def test_running_daemons_recover_from_a_restore_by_themselves(
 ) -> None:
     """The same with both laptops' daemons running through it: nobody runs a command."""
     with server_on_new_database(pg_cluster) as server:
-        live = _name(server.database_url)
-        backup = f"{live}_backup"
         ann, ben = devices("ann"), devices("ben")
         for device in (ann, ben):
             device.connect(server.url, server.add_user(device.name))
@@ -145,18 +134,14 @@ def test_running_daemons_recover_from_a_restore_by_themselves(
         assert ann.run("add", "Acme", "--status", "Cold").returncode == 0
         wait_until(lambda: _status(ben, "Acme") == "Cold", timeout=30, what="ben has Acme")
 
-        server.stop()  # the nightly backup, the daemons still running
-        _copy(pg_cluster, live, backup)
-        server.start()
+        backup = _backup(pg_cluster, server)  # the daemons still running
         try:
             _set(ann, "Acme", "Hot")
             assert ann.run("add", "Nova", "--status", "Active").returncode == 0
             wait_until(lambda: _status(ben, "Nova") == "Active", timeout=30, what="ben has Nova")
             before = {n: _audit(server.database_url, n) for n in ("Acme", "Nova")}
 
-            server.stop()  # lost, and restored from the backup
-            _copy(pg_cluster, backup, live)
-            server.start()
+            _restore(pg_cluster, server, backup)
 
             def settled() -> bool:
                 return {n: _audit(server.database_url, n) for n in before} == before
@@ -168,7 +153,7 @@ def test_running_daemons_recover_from_a_restore_by_themselves(
                 what="ben has them again",
             )
         finally:
-            _drop(pg_cluster, backup)
+            pg_cluster.drop_database(backup)
 
 
 def _status(device: Device, name: str) -> str | None:
@@ -183,25 +168,19 @@ def test_a_daemon_killed_part_way_through_pulling_again_still_sends_the_lost_cha
     """Killed (-9) after the first page of the pull from the start: the next daemon
     carries on from that page and, at the end, sends the lost change again."""
     with server_on_new_database(pg_cluster) as server, FaultProxy(server.url) as proxy:
-        live = _name(server.database_url)
-        backup = f"{live}_backup"
         ann = devices("ann")
         ann.connect(proxy.url, server.add_user("ann"))
         for i in range(6):
             assert ann.run("add", f"Team {i}", "--status", "Cold").returncode == 0
         ann.sync_once()
-        server.stop()
-        _copy(pg_cluster, live, backup)
-        server.start()
+        backup = _backup(pg_cluster, server)
         try:
             _set(ann, "Team 3", "Hot")
             ann.sync_once()
             lost = _audit(server.database_url, "Team 3")
             with ann.store() as store:
                 refused = store.pull_cursor()
-            server.stop()
-            _copy(pg_cluster, backup, live)
-            server.start()
+            _restore(pg_cluster, server, backup)
 
             proxy.pull_limit = 2  # pages of 2 targets
             proxy.pass_pulls = 2  # the refused cursor, the first page; then held
@@ -220,4 +199,4 @@ def test_a_daemon_killed_part_way_through_pulling_again_still_sends_the_lost_cha
                 what="the lost change sent again",
             )
         finally:
-            _drop(pg_cluster, backup)
+            pg_cluster.drop_database(backup)
