@@ -58,3 +58,13 @@ def test_import_tui_loads_no_pydantic():
         " ('pydantic', 'pydantic_core') or n == 'protocol.wire')))"
     )
     assert loaded == []
+
+
+def test_the_command_and_the_tui_do_not_read_package_metadata_at_start():
+    # importlib.metadata (with email and zipfile) is ~15 ms of every command's start;
+    # only --version and the server ask for the installed version.
+    loaded = _modules_after(
+        "import json, sys, pipetrack.cli, tui.app\n"
+        "print(json.dumps('importlib.metadata' in sys.modules))"
+    )
+    assert loaded is False
