@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import uuid
 from collections.abc import Callable
@@ -10,6 +11,7 @@ from datetime import timedelta
 
 from rich.console import Console
 from textual.pilot import Pilot
+from textual.worker import WorkerCancelled
 
 from protocol.wire import Result, TargetState
 from storage import Store, TargetView
@@ -126,9 +128,13 @@ def make_app(store: Store, *, keys: dict[str, str] | None = None, **kwargs) -> P
 
 
 async def settle(pilot: Pilot) -> None:
-    """Wait until workers (queries, page loads) are done and the screen is updated."""
+    """Wait until workers (queries, page loads) are done and the screen is updated. A
+    read is an exclusive worker: one started meanwhile (the data poll, the minute's
+    refresh) cancels it, and waiting for the cancelled one raises; the next round waits
+    for its successor."""
     for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
+        with contextlib.suppress(WorkerCancelled):
+            await pilot.app.workers.wait_for_complete()
         await pilot.pause()
 
 
