@@ -28,12 +28,11 @@ _NEW_EPOCH = """
 UPDATE server_meta SET value = replace(gen_random_uuid()::text, '-', '')
 WHERE key = 'epoch' RETURNING value
 """
-_OID = "(SELECT oid::text FROM pg_database WHERE datname = current_database())"
-_RECORDED_OID = "SELECT value FROM server_meta WHERE key = 'database_oid'"
-_RECORD_OID = f"""
-INSERT INTO server_meta (key, value) VALUES ('database_oid', {_OID})
+_RECORDED_OID = "SELECT value FROM server_meta WHERE key = 'database_oid' FOR UPDATE"
+_OID = "SELECT oid::text FROM pg_database WHERE datname = current_database()"
+_RECORD_OID = """
+INSERT INTO server_meta (key, value) VALUES ('database_oid', %s)
 ON CONFLICT (key) DO UPDATE SET value = excluded.value
-RETURNING value
 """
 
 
@@ -55,11 +54,15 @@ def reset_cursors(database_url: str) -> str:
 
 def notice_a_copy(conn: psycopg.Connection) -> bool:
     """Record the database's OID; when another was recorded, this database is a copy of
-    that one (a restore): a new epoch. Whether it was."""
+    that one (a restore): a new epoch. Whether it was. Writes nothing at an ordinary
+    start (the OID recorded is this one)."""
     with conn.transaction():
-        row = conn.execute(_RECORDED_OID + " FOR UPDATE").fetchone()
-        (oid,) = conn.execute(_RECORD_OID).fetchone()
-        if row is None or row[0] == oid:
+        row = conn.execute(_RECORDED_OID).fetchone()
+        (oid,) = conn.execute(_OID).fetchone()
+        if row is not None and row[0] == oid:
+            return False
+        conn.execute(_RECORD_OID, (oid,))
+        if row is None:  # the first start since it is recorded
             return False
         new_epoch(conn)
     log.warning(

@@ -70,22 +70,22 @@ CREATE TEMP TABLE pull_targets (
 """
 # From each staged row to its target by the uid index (an UPDATE ... FROM targets was
 # planned as a scan of every target for every page: a catch-up's pages grew slower).
-_CLASSIFY = """
+_CLASSIFY_SQL = """
 UPDATE temp.pull_targets AS s SET (kind, pending, old_markets) = (
-    SELECT CASE WHEN t.server_version IS NULL OR s.server_version > t.server_version
-           THEN 'moved' ELSE 'old' END,
+    SELECT CASE WHEN {moved} THEN 'moved' ELSE 'old' END,
            EXISTS (SELECT 1 FROM main.outbox AS o WHERE o.target = s.uid),
            t.markets
     FROM main.targets AS t WHERE t.uid = s.uid)
 WHERE EXISTS (SELECT 1 FROM main.targets AS t WHERE t.uid = s.uid)
 """
+_CLASSIFY = _CLASSIFY_SQL.format(
+    moved="t.server_version IS NULL OR s.server_version > t.server_version"
+)
 #: Pulling everything again because the server refused our cursor: its database was
 #: restored or replaced, and a target's version may have gone back. What it sends now is
 #: its state, whatever our base says (a base left ahead of the server's version would
 #: have every later change of ours refused, "base version ahead of the server's").
-_NEWER = "t.server_version IS NULL OR s.server_version > t.server_version"
-assert _NEWER in _CLASSIFY
-_CLASSIFY_AGAIN = _CLASSIFY.replace(_NEWER, "1")
+_CLASSIFY_AGAIN = _CLASSIFY_SQL.format(moved="1")
 _VIEW_COLUMNS = tuple(BASE_VIEW_SQL)
 _VIEW_VALUES = tuple(BASE_VIEW_SQL[c].format(t="s") for c in _VIEW_COLUMNS)
 _INSERT_NEW = f"""

@@ -31,12 +31,13 @@ def run_once(store: Store, settings: Settings, token: TokenSource) -> int:
     so_far = PullTally()
     try:
         with ApiClient(settings.server, token) as client:
-            pushed = Pusher(store, client, backoff).push_pending(progress)
+            pusher = Pusher(store, client, backoff)
+            pushed = pusher.push_pending(progress)
             pulled = Puller(store, client, backoff).pull_available(
                 lambda page: progress(so_far.add(page))
             )
             # what a pull queued (changes a restored server lost) goes out now too
-            again = Pusher(store, client, backoff).push_pending(progress)
+            again = pusher.push_pending(progress)
             pushed.add(again.sent, again.outcomes)
             learn_user_name(store, client.me)
     except Unauthorized as err:

@@ -98,6 +98,13 @@ def test_migrations_are_packaged_with_the_server():
     assert [name for _, name, _ in migration_files()][0] == "0001_initial.sql"
 
 
+def _oid_row_version(url: str) -> str:
+    """The transaction that last wrote the recorded OID (xmin)."""
+    with psycopg.connect(url) as conn:
+        query = "SELECT xmin::text FROM server_meta WHERE key = 'database_oid'"
+        return conn.execute(query).fetchone()[0]
+
+
 def _epoch(url: str) -> str:
     with psycopg.connect(url) as conn:
         return conn.execute("SELECT value FROM server_meta WHERE key = 'epoch'").fetchone()[0]
@@ -107,9 +114,10 @@ def test_a_database_restored_into_a_new_one_gets_a_new_epoch(pg_cluster, databas
     """pg_restore or CREATE DATABASE ... TEMPLATE: the copy holds the original's epoch,
     so devices' cursors would be taken as current; the first start on it renews it."""
     apply_migrations(database_url)
-    original = _epoch(database_url)
+    original, written = _epoch(database_url), _oid_row_version(database_url)
     apply_migrations(database_url)
     assert _epoch(database_url) == original  # the same database: nothing to do
+    assert _oid_row_version(database_url) == written  # nor anything written
 
     source = psycopg.conninfo.conninfo_to_dict(database_url)["dbname"]
     restored = pg_cluster.copy_database(database_url, f"{source}_restored")

@@ -262,7 +262,8 @@ async def test_changes_a_restored_server_lost_are_told_when_sent_again(store, ot
     """The daemon pulls everything again from a server restored from a backup, which
     lacks a change of ours: the notification says it is sent again."""
     acme = uids["Acme Robotics"]
-    before = {uid: server_state(store.get(uid), store.get(uid).version) for uid in uids.values()}
+    views = [store.get(uid) for uid in uids.values()]
+    before = [server_state(view, view.version) for view in views]
     clock.advance(minutes=5)
     store.set_status(acme, "Closed" if store.get(acme).status != "Closed" else "Cold")
     push_all(store)
@@ -270,7 +271,7 @@ async def test_changes_a_restored_server_lost_are_told_when_sent_again(store, ot
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         other.restart_pull()  # as the daemon does when the server refuses its cursor
-        page = PullResponse(targets=list(before.values()), history=[], cursor="c", more=False)
+        page = PullResponse(targets=before, history=[], cursor="c", more=False)
         assert other.apply_pull_json(page.model_dump_json()).resent == 1
         await until(pilot, lambda: any("sent again" in n for n in notifications(app)))
         assert (
