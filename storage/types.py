@@ -259,6 +259,7 @@ class SyncState:
             "connection": self.connection,
             "pulling": self.pulling,
             "hint": self.current_hint,
+            "resent": self.resent,
         }
 
 

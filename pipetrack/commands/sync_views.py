@@ -78,7 +78,7 @@ def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     with open_store(ctx) as store:
         state, user = store.sync_state(server=server), store.user_name
     if as_json:
-        emit_json(state.to_json())
+        emit_json({**state.to_json(), "user": user})
     else:
         emit_fields(state_lines(state, user))
 

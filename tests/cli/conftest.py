@@ -68,6 +68,8 @@ STATUS_KEYS = {
     "connection",
     "pulling",
     "hint",
+    "resent",
+    "user",
 }
 REJECTED_KEYS = {"change_id", "target", "name", "op", "status", "fields", "changed_at", "reason"}
 CONFLICT_KEYS = {"change_id", "target", "name", "base", "mine", "theirs"}

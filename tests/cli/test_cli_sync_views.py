@@ -65,8 +65,10 @@ def test_status_shows_online_last_sync_and_last_error(
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d \(\d+s ago\)", lines["Last sync"].strip())
     assert lines["Last error"].strip() == "server answered 503"
     assert lines["Pending"].strip() == "0"
+    assert cli("status", "--json").json()["user"] is None  # not learnt yet
     store.set_user_name("priya")  # as login learns it from the server
     assert status_lines(cli)["Server"].strip() == "https://pipe.example.com (as priya)"
+    assert cli("status", "--json").json()["user"] == "priya"
 
 
 def test_status_says_connecting_until_the_running_daemon_reports(

@@ -245,6 +245,7 @@ def test_changes_the_restored_server_lost_are_queued_again(store, clock):
     states[2] = state(uid["Later"], 2, at, name="Later", status="Passed")
     body = PullResponse(targets=states, history=[*back, later], cursor="again", more=False)
     assert store.apply_pull_json(body.model_dump_json()).resent == 1
+    assert store.sync_state().to_json()["resent"] == 1  # status --json says so too
 
     [mine, again] = store.take_batch()  # in the order queued
     assert (str(again.change_id), str(again.target)) == (made["Lost"][1].change_id, uid["Lost"])

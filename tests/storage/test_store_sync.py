@@ -299,6 +299,7 @@ def test_sync_state_and_record_sync(store, clock, daemon_lock):
         "connection": "connecting",  # this process runs the daemon; it reported nothing
         "pulling": False,
         "hint": None,
+        "resent": 0,
     }
     store.create_target("A")
     clock.advance(seconds=90)
