@@ -15,7 +15,7 @@ from storage import ActivityEntry, HistoryEntry, TargetQuery, TargetView
 from storage.types import SortKey
 
 from .args import JsonFlag, TargetArg
-from .output import NONE, ListSpec, day, emit_json_array, emit_list, local_time, status_text
+from .output import NONE, ListSpec, day, emit_list, local_time, status_text
 
 
 def register(app: typer.Typer) -> None:
@@ -141,13 +141,9 @@ def list_targets(
         descending=descending,
         limit=limit,
     )
-    with open_store(ctx) as store:
-        if as_json:  # an item at a time: 100,000 targets are never all held
-            with closing(store.iter_targets(query)) as targets:  # ended, even by a pipe
-                emit_json_array(target.to_json() for target in targets)
-            return
-        targets = store.list_targets(query)  # a table's widths need every row
-    emit_list(targets, as_json, TARGETS)
+    # a target at a time (100,000 are never all held), closed even when a pipe ends it
+    with open_store(ctx) as store, closing(store.iter_targets(query)) as targets:
+        emit_list(targets, as_json, TARGETS)
 
 
 def stale(
