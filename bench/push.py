@@ -8,9 +8,11 @@ changes queued per target (10,000). The commit time is when the server holds all
 result (outbox empty) the process is stopped: the pull that follows is what the
 ``catchup`` benchmark measures.
 
-Beside it, for reading the gap (no goal): the fixed cost of the command, ``sync --once``
-with nothing to push or pull (process start, imports, opening the store, one empty push
-round and pull), the median of three runs after the backlog has been pushed and pulled.
+Beside it, for reading the gap (no goal), each against the same limit: the fixed cost of
+the command, ``sync --once`` with nothing to push or pull (process start, imports,
+opening the store, one empty push round and pull), the median of three runs after the
+backlog has been pushed and pulled; and the same pushes without the process start, and
+by the API alone (bench/push_parts.py).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from protocol.wire import Change
 from server.migrate import apply_migrations
 from storage import Store
 
+from . import push_parts
 from .context import Context
 from .env import Env, Run
 from .harness import Report, median
@@ -41,6 +44,31 @@ def seeded_database(env: Env, targets: int, history: int = 1) -> str:
     apply_migrations(url)
     seed_server(url, targets, history)
     return url
+
+
+@dataclass
+class QueuedDevice:
+    """A server over a seeded database and a device with changes queued on every target."""
+
+    database_url: str
+    server_url: str
+    token: str
+    home: Path
+
+    @property
+    def db(self) -> Path:
+        return self.home / "pipetrack.db"
+
+
+def queued_device(env: Env, targets: int, per_target: int, name: str = "device") -> QueuedDevice:
+    """``targets`` seeded targets on a new server, adopted by a device's store, which
+    then queues ``per_target`` status changes on each."""
+    url = seeded_database(env, targets)
+    srv = env.server(url)
+    token = env.token(srv, USER)
+    home = env.profile(name, srv, token)
+    queue_changes(home / "pipetrack.db", synced_profile(home, srv.url, token), per_target)
+    return QueuedDevice(url, srv.url, token, home)
 
 
 @dataclass
@@ -66,12 +94,8 @@ def push_backlog(
     ``limit`` seconds) while polling the server's audit rows and the device's outbox.
     ``keep``: also read the queued changes back (for a baseline replaying them)."""
     total = targets * per_target
-    url = seeded_database(env, targets)
-    srv = env.server(url)
-    token = env.token(srv, USER)
-    home = env.profile("device", srv, token)
-    db = home / "pipetrack.db"
-    queue_changes(db, synced_profile(home, srv.url, token), per_target)
+    queued = queued_device(env, targets, per_target)
+    url, home, db = queued.database_url, queued.home, queued.db
     with Store.open(db) as store:
         changes, device = (store.take_batch(total) if keep else []), store.device_id
     since = max_audit_id(url)
@@ -105,6 +129,14 @@ def run(ctx: Context) -> Report:
             pushed = push_backlog(env, targets, PER_TARGET, ctx.limit(180, 25), keep=True)
         with report.phase("idle"):
             idle = idle_once(env, pushed.home)
+        with report.phase("parts"):
+            parts = {
+                name: part(queued_device(env, targets, PER_TARGET, name), total)
+                for name, part in (
+                    ("warm", push_parts.in_warm_process),
+                    ("api", push_parts.api_alone),
+                )
+            }
         with report.phase("baseline"):
             baseline = median(
                 set_based_push(seeded_database(env, targets), pushed.changes, pushed.device, USER)
@@ -132,6 +164,16 @@ def run(ctx: Context) -> Report:
     )
     # its ratio is the ceiling: a run that pushed in no time would still take this long
     report.versus("sync --once with nothing to do", idle, baseline, "s", inverse=True)
+    report.versus(
+        "the same pushes in a warm process (no process start)",
+        parts["warm"],
+        baseline,
+        "s",
+        inverse=True,
+    )
+    report.versus(
+        "the API alone: the same bodies, 2 warm clients", parts["api"], baseline, "s", inverse=True
+    )
     if not pushed.once.finished:
         report.note(f"sync --once stopped at its {pushed.once.seconds:.0f} s limit; projected")
     report.figure("peak RSS sync --once", pushed.once.peak_rss_mb, "MiB")

@@ -105,3 +105,21 @@ def test_the_commit_benchmark_counts_the_pages_each_commit_writes(
     pages = {f["metric"]: f["value"] for f in report["figures"] if "WAL pages" in f["metric"]}
     assert 0.9 <= pages["WAL pages per commit, bare"] <= 1.2  # its row's leaf page
     assert 10 <= pages["WAL pages per commit"] <= 40  # a target's row, indexes, audit, outbox
+
+
+def test_the_push_benchmark_measures_its_parts_against_the_same_limit(
+    quick_run: tuple[Path, str],
+) -> None:
+    """What bounds the push: the command's start, the same pushes without it, the API
+    alone (each part checked, inside the bench, to have written every audit row)."""
+    results, _ = quick_run
+    report = json.loads((results / "push.json").read_text())
+    figures = {f["metric"]: f for f in report["figures"]}
+    limit = figures["all committed"]["baseline"]
+    for part in (
+        "sync --once with nothing to do",
+        "the same pushes in a warm process (no process start)",
+        "the API alone: the same bodies, 2 warm clients",
+    ):
+        assert figures[part]["baseline"] == limit, part
+        assert figures[part]["value"] > 0, part
