@@ -91,9 +91,12 @@ def activity(
     ]
 
 
+#: Stale targets, longest in their status first.
+STALE = TargetQuery(stagnation=("stale",), sort="days", descending=True)
+
+
 def stale_targets(ctx: Ctx) -> list[TargetView]:
-    """Stale targets, longest in their status first."""
-    return query.list_targets(ctx, TargetQuery(stagnation=("stale",), sort="days", descending=True))
+    return query.list_targets(ctx, STALE)
 
 
 def _counts_since(ctx: Ctx, status: str | None, edges: list[str]) -> list[int]:

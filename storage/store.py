@@ -273,7 +273,12 @@ class Store:
         return reports.activity(self._ctx, since, by, limit)
 
     def stale_targets(self) -> list[TargetView]:
+        """Stale targets, longest in their status first."""
         return reports.stale_targets(self._ctx)
+
+    def iter_stale_targets(self) -> Iterator[TargetView]:
+        """:meth:`stale_targets` a row at a time (as :meth:`iter_targets`; close it)."""
+        return self.iter_targets(reports.STALE)
 
     def summary(self) -> Summary:
         return reports.summary(self._ctx)

@@ -25,17 +25,19 @@ def emit_json(data: Any) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
-def emit_json_array(items: Iterable[Any]) -> None:
+def emit_json_array(items: Iterable[Any]) -> int:
     """``emit_json(list(items))``, byte for byte, written an item at a time: 100,000
-    targets as one string took ~250 MB more (``list --json`` peaked at 415 MB)."""
+    targets as one string took ~250 MB more (``list --json`` peaked at 415 MB). Returns
+    the number of items."""
     out = sys.stdout
-    first = True
+    count = 0
     for item in items:
         text = json.dumps(item, ensure_ascii=False, indent=2).replace("\n", "\n  ")
-        out.write(("[\n  " if first else ",\n  ") + text)
-        first = False
-    out.write("[]\n" if first else "\n]\n")
+        out.write(("[\n  " if not count else ",\n  ") + text)
+        count += 1
+    out.write("\n]\n" if count else "[]\n")
     out.flush()
+    return count
 
 
 def info(message: str) -> None:
@@ -154,15 +156,18 @@ class ListSpec(Generic[Item]):
     hint: str | None = None
 
 
-def emit_list(items: Iterable[Item], as_json: bool, spec: ListSpec[Item]) -> None:
-    """A JSON array of the items' ``to_json()`` shapes, or a table as ``spec`` says.
-    ``items`` may be a stream: each is read once, and only its text is kept."""
+def emit_list(items: Iterable[Item], as_json: bool, spec: ListSpec[Item]) -> int:
+    """A JSON array of the items' ``to_json()`` shapes, or a table as ``spec`` says;
+    the number of items. ``items`` may be a stream: each is read once, and only its
+    text is kept."""
     if as_json:
-        emit_json_array(item.to_json() for item in items)
-    elif not emit_table(spec.columns, (spec.row(item) for item in items), spec.shrink):
+        return emit_json_array(item.to_json() for item in items)
+    shown = emit_table(spec.columns, (spec.row(item) for item in items), spec.shrink)
+    if not shown:
         info(spec.empty)
     elif spec.hint:
         info(spec.hint)
+    return shown
 
 
 def emit_fields(pairs: Sequence[tuple[str, str]]) -> None:

@@ -154,10 +154,9 @@ def stale(
     as_json: JsonFlag = False,
 ) -> None:
     """Targets that sat in their status past its threshold."""
-    with open_store(ctx) as store:
-        targets = store.stale_targets()
-    emit_list(targets, as_json, replace(TARGETS, empty="no stale targets"))
-    if fail and targets:
+    with open_store(ctx) as store, closing(store.iter_stale_targets()) as targets:
+        shown = emit_list(targets, as_json, replace(TARGETS, empty="no stale targets"))
+    if fail and shown:
         raise typer.Exit(EXIT_STALE)
 
 

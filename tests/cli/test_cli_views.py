@@ -121,6 +121,7 @@ def test_stale_lists_stale_targets_and_exits_0(cli: Cli, stale_acme: str) -> Non
 def test_stale_fail_exits_3_when_any_is_stale(cli: Cli, stale_acme: str) -> None:
     run = cli("stale", "--fail", code=3)
     assert "Acme" in run.stdout and run.stderr == ""
+    assert [t["name"] for t in cli("stale", "--fail", "--json", code=3).json()] == ["Acme"]
 
 
 def test_stale_fail_exits_0_when_none_is(cli: Cli) -> None:
