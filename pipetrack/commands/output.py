@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any, Generic, Protocol, TypeVar
 
 import typer
@@ -32,12 +33,60 @@ def emit_json_array(items: Iterable[Any]) -> int:
     out = sys.stdout
     count = 0
     for item in items:
-        text = json.dumps(item, ensure_ascii=False, indent=2).replace("\n", "\n  ")
-        out.write(("[\n  " if not count else ",\n  ") + text)
+        out.write(("[\n  " if not count else ",\n  ") + _in_array(item))
         count += 1
     out.write("\n]\n" if count else "[]\n")
     out.flush()
     return count
+
+
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+_WORDS = {None: "null", True: "true", False: "false"}
+_SCALARS = (str, int, float, type(None))  # bool is an int
+
+
+def _scalar(value: Any) -> str:
+    """``json.dumps(value, ensure_ascii=False)`` of a scalar: the common types without
+    json's general machinery (a text is encoded in C), the others through it."""
+    if type(value) is str:
+        return encode_basestring(value)
+    if type(value) is int:
+        return int.__repr__(value)
+    if value is None or type(value) is bool:
+        return _WORDS[value]
+    return _encode(value)
+
+
+def _in_array(item: Any) -> str:
+    """``json.dumps(item, ensure_ascii=False, indent=2)`` as an element of an indented
+    array (each line after the first 2 columns further in). With ``indent`` json encodes
+    in Python; a dict of scalars and lists of scalars (every store shape but a
+    conflict's) is laid out here instead, ~1.5x faster for ``list --json``."""
+    fields = _flat_fields(item)
+    if fields is None:
+        return json.dumps(item, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+    return "{\n    " + ",\n    ".join(fields) + "\n  }"
+
+
+def _flat_fields(item: Any) -> list[str] | None:
+    """The ``"key": value`` lines of a flat dict as :func:`_in_array` lays them out;
+    None for anything else."""
+    if type(item) is not dict or not item:
+        return None
+    fields = []
+    for key, value in item.items():
+        if type(key) is not str:
+            return None
+        if isinstance(value, _SCALARS):
+            text = _scalar(value)
+        elif type(value) is list and all(isinstance(v, _SCALARS) for v in value):
+            text = (
+                "[\n      " + ",\n      ".join(map(_scalar, value)) + "\n    ]" if value else "[]"
+            )
+        else:
+            return None
+        fields.append(f"{encode_basestring(key)}: {text}")
+    return fields
 
 
 def info(message: str) -> None:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rich.cells import cell_len
 
 from pipetrack import cli as cli_module
@@ -285,3 +290,20 @@ def test_json_arrays_are_written_as_one_dump_would_write_them(items, capsys) -> 
     whole = capsys.readouterr().out
     output.emit_json_array(iter(items))
     assert capsys.readouterr().out == whole
+
+
+_SCALAR = st.none() | st.booleans() | st.integers() | st.floats() | st.text()  # NaN too
+_FLAT = st.dictionaries(st.text(), _SCALAR | st.lists(_SCALAR, max_size=3), max_size=6)
+_ANY_JSON = st.recursive(_SCALAR, lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_FLAT | _ANY_JSON | st.tuples(_SCALAR), max_size=4))
+def test_json_array_items_laid_out_by_hand_are_json_dumps_byte_for_byte(items) -> None:
+    """The flat dicts of ``list --json`` are laid out without json's slow indenting
+    encoder; every shape, flat or not, comes out as json.dumps writes it."""
+    whole = json.dumps(items, ensure_ascii=False, indent=2) + "\n"
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert output.emit_json_array(iter(items)) == len(items)
+    assert out.getvalue() == whole
