@@ -7,6 +7,7 @@ import os
 import uuid
 from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -161,6 +162,37 @@ _HELD_REBASE_SQL = (
 )
 
 
+#: A change sent again on another base (:func:`restored_base`): still pending.
+_RESTORED_SQL = "UPDATE outbox SET base_version = ?, attempts = attempts + 1 WHERE id = ?"
+
+
+def restored_base(
+    state: State | None, op: str, base_version: int | None, changed_at: str
+) -> int | None:
+    """For a change refused because its base version is ahead of the server's (the server
+    lost versions: its database was restored from a backup), the base to send it again
+    on; None for any other refusal.
+
+    The version our change was made on is gone, so the server cannot tell whether a
+    teammate changed the target since. Where the server's latest change of that kind
+    (status, or details for an edit) is older than ours, ours is the later one and goes
+    on the server's version, as :mod:`storage.resend` sends again a lost change; where
+    it is newer, on 0 ("before the server had it"), so that a teammate's change makes it
+    a conflict for the user to settle, instead of a refusal to correct by hand."""
+    if state is None or op == "create" or base_version is None:
+        return None
+    version = _version(state)
+    if base_version <= version:
+        return None
+    latest = _state_time(state, "status_changed_at" if op == "set_status" else "last_updated")
+    return version if latest is None or time_from_text(changed_at) > latest else 0
+
+
+def _state_time(state: State, name: str) -> datetime | None:
+    value = state.get(name) if isinstance(state, dict) else getattr(state, name)
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
 def _many(ctx: Ctx, sql: str, params: list[tuple[Any, ...]]) -> None:
     if params:
         ctx.db.cursor().executemany(sql, params)
@@ -205,7 +237,10 @@ _TARGET_FIELDS = [
     if f.name in ("id", "uid", "created_at", *VIEW_KEYS) or f.name.startswith("server_")
 ]
 _IN_JSON = "IN (SELECT value FROM json_each(?))"
-_ROWS_SQL = f"SELECT change_id, id, target, state FROM outbox WHERE change_id {_IN_JSON}"
+_ROWS_SQL = (
+    "SELECT change_id, id, target, state, op, base_version, changed_at FROM outbox"
+    f" WHERE change_id {_IN_JSON}"
+)
 _TARGETS_SQL = (
     f"SELECT {', '.join(f.column_name for f in _TARGET_FIELDS)} FROM targets WHERE uid {_IN_JSON}"
 )
@@ -254,19 +289,23 @@ def apply_push_results(ctx: Ctx, results: Sequence[Result | PushResult]) -> Push
     with ctx.write_refetchable():
         ids = list(dict.fromkeys(str(r.change_id) for r in results))
         rows: dict[str, tuple[int, str]] = {}
+        made: dict[int, tuple[str, int | None, str]] = {}  # (op, base_version, changed_at)
         held: dict[int, tuple[int, str] | None] = {}  # held in this call: (version, target) by id
-        for cid, row_id, uid, row_state in ctx.db.cursor().execute(_ROWS_SQL, (json.dumps(ids),)):
+        for cid, row_id, uid, row_state, *change in ctx.db.cursor().execute(
+            _ROWS_SQL, (json.dumps(ids),)
+        ):
             rows[cid] = (row_id, uid)
+            made[row_id] = tuple(change)  # type: ignore[assignment]
             if row_state != "pending":
                 held[row_id] = None  # held already: no rebase reaches it
         gone: set[str] = set()
         done: dict[str, list[tuple[int, int]]] = {}
         newest: dict[str, State] = {}
-        deletes, audits, conflicts, rejected, blocked = [], [], [], [], []
+        deletes, audits, conflicts, rejected, blocked, restored = [], [], [], [], [], []
         for result in results:
             change_id = str(result.change_id)
             if change_id not in rows or change_id in gone:
-                continue  # done already: a retry after a lost response
+                continue  # done already (a retry after a lost response), or to send again
             row_id, uid = rows[change_id]
             counts[result.outcome] += 1
             state = result.target
@@ -281,8 +320,18 @@ def apply_push_results(ctx: Ctx, results: Sequence[Result | PushResult]) -> Push
                 conflicts.append((o.server_state.db_value(_server_json(state)), row_id))
                 _held_base(held, done.get(uid, ()), row_id, uid)
             elif result.outcome == "rejected":
-                rejected.append((result.error or "the server rejected this change", row_id))
-                _held_base(held, done.get(uid, ()), row_id, uid)
+                op, base_version, changed_at = made[row_id]
+                # its base now: as rebased by a done change of this push before it
+                done_before = reversed(done.get(uid, []))
+                base_version = next((v for d, v in done_before if d < row_id), base_version)
+                if (base := restored_base(state, op, base_version, changed_at)) is not None:
+                    counts["rejected"] -= 1  # not refused: to be sent on the server's version
+                    counts["rebased"] += 1
+                    restored.append((base, row_id))
+                    gone.add(change_id)
+                else:
+                    rejected.append((result.error or "the server rejected this change", row_id))
+                    _held_base(held, done.get(uid, ()), row_id, uid)
             else:  # blocked: an earlier change of this target was not applied; try later
                 blocked.append((row_id,))
             if state is not None and (uid not in newest or version > _version(newest[uid])):
@@ -307,6 +356,9 @@ def apply_push_results(ctx: Ctx, results: Sequence[Result | PushResult]) -> Push
             _HELD_REBASE_SQL,
             [(h[0], row_id, h[1]) for row_id, h in held.items() if h is not None],
         )
+        # a base the server lost, replaced (after the rebases above: a push answers a
+        # target's changes in order, and none after a refused one); still pending
+        _many(ctx, _RESTORED_SQL, restored)
         _move_bases(ctx, targets, newest)
         refresh_many(ctx, [targets[uid] for uid in touched])
     return PushSummary(**counts)

@@ -271,6 +271,9 @@ class PushSummary:
     conflict: int = 0
     blocked: int = 0
     rejected: int = 0
+    #: Refused because their base was ahead of the server's version (a restored server),
+    #: and queued again on its version (:func:`storage.sync.restored_base`).
+    rebased: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,7 +79,10 @@ class PushTally:
     def __str__(self) -> str:
         o = self.outcomes
         done = o.applied + o.duplicate + o.converged
-        return f"pushed {self.sent} (applied {done}, conflicts {o.conflict}, rejected {o.rejected})"
+        text = f"pushed {self.sent} (applied {done}, conflicts {o.conflict}, rejected {o.rejected})"
+        if o.rebased:  # the server's database was restored: their bases are gone there
+            text += f"; {o.rebased} to send again on the restored server's versions"
+        return text
 
     @property
     def settled(self) -> int:

@@ -198,6 +198,55 @@ def test_rejected_is_kept_with_its_reason_and_holds_its_target(store, clock):
     assert store.sync_state().rejected == 1
 
 
+def test_a_change_refused_as_ahead_of_a_restored_server_is_sent_again_on_its_version(store, clock):
+    """The server's database was restored to a point before Acme's version 2: our change
+    made on version 2 is refused ("base version 2 is ahead of the server's 1"). It is not
+    the user's to correct: it stays pending, on the server's version when the server's
+    last status change is older than ours, else on 0 (a teammate's later change then
+    makes it a conflict). Any other refusal is kept as before."""
+    uids = [store.create_target(name, status="Cold").uid for name in ("Acme", "Kilo", "Zeta")]
+    for version, status in ((1, "Cold"), (2, "Hot")):
+        if version == 2:
+            for uid in uids:
+                store.set_status(uid, status)
+        store.apply_push_results(
+            [
+                result(c, "applied", state(str(c.target), version, clock.now, status=status))
+                for c in store.take_batch()
+            ]
+        )
+    clock.advance(minutes=5)
+    for uid in uids:
+        store.set_status(uid, "Closed")
+    store.set_status(uids[0], "Passed")  # queued behind it, on the same base
+    acme, kilo, zeta, acme_later = store.take_batch()
+    assert {c.base_version for c in (acme, kilo, zeta, acme_later)} == {2}
+    backed_up = clock.now - timedelta(hours=1)  # the restored point: Cold, version 1
+    teammate = clock.now + timedelta(minutes=1)  # after the restore, later than ours
+
+    def server(uid: str, version: int, at) -> object:
+        return state(uid, version, at, status="Cold", status_at=at)
+
+    ahead = "base version 2 is ahead of the server's 1 (was the server restored from a backup?)"
+    summary = store.apply_push_results(
+        [
+            result(acme, "rejected", server(uids[0], 1, backed_up), ahead),
+            result(kilo, "rejected", server(uids[1], 1, teammate), ahead),
+            result(zeta, "rejected", server(uids[2], 2, backed_up), "note too long"),
+            result(acme_later, "blocked", error="an earlier change to this target was not applied"),
+        ]
+    )
+    assert summary == PushSummary(rebased=2, rejected=1, blocked=1)
+    assert [r.target for r in store.rejected()] == [uids[2]]  # the other refusal stands
+    again = {str(c.change_id): c.base_version for c in store.take_batch()}
+    assert again == {
+        str(acme.change_id): 1,  # ours is later than the server's Cold: on its version
+        str(kilo.change_id): 0,  # the server's status is later: the server decides
+        str(acme_later.change_id): 2,  # rebased when the change before it is applied
+    }
+    assert [store.get(uid).status for uid in uids] == ["Passed", "Closed", "Closed"]
+
+
 def test_pull_of_a_new_target(store, clock):
     uid = str(uuid.uuid4())
     got = store.apply_pull(
@@ -359,14 +408,16 @@ def test_rebase_searches_the_target_index_not_the_state_index(store):
 def _book_one_by_one(ctx, results) -> None:
     """The reference: every result booked alone, in order, through the store's one-target
     helpers (what apply_push_results did before it went set-based)."""
-    from storage.sync import DONE, rebase_after
+    from storage.schema import time_text
+    from storage.sync import DONE, rebase_after, restored_base
     from storage.view import move_base, refresh
 
     o, a, t = ctx.m.outbox, ctx.m.audit, ctx.m.target
+    again: set[str] = set()  # to be sent again: a second answer for it is a retry's
     with ctx.write():
         for r in results:
             row = o.get_or_none(o.change_id == str(r.change_id))
-            if row is None:
+            if row is None or row.change_id in again:
                 continue
             target, state = t.get(t.uid == row.target), r.target
             if r.outcome in DONE:
@@ -381,6 +432,17 @@ def _book_one_by_one(ctx, results) -> None:
                 o.update(state="conflict", server_state=server, attempts=o.attempts + 1).where(
                     o.id == row.id
                 ).execute()
+            elif (
+                r.outcome == "rejected"
+                and (
+                    base := restored_base(
+                        state, row.op, row.base_version, time_text(row.changed_at)
+                    )
+                )
+                is not None
+            ):  # ahead of a restored server's version: sent again on another
+                o.update(base_version=base, attempts=o.attempts + 1).where(o.id == row.id).execute()
+                again.add(row.change_id)
             elif r.outcome == "rejected":
                 o.update(
                     state="rejected",
@@ -409,9 +471,13 @@ def _random_outbox(store, clock, rng) -> None:
     statuses = ["Passed", "Cold", "Active", "Hot", "Closed", None]
     uids = [store.create_target(f"T{i}", markets=["EU"], status="Cold").uid for i in range(3)]
     creates = store.take_batch()
-    store.apply_push_results(
+    store.apply_push_results(  # at versions up to 4: a later result may come back older
         [
-            result(c, "applied", state(str(c.target), 1, clock.now, name=f"T{i}", status="Cold"))
+            result(
+                c,
+                "applied",
+                state(str(c.target), rng.randint(1, 4), clock.now, name=f"T{i}", status="Cold"),
+            )
             for i, c in enumerate(creates)
             if rng.random() < 0.7
         ]
@@ -422,7 +488,8 @@ def _random_outbox(store, clock, rng) -> None:
         if rng.random() < 0.75:
             store.set_status(uid, rng.choice([s for s in statuses if s != store.get(uid).status]))
         else:
-            store.edit_target(uid, name=f"N{rng.randint(0, 99)}", markets=[rng.choice("ABC")])
+            name = f"N{uids.index(uid)}-{rng.randint(0, 99)}"  # names are unique
+            store.edit_target(uid, name=name, markets=[rng.choice("ABC")])
     if rng.random() < 0.3:
         first = store.take_batch(1)
         store.apply_push_results(
@@ -447,6 +514,8 @@ def _random_results(store, clock, rng) -> list:
                 name=rng.choice(["T0", "Other"]),
                 markets=tuple(rng.sample("ABC", rng.randint(0, 2))),
                 status=rng.choice(["Cold", "Hot", None]),
+                # before or after the change: a refusal "ahead" is sent again on either base
+                status_at=change.changed_at + timedelta(minutes=rng.choice([-1, 1])),
             )
         results.append(result(change, outcome, target, error="bad" if rng.random() < 0.5 else None))
         if rng.random() < 0.1:
@@ -462,7 +531,7 @@ def test_booking_results_set_based_matches_booking_them_one_by_one(tmp_path, clo
 
     from storage import Store
 
-    for seed in range(50):
+    for seed in range(100):
         rng = random.Random(seed)
         first, second = tmp_path / f"a{seed}.db", tmp_path / f"b{seed}.db"
         with Store.open(first, clock=clock, user="alice") as store:
