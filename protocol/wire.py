@@ -23,6 +23,10 @@ MAX_PUSH_BYTES = 2 * 1024 * 1024
 PULL_LIMIT_DEFAULT = 1_000
 PULL_LIMIT_MAX = 10_000
 PULL_WAIT_MAX = 60.0
+#: A push carries the device's pull cursor in this header: a server whose database was
+#: restored since answers 409 before deciding anything (base versions from before a
+#: restore may name versions it lost or gave again); the device pulls again first.
+CURSOR_HEADER = "Pipetrack-Cursor"
 
 Op = Literal["create", "set_status", "edit"]
 Outcome = Literal["applied", "duplicate", "converged", "conflict", "blocked", "rejected"]

@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from protocol.wire import MAX_CHANGES_PER_PUSH, MAX_PUSH_BYTES, ErrorBody
 
 from .auth import UNAUTHORIZED_HEADERS, authenticate
-from .pull import BadCursor
+from .pull import BadCursor, StaleCursor
 
 log = logging.getLogger("pipetrack.server")
 
@@ -56,7 +56,8 @@ async def _http(request: Request, exc: HTTPException):
 
 
 async def _bad_cursor(request: Request, exc: BadCursor):
-    return error_response(400, str(exc), "cursor")
+    status = 409 if isinstance(exc, StaleCursor) else 400
+    return error_response(status, str(exc), "cursor")
 
 
 async def _database_down(request: Request, exc: Exception):

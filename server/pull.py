@@ -60,6 +60,12 @@ class BadCursor(ValueError):
     pass
 
 
+class StaleCursor(BadCursor):
+    """A push sent with a cursor this database does not know (its device pulled from
+    another database: this one was restored from a backup since). Its base versions may
+    name versions this database lost or gave again: 409, nothing decided, pull again."""
+
+
 @dataclass(frozen=True)
 class Cursor:
     epoch: str
@@ -169,7 +175,7 @@ async def pull_once(conn: AsyncConnection, cursor: Cursor | None, limit: int) ->
     async with _snapshot(conn) as (epoch, xmax, in_progress):
         if cursor is None:
             cursor = Cursor(epoch)
-        _check(cursor, epoch, int(xmax))
+        check(cursor, epoch, int(xmax))
         targets, more_t = await _page(conn, _TARGETS_SQL, cursor.targets, cursor, limit)
         audit, more_a = await _page(conn, _AUDIT_SQL, cursor.audit, cursor, limit)
         k_t = _last_key(targets, cursor.targets)
@@ -204,7 +210,9 @@ async def _snapshot(conn: AsyncConnection):
 _BEGIN_SQL = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; "
 
 
-def _check(cursor: Cursor, epoch: str, xmax: int) -> None:
+def check(cursor: Cursor, epoch: str, xmax: int) -> None:
+    """BadCursor unless ``cursor`` was given out by this database (its ``epoch``) and is
+    not ahead of its xid horizon ``xmax``."""
     if cursor.epoch != epoch:
         raise BadCursor("the cursor is from another server database; pull again from the start")
     if max(cursor.targets[0], cursor.audit[0], *cursor.pending, 0) >= xmax:

@@ -31,6 +31,7 @@ from pydantic_core import to_json
 
 from protocol.wire import PushRequest
 
+from .pull import BadCursor, Cursor, StaleCursor, check
 from .push import Decider, Plan, field_group
 from .records import TARGET_COLUMNS, target_from_row
 
@@ -44,13 +45,16 @@ class _RaceLost(Exception):
     """Another push created one of our new targets first; start again."""
 
 
-async def push(pool: AsyncConnectionPool, request: PushRequest, user: str) -> list[dict[str, Any]]:
-    """Decide and write one push; retries whole transactions lost to a race."""
+async def push(
+    pool: AsyncConnectionPool, request: PushRequest, user: str, cursor: str | None = None
+) -> list[dict[str, Any]]:
+    """Decide and write one push; retries whole transactions lost to a race. ``cursor``:
+    the device's pull cursor, when it sent one (see :class:`~server.pull.StaleCursor`)."""
     for attempt in range(_ATTEMPTS):
         try:
             # pipeline mode: statements that need no answer in between go in one trip
             async with pool.connection() as conn, conn.pipeline(), conn.transaction():
-                plan = await _push_once(conn, request, user)
+                plan = await _push_once(conn, request, user, cursor)
             return plan.results
         except (_RaceLost, errors.UniqueViolation, errors.DeadlockDetected) as err:
             if attempt == _ATTEMPTS - 1:
@@ -60,10 +64,12 @@ async def push(pool: AsyncConnectionPool, request: PushRequest, user: str) -> li
     raise AssertionError("unreachable")
 
 
-async def _push_once(conn: AsyncConnection, request: PushRequest, user: str) -> Plan:
+async def _push_once(
+    conn: AsyncConnection, request: PushRequest, user: str, cursor: str | None
+) -> Plan:
     changes = request.changes
     locked = await conn.execute(_LOCK_SQL, (sorted({c.target for c in changes}),))
-    facts = await _facts(conn, request)
+    facts = await _facts(conn, request, cursor)
     targets = {row[1]: target_from_row(row) for row in await locked.fetchall()}
     now, seen, conflicts = await facts
     missing = sorted(set(seen.values()) - targets.keys())
@@ -91,6 +97,8 @@ async def _load_targets(conn: AsyncConnection, uids: list[UUID], *, lock: bool) 
 # list as text in Python, 1,000 UUIDs ~5 ms, binary ~0.7 ms.
 _FACTS_SQL = """
 SELECT now(),
+  (SELECT value FROM server_meta WHERE key = 'epoch'),
+  pg_snapshot_xmax(pg_current_snapshot())::text::numeric,
   (SELECT coalesce(jsonb_agg(jsonb_build_array(a.change_id, t.uid)), '[]')
      FROM audit_log a JOIN targets t ON t.id = a.target_id
     WHERE a.change_id = ANY(%(change_ids)b::uuid[])),
@@ -105,10 +113,11 @@ SELECT now(),
 """
 
 
-async def _facts(conn: AsyncConnection, request: PushRequest):
+async def _facts(conn: AsyncConnection, request: PushRequest, cursor: str | None):
     """Sends the facts query; returns an awaitable of (the server clock, change ids
     already recorded -> their target, the (target, base_version, field group) that
-    another device changed after that base)."""
+    another device changed after that base). The awaitable raises StaleCursor when
+    ``cursor`` (the device's pull cursor) is not one of this database's."""
     keys = {
         (str(c.target), c.base_version, field_group(c))
         for c in request.changes
@@ -123,7 +132,15 @@ async def _facts(conn: AsyncConnection, request: PushRequest):
     cur = await conn.execute(_FACTS_SQL, params)
 
     async def answer():
-        now, seen, conflicts = await cur.fetchone()
+        now, epoch, xmax, seen, conflicts = await cur.fetchone()
+        if cursor is not None:
+            try:
+                check(Cursor.decode(cursor), epoch, int(xmax))
+            except BadCursor as err:
+                raise StaleCursor(
+                    f"{err}: this server's database was restored since this device last"
+                    " pulled; pull again, then push"
+                ) from None
         return (
             now,
             {UUID(change_id): UUID(uid) for change_id, uid in seen},

@@ -9,7 +9,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
@@ -17,6 +17,7 @@ from pydantic_core import to_json
 
 from protocol import installed_version
 from protocol.wire import (
+    CURSOR_HEADER,
     PULL_LIMIT_DEFAULT,
     PULL_LIMIT_MAX,
     PULL_WAIT_MAX,
@@ -40,6 +41,7 @@ _ERRORS = {
     for code, text in {
         400: "malformed JSON or cursor",
         401: "missing, wrong or disabled token",
+        409: "the push's cursor is from before this database was restored: pull again",
         413: "body over 2 MiB or more than 1,000 changes",
         422: "the request does not match the schema",
         503: "the database is unavailable",
@@ -79,9 +81,19 @@ class _PushRoute(APIRoute):
         return push_handler
 
 
-async def push(body: PushRequest, request: Request, user: str = Depends(current_user)):
+async def push(
+    body: PushRequest,
+    request: Request,
+    user: str = Depends(current_user),
+    cursor: str | None = Header(
+        None,
+        alias=CURSOR_HEADER,
+        description="the device's pull cursor: refused (409) when this database did not"
+        " give it out (restored from a backup since), before anything is decided",
+    ),
+):
     """Apply a device's changes in order; one result per change, same order."""
-    results = await push_store.push(request.app.state.pool, body, user)
+    results = await push_store.push(request.app.state.pool, body, user, cursor)
     outcomes = Counter(result["outcome"] for result in results)
     log.info(  # who pushed what, for an admin asked why a change did not arrive
         "push by %s from device %s: %d change%s, %s",

@@ -19,6 +19,10 @@ come back was pushed after the point the database was restored to, and is gone t
     ours queued already keeps them: the newest change of ours is one of those.
   What is not sent again reads as before. Edits (name, description, markets) are not
   in the audit: a lost one is not sent again, unless its target is created again.
+- Before that, every change still waiting here (pending, or held as a conflict) is put
+  on the server's version (:func:`_decide_again`): nothing was pushed meanwhile (the
+  pusher waits for this pull, and the server refuses a push with a cursor from before
+  its restore), so no change was decided on a base the server lost or numbered again.
 """
 
 from __future__ import annotations
@@ -82,6 +86,7 @@ def resend(ctx: Ctx) -> int:
     """Queue again what the server lost (module doc); how many changes. In the caller's
     transaction."""
     cursor = ctx.db.cursor()
+    _decide_again(ctx)
     made = {uid: details for uid, *details in cursor.execute(_OURS_LOST_SQL)}
     unseen = {uid for (uid,) in cursor.execute("SELECT uid FROM pull_unseen")}
     cursor.execute("DELETE FROM pull_unseen")
@@ -106,6 +111,46 @@ def resend(ctx: Ctx) -> int:
         ctx.set_meta(RESENT, str(int(ctx.get_meta(RESENT) or 0) + len(again)))
     cursor.execute(_UNMARK_SQL)
     return len(again)
+
+
+#: The changes waiting here on targets the server has: every pending one, a conflict (its
+#: "theirs" may be gone), and one refused as made on a version the server no longer has.
+_WAITING_SQL = """
+SELECT o.id, o.target, o.op, o.changed_at, t.server_version, t.server_status_changed_at,
+       t.server_updated_at, o.state
+FROM outbox AS o JOIN targets AS t ON t.uid = o.target
+WHERE o.op != 'create' AND t.server_version IS NOT NULL
+  AND t.uid NOT IN (SELECT uid FROM pull_unseen)
+  AND (o.state IN ('pending', 'conflict')
+       OR (o.state = 'rejected' AND o.base_version > t.server_version))
+"""
+_DECIDE_AGAIN_SQL = (
+    "UPDATE outbox SET base_version = ?, state = 'pending', server_state = NULL,"
+    " last_error = NULL WHERE id = ?"
+)
+
+
+def _decide_again(ctx: Ctx) -> None:
+    """Every change waiting here goes to the server again, on its version: their bases
+    were versions from before the restore, which the server may have lost, or given
+    again to a teammate's change. As for a lost change (:func:`resend`), the later
+    change wins: on the server's version where its last change of that kind (status,
+    or details for an edit) is older than ours; else on 0 ("before the server had it"),
+    which a teammate's change since makes a conflict, for the user to settle. A
+    conflict waiting here is decided again too: what it met may be gone."""
+    cursor = ctx.db.cursor()
+    again, held = [], set()
+    for row_id, uid, op, at, version, status_at, updated_at, state in cursor.execute(_WAITING_SQL):
+        latest = status_at if op == "set_status" else updated_at
+        later = latest is None or time_from_text(at) > time_from_text(latest)
+        again.append((version if later else 0, row_id))
+        if state != "pending":
+            held.add(uid)
+    if again:
+        cursor.executemany(_DECIDE_AGAIN_SQL, again)
+    if held:  # their sync marks: no longer held
+        t = ctx.m.target
+        refresh_many(ctx, list(t.select().where(t.uid.in_(held))))
 
 
 def _fields(name: str, description: str, markets: str) -> str:

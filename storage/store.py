@@ -38,7 +38,7 @@ from . import query as reads
 from .context import Ctx
 from .db import open_database, translating
 from .errors import Ambiguous, NotFound, StoreError
-from .pull import StagedPage, start_again, write_page
+from .pull import PULL_AGAIN, StagedPage, start_again, write_page
 from .schema import bind_models
 from .stagnation import normalize_thresholds
 from .types import (
@@ -363,8 +363,16 @@ class Store:
     def restart_pull(self) -> None:
         """The server refused the pull cursor (its database was restored or replaced):
         the next pull starts from the beginning, and until it reaches the end every
-        target takes the state the server sends, even a version older than its base."""
+        target takes the state the server sends, even a version older than its base; at
+        the end the changes waiting here go on the server's versions (storage/resend.py).
+        Nothing should be pushed meanwhile (:meth:`pulling_again`)."""
         start_again(self._ctx)
+
+    def pulling_again(self) -> bool:
+        """Whether a pull from the start after a refused cursor is under way: the bases
+        of the changes waiting here may name versions the server lost or gave again."""
+        with self._ctx.read():
+            return self._ctx.get_meta(PULL_AGAIN) is not None
 
     def a_synced_target(self) -> str | None:
         """The uid of one target a server has acknowledged, or None (nothing synced)."""

@@ -22,7 +22,7 @@ from pydantic import ConfigDict, TypeAdapter, ValidationError
 from pydantic_core import to_json
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
-from protocol.wire import Change, Me, Outcome, PullResponse
+from protocol.wire import CURSOR_HEADER, Change, Me, Outcome, PullResponse
 from storage import PushResult, WireChange
 
 
@@ -92,6 +92,11 @@ class Refused(ApiError):
 
 class PayloadTooLarge(Refused):
     """413: the push carried too many changes or bytes."""
+
+
+class PullFirst(Refused):
+    """409 to a push: the server's database was restored since our last pull (our cursor
+    is not one of its own), so it decided nothing; pull everything again, then push."""
 
 
 class UseHttps(Refused):
@@ -168,13 +173,19 @@ class ApiClient:
         self.close()
 
     # ---- the calls --------------------------------------------------------------------
-    def push(self, device_id: str, changes: Sequence[Change | WireChange]) -> list[PushResult]:
-        """POST /v1/push; the results, checked to answer exactly ``changes`` in order."""
+    def push(
+        self,
+        device_id: str,
+        changes: Sequence[Change | WireChange],
+        cursor: str | None = None,
+    ) -> list[PushResult]:
+        """POST /v1/push; the results, checked to answer exactly ``changes`` in order.
+        ``cursor``: our pull cursor, which a server restored since refuses (PullFirst)."""
+        headers = {"Content-Type": "application/json"}
+        if cursor is not None:
+            headers[CURSOR_HEADER] = cursor
         response = self._request(
-            "POST",
-            "/v1/push",
-            content=push_body(device_id, changes),
-            headers={"Content-Type": "application/json"},
+            "POST", "/v1/push", content=push_body(device_id, changes), headers=headers
         )
         try:
             answer = _PUSH_ANSWER.validate_json(response.content)
@@ -282,6 +293,8 @@ def _raise_for_status(response: httpx.Response) -> None:
         raise Unauthorized(message)
     if code == 413:
         raise PayloadTooLarge(code, message)
+    if code == 409 and response.request.url.path.endswith("/v1/push"):
+        raise PullFirst(code, message)
     if code == NETWORK_AUTHENTICATION_REQUIRED:
         raise _not_the_server(f"HTTP {code}, network authentication required")
     if code >= 500 or code in (408, 429):

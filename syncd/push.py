@@ -30,7 +30,7 @@ from pydantic import ValidationError
 from protocol.wire import MAX_CHANGES_PER_PUSH
 from storage import PushResult, PushSummary, Store, WireChange
 
-from .client import ApiClient, Refused, ServerError
+from .client import ApiClient, PullFirst, Refused, ServerError
 from .interrupt import Direct
 from .retry import Backoff
 
@@ -131,6 +131,9 @@ class Pusher:
         #: Changes per push; halved when the server refuses a push as too large, grown
         #: back after pushes that went through.
         self.limit = BATCH_MAX
+        #: Our pull cursor when the pushes in flight were taken (the server's check that
+        #: its database is the one our bases come from).
+        self._cursor: str | None = None
 
     def push_pending(self, each: Callable[[PushTally], object] | None = None) -> PushTally:
         """One push cycle. Transient errors are retried per ``backoff`` (the same push
@@ -140,11 +143,20 @@ class Pusher:
         so far after every push's results are booked."""
         tally = PushTally()
         while not self.backoff.stop.is_set():
+            if self.store.pulling_again():  # bases from before a restore: pull first
+                log.debug("not pushing until the pull from the start has ended")
+                break
             snapshot = self.store.take_wire_batch(SNAPSHOT)
             if not snapshot:
                 break
             before = tally.settled
-            self._push_snapshot(plan_pushes(snapshot, self.limit), tally, each)
+            try:
+                self._push_snapshot(plan_pushes(snapshot, self.limit), tally, each)
+            except PullFirst as err:
+                log.warning("the server refused our push (%s); pulling everything first", err)
+                if not self.store.pulling_again():  # the pull loop may have begun it
+                    self.store.restart_pull()
+                break
             if tally.settled == before:
                 # Everything came back blocked: taking again would send the same changes
                 # forever. Leave them for the next cycle.
@@ -163,6 +175,7 @@ class Pusher:
         leaves before an answer is booked: the server works while we book."""
         answers: queue.Queue[list[PushResult] | BaseException] = queue.Queue()
         device_id = self.store.device_id  # the store is this thread's alone
+        self._cursor = self.store.pull_cursor()  # sent with each push: see PullFirst
         waiting, in_flight = list(reversed(pushes)), 0
         error: BaseException | None = None
 
@@ -234,5 +247,8 @@ class Pusher:
     def _send(self, device_id: str, batch: Sequence[WireChange]) -> list[PushResult]:
         what = f"push of {len(batch)} change{'' if len(batch) == 1 else 's'}"
         return self.backoff.call(
-            what, lambda: self.requests.call(what, lambda: self.client.push(device_id, batch))
+            what,
+            lambda: self.requests.call(
+                what, lambda: self.client.push(device_id, batch, self._cursor)
+            ),
         )

@@ -74,8 +74,10 @@ class Link(ApiClient):
         self.outcomes = outcomes
         self.lose_next = False
 
-    def push(self, device_id: str, changes: Sequence[Change]) -> list[Result]:
-        results = super().push(device_id, changes)
+    def push(
+        self, device_id: str, changes: Sequence[Change], cursor: str | None = None
+    ) -> list[Result]:
+        results = super().push(device_id, changes, cursor)
         for result in results:
             self.outcomes[str(result.change_id)].append(result.outcome)
         if self.lose_next:

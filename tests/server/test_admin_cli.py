@@ -17,6 +17,7 @@ import psycopg
 from typer.testing import CliRunner
 
 from pipetrack.cli import app
+from protocol.wire import CURSOR_HEADER
 from server.db import redact
 from tests.support.server import ServerProcess
 
@@ -274,7 +275,19 @@ def test_reset_cursors_starts_every_device_over_after_a_restore(pg_cluster):
         refused = ada.http.get("/v1/pull", params={"cursor": old})
         assert refused.status_code == 400
         assert "pull again from the start" in refused.json()["message"]
+        # a push sent with a cursor from before: refused before anything is decided
+        stale = set_status(uid, "Closed", base=1)
+        body = {"device_id": ada.device_id, "changes": [stale]}
+        refused = ada.http.post("/v1/push", json=body, headers={CURSOR_HEADER: old})
+        assert refused.status_code == 409, refused.text
+        assert "restored since this device last pulled" in refused.json()["message"]
+        assert [e["new_status"] for e in ada.history(uid)["history"]] == [None]  # none written
         again = ada.pull()
         assert [t["uid"] for t in again["targets"]] == [uid]
-        ada.push_one(set_status(uid, "Hot", base=1))
+        fresh = {CURSOR_HEADER: again["cursor"]}  # a cursor of this database: decided
+        body = {"device_id": ada.device_id, "changes": [set_status(uid, "Hot", base=1)]}
+        taken = ada.http.post("/v1/push", json=body, headers=fresh)
+        assert taken.status_code == 200 and taken.json()["results"][0]["outcome"] == "applied"
         assert [t["status"] for t in ada.pull(again["cursor"])["targets"]] == ["Hot"]
+        junk = ada.http.post("/v1/push", json=body, headers={CURSOR_HEADER: "not-a-cursor"})
+        assert junk.status_code == 409  # not one this database gave out: pull again

@@ -267,3 +267,50 @@ def pull_target_with_status(store, clock, name: str) -> str:
     made = entry(new_id(), uid, at, old=None, new="Cold", version=1, op="create")
     store.apply_pull([state(uid, 1, at, name=name, status="Cold")], [made], f"after-{uid}")
     return uid
+
+
+def test_after_a_pull_from_the_start_every_waiting_change_is_decided_again(store, clock):
+    """Our changes waiting on targets the restored server has were made on versions it
+    may have lost or given again: each goes again, on the server's version where its
+    last status change is older than ours (Later, and Met's conflict and Refused's
+    refusal "ahead", whose "theirs" and reason may be gone), on 0 where it is newer
+    (Sooner: the server decides, a conflict with the teammate). A refusal for another
+    reason stays (Invalid)."""
+    before = clock.now - timedelta(hours=2)
+    names = ("Later", "Sooner", "Met", "Refused", "Invalid")
+    uid = {n: new_id() for n in names}
+    pulled = [state(uid[n], 4, before, name=n, status="Hot", status_at=before) for n in names]
+    store.apply_pull_json(_page(*pulled, cursor="before"))
+    for n in names:
+        store.set_status(uid[n], "Closed")
+    queued = {str(c.target): c for c in store.take_batch()}
+    store.apply_push_results(
+        [
+            result(queued[uid["Met"]], "conflict", state(uid["Met"], 5, clock.now, name="Met")),
+            result(queued[uid["Refused"]], "rejected", error="base version 4 is ahead"),
+            result(queued[uid["Invalid"]], "rejected", error="the note is too long"),
+        ]
+    )
+    assert len(store.conflicts()) == 1 and len(store.rejected()) == 2
+
+    store.restart_pull()
+    assert store.pulling_again()
+    teammate = clock.now + timedelta(minutes=1)
+    restored = [
+        state(uid[n], 2, before, name=n, status="Hot", status_at=before)
+        for n in ("Later", "Met", "Refused")
+    ]
+    restored += [
+        state(uid["Sooner"], 2, teammate, name="Sooner", status="Passed", status_at=teammate),
+        state(uid["Invalid"], 4, before, name="Invalid", status="Hot", status_at=before),
+    ]
+    store.apply_pull_json(_page(*restored, cursor="again"))
+
+    assert not store.pulling_again()
+    again = {str(c.target): c.base_version for c in store.take_batch()}
+    assert again == {uid["Later"]: 2, uid["Sooner"]: 0, uid["Met"]: 2, uid["Refused"]: 2}
+    assert store.conflicts() == []
+    assert [r.target for r in store.rejected()] == [uid["Invalid"]]
+    assert {n: store.get(uid[n]).sync for n in names} == dict.fromkeys(names, "pending") | {
+        "Invalid": "rejected"
+    }

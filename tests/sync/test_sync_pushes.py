@@ -13,6 +13,7 @@ import pytest
 from protocol.wire import Change
 from syncd import push as push_mod
 from syncd.client import ApiClient, ServerError
+from syncd.pull import Puller
 from syncd.push import Pusher, plan_pushes
 from syncd.retry import Backoff, Wakeable
 from tests.sync.faultproxy import BAD_STATUS, FaultProxy
@@ -60,14 +61,14 @@ class SpyClient(ApiClient):
         self.overlaps: list[tuple[set, set]] = []
         self.most_in_flight = 0
 
-    def push(self, device_id, changes):
+    def push(self, device_id, changes, cursor=None):
         targets = {c.target for c in changes}
         with self.lock:
             self.overlaps += [(targets, other) for other in self.in_flight if other & targets]
             self.in_flight.append(targets)
             self.most_in_flight = max(self.most_in_flight, len(self.in_flight))
         try:
-            return super().push(device_id, changes)
+            return super().push(device_id, changes, cursor)
         finally:
             with self.lock:
                 self.in_flight.remove(targets)
@@ -140,8 +141,8 @@ class MangledStates(ApiClient):
     """The real client, with the server's target states cut short after the server acted
     (``created_at`` dropped): an answer the protocol does not allow."""
 
-    def push(self, device_id, changes):
-        results = super().push(device_id, changes)
+    def push(self, device_id, changes, cursor=None):
+        results = super().push(device_id, changes, cursor)
         return [
             r._replace(target={k: v for k, v in r.target.items() if k != "created_at"})
             for r in results
@@ -195,3 +196,25 @@ def test_the_next_push_leaves_before_an_answer_is_booked(
         assert (tally.sent, store.sync_state().pending) == (20, 0)
     assert sent_at_booking[0] == push_mod.IN_FLIGHT + 1
     assert sent_at_booking == sorted(sent_at_booking) and sent_at_booking[-1] == 4
+
+
+def test_no_push_leaves_while_a_pull_from_the_start_is_under_way(
+    a: Device, server, token: str, database_url: str
+):
+    """After a refused cursor (a restored server) the bases of our waiting changes may
+    name versions the server lost or gave again: nothing is pushed until the pull from
+    the start has ended and put them on the server's versions."""
+    with a.store() as store, ApiClient(server.url, token) as client:
+        uid = store.create_target("Acme").uid
+        backoff = Backoff(threading.Event(), Wakeable(), cap=1, attempts=3)
+        pusher = Pusher(store, client, backoff)
+        pusher.push_pending()
+        store.set_status(uid, "Hot")
+        store.restart_pull()  # as the pull loop does on a refused cursor
+        assert pusher.push_pending().sent == 0
+        assert store.sync_state().pending == 1
+        device = store.device_id
+        assert len(audit_change_ids(database_url, device)) == 1  # the create only
+        Puller(store, client, backoff).pull_available()  # from the start, to the end
+        assert pusher.push_pending().outcomes.applied == 1
+    assert [e.new_status for e in server_history(server.url, token, uid).history] == [None, "Hot"]
