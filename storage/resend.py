@@ -27,6 +27,7 @@ come back was pushed after the point the database was restored to, and is gone t
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from .context import Ctx
@@ -130,6 +131,14 @@ _DECIDE_AGAIN_SQL = (
 )
 
 
+def base_on(version: int, latest: datetime | None, changed_at: datetime) -> int:
+    """The base to send again a change made at ``changed_at`` whose own base the restored
+    server may not have: its ``version`` where the server's latest change of that kind
+    (``latest``) is older (ours is the later one), else 0, "before the server had it",
+    which the server answers as a conflict where a teammate changed it since."""
+    return version if latest is None or changed_at > latest else 0
+
+
 def _decide_again(ctx: Ctx) -> None:
     """Every change waiting here goes to the server again, on its version: their bases
     were versions from before the restore, which the server may have lost, or given
@@ -142,8 +151,8 @@ def _decide_again(ctx: Ctx) -> None:
     again, held = [], set()
     for row_id, uid, op, at, version, status_at, updated_at, state in cursor.execute(_WAITING_SQL):
         latest = status_at if op == "set_status" else updated_at
-        later = latest is None or time_from_text(at) > time_from_text(latest)
-        again.append((version if later else 0, row_id))
+        latest_at = None if latest is None else time_from_text(latest)
+        again.append((base_on(version, latest_at, time_from_text(at)), row_id))
         if state != "pending":
             held.add(uid)
     if again:

@@ -174,18 +174,16 @@ def restored_base(
     on; None for any other refusal.
 
     The version our change was made on is gone, so the server cannot tell whether a
-    teammate changed the target since. Where the server's latest change of that kind
-    (status, or details for an edit) is older than ours, ours is the later one and goes
-    on the server's version, as :mod:`storage.resend` sends again a lost change; where
-    it is newer, on 0 ("before the server had it"), so that a teammate's change makes it
-    a conflict for the user to settle, instead of a refusal to correct by hand."""
+    teammate changed the target since: it goes as after a pull from the start
+    (:func:`storage.resend.base_on`), not as a refusal for the user to correct by hand.
+    (A server that checks the push's cursor refuses such a push before deciding it.)"""
     if state is None or op == "create" or base_version is None:
         return None
     version = _version(state)
     if base_version <= version:
         return None
     latest = _state_time(state, "status_changed_at" if op == "set_status" else "last_updated")
-    return version if latest is None or time_from_text(changed_at) > latest else 0
+    return resend.base_on(version, latest, time_from_text(changed_at))
 
 
 def _state_time(state: State, name: str) -> datetime | None:
