@@ -289,11 +289,11 @@ def apply_push_results(ctx: Ctx, results: Sequence[Result | PushResult]) -> Push
         rows: dict[str, tuple[int, str]] = {}
         made: dict[int, tuple[str, int | None, str]] = {}  # (op, base_version, changed_at)
         held: dict[int, tuple[int, str] | None] = {}  # held in this call: (version, target) by id
-        for cid, row_id, uid, row_state, *change in ctx.db.cursor().execute(
+        for cid, row_id, uid, row_state, op, base, at in ctx.db.cursor().execute(
             _ROWS_SQL, (json.dumps(ids),)
         ):
             rows[cid] = (row_id, uid)
-            made[row_id] = tuple(change)  # type: ignore[assignment]
+            made[row_id] = (op, base, at)
             if row_state != "pending":
                 held[row_id] = None  # held already: no rebase reaches it
         gone: set[str] = set()
