@@ -177,6 +177,48 @@ def test_running_daemons_recover_from_a_restore_by_themselves(
             pg_cluster.drop_database(backup)
 
 
+def test_a_daemon_pulls_again_before_it_pushes_what_it_queued_across_a_restore(
+    pg_cluster: PgCluster, devices: Callable[[str], Device]
+) -> None:
+    """Ann's laptop sleeps through the restore with a change queued on Acme's version 2,
+    which the restore took away; ben, after the restore, moves Acme on: version 2 again.
+    Ann's daemon starts: its push is refused (409: a cursor from before the restore), it
+    pulls everything first and sends the change on the server's version 0, so ben's
+    later change makes it a conflict for ann; before, version 2 matched and hers went
+    over his without one."""
+    with server_on_new_database(pg_cluster) as server:
+        ann, ben = devices("ann"), devices("ben")
+        for device in (ann, ben):
+            device.connect(server.url, server.add_user(device.name))
+        assert ann.run("add", "Acme", "--status", "Cold").returncode == 0
+        ann.sync_once()
+        backup = _backup(pg_cluster, server)
+        try:
+            _set(ann, "Acme", "Hot")
+            ann.sync_once()  # version 2, lost with the restore
+            _set(ann, "Acme", "Closed")  # queued on version 2; the laptop sleeps
+            _restore(pg_cluster, server, backup)
+            daemon = ben.start_daemon(PIPETRACK_SYNC_BACKOFF_MAX="1")
+            wait_until(lambda: _status(ben, "Acme") == "Cold", timeout=30, what="ben has Acme")
+            _set(ben, "Acme", "Passed")  # later than ann's queued change
+            wait_until(lambda: ben.pending() == 0, timeout=30, what="ben's change is out")
+            daemon.terminate()
+
+            ann.start_daemon(PIPETRACK_SYNC_BACKOFF_MAX="1").wait_log("HTTP 409", timeout=30)
+
+            def settled() -> bool:
+                with ann.store() as store:
+                    return len(store.conflicts()) == 1 and store.sync_state().pending == 0
+
+            wait_until(settled, timeout=30, what="ann's change meets ben's")
+            with ann.store() as store:
+                [conflict] = store.conflicts()
+            assert (conflict.mine_status, conflict.theirs_status) == ("Closed", "Passed")
+            assert [s for s, _ in _audit(server.database_url, "Acme")] == ["Cold", "Passed"]
+        finally:
+            pg_cluster.drop_database(backup)
+
+
 def _status(device: Device, name: str) -> str | None:
     with device.store() as store:
         found = [t for t in store.list_targets(TargetQuery()) if t.name == name]
