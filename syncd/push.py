@@ -153,9 +153,12 @@ class Pusher:
             try:
                 self._push_snapshot(plan_pushes(snapshot, self.limit), tally, each)
             except PullFirst as err:
+                if self.store.pull_cursor() != self._cursor:
+                    # the pull loop pulled since (from the start): push with its cursor, or
+                    # wait while it is still pulling again (the loop's first check)
+                    continue
                 log.warning("the server refused our push (%s); pulling everything first", err)
-                if not self.store.pulling_again():  # the pull loop may have begun it
-                    self.store.restart_pull()
+                self.store.restart_pull()
                 break
             if tally.settled == before:
                 # Everything came back blocked: taking again would send the same changes

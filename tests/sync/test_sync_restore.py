@@ -7,11 +7,18 @@ server holds a later status."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import threading
 from collections.abc import Callable
 
 import psycopg
 
 from storage import TargetQuery
+from syncd.client import ApiClient
+from syncd.pull import Puller
+from syncd.push import Pusher
+from syncd.retry import Backoff, Wakeable
 from tests.support.fixtures import server_on_new_database
 from tests.support.pg import PgCluster
 from tests.sync.faultproxy import FaultProxy
@@ -263,3 +270,54 @@ def test_a_daemon_killed_part_way_through_pulling_again_still_sends_the_lost_cha
             )
         finally:
             pg_cluster.drop_database(backup)
+
+
+class _PullLoopFirst(ApiClient):
+    """The real client; before its first push leaves, ``meanwhile()`` runs: what the
+    daemon's pull loop may do while a push is being sent."""
+
+    def __init__(self, url: str, token: str, meanwhile: Callable[[], object]) -> None:
+        super().__init__(url, token)
+        self.meanwhile: Callable[[], object] | None = meanwhile
+
+    def push(self, device_id, changes, cursor=None):
+        if self.meanwhile is not None:
+            self.meanwhile, meanwhile = None, self.meanwhile
+            meanwhile()
+        return super().push(device_id, changes, cursor)
+
+
+def test_a_push_refused_after_the_pull_loop_pulled_again_is_sent_again_at_once(
+    pg_cluster: PgCluster, devices: Callable[[str], Device]
+) -> None:
+    """The push leaves with the cursor from before the restore while the pull loop, on
+    its own connection, pulls everything again: the 409 that follows starts no second
+    pull from the start; the push goes again with the new cursor."""
+    with server_on_new_database(pg_cluster) as server:
+        ann = devices("ann")
+        token = server.add_user("ann")
+        ann.connect(server.url, token)
+        assert ann.run("add", "Acme", "--status", "Cold").returncode == 0
+        ann.sync_once()
+        reset = subprocess.run(
+            [sys.executable, "-m", "pipetrack", "admin", "reset-cursors"]
+            + ["--database-url", server.database_url],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert reset.returncode == 0, reset.stderr
+        _set(ann, "Acme", "Hot")
+        backoff = Backoff(threading.Event(), Wakeable(), cap=1, attempts=3)
+
+        def pull_loop() -> None:
+            with ann.store() as other, ApiClient(server.url, token) as client:
+                other.restart_pull()
+                Puller(other, client, backoff).pull_available()
+
+        with ann.store() as store, _PullLoopFirst(server.url, token, pull_loop) as client:
+            before = store.pull_cursor()
+            tally = Pusher(store, client, backoff).push_pending()
+            assert tally.outcomes.applied == 1
+            assert not store.pulling_again() and store.pull_cursor() != before
+        assert [s for s, _ in _audit(server.database_url, "Acme")] == ["Cold", "Hot"]
