@@ -41,7 +41,6 @@ _ERRORS = {
     for code, text in {
         400: "malformed JSON or cursor",
         401: "missing, wrong or disabled token",
-        409: "the push's cursor is from before this database was restored: pull again",
         413: "body over 2 MiB or more than 1,000 changes",
         422: "the request does not match the schema",
         503: "the database is unavailable",
@@ -108,7 +107,18 @@ async def push(
 
 
 v1.add_api_route(
-    "/push", push, methods=["POST"], response_model=PushResponse, route_class_override=_PushRoute
+    "/push",
+    push,
+    methods=["POST"],
+    response_model=PushResponse,
+    route_class_override=_PushRoute,
+    responses={
+        409: {
+            "model": ErrorBody,
+            "description": "the push's cursor is not this database's (restored from a"
+            " backup since the device last pulled): nothing decided; pull again, then push",
+        }
+    },
 )
 
 

@@ -70,6 +70,9 @@ def test_health_and_openapi_need_no_token(shared_server, http):
     }
     spec = http.get(shared_server.url + "/openapi.json").json()
     assert {"/v1/push", "/v1/pull", "/v1/targets/{uid}/history"} <= spec["paths"].keys()
+    push = spec["paths"]["/v1/push"]["post"]  # the cursor header and its 409, on push alone
+    assert "409" in push["responses"] and "409" not in spec["paths"]["/v1/pull"]["get"]["responses"]
+    assert [p["name"] for p in push["parameters"] if p["in"] == "header"] == ["Pipetrack-Cursor"]
     assert http.get(shared_server.url + "/docs").status_code == 200
 
 
