@@ -396,6 +396,7 @@ _STATE_KEYS = (
     _HINT,
     _REPORTER,
     pull.PULL_MORE,
+    pull.PULL_AGAIN,
 )
 
 
@@ -447,6 +448,7 @@ def sync_state(ctx: Ctx, server: str | None) -> SyncState:
             daemon_running=pid is not None,
             reported=reported,
             pulling=pid is not None and meta.get(pull.PULL_MORE) == "1",
+            pulling_again=meta.get(pull.PULL_AGAIN) is not None,
             resent=int(meta.get(resend.RESENT) or 0),
         )
 

@@ -223,6 +223,9 @@ class SyncState:
     #: Changes of ours sent again because the server had lost them (its database
     #: restored from a backup), counted since the store was made.
     resent: int = 0
+    #: The server's database was restored: everything is pulled again from the start,
+    #: and nothing is pushed until that ends (the changes' bases are checked first).
+    pulling_again: bool = False
 
     @property
     def connection(self) -> str:
@@ -260,6 +263,7 @@ class SyncState:
             "pulling": self.pulling,
             "hint": self.current_hint,
             "resent": self.resent,
+            "pulling_again": self.pulling_again,
         }
 
 

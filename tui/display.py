@@ -135,7 +135,9 @@ def describe_sync(state: SyncState) -> str:
     sync daemon runs on the profile (see :attr:`SyncState.connection`)."""
     hint = state.current_hint
     parts = [f"{state.connection} ({hint})" if hint else state.connection]
-    if state.pulling:
+    if state.pulling_again:  # a restored server: nothing is pushed until it ends
+        parts.append("pulling again")
+    elif state.pulling:
         parts.append("catching up")
     parts.append(f"{state.pending:,} pending")
     if state.conflicts:

@@ -31,6 +31,16 @@ def register(app: typer.Typer) -> None:
 
 
 def _sync_text(state: SyncState) -> str:
+    text = _connection_text(state)
+    if state.pulling_again:
+        return text + (
+            "; pulling everything again (the server's database was restored from a backup):"
+            " your changes go out once it ends"
+        )
+    return text + ("; catching up with the team's changes" if state.pulling else "")
+
+
+def _connection_text(state: SyncState) -> str:
     if state.connection == "not syncing":
         return "offline (no sync daemon runs: start one with pipetrack sync)"
     if state.connection == "connecting":
@@ -40,7 +50,7 @@ def _sync_text(state: SyncState) -> str:
         text = state.connection + since
     if state.current_hint:
         text += f" ({state.current_hint})"
-    return text + ("; catching up with the team's changes" if state.pulling else "")
+    return text
 
 
 def state_lines(state: SyncState, user: str | None = None) -> list[tuple[str, str]]:

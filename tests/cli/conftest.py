@@ -70,6 +70,7 @@ STATUS_KEYS = {
     "hint",
     "resent",
     "user",
+    "pulling_again",
 }
 REJECTED_KEYS = {"change_id", "target", "name", "op", "status", "fields", "changed_at", "reason"}
 CONFLICT_KEYS = {"change_id", "target", "name", "base", "mine", "theirs"}

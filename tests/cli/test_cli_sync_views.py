@@ -46,6 +46,19 @@ def test_status_json_has_the_design_keys(cli: Cli, logged_in: None) -> None:
     assert state["online"] is False and state["last_sync_at"] is None
 
 
+def test_status_says_changes_wait_while_everything_is_pulled_again(
+    cli: Cli, store: Store, logged_in: None
+) -> None:
+    cli("add", "Acme", "--status", "Hot")
+    store.restart_pull()  # the server refused the cursor: its database was restored
+    assert "pulling everything again" in status_lines(cli)["Sync"]
+    assert "your changes go out once it ends" in status_lines(cli)["Sync"]
+    assert cli("status", "--json").json()["pulling_again"] is True
+    store.apply_pull_json('{"targets": [], "history": [], "cursor": "c", "more": false}')
+    assert "pulling" not in status_lines(cli)["Sync"]
+    assert cli("status", "--json").json()["pulling_again"] is False
+
+
 def test_status_is_not_online_when_no_daemon_runs(cli: Cli, store: Store, logged_in: None):
     """A daemon killed -9 last recorded "online": with its process gone that is not true."""
     store.record_sync(online=True, synced=True)

@@ -294,7 +294,7 @@ def test_after_a_pull_from_the_start_every_waiting_change_is_decided_again(store
     assert len(store.conflicts()) == 1 and len(store.rejected()) == 2
 
     store.restart_pull()
-    assert store.pulling_again()
+    assert store.pulling_again() and store.sync_state().pulling_again  # status says so
     teammate = clock.now + timedelta(minutes=1)
     restored = [
         state(uid[n], 2, before, name=n, status="Hot", status_at=before)
@@ -306,7 +306,7 @@ def test_after_a_pull_from_the_start_every_waiting_change_is_decided_again(store
     ]
     store.apply_pull_json(_page(*restored, cursor="again"))
 
-    assert not store.pulling_again()
+    assert not store.pulling_again() and not store.sync_state().pulling_again
     again = {str(c.target): c.base_version for c in store.take_batch()}
     assert again == {uid["Later"]: 2, uid["Sooner"]: 0, uid["Met"]: 2, uid["Refused"]: 2}
     assert store.conflicts() == []

@@ -349,6 +349,7 @@ def test_sync_state_and_record_sync(store, clock, daemon_lock):
         "pulling": False,
         "hint": None,
         "resent": 0,
+        "pulling_again": False,
     }
     store.create_target("A")
     clock.advance(seconds=90)

@@ -151,6 +151,11 @@ async def test_sync_bar_says_connecting_then_catching_up(
         assert (await bar_shows("online · catching up")).startswith("online · catching up · 0")
         other.apply_pull_json('{"targets": [], "history": [], "cursor": "c2", "more": false}')
         assert (await bar_shows("online · 0 pending")).startswith("online · 0 pending")
+        other.restart_pull()  # the server's database was restored: nothing pushed meanwhile
+        assert (await bar_shows("online · pulling again")).startswith("online · pulling again")
+        other.apply_pull_json('{"targets": [], "history": [], "cursor": "c3", "more": false}')
+        # (the page sent none of our targets: the server lost them; they go out again)
+        assert (await bar_shows("online · 9 pending")).startswith("online · 9 pending")
 
 
 async def test_sync_bar_says_what_the_user_can_do_about_an_error(store, other, daemon_lock):
