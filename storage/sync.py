@@ -220,11 +220,24 @@ def _held_base(
     pending rows)."""
     if row_id in held:
         return
-    held[row_id] = None  # held from here on: no later rebase reaches it
-    for done_id, version in reversed(done):
-        if done_id < row_id:
-            held[row_id] = (version, uid)
-            return
+    version = _rebased_by(done, row_id)  # held from here on: no later rebase reaches it
+    held[row_id] = None if version is None else (version, uid)
+
+
+def _rebased_by(done: Sequence[tuple[int, int]], row_id: int) -> int | None:
+    """The version a pending change was rebased on by the done changes booked so far
+    (``done``: its target's (outbox id, version) in result order): the last older one's."""
+    return next((version for done_id, version in reversed(done) if done_id < row_id), None)
+
+
+class _Booked(NamedTuple):
+    """An outbox row a push answered, as booking reads it."""
+
+    id: int
+    target: str
+    op: str
+    base_version: int | None
+    changed_at: str
 
 
 #: What booking results reads of a touched target: the server base (moved here) and the
@@ -236,7 +249,7 @@ _TARGET_FIELDS = [
 ]
 _IN_JSON = "IN (SELECT value FROM json_each(?))"
 _ROWS_SQL = (
-    "SELECT change_id, id, target, state, op, base_version, changed_at FROM outbox"
+    "SELECT change_id, state, id, target, op, base_version, changed_at FROM outbox"
     f" WHERE change_id {_IN_JSON}"
 )
 _TARGETS_SQL = (
@@ -286,16 +299,12 @@ def apply_push_results(ctx: Ctx, results: Sequence[Result | PushResult]) -> Push
     # them again is answered ``duplicate`` and booked then.
     with ctx.write_refetchable():
         ids = list(dict.fromkeys(str(r.change_id) for r in results))
-        rows: dict[str, tuple[int, str]] = {}
-        made: dict[int, tuple[str, int | None, str]] = {}  # (op, base_version, changed_at)
+        rows: dict[str, _Booked] = {}
         held: dict[int, tuple[int, str] | None] = {}  # held in this call: (version, target) by id
-        for cid, row_id, uid, row_state, op, base, at in ctx.db.cursor().execute(
-            _ROWS_SQL, (json.dumps(ids),)
-        ):
-            rows[cid] = (row_id, uid)
-            made[row_id] = (op, base, at)
+        for cid, row_state, *row in ctx.db.cursor().execute(_ROWS_SQL, (json.dumps(ids),)):
+            rows[cid] = _Booked(*row)
             if row_state != "pending":
-                held[row_id] = None  # held already: no rebase reaches it
+                held[rows[cid].id] = None  # held already: no rebase reaches it
         gone: set[str] = set()
         done: dict[str, list[tuple[int, int]]] = {}
         newest: dict[str, State] = {}
@@ -304,7 +313,8 @@ def apply_push_results(ctx: Ctx, results: Sequence[Result | PushResult]) -> Push
             change_id = str(result.change_id)
             if change_id not in rows or change_id in gone:
                 continue  # done already (a retry after a lost response), or to send again
-            row_id, uid = rows[change_id]
+            row = rows[change_id]
+            row_id, uid = row.id, row.target
             counts[result.outcome] += 1
             state = result.target
             version = None if state is None else _version(state)
@@ -318,11 +328,10 @@ def apply_push_results(ctx: Ctx, results: Sequence[Result | PushResult]) -> Push
                 conflicts.append((o.server_state.db_value(_server_json(state)), row_id))
                 _held_base(held, done.get(uid, ()), row_id, uid)
             elif result.outcome == "rejected":
-                op, base_version, changed_at = made[row_id]
-                # its base now: as rebased by a done change of this push before it
-                done_before = reversed(done.get(uid, []))
-                base_version = next((v for d, v in done_before if d < row_id), base_version)
-                if (base := restored_base(state, op, base_version, changed_at)) is not None:
+                # its base now: as rebased by a done change of this push before it, if any
+                base_now = _rebased_by(done.get(uid, ()), row_id)
+                base_now = row.base_version if base_now is None else base_now
+                if (base := restored_base(state, row.op, base_now, row.changed_at)) is not None:
                     counts["rejected"] -= 1  # not refused: to be sent on the server's version
                     counts["rebased"] += 1
                     restored.append((base, row_id))
@@ -334,7 +343,7 @@ def apply_push_results(ctx: Ctx, results: Sequence[Result | PushResult]) -> Push
                 blocked.append((row_id,))
             if state is not None and (uid not in newest or version > _version(newest[uid])):
                 newest[uid] = state
-        touched = list(dict.fromkeys(uid for _, uid in (rows[c] for c in ids if c in rows)))
+        touched = list(dict.fromkeys(rows[c].target for c in ids if c in rows))
         targets = _read_targets(ctx, touched)
         _many(ctx, _DELETE_SQL, deletes)
         _many(ctx, _AUDIT_SQL, audits)
