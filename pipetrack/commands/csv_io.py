@@ -114,12 +114,20 @@ def parse_csv(text: str, source: str) -> CsvRows:
     return CsvRows(source, rows, lines)
 
 
+#: The FILE that means standard input (import) or standard output (export), as for cat.
+STDIO = "-"
+
+
 def read_csv(path: Path) -> CsvRows:
-    source = str(path)
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise _bad(source, f"cannot read it: {err.strerror}") from None
+    """The file's rows; ``-`` reads standard input."""
+    if str(path) == STDIO:
+        source, data = "stdin", sys.stdin.buffer.read()
+    else:
+        source = str(path)
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            raise _bad(source, f"cannot read it: {err.strerror}") from None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -138,13 +146,16 @@ LARGE_IMPORT_ROWS = 5_000
 
 def import_csv(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(metavar="FILE.csv", help="UTF-8 CSV with a header.")],
+    file: Annotated[
+        Path,
+        typer.Argument(metavar="FILE.csv", help="UTF-8 CSV with a header; - for standard input."),
+    ],
     as_json: JsonFlag = False,
 ) -> None:
     """Add or update targets from a CSV file: all rows or none."""
     parsed = read_csv(file)
     if len(parsed.rows) >= LARGE_IMPORT_ROWS:
-        info(f"importing {len(parsed.rows):,} rows from {file} (all or none)…")
+        info(f"importing {len(parsed.rows):,} rows from {parsed.source} (all or none)…")
     every = Every(PROGRESS_S)
 
     def saved(done: int, total: int) -> None:
@@ -180,7 +191,8 @@ BOM = "\ufeff"
 def export_csv(
     ctx: typer.Context,
     file: Annotated[
-        Path | None, typer.Argument(metavar="[FILE]", help="Where to write; stdout if none.")
+        Path | None,
+        typer.Argument(metavar="[FILE]", help="Where to write; standard output if none or -."),
     ] = None,
     excel: Annotated[
         bool,
@@ -197,14 +209,41 @@ def export_csv(
     """Write every target as CSV (the columns import reads, uid included; import reads
     every form this writes)."""
     delimiter = ";" if semicolons else ","
+    if file is not None and str(file) == STDIO:
+        file = None
+    if file is not None:
+        _check_writable_place(file)
     with open_store(ctx) as store, closing(store.iter_targets(TargetQuery())) as targets:
         # a row at a time from one snapshot, ended before the store closes (even by a pipe)
         if file is None:
             sys.stdout.write(BOM if excel else "")
             write_csv(sys.stdout, targets, delimiter)
             return
-        tmp = file.with_name(file.name + ".tmp")
-        with tmp.open("w", encoding="utf-8-sig" if excel else "utf-8", newline="") as out:
-            count = write_csv(out, targets, delimiter)
-    os.replace(tmp, file)
+        count = _write_whole(file, "utf-8-sig" if excel else "utf-8", targets, delimiter)
     info(f"exported {count:,} targets to {file}")
+
+
+def _check_writable_place(file: Path) -> None:
+    """Refuse, before anything is read, a FILE that names a directory or a directory
+    that is not there (a typo, most likely)."""
+    if file.is_dir():
+        raise InvalidInput("file", f"{file} is a directory; give the name of a file in it")
+    if not file.parent.is_dir():
+        raise InvalidInput("file", f"no directory {file.parent} to write {file.name} in")
+
+
+def _write_whole(file: Path, encoding: str, targets: Iterable[TargetView], delimiter: str) -> int:
+    """Write beside ``file`` and move it into place: a reader never sees half a file, a
+    failure leaves ``file`` as it was and nothing beside it. Errors name ``file``."""
+    tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("w", encoding=encoding, newline="") as out:
+            count = write_csv(out, targets, delimiter)
+        os.replace(tmp, file)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise OSError(err.errno, err.strerror, str(file)) from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return count

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -240,11 +241,67 @@ def test_export_then_import_into_the_same_profile_changes_nothing(
     assert targets(cli) == filled
 
 
-def test_export_to_an_unwritable_place_exits_1(
+def test_export_to_a_directory_not_there_exits_2(
     cli: Cli, filled: list[dict], tmp_path: Path
 ) -> None:
-    err = cli("export", str(tmp_path / "no" / "such" / "dir.csv"), code=1).error
-    assert "No such file or directory" in err
+    err = cli("export", str(tmp_path / "no" / "such" / "out.csv"), code=2).error
+    assert f"no directory {tmp_path / 'no' / 'such'} to write out.csv in" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "profile"]
+
+
+def test_export_to_a_directory_exits_2_and_leaves_nothing_beside_it(
+    cli: Cli, filled: list[dict], tmp_path: Path
+) -> None:
+    (tmp_path / "out").mkdir()
+    err = cli("export", str(tmp_path / "out"), code=2).error
+    assert f"{tmp_path / 'out'} is a directory" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out", "profile"]
+
+
+def test_export_where_no_file_can_be_made_exits_1_naming_the_file(
+    cli: Cli, filled: list[dict]
+) -> None:
+    # /proc takes no new files, even from root: the error is the user's path, not a temp
+    err = cli("export", "/proc/pipetrack-export.csv", code=1).error
+    assert err.endswith(": /proc/pipetrack-export.csv") and ".tmp" not in err
+
+
+def test_a_failed_export_keeps_the_old_file_and_leaves_nothing_beside_it(
+    cli: Cli, filled: list[dict], tmp_path: Path
+) -> None:
+    out = tmp_path / "out.csv"
+    out.write_text("the old export\n")
+
+    def disk_full():  # the fault: the disk fills after the first row
+        yield SimpleNamespace(name="A", description="", markets=[], status=None, uid="u")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError) as err:
+        csv_io._write_whole(out, "utf-8", disk_full(), ",")  # noqa: SLF001
+    assert (err.value.strerror, err.value.filename) == ("No space left on device", str(out))
+    assert out.read_text() == "the old export\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.csv", "profile"]
+
+
+def test_dash_is_standard_output_for_export_and_standard_input_for_import(
+    cli: Cli, filled: list[dict], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    text = cli("export", "-").stdout
+    assert text == cli("export").stdout and text.startswith("name,")
+    assert not (tmp_path / "-").exists()
+    other = str(tmp_path / "other")
+    run = cli("--home", other, "import", "-", "--json", input=text)
+    assert run.json() == {"created": 4, "updated": 0}
+    keys = ("uid", "name", "description", "markets", "status")
+    copied = cli("--home", other, "list", "--json").json()
+    assert [[t[k] for k in keys] for t in copied] == [[t[k] for k in keys] for t in filled]
+
+
+def test_a_bad_row_from_standard_input_names_stdin(cli: Cli) -> None:
+    err = cli("import", "-", input="name,status\nAcme,Warm\n", code=2).error
+    assert err.startswith("pipetrack: error: stdin: line 2: ")
+    assert targets(cli) == []
 
 
 def test_a_market_with_the_csv_separator_is_refused(cli: Cli) -> None:
