@@ -34,6 +34,7 @@ def _conflict_view(ctx: Ctx, row: Outbox, target: Target) -> ConflictView:
     audit = a.get_or_none(a.change_id == row.change_id)
     theirs = _theirs(row)
     by_status = row.op != "edit"  # who / when of the field the change touches
+    theirs_version = theirs.version if theirs else (target.server_version or 0)
     return ConflictView(
         change_id=row.change_id,
         target=row.target,
@@ -52,8 +53,28 @@ def _conflict_view(ctx: Ctx, row: Outbox, target: Target) -> ConflictView:
         theirs_changed_at=(
             (theirs.status_changed_at if by_status else theirs.last_updated) if theirs else None
         ),
-        theirs_version=theirs.version if theirs else (target.server_version or 0),
+        theirs_version=theirs_version,
+        theirs_note=_their_note(ctx, row, theirs_version) if by_status else None,
     )
+
+
+def _their_note(ctx: Ctx, row: Outbox, theirs_version: int) -> str | None:
+    """The note of the teammate's status change this one met: the last one pulled for
+    the target after our base and up to the server's version we were answered with
+    (None until the pull that follows the push answer has brought it)."""
+    a = ctx.m.audit
+    entry = (
+        a.select(a.note)
+        .where(
+            (a.target == row.target)
+            & (a.origin == "server")
+            & (a.server_version > (row.base_version or 0))
+            & (a.server_version <= theirs_version)
+        )
+        .order_by(a.server_version.desc())
+        .first()
+    )
+    return entry.note if entry else None
 
 
 def _rows(ctx: Ctx, state: str) -> list[tuple[Outbox, Target]]:

@@ -153,6 +153,7 @@ class ConflictView:
     theirs_changed_by: str | None
     theirs_changed_at: datetime | None
     theirs_version: int
+    theirs_note: str | None = None  # the teammate's note on their status change, once pulled
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -170,6 +171,7 @@ class ConflictView:
                 "changed_by": self.theirs_changed_by,
                 "changed_at": iso(self.theirs_changed_at),
                 "version": self.theirs_version,
+                "note": self.theirs_note,
             },
         }
 

@@ -77,7 +77,7 @@ CONFLICT_KEYS = {"change_id", "target", "name", "base", "mine", "theirs"}
 CONFLICT_NESTED = {
     "base": {"status", "version"},
     "mine": {"status", "changed_at", "note"},
-    "theirs": {"status", "changed_by", "changed_at", "version"},
+    "theirs": {"status", "changed_by", "changed_at", "version", "note"},
 }
 
 

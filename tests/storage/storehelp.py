@@ -60,6 +60,7 @@ def entry(
     by: str = "bob",
     op: str = "set_status",
     entry_id: int = 1,
+    note: str | None = None,
 ) -> AuditEntry:
     return AuditEntry(
         id=entry_id,
@@ -73,6 +74,7 @@ def entry(
         changed_by=by,
         device_id="other-device",
         version=version,
+        note=note,
     )
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from protocol import InvalidInput
 from storage import NotFound
-from tests.storage.storehelp import result, state
+from tests.storage.storehelp import entry, new_id, result, state
 
 
 @pytest.fixture
@@ -178,3 +178,21 @@ def test_only_a_rejected_new_target_is_made_again(store, rejected):
     with pytest.raises(InvalidInput, match="status change: only a new target is made again"):
         store.recreate_rejected(bad)
     assert [r.change_id for r in store.rejected()] == [bad]
+
+
+def test_a_conflict_shows_the_teammates_note_once_pulled(store, clock, conflicted):
+    uid, _, _, _ = conflicted
+    assert store.conflicts()[0].theirs_note is None  # the answer came; the pull not yet
+    at = clock.now
+    notes = {1: "before our base", 3: None, 5: "LOI signed", 6: "after the answer"}
+    old = {1: None, 3: "Cold", 5: "Active", 6: "Passed"}
+    new = {1: "Cold", 3: "Active", 5: "Passed", 6: "Hot"}
+    history = [
+        entry(new_id(), uid, at, old=old[v], new=new[v], version=v, by="carol", entry_id=v, note=n)
+        for v, n in notes.items()
+    ]
+    store.apply_pull([state(uid, 6, at, name="Acme", status="Hot", by="carol")], history, "c1")
+    (conflict,) = store.conflicts()
+    assert (conflict.theirs_status, conflict.theirs_version) == ("Passed", 5)
+    assert conflict.theirs_note == "LOI signed"
+    assert conflict.to_json()["theirs"]["note"] == "LOI signed"

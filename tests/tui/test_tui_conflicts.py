@@ -112,3 +112,23 @@ def test_a_rejected_new_target_reads_as_words():
     text = console.export_text()
     assert "new target" in text and "markets: Nordics, DACH" in text, text
     assert "create" not in text and "description" not in text and "[" not in text, text
+
+
+def test_a_conflict_shows_both_notes():
+    """The teammate's note is beside mine: often it says why they chose otherwise."""
+    from datetime import UTC, datetime
+
+    from rich.console import Console
+
+    from storage import ConflictView
+    from tui.screens.conflicts import conflict_panel
+
+    at = datetime(2026, 6, 1, tzinfo=UTC)
+    conflict = ConflictView(
+        "c1", "t1", "Acme", "set_status", "Cold", 1, "Hot", None, at, "call went well",
+        "Passed", "bob", at, 2, "they chose a rival",
+    )  # fmt: skip
+    console = Console(width=100, record=True, file=io.StringIO())
+    console.print(conflict_panel(conflict))
+    note = next(line for line in console.export_text().splitlines() if line.startswith("Note"))
+    assert "call went well" in note and "they chose a rival" in note, note

@@ -55,7 +55,7 @@ def conflict_panel(conflict: ConflictView) -> Group:
     table.add_row(
         "When", "", local_time(conflict.mine_changed_at), local_time(conflict.theirs_changed_at)
     )
-    table.add_row("Note", "", conflict.mine_note or "", "")
+    table.add_row("Note", "", conflict.mine_note or "", conflict.theirs_note or "")
     title = Text.assemble((conflict.name, "bold"), f"  conflicting {op_words(conflict.op)}")
     hint = Text("m keep mine · t take theirs · a choose another status", style="dim")
     return Group(title, Text(""), table, Text(""), hint)
