@@ -17,7 +17,7 @@ from .limits import (
     parse_since,
     parse_until,
 )
-from .ops import op_words
+from .ops import UNDO_NOTE, note_words, op_words
 from .status import STATUS_ORDER, Status, parse_status
 from .version import installed_version
 
@@ -30,6 +30,7 @@ __all__ = [
     "STATUS_ORDER",
     "SINCE_FORMS",
     "UNTIL_FORMS",
+    "UNDO_NOTE",
     "InvalidInput",
     "Status",
     "clean_description",
@@ -38,6 +39,7 @@ __all__ = [
     "clean_note",
     "installed_version",
     "markets_text",
+    "note_words",
     "op_words",
     "parse_status",
     "parse_since",

@@ -15,6 +15,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from protocol import (
+    UNDO_NOTE,
     InvalidInput,
     Status,
     clean_description,
@@ -34,7 +35,6 @@ from .view import compute_view, empty_start, refresh
 
 _fault_hook: Callable[[str], None] | None = None
 
-UNDO_NOTE = "undo of "
 _STAGE_FROM = 100  # rows; below this a temporary table costs more than it saves
 
 

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from pipetrack.context import EXIT_STALE, open_store
-from protocol import SINCE_FORMS, markets_text, parse_since, parse_status
+from protocol import SINCE_FORMS, markets_text, note_words, parse_since, parse_status
 from storage import ActivityEntry, HistoryEntry, TargetQuery, TargetView
 from storage.types import SortKey
 
@@ -59,7 +59,7 @@ def history_row(e: HistoryEntry) -> tuple[str, ...]:
         NONE if e.days_in_previous is None else str(e.days_in_previous),
         e.changed_by,
         e.sync,
-        e.note or "",
+        note_words(e.note),
     )
 
 

@@ -168,6 +168,18 @@ def test_undo_walks_back_this_devices_status_changes(cli: Cli) -> None:
     ]
 
 
+def test_an_undo_reads_undo_in_tables_and_keeps_the_undone_id_in_json(cli: Cli) -> None:
+    uid = cli("add", "Acme", "--status", "Cold").stdout.strip()
+    cli("set", uid, "Hot", "--note", "call went well")
+    cli("undo")
+    last = history(cli, uid)[-1]
+    assert last["note"] == f"undo of {history(cli, uid)[-2]['change_id']}"
+    notes = [line.split()[-1] for line in cli("history", uid).stdout.splitlines()[-2:]]
+    assert notes == ["well", "undo"]  # the NOTE column; no 36-character id in a table
+    newest = cli("activity").stdout.splitlines()[1]
+    assert newest.endswith(" undo"), newest
+
+
 def test_undo_takes_back_a_bulk_change_whole(cli: Cli, store: Store) -> None:
     uids = [cli("add", f"T{i}", "--status", "Cold").stdout.strip() for i in range(3)]
     store.set_status_many(uids, "Hot")  # as the terminal UI's bulk change does

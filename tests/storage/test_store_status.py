@@ -121,7 +121,9 @@ def act(store: Store, server: Server, uids: list[str], action: tuple) -> None:
         server.someone_else(uids[args[0]], args[1])
         store.apply_pull([server.state(uids[args[0]])], [], "c")
     elif kind == "resolve" and store.conflicts():
-        store.resolve_conflict(store.conflicts()[0].change_id, args[0])
+        first = store.conflicts()[0]
+        if first.op != "edit" or args[0] in ("mine", "theirs"):  # an edit takes no status
+            store.resolve_conflict(first.change_id, args[0])
     elif kind == "drop" and store.rejected():
         dropped = store.rejected()[0]
         if dropped.op != "create":  # a dropped create takes its target (and a uid) away

@@ -174,6 +174,7 @@ def test_conflict_holds_back_that_targets_later_changes_only(store, clock, fetch
             "changed_by": "carol",
             "changed_at": "2026-06-01T12:00:00Z",
             "version": 7,
+            "note": None,  # carol's change not pulled yet
         },
     }
     assert store.sync_state().conflicts == 1

@@ -38,6 +38,16 @@ async def test_detail_shows_description_markets_and_history(store, uids):
         assert not isinstance(app.screen, DetailScreen)
 
 
+async def test_an_undo_reads_undo_in_the_history(store, uids):
+    store.set_status(uids["Acme Robotics"], "Hot", note="budget approved")
+    store.undo_last()  # its note names the undone change's id, for undo itself
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        history = (await open_detail(pilot)).query_one("#history", DataTable)
+        assert history.get_row_at(0)[0] == "Hot → Cold" and history.get_row_at(0)[4] == "undo"
+        assert history.get_row_at(1)[4] == "budget approved"
+
+
 async def test_edit_details_and_invalid_edit_refused(store, uids):
     borealis = uids["Borealis Energy"]
     app = make_app(store)

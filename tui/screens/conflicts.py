@@ -15,7 +15,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from protocol import Status, op_words
+from protocol import Status, note_words, op_words
 from storage import ConflictView, RejectedView
 
 from ..display import local_time, status_label
@@ -55,7 +55,7 @@ def conflict_panel(conflict: ConflictView) -> Group:
     table.add_row(
         "When", "", local_time(conflict.mine_changed_at), local_time(conflict.theirs_changed_at)
     )
-    table.add_row("Note", "", conflict.mine_note or "", conflict.theirs_note or "")
+    table.add_row("Note", "", note_words(conflict.mine_note), note_words(conflict.theirs_note))
     title = Text.assemble((conflict.name, "bold"), f"  conflicting {op_words(conflict.op)}")
     hint = Text("m keep mine · t take theirs · a choose another status", style="dim")
     return Group(title, Text(""), table, Text(""), hint)

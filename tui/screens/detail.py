@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Label, Static
 
+from protocol import note_words
 from storage import HistoryEntry, TargetView
 
 from ..display import SYNC_WORD, local_time, markets_text, status_class, status_label
@@ -27,7 +28,8 @@ def history_row(entry: HistoryEntry) -> tuple[str, ...]:
     where = "server" if entry.origin == "server" else f"local · {SYNC_WORD[entry.sync]}"
     days = "" if entry.days_in_previous is None else f"{entry.days_in_previous:,}"
     change = f"{status_label(entry.old_status)} → {status_label(entry.new_status)}"
-    return (change, entry.changed_by, local_time(entry.changed_at), days, entry.note or "", where)
+    when = local_time(entry.changed_at)
+    return (change, entry.changed_by, when, days, note_words(entry.note), where)
 
 
 def _changed(new: T, old: T) -> T | None:
