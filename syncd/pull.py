@@ -52,7 +52,9 @@ class PullTally:
         return self
 
     def __str__(self) -> str:
-        return f"pulled {self.targets} targets, {self.history} history entries"
+        targets = "target" if self.targets == 1 else "targets"
+        entries = "entry" if self.history == 1 else "entries"
+        return f"pulled {self.targets} {targets}, {self.history} history {entries}"
 
 
 class Puller:

@@ -366,3 +366,10 @@ def test_a_network_change_ends_the_loops_backoff_waits(tmp_path):
     for thread in threads:
         thread.join(5)
     assert set(waited) == {"push", "pull"} and max(waited.values()) < 1.0
+
+
+def test_the_pull_log_line_counts_in_words():
+    from syncd.pull import PullTally
+
+    assert str(PullTally(1, 1)) == "pulled 1 target, 1 history entry"
+    assert str(PullTally(0, 2)) == "pulled 0 targets, 2 history entries"
