@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from typing import Any, TypeVar
 
@@ -26,6 +28,11 @@ from .widgets import TargetTable
 # The other screens are imported when first opened (see ``tui.screens``).
 
 R = TypeVar("R")
+
+
+def _nothing() -> None:
+    """Queued behind the writes to wait for them."""
+
 
 #: How often the app asks SQLite whether another process (the sync daemon) wrote.
 POLL_INTERVAL = 0.3
@@ -63,6 +70,8 @@ class PipetrackApp(App[int]):
         self._read_at = time.monotonic()
         self.greet = greet
         self._data_version: int | None = None
+        # One thread for the writes that can take seconds: queued in the order asked.
+        self._writes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pipetrack-write")
         self.set_keymap(self.config.keys)
 
     @property
@@ -139,17 +148,63 @@ class PipetrackApp(App[int]):
             screen.post_message(DataChanged())
 
     # ---- writes ------------------------------------------------------------------------
+    #: What a store call may raise that the user is told of (:meth:`report`).
+    FAILURES = (InvalidInput, LookupError, StoreError)
+
     def attempt(self, call: Callable[..., R], *args: Any, **kwargs: Any) -> R | None:
         """Run a store call; refused input or a database problem becomes a notification."""
         try:
             return call(*args, **kwargs)
-        except InvalidInput as err:
-            self.notify(err.message, title="Not saved", severity="error")
-        except LookupError as err:
-            self.notify(str(err), title="Not found", severity="error")
-        except StoreError as err:
-            self.notify(str(err), title="Database problem", severity="error", timeout=10)
+        except self.FAILURES as err:
+            self.report(err)
         return None
+
+    def write_now(self, call: Callable[..., R], *args: Any, **kwargs: Any) -> R | None:
+        """A short write (one target), on the event loop as :meth:`attempt`, after the
+        queued ones (:meth:`write_later`) are done: writes land in the order asked."""
+        self._writes.submit(_nothing).result()
+        return self.attempt(call, *args, **kwargs)
+
+    def write_later(
+        self,
+        call: Callable[[], R],
+        done: Callable[[R], object],
+        failed: Callable[[], object] | None = None,
+    ) -> None:
+        """A write that can take seconds (a bulk change, or undoing one, over 100,000
+        targets): queued now in the write thread, so the screen stays live; on the event
+        loop after it, ``done`` with its result, or the failure told and ``failed``."""
+        future = self._writes.submit(call)
+        self.run_worker(self._written(future, done, failed), group="write", exit_on_error=False)
+
+    async def _written(
+        self, future: Future[R], done: Callable[[R], object], failed: Callable[[], object] | None
+    ) -> None:
+        try:
+            # shielded: quitting cancels the worker, never the write (see finish_writes)
+            result = await asyncio.shield(asyncio.wrap_future(future))
+        except self.FAILURES as err:
+            self.report(err)
+            if failed is not None:
+                failed()
+            return
+        done(result)
+
+    def finish_writes(self) -> None:
+        """Wait for every queued write (at quit, before the store closes)."""
+        self._writes.shutdown(wait=True)
+
+    def on_unmount(self) -> None:
+        self.finish_writes()
+
+    def report(self, err: Exception) -> None:
+        """One of :data:`FAILURES` as a notification."""
+        if isinstance(err, InvalidInput):
+            self.notify(err.message, title="Not saved", severity="error")
+        elif isinstance(err, LookupError):
+            self.notify(str(err), title="Not found", severity="error")
+        else:
+            self.notify(str(err), title="Database problem", severity="error", timeout=10)
 
     # ---- navigation --------------------------------------------------------------------
     def open_detail(self, uid: str) -> None:
@@ -236,8 +291,10 @@ def run(profile: Profile) -> int:
     except (StoreError, OSError) as err:
         print(f"pipetrack: {err}", file=sys.stderr)
         return 1
+    app = PipetrackApp(store, config)
     try:
-        result = PipetrackApp(store, config).run()
+        result = app.run()
     finally:
+        app.finish_writes()
         store.close()
     return result or 0

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import threading
+import time
+
 from tuihelp import make_app, make_conflict, make_rejected, notifications, settle, shown, until
 
 from storage import TargetQuery
-from tui.screens import FilterForm, StatusPicker, TargetForm
+from tui.screens import FilterForm, StatusPicker, SummaryScreen, TargetForm
 from tui.widgets import TargetTable
 from tui.widgets.columns import layout
 
@@ -324,3 +329,79 @@ async def test_slow_search_read_goes_to_the_worker(store, uids):
         await settle(pilot)
         assert worker == ["T"]
         assert names(app) == [v.name for v in store.list_targets(TargetQuery(search="TA"))]
+
+
+async def test_the_screen_stays_live_while_an_undo_waits_for_the_database(store, uids, home):
+    """Another process holds the write lock (a large import does for seconds): the undo
+    waits for it in a thread, and the keys still work meanwhile."""
+    acme = uids["Acme Robotics"]
+    store.set_status(acme, "Hot")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_WRITE_LOCK, str(home / "pipetrack.db"), "3"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        app = make_app(store)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            await pilot.press("u", "g")  # undo, then the summary screen
+            await pilot.pause()
+            assert isinstance(app.screen, SummaryScreen)
+            assert store.get(acme).status == "Hot" and holder.poll() is None  # still waiting
+            holder.wait(10)
+            await settle(pilot)
+            assert store.get(acme).status == "Cold"
+            assert "Undone: Acme Robotics is Cold again" in notifications(app)[-1]
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+#: Takes SQLite's write lock on argv[1] for argv[2] seconds, as another writer does.
+HOLD_WRITE_LOCK = """
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+db.execute("ROLLBACK")
+"""
+
+
+async def test_a_key_pressed_while_a_long_write_is_queued_lands_after_it(store, uids):
+    """Writes land in the order asked: a status key waits for the bulk change or undo
+    still being written (here a write held back one second)."""
+    acme = uids["Acme Robotics"]
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        go = threading.Event()
+
+        def held_back() -> object:
+            go.wait(10)
+            return store.set_status(acme, "Closed")
+
+        app.write_later(held_back, lambda _: None)
+        threading.Timer(1.0, go.set).start()
+        await pilot.press("4")  # Acme, the first row: Hot, after the Closed queued first
+        await settle(pilot)
+        assert [h.new_status for h in store.history(acme)[-2:]] == ["Closed", "Hot"]
+        assert store.get(acme).status == "Hot"
+
+
+async def test_quitting_waits_for_the_queued_writes(store, uids):
+    acme, borealis = uids["Acme Robotics"], uids["Borealis Energy"]
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+
+        def slow() -> object:
+            time.sleep(0.5)
+            return store.set_status(acme, "Closed")
+
+        app.write_later(slow, lambda _: None)
+        app.write_later(lambda: store.set_status(borealis, "Passed"), lambda _: None)  # queued
+        await pilot.press("q")
+    assert store.get(acme).status == "Closed" and store.get(borealis).status == "Passed"

@@ -36,9 +36,14 @@ class StoreAccess:
     def store(self) -> Store:
         return self.pipetrack.store
 
-    def attempt(self, write: Callable[..., R], *args: Any, **kwargs: Any) -> R | None:
-        """Run a store call; a refused or failed one becomes a notification (None)."""
-        return self.pipetrack.attempt(write, *args, **kwargs)
+    def attempt(self, read: Callable[..., R], *args: Any, **kwargs: Any) -> R | None:
+        """Run a store read; a failed one becomes a notification (None)."""
+        return self.pipetrack.attempt(read, *args, **kwargs)
+
+    def write(self, write: Callable[..., R], *args: Any, **kwargs: Any) -> R | None:
+        """A short store write, in order after the queued ones; refused or failed: a
+        notification (None). Long ones: ``self.pipetrack.write_later``."""
+        return self.pipetrack.write_now(write, *args, **kwargs)
 
 
 class AppScreen(StoreAccess, Screen[None], inherit_bindings=False):

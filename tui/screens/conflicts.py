@@ -170,7 +170,7 @@ class ConflictsScreen(SubScreen):
     # ---- conflict choices ---------------------------------------------------------------
     def _resolve(self, choice: str) -> None:
         item = self.selected
-        if isinstance(item, ConflictView) and self.attempt(
+        if isinstance(item, ConflictView) and self.write(
             self.store.resolve_conflict, item.change_id, choice
         ):
             self.notify(f"{item.name}: resolved")
@@ -197,9 +197,7 @@ class ConflictsScreen(SubScreen):
     # ---- rejected changes --------------------------------------------------------------
     def action_drop(self) -> None:
         item = self.selected
-        if isinstance(item, RejectedView) and self.attempt(
-            self.store.drop_rejected, item.change_id
-        ):
+        if isinstance(item, RejectedView) and self.write(self.store.drop_rejected, item.change_id):
             self.notify(f"{item.name}: rejected change dropped")
             self.pipetrack.data_changed()
 
@@ -208,7 +206,7 @@ class ConflictsScreen(SubScreen):
         if not isinstance(item, RejectedView):
             return
         if item.op == "create":
-            again = self.attempt(self.store.recreate_rejected, item.change_id)
+            again = self.write(self.store.recreate_rejected, item.change_id)
             if again is not None:
                 self.notify(f"{again.name}: made again as a new target")
                 self.pipetrack.data_changed()
@@ -224,6 +222,6 @@ class ConflictsScreen(SubScreen):
     def correct(self, item: RejectedView, status: Status | None, note: str | None) -> None:
         """Drop the rejected change and set the status the user chose instead, in one
         transaction (a crash between the two would lose the correction)."""
-        if self.attempt(self.store.correct_rejected, item.change_id, status, note):
+        if self.write(self.store.correct_rejected, item.change_id, status, note):
             self.notify(f"{item.name}: corrected to {status_label(status)}")
         self.pipetrack.data_changed()  # a failure may mean the list is out of date

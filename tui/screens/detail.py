@@ -135,7 +135,7 @@ class DetailScreen(SubScreen):
         def chosen(choice: StatusChoice | None) -> None:
             if choice is None:
                 return
-            if self.attempt(self.store.set_status, view.uid, choice.status, choice.note):
+            if self.write(self.store.set_status, view.uid, choice.status, choice.note):
                 self.pipetrack.data_changed()
 
         picker = StatusPicker(f"Status of {view.name}", current=view.status, allow_none=True)

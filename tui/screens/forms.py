@@ -57,7 +57,7 @@ class FormModal(AppModal[bool]):
         except InvalidInput as err:
             self.notify(err.message, title="Not saved", severity="error")
             return
-        if self.attempt(self.save, values) is not None:
+        if self.write(self.save, values) is not None:
             self.dismiss(True)
 
     @on(Button.Pressed, "#cancel")

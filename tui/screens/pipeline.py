@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Footer, Input, Label, Static
 
 from protocol import STATUS_ORDER, Status
-from storage import StoreError, TargetQuery
+from storage import TargetQuery, Undone
 
 from ..display import STALE_ONLY, describe_filter, plural, status_label
 from ..pager import TargetPager
@@ -147,7 +147,7 @@ class PipelineScreen(ListingScreen):
         view = self.table.current
         if view is None:
             return
-        change = self.attempt(self.store.set_status, view.uid, status, note)
+        change = self.write(self.store.set_status, view.uid, status, note)
         if change is None:
             return
         if not change.changed:
@@ -172,10 +172,10 @@ class PipelineScreen(ListingScreen):
         self.app.push_screen(picker, chosen)
 
     def action_undo(self) -> None:
-        outcome = self.attempt(lambda: (self.store.undo_last(),))
-        if outcome is None:
-            return
-        (undone,) = outcome
+        # off the event loop: undoing a bulk change of 100,000 targets takes seconds
+        self.pipetrack.write_later(self.store.undo_last, self._undone)
+
+    def _undone(self, undone: Undone | None) -> None:
         if undone is None:
             self.notify("Nothing to undo")
             return
@@ -234,20 +234,19 @@ class PipelineScreen(ListingScreen):
         )
         self.app.push_screen(picker, chosen)
 
-    @work(thread=True, group="bulk", exit_on_error=False)
     def bulk_change(self, uids: list[str] | None, pager: TargetPager, choice: StatusChoice) -> None:
-        try:
+        def write() -> int:
             targets = uids if uids is not None else pager.all_uids()
             # One transaction: all or nothing, one fsync for thousands of targets.
-            changed = self.store.set_status_many(targets, choice.status, choice.note)
-        except (StoreError, ValueError, LookupError) as err:
-            self.app.call_from_thread(self.notify, str(err), severity="error")
-            changed = -1
-        self.app.call_from_thread(self._bulk_done, changed, choice.status)
+            return self.store.set_status_many(targets, choice.status, choice.note)
 
-    def _bulk_done(self, changed: int, status: Status | None) -> None:
-        if changed >= 0:
-            self.notify(f"{plural(changed, 'target')} set to {status_label(status)}")
+        def done(changed: int) -> None:
+            self.notify(f"{plural(changed, 'target')} set to {status_label(choice.status)}")
+            self.after_bulk()
+
+        self.pipetrack.write_later(write, done, failed=self.after_bulk)
+
+    def after_bulk(self) -> None:
         self.table.clear_marks()
         self.pipetrack.data_changed()
 
