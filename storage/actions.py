@@ -243,12 +243,13 @@ def change_status(
     """:func:`set_status` with a validated status and note, inside the caller's write
     transaction; ``group``: the changes undone together that it is one of (an import)."""
     target = status_rows.read_one(ctx, uid)
-    if target.status == new:
-        return StatusChange(changed=False, target=status_rows.view_of(ctx, target))
+    before = target.status
+    if before == new:
+        return StatusChange(changed=False, target=status_rows.view_of(ctx, target), before=before)
     batch = status_rows.plan(ctx, [target], new, note, group)
     _write_statuses(ctx, batch)
     view = status_rows.view_of(ctx, target)
-    return StatusChange(changed=True, target=view, change_id=batch.change_ids[0])
+    return StatusChange(changed=True, target=view, change_id=batch.change_ids[0], before=before)
 
 
 def set_status(

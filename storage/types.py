@@ -81,6 +81,7 @@ class StatusChange:
     changed: bool
     target: TargetView
     change_id: str | None = None
+    before: str | None = None  # the status the target had
 
 
 @dataclass(frozen=True)

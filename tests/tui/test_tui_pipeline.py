@@ -7,6 +7,7 @@ import sys
 import threading
 import time
 
+import pytest
 from tuihelp import make_app, make_conflict, make_rejected, notifications, settle, shown, until
 
 from storage import TargetQuery
@@ -331,9 +332,16 @@ async def test_slow_search_read_goes_to_the_worker(store, uids):
         assert names(app) == [v.name for v in store.list_targets(TargetQuery(search="TA"))]
 
 
-async def test_the_screen_stays_live_while_an_undo_waits_for_the_database(store, uids, home):
-    """Another process holds the write lock (a large import does for seconds): the undo
-    waits for it in a thread, and the keys still work meanwhile."""
+@pytest.mark.parametrize(
+    ("key", "after", "told"),
+    [("u", "Cold", "Undone: Acme Robotics is Cold again"), ("5", "Closed", "Hot → Closed")],
+    ids=["undo", "status key"],
+)
+async def test_the_screen_stays_live_while_a_write_waits_for_the_database(
+    store, uids, home, key, after, told
+):
+    """Another process holds the write lock (a large import does for seconds): the write
+    waits for it in the write thread, and the keys still work meanwhile."""
     acme = uids["Acme Robotics"]
     store.set_status(acme, "Hot")
     holder = subprocess.Popen(
@@ -346,14 +354,14 @@ async def test_the_screen_stays_live_while_an_undo_waits_for_the_database(store,
         app = make_app(store)
         async with app.run_test(size=(100, 30)) as pilot:
             await pilot.pause()
-            await pilot.press("u", "g")  # undo, then the summary screen
+            await pilot.press(key, "g")  # the write, then the summary screen
             await pilot.pause()
             assert isinstance(app.screen, SummaryScreen)
             assert store.get(acme).status == "Hot" and holder.poll() is None  # still waiting
             holder.wait(10)
             await settle(pilot)
-            assert store.get(acme).status == "Cold"
-            assert "Undone: Acme Robotics is Cold again" in notifications(app)[-1]
+            assert store.get(acme).status == after
+            assert told in notifications(app)[-1]
     finally:
         holder.kill()
         holder.wait()

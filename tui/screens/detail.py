@@ -135,8 +135,11 @@ class DetailScreen(SubScreen):
         def chosen(choice: StatusChoice | None) -> None:
             if choice is None:
                 return
-            if self.write(self.store.set_status, view.uid, choice.status, choice.note):
-                self.pipetrack.data_changed()
+            uid, status, note = view.uid, choice.status, choice.note
+            self.pipetrack.write_later(
+                lambda: self.store.set_status(uid, status, note),
+                lambda _change: self.pipetrack.data_changed(),
+            )
 
         picker = StatusPicker(f"Status of {view.name}", current=view.status, allow_none=True)
         self.app.push_screen(picker, chosen)

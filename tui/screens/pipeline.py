@@ -12,7 +12,7 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, Input, Label, Static
 
 from protocol import STATUS_ORDER, Status
-from storage import TargetQuery, Undone
+from storage import StatusChange, TargetQuery, Undone
 
 from ..display import STALE_ONLY, describe_filter, plural, status_label
 from ..pager import TargetPager
@@ -147,14 +147,18 @@ class PipelineScreen(ListingScreen):
         view = self.table.current
         if view is None:
             return
-        change = self.write(self.store.set_status, view.uid, status, note)
-        if change is None:
-            return
+        uid = view.uid
+        # queued like the long writes: a key never freezes the screen while another
+        # process holds the database, and keys pressed in a row land in that order
+        self.pipetrack.write_later(lambda: self.store.set_status(uid, status, note), self._set)
+
+    def _set(self, change: StatusChange) -> None:
+        target = change.target
         if not change.changed:
-            self.notify(f"{view.name} is already {status_label(status)}")
+            self.notify(f"{target.name} is already {status_label(target.status)}")
             return
-        self.table.patch(change.target)
-        self.notify(f"{view.name}: {status_label(view.status)} → {status_label(status)}")
+        self.table.patch(target)
+        self.notify(f"{target.name}: {status_label(change.before)} → {status_label(target.status)}")
         self.pipetrack.data_changed()
 
     def action_status_picker(self) -> None:
