@@ -30,10 +30,6 @@ from .widgets import TargetTable
 R = TypeVar("R")
 
 
-def _nothing() -> None:
-    """Queued behind the writes to wait for them."""
-
-
 #: How often the app asks SQLite whether another process (the sync daemon) wrote.
 POLL_INTERVAL = 0.3
 #: Days in status and stagnation move with the clock, not only with the data: a list
@@ -70,7 +66,7 @@ class PipetrackApp(App[int]):
         self._read_at = time.monotonic()
         self.greet = greet
         self._data_version: int | None = None
-        # One thread for the writes that can take seconds: queued in the order asked.
+        # One thread for the screens' writes (write_later): they run in the order asked.
         self._writes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pipetrack-write")
         self.set_keymap(self.config.keys)
 
@@ -159,21 +155,17 @@ class PipetrackApp(App[int]):
             self.report(err)
         return None
 
-    def write_now(self, call: Callable[..., R], *args: Any, **kwargs: Any) -> R | None:
-        """A short write (one target), on the event loop as :meth:`attempt`, after the
-        queued ones (:meth:`write_later`) are done: writes land in the order asked."""
-        self._writes.submit(_nothing).result()
-        return self.attempt(call, *args, **kwargs)
-
     def write_later(
         self,
         call: Callable[[], R],
         done: Callable[[R], object],
         failed: Callable[[], object] | None = None,
     ) -> None:
-        """A write that can take seconds (a bulk change, or undoing one, over 100,000
-        targets): queued now in the write thread, so the screen stays live; on the event
-        loop after it, ``done`` with its result, or the failure told and ``failed``."""
+        """Every write of the screens: queued now in the one write thread, so writes land
+        in the order asked and the screen stays live while one waits for the database
+        (another process's import holds it for seconds; a bulk change or its undo over
+        100,000 targets takes seconds itself). On the event loop after it: ``done`` with
+        its result, or the failure told (as :meth:`attempt` does) and ``failed``."""
         future = self._writes.submit(call)
         self.run_worker(self._written(future, done, failed), group="write", exit_on_error=False)
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 from tuihelp import make_app, make_conflict, make_rejected, notifications, settle, shown, until
@@ -251,6 +253,20 @@ async def test_new_target_and_invalid_input_refused(store, uids):
         assert store.count_targets() == 11
 
 
+async def test_a_form_saved_twice_while_the_database_is_busy_saves_once(store, uids, home):
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("n", *"Lambda Labs")
+        with holding_the_write_lock(home, 1.0) as holder:
+            await pilot.press("ctrl+s", "ctrl+s")  # the second while the first waits
+            assert holder.poll() is None
+        await settle(pilot)
+        assert store.count_targets() == 11 and [c.op for c in store.take_batch()] == ["create"]
+        assert not any("Not saved" in n or "already named" in n for n in notifications(app))
+        assert not isinstance(app.screen, TargetForm)
+
+
 async def test_an_empty_list_says_what_to_do(store, other):
     app = make_app(store)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -344,24 +360,32 @@ async def test_the_screen_stays_live_while_a_write_waits_for_the_database(
     waits for it in the write thread, and the keys still work meanwhile."""
     acme = uids["Acme Robotics"]
     store.set_status(acme, "Hot")
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        with holding_the_write_lock(home, 3.0) as holder:
+            await pilot.press(key, "g")  # the write, then the summary screen
+            await pilot.pause()
+            assert isinstance(app.screen, SummaryScreen)
+            assert store.get(acme).status == "Hot" and holder.poll() is None  # still waiting
+        await settle(pilot)
+        assert store.get(acme).status == after
+        assert told in notifications(app)[-1]
+
+
+@contextlib.contextmanager
+def holding_the_write_lock(home, seconds: float) -> Iterator[subprocess.Popen]:
+    """Another process holds the profile's write lock for ``seconds`` from entry; the
+    block's end waits for it to let go."""
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_WRITE_LOCK, str(home / "pipetrack.db"), "3"],
+        [sys.executable, "-c", HOLD_WRITE_LOCK, str(home / "pipetrack.db"), str(seconds)],
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
         assert holder.stdout.readline() == "locked\n"
-        app = make_app(store)
-        async with app.run_test(size=(100, 30)) as pilot:
-            await pilot.pause()
-            await pilot.press(key, "g")  # the write, then the summary screen
-            await pilot.pause()
-            assert isinstance(app.screen, SummaryScreen)
-            assert store.get(acme).status == "Hot" and holder.poll() is None  # still waiting
-            holder.wait(10)
-            await settle(pilot)
-            assert store.get(acme).status == after
-            assert told in notifications(app)[-1]
+        yield holder
+        holder.wait(seconds + 10)
     finally:
         holder.kill()
         holder.wait()

@@ -26,7 +26,7 @@ FOCUS_BINDINGS = [
 
 
 class StoreAccess:
-    """Mixin: the app's store and its guarded write helper."""
+    """Mixin: the app's store and its guarded reads (writes: ``pipetrack.write_later``)."""
 
     @property
     def pipetrack(self) -> PipetrackApp:
@@ -39,11 +39,6 @@ class StoreAccess:
     def attempt(self, read: Callable[..., R], *args: Any, **kwargs: Any) -> R | None:
         """Run a store read; a failed one becomes a notification (None)."""
         return self.pipetrack.attempt(read, *args, **kwargs)
-
-    def write(self, write: Callable[..., R], *args: Any, **kwargs: Any) -> R | None:
-        """A short store write, in order after the queued ones; refused or failed: a
-        notification (None). Long ones: ``self.pipetrack.write_later``."""
-        return self.pipetrack.write_now(write, *args, **kwargs)
 
 
 class AppScreen(StoreAccess, Screen[None], inherit_bindings=False):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rich import box
@@ -170,11 +171,21 @@ class ConflictsScreen(SubScreen):
     # ---- conflict choices ---------------------------------------------------------------
     def _resolve(self, choice: str) -> None:
         item = self.selected
-        if isinstance(item, ConflictView) and self.write(
-            self.store.resolve_conflict, item.change_id, choice
-        ):
-            self.notify(f"{item.name}: resolved")
+        if isinstance(item, ConflictView):
+            self._write(
+                lambda: self.store.resolve_conflict(item.change_id, choice),
+                f"{item.name}: resolved",
+            )
+
+    def _write(self, write: Callable[[], object], told: str | Callable[[Any], str]) -> None:
+        """Queued in the app's write thread; once done, ``told`` (or what it makes of the
+        result) and the lists read again (after a failure too: they may be out of date)."""
+
+        def done(result: object) -> None:
+            self.notify(told if isinstance(told, str) else told(result))
             self.pipetrack.data_changed()
+
+        self.pipetrack.write_later(write, done, self.pipetrack.data_changed)
 
     def action_keep_mine(self) -> None:
         self._resolve("mine")
@@ -197,19 +208,21 @@ class ConflictsScreen(SubScreen):
     # ---- rejected changes --------------------------------------------------------------
     def action_drop(self) -> None:
         item = self.selected
-        if isinstance(item, RejectedView) and self.write(self.store.drop_rejected, item.change_id):
-            self.notify(f"{item.name}: rejected change dropped")
-            self.pipetrack.data_changed()
+        if isinstance(item, RejectedView):
+            drop = item.change_id
+            self._write(
+                lambda: self.store.drop_rejected(drop), f"{item.name}: rejected change dropped"
+            )
 
     def action_correct(self) -> None:
         item = self.selected
         if not isinstance(item, RejectedView):
             return
         if item.op == "create":
-            again = self.write(self.store.recreate_rejected, item.change_id)
-            if again is not None:
-                self.notify(f"{again.name}: made again as a new target")
-                self.pipetrack.data_changed()
+            self._write(
+                lambda: self.store.recreate_rejected(item.change_id),
+                lambda again: f"{again.name}: made again as a new target",
+            )
             return
 
         def chosen(choice: StatusChoice | None) -> None:
@@ -222,6 +235,7 @@ class ConflictsScreen(SubScreen):
     def correct(self, item: RejectedView, status: Status | None, note: str | None) -> None:
         """Drop the rejected change and set the status the user chose instead, in one
         transaction (a crash between the two would lose the correction)."""
-        if self.write(self.store.correct_rejected, item.change_id, status, note):
-            self.notify(f"{item.name}: corrected to {status_label(status)}")
-        self.pipetrack.data_changed()  # a failure may mean the list is out of date
+        self._write(
+            lambda: self.store.correct_rejected(item.change_id, status, note),
+            f"{item.name}: corrected to {status_label(status)}",
+        )

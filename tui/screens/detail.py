@@ -108,12 +108,10 @@ class DetailScreen(SubScreen):
             }
             if all(value is None for value in changes.values()):
                 return view
-            result = self.store.edit_target(view.uid, **changes)
-            self.pipetrack.data_changed()
-            return result
+            return self.store.edit_target(view.uid, **changes)
 
         initial = TargetFields(view.name, view.description, list(view.markets))
-        self.app.push_screen(TargetForm(f"Edit {view.name}", save, initial=initial))
+        self.app.push_screen(TargetForm(f"Edit {view.name}", save, initial=initial), self._saved)
 
     def action_snooze(self) -> None:
         view = self.view
@@ -121,11 +119,14 @@ class DetailScreen(SubScreen):
             return
 
         def save(until: date | None) -> object:
-            result = self.store.snooze(view.uid, until)
-            self.pipetrack.data_changed()
-            return result
+            return self.store.snooze(view.uid, until)
 
-        self.app.push_screen(SnoozeForm(f"Snooze {view.name}", save, view.snoozed_until))
+        form = SnoozeForm(f"Snooze {view.name}", save, view.snoozed_until)
+        self.app.push_screen(form, self._saved)
+
+    def _saved(self, result: object) -> None:
+        if result is not None:
+            self.pipetrack.data_changed()
 
     def action_status_picker(self) -> None:
         view = self.view

@@ -1,8 +1,9 @@
 """Forms that write through the store: new target, edit details, snooze.
 
-Each form hands what was typed to a ``save`` callable that calls the store. When
-the store refuses (InvalidInput), the message is shown and the form stays open
-with the input intact; nothing was written.
+Each form hands what was typed to a ``save`` callable that calls the store (and only
+the store: it runs in the app's write thread, queued behind earlier writes). Saved, the
+form is dismissed with what ``save`` returned; when the store refuses (InvalidInput),
+the message is shown and the form stays open with the input intact; nothing was written.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ class TargetFields:
     status: Status | None = None
 
 
-class FormModal(AppModal[bool]):
-    """A dialog with a save button; ``save`` gets the values, the store checks them."""
+class FormModal(AppModal[object]):
+    """A dialog with a save button; ``save`` gets the values, the store checks them.
+    Dismissed with ``save``'s result (None: cancelled)."""
 
     BINDINGS = [Binding("ctrl+s", "save", "Save", id="save")]
 
@@ -40,6 +42,7 @@ class FormModal(AppModal[bool]):
         super().__init__()
         self.title_text = title
         self.save = save
+        self.saving = False  # a save is queued: another press must not save twice
 
     def compose_buttons(self) -> ComposeResult:
         with Horizontal(classes="buttons"):
@@ -52,13 +55,18 @@ class FormModal(AppModal[bool]):
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
     def action_save(self) -> None:
+        if self.saving:
+            return
         try:
             values = self.values()
         except InvalidInput as err:
             self.notify(err.message, title="Not saved", severity="error")
             return
-        if self.write(self.save, values) is not None:
-            self.dismiss(True)
+        self.saving = True
+        self.pipetrack.write_later(lambda: self.save(values), self.dismiss, self._not_saved)
+
+    def _not_saved(self) -> None:
+        self.saving = False
 
     @on(Button.Pressed, "#cancel")
     def cancel_pressed(self) -> None:

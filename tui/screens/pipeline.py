@@ -12,7 +12,7 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, Input, Label, Static
 
 from protocol import STATUS_ORDER, Status
-from storage import StatusChange, TargetQuery, Undone
+from storage import StatusChange, TargetQuery, TargetView, Undone
 
 from ..display import STALE_ONLY, describe_filter, plural, status_label
 from ..pager import TargetPager
@@ -265,17 +265,19 @@ class PipelineScreen(ListingScreen):
         self.pipetrack.open_detail(event.view.uid)
 
     def action_new_target(self) -> None:
-        def save(fields: TargetFields) -> object:
-            view = self.store.create_target(
+        def save(fields: TargetFields) -> TargetView:
+            return self.store.create_target(
                 fields.name, fields.description, fields.markets, fields.status
             )
-            self.notify(f"Created {view.name}")
-            self.pipetrack.data_changed()
-            return view
+
+        def created(view: TargetView | None) -> None:
+            if view is not None:
+                self.notify(f"Created {view.name}")
+                self.pipetrack.data_changed()
 
         from .forms import TargetForm
 
-        self.app.push_screen(TargetForm("New target", save, with_status=True))
+        self.app.push_screen(TargetForm("New target", save, with_status=True), created)
 
     def action_conflicts(self) -> None:
         self.pipetrack.open_conflicts()
