@@ -19,6 +19,7 @@ import typer
 from pipetrack.context import EXIT_BAD_INPUT, config_of, open_store, profile_of
 from protocol import InvalidInput
 from storage import Store
+from storage.presence import sync_process_pid
 
 from .commands.output import info
 
@@ -79,7 +80,13 @@ def login(
         with Store.open(profile.db_path) as store:
             store.set_user_name(name)
     who = f" as {name}" if name else ""
-    info(f"logged in to {url}{who}; token saved in {profile.token_path}. Run 'pipetrack sync'.")
+    pid = sync_process_pid(profile.home)
+    then = (
+        f"The sync daemon running on this profile (pid {pid}) uses it now."
+        if pid
+        else "Run 'pipetrack sync'."
+    )
+    info(f"logged in to {url}{who}; token saved in {profile.token_path}. {then}")
     if cleartext(url):
         info(
             f"warning: {url} is plain http: your token and your pipeline cross the network"

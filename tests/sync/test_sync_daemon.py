@@ -153,6 +153,9 @@ def test_a_refused_token_pauses_until_login_gives_a_good_one(
 
     login = a.run("login", server.url, "--token", token)
     assert login.returncode == 0, login.stderr
+    assert login.stderr.rstrip().endswith(
+        f"running on this profile (pid {daemon.pid}) uses it now."
+    )
     wait_until(lambda: a.pending() == 0, timeout=10, what="push after login")
     assert daemon.proc.poll() is None
     assert daemon.log().count("token refused") == 2  # one per loop: paused, not hammering
