@@ -7,7 +7,7 @@ never happened.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from protocol import InvalidInput, Status, clean_note, op_words, parse_status
 
@@ -55,7 +55,15 @@ def _conflict_view(ctx: Ctx, row: Outbox, target: Target) -> ConflictView:
         ),
         theirs_version=theirs_version,
         theirs_note=_their_note(ctx, row, theirs_version) if by_status else None,
+        theirs_fields=_their_fields(row, theirs) if not by_status else None,
     )
+
+
+def _their_fields(row: Outbox, theirs: TargetState | None) -> dict[str, Any] | None:
+    """What the server holds now for the details an edit of mine changes."""
+    if theirs is None:
+        return None
+    return {key: getattr(theirs, key) for key in row.fields or {}}
 
 
 def _their_note(ctx: Ctx, row: Outbox, theirs_version: int) -> str | None:

@@ -155,6 +155,7 @@ class ConflictView:
     theirs_changed_at: datetime | None
     theirs_version: int
     theirs_note: str | None = None  # the teammate's note on their status change, once pulled
+    theirs_fields: dict[str, Any] | None = None  # an edit's: the server's values of its fields
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -166,6 +167,7 @@ class ConflictView:
                 "status": self.mine_status,
                 "changed_at": iso(self.mine_changed_at),
                 "note": self.mine_note,
+                "fields": self.mine_fields,
             },
             "theirs": {
                 "status": self.theirs_status,
@@ -173,6 +175,7 @@ class ConflictView:
                 "changed_at": iso(self.theirs_changed_at),
                 "version": self.theirs_version,
                 "note": self.theirs_note,
+                "fields": self.theirs_fields,
             },
         }
 

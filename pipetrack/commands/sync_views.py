@@ -101,13 +101,16 @@ def change_text(op: str, status: str | None, fields: dict[str, Any] | None) -> s
 
 
 def conflict_row(c: ConflictView) -> tuple[str, ...]:
+    edit = c.op == "edit"  # the details, not the status, met a teammate's
+    theirs = change_text("edit", None, c.theirs_fields) if edit else st(c.theirs_status)
+    theirs += f" v{c.theirs_version}"
     return (
         c.change_id[:8],
         c.name,
-        f"{st(c.base_status)} v{c.base_version}",
+        f"v{c.base_version}" if edit else f"{st(c.base_status)} v{c.base_version}",
         change_text(c.op, c.mine_status, c.mine_fields),
         local_time(c.mine_changed_at),
-        f"{st(c.theirs_status)} v{c.theirs_version}",
+        theirs,
         c.theirs_changed_by or "",
         local_time(c.theirs_changed_at),
     )

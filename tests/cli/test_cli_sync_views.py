@@ -147,6 +147,18 @@ def test_conflicts_table_shows_base_mine_theirs_and_who(cli: Cli, conflict: dict
     assert cli("status", "--json").json()["conflicts"] == 1
 
 
+def test_an_edit_conflict_reads_as_details_in_the_table(cli: Cli, store: Store) -> None:
+    made = make_conflict(store, "Globex", edit=True)
+    (row,) = cli("conflicts").stdout.splitlines()[1:]
+    assert row.startswith(made["change_id"][:8] + "  Globex")
+    cells = row.split("  ")
+    assert "v1" in cells and "edit description" in cells and "edit description v2" in cells, row
+    assert "Cold" not in row and "Active" not in row  # the statuses are not what met
+    (found,) = cli("conflicts", "--json").json()
+    assert found["mine"]["fields"] == {"description": "from the trade show"}
+    assert found["theirs"]["fields"] == {"description": ""}  # bob's, as the server has it
+
+
 def test_no_conflicts(cli: Cli) -> None:
     assert cli("conflicts", "--json").json() == []
     run = cli("conflicts")

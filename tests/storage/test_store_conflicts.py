@@ -196,3 +196,21 @@ def test_a_conflict_shows_the_teammates_note_once_pulled(store, clock, conflicte
     assert (conflict.theirs_status, conflict.theirs_version) == ("Passed", 5)
     assert conflict.theirs_note == "LOI signed"
     assert conflict.to_json()["theirs"]["note"] == "LOI signed"
+
+
+def test_an_edit_conflict_shows_the_servers_values_of_the_details_it_changes(
+    store, conflicted, clock
+):
+    _, _, _, beta = conflicted
+    store.edit_target(beta, description="mine", markets=["EU"])
+    [edit] = [c for c in store.take_batch() if str(c.target) == beta]
+    theirs = state(beta, 3, clock.now, name="Beta", description="carol's", markets=("US", "CA"))
+    store.apply_push_results([result(edit, "conflict", theirs)])
+    [conflict] = [c for c in store.conflicts() if c.op == "edit"]
+    assert conflict.mine_fields == {"description": "mine", "markets": ["EU"]}
+    assert conflict.theirs_fields == {"description": "carol's", "markets": ["US", "CA"]}
+    shown = conflict.to_json()
+    assert shown["mine"]["fields"] == conflict.mine_fields
+    assert shown["theirs"]["fields"] == conflict.theirs_fields
+    [status] = [c for c in store.conflicts() if c.op == "set_status"]
+    assert status.theirs_fields is None and status.to_json()["mine"]["fields"] is None

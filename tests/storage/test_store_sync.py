@@ -168,13 +168,19 @@ def test_conflict_holds_back_that_targets_later_changes_only(store, clock, fetch
         "target": a.uid,
         "name": "A",
         "base": {"status": "Cold", "version": 1},
-        "mine": {"status": "Hot", "changed_at": "2026-06-01T12:00:00Z", "note": None},
+        "mine": {
+            "status": "Hot",
+            "changed_at": "2026-06-01T12:00:00Z",
+            "note": None,
+            "fields": None,
+        },
         "theirs": {
             "status": "Passed",
             "changed_by": "carol",
             "changed_at": "2026-06-01T12:00:00Z",
             "version": 7,
             "note": None,  # carol's change not pulled yet
+            "fields": None,  # a status change's
         },
     }
     assert store.sync_state().conflicts == 1

@@ -132,3 +132,28 @@ def test_a_conflict_shows_both_notes():
     console.print(conflict_panel(conflict))
     note = next(line for line in console.export_text().splitlines() if line.startswith("Note"))
     assert "call went well" in note and "they chose a rival" in note, note
+
+
+async def test_an_edit_conflict_shows_both_details_and_offers_no_other_status(store, uids):
+    from tuihelp import _last_change, server_state  # noqa: PLC2701
+
+    uid = uids["Acme Robotics"]
+    store.edit_target(uid, description="Mine: humanoid robots.")
+    change = _last_change(store, uid)
+    theirs = server_state(store.get(uid), 9, by="bob")
+    theirs.description = "Bob's: warehouse robots, EU only."
+    store.apply_push_results(
+        [Result(change_id=change.change_id, outcome="conflict", target=theirs)]
+    )
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_conflicts(pilot)
+        text = shown(screen.query_one("#compare"))
+        assert "Details" in text and "humanoid" in text and "Bob's" in text, text
+        assert "Status" not in text and "choose another status" not in text, text
+        await pilot.press("a")  # not offered for an edit: nothing opens
+        await pilot.pause()
+        assert app.screen is screen
+        await pilot.press("t")
+        await settle(pilot)
+        assert store.get(uid).description == "Bob's: warehouse robots, EU only."

@@ -48,9 +48,12 @@ def conflict_panel(conflict: ConflictView) -> Group:
     for title in ("Base", "Mine", "Theirs"):
         table.add_column(title, ratio=1)
     mine = _what(conflict.op, conflict.mine_status, conflict.mine_fields)
-    table.add_row(
-        "Status", status_label(conflict.base_status), mine, status_label(conflict.theirs_status)
-    )
+    edit = conflict.op == "edit"  # the details met a teammate's, not the status
+    if edit:
+        table.add_row("Details", "", mine, _fields(conflict.theirs_fields) or "?")
+    else:
+        base, theirs = status_label(conflict.base_status), status_label(conflict.theirs_status)
+        table.add_row("Status", base, mine, theirs)
     table.add_row("Version", str(conflict.base_version or "—"), "", str(conflict.theirs_version))
     table.add_row("Who", "", "you", conflict.theirs_changed_by or "?")
     table.add_row(
@@ -58,7 +61,8 @@ def conflict_panel(conflict: ConflictView) -> Group:
     )
     table.add_row("Note", "", note_words(conflict.mine_note), note_words(conflict.theirs_note))
     title = Text.assemble((conflict.name, "bold"), f"  conflicting {op_words(conflict.op)}")
-    hint = Text("m keep mine · t take theirs · a choose another status", style="dim")
+    choices = "m keep mine · t take theirs" + ("" if edit else " · a choose another status")
+    hint = Text(choices, style="dim")
     return Group(title, Text(""), table, Text(""), hint)
 
 
@@ -159,6 +163,9 @@ class ConflictsScreen(SubScreen):
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "another_status":  # an edit's details are mine or theirs
+            item = self.selected
+            return isinstance(item, ConflictView) and item.op != "edit"
         if action in CONFLICT_ACTIONS:
             return isinstance(self.selected, ConflictView)
         if action == "drop":
