@@ -148,11 +148,22 @@ def _v4(cursor: Any) -> None:
     cursor.execute("CREATE TABLE pull_unseen (uid TEXT PRIMARY KEY) WITHOUT ROWID")
 
 
+def _v5(cursor: Any) -> None:
+    """Name search without accents: the trigram index of names made again with
+    ``remove_diacritics`` (the triggers that keep it in step name it, so they stay)."""
+    cursor.execute("DROP TABLE targets_fts")
+    cursor.execute(
+        "CREATE VIRTUAL TABLE targets_fts USING fts5 (name_lc, content='targets',"
+        " content_rowid='id', tokenize='trigram remove_diacritics 1')"
+    )
+    cursor.execute("INSERT INTO targets_fts (targets_fts) VALUES ('rebuild')")
+
+
 #: In order; ``MIGRATIONS[n]`` brings a file from version n to n + 1. A profile can be
 #: opened in the middle of its first catch-up, its secondary indexes set aside (dropped,
 #: their SQL in meta: storage/catchup.py): a migration that changes those indexes must
 #: first build them again from meta.
-MIGRATIONS: tuple[Callable[[Any], None], ...] = (_v1, _v2, _v3, _v4)
+MIGRATIONS: tuple[Callable[[Any], None], ...] = (_v1, _v2, _v3, _v4, _v5)
 LATEST = len(MIGRATIONS)
 
 

@@ -19,11 +19,11 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from peewee import SQL, fn
+from peewee import SQL, Case, Expression, fn
 
 from protocol import InvalidInput, parse_status
 
-from . import stagnation
+from . import fold, stagnation
 from .context import Ctx
 from .errors import Ambiguous, NotFound
 from .schema import Target
@@ -142,7 +142,7 @@ def _walk_stagnation(ctx: Ctx, q: TargetQuery, wide: Any) -> bool:
 
 
 def _named(ctx: Ctx, search: str) -> Any:
-    """Names holding ``search`` (casefolded)."""
+    """Names holding ``search`` (casefolded), accents aside (storage/fold.py)."""
     t = ctx.m.target
     if len(search) >= _FTS_MIN and not _fts_dense(ctx, search):
         fts = SQL(
@@ -151,7 +151,9 @@ def _named(ctx: Ctx, search: str) -> Any:
         return t.id.in_(fts)
     # Many matches (or too short for trigrams): a substring test on each name the walk
     # meets, from the name index before the row is read.
-    return fn.instr(t.name_lc, search) > 0
+    name = t.name_lc
+    plain = Case(None, [(Expression(name, "GLOB", "*[^ -~]*"), fn.unaccent(name))], name)
+    return fn.instr(plain, fold.unaccented(search)) > 0
 
 
 def _filters(ctx: Ctx, q: TargetQuery, now: datetime, *, listing: bool = False) -> list[Any]:

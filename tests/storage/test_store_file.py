@@ -56,6 +56,21 @@ def test_a_file_made_by_the_first_migration_is_upgraded(db_path, clock):
     assert raw_version == [(LATEST,)] and LATEST >= 2
 
 
+def test_an_upgraded_file_finds_its_names_typed_without_accents(db_path, clock):
+    conn = apsw.Connection(str(db_path))
+    with conn:
+        migrate(conn.cursor(), upto=4)  # the trigram index before remove_diacritics
+        conn.execute(V1_TARGET.replace("'Old Timer', 'old timer'", "'Café Ümlaut', 'café ümlaut'"))
+    conn.close()
+    with Store.open(db_path, clock=clock) as store:
+        assert [t.name for t in store.list_targets(TargetQuery(search="cafe umlaut"))] == [
+            "Café Ümlaut"
+        ]
+        renamed = store.edit_target(store.resolve("Café Ümlaut").uid, name="Crème Brûlée")
+        assert store.list_targets(TargetQuery(search="creme")) == [renamed]
+        assert store.list_targets(TargetQuery(search="cafe")) == []
+
+
 def test_a_corrupt_file(db_path):
     db_path.write_bytes(b"this is not a database at all\n" * 200)
     with pytest.raises(StoreError, match="not a pipetrack database or is damaged") as err:

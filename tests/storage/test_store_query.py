@@ -77,6 +77,70 @@ def test_search_is_a_case_insensitive_substring(store, sample):
     assert listed(store, search="nothing like it") == []
 
 
+ACCENTED = [
+    "Café Ümlaut",
+    "Société Générale",
+    "Müller GmbH",
+    "Zürich Re",
+    "Ørsted",
+    "Crème Brûlée",
+    "Straße AG",
+    "東京ロボティクス",
+    "Plain Co",
+    "Nguyễn Văn An",
+    "Αθήνα Bank",
+]
+#: search -> names found; the same whether the trigram index or the walk answers it
+FOUND_WITHOUT_ACCENTS = {
+    "cafe": ["Café Ümlaut"],
+    "CAFÉ": ["Café Ümlaut"],
+    "umlaut": ["Café Ümlaut"],
+    "societe gen": ["Société Générale"],
+    "muller": ["Müller GmbH"],
+    "mü": ["Müller GmbH"],
+    "zurich": ["Zürich Re"],
+    "creme brulee": ["Crème Brûlée"],
+    "strasse": ["Straße AG"],
+    "ロボ": ["東京ロボティクス"],
+    "東京ロボ": ["東京ロボティクス"],
+    "ørsted": ["Ørsted"],
+    "orsted": [],  # ø is a letter of its own, not o with an accent
+    "nguyen van": ["Nguyễn Văn An"],  # two accents on one letter
+    "αθήνα": ["Αθήνα Bank"],
+    "αθηνα": [],  # Greek keeps its accents (as SQLite's trigram index does)
+    "é": [  # every name with an e, accented or not (sorted by name, accents kept)
+        "Café Ümlaut",
+        "Crème Brûlée",
+        "Müller GmbH",
+        "Nguyễn Văn An",
+        "Société Générale",
+        "Straße AG",
+        "Zürich Re",
+        "Ørsted",
+    ],
+    "an": ["Nguyễn Văn An", "Αθήνα Bank"],
+}
+
+
+@pytest.mark.parametrize("walked", [False, True], ids=["trigram index", "walk"])
+def test_search_finds_names_typed_without_their_accents(store, monkeypatch, walked):
+    import storage.query
+
+    for name in ACCENTED:
+        store.create_target(name)
+    if walked:  # every search counts as dense: compared along the name index
+        monkeypatch.setattr(storage.query, "DENSE_MIN", 0)
+    for search, found in FOUND_WITHOUT_ACCENTS.items():
+        assert listed(store, search=search) == found, search
+    assert names(store.list_targets(TargetQuery(search="cafe", limit=1))) == ["Café Ümlaut"]
+
+
+def test_a_name_typed_without_accents_is_suggested(store):
+    store.create_target("Société Générale")
+    with pytest.raises(NotFound, match="did you mean 'Société Générale'"):
+        store.resolve("societe generale")
+
+
 def test_search_follows_renames(store, sample):
     store.edit_target(sample["Zeta"], name="Omega Corp")
     assert listed(store, search="zeta") == []
