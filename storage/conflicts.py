@@ -60,7 +60,8 @@ def _conflict_view(ctx: Ctx, row: Outbox, target: Target) -> ConflictView:
 
 
 def _their_fields(row: Outbox, theirs: TargetState | None) -> dict[str, Any] | None:
-    """What the server holds now for the details an edit of mine changes."""
+    """The server's values of the details an edit of mine changes, as its answer to the
+    push gave them."""
     if theirs is None:
         return None
     return {key: getattr(theirs, key) for key in row.fields or {}}

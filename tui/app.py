@@ -29,7 +29,6 @@ from .widgets import TargetTable
 
 R = TypeVar("R")
 
-
 #: How often the app asks SQLite whether another process (the sync daemon) wrote.
 POLL_INTERVAL = 0.3
 #: Days in status and stagnation move with the clock, not only with the data: a list
