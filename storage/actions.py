@@ -29,6 +29,7 @@ from . import query
 from . import status as status_rows
 from .bulk import insert_rows
 from .context import Ctx
+from .fold import name_key
 from .schema import Target
 from .types import StatusChange, TargetView, Undone
 from .view import compute_view, empty_start, refresh
@@ -173,7 +174,7 @@ def insert_new(ctx: Ctx, news: Sequence[NewTarget], group: str | None = None) ->
     _fault("view")
 
 
-#: The first of the [name (casefolded), uid] pairs given (a JSON array, in order) whose
+#: The first of the [name key, uid] pairs given (a JSON array, in order) whose
 #: name a target other than that uid has.
 _TAKEN_SQL = (
     "SELECT j.key, t.uid, t.name FROM json_each(?) AS j JOIN targets AS t"
@@ -188,7 +189,7 @@ def taken_name(ctx: Ctx, named: Sequence[tuple[str, str]]) -> tuple[int, Invalid
 
     ``named``: (name, uid) pairs, one query for all (an import may bring 100,000). The
     first pair whose name is taken, by position, and the error to raise; None if none."""
-    pairs = json.dumps([[name.casefold(), uid] for name, uid in named])
+    pairs = json.dumps([[name_key(name), uid] for name, uid in named])
     found = ctx.db.cursor().execute(_TAKEN_SQL, (pairs,)).fetchall()
     if not found:
         return None

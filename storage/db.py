@@ -13,7 +13,6 @@ from pathlib import Path
 import apsw
 from playhouse.apsw_ext import APSWDatabase
 
-from . import fold
 from .errors import StoreError
 from .migrations import APPLICATION_ID, LATEST, migrate, schema_version
 
@@ -59,7 +58,6 @@ class _Database(APSWDatabase):
     def _connect(self) -> apsw.Connection:
         conn = super()._connect()
         conn.set_busy_handler(_BusyWait(BUSY_TIMEOUT_S))
-        fold.register(conn)
         return conn
 
 

@@ -1,11 +1,9 @@
-"""Names as the search compares them: casefolded (by the caller) and without accents.
+"""Names as the store compares them (the ``name_lc`` column): casefolded and without
+the accents of Latin letters.
 
-The trigram index of names folds accents itself (``remove_diacritics``); a search walked
-along the name index (many matches, or under 3 characters) compares through
-:func:`unaccented`, registered as the SQL function ``unaccent`` on every connection.
-So "cafe" finds "Café", "muller" "Müller", either way. Letters that are not a base
-letter and an accent (ø, ł), and the accents of other scripts (Greek), stay as they
-are, in both.
+So "cafe" finds and names "Café", "muller" "Müller", and "Électricité" sorts among the
+E's. Letters that are not a base letter and an accent (ø, ł), and the accents of other
+scripts (Greek), stay as they are, as SQLite's trigram ``remove_diacritics`` keeps them.
 """
 
 from __future__ import annotations
@@ -25,9 +23,21 @@ def unaccented(text: str) -> str:
     letters of other scripts, as they are."""
     if text.isascii():
         return text
-    return _ACCENTS.sub("", unicodedata.normalize("NFD", text))
+    # composed again: what keeps its accents (Greek) stays as typed, as SQLite keeps it
+    return unicodedata.normalize("NFC", _ACCENTS.sub("", unicodedata.normalize("NFD", text)))
+
+
+def name_key(name: str) -> str:
+    """How a name is compared, sorted and searched: casefolded, Latin accents dropped."""
+    return unaccented(name.casefold())
+
+
+def name_key_sql(x: str) -> str:
+    """SQL: :func:`name_key` of ``x``; printable ASCII (most names) by lower(), which is
+    the same there, without a call back into Python per value (needs :func:`register`)."""
+    return f"CASE WHEN {x} GLOB '*[^ -~]*' THEN name_key({x}) ELSE lower({x}) END"
 
 
 def register(connection: apsw.Connection) -> None:
-    """``unaccent(text)`` on a connection."""
-    connection.create_scalar_function("unaccent", unaccented, 1, deterministic=True)
+    """The SQL function ``name_key(text)`` on a connection."""
+    connection.create_scalar_function("name_key", name_key, 1, deterministic=True)

@@ -26,6 +26,7 @@ from protocol import (
 
 from . import actions, query
 from .context import Ctx
+from .fold import name_key
 
 _UNSET: Any = object()
 
@@ -41,7 +42,7 @@ class _Row:
 
     @property
     def key(self) -> tuple[str, str]:
-        return ("uid", self.uid) if self.uid else ("name", (self.name or "").casefold())
+        return ("uid", self.uid) if self.uid else ("name", name_key(self.name or ""))
 
 
 @contextmanager
@@ -151,7 +152,7 @@ def _refuse_taken_names(ctx: Ctx, news: list[tuple[int, actions.NewTarget]]) -> 
     has, in any case, nor share one among themselves (rows keyed by different uids)."""
     first: dict[str, int] = {}
     for number, new in news:
-        seen = first.setdefault(new.name.casefold(), number)
+        seen = first.setdefault(name_key(new.name), number)
         if seen != number:
             raise InvalidInput("name", f"row {number}: name {new.name!r} is already on row {seen}")
     taken = actions.taken_name(ctx, [(new.name, new.uid) for _, new in news])

@@ -11,6 +11,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from . import fold
+
 #: Marks the file as pipetrack's ("PIPT"), so a foreign SQLite file is refused.
 APPLICATION_ID = 0x50495054
 
@@ -149,8 +151,11 @@ def _v4(cursor: Any) -> None:
 
 
 def _v5(cursor: Any) -> None:
-    """Name search without accents: the trigram index of names made again with
+    """Names compared without their Latin accents (storage/fold.py: search, sort, exact
+    name): the stored keys folded, and the trigram index of names made again with
     ``remove_diacritics`` (the triggers that keep it in step name it, so they stay)."""
+    fold.register(cursor.connection)
+    cursor.execute("UPDATE targets SET name_lc = name_key(name) WHERE name GLOB '*[^ -~]*'")
     cursor.execute("DROP TABLE targets_fts")
     cursor.execute(
         "CREATE VIRTUAL TABLE targets_fts USING fts5 (name_lc, content='targets',"

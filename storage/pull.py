@@ -28,8 +28,9 @@ from peewee import SQL
 
 from protocol import Status, parse_status
 
-from . import catchup, resend
+from . import catchup, fold, resend
 from .context import Ctx
+from .fold import name_key
 from .schema import JSONField, time_text
 from .types import PullSummary
 from .view import BASE_VIEW_SQL, refresh
@@ -188,7 +189,7 @@ def _staged_target(state: TargetState) -> tuple[Any, ...]:
         state.status_changed_by,
         _time_text(state.last_updated),
         _time_text(state.created_at),
-        state.name.casefold(),
+        name_key(state.name),
         ", ".join([m.casefold() for m in markets]),
     )
 
@@ -321,6 +322,7 @@ def register_functions(ctx: Ctx) -> None:
     """SQL functions the statements here call (Python's casefold: SQLite's lower() folds
     ASCII only)."""
     ctx.db.connection().create_scalar_function("pull_casefold", str.casefold, 1, deterministic=True)
+    fold.register(ctx.db.connection())
 
 
 @dataclass(frozen=True)

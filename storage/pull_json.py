@@ -27,6 +27,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from protocol import InvalidInput
 
+from . import fold
 from .context import Ctx
 from .pull import (
     _HISTORY,
@@ -232,7 +233,7 @@ _TARGET_VALUES = {
     "server_status_changed_by": "r.status_changed_by",
     "server_updated_at": _time("r.last_updated"),
     "created_at": _time("r.created_at"),
-    "name_lc": casefold_sql("r.name"),
+    "name_lc": fold.name_key_sql("r.name"),
     "markets_sort": (
         f"coalesce((SELECT group_concat({casefold_sql('m.value')}, ', ' ORDER BY m.key)"
         " FROM json_each(r.markets) AS m), '')"
@@ -309,6 +310,7 @@ def _scratch() -> apsw.Connection:
     if conn is None:
         conn = apsw.Connection(":memory:")
         conn.create_scalar_function("pull_casefold", str.casefold, 1, deterministic=True)
+        fold.register(conn)
         for name, fn in _FUNCTIONS.items():
             conn.create_scalar_function(name, fn, 1, deterministic=True)
         _local.conn = conn

@@ -19,13 +19,14 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from peewee import SQL, Case, Expression, fn
+from peewee import SQL, fn
 
 from protocol import InvalidInput, parse_status
 
-from . import fold, stagnation
+from . import stagnation
 from .context import Ctx
 from .errors import Ambiguous, NotFound
+from .fold import name_key
 from .schema import Target
 from .types import TargetQuery, TargetView
 
@@ -93,13 +94,13 @@ def resolve(ctx: Ctx, ref: str) -> TargetView:
         exact = ctx.m.target.select().where(t.uid == prefix).first()
         if exact is not None:
             return views(ctx, [exact], now)[0]
-        match = t.name_lc == key.casefold()
+        match = t.name_lc == name_key(key)
         if len(prefix) >= MIN_PREFIX:
             # A range on the uid index: uids are lowercase hex and dashes.
             match |= (t.uid >= prefix) & (t.uid < prefix + "\uffff")
         rows = list(ctx.m.target.select().where(match).order_by(t.name_lc, t.id).limit(11))
         if not rows:
-            near = t.select(t.name).where(_named(ctx, key.casefold())).order_by(t.name_lc)
+            near = t.select(t.name).where(_named(ctx, name_key(key))).order_by(t.name_lc)
             raise NotFound(_not_found(ref, [r.name for r in near.limit(SUGGESTED + 1)]))
     if len(rows) > 1:
         raise Ambiguous(ref, views(ctx, rows, now))
@@ -142,7 +143,7 @@ def _walk_stagnation(ctx: Ctx, q: TargetQuery, wide: Any) -> bool:
 
 
 def _named(ctx: Ctx, search: str) -> Any:
-    """Names holding ``search`` (casefolded), accents aside (storage/fold.py)."""
+    """Names holding ``search`` (a name key: storage/fold.py)."""
     t = ctx.m.target
     if len(search) >= _FTS_MIN and not _fts_dense(ctx, search):
         fts = SQL(
@@ -151,9 +152,7 @@ def _named(ctx: Ctx, search: str) -> Any:
         return t.id.in_(fts)
     # Many matches (or too short for trigrams): a substring test on each name the walk
     # meets, from the name index before the row is read.
-    name = t.name_lc
-    plain = Case(None, [(Expression(name, "GLOB", "*[^ -~]*"), fn.unaccent(name))], name)
-    return fn.instr(plain, fold.unaccented(search)) > 0
+    return fn.instr(t.name_lc, search) > 0
 
 
 def _filters(ctx: Ctx, q: TargetQuery, now: datetime, *, listing: bool = False) -> list[Any]:
@@ -168,7 +167,7 @@ def _filters(ctx: Ctx, q: TargetQuery, now: datetime, *, listing: bool = False) 
     if q.markets:
         wanted = [m.strip().casefold() for m in q.markets]
         out.append(t.uid.in_(tm.select(tm.uid).where(tm.market_lc.in_(wanted))))
-    search = q.search.strip().casefold()
+    search = name_key(q.search.strip())
     if search:
         out.append(_named(ctx, search))
     if q.stagnation:

@@ -80,7 +80,7 @@ class Target(Model):
     id = AutoField()
     uid = TextField(unique=True)
     name = TextField()
-    name_lc = TextField()  # casefolded: exact-name lookup, sort, substring search
+    name_lc = TextField()  # fold.name_key: exact-name lookup, sort, substring search
     description = TextField(default="")
     markets = JSONField(default=list)
     markets_sort = TextField(default="")  # casefolded, joined: the "markets" sort key

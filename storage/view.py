@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from protocol import parse_status
 
 from .context import Ctx
+from .fold import name_key
 from .schema import Target, time_from_text, to_utc
 
 if TYPE_CHECKING:  # annotations only: pydantic stays off the TUI's start
@@ -29,7 +30,7 @@ _SYNC_PRECEDENCE = ("conflict", "rejected", "pending")
 
 def derived(name: str, markets: Sequence[str]) -> dict[str, str]:
     """The columns kept beside name and markets for searching and sorting."""
-    return {"name_lc": name.casefold(), "markets_sort": ", ".join(m.casefold() for m in markets)}
+    return {"name_lc": name_key(name), "markets_sort": ", ".join(m.casefold() for m in markets)}
 
 
 def empty_start(now: datetime) -> dict[str, Any]:

@@ -12,7 +12,10 @@ TargetArg = Annotated[
     str,
     typer.Argument(
         metavar="TARGET",
-        help="A uid, a unique uid prefix (4+ characters) or an exact name (any case).",
+        help=(
+            "A uid, a unique uid prefix (4+ characters) or an exact name"
+            " (any case, accents optional)."
+        ),
     ),
 ]
 

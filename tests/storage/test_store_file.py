@@ -66,6 +66,7 @@ def test_an_upgraded_file_finds_its_names_typed_without_accents(db_path, clock):
         assert [t.name for t in store.list_targets(TargetQuery(search="cafe umlaut"))] == [
             "Café Ümlaut"
         ]
+        assert store.resolve("CAFE UMLAUT").name == "Café Ümlaut"  # its stored key folded
         renamed = store.edit_target(store.resolve("Café Ümlaut").uid, name="Crème Brûlée")
         assert store.list_targets(TargetQuery(search="creme")) == [renamed]
         assert store.list_targets(TargetQuery(search="cafe")) == []

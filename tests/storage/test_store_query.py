@@ -135,10 +135,19 @@ def test_search_finds_names_typed_without_their_accents(store, monkeypatch, walk
     assert names(store.list_targets(TargetQuery(search="cafe", limit=1))) == ["Café Ümlaut"]
 
 
-def test_a_name_typed_without_accents_is_suggested(store):
-    store.create_target("Société Générale")
+def test_a_name_typed_without_accents_names_the_target(store):
+    made = store.create_target("Société Générale")
+    assert store.resolve("SOCIETE generale").uid == made.uid
     with pytest.raises(NotFound, match="did you mean 'Société Générale'"):
-        store.resolve("societe generale")
+        store.resolve("societe")
+    with pytest.raises(InvalidInput, match="already named 'Société Générale'"):
+        store.create_target("Societe Generale")  # the same name to a reader
+
+
+def test_accented_names_sort_among_their_letters(store):
+    for name in ("Zeta Corp", "Électricité de France", "Apple", "Ørsted", "Eagle"):
+        store.create_target(name)
+    assert listed(store) == ["Apple", "Eagle", "Électricité de France", "Zeta Corp", "Ørsted"]
 
 
 def test_search_follows_renames(store, sample):
