@@ -67,6 +67,7 @@ class PipetrackApp(App[int]):
         self._data_version: int | None = None
         # One thread for the screens' writes (write_later): they run in the order asked.
         self._writes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pipetrack-write")
+        self._writes_told = False  # the user was told a write waits (_tell_waiting)
         self.set_keymap(self.config.keys)
 
     @property
@@ -143,6 +144,9 @@ class PipetrackApp(App[int]):
             screen.post_message(DataChanged())
 
     # ---- writes ------------------------------------------------------------------------
+    #: A write still waiting after this long is told of (:meth:`_tell_waiting`).
+    write_notice_s = 1.0
+
     #: What a store call may raise that the user is told of (:meth:`report`).
     FAILURES = (InvalidInput, LookupError, StoreError)
 
@@ -171,15 +175,35 @@ class PipetrackApp(App[int]):
     async def _written(
         self, future: Future[R], done: Callable[[R], object], failed: Callable[[], object] | None
     ) -> None:
+        # shielded: quitting cancels the worker, never the write (see finish_writes)
+        write = asyncio.wrap_future(future)
         try:
-            # shielded: quitting cancels the worker, never the write (see finish_writes)
-            result = await asyncio.shield(asyncio.wrap_future(future))
+            try:
+                result = await asyncio.wait_for(asyncio.shield(write), self.write_notice_s)
+            except TimeoutError:
+                self._tell_waiting()
+                result = await asyncio.shield(write)
         except self.FAILURES as err:
             self.report(err)
             if failed is not None:
                 failed()
             return
+        finally:
+            if future.done() and self._writes_told:
+                self._writes_told = False
         done(result)
+
+    def _tell_waiting(self) -> None:
+        """Once per wait: a write slower than :attr:`write_notice_s` is almost always
+        another process holding the database (an import)."""
+        if not self._writes_told:
+            self._writes_told = True
+            self.notify(
+                "Another pipetrack process is writing to this profile (an import?): your "
+                "changes wait their turn, in order, and are saved when it is done.",
+                title="Saving…",
+                timeout=8,
+            )
 
     def finish_writes(self) -> None:
         """Wait for every queued write (at quit, before the store closes)."""

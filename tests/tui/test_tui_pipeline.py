@@ -361,6 +361,7 @@ async def test_the_screen_stays_live_while_a_write_waits_for_the_database(
     acme = uids["Acme Robotics"]
     store.set_status(acme, "Hot")
     app = make_app(store)
+    app.write_notice_s = 0.3
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         with holding_the_write_lock(home, 3.0) as holder:
@@ -368,6 +369,8 @@ async def test_the_screen_stays_live_while_a_write_waits_for_the_database(
             await pilot.pause()
             assert isinstance(app.screen, SummaryScreen)
             assert store.get(acme).status == "Hot" and holder.poll() is None  # still waiting
+            await until(pilot, lambda: any("wait their turn" in n for n in notifications(app)))
+            assert sum("wait their turn" in n for n in notifications(app)) == 1
         await settle(pilot)
         assert store.get(acme).status == after
         assert told in notifications(app)[-1]
