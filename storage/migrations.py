@@ -151,11 +151,8 @@ def _v4(cursor: Any) -> None:
 
 
 def _v5(cursor: Any) -> None:
-    """Names compared without their Latin accents (storage/fold.py: search, sort, exact
-    name): the stored keys folded, and the trigram index of names made again with
+    """Name search without accents: the trigram index of names made again with
     ``remove_diacritics`` (the triggers that keep it in step name it, so they stay)."""
-    fold.register(cursor.connection)
-    cursor.execute("UPDATE targets SET name_lc = name_key(name) WHERE name GLOB '*[^ -~]*'")
     cursor.execute("DROP TABLE targets_fts")
     cursor.execute(
         "CREATE VIRTUAL TABLE targets_fts USING fts5 (name_lc, content='targets',"
@@ -164,11 +161,18 @@ def _v5(cursor: Any) -> None:
     cursor.execute("INSERT INTO targets_fts (targets_fts) VALUES ('rebuild')")
 
 
+def _v6(cursor: Any) -> None:
+    """Names compared without their Latin accents everywhere (storage/fold.py: sort,
+    exact name, search): the stored keys of the names that are not ASCII folded again."""
+    fold.register(cursor.connection)
+    cursor.execute("UPDATE targets SET name_lc = name_key(name) WHERE name GLOB '*[^ -~]*'")
+
+
 #: In order; ``MIGRATIONS[n]`` brings a file from version n to n + 1. A profile can be
 #: opened in the middle of its first catch-up, its secondary indexes set aside (dropped,
 #: their SQL in meta: storage/catchup.py): a migration that changes those indexes must
 #: first build them again from meta.
-MIGRATIONS: tuple[Callable[[Any], None], ...] = (_v1, _v2, _v3, _v4, _v5)
+MIGRATIONS: tuple[Callable[[Any], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6)
 LATEST = len(MIGRATIONS)
 
 
