@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from typing import Any, TypeVar
 
@@ -24,6 +22,7 @@ from .screens import PipelineScreen, SubScreen
 from .screens.base import FOCUS_BINDINGS
 from .screens.help import Section, binding_title
 from .widgets import TargetTable
+from .writes import Writes
 
 # The other screens are imported when first opened (see ``tui.screens``).
 
@@ -65,9 +64,7 @@ class PipetrackApp(App[int]):
         self._read_at = time.monotonic()
         self.greet = greet
         self._data_version: int | None = None
-        # One thread for the screens' writes (write_later): they run in the order asked.
-        self._writes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pipetrack-write")
-        self._writes_told = False  # the user was told a write waits (_tell_waiting)
+        self.writes = Writes(self, self.FAILURES, self.report)
         self.set_keymap(self.config.keys)
 
     @property
@@ -144,9 +141,6 @@ class PipetrackApp(App[int]):
             screen.post_message(DataChanged())
 
     # ---- writes ------------------------------------------------------------------------
-    #: A write still waiting after this long is told of (:meth:`_tell_waiting`).
-    write_notice_s = 1.0
-
     #: What a store call may raise that the user is told of (:meth:`report`).
     FAILURES = (InvalidInput, LookupError, StoreError)
 
@@ -163,54 +157,14 @@ class PipetrackApp(App[int]):
         call: Callable[[], R],
         done: Callable[[R], object],
         failed: Callable[[], object] | None = None,
+        *,
+        what: str | None = None,
     ) -> None:
-        """Every write of the screens: queued now in the one write thread, so writes land
-        in the order asked and the screen stays live while one waits for the database
-        (another process's import holds it for seconds; a bulk change or its undo over
-        100,000 targets takes seconds itself). On the event loop after it: ``done`` with
-        its result, or the failure told (as :meth:`attempt` does) and ``failed``."""
-        future = self._writes.submit(call)
-        self.run_worker(self._written(future, done, failed), group="write", exit_on_error=False)
-
-    async def _written(
-        self, future: Future[R], done: Callable[[R], object], failed: Callable[[], object] | None
-    ) -> None:
-        # shielded: quitting cancels the worker, never the write (see finish_writes)
-        write = asyncio.wrap_future(future)
-        try:
-            try:
-                result = await asyncio.wait_for(asyncio.shield(write), self.write_notice_s)
-            except TimeoutError:
-                self._tell_waiting()
-                result = await asyncio.shield(write)
-        except self.FAILURES as err:
-            self.report(err)
-            if failed is not None:
-                failed()
-            return
-        finally:
-            if future.done() and self._writes_told:
-                self._writes_told = False
-        done(result)
-
-    def _tell_waiting(self) -> None:
-        """Once per wait: a write slower than :attr:`write_notice_s` is almost always
-        another process holding the database (an import)."""
-        if not self._writes_told:
-            self._writes_told = True
-            self.notify(
-                "Another pipetrack process is writing to this profile (an import?): your "
-                "changes wait their turn, in order, and are saved when it is done.",
-                title="Saving…",
-                timeout=8,
-            )
-
-    def finish_writes(self) -> None:
-        """Wait for every queued write (at quit, before the store closes)."""
-        self._writes.shutdown(wait=True)
+        """Every write of the screens, queued in the write thread (tui/writes.py)."""
+        self.writes.later(call, done, failed, what=what)
 
     def on_unmount(self) -> None:
-        self.finish_writes()
+        self.writes.finish()
 
     def report(self, err: Exception) -> None:
         """One of :data:`FAILURES` as a notification."""
@@ -310,6 +264,6 @@ def run(profile: Profile) -> int:
     try:
         result = app.run()
     finally:
-        app.finish_writes()
+        app.writes.finish()
         store.close()
     return result or 0

@@ -349,19 +349,22 @@ async def test_slow_search_read_goes_to_the_worker(store, uids):
 
 
 @pytest.mark.parametrize(
-    ("key", "after", "told"),
-    [("u", "Cold", "Undone: Acme Robotics is Cold again"), ("5", "Closed", "Hot → Closed")],
+    ("key", "after", "told", "waiting"),
+    [
+        ("u", "Cold", "Undone: Acme Robotics is Cold again", "Undoing your last change…"),
+        ("5", "Closed", "Hot → Closed", "wait their turn"),
+    ],
     ids=["undo", "status key"],
 )
 async def test_the_screen_stays_live_while_a_write_waits_for_the_database(
-    store, uids, home, key, after, told
+    store, uids, home, key, after, told, waiting
 ):
     """Another process holds the write lock (a large import does for seconds): the write
     waits for it in the write thread, and the keys still work meanwhile."""
     acme = uids["Acme Robotics"]
     store.set_status(acme, "Hot")
     app = make_app(store)
-    app.write_notice_s = 0.3
+    app.writes.notice_s = 0.3
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         with holding_the_write_lock(home, 3.0) as holder:
@@ -369,11 +372,25 @@ async def test_the_screen_stays_live_while_a_write_waits_for_the_database(
             await pilot.pause()
             assert isinstance(app.screen, SummaryScreen)
             assert store.get(acme).status == "Hot" and holder.poll() is None  # still waiting
-            await until(pilot, lambda: any("wait their turn" in n for n in notifications(app)))
-            assert sum("wait their turn" in n for n in notifications(app)) == 1
+            await until(pilot, lambda: any(waiting in n for n in notifications(app)))
+            assert sum(waiting in n for n in notifications(app)) == 1
         await settle(pilot)
         assert store.get(acme).status == after
         assert told in notifications(app)[-1]
+
+
+async def test_a_bulk_change_that_takes_a_while_says_what_it_is_doing(store, uids, home):
+    app = make_app(store)
+    app.writes.notice_s = 0.3
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        with holding_the_write_lock(home, 2.0):
+            await pilot.press("space", "space", "b", "5", "enter")  # two marked: Closed
+            await until(pilot, lambda: any("Setting 2 targets" in n for n in notifications(app)))
+            assert "Setting 2 targets to Closed…" in notifications(app)
+        await settle(pilot)
+        assert notifications(app)[-1] == "2 targets set to Closed"
+        assert store.get(uids["Acme Robotics"]).status == "Closed"
 
 
 @contextlib.contextmanager
@@ -418,9 +435,12 @@ async def test_a_key_pressed_while_a_long_write_is_queued_lands_after_it(store, 
             go.wait(10)
             return store.set_status(acme, "Closed")
 
-        app.write_later(held_back, lambda _: None)
-        threading.Timer(1.0, go.set).start()
+        app.writes.notice_s = 0.3
+        app.write_later(held_back, lambda _: None, what="Holding back")
+        threading.Timer(1.5, go.set).start()
         await pilot.press("4")  # Acme, the first row: Hot, after the Closed queued first
+        await until(pilot, lambda: any("follows it" in n for n in notifications(app)))
+        assert any("Holding back…" in n for n in notifications(app))
         await settle(pilot)
         assert [h.new_status for h in store.history(acme)[-2:]] == ["Closed", "Hot"]
         assert store.get(acme).status == "Hot"

@@ -177,7 +177,9 @@ class PipelineScreen(ListingScreen):
 
     def action_undo(self) -> None:
         # off the event loop: undoing a bulk change of 100,000 targets takes seconds
-        self.pipetrack.write_later(self.store.undo_last, self._undone)
+        self.pipetrack.write_later(
+            self.store.undo_last, self._undone, what="Undoing your last change"
+        )
 
     def _undone(self, undone: Undone | None) -> None:
         if undone is None:
@@ -226,7 +228,7 @@ class PipelineScreen(ListingScreen):
 
         def chosen(choice: StatusChoice | None) -> None:
             if choice is not None:
-                self.bulk_change(marked or None, pager, choice)
+                self.bulk_change(marked or None, pager, choice, count)
 
         from .status_picker import StatusPicker
 
@@ -238,7 +240,9 @@ class PipelineScreen(ListingScreen):
         )
         self.app.push_screen(picker, chosen)
 
-    def bulk_change(self, uids: list[str] | None, pager: TargetPager, choice: StatusChoice) -> None:
+    def bulk_change(
+        self, uids: list[str] | None, pager: TargetPager, choice: StatusChoice, count: int
+    ) -> None:
         def write() -> int:
             targets = uids if uids is not None else pager.all_uids()
             # One transaction: all or nothing, one fsync for thousands of targets.
@@ -248,7 +252,8 @@ class PipelineScreen(ListingScreen):
             self.notify(f"{plural(changed, 'target')} set to {status_label(choice.status)}")
             self.after_bulk()
 
-        self.pipetrack.write_later(write, done, failed=self.after_bulk)
+        what = f"Setting {plural(count, 'target')} to {status_label(choice.status)}"
+        self.pipetrack.write_later(write, done, failed=self.after_bulk, what=what)
 
     def after_bulk(self) -> None:
         self.table.clear_marks()

@@ -1,0 +1,106 @@
+"""The TUI's writes: queued in one thread, so they land in the order asked and the
+screen stays live while one waits (another process's import holds the database for
+seconds; a bulk change or its undo over 100,000 targets takes seconds itself).
+
+The screens call ``PipetrackApp.write_later``; what follows a write (a notification,
+reading the list again) runs on the event loop once it is done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+R = TypeVar("R")
+
+#: A write still not done after this long is told of (:meth:`Writes._tell`).
+NOTICE_S = 1.0
+
+
+class Writes:
+    """The app's write thread. ``report`` tells a failure (one of ``failures``)."""
+
+    def __init__(
+        self,
+        app: App,
+        failures: tuple[type[Exception], ...],
+        report: Callable[[Exception], None],
+    ) -> None:
+        self.app = app
+        self.failures = failures
+        self.report = report
+        self.notice_s = NOTICE_S
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pipetrack-write")
+        self._queued = 0  # writes asked for and not done
+        self._told = False  # "waiting for another process" shown, until a write is done
+
+    def later(
+        self,
+        call: Callable[[], R],
+        done: Callable[[R], object],
+        failed: Callable[[], object] | None = None,
+        *,
+        what: str | None = None,
+    ) -> None:
+        """``call`` (store calls only) queued now; on the event loop after it, ``done``
+        with its result, or the failure told and ``failed``. ``what``: a long write in
+        words ("Setting 2,000 targets to Hot"), said if it takes a while."""
+        ahead, self._queued = self._queued, self._queued + 1
+        future = self._thread.submit(call)
+        waited = self._waited(future, done, failed, what, ahead)
+        self.app.run_worker(waited, group="write", exit_on_error=False)
+
+    async def _waited(
+        self,
+        future: Future[R],
+        done: Callable[[R], object],
+        failed: Callable[[], object] | None,
+        what: str | None,
+        ahead: int,
+    ) -> None:
+        # shielded: quitting cancels the worker, never the write (see finish)
+        write = asyncio.wrap_future(future)
+        try:
+            try:
+                result = await asyncio.wait_for(asyncio.shield(write), self.notice_s)
+            except TimeoutError:
+                self._tell(what, ahead)
+                result = await asyncio.shield(write)
+        except self.failures as err:
+            self.report(err)
+            if failed is not None:
+                failed()
+            return
+        finally:
+            if future.done():
+                self._queued -= 1
+                self._told = False
+        done(result)
+
+    def _tell(self, what: str | None, ahead: int) -> None:
+        """Why a write takes a while: its own size, an earlier write of ours, or (once
+        per wait) another process holding the database."""
+        if what is not None:
+            self.app.notify(f"{what}…", title="Saving", timeout=8)
+        elif ahead:
+            self.app.notify(
+                "Your earlier change is still being saved; this one follows it.",
+                title="Saving…",
+            )
+        elif not self._told:
+            self._told = True
+            self.app.notify(
+                "Another pipetrack process is writing to this profile (an import?): your "
+                "changes wait their turn, in order, and are saved when it is done.",
+                title="Saving…",
+                timeout=8,
+            )
+
+    def finish(self) -> None:
+        """Wait for every queued write (at quit, before the store closes)."""
+        self._thread.shutdown(wait=True)
