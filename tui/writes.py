@@ -71,8 +71,16 @@ class Writes:
             except TimeoutError:
                 self._tell(what, ahead)
                 result = await asyncio.shield(write)
-        except self.failures as err:
-            self.report(err)
+        except Exception as err:  # noqa: BLE001 - a write that failed must never pass unsaid
+            if isinstance(err, self.failures):
+                self.report(err)
+            else:  # a bug: said, not swallowed by the worker
+                self.app.notify(
+                    f"Not saved: {type(err).__name__}: {err}",
+                    title="Internal error",
+                    severity="error",
+                    timeout=30,
+                )
             if failed is not None:
                 failed()
             return

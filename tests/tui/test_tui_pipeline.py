@@ -446,6 +446,23 @@ async def test_a_key_pressed_while_a_long_write_is_queued_lands_after_it(store, 
         assert store.get(acme).status == "Hot"
 
 
+async def test_a_write_that_fails_unexpectedly_is_said_not_swallowed(store, uids):
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        failed = []
+
+        def broken() -> None:
+            raise RuntimeError("boom")
+
+        app.write_later(broken, lambda _: None, failed=lambda: failed.append(True))
+        await settle(pilot)
+        assert notifications(app)[-1] == "Not saved: RuntimeError: boom" and failed == [True]
+        await pilot.press("4")  # the queue goes on
+        await settle(pilot)
+        assert store.get(uids["Acme Robotics"]).status == "Hot"
+
+
 async def test_quitting_waits_for_the_queued_writes(store, uids):
     acme, borealis = uids["Acme Robotics"], uids["Borealis Energy"]
     app = make_app(store)
