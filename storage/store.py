@@ -38,6 +38,7 @@ from . import query as reads
 from .context import Ctx
 from .db import open_database, translating
 from .errors import Ambiguous, NotFound, StoreError
+from .migrations import LATEST
 from .pull import PULL_AGAIN, StagedPage, start_again, write_page
 from .schema import bind_models
 from .stagnation import normalize_thresholds
@@ -158,6 +159,16 @@ class Store:
     def data_version(self) -> int:
         """Changes whenever another connection commits (PRAGMA data_version)."""
         return self._ctx.db.pragma("data_version")
+
+    def check_schema(self) -> None:
+        """StoreError if a newer pipetrack has upgraded the file since it was opened: a
+        long-running process (the sync daemon) must not go on writing it with older code."""
+        found = self._ctx.db.pragma("user_version")
+        if found > LATEST:
+            raise StoreError(
+                f"{self._ctx.path} was upgraded by a newer pipetrack (schema {found}, this one "
+                f"knows up to {LATEST}): start it again to run the new one"
+            )
 
     # ---- user actions (each one transaction: local view + audit + outbox) -----------
     def create_target(

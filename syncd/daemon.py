@@ -20,7 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
-from storage import Store
+from storage import Store, StoreError
 
 from .client import ApiClient, ApiError, TokenSource, Transient, Unauthorized
 from .identity import learn_user_name
@@ -126,6 +126,10 @@ class Daemon:
                     body(store, client, Reporter(store))
             finally:
                 store.close()
+        except StoreError as err:  # said in words: no traceback
+            log.error("%s; stopping", err)
+            self.fatal = err
+            self.stop()
         except BaseException as err:
             log.exception("the %s failed; stopping", body.__name__.strip("_").replace("_", " "))
             self.fatal = err
@@ -144,6 +148,7 @@ class Daemon:
         pusher = Pusher(store, client, backoff, requests=self.requests)
         while not self.stopping.is_set():
             seen = store.data_version()
+            store.check_schema()  # a newer pipetrack upgraded the file: stop, exit 1
             progress = progress_log(self.settings.progress_every)  # a long backlog
             tally = self._guard(reporter, self.push_backoff, partial(pusher.push_pending, progress))
             if tally is not None and tally.sent:

@@ -406,3 +406,21 @@ def knows(device: Device, uid: str) -> bool:
         except NotFound:
             return False
         return True
+
+
+def test_a_daemon_stops_when_a_newer_pipetrack_upgrades_its_profile(a: Device):
+    """After an upgrade the daemon still running the old code must not go on writing the
+    file: it stops with a one-line reason and exit 1 (systemd starts the new one)."""
+    import apsw
+
+    from storage.migrations import LATEST
+
+    daemon = a.start_daemon()
+    daemon.wait_log("syncing ")
+    settle(a)
+    raw = apsw.Connection(str(a.profile.db_path))  # what a newer pipetrack's migration does
+    raw.execute(f"PRAGMA user_version = {LATEST + 1}")
+    raw.close()
+    assert daemon.proc.wait(15) == 1
+    assert "was upgraded by a newer pipetrack" in daemon.log()
+    assert "Traceback" not in daemon.log()
