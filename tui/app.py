@@ -82,8 +82,12 @@ class PipetrackApp(App[int]):
 
     def _greet(self) -> None:
         """Targets that turned stale since the app was last opened (the conflicts and
-        refused changes that wait are told with the first sync state the list reads)."""
-        stale = self.attempt(self.store.became_stale_since_last_open)
+        refused changes that wait are told with the first sync state the list reads).
+        Queued like any write (it records this opening): the list shows meanwhile, even
+        while another process holds the database."""
+        self.write_later(self.store.became_stale_since_last_open, self._greeted)
+
+    def _greeted(self, stale: int) -> None:
         if stale:
             self.notify(
                 f"{plural(stale, 'target')} became stale since you last opened pipetrack "

@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.command import CommandPalette
 from textual.widget import Widget
 from tuihelp import (
+    holding_the_write_lock,
     make_app,
     make_conflict,
     make_rejected,
@@ -283,3 +284,19 @@ async def test_changes_a_restored_server_lost_are_told_when_sent_again(store, ot
             "The server had lost 1 change of yours (restored from a backup?): sent again"
             in notifications(app)
         )
+
+
+async def test_the_list_shows_while_another_process_holds_the_database(store, uids, home, clock):
+    """At start the app records its opening (for the stale greeting): a write, queued, so
+    the list is there at once even while an import holds the file."""
+    app = make_app(store, greet=True)
+    with holding_the_write_lock(home, 2.0) as holder:
+        async with app.run_test(size=(100, 30)) as pilot:
+            for _ in range(20):  # not settle(): it would wait for the queued write
+                await pilot.pause(0.05)
+                if app.screen.query(TargetTable) and app.screen.query_one(TargetTable).row_count:
+                    break
+            assert app.screen.query_one(TargetTable).row_count == 10
+            assert holder.poll() is None  # still holding: the list did not wait for it
+            await until(pilot, lambda: any("became stale" in n for n in notifications(app)))
+            assert any("became stale since you last opened" in n for n in notifications(app))

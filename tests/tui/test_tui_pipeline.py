@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
-from tuihelp import make_app, make_conflict, make_rejected, notifications, settle, shown, until
+from tuihelp import (
+    holding_the_write_lock,
+    make_app,
+    make_conflict,
+    make_rejected,
+    notifications,
+    settle,
+    shown,
+    until,
+)
 
 from storage import TargetQuery
 from tui.screens import FilterForm, StatusPicker, SummaryScreen, TargetForm
@@ -391,35 +396,6 @@ async def test_a_bulk_change_that_takes_a_while_says_what_it_is_doing(store, uid
         await settle(pilot)
         assert notifications(app)[-1] == "2 targets set to Closed"
         assert store.get(uids["Acme Robotics"]).status == "Closed"
-
-
-@contextlib.contextmanager
-def holding_the_write_lock(home, seconds: float) -> Iterator[subprocess.Popen]:
-    """Another process holds the profile's write lock for ``seconds`` from entry; the
-    block's end waits for it to let go."""
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_WRITE_LOCK, str(home / "pipetrack.db"), str(seconds)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline() == "locked\n"
-        yield holder
-        holder.wait(seconds + 10)
-    finally:
-        holder.kill()
-        holder.wait()
-
-
-#: Takes SQLite's write lock on argv[1] for argv[2] seconds, as another writer does.
-HOLD_WRITE_LOCK = """
-import sqlite3, sys, time
-db = sqlite3.connect(sys.argv[1], isolation_level=None)
-db.execute("BEGIN IMMEDIATE")
-print("locked", flush=True)
-time.sleep(float(sys.argv[2]))
-db.execute("ROLLBACK")
-"""
 
 
 async def test_a_key_pressed_while_a_long_write_is_queued_lands_after_it(store, uids):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import io
+import subprocess
+import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -160,3 +162,32 @@ def shown(widget, width: int = 100) -> str:
 
 def notifications(app: PipetrackApp) -> list[str]:
     return [n.message for n in app._notifications]  # noqa: SLF001 - what the user saw
+
+
+@contextlib.contextmanager
+def holding_the_write_lock(home, seconds: float) -> Iterator[subprocess.Popen]:
+    """Another process holds the profile's write lock for ``seconds`` from entry; the
+    block's end waits for it to let go."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_WRITE_LOCK, str(home / "pipetrack.db"), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        yield holder
+        holder.wait(seconds + 10)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+#: Takes SQLite's write lock on argv[1] for argv[2] seconds, as another writer does.
+HOLD_WRITE_LOCK = """
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+db.execute("ROLLBACK")
+"""
