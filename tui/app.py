@@ -85,7 +85,7 @@ class PipetrackApp(App[int]):
         refused changes that wait are told with the first sync state the list reads).
         Queued like any write (it records this opening): the list shows meanwhile, even
         while another process holds the database."""
-        self.write_later(self.store.became_stale_since_last_open, self._greeted)
+        self.writes.later(self.store.became_stale_since_last_open, self._greeted)
 
     def _greeted(self, stale: int) -> None:
         if stale:
@@ -155,17 +155,6 @@ class PipetrackApp(App[int]):
         except self.FAILURES as err:
             self.report(err)
         return None
-
-    def write_later(
-        self,
-        call: Callable[[], R],
-        done: Callable[[R], object],
-        failed: Callable[[], object] | None = None,
-        *,
-        what: str | None = None,
-    ) -> None:
-        """Every write of the screens, queued in the write thread (tui/writes.py)."""
-        self.writes.later(call, done, failed, what=what)
 
     def on_unmount(self) -> None:
         self.writes.finish()

@@ -2,7 +2,7 @@
 screen stays live while one waits (another process's import holds the database for
 seconds; a bulk change or its undo over 100,000 targets takes seconds itself).
 
-The screens call ``PipetrackApp.write_later``; what follows a write (a notification,
+The screens call ``PipetrackApp.writes.later``; what follows a write (a notification,
 reading the list again) runs on the event loop once it is done.
 """
 

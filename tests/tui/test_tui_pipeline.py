@@ -412,7 +412,7 @@ async def test_a_key_pressed_while_a_long_write_is_queued_lands_after_it(store, 
             return store.set_status(acme, "Closed")
 
         app.writes.notice_s = 0.3
-        app.write_later(held_back, lambda _: None, what="Holding back")
+        app.writes.later(held_back, lambda _: None, what="Holding back")
         threading.Timer(1.5, go.set).start()
         await pilot.press("4")  # Acme, the first row: Hot, after the Closed queued first
         await until(pilot, lambda: any("follows it" in n for n in notifications(app)))
@@ -431,7 +431,7 @@ async def test_a_write_that_fails_unexpectedly_is_said_not_swallowed(store, uids
         def broken() -> None:
             raise RuntimeError("boom")
 
-        app.write_later(broken, lambda _: None, failed=lambda: failed.append(True))
+        app.writes.later(broken, lambda _: None, failed=lambda: failed.append(True))
         await settle(pilot)
         assert notifications(app)[-1] == "Not saved: RuntimeError: boom" and failed == [True]
         await pilot.press("4")  # the queue goes on
@@ -449,7 +449,7 @@ async def test_quitting_waits_for_the_queued_writes(store, uids):
             time.sleep(0.5)
             return store.set_status(acme, "Closed")
 
-        app.write_later(slow, lambda _: None)
-        app.write_later(lambda: store.set_status(borealis, "Passed"), lambda _: None)  # queued
+        app.writes.later(slow, lambda _: None)
+        app.writes.later(lambda: store.set_status(borealis, "Passed"), lambda _: None)  # queued
         await pilot.press("q")
     assert store.get(acme).status == "Closed" and store.get(borealis).status == "Passed"

@@ -26,7 +26,7 @@ FOCUS_BINDINGS = [
 
 
 class StoreAccess:
-    """Mixin: the app's store and its guarded reads (writes: ``pipetrack.write_later``)."""
+    """Mixin: the app's store and its guarded reads (writes: ``pipetrack.writes.later``)."""
 
     @property
     def pipetrack(self) -> PipetrackApp:

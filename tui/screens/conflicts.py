@@ -192,7 +192,7 @@ class ConflictsScreen(SubScreen):
             self.notify(told if isinstance(told, str) else told(result))
             self.pipetrack.data_changed()
 
-        self.pipetrack.write_later(write, done, self.pipetrack.data_changed)
+        self.pipetrack.writes.later(write, done, self.pipetrack.data_changed)
 
     def action_keep_mine(self) -> None:
         self._resolve("mine")

@@ -137,7 +137,7 @@ class DetailScreen(SubScreen):
             if choice is None:
                 return
             uid, status, note = view.uid, choice.status, choice.note
-            self.pipetrack.write_later(
+            self.pipetrack.writes.later(
                 lambda: self.store.set_status(uid, status, note),
                 lambda _change: self.pipetrack.data_changed(),
             )

@@ -63,7 +63,7 @@ class FormModal(AppModal[object]):
             self.notify(err.message, title="Not saved", severity="error")
             return
         self.saving = True
-        self.pipetrack.write_later(lambda: self.save(values), self.dismiss, self._not_saved)
+        self.pipetrack.writes.later(lambda: self.save(values), self.dismiss, self._not_saved)
 
     def _not_saved(self) -> None:
         self.saving = False

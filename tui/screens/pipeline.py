@@ -150,7 +150,7 @@ class PipelineScreen(ListingScreen):
         uid = view.uid
         # queued like the long writes: a key never freezes the screen while another
         # process holds the database, and keys pressed in a row land in that order
-        self.pipetrack.write_later(lambda: self.store.set_status(uid, status, note), self._set)
+        self.pipetrack.writes.later(lambda: self.store.set_status(uid, status, note), self._set)
 
     def _set(self, change: StatusChange) -> None:
         target = change.target
@@ -177,7 +177,7 @@ class PipelineScreen(ListingScreen):
 
     def action_undo(self) -> None:
         # off the event loop: undoing a bulk change of 100,000 targets takes seconds
-        self.pipetrack.write_later(
+        self.pipetrack.writes.later(
             self.store.undo_last, self._undone, what="Undoing your last change"
         )
 
@@ -253,7 +253,7 @@ class PipelineScreen(ListingScreen):
             self.after_bulk()
 
         what = f"Setting {plural(count, 'target')} to {status_label(choice.status)}"
-        self.pipetrack.write_later(write, done, failed=self.after_bulk, what=what)
+        self.pipetrack.writes.later(write, done, failed=self.after_bulk, what=what)
 
     def after_bulk(self) -> None:
         self.table.clear_marks()
