@@ -37,7 +37,7 @@ class Writes:
         self.notice_s = NOTICE_S
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pipetrack-write")
         self._queued = 0  # writes asked for and not done
-        self._told = False  # "waiting for another process" shown, until a write is done
+        self._told = False  # a wait was told of (not a long write's own notice), until one is done
 
     def later(
         self,
@@ -91,17 +91,20 @@ class Writes:
         done(result)
 
     def _tell(self, what: str | None, ahead: int) -> None:
-        """Why a write takes a while: its own size, an earlier write of ours, or (once
-        per wait) another process holding the database."""
+        """Why a write takes a while: its own size, or (once per wait) an earlier write of
+        ours or another process holding the database."""
         if what is not None:
             self.app.notify(f"{what}…", title="Saving", timeout=8)
-        elif ahead:
+            return
+        if self._told:  # one notice for the keys pressed while the same wait goes on
+            return
+        self._told = True
+        if ahead:
             self.app.notify(
-                "Your earlier change is still being saved; this one follows it.",
+                "Your earlier change is still being saved; what you do now follows it.",
                 title="Saving…",
             )
-        elif not self._told:
-            self._told = True
+        else:
             self.app.notify(
                 "Another pipetrack process is writing to this profile (an import?): your "
                 "changes wait their turn, in order, and are saved when it is done.",

@@ -414,9 +414,10 @@ async def test_a_key_pressed_while_a_long_write_is_queued_lands_after_it(store, 
         app.writes.notice_s = 0.3
         app.writes.later(held_back, lambda _: None, what="Holding back")
         threading.Timer(1.5, go.set).start()
-        await pilot.press("4")  # Acme, the first row: Hot, after the Closed queued first
+        await pilot.press("4", "down", "4")  # Acme and Borealis: Hot, after the Closed
         await until(pilot, lambda: any("follows it" in n for n in notifications(app)))
         assert any("Holding back…" in n for n in notifications(app))
+        assert sum("follows it" in n for n in notifications(app)) == 1  # one for both keys
         await settle(pilot)
         assert [h.new_status for h in store.history(acme)[-2:]] == ["Closed", "Hot"]
         assert store.get(acme).status == "Hot"
