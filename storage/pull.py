@@ -28,7 +28,7 @@ from peewee import SQL
 
 from protocol import Status, parse_status
 
-from . import catchup, fold, resend
+from . import catchup, resend
 from .context import Ctx
 from .fold import name_key
 from .schema import JSONField, time_text
@@ -322,7 +322,6 @@ def register_functions(ctx: Ctx) -> None:
     """SQL functions the statements here call (Python's casefold: SQLite's lower() folds
     ASCII only)."""
     ctx.db.connection().create_scalar_function("pull_casefold", str.casefold, 1, deterministic=True)
-    fold.register(ctx.db.connection())
 
 
 @dataclass(frozen=True)
