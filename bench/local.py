@@ -19,6 +19,7 @@ import httpx
 
 from protocol.wire import PullResponse, TargetState
 from storage import Store, actions, query
+from storage.fold import name_key
 from storage.view import base_columns, compute_view, refresh, start_of
 
 from .seed import STATUSES, WORDS, change_plan, target_uid
@@ -101,7 +102,7 @@ def adopt(db_path: Path, targets: Sequence[TargetState], cursor: str | None = No
             view = compute_view(*start_of(target), [])
             rows.append({"uid": target.uid, **base, **view})
             markets += [
-                {"uid": target.uid, "market_lc": m.casefold(), "market": m} for m in view["markets"]
+                {"uid": target.uid, "market_lc": name_key(m), "market": m} for m in view["markets"]
             ]
         with ctx.write():
             actions.insert_rows(ctx, ctx.m.target, rows)

@@ -163,9 +163,8 @@ def insert_new(ctx: Ctx, news: Sequence[NewTarget], group: str | None = None) ->
         row = SimpleNamespace(state="pending", **change.outbox)
         view = compute_view(empty_start(now), False, [row])
         targets.append({"uid": new.uid, "created_at": now, **view})
-        markets.extend(
-            {"uid": new.uid, "market_lc": m.casefold(), "market": m} for m in new.markets
-        )
+        keys = {name_key(m): m for m in reversed(new.markets)}  # Zürich, Zurich: the first
+        markets.extend({"uid": new.uid, "market_lc": k, "market": m} for k, m in keys.items())
         changes.append(change)
     insert_rows(ctx, ctx.m.target, targets, staged=len(targets) > _STAGE_FROM)
     insert_rows(ctx, ctx.m.market, markets)

@@ -168,11 +168,31 @@ def _v6(cursor: Any) -> None:
     cursor.execute("UPDATE targets SET name_lc = name_key(name) WHERE name GLOB '*[^ -~]*'")
 
 
+def _v7(cursor: Any) -> None:
+    """Markets compared without their Latin accents too (the filter, the markets sort):
+    the market rows' keys and the targets' sort keys folded again. Two spellings of one
+    market on one target (Zürich, Zurich) now share a key: one row of the two stays (the
+    filter's rows; the target's own list of markets is as it was)."""
+    fold.register(cursor.connection)
+    cursor.execute(
+        "UPDATE OR IGNORE target_markets SET market_lc = name_key(market)"
+        " WHERE market GLOB '*[^ -~]*'"
+    )
+    cursor.execute(
+        "DELETE FROM target_markets WHERE market GLOB '*[^ -~]*' AND market_lc != name_key(market)"
+    )
+    cursor.execute(
+        "UPDATE targets SET markets_sort = (SELECT group_concat(name_key(m.value), ', '"
+        " ORDER BY m.key) FROM json_each(targets.markets) AS m)"
+        " WHERE markets_sort GLOB '*[^ -~]*'"
+    )
+
+
 #: In order; ``MIGRATIONS[n]`` brings a file from version n to n + 1. A profile can be
 #: opened in the middle of its first catch-up, its secondary indexes set aside (dropped,
 #: their SQL in meta: storage/catchup.py): a migration that changes those indexes must
 #: first build them again from meta.
-MIGRATIONS: tuple[Callable[[Any], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6)
+MIGRATIONS: tuple[Callable[[Any], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7)
 LATEST = len(MIGRATIONS)
 
 

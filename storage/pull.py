@@ -28,7 +28,7 @@ from peewee import SQL
 
 from protocol import Status, parse_status
 
-from . import catchup, resend
+from . import catchup, fold, resend
 from .context import Ctx
 from .fold import name_key
 from .schema import JSONField, time_text
@@ -115,17 +115,11 @@ FROM temp.pull_targets AS s WHERE s.kind = 'new'
 """
 
 
-def casefold_sql(x: str) -> str:
-    """SQL: Python's casefold of ``x``; printable ASCII (most names) by lower(), which is
-    the same there, without a call back into Python per value."""
-    return f"CASE WHEN {x} GLOB '*[^ -~]*' THEN pull_casefold({x}) ELSE lower({x}) END"
-
-
 # Market rows in page order, then each target's markets in order: of two spellings of
-# one market (same casefold) the first is kept, as INSERT OR IGNORE one by one did.
+# one market (same key) the first is kept, as INSERT OR IGNORE one by one did.
 _INSERT_MARKETS = f"""
 INSERT OR IGNORE INTO main.target_markets (uid, market_lc, market)
-SELECT s.uid, {casefold_sql("m.value")}, m.value
+SELECT s.uid, {fold.name_key_sql("m.value")}, m.value
 FROM (SELECT s.seq, s.uid, s.server_markets {_NEW_MARKETS}) AS s, json_each(s.server_markets) AS m
 ORDER BY s.seq, m.key
 """
@@ -190,7 +184,7 @@ def _staged_target(state: TargetState) -> tuple[Any, ...]:
         _time_text(state.last_updated),
         _time_text(state.created_at),
         name_key(state.name),
-        ", ".join([m.casefold() for m in markets]),
+        ", ".join([name_key(m) for m in markets]),
     )
 
 
@@ -319,9 +313,9 @@ def apply_staged_history(ctx: Ctx) -> int:
 
 
 def register_functions(ctx: Ctx) -> None:
-    """SQL functions the statements here call (Python's casefold: SQLite's lower() folds
-    ASCII only)."""
-    ctx.db.connection().create_scalar_function("pull_casefold", str.casefold, 1, deterministic=True)
+    """SQL functions the statements here call (fold.name_key: SQLite's lower() folds ASCII
+    only)."""
+    fold.register(ctx.db.connection())
 
 
 @dataclass(frozen=True)

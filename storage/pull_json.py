@@ -37,7 +37,6 @@ from .pull import (
     StagedPage,
     _status_text,
     _time_text,
-    casefold_sql,
     write_page,
 )
 from .schema import JSONField
@@ -235,7 +234,7 @@ _TARGET_VALUES = {
     "created_at": _time("r.created_at"),
     "name_lc": fold.name_key_sql("r.name"),
     "markets_sort": (
-        f"coalesce((SELECT group_concat({casefold_sql('m.value')}, ', ' ORDER BY m.key)"
+        f"coalesce((SELECT group_concat({fold.name_key_sql('m.value')}, ', ' ORDER BY m.key)"
         " FROM json_each(r.markets) AS m), '')"
     ),
 }
@@ -309,7 +308,6 @@ def _scratch() -> apsw.Connection:
     conn = getattr(_local, "conn", None)
     if conn is None:
         conn = apsw.Connection(":memory:")
-        conn.create_scalar_function("pull_casefold", str.casefold, 1, deterministic=True)
         fold.register(conn)
         for name, fn in _FUNCTIONS.items():
             conn.create_scalar_function(name, fn, 1, deterministic=True)

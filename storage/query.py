@@ -165,7 +165,7 @@ def _filters(ctx: Ctx, q: TargetQuery, now: datetime, *, listing: bool = False) 
         cond = t.status.in_(named)
         out.append(cond | t.status.is_null() if None in parsed else cond)
     if q.markets:
-        wanted = [m.strip().casefold() for m in q.markets]
+        wanted = [name_key(m.strip()) for m in q.markets]
         out.append(t.uid.in_(tm.select(tm.uid).where(tm.market_lc.in_(wanted))))
     search = name_key(q.search.strip())
     if search:

@@ -83,7 +83,7 @@ class Target(Model):
     name_lc = TextField()  # fold.name_key: exact-name lookup, sort, substring search
     description = TextField(default="")
     markets = JSONField(default=list)
-    markets_sort = TextField(default="")  # casefolded, joined: the "markets" sort key
+    markets_sort = TextField(default="")  # fold.name_key of each, joined: the "markets" sort
     status = TextField(null=True)
     status_since = UtcField()
     created_at = UtcField()
@@ -105,7 +105,7 @@ class Target(Model):
 
 class TargetMarket(Model):
     uid = TextField()
-    market_lc = TextField()
+    market_lc = TextField()  # fold.name_key of the market
     market = TextField()
 
     class Meta:

@@ -30,7 +30,7 @@ _SYNC_PRECEDENCE = ("conflict", "rejected", "pending")
 
 def derived(name: str, markets: Sequence[str]) -> dict[str, str]:
     """The columns kept beside name and markets for searching and sorting."""
-    return {"name_lc": name_key(name), "markets_sort": ", ".join(m.casefold() for m in markets)}
+    return {"name_lc": name_key(name), "markets_sort": ", ".join(name_key(m) for m in markets)}
 
 
 def empty_start(now: datetime) -> dict[str, Any]:
@@ -132,7 +132,7 @@ def set_markets(ctx: Ctx, uid: str, markets: Sequence[str]) -> None:
     tm = ctx.m.market
     tm.delete().where(tm.uid == uid).execute()
     if markets:
-        rows = [{"uid": uid, "market_lc": m.casefold(), "market": m} for m in markets]
+        rows = [{"uid": uid, "market_lc": name_key(m), "market": m} for m in markets]
         tm.insert_many(rows).on_conflict_ignore().execute()
 
 

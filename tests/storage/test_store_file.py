@@ -73,6 +73,32 @@ def test_an_upgraded_file_finds_its_names_typed_without_accents(db_path, clock, 
         assert store.list_targets(TargetQuery(search="cafe")) == []
 
 
+def test_an_upgraded_file_filters_and_sorts_its_markets_without_accents(db_path, clock):
+    with Store.open(db_path, clock=clock) as store:
+        bern = store.create_target("Bern AG", markets=["Zürich"]).uid
+        store.create_target("Alpine AG", markets=["Österreich"])
+        store.create_target("Delta Co", markets=["Poland"])
+    raw(  # as schema 6 left them: keys casefolded only, and a second spelling on Bern
+        db_path,
+        "UPDATE target_markets SET market_lc = lower(market)",
+        "UPDATE target_markets SET market_lc = 'zürich' WHERE market = 'Zürich'",
+        "UPDATE target_markets SET market_lc = 'österreich' WHERE market = 'Österreich'",
+        f"INSERT INTO target_markets VALUES ('{bern}', 'zurich', 'Zurich')",
+        "UPDATE targets SET markets_sort = 'zürich' WHERE name = 'Bern AG'",
+        "UPDATE targets SET markets_sort = 'österreich' WHERE name = 'Alpine AG'",
+        "PRAGMA user_version = 6",
+    )
+    with Store.open(db_path, clock=clock) as store:
+        assert [t.name for t in store.list_targets(TargetQuery(markets=("zurich",)))] == ["Bern AG"]
+        by_markets = store.list_targets(TargetQuery(sort="markets"))
+        assert [t.name for t in by_markets] == ["Alpine AG", "Delta Co", "Bern AG"]
+        assert store.markets() == ["Österreich", "Poland", "Zurich"]
+    rows = apsw.Connection(str(db_path)).execute(
+        f"SELECT market_lc, market FROM target_markets WHERE uid = '{bern}'"
+    )
+    assert rows.fetchall() == [("zurich", "Zurich")]  # of the two spellings' rows, one
+
+
 def test_a_corrupt_file(db_path):
     db_path.write_bytes(b"this is not a database at all\n" * 200)
     with pytest.raises(StoreError, match="not a pipetrack database or is damaged") as err:

@@ -150,6 +150,27 @@ def test_accented_names_sort_among_their_letters(store):
     assert listed(store) == ["Apple", "Eagle", "Électricité de France", "Zeta Corp", "Ørsted"]
 
 
+def test_markets_are_filtered_and_sorted_without_their_accents(store):
+    store.create_target("Alpine AG", markets=["Österreich"])
+    store.create_target("Bern AG", markets=["Zürich"])
+    store.create_target("Cargo Co", markets=["Zurich", "Nordics"])
+    store.create_target("Delta Co", markets=["Poland"])
+    assert listed(store, markets=("zurich",)) == ["Bern AG", "Cargo Co"]
+    assert listed(store, markets=("ÖSTERREICH",)) == ["Alpine AG"]
+    assert listed(store, markets=("osterreich",)) == ["Alpine AG"]
+    assert listed(store, sort="markets") == ["Alpine AG", "Delta Co", "Bern AG", "Cargo Co"]
+    assert store.markets() == ["Nordics", "Österreich", "Poland", "Zurich"]  # one Zürich
+
+
+def test_two_spellings_of_one_market_on_one_target_are_kept_and_found(store):
+    """The key folds them together (saving them failed on its uniqueness): the target
+    keeps both as typed, the filter finds it once."""
+    made = store.create_target("Echo AG", markets=["Zürich", "Zurich"])
+    assert made.markets == ("Zürich", "Zurich")
+    assert store.import_targets([{"name": "Fox AG", "markets": "Zurich;ZÜRICH"}]) == (1, 0)
+    assert listed(store, markets=("zurich",)) == ["Echo AG", "Fox AG"]
+
+
 def test_search_follows_renames(store, sample):
     store.edit_target(sample["Zeta"], name="Omega Corp")
     assert listed(store, search="zeta") == []
