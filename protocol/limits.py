@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 
 from .errors import InvalidInput
+from .fold import fold_key
 
 NAME_MAX = 255
 DESCRIPTION_MAX = 10_000
@@ -78,7 +79,8 @@ def markets_text(markets: Iterable[str]) -> str:
 def clean_markets(values: Iterable[str] | None) -> list[str]:
     """Markets (tags): at most 32 entries of 1-64 characters each after trimming, no ``;``.
 
-    Duplicates (case-insensitive) are dropped, the first spelling and the order kept.
+    Duplicates (in any case, accents aside: Zurich is Zürich) are dropped, the first
+    spelling and the order kept.
     """
     if values is None:
         return []
@@ -105,7 +107,7 @@ def clean_markets(values: Iterable[str] | None) -> list[str]:
                 f"market {_short(market)!r} contains {MARKET_SEPARATOR!r}, "
                 "which separates markets in CSV files; give them one by one",
             )
-        key = market.casefold()
+        key = fold_key(market)
         if key in seen:
             continue
         seen.add(key)

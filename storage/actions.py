@@ -163,8 +163,7 @@ def insert_new(ctx: Ctx, news: Sequence[NewTarget], group: str | None = None) ->
         row = SimpleNamespace(state="pending", **change.outbox)
         view = compute_view(empty_start(now), False, [row])
         targets.append({"uid": new.uid, "created_at": now, **view})
-        keys = {name_key(m): m for m in reversed(new.markets)}  # Zürich, Zurich: the first
-        markets.extend({"uid": new.uid, "market_lc": k, "market": m} for k, m in keys.items())
+        markets.extend({"uid": new.uid, "market_lc": name_key(m), "market": m} for m in new.markets)
         changes.append(change)
     insert_rows(ctx, ctx.m.target, targets, staged=len(targets) > _STAGE_FROM)
     insert_rows(ctx, ctx.m.market, markets)

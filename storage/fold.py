@@ -1,35 +1,16 @@
-"""Names as the store compares them (the ``name_lc`` column): casefolded and without
-the accents of Latin letters.
-
-So "cafe" finds and names "Café", "muller" "Müller", and "Électricité" sorts among the
-E's. Letters that are not a base letter and an accent (ø, ł), and the accents of other
-scripts (Greek), stay as they are, as SQLite's trigram ``remove_diacritics`` keeps them.
+"""Names and markets as the store keeps their keys (``name_lc``, ``market_lc``,
+``markets_sort``): :func:`protocol.fold.fold_key`, casefolded and without the accents of
+Latin letters, so "cafe" finds and names "Café", "Électricité" sorts among the E's and
+"zurich" filters Zürich. Here: the same key in SQL, for the pull's statements.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
-
 import apsw
 
-#: The accents after a Latin letter, decomposed (é is e and U+0301): the letters
-#: SQLite's ``remove_diacritics`` folds, so both ways of searching find the same names.
-_ACCENTS = re.compile("(?<=[\x00-\u024f])[\u0300-\u036f]+")
+from protocol.fold import fold_key as name_key
 
-
-def unaccented(text: str) -> str:
-    """``text`` with its Latin letters' accents dropped: é -> e, ễ -> e; ASCII, and the
-    letters of other scripts, as they are."""
-    if text.isascii():
-        return text
-    # composed again: what keeps its accents (Greek) stays as typed, as SQLite keeps it
-    return unicodedata.normalize("NFC", _ACCENTS.sub("", unicodedata.normalize("NFD", text)))
-
-
-def name_key(name: str) -> str:
-    """How a name is compared, sorted and searched: casefolded, Latin accents dropped."""
-    return unaccented(name.casefold())
+__all__ = ["name_key", "name_key_sql", "register"]
 
 
 def name_key_sql(x: str) -> str:

@@ -136,3 +136,13 @@ def test_control_characters_are_exactly_unicodes_cc_and_cs_categories():
         refused = unicodedata.category(ch) in ("Cc", "Cs")
         assert _has_control(f"a{ch}b") is refused, hex(cp)
         assert _has_control(f"a{ch}b", allow_newlines=True) is (refused and ch not in "\n\t")
+
+
+def test_markets_that_differ_only_in_case_or_accents_are_one():
+    from protocol import clean_markets
+
+    assert clean_markets(["Zürich", "Zurich", "EU", "eu", "ZÜRICH", "Ørsted"]) == [
+        "Zürich",
+        "EU",
+        "Ørsted",
+    ]
