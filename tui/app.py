@@ -257,6 +257,6 @@ def run(profile: Profile) -> int:
     try:
         result = app.run()
     finally:
-        app.writes.finish()
+        app.writes.finish()  # done at unmount already; here too if the app died before it
         store.close()
     return result or 0
