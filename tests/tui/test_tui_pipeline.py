@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+from textual import events
 from tuihelp import (
     holding_the_write_lock,
     make_app,
@@ -256,6 +257,28 @@ async def test_new_target_and_invalid_input_refused(store, uids):
         assert f"target {kappa.uid[:8]} is already named 'Kappa Mining'" in notifications(app)[-1]
         assert isinstance(app.screen, TargetForm)
         assert store.count_targets() == 11
+
+
+def burst(app, text: str) -> None:
+    """Post ``text``'s keys to the app at once, as a terminal delivers keys that arrive in
+    one read (a fast typist over a slow link, a key macro): none waits for the last."""
+    for character in text:
+        key = {"\t": "tab", " ": "space", ",": "comma"}.get(character, character)
+        app.post_message(events.Key(key, character))
+
+
+async def test_keys_typed_in_one_burst_land_in_the_field_tab_moved_to(store, uids):
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await pilot.pause()
+        burst(app, "Mu Labs\tEU, APAC\t")
+        await settle(pilot)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        made = store.resolve("Mu Labs")
+        assert made.name == "Mu Labs" and made.markets == ("EU", "APAC")
 
 
 async def test_a_form_saved_twice_while_the_database_is_busy_saves_once(store, uids, home):

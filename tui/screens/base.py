@@ -19,9 +19,19 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 R = TypeVar("R")
 
+# Priority: the app moves the focus as it reads the key, before it routes the next
+# one. Otherwise keys that arrive in one read after a Tab (a fast typist over a slow
+# terminal, a key macro) go to the field being left.
 FOCUS_BINDINGS = [
-    Binding("tab", "app.focus_next", "Next field", show=False, id="focus_next"),
-    Binding("shift+tab", "app.focus_previous", "Previous field", show=False, id="focus_previous"),
+    Binding("tab", "app.focus_next", "Next field", show=False, priority=True, id="focus_next"),
+    Binding(
+        "shift+tab",
+        "app.focus_previous",
+        "Previous field",
+        show=False,
+        priority=True,
+        id="focus_previous",
+    ),
 ]
 
 
