@@ -32,10 +32,32 @@ async def test_detail_shows_description_markets_and_history(store, uids):
         history = screen.query_one("#history", DataTable)
         newest = history.get_row_at(0)
         assert newest[:4] == ["Cold → Hot", "tester", "2026-06-01 12:00", "120"]
-        assert newest[4:] == ["budget approved", "local · pending"]
-        assert history.get_row_at(history.row_count - 1)[5] == "local · synced"
+        assert newest[4:] == ["local · pending", "budget approved"]
+        assert history.get_row_at(history.row_count - 1)[4] == "local · synced"
         await pilot.press("escape")
         assert not isinstance(app.screen, DetailScreen)
+
+
+async def test_a_long_note_is_shown_in_full_for_the_highlighted_change(store, uids):
+    long_note = "they asked for a quote on the whole fleet and we sent it the same afternoon"
+    store.set_status(uids["Acme Robotics"], "Hot", note=long_note)
+    store.set_status(uids["Acme Robotics"], "Active")  # no note
+    app = make_app(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_detail(pilot)
+        note = screen.query_one("#history-note")
+        assert not note.display  # the newest change has no note
+        history = screen.query_one("#history", DataTable)
+        sync_column = history.ordered_columns[4]
+        assert str(sync_column.label) == "Sync"
+        assert sum(c.get_render_width(history) for c in history.ordered_columns[:5]) <= 78
+        await pilot.press("down")
+        await pilot.pause()
+        assert note.display
+        assert shown(note, width=78).split() == (
+            f"Note on Cold → Hot, 2026-06-01 12:00: {long_note}".split()
+        )
+        assert screen.region.contains_region(note.region)  # on screen, wrapped
 
 
 async def test_an_undo_reads_undo_in_the_history(store, uids):
@@ -44,8 +66,8 @@ async def test_an_undo_reads_undo_in_the_history(store, uids):
     app = make_app(store)
     async with app.run_test(size=(100, 30)) as pilot:
         history = (await open_detail(pilot)).query_one("#history", DataTable)
-        assert history.get_row_at(0)[0] == "Hot → Cold" and history.get_row_at(0)[4] == "undo"
-        assert history.get_row_at(1)[4] == "budget approved"
+        assert history.get_row_at(0)[0] == "Hot → Cold" and history.get_row_at(0)[5] == "undo"
+        assert history.get_row_at(1)[5] == "budget approved"
 
 
 async def test_edit_details_and_invalid_edit_refused(store, uids):
@@ -132,7 +154,7 @@ async def test_snooze_and_status_from_the_detail_screen(store, uids):
         await pilot.press("s", "3", "tab", *"kick-off", "enter")
         await settle(pilot)
         assert store.get(acme).status == "Active"
-        assert screen.query_one("#history", DataTable).get_row_at(0)[4] == "kick-off"
+        assert screen.query_one("#history", DataTable).get_row_at(0)[5] == "kick-off"
 
 
 async def test_activity_shows_the_weeks_changes_newest_first_and_opens_a_target(store, uids, clock):
@@ -149,7 +171,11 @@ async def test_activity_shows_the_weeks_changes_newest_first_and_opens_a_target(
         rows = [table.get_row_at(i) for i in range(table.row_count)]
         # Cobalt Labs was made Hot 3 days ago; the other seeds' changes are older
         assert [row[0] for row in rows] == ["Acme Robotics", "Cobalt Labs"]
-        assert (rows[0][1], rows[0][5]) == ("Cold → Hot", "pilot signed")
+        assert (rows[0][1], rows[0][5], rows[0][6]) == (
+            "Cold → Hot",
+            "local · pending",
+            "pilot signed",
+        )
         title = shown(app.screen.query_one("#activity-title"))
         assert title.startswith("2 status changes of the last 7 days, newest first · enter")
         await pilot.press("enter")

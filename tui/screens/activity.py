@@ -19,7 +19,7 @@ from .detail import history_row
 DAYS = 7
 ROWS = 1_000
 
-COLUMNS = ("Target", "Change", "Who", "When", "Days before", "Note", "Sync")
+COLUMNS = ("Target", "Change", "Who", "When", "Days before", "Sync", "Note")
 
 
 class ActivityScreen(SubScreen):

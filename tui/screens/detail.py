@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TypeVar
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -21,7 +22,9 @@ from .status_picker import StatusChoice, StatusPicker
 
 T = TypeVar("T")
 
-HISTORY_COLUMNS = ("Change", "Who", "When", "Days before", "Note", "Sync")
+# Sync before Note: a note is as long as its writer made it, so it goes last, and
+# in full under the table for the highlighted change.
+HISTORY_COLUMNS = ("Change", "Who", "When", "Days before", "Sync", "Note")
 
 
 def history_row(entry: HistoryEntry) -> tuple[str, ...]:
@@ -29,7 +32,7 @@ def history_row(entry: HistoryEntry) -> tuple[str, ...]:
     days = "" if entry.days_in_previous is None else f"{entry.days_in_previous:,}"
     change = f"{status_label(entry.old_status)} → {status_label(entry.new_status)}"
     when = local_time(entry.changed_at)
-    return (change, entry.changed_by, when, days, note_words(entry.note), where)
+    return (change, entry.changed_by, when, days, where, note_words(entry.note))
 
 
 def _changed(new: T, old: T) -> T | None:
@@ -53,6 +56,7 @@ class DetailScreen(SubScreen):
         super().__init__()
         self.uid = uid
         self.view: TargetView | None = None
+        self.history: list[HistoryEntry] = []  # newest first, as the table shows it
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="detail"):
@@ -67,6 +71,7 @@ class DetailScreen(SubScreen):
             table: DataTable[str] = DataTable(id="history", cursor_type="row", zebra_stripes=True)
             table.add_columns(*HISTORY_COLUMNS)
             yield table
+        yield Static(id="history-note")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -90,10 +95,26 @@ class DetailScreen(SubScreen):
             f"since {local_time(view.status_since)}"
         )
         self.query_one("#detail-description", Static).update(view.description or "(no description)")
+        self.history = list(reversed(history))
         table = self.query_one("#history", DataTable)
         table.clear()
-        for entry in reversed(history):
+        for entry in self.history:
             table.add_row(*history_row(entry))
+        self._show_note(table.cursor_row)
+
+    @on(DataTable.RowHighlighted, "#history")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_note(event.cursor_row)
+
+    def _show_note(self, row: int) -> None:
+        """The highlighted change's note in full (the table cuts it at the screen's edge)."""
+        entry = self.history[row] if 0 <= row < len(self.history) else None
+        words = note_words(entry.note) if entry is not None else ""
+        note = self.query_one("#history-note", Static)
+        note.display = bool(words)
+        if entry is not None and words:
+            change = f"{status_label(entry.old_status)} → {status_label(entry.new_status)}"
+            note.update(f"Note on {change}, {local_time(entry.changed_at)}: {words}")
 
     def action_edit(self) -> None:
         view = self.view
