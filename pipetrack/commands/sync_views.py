@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from pipetrack.context import config_of, open_store
+from pipetrack.context import config_of, open_store, profile_of
 from protocol import InvalidInput, op_words, parse_status
 from storage import ConflictView, RejectedView, SyncState
 
@@ -30,8 +30,8 @@ def register(app: typer.Typer) -> None:
     app.command()(correct)
 
 
-def _sync_text(state: SyncState) -> str:
-    text = _connection_text(state)
+def _sync_text(state: SyncState, logged_in: bool = True) -> str:
+    text = _connection_text(state, logged_in)
     if state.pulling_again:
         return text + (
             "; pulling everything again (the server's database was restored from a backup):"
@@ -40,9 +40,14 @@ def _sync_text(state: SyncState) -> str:
     return text + ("; catching up with the team's changes" if state.pulling else "")
 
 
-def _connection_text(state: SyncState) -> str:
-    if state.connection == "not syncing":
-        return "offline (no sync daemon runs: start one with pipetrack sync)"
+LOGIN_FIRST = "not logged in: log in first with pipetrack login URL --token T"
+
+
+def _connection_text(state: SyncState, logged_in: bool = True) -> str:
+    if state.connection == "not syncing":  # the network may be fine: nothing syncs
+        if not logged_in:
+            return f"not syncing ({LOGIN_FIRST})"
+        return "not syncing (no sync daemon runs: start one with pipetrack sync)"
     if state.connection == "connecting":
         text = "connecting (the sync daemon has not reached the server yet)"
     else:  # online / offline, since the daemon said so
@@ -53,12 +58,15 @@ def _connection_text(state: SyncState) -> str:
     return text
 
 
-def state_lines(state: SyncState, user: str | None = None) -> list[tuple[str, str]]:
-    """``user``: the server's name for this profile's user, when known."""
+def state_lines(
+    state: SyncState, user: str | None = None, logged_in: bool = True
+) -> list[tuple[str, str]]:
+    """``user``: the server's name for this profile's user, when known; ``logged_in``:
+    the profile has a server and a token (``pipetrack sync`` can run)."""
     oldest = f" (oldest queued {age_text(state.oldest_pending_age_s)} ago)" if state.pending else ""
     server = state.server or "not set (pipetrack login URL --token T)"
     return [
-        ("Sync", _sync_text(state)),
+        ("Sync", _sync_text(state, logged_in)),
         ("Server", f"{server} (as {user})" if state.server and user else server),
         ("Last sync", _last_sync_text(state)),
         ("Pending", f"{state.pending}{oldest}"),
@@ -82,15 +90,29 @@ def _error_text(state: SyncState) -> str:
     return state.last_error or NONE
 
 
+def status_json(state: SyncState, user: str | None) -> dict[str, Any]:
+    """``status --json``: the store's shape, with ``online_since`` and ``offline_since``
+    each set only while it is true. The store records one time, of the daemon's last
+    change between online and offline; ``online_since`` (DESIGN.md's key) gave it while
+    offline too, the time the connection went away."""
+    shape = state.to_json()
+    recorded = shape["online_since"]
+    shape["online_since"] = recorded if state.connection == "online" else None
+    shape["offline_since"] = recorded if state.connection == "offline" else None
+    return {**shape, "user": user}
+
+
 def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Sync state: online or not, last sync, pending changes, conflicts, last error."""
     server = config_of(ctx).server
+    # whether a token is saved, without reading it (nothing here reads the token)
+    logged_in = bool(server) and profile_of(ctx).token_path.exists()
     with open_store(ctx) as store:
         state, user = store.sync_state(server=server), store.user_name
     if as_json:
-        emit_json({**state.to_json(), "user": user})
+        emit_json(status_json(state, user))
     else:
-        emit_fields(state_lines(state, user))
+        emit_fields(state_lines(state, user, logged_in))
 
 
 def change_text(op: str, status: str | None, fields: dict[str, Any] | None) -> str:

@@ -39,7 +39,7 @@ def status_lines(cli: Cli) -> dict[str, str]:
 def test_status_json_has_the_design_keys(cli: Cli, logged_in: None) -> None:
     cli("add", "Acme", "--status", "Hot")
     state = cli("status", "--json").json()
-    assert set(state) == STATUS_KEYS
+    assert set(state) == STATUS_KEYS | {"offline_since"}
     assert state["server"] == "https://pipe.example.com"
     assert state["pending"] == 1 and state["oldest_pending_age_s"] >= 0
     assert (state["conflicts"], state["rejected"]) == (0, 0)
@@ -63,8 +63,34 @@ def test_status_is_not_online_when_no_daemon_runs(cli: Cli, store: Store, logged
     """A daemon killed -9 last recorded "online": with its process gone that is not true."""
     store.record_sync(online=True, synced=True)
     assert cli("status", "--json").json()["online"] is False
-    lines = status_lines(cli)
-    assert lines["Sync"].strip() == "offline (no sync daemon runs: start one with pipetrack sync)"
+    lines = status_lines(cli)  # "offline" would read as "no network"
+    assert lines["Sync"].strip() == (
+        "not syncing (no sync daemon runs: start one with pipetrack sync)"
+    )
+
+
+def test_status_before_login_says_to_log_in_first(cli: Cli, home: Path) -> None:
+    """'start pipetrack sync' would only fail with "not logged in"."""
+    cli("add", "Acme")
+    want = "not syncing (not logged in: log in first with pipetrack login URL --token T)"
+    assert status_lines(cli)["Sync"].strip() == want
+    (home / "config.toml").write_text('[sync]\nserver = "https://pipe.example.com"\n')
+    assert status_lines(cli)["Sync"].strip() == want  # a server, but no token saved
+
+
+def test_status_json_says_since_when_online_or_offline_honestly(
+    cli: Cli, store: Store, logged_in: None, daemon_lock
+) -> None:
+    """``online_since`` is never the time the connection went away."""
+    store.record_sync(online=True, synced=True)
+    online = cli("status", "--json").json()
+    assert online["online"] is True and online["online_since"].endswith("Z")
+    assert online["offline_since"] is None
+    store.record_sync(online=False, error="cannot reach https://pipe.example.com")
+    offline = cli("status", "--json").json()
+    assert offline["online"] is False and offline["online_since"] is None
+    assert offline["offline_since"].endswith("Z")
+    assert offline["offline_since"] >= online["online_since"]
 
 
 def test_status_shows_online_last_sync_and_last_error(
