@@ -240,7 +240,7 @@ def _admin_database(database_url: str | None, data_dir: Path | None) -> Iterator
 
     with (
         _database_errors(database_url),
-        open_database(database_url, data_dir or default_data_dir()) as url,
+        open_database(database_url, data_dir or default_data_dir(), create=False) as url,
     ):
         apply_migrations(url)
         yield url
@@ -252,10 +252,14 @@ def _database_errors(database_url: str | None) -> Iterator[None]:
     import psycopg
 
     from server.db import redact
+    from server.embedded import EmbeddedError
 
     setup_logging()
     try:
         yield
+    except EmbeddedError as err:
+        typer.echo(f"pipetrack: error: {err}", err=True)
+        raise typer.Exit(1) from None
     except psycopg.OperationalError as err:
         where = redact(database_url) if database_url else "the embedded database"
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__

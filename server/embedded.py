@@ -10,11 +10,14 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import subprocess
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
+
+from protocol import InvalidInput
 
 with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
     warnings.simplefilter("ignore")
@@ -28,18 +31,80 @@ log = logging.getLogger("pipetrack.server")
 _HANDLES = ".handle_pids.json"
 
 
-class EmbeddedPostgres:
-    """PostgreSQL 16 in ``data_dir/pgdata``, listening on a unix socket only."""
+class EmbeddedError(Exception):
+    """The embedded PostgreSQL cannot start; the reason in one line (its log's last
+    FATAL line when it has one)."""
 
-    def __init__(self, data_dir: Path, *, delete_on_close: bool = False) -> None:
-        data_dir = Path(data_dir).expanduser().resolve()
+
+def no_server_data(data_dir: Path) -> InvalidInput:
+    return InvalidInput(
+        "data_dir",
+        f"no pipetrack server data in {data_dir} (give the --data-dir `pipetrack serve`"
+        " uses, or --database-url)",
+    )
+
+
+def check_data_dir(data_dir: Path, *, create: bool) -> Path:
+    """``data_dir`` resolved, or InvalidInput (before anything is touched) when it is a
+    PostgreSQL data directory itself (the server's ``pgdata``, an easy slip: initdb in
+    it would nest a cluster in the live one), not a directory, or, unless ``create``,
+    holds no server database yet."""
+    data_dir = Path(data_dir).expanduser().resolve()
+    if (data_dir / "PG_VERSION").exists():
+        if data_dir.name == "pgdata":
+            instead = f"give the directory it is in: --data-dir {data_dir.parent}"
+        else:
+            instead = "give a directory of pipetrack's own (`pipetrack serve` makes pgdata/ in it)"
+        raise InvalidInput("data_dir", f"{data_dir} is a PostgreSQL data directory; {instead}")
+    if data_dir.exists() and not data_dir.is_dir():
+        raise InvalidInput("data_dir", f"{data_dir} is not a directory")
+    if not create and not (data_dir / "pgdata" / "PG_VERSION").is_file():
+        raise no_server_data(data_dir)
+    return data_dir
+
+
+class EmbeddedPostgres:
+    """PostgreSQL 16 in ``data_dir/pgdata``, listening on a unix socket only.
+
+    ``create=False``: only one that exists (else InvalidInput, nothing made). One that
+    cannot start raises :class:`EmbeddedError`."""
+
+    def __init__(
+        self, data_dir: Path, *, delete_on_close: bool = False, create: bool = True
+    ) -> None:
+        data_dir = check_data_dir(data_dir, create=create)
         data_dir.mkdir(parents=True, exist_ok=True)
         self.pgdata = data_dir / "pgdata"
         _forget_dead_holders(self.pgdata)
-        self._server = pgserver.get_server(
-            self.pgdata, cleanup_mode="delete" if delete_on_close else "stop"
-        )
+        messages = _Messages()
+        log_start = _size(self.pgdata / "log")
+        pg_logger = logging.getLogger("pgserver")
+        # its failures are PostgreSQL's whole log, dozens of lines: kept here for the
+        # one line that says why, not printed
+        pg_logger.addHandler(messages)
+        pg_logger.propagate = False
+        try:
+            self._server = pgserver.get_server(
+                self.pgdata, cleanup_mode="delete" if delete_on_close else "stop"
+            )
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as err:
+            raise EmbeddedError(self._why(err, log_start, messages.lines)) from None
+        finally:
+            pg_logger.removeHandler(messages)
+            pg_logger.propagate = True
         self._socket_dir = self._server.get_postmaster_info().socket_dir
+
+    def _why(self, err: Exception, log_start: int, logged: list[str]) -> str:
+        """One line: the last FATAL line PostgreSQL logged in this attempt, else of what
+        pgserver logged of the failed command (initdb's error), else the command's exit."""
+        with contextlib.suppress(OSError), open(self.pgdata / "log", "rb") as log:
+            log.seek(log_start)
+            fatal = _last_line(log.read().decode(errors="replace"), "FATAL:")
+            if fatal:
+                return f"the embedded PostgreSQL in {self.pgdata} cannot start: {fatal}"
+        said = _last_line("\n".join(logged), "FATAL:") or _last_line("\n".join(logged), "error:")
+        reason = said or ("timed out" if isinstance(err, subprocess.TimeoutExpired) else str(err))
+        return f"the embedded PostgreSQL in {self.pgdata} cannot start: {reason}"
 
     def url(self, database: str = "postgres") -> str:
         return self._server.get_uri(database)
@@ -59,6 +124,31 @@ class EmbeddedPostgres:
         self._server.cleanup()
 
 
+class _Messages(logging.Handler):
+    """pgserver's log records while it starts PostgreSQL (initdb's stderr is only there)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with contextlib.suppress(Exception):
+            self.lines.extend(record.getMessage().splitlines())
+
+
+def _last_line(text: str, marker: str) -> str | None:
+    """The last line holding ``marker``, from it on (no time stamp), spaces collapsed."""
+    found = [line[line.index(marker) :] for line in text.splitlines() if marker in line]
+    return " ".join(found[-1].split()) if found else None
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 def _forget_dead_holders(pgdata: Path) -> None:
     """Drop pids of processes that died holding the server (e.g. killed), so the last
     live holder still stops it."""
@@ -71,12 +161,15 @@ def _forget_dead_holders(pgdata: Path) -> None:
 
 
 @contextlib.contextmanager
-def open_database(database_url: str | None, data_dir: Path) -> Iterator[str]:
-    """The given URL, or an embedded PostgreSQL in ``data_dir`` (closed on exit)."""
+def open_database(
+    database_url: str | None, data_dir: Path, *, create: bool = True
+) -> Iterator[str]:
+    """The given URL, or an embedded PostgreSQL in ``data_dir`` (closed on exit);
+    ``create=False`` (admin commands): never a new one, InvalidInput instead."""
     if database_url:
         yield database_url
         return
-    embedded = EmbeddedPostgres(data_dir)
+    embedded = EmbeddedPostgres(data_dir, create=create)
     log.info("embedded PostgreSQL in %s", embedded.pgdata)
     try:
         yield embedded.url()
