@@ -45,6 +45,20 @@ async def _user_of(request: Request, credentials: HTTPAuthorizationCredentials) 
     return row[0] if row else None
 
 
+class Revoked(Exception):
+    """The request's token was disabled or replaced while the request ran (a parked
+    long-poll, a push waiting for a lock): answered 401, with nothing read or written."""
+
+
+def token_valid(placeholder: str, *, hold: bool = False) -> str:
+    """SQL, true while the token whose hash ``placeholder`` stands for is an enabled
+    user's: a long request checks it again in its own transaction, so nothing committed
+    after a revocation reaches it. ``hold``: the user's row stays share-locked until the
+    transaction ends, so a revocation waits for it (nothing a push writes lands after)."""
+    lock = " FOR SHARE" if hold else ""
+    return f"EXISTS (SELECT 1 FROM users WHERE token_hash = {placeholder} AND NOT disabled{lock})"
+
+
 async def current_user(
     request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
 ) -> str:
@@ -55,3 +69,13 @@ async def current_user(
     if user is None:
         raise HTTPException(401, "invalid or disabled token", headers=UNAUTHORIZED_HEADERS)
     return user
+
+
+async def current_token(
+    credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
+) -> str:
+    """Dependency: the hash of the request's token (which :func:`current_user` checks),
+    for the routes that check it again in their transaction (:func:`token_valid`)."""
+    if credentials is None:
+        raise HTTPException(401, "missing bearer token", headers=UNAUTHORIZED_HEADERS)
+    return hash_token(credentials.credentials)

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from protocol.wire import MAX_CHANGES_PER_PUSH, MAX_PUSH_BYTES, ErrorBody
 
-from .auth import UNAUTHORIZED_HEADERS, authenticate
+from .auth import UNAUTHORIZED_HEADERS, Revoked, authenticate
 from .pull import BadCursor, StaleCursor
 
 log = logging.getLogger("pipetrack.server")
@@ -60,6 +60,10 @@ async def _bad_cursor(request: Request, exc: BadCursor):
     return error_response(status, str(exc), "cursor")
 
 
+async def _revoked(request: Request, exc: Revoked):
+    return error_response(401, "invalid or disabled token", headers=UNAUTHORIZED_HEADERS)
+
+
 async def _database_down(request: Request, exc: Exception):
     log.warning("database unavailable: %s", type(exc).__name__)
     return error_response(503, "the database is unavailable; try again shortly")
@@ -74,6 +78,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(BadCursor, _bad_cursor)
+    app.add_exception_handler(Revoked, _revoked)
     app.add_exception_handler(psycopg.OperationalError, _database_down)
     app.add_exception_handler(PoolTimeout, _database_down)
     app.add_exception_handler(Exception, _internal)

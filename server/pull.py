@@ -45,9 +45,10 @@ import re
 import time
 from dataclasses import dataclass
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 
+from .auth import Revoked, token_valid
 from .listener import Notifier
 
 Key = tuple[int, int]
@@ -99,10 +100,12 @@ def _key(key: Key) -> str:
     return f"{key[0]}.{key[1]}"
 
 
+# With the token's check in the page's snapshot: a revocation committed before anything
+# the page could hold is seen by it.
 _SNAPSHOT_SQL = (
     "SELECT (SELECT value FROM server_meta WHERE key = 'epoch'),"
-    " pg_snapshot_xmax(s)::text::numeric, ARRAY(SELECT pg_snapshot_xip(s)::text::numeric)"
-    " FROM pg_current_snapshot() AS s"
+    " pg_snapshot_xmax(s)::text::numeric, ARRAY(SELECT pg_snapshot_xip(s)::text::numeric),"
+    f" {token_valid('{token}')} FROM pg_current_snapshot() AS s"
 )
 
 
@@ -171,8 +174,12 @@ class Page:
         ).encode()
 
 
-async def pull_once(conn: AsyncConnection, cursor: Cursor | None, limit: int) -> Page:
-    async with _snapshot(conn) as (epoch, xmax, in_progress):
+async def pull_once(conn: AsyncConnection, cursor: Cursor | None, limit: int, token: str) -> Page:
+    """One page after ``cursor``; Revoked when the token (hash ``token``) no longer is an
+    enabled user's."""
+    async with _snapshot(conn, token) as (epoch, xmax, in_progress, allowed):
+        if not allowed:
+            raise Revoked()
         if cursor is None:
             cursor = Cursor(epoch)
         check(cursor, epoch, int(xmax))
@@ -192,11 +199,12 @@ async def pull_once(conn: AsyncConnection, cursor: Cursor | None, limit: int) ->
 
 
 @contextlib.asynccontextmanager
-async def _snapshot(conn: AsyncConnection):
+async def _snapshot(conn: AsyncConnection, token: str):
     """A REPEATABLE READ, READ ONLY transaction for the block, begun by the statement
     that reads its snapshot (one round trip, not three: parameterless statements go
-    by the simple query protocol, which takes several); yields that snapshot's row."""
-    cur = await conn.execute(_BEGIN_SQL + _SNAPSHOT_SQL)
+    by the simple query protocol, which takes several, so the token's hash goes in as
+    a literal); yields that snapshot's row."""
+    cur = await conn.execute(_SNAPSHOT_QUERY.format(token=sql.Literal(token)))
     try:
         cur.nextset()
         row = await cur.fetchone()
@@ -208,6 +216,7 @@ async def _snapshot(conn: AsyncConnection):
 
 
 _BEGIN_SQL = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; "
+_SNAPSHOT_QUERY = sql.SQL(_BEGIN_SQL + _SNAPSHOT_SQL)
 
 
 def check(cursor: Cursor, epoch: str, xmax: int) -> None:
@@ -275,13 +284,16 @@ async def pull(
     cursor: Cursor | None,
     limit: int,
     wait: float,
+    token: str,
 ) -> Page:
-    """Pull; with ``wait`` > 0 and nothing new, wait (up to ``wait`` s) for a commit."""
+    """Pull; with ``wait`` > 0 and nothing new, wait (up to ``wait`` s) for a commit.
+    Every read checks the token (hash ``token``) again: a long-poll parked before its
+    token was revoked raises Revoked when it wakes, instead of answering what woke it."""
     deadline = time.monotonic() + wait
     while True:
         woken = notifier.waiter()
         async with pool.connection() as conn:
-            response = await pull_once(conn, cursor, limit)
+            response = await pull_once(conn, cursor, limit, token)
         remaining = deadline - time.monotonic()
         if response.targets or response.history or remaining <= 0 or notifier.closing:
             return response

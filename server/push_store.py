@@ -31,6 +31,7 @@ from pydantic_core import to_json
 
 from protocol.wire import PushRequest
 
+from .auth import Revoked, token_valid
 from .pull import BadCursor, Cursor, StaleCursor, check
 from .push import Decider, Plan, field_group
 from .records import TARGET_COLUMNS, target_from_row
@@ -46,15 +47,21 @@ class _RaceLost(Exception):
 
 
 async def push(
-    pool: AsyncConnectionPool, request: PushRequest, user: str, cursor: str | None = None
+    pool: AsyncConnectionPool,
+    request: PushRequest,
+    user: str,
+    token: str,
+    cursor: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Decide and write one push; retries whole transactions lost to a race. ``cursor``:
-    the device's pull cursor, when it sent one (see :class:`~server.pull.StaleCursor`)."""
+    """Decide and write one push; retries whole transactions lost to a race. ``token``:
+    the hash of the request's token, checked again in the transaction (Revoked);
+    ``cursor``: the device's pull cursor, when it sent one (see
+    :class:`~server.pull.StaleCursor`)."""
     for attempt in range(_ATTEMPTS):
         try:
             # pipeline mode: statements that need no answer in between go in one trip
             async with pool.connection() as conn, conn.pipeline(), conn.transaction():
-                plan = await _push_once(conn, request, user, cursor)
+                plan = await _push_once(conn, request, user, token, cursor)
             return plan.results
         except (_RaceLost, errors.UniqueViolation, errors.DeadlockDetected) as err:
             if attempt == _ATTEMPTS - 1:
@@ -65,11 +72,11 @@ async def push(
 
 
 async def _push_once(
-    conn: AsyncConnection, request: PushRequest, user: str, cursor: str | None
+    conn: AsyncConnection, request: PushRequest, user: str, token: str, cursor: str | None
 ) -> Plan:
     changes = request.changes
     locked = await conn.execute(_LOCK_SQL, (sorted({c.target for c in changes}),))
-    facts = await _facts(conn, request, cursor)
+    facts = await _facts(conn, request, token, cursor)
     targets = {row[1]: target_from_row(row) for row in await locked.fetchall()}
     now, seen, conflicts = await facts
     missing = sorted(set(seen.values()) - targets.keys())
@@ -94,7 +101,9 @@ async def _load_targets(conn: AsyncConnection, uids: list[UUID], *, lock: bool) 
 # A record set is estimated at 100 rows whatever it holds, so a join of one with
 # targets scans the whole table; the redundant ``t.uid = ANY(array)`` gives the planner
 # the real count and the uid index. The change ids go binary (``%b``): psycopg dumps a
-# list as text in Python, 1,000 UUIDs ~5 ms, binary ~0.7 ms.
+# list as text in Python, 1,000 UUIDs ~5 ms, binary ~0.7 ms. The token is checked once
+# the targets are locked (what the push reads was committed by then), and its user's
+# row held to the commit: a revocation waits, so no push of that token lands after it.
 _FACTS_SQL = """
 SELECT now(),
   (SELECT value FROM server_meta WHERE key = 'epoch'),
@@ -109,15 +118,16 @@ SELECT now(),
                    WHERE a.target_id = t.id AND a.version > q.base
                      AND a.device_id <> %(device)s
                      AND CASE q.grp WHEN 'status' THEN a.touches_status
-                                    ELSE a.touches_details END))
-"""
+                                    ELSE a.touches_details END)),
+  """ + token_valid("%(token)s", hold=True)
 
 
-async def _facts(conn: AsyncConnection, request: PushRequest, cursor: str | None):
+async def _facts(conn: AsyncConnection, request: PushRequest, token: str, cursor: str | None):
     """Sends the facts query; returns an awaitable of (the server clock, change ids
     already recorded -> their target, the (target, base_version, field group) that
-    another device changed after that base). The awaitable raises StaleCursor when
-    ``cursor`` (the device's pull cursor) is not one of this database's."""
+    another device changed after that base). The awaitable raises Revoked when the
+    token (hash ``token``) is no longer an enabled user's, StaleCursor when ``cursor``
+    (the device's pull cursor) is not one of this database's."""
     keys = {
         (str(c.target), c.base_version, field_group(c))
         for c in request.changes
@@ -128,11 +138,14 @@ async def _facts(conn: AsyncConnection, request: PushRequest, cursor: str | None
         "keys": Jsonb([{"uid": u, "base": b, "grp": g} for u, b, g in keys]),
         "device": request.device_id,
         "uids": sorted({u for u, _, _ in keys}),
+        "token": token,
     }
     cur = await conn.execute(_FACTS_SQL, params)
 
     async def answer():
-        now, epoch, xmax, seen, conflicts = await cur.fetchone()
+        now, epoch, xmax, seen, conflicts, allowed = await cur.fetchone()
+        if not allowed:
+            raise Revoked()
         if cursor is not None:
             try:
                 check(Cursor.decode(cursor), epoch, int(xmax))

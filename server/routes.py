@@ -31,7 +31,7 @@ from protocol.wire import (
 
 from . import pull as pull_mod
 from . import push_store
-from .auth import current_user
+from .auth import current_token, current_user
 from .records import AUDIT_COLUMNS, TARGET_COLUMNS, audit_entry_from_row, target_from_row
 
 log = logging.getLogger("pipetrack.server")
@@ -84,6 +84,7 @@ async def push(
     body: PushRequest,
     request: Request,
     user: str = Depends(current_user),
+    token: str = Depends(current_token),
     cursor: str | None = Header(
         None,
         alias=CURSOR_HEADER,
@@ -92,7 +93,7 @@ async def push(
     ),
 ):
     """Apply a device's changes in order; one result per change, same order."""
-    results = await push_store.push(request.app.state.pool, body, user, cursor)
+    results = await push_store.push(request.app.state.pool, body, user, token, cursor)
     outcomes = Counter(result["outcome"] for result in results)
     log.info(  # who pushed what, for an admin asked why a change did not arrive
         "push by %s from device %s: %d change%s, %s",
@@ -128,11 +129,12 @@ async def pull(
     cursor: str | None = Query(None, description="from the previous pull; none = from start"),
     limit: int = Query(PULL_LIMIT_DEFAULT, ge=1, le=PULL_LIMIT_MAX),
     wait: float = Query(0, ge=0, le=PULL_WAIT_MAX, description="long-poll seconds"),
+    token: str = Depends(current_token),
 ):
     """Target states and audit entries after the cursor; ``more`` when a page is full."""
     position = pull_mod.Cursor.decode(cursor) if cursor else None
     state = request.app.state
-    page = await pull_mod.pull(state.pool, state.notifier, position, limit, wait)
+    page = await pull_mod.pull(state.pool, state.notifier, position, limit, wait, token)
     return Response(page.json(), media_type="application/json")  # JSON made by PostgreSQL
 
 
