@@ -11,12 +11,12 @@ import logging
 import signal
 import sys
 import time
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 from urllib.parse import urlsplit
 
 import typer
 
-from pipetrack.context import EXIT_BAD_INPUT, config_of, open_store, profile_of
+from pipetrack.context import EXIT_BAD_INPUT, EXIT_FAILURE, config_of, open_store, profile_of
 from protocol import InvalidInput
 from storage import Store
 from storage.presence import sync_process_pid
@@ -52,7 +52,7 @@ def login(
 ) -> None:
     """Check a token against the server, then save the URL and the token in the profile."""
     from syncd import ApiClient, ApiError, Transient, Unauthorized  # httpx: only here
-    from syncd.client import UseHttps
+    from syncd.client import NotTheServer, ServerError, UseHttps
 
     url = _clean_url(url)
     token = token.strip()
@@ -68,8 +68,16 @@ def login(
         raise InvalidInput("token", f"{url} refused the token") from None
     except UseHttps as err:
         raise InvalidInput("url", f"{url} redirects to https: log in with {err.url}") from None
-    except Transient as err:
-        raise InvalidInput("url", f"cannot use {url}: {err}") from None
+    except NotTheServer as err:  # a hotel's Wi-Fi sign-in page, most likely
+        _failed(
+            f"not logged in: something other than the pipetrack API answered at {url}"
+            f" ({err.where}), such as a Wi-Fi sign-in page: sign in to the network, then"
+            " run pipetrack login again (or check the URL)"
+        )
+    except ServerError as err:
+        _failed(f"not logged in: {url} has trouble ({err}); try again later")
+    except Transient as err:  # the network, or nothing listening there
+        _failed(f"{err}; check the URL and your network")
     except ApiError as err:
         raise InvalidInput(
             "url", f"{url} does not answer like a pipetrack server ({err})"
@@ -92,6 +100,13 @@ def login(
             f"warning: {url} is plain http: your token and your pipeline cross the network"
             " unencrypted; ask your admin for its https:// address"
         )
+
+
+def _failed(reason: str) -> NoReturn:
+    """The server cannot be used (unreachable, in trouble): exit 1, one line, as the app
+    says a store's failure. Nothing was saved."""
+    typer.echo(f"pipetrack: error: {reason}", err=True)
+    raise typer.Exit(EXIT_FAILURE)
 
 
 def cleartext(url: str) -> bool:

@@ -10,7 +10,9 @@ a new ``pipetrack login`` takes effect without a restart; it is never logged.
 
 from __future__ import annotations
 
+import errno
 import json
+import socket
 import ssl
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -76,6 +78,14 @@ class NotTheServer(Transient):
     the network watch sees, and these requests never reach the server."""
 
     retry_within = 10.0
+
+    def __init__(self, where: str) -> None:
+        super().__init__(
+            f"something other than the pipetrack API answered ({where}): "
+            "a Wi-Fi sign-in page (sign in, and sync carries on), or a wrong server URL?"
+        )
+        #: What answered, e.g. ``HTTP 200, text/html``.
+        self.where = where
 
 
 class Unauthorized(ApiError):
@@ -267,7 +277,25 @@ def _tls_context(base_url: str) -> ssl.SSLContext | bool:
     return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies, with no CA: fails closed
 
 
+#: What the socket errors a user meets most often mean, in words (not ``[Errno 111]``).
+_SOCKET_WORDS = {
+    errno.ECONNREFUSED: "connection refused",
+    errno.ECONNRESET: "connection reset",
+    errno.ENETUNREACH: "network unreachable",
+    errno.EHOSTUNREACH: "host unreachable",
+}
+
+
 def _kind(err: Exception) -> str:
+    """A transport error in a few words: ``connection refused``, ``unknown host name``;
+    else its type and text (``ConnectTimeout``, ``ReadError: ...``)."""
+    cause: BaseException | None = err
+    while cause is not None:  # httpx's error wraps httpcore's, which wraps the OSError
+        if isinstance(cause, socket.gaierror):
+            return "unknown host name (or no network to look it up)"
+        if isinstance(cause, OSError) and cause.errno in _SOCKET_WORDS:
+            return _SOCKET_WORDS[cause.errno]
+        cause = cause.__cause__ or cause.__context__
     detail = str(err)
     return f"{type(err).__name__}: {detail}" if detail else type(err).__name__
 
@@ -324,10 +352,7 @@ def _raise_unless_api(response: httpx.Response) -> None:
 
 
 def _not_the_server(where: str) -> NotTheServer:
-    return NotTheServer(
-        f"something other than the pipetrack API answered ({where}): "
-        "a Wi-Fi sign-in page (sign in, and sync carries on), or a wrong server URL?"
-    )
+    return NotTheServer(where)
 
 
 _Answer = TypeVar("_Answer", PullResponse, Me)

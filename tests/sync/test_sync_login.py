@@ -68,13 +68,24 @@ def test_a_refused_token_exits_2_and_saves_nothing(c: Device, server: ServerProc
     assert saved(c) == (None, None)
 
 
-def test_an_unreachable_server_exits_2_with_one_line(c: Device):
+def test_an_unreachable_server_exits_1_with_one_plain_line(c: Device):
+    """Not bad input (2): the server cannot be used (1), said in words, not errno."""
     url = f"http://127.0.0.1:{free_port()}"
     result = c.run("login", url, "--token", "whatever")
-    assert result.returncode == 2
-    [line] = result.stderr.splitlines()
-    assert line.startswith(f"pipetrack: error: cannot use {url}: cannot reach")
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"pipetrack: error: cannot reach {url}: connection refused;"
+        " check the URL and your network\n"
+    )
     assert saved(c) == (None, None)
+
+
+def test_an_unknown_host_name_is_said_so(c: Device):
+    result = c.run("login", "http://pipetrack.invalid", "--token", "whatever")
+    assert result.returncode == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith("pipetrack: error: cannot reach http://pipetrack.invalid: unknown host")
+    assert "Errno" not in line and line.endswith("check the URL and your network")
 
 
 def test_a_plain_http_address_that_redirects_to_https_says_which_to_use(c: Device):
@@ -88,13 +99,21 @@ def test_a_plain_http_address_that_redirects_to_https_says_which_to_use(c: Devic
     assert saved(c) == (None, None)
 
 
-def test_a_url_that_answers_with_a_web_page_is_not_taken_for_a_server(c: Device):
-    with Portal("page") as portal:
+@pytest.mark.parametrize("answer", ["page", "redirect", "511"])
+def test_a_wifi_sign_in_page_says_the_login_did_not_happen(c: Device, answer: str):
+    """Behind a hotel's sign-in page nothing "carries on": nothing was saved, and the
+    user must sign in to the network, then log in again (exit 1: the server cannot be
+    reached, as when unreachable)."""
+    with Portal(answer) as portal:
         result = c.run("login", portal.url, "--token", "whatever")
-    assert result.returncode == 2
+    assert result.returncode == 1
     [line] = result.stderr.splitlines()
-    assert line.startswith(f"pipetrack: error: cannot use {portal.url}: something other than")
-    assert "or a wrong server URL?" in line
+    assert line.startswith(
+        f"pipetrack: error: not logged in: something other than the pipetrack API answered"
+        f" at {portal.url} (HTTP "
+    )
+    assert "sign in to the network, then run pipetrack login again" in line
+    assert "or check the URL" in line and "carries on" not in line
     assert saved(c) == (None, None)
 
 
