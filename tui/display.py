@@ -130,9 +130,10 @@ def needs_you(conflicts: int, rejected: int, key: str) -> list[tuple[str, Severi
     return news
 
 
-def describe_sync(state: SyncState) -> str:
+def describe_sync(state: SyncState, *, last_sync: bool = True) -> str:
     """``online · 3 pending · 1 conflict · synced 06-01 12:00``; "not syncing" when no
-    sync daemon runs on the profile (see :attr:`SyncState.connection`)."""
+    sync daemon runs on the profile (see :attr:`SyncState.connection`). Without
+    ``last_sync`` the time of the last sync is left out (a narrow screen)."""
     hint = state.current_hint
     parts = [f"{state.connection} ({hint})" if hint else state.connection]
     if state.pulling_again:  # a restored server: nothing is pushed until it ends
@@ -144,5 +145,6 @@ def describe_sync(state: SyncState) -> str:
         parts.append(plural(state.conflicts, "conflict"))
     if state.rejected:
         parts.append(f"{state.rejected:,} rejected")
-    parts.append(f"synced {local_time(state.last_sync_at, short=True)}")
+    if last_sync:
+        parts.append(f"synced {local_time(state.last_sync_at, short=True)}")
     return " · ".join(parts)

@@ -2,15 +2,35 @@
 
 from __future__ import annotations
 
+from math import ceil
+
+from rich.cells import cell_len
+from textual.content import Content
+from textual.geometry import Size
 from textual.widgets import Static
 
 from storage import SyncState
 
 from ..display import describe_sync
 
+#: The share of the line the sync bar leaves to what sits beside it (the counts and
+#: filter) before it drops the time of the last sync.
+BESIDE = 0.4
+
 
 class SyncBar(Static):
-    """One line of sync state; its classes (``-offline``, ``-conflicts``) colour it."""
+    """One line of sync state; its classes (``-offline``, ``-conflicts``) colour it.
+
+    It is the offline-first signal, so it is never squeezed out by what sits beside it
+    (the counts and filter, which are cut instead): it takes the room its text needs.
+    When the whole text would leave less than :data:`BESIDE` of the line beside it, the
+    time of the last sync is left out; connection, pending, conflicts and rejected
+    always show.
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._texts: tuple[str, ...] = ("",)  # longest first
 
     def show_state(self, state: SyncState) -> None:
         self.set_class(not state.online, "-offline")
@@ -18,4 +38,17 @@ class SyncBar(Static):
         error = None if state.error_from_before else state.last_error
         self.set_class(bool(error), "-error")
         self.tooltip = error
-        self.update(describe_sync(state))
+        self._texts = (describe_sync(state), describe_sync(state, last_sync=False))
+        self.update(self._texts[0])
+
+    def _fitting(self, width: int) -> str:
+        return next((text for text in self._texts if cell_len(text) <= width), self._texts[-1])
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        # From the line's width alone: a measure of the counts beside it would be stale
+        # (Textual keeps this widget's size until the bar itself changes).
+        room = container.width - ceil(container.width * BESIDE) - self.styles.gutter.width
+        return cell_len(self._fitting(room))
+
+    def render(self) -> Content:
+        return Content(self._fitting(self.content_size.width))

@@ -1,0 +1,68 @@
+"""What fits on a small screen (80x24 and less): the lines as the user sees them."""
+
+from __future__ import annotations
+
+from tuihelp import make_app, make_conflict, make_rejected, settle
+
+from storage import TargetQuery
+
+SMALL = (80, 24)
+
+
+def screen_lines(app) -> list[str]:
+    """The screen as the terminal shows it, one string a line."""
+    update = app.screen._compositor.render_full_update()  # noqa: SLF001 - what is drawn
+    return ["".join(strip.text for strip in line) for line in update.strips]
+
+
+def bottom_bar(app) -> str:
+    """The line of counts and sync state (above the footer)."""
+    return screen_lines(app)[-2]
+
+
+def busy_sync(store, clock, uids) -> None:
+    """Online, with pending changes, a conflict and a rejected change."""
+    make_conflict(store, clock, uids["Cobalt Labs"], mine="Closed", theirs="Passed")
+    make_rejected(store, uids["Gamma Health"], "Closed", "target is archived on the server")
+    store.set_status(uids["Acme Robotics"], "Hot")
+    store.record_sync(online=True, synced=True)
+
+
+async def test_the_sync_state_shows_whatever_the_filter(store, clock, uids, daemon_lock):
+    busy_sync(store, clock, uids)
+    app = make_app(store)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        bar = bottom_bar(app)
+        assert "10 of 10 targets · all" in bar
+        # the whole state; the last sync's time whole or not at all (never "sync…")
+        assert bar.rstrip().endswith("online · 1 pending · 1 conflict · 1 rejected"), bar
+        long_filter = TargetQuery(
+            statuses=("Passed", "Cold"),
+            markets=("APAC", "EU", "LATAM", "US"),
+            search="o",
+        )
+        app.screen.requery(long_filter)
+        await settle(pilot)
+        bar = bottom_bar(app)
+        assert bar.startswith(" 1 of 10 targets · status Passed"), bar
+        assert "…" in bar  # the filter is cut, not the sync state
+        assert bar.rstrip().endswith("online · 1 pending · 1 conflict · 1 rejected"), bar
+    narrow = make_app(store)
+    async with narrow.run_test(size=(60, 20)) as pilot:
+        await settle(pilot)
+        assert "online · 1 pending · 1 conflict · 1 rejected" in bottom_bar(narrow)
+
+
+async def test_a_wide_screen_shows_the_last_sync_and_the_whole_filter(
+    store, clock, uids, daemon_lock
+):
+    busy_sync(store, clock, uids)
+    app = make_app(store)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await settle(pilot)
+        app.screen.requery(TargetQuery(markets=("APAC", "EU", "LATAM", "US"), search="o"))
+        await settle(pilot)
+        bar = bottom_bar(app)
+        assert "market APAC, EU, LATAM, US · “o”" in bar and "…" not in bar
+        assert "1 rejected · synced 06-01 12:00" in bar
