@@ -65,7 +65,11 @@ def login(
             _refuse_another_pipeline(profile, client)
             name = client.me()
     except Unauthorized:
-        raise InvalidInput("token", f"{url} refused the token") from None
+        raise InvalidInput(
+            "token",
+            f"{url} refused the token (mistyped, disabled or replaced): ask your admin for"
+            f" a new token, then run pipetrack login {url} --token NEW",
+        ) from None
     except UseHttps as err:
         raise InvalidInput("url", f"{url} redirects to https: log in with {err.url}") from None
     except NotTheServer as err:  # a hotel's Wi-Fi sign-in page, most likely

@@ -14,7 +14,9 @@ from .client import ApiError, NotTheServer, ServerError, Unauthorized, UseHttps
 
 log = logging.getLogger("syncd")
 
-TOKEN_REFUSED = "token refused - run pipetrack login"
+#: A 401: the token was disabled, or replaced by ``admin new-token``; only a new one helps.
+NEW_TOKEN = "ask your admin for a new token, then run pipetrack login URL --token NEW"
+TOKEN_REFUSED = f"token refused (disabled or replaced): {NEW_TOKEN}"
 #: What the sync bar says beside "offline" when the daemon knows why. A few words: at 80
 #: columns the bar has ~54 for "offline (…) · 30 pending · synced …" (the error itself
 #: is in its tooltip and in ``pipetrack status``).

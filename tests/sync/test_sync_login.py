@@ -63,7 +63,10 @@ def test_the_token_can_be_typed_at_a_hidden_prompt(c: Device, server: ServerProc
 def test_a_refused_token_exits_2_and_saves_nothing(c: Device, server: ServerProcess):
     result = c.run("login", server.url, "--token", "not-a-real-token")
     assert result.returncode == 2
-    assert result.stderr == f"pipetrack: error: {server.url} refused the token\n"
+    assert result.stderr == (
+        f"pipetrack: error: {server.url} refused the token (mistyped, disabled or replaced):"
+        f" ask your admin for a new token, then run pipetrack login {server.url} --token NEW\n"
+    )
     assert "not-a-real-token" not in result.stdout + result.stderr
     assert saved(c) == (None, None)
 
