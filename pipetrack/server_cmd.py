@@ -248,12 +248,15 @@ def _admin_database(database_url: str | None, data_dir: Path | None) -> Iterator
 
 @contextlib.contextmanager
 def _database_errors(database_url: str | None) -> Iterator[None]:
-    """A database that cannot be used: one line on stderr, exit 1."""
+    """A database that cannot be used: one line on stderr, without its password; exit 1
+    (systemd tries again), or 2 for a URL libpq refuses (it would refuse it again)."""
     import psycopg
 
-    from server.db import redact
+    from server.db import check_database_url, is_bad_setting, redact
     from server.embedded import EmbeddedError
 
+    if database_url:
+        check_database_url(database_url)  # InvalidInput: exit 2, nothing started
     setup_logging()
     try:
         yield
@@ -263,8 +266,20 @@ def _database_errors(database_url: str | None) -> Iterator[None]:
     except psycopg.OperationalError as err:
         where = redact(database_url) if database_url else "the embedded database"
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        password = _password(database_url)
+        if password:
+            reason = reason.replace(password, "...")
         typer.echo(f"pipetrack: error: cannot use {where}: {reason}", err=True)
-        raise typer.Exit(1) from None
+        raise typer.Exit(2 if is_bad_setting(err) else 1) from None
+
+
+def _password(database_url: str | None) -> str | None:
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        return conninfo_to_dict(database_url).get("password") if database_url else None
+    except Exception:
+        return None
 
 
 if __name__ == "__main__":  # python -m pipetrack.server_cmd: these commands alone

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import select
 from urllib.parse import urlsplit, urlunsplit
 
 from psycopg import AsyncConnection
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool
+
+from protocol import InvalidInput
 
 from .settings import Settings
 
@@ -48,19 +51,68 @@ def make_pool(settings: Settings) -> AsyncConnectionPool:
 
 
 def redact(url: str) -> str:
-    """The database URL or conninfo without its password, fit for a log line."""
+    """The database URL or conninfo without its password, fit for a log line (also a
+    malformed one: never an exception, never the password)."""
     if "://" in url:
-        parts = urlsplit(url)
-        if parts.password is not None:
-            host = parts.hostname or ""
-            if parts.port:
-                host = f"{host}:{parts.port}"
-            netloc = f"{parts.username}@{host}" if parts.username else host
-            parts = parts._replace(netloc=netloc)
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return _scrub(url)
+        userinfo, at, hostport = parts.netloc.rpartition("@")
+        if at:
+            user = userinfo.split(":", 1)[0]
+            parts = parts._replace(netloc=f"{user}@{hostport}" if user else hostport)
+        if "password" in parts.query:
+            query = "&".join(
+                pair for pair in parts.query.split("&") if not pair.startswith("password=")
+            )
+            parts = parts._replace(query=query)
         return urlunsplit(parts)
     try:
         params = conninfo_to_dict(url)
     except Exception:
-        return "<unparseable database conninfo>"
+        return _scrub(url)
     params.pop("password", None)
     return " ".join(f"{k}={v}" for k, v in params.items())
+
+
+def _scrub(text: str) -> str:
+    """A string libpq cannot read, without what could be a password: ``user:pw@`` and
+    ``password=...``."""
+    text = re.sub(r"password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)", "password=...", text)
+    head, at, tail = text.rpartition("@")
+    if at:
+        scheme, sep, userinfo = head.rpartition("://")
+        text = f"{scheme}{sep}{userinfo.split(':', 1)[0]}@{tail}"
+    return text
+
+
+def check_database_url(url: str) -> None:
+    """InvalidInput (exit 2: systemd does not restart on it) when ``url`` is no
+    PostgreSQL URL or libpq conninfo libpq can use, in one line without its password;
+    before anything starts. (libpq checks some values only when it connects: those
+    come back as an ``invalid ...`` OperationalError, see :func:`is_bad_setting`.)"""
+    where = repr(redact(url))
+    if "://" in url:
+        scheme = url.split("://", 1)[0].lower()
+        if scheme not in ("postgresql", "postgres"):
+            raise InvalidInput("database_url", f"cannot use {where}: not a postgresql:// URL")
+    try:
+        params = conninfo_to_dict(url)
+    except Exception as err:
+        said = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        if not said or said.startswith("missing") or url in said:
+            said = "not a postgresql:// URL (nor libpq key=value settings)"
+        raise InvalidInput("database_url", f"cannot use {where}: {_scrub(said)}") from None
+    for port in str(params.get("port") or "").split(","):
+        if port.strip() and not (port.strip().isdigit() and 0 < int(port) < 65536):
+            raise InvalidInput(
+                "database_url", f"cannot use {where}: port {port.strip()!r} is not a port number"
+            )
+
+
+def is_bad_setting(err: Exception) -> bool:
+    """libpq's refusal of a setting of the URL, found when connecting (``invalid
+    sslmode value``...): a bad option, not a database that is down."""
+    first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    return re.search(r"(^|: )invalid ", first) is not None

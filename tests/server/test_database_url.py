@@ -1,0 +1,61 @@
+"""A malformed database URL: one line without its password, exit 2 (a bad option, which
+the systemd unit does not restart on), for ``serve`` and every admin command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from server.db import redact
+
+from .test_admin_cli import pipetrack
+
+MALFORMED = {
+    "mysql://u:SECRETPW@h/db": "cannot use 'mysql://u@h/db': not a postgresql:// URL",
+    "u:SECRETPW@h/db": "cannot use 'u@h/db': not a postgresql:// URL",
+    "postgresql://u:SECRETPW@127.0.0.1:notaport/db": "port 'notaport' is not a port number",
+    "postgresql://u:SECRETPW@h/db?badopt=1": 'invalid URI query parameter: "badopt"',
+    "host=h password=SECRETPW bad=1": 'invalid connection option "bad"',
+    # libpq reads this one only when it connects
+    "postgresql://u:SECRETPW@127.0.0.1:1/db?sslmode=bogus": 'invalid sslmode value: "bogus"',
+}
+COMMANDS = (
+    ("serve", "--port", "1"),  # the URL is checked before the port
+    ("admin", "add-user", "carol"),
+    ("admin", "list-users"),
+    ("admin", "disable-user", "carol"),
+    ("admin", "new-token", "carol"),
+    ("admin", "stats"),
+    ("admin", "reset-cursors"),
+)
+
+
+@pytest.mark.parametrize("n, url", list(enumerate(MALFORMED)))
+def test_a_malformed_database_url_is_one_line_without_its_password_exit_2(n, url, tmp_path):
+    """``serve`` with each URL, given as the option; one admin command each (every one
+    in turn), given as the environment variable the systemd unit sets."""
+    admin = COMMANDS[1:][n % len(COMMANDS[1:])]
+    for args, env in ((("serve", "--port", "1", "--database-url", url), {}),
+                      (admin, {"PIPETRACK_DATABASE_URL": url})):  # fmt: skip
+        run = pipetrack(*args, "--data-dir", str(tmp_path / "unused"), env=env)
+        assert run.returncode == 2, (args, run.stderr)
+        assert run.stdout == "" and "SECRETPW" not in run.stderr, run.stderr
+        [line] = run.stderr.strip().splitlines()
+        assert line.startswith("pipetrack: error: cannot use ") and MALFORMED[url] in line, line
+    assert not (tmp_path / "unused").exists()
+
+
+def test_redact_never_fails_nor_shows_the_password():
+    for url in (
+        *MALFORMED,
+        "postgresql://u:SECRETPW@[::1/db",
+        "postgresql://u@h/db?password=SECRETPW",
+    ):
+        assert "SECRETPW" not in redact(url), url
+
+
+def test_the_systemd_unit_does_not_restart_on_a_bad_option():
+    unit = (Path(__file__).parents[2] / "docs" / "pipetrack-server.service").read_text()
+    assert "Restart=on-failure" in unit.splitlines()
+    assert "RestartPreventExitStatus=2" in unit.splitlines()
