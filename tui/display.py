@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len, set_cell_size
+
 from protocol import markets_text
 from storage import SyncState, TargetQuery, TargetView
 
@@ -64,6 +66,13 @@ def split_markets(text: str) -> list[str]:
     """
     separator = ";" if ";" in text else ","
     return [piece for piece in (p.strip() for p in text.split(separator)) if piece]
+
+
+def shorten(text: str, width: int) -> str:
+    """``text`` cut to ``width`` cells with an ellipsis when longer (never padded)."""
+    if cell_len(text) <= width:
+        return text
+    return set_cell_size(text, max(width - 1, 0)) + "…"
 
 
 def local_time(value: datetime | None, *, short: bool = False) -> str:

@@ -66,3 +66,22 @@ async def test_a_wide_screen_shows_the_last_sync_and_the_whole_filter(
         bar = bottom_bar(app)
         assert "market APAC, EU, LATAM, US · “o”" in bar and "…" not in bar
         assert "1 rejected · synced 06-01 12:00" in bar
+
+
+LONG_NAME = (
+    "Alder Industrial Holdings International Group of Companies for Precision"
+    " Engineering and Logistics Worldwide"
+)
+
+
+async def test_activity_a_long_target_name_leaves_the_change_on_screen(store, uids):
+    store.edit_target(uids["Acme Robotics"], name=LONG_NAME)
+    store.set_status(uids["Acme Robotics"], "Hot", note="budget approved")
+    app = make_app(store)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        row = next(line for line in screen_lines(app) if "Alder" in line)
+        assert "Alder Industrial Holdin…" in row  # capped, and marked as cut
+        assert "Cold → Hot" in row and "tester" in row and "2026-06-01 12:00" in row, row

@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Footer, Label
 
 from storage import ActivityEntry
 
+from ..display import shorten
 from .base import SubScreen
 from .detail import history_row
 
@@ -20,6 +21,8 @@ DAYS = 7
 ROWS = 1_000
 
 COLUMNS = ("Target", "Change", "Who", "When", "Days before", "Sync", "Note")
+#: The widest the Target column gets: a long name must not push the change off screen.
+TARGET_WIDTH = 24
 
 
 class ActivityScreen(SubScreen):
@@ -56,7 +59,7 @@ class ActivityScreen(SubScreen):
         table = self.query_one("#activity-table", DataTable)
         table.clear()
         for entry in entries:
-            table.add_row(entry.name, *history_row(entry.change))
+            table.add_row(shorten(entry.name, TARGET_WIDTH), *history_row(entry.change))
         title = self.query_one("#activity-title", Label)
         count = f"{len(entries):,}" + (" (the newest)" if len(entries) == ROWS else "")
         title.update(
