@@ -22,7 +22,7 @@ Outcomes (DESIGN.md, "Sync protocol"), checked in this order for each change:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -43,6 +43,12 @@ State = dict[str, Any]
 
 
 _GROUPS = {"set_status": STATUS, "edit": DETAILS}
+
+#: A change dated before this comes from a clock that lost its time (a laptop with a
+#: dead clock battery says 1970; a year 1 in a far time zone is year 0 in UTC, which
+#: PostgreSQL stores as BC): it is dated when the server receives it, as a change
+#: dated in the future is.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def field_group(change: Change) -> str | None:
@@ -138,8 +144,18 @@ class Decider:
             return self.result(change, "conflict", current)
         self.apply(change, current, wanted)
 
+    def received(self, change: Change) -> datetime:
+        """The change's time as the device says, unless its clock is implausible
+        (before EARLIEST or after now): then the server's receive time."""
+        at = change.changed_at
+        return self.now if at > self.now or at < EARLIEST else at
+
     def apply(self, change: Change, current: State, wanted: dict[str, Any]) -> None:
-        stamp = min(change.changed_at, self.now)
+        # A device whose clock is behind (a restored VM, a reset clock) must not date a
+        # change before the target existed, nor a status before the one it follows: the
+        # team would see the target in it for years, and stale. Changes applied in
+        # order are never that early.
+        stamp = max(self.received(change), current["created_at"])
         new = {
             **current,
             **wanted,
@@ -148,16 +164,13 @@ class Decider:
             "updated_by": self.user,
         }
         if change.op == "set_status":
-            # A device whose clock is behind (a dead CMOS battery, a restored VM) must not
-            # date a status before the one it follows: the team would see the target in
-            # it for years, and stale. Changes applied in order are never that early.
             if current["status_changed_at"] is not None:
                 stamp = max(stamp, current["status_changed_at"])
             new["status_changed_at"], new["status_changed_by"] = stamp, self.user
         self.record(change, new, stamp, current["status"])
 
     def create(self, change: Change, current: State | None) -> None:
-        stamp = min(change.changed_at, self.now)
+        stamp = self.received(change)
         fields = change.fields
         status = _status(change.status)
         new = {
@@ -202,7 +215,7 @@ class Decider:
                 "touches_status": op != "edit",
                 "touches_details": op != "set_status",
                 "version": new["version"],
-                "change_timestamp": stamp,  # the client's changed_at, never after now
+                "change_timestamp": stamp,  # the client's changed_at, corrected as above
                 "note": clean_note(change.note),
             }
         )

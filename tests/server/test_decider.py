@@ -7,7 +7,7 @@ is fast."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -28,6 +28,11 @@ MARKETS = [None, [], ["DE"], ["de", "DE"], ["FR", ""]]
 def _status(value):
     status = parse_status(value)
     return None if status is None else status.value
+
+
+def _received(at: datetime, now: datetime) -> datetime:
+    """A device's time, or now when its clock is in the future or before 2000 (dead)."""
+    return now if at > now or at < datetime(2000, 1, 1, tzinfo=UTC) else at
 
 
 def _state(t: dict) -> dict:
@@ -56,7 +61,7 @@ def reference(user, now, targets, seen, conflicts, changes):
         if problem:
             result(c, "rejected", cur, problem)
             continue
-        stamp = min(c.changed_at, now)
+        stamp = _received(c.changed_at, now)
         if c.op == "create":
             status = _status(c.status)
             new = {
@@ -111,8 +116,9 @@ def reference(user, now, targets, seen, conflicts, changes):
             if (c.target, c.base_version, group) in conflicts:
                 result(c, "conflict", cur)
                 continue
+            stamp = max(stamp, cur["created_at"])  # never before the target existed
             if c.op == "set_status":
-                if cur["status_changed_at"] is not None:  # never before the status it follows
+                if cur["status_changed_at"] is not None:  # nor the status it follows
                     stamp = max(stamp, cur["status_changed_at"])
                 new["status_changed_at"], new["status_changed_by"] = stamp, user
             new.update(version=cur["version"] + 1, last_updated=now, updated_by=user)
@@ -127,13 +133,27 @@ def reference(user, now, targets, seen, conflicts, changes):
     return results, audit, {uid: _state(s) for uid, s in written.items()}
 
 
-#: Clients' clocks: about right, or days behind (before the targets' last status change).
-SKEWS = [timedelta(seconds=-5), timedelta(0), timedelta(seconds=5), -timedelta(days=3)]
+#: Clients' clocks: about right; behind (between the targets' creation and last status
+#: change, or before their creation); dead (1970, year 1 far east: year 0 in UTC); just
+#: before and at 2000-01-01Z, the earliest time taken as the device says.
+TIMES = [
+    NOW - timedelta(seconds=5),
+    NOW,
+    NOW + timedelta(seconds=5),
+    NOW - timedelta(hours=36),
+    NOW - timedelta(days=3),
+    datetime(1970, 1, 1, tzinfo=UTC),
+    datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14))),
+    datetime(1999, 12, 31, 23, 59, 59, tzinfo=UTC),
+    datetime(2000, 1, 1, tzinfo=UTC),
+]
 
 
-def _target(uid: uuid.UUID, version: int, status: str | None) -> Target:
-    at = NOW - timedelta(days=1)
-    return Target(1, uid, "A", "", ["DE"], status, version, at, "bob", at, at, "bob")
+def _target(uid: uuid.UUID, version: int, status: str | None, dated: bool = True) -> Target:
+    """Made two days ago; its status (``dated``: and its time) one day ago."""
+    made, at = NOW - timedelta(days=2), NOW - timedelta(days=1)
+    since = at if dated else None
+    return Target(1, uid, "A", "", ["DE"], status, version, since, "bob", made, at, "bob")
 
 
 @st.composite
@@ -178,17 +198,19 @@ def change(draw) -> Change:
         change_id=draw(st.sampled_from(CHANGE_IDS)),
         target=draw(st.sampled_from(UIDS)),
         op=op,
-        changed_at=NOW + draw(st.sampled_from(SKEWS)),
+        changed_at=draw(st.sampled_from(TIMES)),
         **parts,
     )
 
 
 @st.composite
 def push_case(draw):
-    targets = {
-        uid: _target(uid, draw(st.integers(1, 3)), draw(st.sampled_from([None, "Hot", "Closed"])))
-        for uid in draw(st.sets(st.sampled_from(UIDS)))
-    }
+    targets = {}
+    for uid in draw(st.sets(st.sampled_from(UIDS))):
+        status = draw(st.sampled_from([None, "Hot", "Closed"]))
+        # no status: made without one (no status time) or cleared since
+        dated = status is not None or draw(st.booleans())
+        targets[uid] = _target(uid, draw(st.integers(1, 3)), status, dated)
     seen = draw(st.dictionaries(st.sampled_from(CHANGE_IDS), st.sampled_from(UIDS), max_size=3))
     seen = {cid: uid for cid, uid in seen.items() if uid in targets}
     conflicts = draw(
@@ -209,7 +231,7 @@ def push_case(draw):
                     op="set_status",
                     base_version=targets[uid].version + k,
                     status=draw(st.sampled_from(["Hot", "Cold", "Closed"])),
-                    changed_at=NOW - timedelta(seconds=k),
+                    changed_at=draw(st.sampled_from([NOW - timedelta(seconds=k), *TIMES])),
                 ),
             )
     return targets, seen, conflicts, changes

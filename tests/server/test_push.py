@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from .client import Device, count, create, edit, set_status
+from .test_pull import end_cursor, pull_all
 
 
 def _audit_count(device: Device, uid) -> int:
@@ -41,6 +42,76 @@ def test_a_clock_years_behind_never_dates_a_status_before_the_one_it_follows(dev
     assert target["status_changed_at"] == created["status_changed_at"]
     entries = device_a.history(created["uid"])["history"]
     assert entries[-1]["changed_at"] == created["status_changed_at"]
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def test_a_dead_clock_dates_changes_when_the_server_receives_them(shared_server, device_a):
+    """A laptop with a dead clock battery says 1970: its status change on a target made
+    today (without a status, so no earlier status time to keep to) and its edit are
+    applied, dated when the server received them — in the target, in its history and
+    in what teammates pull — not 20,000 days ago."""
+    cursor = end_cursor(device_a)
+    created = device_a.push_one(create())["target"]
+    dead = "1970-01-01T00:00:00Z"
+    status = {**set_status(created["uid"], "Hot", base=1), "changed_at": dead}
+    details = {**edit(created["uid"], base=2, description="d"), "changed_at": dead}
+
+    results = device_a.push(status, details)
+
+    assert [r["outcome"] for r in results] == ["applied", "applied"]
+    entries = device_a.history(created["uid"])["history"]
+    for entry in entries[1:]:  # received when recorded (one server clock)
+        assert entry["changed_at"] == entry["recorded_at"], entry
+    hot = results[1]["target"]
+    assert _at(hot["status_changed_at"]) == _at(entries[1]["changed_at"])
+    assert _at(hot["status_changed_at"]) >= _at(created["created_at"])
+    targets, history, _, _ = pull_all(device_a, cursor)
+    [pulled] = [t for t in targets if t["uid"] == created["uid"]]
+    assert _at(pulled["status_changed_at"]) == _at(hot["status_changed_at"])
+    pulled_entries = [e for e in history if e["target"] == created["uid"]]
+    assert [_at(e["changed_at"]) for e in pulled_entries] == [_at(e["changed_at"]) for e in entries]
+
+
+def test_a_create_dated_in_year_1_far_east_is_dated_when_received(shared_server, device_a):
+    """0001-01-01T00:00:00+14:00 is year 0 (1 BC) in UTC: PostgreSQL would store it BC
+    and the wire say 0001-12-31. The create is applied, dated when received."""
+    change = create(status="Cold")
+    change["changed_at"] = "0001-01-01T00:00:00+14:00"
+
+    result = device_a.push_one(change)
+
+    assert result["outcome"] == "applied"
+    target = result["target"]
+    [entry] = device_a.history(change["target"])["history"]
+    assert _at(target["created_at"]) == _at(target["status_changed_at"]) == _at(entry["changed_at"])
+    assert _at(entry["changed_at"]) == _at(entry["recorded_at"])
+    url = shared_server.database_url
+    assert not count(
+        url,
+        "SELECT count(*) FROM targets t JOIN audit_log a ON a.target_id = t.id WHERE t.uid = %s"
+        " AND (t.created_at < '2000-01-01Z' OR a.change_timestamp < '2000-01-01Z')",
+        change["target"],
+    )
+
+
+def test_a_clock_behind_never_dates_a_change_before_the_target_existed(device_a, device_b):
+    """2005 is a plausible time, but not for a change to a target made today: the status
+    change and the edit are dated when the target was made, not before."""
+    created = device_a.push_one(create())["target"]
+    behind = "2005-06-01T00:00:00Z"
+    status = {**set_status(created["uid"], "Hot", base=1), "changed_at": behind}
+    details = {**edit(created["uid"], base=1, name="Renamed"), "changed_at": behind}
+
+    results = [device_b.push_one(status), device_b.push_one(details)]
+
+    assert [r["outcome"] for r in results] == ["applied", "applied"]
+    made = _at(created["created_at"])
+    assert _at(results[-1]["target"]["status_changed_at"]) == made
+    entries = device_b.history(created["uid"])["history"]
+    assert [_at(e["changed_at"]) for e in entries] == [made, made, made]
 
 
 def test_each_push_is_logged_with_its_user_device_and_outcomes(shared_server, bob_token):
