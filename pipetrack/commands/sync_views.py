@@ -12,8 +12,8 @@ from typing import Annotated, Any
 import typer
 
 from pipetrack.context import config_of, open_store, profile_of
-from protocol import InvalidInput, op_words, parse_status
-from storage import ConflictView, RejectedView, SyncState
+from protocol import InvalidInput, markets_text, op_words, parse_status
+from storage import ConflictView, RejectedView, SyncState, TargetView
 
 from .args import ChangeArg, JsonFlag, NoteOpt, StatusHelp
 from .output import NONE, ListSpec, age_text, emit_fields, emit_json, emit_list, local_time
@@ -122,15 +122,34 @@ def change_text(op: str, status: str | None, fields: dict[str, Any] | None) -> s
     return st(status) if op == "set_status" else f"{op_words(op)}, {st(status)}"
 
 
+def fields_text(fields: dict[str, Any] | None) -> str:
+    """An edit's values: ``description: from the fair; markets: EU, US``."""
+    parts = []
+    for key, value in sorted((fields or {}).items()):
+        if isinstance(value, list):
+            text = markets_text(value) or NONE
+        else:
+            text = NONE if value in (None, "") else str(value)
+        parts.append(f"{key}: {text}")
+    return "; ".join(parts)
+
+
 def conflict_row(c: ConflictView) -> tuple[str, ...]:
+    """An edit that met a teammate's shows my new values and the server's values of the
+    same fields: which fields the teammate changed is not known here (the server's last
+    version may have changed others), so none is said to be theirs."""
     edit = c.op == "edit"  # the details, not the status, met a teammate's
-    theirs = change_text("edit", None, c.theirs_fields) if edit else st(c.theirs_status)
-    theirs += f" v{c.theirs_version}"
+    if edit:
+        mine = fields_text(c.mine_fields)
+        theirs = f"{fields_text(c.theirs_fields)} (server v{c.theirs_version})"
+    else:
+        mine = change_text(c.op, c.mine_status, c.mine_fields)
+        theirs = f"{st(c.theirs_status)} v{c.theirs_version}"
     return (
         c.change_id[:8],
         c.name,
         f"v{c.base_version}" if edit else f"{st(c.base_status)} v{c.base_version}",
-        change_text(c.op, c.mine_status, c.mine_fields),
+        mine,
         local_time(c.mine_changed_at),
         theirs,
         c.theirs_changed_by or "",
@@ -142,9 +161,43 @@ CONFLICTS = ListSpec(
     columns=("CHANGE", "TARGET", "BASE", "MINE", "MINE AT", "THEIRS", "BY", "THEIRS AT"),
     row=conflict_row,
     empty="no conflicts",
-    shrink=("BY", "TARGET"),
+    shrink=("BY", "TARGET", "THEIRS", "MINE"),
     hint="resolve each with: pipetrack resolve CHANGE_ID --mine | --theirs | --status S",
 )
+
+
+def _settled_text(c: ConflictView | None, after: TargetView, choice: str) -> str:
+    """What ``resolve`` did, in the terms of the conflict: an edit's fields, or the
+    status now."""
+    if c is None or c.op != "edit":
+        return f"{after.name}: resolved, now {st(after.status)}"
+    fields = ", ".join(sorted(c.mine_fields or {})) or "the details"
+    if choice == "mine":
+        return f"{after.name}: resolved, your edit of {fields} goes out"
+    return f"{after.name}: resolved, the server's {fields} kept (your edit dropped)"
+
+
+def _conflict_of(found: list[ConflictView], change_id: str) -> ConflictView | None:
+    """The conflict ``change_id`` (or a prefix of it) names, once the store found it."""
+    key = change_id.strip().lower()
+    return next((c for c in found if c.change_id == key), None) or next(
+        (c for c in found if c.change_id.startswith(key)), None
+    )
+
+
+def _refuse_a_status_for_an_edit(found: list[ConflictView], choice: str) -> None:
+    """``resolve --all --status S`` among conflicting edits: name the first, as the
+    store's refusal does not (it would change nothing either way)."""
+    if choice in ("mine", "theirs"):
+        return
+    for c in found:
+        if c.op != "set_status":
+            raise InvalidInput(
+                "choice",
+                f"{c.name} ({c.change_id[:8]}): a conflicting {op_words(c.op)} is settled"
+                " with --mine or --theirs, not a status; nothing was resolved (settle it"
+                f" first: pipetrack resolve {c.change_id[:8]} --mine | --theirs)",
+            )
 
 
 def conflicts(ctx: typer.Context, as_json: JsonFlag = False) -> None:
@@ -183,10 +236,12 @@ def resolve(
         choice = parse_status(status) or "none"
     if change_id is not None:
         with open_store(ctx) as store:
+            found = store.conflicts()
             after = store.resolve_conflict(change_id, choice)
-        show(after, as_json, f"{after.name}: resolved, now {st(after.status)}")
+        show(after, as_json, _settled_text(_conflict_of(found, change_id), after, choice))
         return
     with open_store(ctx) as store:
+        _refuse_a_status_for_an_edit(store.conflicts(), choice)
         targets = store.resolve_all(choice)
     if as_json:
         emit_json([target.to_json() for target in targets])

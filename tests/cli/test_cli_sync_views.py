@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from storage import Store
+from tests.storage.storehelp import state
 
 from .conftest import (
     CONFLICT_KEYS,
@@ -177,12 +179,48 @@ def test_an_edit_conflict_reads_as_details_in_the_table(cli: Cli, store: Store) 
     made = make_conflict(store, "Globex", edit=True)
     (row,) = cli("conflicts").stdout.splitlines()[1:]
     assert row.startswith(made["change_id"][:8] + "  Globex")
-    cells = row.split("  ")
-    assert "v1" in cells and "edit description" in cells and "edit description v2" in cells, row
+    cells = [cell.strip() for cell in row.split("  ") if cell.strip()]
+    assert "v1" in cells and "description: from the trade show" in cells, row
+    assert "description: - (server v2)" in cells, row  # the server's value: empty
     assert "Cold" not in row and "Active" not in row  # the statuses are not what met
     (found,) = cli("conflicts", "--json").json()
     assert found["mine"]["fields"] == {"description": "from the trade show"}
     assert found["theirs"]["fields"] == {"description": ""}  # bob's, as the server has it
+
+
+def edit_conflict(store: Store) -> dict[str, str]:
+    """Globex in markets EU, US (v1); I set its markets to US, Energy while bob changed
+    only its description on the server (v3)."""
+    target = store.create_target("Globex", markets=["EU", "US"])
+    now = datetime.now(UTC)
+    push(store, "applied", state(target.uid, 1, now, name="Globex", markets=("EU", "US")))
+    store.edit_target(target.uid, markets=["US", "Energy"])
+    theirs = state(
+        target.uid, 3, now, name="Globex", markets=("EU", "US"), description="bigger now"
+    )
+    return {"uid": target.uid, "change_id": push(store, "conflict", theirs)}
+
+
+def test_an_edit_conflict_shows_both_values_and_claims_no_teammate_edit(
+    cli: Cli, store: Store
+) -> None:
+    """bob changed the description only: the row must not say he edited the markets."""
+    made = edit_conflict(store)
+    (row,) = cli("conflicts").stdout.splitlines()[1:]
+    cells = [cell.strip() for cell in row.split("  ") if cell.strip()]
+    assert "markets: US, Energy" in cells, row
+    assert "markets: EU, US (server v3)" in cells, row
+    assert "edit markets" not in row and "description" not in row
+    said = cli("resolve", made["change_id"][:8], "--mine").stdout
+    assert said == "Globex: resolved, your edit of markets goes out\n"
+    assert cli("list", "--json").json()[0]["markets"] == ["US", "Energy"]
+
+
+def test_taking_theirs_on_an_edit_says_the_servers_values_stay(cli: Cli, store: Store) -> None:
+    made = edit_conflict(store)
+    said = cli("resolve", made["change_id"][:8], "--theirs").stdout
+    assert said == "Globex: resolved, the server's markets kept (your edit dropped)\n"
+    assert cli("list", "--json").json()[0]["markets"] == ["EU", "US"]
 
 
 def test_no_conflicts(cli: Cli) -> None:
@@ -250,9 +288,10 @@ def test_list_sync_shows_what_is_not_on_the_server_yet(cli: Cli, store: Store) -
 
 def test_resolve_all_is_all_or_none(cli: Cli, store: Store) -> None:
     make_conflict(store, "Acme")
-    make_conflict(store, "Globex", edit=True)  # a status cannot settle an edit
+    globex = make_conflict(store, "Globex", edit=True)  # a status cannot settle an edit
     err = cli("resolve", "--all", "--status", "Closed", code=2).error
-    assert "a conflicting edit is settled with 'mine' or 'theirs'" in err
+    assert f"Globex ({globex['change_id'][:8]}): a conflicting edit is settled with" in err
+    assert "nothing was resolved" in err
     assert len(cli("conflicts", "--json").json()) == 2
     targets = cli("resolve", "--all", "--mine", "--json").json()
     assert [t["name"] for t in targets] == ["Acme", "Globex"]
