@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from tuihelp import make_app, make_conflict, make_rejected, settle
 
 from storage import TargetQuery
@@ -85,3 +86,21 @@ async def test_activity_a_long_target_name_leaves_the_change_on_screen(store, ui
         row = next(line for line in screen_lines(app) if "Alder" in line)
         assert "Alder Industrial Holdin…" in row  # capped, and marked as cut
         assert "Cold → Hot" in row and "tester" in row and "2026-06-01 12:00" in row, row
+
+
+@pytest.mark.parametrize("size", [SMALL, (60, 20)])
+async def test_detail_a_long_name_is_cut_the_status_badge_and_sync_show(store, uids, size):
+    store.edit_target(uids["Acme Robotics"], name=LONG_NAME)
+    store.set_status(uids["Acme Robotics"], "Hot")
+    app = make_app(store)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        head = screen_lines(app)[0]
+        assert head.startswith(" Alder Industrial") and "…" in head, head
+        assert "Hot" in head and "0d fresh" in head and "pending" in head, head
+        # a short name is not padded: the status follows it
+        await pilot.press("escape", "down", "enter")
+        await settle(pilot)
+        assert screen_lines(app)[0].startswith(" Borealis Energy  Active  20d fresh  synced")

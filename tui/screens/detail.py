@@ -9,6 +9,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.geometry import Size
 from textual.widgets import DataTable, Footer, Label, Static
 
 from protocol import note_words
@@ -33,6 +34,22 @@ def history_row(entry: HistoryEntry) -> tuple[str, ...]:
     change = f"{status_label(entry.old_status)} → {status_label(entry.new_status)}"
     when = local_time(entry.changed_at)
     return (change, entry.changed_by, when, days, where, note_words(entry.note))
+
+
+class HeadName(Label):
+    """The target's name in the header: as wide as its text, but never wider than what
+    the status, badge and sync word beside it leave (the CSS cuts it with "…")."""
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        # Measured again whenever the name is updated, which reload_data does together
+        # with the widgets beside it.
+        beside = sum(
+            w.get_content_width(container, viewport) + w.styles.gutter.width + w.styles.margin.width
+            for w in self.siblings
+            if w.display
+        )
+        room = container.width - beside - self.styles.gutter.width - self.styles.margin.width
+        return max(min(super().get_content_width(container, viewport), room), 1)
 
 
 def _changed(new: T, old: T) -> T | None:
@@ -61,7 +78,7 @@ class DetailScreen(SubScreen):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="detail"):
             with Horizontal(id="detail-head"):
-                yield Label(id="detail-name")
+                yield HeadName(id="detail-name")
                 yield Label(id="detail-status")
                 yield StagnationBadge(id="detail-badge")
                 yield Label(id="detail-sync")
@@ -83,7 +100,7 @@ class DetailScreen(SubScreen):
         if view is None or history is None:
             return
         self.view = view
-        self.query_one("#detail-name", Label).update(view.name)
+        self.query_one(HeadName).update(view.name)
         status = self.query_one("#detail-status", Label)
         status.update(status_label(view.status))
         status.set_classes(f"status-{status_class(view.status)}")
