@@ -21,6 +21,7 @@ from .commands.args import JsonFlag
 from .commands.output import ListSpec, emit_fields, emit_json, emit_list, local_time
 
 if TYPE_CHECKING:
+    from server.migrate import Schema
     from server.users import User
 
 # psycopg, pgserver and the rest of the server load when a command runs, not with the
@@ -114,7 +115,7 @@ def admin_add_user(
     """Create a user and print its token, alone on standard output; shown only once."""
     from server.users import add_user
 
-    with _admin_database(database_url, data_dir) as url:
+    with _admin_database(database_url, data_dir, "create") as url:
         token = add_user(url, name)
     typer.echo(f"user {name.strip()!r} added; keep this token, it is not shown again", err=True)
     typer.echo(token)
@@ -138,7 +139,7 @@ def admin_list_users(
     """List users: name, created, last seen (to the minute), enabled or disabled."""
     from server.users import list_users
 
-    with _admin_database(database_url, data_dir) as url:
+    with _admin_database(database_url, data_dir, "read") as url:
         users = list_users(url)
     emit_list(users, as_json, USERS)
 
@@ -185,7 +186,7 @@ def admin_stats(
     devices of the last 7 days, users seen today, the database's size and version."""
     from server.stats import RECENT_DAYS, read_stats
 
-    with _admin_database(database_url, data_dir) as url:
+    with _admin_database(database_url, data_dir, "read") as url:
         stats = read_stats(url)
     if as_json:
         emit_json(stats.to_json())
@@ -234,15 +235,20 @@ def admin_reset_cursors(database_url: DatabaseUrl = None, data_dir: DataDir = No
 
 
 @contextlib.contextmanager
-def _admin_database(database_url: str | None, data_dir: Path | None) -> Iterator[str]:
+def _admin_database(
+    database_url: str | None, data_dir: Path | None, may: Schema = "migrate"
+) -> Iterator[str]:
+    """The database of an admin command, once it holds pipetrack's schema (``may``:
+    what the command may do to it, :func:`server.migrate.check_schema`). Never a new
+    embedded database: only ``serve`` makes one."""
     from server.embedded import open_database
-    from server.migrate import apply_migrations
+    from server.migrate import check_schema
 
     with (
         _database_errors(database_url),
         open_database(database_url, data_dir or default_data_dir(), create=False) as url,
     ):
-        apply_migrations(url)
+        check_schema(url, may)
         yield url
 
 

@@ -6,10 +6,15 @@ for each other, so each file runs exactly once, in its own transaction.
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 from importlib import resources
+from typing import Literal
 
 import psycopg
+
+from protocol import InvalidInput
 
 from .cursors import notice_a_copy
 
@@ -37,27 +42,111 @@ def apply_migrations(database_url: str, through: int | None = None) -> list[str]
     """Apply every migration the database lacks (``through``: only those up to that
     version, e.g. to test an upgrade); returns the names applied now. Then, a database
     restored from another gets a new epoch (:func:`cursors.notice_a_copy`)."""
+    with psycopg.connect(database_url, autocommit=True) as conn, _migration_lock(conn):
+        return _apply(conn, through)
+
+
+@contextlib.contextmanager
+def _migration_lock(conn: psycopg.Connection) -> Iterator[None]:
+    conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
+    try:
+        yield
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
+
+
+def _apply(conn: psycopg.Connection, through: int | None) -> list[str]:
     applied_now: list[str] = []
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
-        try:
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+        " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+    )
+    done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+    for version, name, sql in migration_files():
+        if version in done or (through is not None and version > through):
+            continue
+        with conn.transaction():
+            conn.execute(sql)
             conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
-                " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+                "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
+                (version, name),
             )
-            done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
-            for version, name, sql in migration_files():
-                if version in done or (through is not None and version > through):
-                    continue
-                with conn.transaction():
-                    conn.execute(sql)
-                    conn.execute(
-                        "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
-                        (version, name),
-                    )
-                applied_now.append(name)
-            notice_a_copy(conn)
-        finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
+        applied_now.append(name)
+    notice_a_copy(conn)
     return applied_now
+
+
+#: What an admin command may do to the schema of the database it is given.
+Schema = Literal["read", "migrate", "create"]
+
+_OTHER_TABLES = """
+SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%%'
+"""
+
+
+def check_schema(database_url: str, may: Schema) -> None:
+    """For an admin command: InvalidInput unless the database holds pipetrack's schema,
+    and one this pipetrack knows (not newer). ``read`` changes nothing: a schema older
+    than this pipetrack's is refused too. ``migrate`` applies the migrations it lacks.
+    ``create`` also makes the schema in an empty database (``add-user`` before the
+    first ``serve``), never in one that holds other tables."""
+    latest = migration_files()[-1][0]
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        where = f"database {conn.info.dbname!r}"
+        lock = _migration_lock(conn) if may != "read" else contextlib.nullcontext()
+        with lock:
+            versions = _pipetrack_versions(conn)
+            if versions is None:
+                if may != "create":
+                    raise InvalidInput(
+                        "database_url",
+                        f"{where} is not a pipetrack database (it has no pipetrack schema;"
+                        " `pipetrack serve` makes one)",
+                    )
+                if conn.execute(_OTHER_TABLES).fetchone()[0]:
+                    raise InvalidInput(
+                        "database_url",
+                        f"{where} is not a pipetrack database and holds other tables: give"
+                        " pipetrack's own database, or an empty one",
+                    )
+            newest = max(versions or [0])
+            if newest > latest:
+                raise InvalidInput(
+                    "database_url",
+                    f"{where} has a newer pipetrack schema (migration {newest}) than this"
+                    f" pipetrack knows (up to {latest}): use the pipetrack the server runs",
+                )
+            if newest < latest:
+                if may == "read":
+                    raise InvalidInput(
+                        "database_url",
+                        f"{where} has an older pipetrack schema (migration {newest}, this"
+                        f" pipetrack's is {latest}): `pipetrack serve` of this version"
+                        " upgrades it",
+                    )
+                _apply(conn, None)
+
+
+def _pipetrack_versions(conn: psycopg.Connection) -> list[int] | None:
+    """The migrations applied, when ``schema_migrations`` is pipetrack's (its columns,
+    and every name one of a migration file's form: another tool may have a table of
+    that name); None otherwise."""
+    if conn.execute("SELECT to_regclass('schema_migrations')").fetchone()[0] is None:
+        return None
+    columns = conn.execute(
+        "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
+        " WHERE attrelid = 'schema_migrations'::regclass AND attnum > 0 AND NOT attisdropped"
+    ).fetchall()
+    if dict(columns) != {
+        "version": "integer",
+        "name": "text",
+        "applied_at": "timestamp with time zone",
+    }:
+        return None
+    rows = conn.execute("SELECT version, name FROM schema_migrations").fetchall()
+    if not all(_NAME.match(name) and int(name[:4]) == version for version, name in rows):
+        return None
+    return [version for version, _ in rows]
