@@ -113,11 +113,12 @@ def admin_add_user(
     data_dir: DataDir = None,
 ) -> None:
     """Create a user and print its token, alone on standard output; shown only once."""
-    from server.users import add_user
+    from server.users import add_user, clean_user_name
 
+    name = clean_user_name(name)  # a bad name: refused before the database is opened
     with _admin_database(database_url, data_dir, "create") as url:
         token = add_user(url, name)
-    typer.echo(f"user {name.strip()!r} added; keep this token, it is not shown again", err=True)
+    typer.echo(f"user {name!r} added; keep this token, it is not shown again", err=True)
     typer.echo(token)
 
 
@@ -153,8 +154,8 @@ def admin_disable_user(
     from server.users import disable_user
 
     with _admin_database(database_url, data_dir) as url:
-        disable_user(url, name)
-    typer.echo(f"user {name!r} disabled", err=True)
+        name, already = disable_user(url, name)
+    typer.echo(f"user {name!r} {'was already disabled' if already else 'disabled'}", err=True)
 
 
 def admin_new_token(
@@ -169,7 +170,7 @@ def admin_new_token(
     from server.users import new_token
 
     with _admin_database(database_url, data_dir) as url:
-        token, was_disabled = new_token(url, name)
+        token, was_disabled, name = new_token(url, name)
     again = " and is enabled again" if was_disabled else ""
     typer.echo(
         f"user {name!r} has a new token{again}; the old one no longer works;"
