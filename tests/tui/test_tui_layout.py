@@ -104,3 +104,47 @@ async def test_detail_a_long_name_is_cut_the_status_badge_and_sync_show(store, u
         await pilot.press("escape", "down", "enter")
         await settle(pilot)
         assert screen_lines(app)[0].startswith(" Borealis Energy  Active  20d fresh  synced")
+
+
+def words(count: int, last: str) -> str:
+    return " ".join(f"word{n}" for n in range(count)) + f" {last}"
+
+
+async def test_detail_a_long_description_and_note_can_be_read_to_the_end(store, uids):
+    acme = uids["Acme Robotics"]
+    store.edit_target(acme, description=words(400, "THE-END"))
+    store.set_status(acme, "Hot", note=words(120, "LAST-WORD")[-1000:])
+    app = make_app(store)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = app.screen
+        history = screen.query_one("#history")
+        assert screen.focused is history  # the table has the focus on open
+        text = "\n".join(screen_lines(app))
+        assert "Note on Cold → Hot" in text
+        assert "LAST-WORD" not in text and "THE-END" not in text
+        # both boxes show a scrollbar: there is more to read
+        for box in ("#note-box", "#description-box"):
+            assert screen.query_one(box).vertical_scrollbar.display
+
+        await pilot.press("tab")  # the note, under the table
+        assert screen.focused is screen.query_one("#note-box")
+        await pilot.press("end")
+        await settle(pilot)
+        assert "LAST-WORD" in "\n".join(screen_lines(app))
+
+        for _ in range(3):  # on round to the description, past the screen's own scroll
+            await pilot.press("tab")
+            if screen.focused is screen.query_one("#description-box"):
+                break
+        assert screen.focused is screen.query_one("#description-box")
+        await pilot.press("end")
+        await settle(pilot)
+        assert "THE-END" in "\n".join(screen_lines(app))
+
+        await pilot.press("tab")  # back to the table, which still moves its cursor
+        assert screen.focused is history
+        await pilot.press("down")
+        assert history.cursor_row == 1

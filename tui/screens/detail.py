@@ -52,6 +52,14 @@ class HeadName(Label):
         return max(min(super().get_content_width(container, viewport), room), 1)
 
 
+class ScrollArea(VerticalScroll):
+    """A scrolling area that Tab stops on only when it holds more than it shows (the
+    CSS caps the long texts' boxes; their scrollbar then shows there is more)."""
+
+    def allow_focus(self) -> bool:
+        return self.max_scroll_y > 0
+
+
 def _changed(new: T, old: T) -> T | None:
     """What to hand ``Store.edit_target``: None leaves a field as it is."""
     return None if new == old else new
@@ -76,19 +84,21 @@ class DetailScreen(SubScreen):
         self.history: list[HistoryEntry] = []  # newest first, as the table shows it
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="detail"):
+        with ScrollArea(id="detail"):
             with Horizontal(id="detail-head"):
                 yield HeadName(id="detail-name")
                 yield Label(id="detail-status")
                 yield StagnationBadge(id="detail-badge")
                 yield Label(id="detail-sync")
             yield Static(id="detail-meta")
-            yield Static(id="detail-description")
+            with ScrollArea(id="description-box", classes="text-box"):
+                yield Static(id="detail-description")
             yield Label("Status history", classes="section")
             table: DataTable[str] = DataTable(id="history", cursor_type="row", zebra_stripes=True)
             table.add_columns(*HISTORY_COLUMNS)
             yield table
-        yield Static(id="history-note")
+        with ScrollArea(id="note-box", classes="text-box"):
+            yield Static(id="history-note")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -124,14 +134,17 @@ class DetailScreen(SubScreen):
         self._show_note(event.cursor_row)
 
     def _show_note(self, row: int) -> None:
-        """The highlighted change's note in full (the table cuts it at the screen's edge)."""
+        """The highlighted change's note in full (the table cuts it at the screen's edge),
+        in a box that scrolls when the note is longer than it."""
         entry = self.history[row] if 0 <= row < len(self.history) else None
         words = note_words(entry.note) if entry is not None else ""
         note = self.query_one("#history-note", Static)
-        note.display = bool(words)
+        box = self.query_one("#note-box", ScrollArea)
+        note.display = box.display = bool(words)
         if entry is not None and words:
             change = f"{status_label(entry.old_status)} → {status_label(entry.new_status)}"
             note.update(f"Note on {change}, {local_time(entry.changed_at)}: {words}")
+            box.scroll_home(animate=False, immediate=True)
 
     def action_edit(self) -> None:
         view = self.view
