@@ -14,7 +14,8 @@ Use these helpers in any command module (targets, sync, server, demo)::
 
 - :func:`profile_of` gives the :class:`~storage.profile.Profile` selected by the global
   ``--home DIR`` / ``PIPETRACK_HOME`` (the platform's data dir otherwise).
-- :func:`config_of` reads ``config.toml`` once per invocation.
+- :func:`config_of` reads ``config.toml`` once per invocation (an error in it names the
+  file); :func:`lenient_config` gives defaults and the error instead, for ``status``.
 - :func:`open_store` opens ``pipetrack.db`` with the configured stagnation thresholds.
 
 Errors: do not catch them in commands. The app (``pipetrack/cli.py``) turns
@@ -26,6 +27,7 @@ Errors: do not catch them in commands. The app (``pipetrack/cli.py``) turns
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,6 +36,7 @@ from typing import Any
 
 import typer
 
+from protocol import InvalidInput
 from storage import Store
 from storage.profile import Config, Profile
 
@@ -55,8 +58,38 @@ class AppState:
     @property
     def config(self) -> Config:
         if self._config is None:
-            self._config = self.profile.load_config()
+            try:
+                self._config = self.profile.load_config()
+            except InvalidInput as err:
+                raise naming_the_file(err, self.profile.config_path) from None
         return self._config
+
+
+def naming_the_file(err: InvalidInput, path: Path) -> InvalidInput:
+    """A config error that says which file to fix (``[stagnation] Hot = 0: ...`` alone
+    does not: a profile is a directory the user may never have looked in)."""
+    if str(path) in str(err):
+        return err
+    return InvalidInput(err.field, f"{path}: {err}")
+
+
+def lenient_config(ctx: typer.Context) -> tuple[Config, str | None]:
+    """The profile's config, or, when it has an error, the defaults with its
+    ``[sync] server`` when that can still be read, and the error (for ``status``, which
+    should still say how sync stands while the file waits to be fixed)."""
+    state = _state(ctx)
+    try:
+        return state.config, None
+    except InvalidInput as err:
+        server = None
+        try:
+            raw = tomllib.loads(state.profile.config_path.read_text(encoding="utf-8"))
+            sync = raw.get("sync")
+            if isinstance(sync, dict) and isinstance(sync.get("server"), str):
+                server = sync["server"]
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            pass
+        return Config(server=server), str(err)
 
 
 def init_state(ctx: typer.Context, home: Path | None) -> AppState:
@@ -87,12 +120,12 @@ def open_store(ctx: typer.Context, **options: Any) -> Iterator[Store]:
     """Open the profile's store for the length of a ``with`` block.
 
     ``options`` go to :meth:`Store.open` (e.g. ``clock=``, ``user=``); thresholds
-    come from ``config.toml``.
+    come from ``config.toml`` unless given.
     """
     state = _state(ctx)
-    config = state.config
+    if "thresholds" not in options:
+        options["thresholds"] = state.config.thresholds
     state.profile.ensure()
-    options.setdefault("thresholds", config.thresholds)
     store = Store.open(state.profile.db_path, **options)
     try:
         yield store

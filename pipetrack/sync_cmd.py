@@ -59,6 +59,7 @@ def login(
     if not token:
         raise InvalidInput("token", "the token is empty")
     profile = profile_of(ctx)
+    config_of(ctx)  # an error in config.toml (naming it) before the server is asked
     try:
         with ApiClient(url, token) as client:
             client.check()

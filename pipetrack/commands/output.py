@@ -196,12 +196,13 @@ class ListSpec(Generic[Item]):
     """How a command shows a list of store values to a person.
 
     ``shrink``: the columns cut short on a narrow terminal, in turn; ``empty``: said on
-    stderr when there is nothing; ``hint``: said on stderr after a non-empty table.
+    stderr when there is nothing (a callable: asked then, for words that need a look at
+    why); ``hint``: said on stderr after a non-empty table.
     """
 
     columns: Sequence[str]
     row: Callable[[Item], Sequence[str]]
-    empty: str
+    empty: str | Callable[[], str]
     shrink: Sequence[str] = ()
     hint: str | None = None
 
@@ -214,7 +215,7 @@ def emit_list(items: Iterable[Item], as_json: bool, spec: ListSpec[Item]) -> int
         return emit_json_array(item.to_json() for item in items)
     shown = emit_table(spec.columns, (spec.row(item) for item in items), spec.shrink)
     if not shown:
-        info(spec.empty)
+        info(spec.empty if isinstance(spec.empty, str) else spec.empty())
     elif spec.hint:
         info(spec.hint)
     return shown

@@ -6,14 +6,16 @@ here reads the API token: ``status`` shows the server URL from ``config.toml`` o
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
 
-from pipetrack.context import config_of, open_store, profile_of
+from pipetrack.context import lenient_config, open_store, profile_of
 from protocol import InvalidInput, markets_text, op_words, parse_status
-from storage import ConflictView, RejectedView, SyncState, TargetView
+from storage import ConflictView, NotFound, RejectedView, SyncState, TargetView
 
 from .args import ChangeArg, JsonFlag, NoteOpt, StatusHelp
 from .output import NONE, ListSpec, age_text, emit_fields, emit_json, emit_list, local_time
@@ -104,15 +106,21 @@ def status_json(state: SyncState, user: str | None) -> dict[str, Any]:
 
 def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Sync state: online or not, last sync, pending changes, conflicts, last error."""
-    server = config_of(ctx).server
+    # runs with a config.toml in error (the defaults then), saying so: the one command
+    # that tells how sync stands should not be the one that stops
+    config, problem = lenient_config(ctx)
+    server = config.server
     # whether a token is saved, without reading it (nothing here reads the token)
     logged_in = bool(server) and profile_of(ctx).token_path.exists()
-    with open_store(ctx) as store:
+    with open_store(ctx, thresholds=config.thresholds) as store:
         state, user = store.sync_state(server=server), store.user_name
     if as_json:
         emit_json(status_json(state, user))
-    else:
-        emit_fields(state_lines(state, user, logged_in))
+        return
+    lines = state_lines(state, user, logged_in)
+    if problem:
+        lines.append(("Config", f"{problem} (other commands refuse to run until it is fixed)"))
+    emit_fields(lines)
 
 
 def change_text(op: str, status: str | None, fields: dict[str, Any] | None) -> str:
@@ -235,7 +243,7 @@ def resolve(
     if status is not None:
         choice = parse_status(status) or "none"
     if change_id is not None:
-        with open_store(ctx) as store:
+        with open_store(ctx) as store, _pointing_to("conflicts"):
             found = store.conflicts()
             after = store.resolve_conflict(change_id, choice)
         show(after, as_json, _settled_text(_conflict_of(found, change_id), after, choice))
@@ -251,6 +259,20 @@ def resolve(
         how = {"mine": "kept mine", "theirs": "took theirs"}.get(choice, f"chose {choice}")
         count = len(targets)
         typer.echo(f"{count} conflict{'' if count == 1 else 's'} resolved: {how}")
+
+
+@contextmanager
+def _pointing_to(command: str) -> Iterator[None]:
+    """A change id that matches nothing: point to the command that lists the ids (the
+    store says "see the list of rejecteds")."""
+    try:
+        yield
+    except NotFound as err:
+        text = str(err)
+        cut = text.find("; see the list of ")
+        if cut < 0:
+            raise
+        raise NotFound(f"{text[:cut]}; see pipetrack {command}") from None
 
 
 def rejected_row(r: RejectedView) -> tuple[str, ...]:
@@ -284,7 +306,7 @@ def rejected(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 
 def drop(ctx: typer.Context, change_id: ChangeArg, as_json: JsonFlag = False) -> None:
     """Drop a rejected change; the target's later changes then go on."""
-    with open_store(ctx) as store:
+    with open_store(ctx) as store, _pointing_to("rejected"):
         after = store.drop_rejected(change_id)
     show(after, as_json, f"{after.name}: rejected change dropped, now {st(after.status)}")
 
@@ -307,7 +329,7 @@ def correct(
     if status is None and note is not None:
         raise InvalidInput("note", "--note goes with --status")
     new = None if status is None else parse_status(status)
-    with open_store(ctx) as store:
+    with open_store(ctx) as store, _pointing_to("rejected"):
         try:
             if status is None:
                 after = store.recreate_rejected(change_id)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from contextlib import closing
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated
 
 import typer
 
 from pipetrack.context import EXIT_STALE, open_store
 from protocol import SINCE_FORMS, markets_text, note_words, parse_since, parse_status
-from storage import ActivityEntry, HistoryEntry, TargetQuery, TargetView
+from storage import ActivityEntry, HistoryEntry, Store, TargetQuery, TargetView
 from storage.types import SortKey
 
 from .args import JsonFlag, TargetArg
@@ -100,7 +101,26 @@ def activity(
     start = parse_since(since, datetime.now(UTC))
     with open_store(ctx) as store:
         entries = store.activity(start, by, limit)
-    emit_list(entries, as_json, ACTIVITY)
+        if entries or by is None or as_json:
+            spec = ACTIVITY
+        else:  # a name mistyped, or one the history never shows: say which
+            never = not store.activity(EVER, by, 1)
+            spec = replace(ACTIVITY, empty=nobody_text(by, never))
+    emit_list(entries, as_json, spec)
+
+
+#: Before any change: ``activity`` since then is the whole history.
+EVER = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def nobody_text(by: str, never: bool) -> str:
+    text = f"no status changes by {by!r} in that time"
+    if never:
+        text += (
+            f", nor ever: no user {by!r} appears in the history"
+            " (names are matched exactly, as in the BY column)"
+        )
+    return text
 
 
 def list_targets(
@@ -143,7 +163,21 @@ def list_targets(
     )
     # a target at a time (100,000 are never all held), closed even when a pipe ends it
     with open_store(ctx) as store, closing(store.iter_targets(query)) as targets:
-        emit_list(targets, as_json, TARGETS)
+        # nothing listed: none matches, or the profile has none yet (say how to get some)
+        empty = partial(_nothing_listed, store)
+        emit_list(targets, as_json, replace(TARGETS, empty=empty))
+
+
+#: What an empty profile's ``list`` says (the TUI's empty list says the same).
+NO_TARGETS_YET = (
+    "no targets yet: add one with pipetrack add NAME, or import a CSV file with"
+    " pipetrack import FILE.csv; to work with your team: pipetrack login URL --token T,"
+    " then pipetrack sync"
+)
+
+
+def _nothing_listed(store: Store) -> str:
+    return "no targets match" if store.count_targets() else NO_TARGETS_YET
 
 
 def stale(

@@ -133,6 +133,23 @@ def test_status_says_connecting_until_the_running_daemon_reports(
     assert status_lines(cli)["Sync"].strip().endswith(" (Wi-Fi sign-in?)")
 
 
+def test_status_runs_with_a_config_error_and_names_the_file(
+    cli: Cli, home: Path, logged_in: None
+) -> None:
+    """The command that says how sync stands still runs; the others refuse, naming the
+    file to fix."""
+    config = home / "config.toml"
+    config.write_text(config.read_text() + "[stagnation]\nHot = 0\n")
+    lines = status_lines(cli)
+    assert lines["Server"].strip() == "https://pipe.example.com"
+    assert lines["Config"].strip() == (
+        f"{config}: [stagnation] Hot = 0: days must be a whole number >= 1"
+        " (other commands refuse to run until it is fixed)"
+    )
+    assert cli("status", "--json").json()["server"] == "https://pipe.example.com"
+    assert str(config) in cli("conflicts", code=2).error
+
+
 def test_status_never_prints_the_token(cli: Cli, logged_in: None) -> None:
     cli("add", "Acme")
     for args in (("status",), ("status", "--json")):
@@ -339,7 +356,10 @@ def test_drop_a_rejected_change(cli: Cli, rejected: dict) -> None:
 
 
 def test_drop_unknown_change_exits_2(cli: Cli, rejected: dict) -> None:
-    assert "ffff" in cli("drop", "ffffffff", code=2).error
+    assert cli("drop", "ffffffff", code=2).error == (
+        "pipetrack: error: no rejected change matches 'ffffffff'; see pipetrack rejected"
+    )
+    assert "see pipetrack conflicts" in cli("resolve", "ffffffff", "--mine", code=2).error
     assert len(cli("rejected", "--json").json()) == 1
 
 

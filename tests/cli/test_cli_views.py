@@ -141,6 +141,10 @@ def test_stale_thresholds_come_from_config(cli: Cli, home: Path, old_store) -> N
 def test_bad_config_exits_2_naming_the_setting(cli: Cli, home: Path) -> None:
     (home / "config.toml").write_text("[stagnation]\nHot = 0\n", encoding="utf-8")
     assert "Hot = 0" in cli("stale", code=2).error
+    path = home / "config.toml"  # which file to fix: the user may never have seen it
+    assert cli("list", code=2).error == (
+        f"pipetrack: error: {path}: [stagnation] Hot = 0: days must be a whole number >= 1"
+    )
     (home / "config.toml").write_text("[stagnation\n", encoding="utf-8")
     assert "config.toml" in cli("list", code=2).error
 
@@ -211,6 +215,30 @@ def test_activity_lists_every_targets_changes_newest_first(cli: Cli) -> None:
     assert "no status changes in that time" in cli("activity", "--since", "2099-01-01").stderr
     for bad in ("yesterday", "3 days", "2026-02-30"):
         assert "bad span" in cli("activity", "--since", bad, code=2).error
+
+
+def test_activity_by_a_name_nobody_has_says_so(cli: Cli) -> None:
+    cli("add", "Acme", "-s", "Hot")
+    me = cli("activity", "--json").json()[0]["changed_by"]
+    nobody = cli("activity", "--by", "nobody")
+    assert nobody.stdout == ""
+    assert nobody.stderr == (
+        "no status changes by 'nobody' in that time, nor ever: no user 'nobody' appears in"
+        " the history (names are matched exactly, as in the BY column)\n"
+    )
+    # a real user, quiet lately: only the time span is said
+    quiet = cli("activity", "--by", me, "--since", "2099-01-01")
+    assert quiet.stderr == f"no status changes by {me!r} in that time\n"
+
+
+def test_list_on_a_new_profile_says_how_to_get_targets(cli: Cli) -> None:
+    run = cli("list")
+    assert run.stdout == ""
+    assert "no targets yet: add one with pipetrack add NAME" in run.stderr
+    assert "pipetrack import FILE.csv" in run.stderr
+    assert "pipetrack login URL --token T, then pipetrack sync" in run.stderr
+    cli("add", "Acme", "-s", "Hot")
+    assert cli("list", "--status", "cold").stderr == "no targets match\n"
 
 
 def test_history_of_a_target_without_changes(cli: Cli) -> None:
