@@ -148,3 +148,22 @@ async def test_detail_a_long_description_and_note_can_be_read_to_the_end(store, 
         assert screen.focused is history
         await pilot.press("down")
         assert history.cursor_row == 1
+
+
+async def test_the_sorted_column_shows_its_direction(store, uids):
+    app = make_app(store)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        header = screen_lines(app)[0]
+        assert "Name ▲" in header and "▼" not in header
+        # the sort cycle (o) and reverse (r): the column sorted by, and only it, is marked
+        for title in ("Status", "Markets", "Days", "Sync"):
+            await pilot.press("o")
+            await settle(pilot)
+            header = screen_lines(app)[0]
+            assert header.count("▲") == 1 and f"{title}▲" in header.replace(" ▲", "▲"), header
+            await pilot.press("r")
+            await settle(pilot)
+            header = screen_lines(app)[0]
+            assert header.count("▼") == 1 and f"{title}▼" in header.replace(" ▼", "▼"), header
+            assert "▲" not in header

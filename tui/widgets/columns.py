@@ -40,8 +40,9 @@ COLUMNS: tuple[Column, ...] = (
     Column("markets", "Markets", "markets", share=2, text=lambda v: markets_text(v.markets)),
     Column("days", "Days", "days", width=5, right=True, text=lambda v: f"{v.days_in_status:,}"),
     Column("stagnation", "Stale", "days", width=7, text=badge, style=lambda v: v.stagnation),
+    # 5 wide, not 4: room for the sort arrow ("Sync▲")
     Column(
-        "sync", "Sync", "sync", width=4, text=lambda v: SYNC_GLYPH[v.sync], style=lambda v: v.sync
+        "sync", "Sync", "sync", width=5, text=lambda v: SYNC_GLYPH[v.sync], style=lambda v: v.sync
     ),
 )
 

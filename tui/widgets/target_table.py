@@ -61,6 +61,15 @@ def _fit(text: str, width: int, right: bool = False) -> str:
     return set_cell_size(text.rjust(width) if right else text, width)
 
 
+def _sorted_title(title: str, arrow: str, width: int) -> str:
+    """A sorted column's title with its direction, the arrow kept whatever the width:
+    ``Name ▲``, ``Status▲`` in a narrow column, ``Sta▲`` in a narrower one."""
+    for text in (f"{title} {arrow}", f"{title}{arrow}"):
+        if cell_len(text) <= width:
+            return text
+    return set_cell_size(title, max(width - 1, 0)) + arrow
+
+
 class TargetTable(ScrollView, can_focus=True, inherit_bindings=False):
     """Targets, one per line, with a cursor row and marked rows."""
 
@@ -319,12 +328,19 @@ class TargetTable(ScrollView, can_focus=True, inherit_bindings=False):
         base = self.rich_style + self._style("header")
         sorted_style = base + self._style("sorted")
         query = self.pager.query
+        places = layout(width)
+        # One column is marked: the first of those sorting by the key (Days, not Stale,
+        # which sorts by days too).
+        marked = next((p.column for p in places if p.column.sort == query.sort), None)
+        arrow = "▼" if query.descending else "▲"
         segments = []
-        for place in layout(width):
+        for place in places:
             column: Column = place.column
-            is_sorted = column.sort is not None and column.sort == query.sort
-            title = column.title + ((" ▼" if query.descending else " ▲") if is_sorted else "")
-            text = _fit(title, place.width, column.right and not is_sorted)
+            is_sorted = column is marked
+            if is_sorted:
+                text = _fit(_sorted_title(column.title, arrow, place.width), place.width)
+            else:
+                text = _fit(column.title, place.width, column.right)
             segments.append(Segment(text, sorted_style if is_sorted else base))
             segments.append(Segment(" " * GAP, base))
         return Strip(segments).crop_extend(0, width, base)
