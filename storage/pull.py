@@ -10,7 +10,8 @@ A page of up to 10,000 targets and their history goes through temporary tables:
   (base only; then :func:`view.refresh` recomputes their view with their outbox rows);
 - market rows are rewritten only where the markets changed;
 - history goes in with one INSERT ... ON CONFLICT(change_id): our own rows come back
-  confirmed (server version and the server's ``changed_by``), anyone else's become
+  confirmed (server version, the server's ``changed_by`` and its ``changed_at``: it
+  dates a change from a clock far off when it receives it), anyone else's become
   server rows, for targets we have.
 
 A uid that appears several times in one page is applied in rounds (its first
@@ -151,7 +152,8 @@ _INSERT_HISTORY = f"""
 INSERT INTO main.audit ({", ".join(_HISTORY)}, origin)
 SELECT {", ".join(f"h.{c}" for c in _HISTORY)}, 'server' {_RECORDED} ORDER BY h.seq
 ON CONFLICT (change_id) DO UPDATE
-SET server_version = excluded.server_version, changed_by = excluded.changed_by
+SET server_version = excluded.server_version, changed_by = excluded.changed_by,
+    changed_at = excluded.changed_at
 """
 
 

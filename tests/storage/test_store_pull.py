@@ -4,7 +4,7 @@ or a change twice in one page, and the side tables (markets, name search) kept i
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from protocol.wire import PullResponse, TargetState
 from storage import PullSummary, TargetQuery
@@ -231,10 +231,11 @@ def test_changes_the_restored_server_lost_are_queued_again(store, clock):
     clock.advance(minutes=1)
     store.set_status(uid["Queued"], "Closed")
     at = clock.now
+    kept = made["Kept"][1]  # the server's entries carry the times it gave the changes
     back = [
-        entry(made[n][0].change_id, uid[n], at, old=None, new="Cold", version=1)
+        entry(made[n][0].change_id, uid[n], made[n][0].changed_at, old=None, new="Cold", version=1)
         for n in names.values()
-    ] + [entry(made["Kept"][1].change_id, uid["Kept"], at, old="Cold", new="Hot", version=2)]
+    ] + [entry(kept.change_id, uid["Kept"], kept.changed_at, old="Cold", new="Hot", version=2)]
     later = entry(new_id(), uid["Later"], at, old="Cold", new="Passed", version=2)
     states = [
         state(uid[n], 1, at - timedelta(minutes=2), name=n, status="Cold") for n in names.values()
@@ -314,3 +315,19 @@ def test_after_a_pull_from_the_start_every_waiting_change_is_decided_again(store
     assert {n: store.get(uid[n]).sync for n in names} == dict.fromkeys(names, "pending") | {
         "Invalid": "rejected"
     }
+
+
+def test_our_change_comes_back_with_the_time_the_server_gave_it(store, clock):
+    """A laptop whose clock lost its time says 1970; the server dates such a change when
+    it receives it, and our own history then shows the server's time, as a teammate's
+    device does (not 1970, as the change was made)."""
+    target = store.create_target("Acme")
+    acknowledge(store, {target.uid: "Acme"}, None, version=1)
+    clock.now = datetime(1970, 1, 1, tzinfo=UTC)
+    change = store.set_status(target.uid, "Hot")
+    acknowledge(store, {target.uid: "Acme"}, "Hot", version=2)
+    received = datetime(2026, 6, 1, 12, 0, 5, tzinfo=UTC)
+    mine = entry(change.change_id, target.uid, received, old=None, new="Hot", version=2, by="alice")
+    store.apply_pull([state(target.uid, 2, received, status="Hot")], [mine], "after-2")
+
+    assert store.history(target.uid)[-1].changed_at == received
