@@ -31,7 +31,8 @@ from .bulk import insert_rows
 from .context import Ctx
 from .fold import name_key
 from .schema import Target
-from .types import StatusChange, TargetView, Undone
+from .sync import HELD_STATES
+from .types import NotUndone, StatusChange, TargetView, Undone
 from .view import compute_view, empty_start, refresh
 
 _fault_hook: Callable[[str], None] | None = None
@@ -303,54 +304,95 @@ def edit_target(
         return query.views(ctx, [target])[0]
 
 
-#: Change ids that an undo undid already (an undo's note is "undo of <change id>").
-_UNDONE_SQL = "SELECT substr(note, ?) FROM audit WHERE substr(note, 1, ?) = ?"
-#: This device's status changes that still stand (their target has the status they set)
-#: and are not undos themselves, latest first.
-_UNDOABLE_SQL = (
-    "SELECT a.target, a.old_status, a.new_status, a.change_id, a.batch"
-    " FROM audit AS a JOIN targets AS t ON t.uid = a.target"
-    " WHERE a.origin = 'local' AND (a.note IS NULL OR substr(a.note, 1, ?) != ?)"
-    " AND t.status IS a.new_status ORDER BY a.id DESC"
+#: Change ids an undo undid already (an undo's note is "undo of <change id>").
+_UNDONE = "SELECT substr(note, ?1 + 1) FROM audit WHERE substr(note, 1, ?1) = ?2"
+#: This device's status changes, latest first, that are neither undos nor undone, nor
+#: of a bulk change undone already (as far as it could be: the targets changed since
+#: keep their change).
+_CANDIDATES_SQL = (
+    f"WITH undone(cid) AS MATERIALIZED ({_UNDONE})"
+    " SELECT a.change_id, a.batch FROM audit AS a"
+    " WHERE a.origin = 'local' AND (a.note IS NULL OR substr(a.note, 1, ?1) != ?2)"
+    " AND a.change_id NOT IN undone AND (a.batch IS NULL OR a.batch NOT IN"
+    " (SELECT u.batch FROM audit AS u WHERE u.batch IS NOT NULL AND u.change_id IN undone))"
+    " ORDER BY a.id DESC"
 )
-#: The changes of one bulk change (or import) that still stand.
-_GROUP_SQL = (
-    "SELECT a.target, a.old_status, a.change_id, a.new_status FROM audit AS a JOIN targets AS t"
-    " ON t.uid = a.target WHERE a.batch = ? AND t.status IS a.new_status ORDER BY a.id"
-)
+#: Changes (``{which}``: one, or a bulk change's) with what stands in their way: the
+#: state their outbox row is held in (a conflict, a rejection), and the latest change of
+#: their target made after them by anyone (its author, '' when the target no longer has
+#: the change's status for another reason). "After" is the server's order (its version)
+#: for changes it has, then this device's pending ones in the order they were made;
+#: an undo and the change it undid cancel out, so repeated undos walk back.
+_STANDING_SQL = f"""
+WITH undone(cid) AS MATERIALIZED ({_UNDONE})
+SELECT a.target, a.old_status, a.change_id, a.new_status, o.state, coalesce((
+    SELECT y.changed_by FROM audit AS y
+    WHERE y.target = a.target AND y.id != a.id
+      AND NOT (y.origin = 'local' AND (substr(coalesce(y.note, ''), 1, ?1) = ?2
+                                       OR y.change_id IN undone))
+      AND CASE WHEN a.server_version IS NULL
+          THEN y.id > a.id AND (y.origin = 'server' OR y.server_version IS NULL)
+          ELSE y.server_version > a.server_version
+               OR (y.server_version = a.server_version AND (y.origin = 'server' OR y.id > a.id))
+               OR (y.server_version IS NULL AND y.origin = 'local') END
+    ORDER BY y.origin = 'server' DESC, y.id DESC LIMIT 1
+  ), iif(t.status IS a.new_status, NULL, ''))
+FROM audit AS a JOIN targets AS t ON t.uid = a.target
+LEFT JOIN outbox AS o ON o.change_id = a.change_id
+WHERE {{which}} AND a.change_id NOT IN undone ORDER BY a.id
+"""
+_ONE_SQL = _STANDING_SQL.format(which="a.change_id = ?3")
+_GROUP_SQL = _STANDING_SQL.format(which="a.batch = ?3")
+#: meta key: the changes an undo found no longer standing and said so (a JSON list);
+#: the next undo goes past them, as the message said it would.
+UNDO_PASSED = "undo_passed"
+_PASSED_KEPT = 100
 
 
-def undo_last(ctx: Ctx) -> Undone | None:
-    """Undo this device's latest status change that still stands (its target has the
-    status it set) and is neither an undo nor undone already, so repeated undos walk back
-    through history; a change someone made since on the same target is never overwritten
-    by it. A bulk change is undone whole: each of its targets that still has its status
-    goes back, in one transaction. The undone ids are read in one pass: checking each
-    candidate against the whole audit table made the n-th undo in a row read the table
-    n times (seconds after a bulk change of 100,000)."""
+def undo_last(ctx: Ctx) -> Undone | NotUndone | None:
+    """Undo this device's latest status change that is neither an undo nor undone
+    already, so repeated undos walk back through history. A bulk change is undone whole:
+    each of its targets that still has its status goes back, in one transaction.
+
+    A change that no longer stands is never undone: someone changed its target since
+    (a teammate, even to the same status), or it waits in a conflict or a rejection.
+    Then nothing is undone and :class:`NotUndone` says why; the next undo goes past it
+    (the user was told), to the change before it."""
     size = len(UNDO_NOTE)
     with ctx.write():
+        passed = json.loads(ctx.get_meta(UNDO_PASSED) or "[]")
         cursor = ctx.db.cursor()
-        undone = {row[0] for row in cursor.execute(_UNDONE_SQL, (size + 1, size, UNDO_NOTE))}
-        rows = cursor.execute(_UNDOABLE_SQL, (size, UNDO_NOTE))
-        found = next((row for row in rows if row[3] not in undone), None)
-        cursor.close()  # done reading before writing
-        if found is None:
-            return None
-        target, old_status, new_status, change_id, group = found
-        if group is None:
-            change = change_status(ctx, target, old_status, f"{UNDO_NOTE}{change_id}")
-            return Undone(1, change.target, new_status)
-        members = [r for r in ctx.db.cursor().execute(_GROUP_SQL, (group,)) if r[2] not in undone]
-        by_old: dict[str | None, list[tuple[str, str]]] = {}
-        for uid, old, cid, _new in members:
-            by_old.setdefault(old, []).append((uid, f"{UNDO_NOTE}{cid}"))
-        for old, pairs in by_old.items():
-            targets = status_rows.read_many(ctx, [uid for uid, _ in pairs])
-            notes = [note for _, note in pairs]
-            _write_statuses(ctx, status_rows.plan(ctx, targets, old, notes))
-        mixed = len({new for *_, new in members}) > 1  # an import's: one status per row
-        return Undone(len(members), query.get(ctx, target), None if mixed else new_status, mixed)
+        for change_id, group in list(cursor.execute(_CANDIDATES_SQL, (size, UNDO_NOTE))):
+            sql, key = (_ONE_SQL, change_id) if group is None else (_GROUP_SQL, group)
+            rows = list(cursor.execute(sql, (size, UNDO_NOTE, key)))
+            standing = [r for r in rows if r[4] not in HELD_STATES and r[5] is None]
+            if standing:
+                return _undo(ctx, standing, single=group is None)
+            if change_id in passed:
+                continue
+            ctx.set_meta(UNDO_PASSED, json.dumps([*passed, change_id][-_PASSED_KEPT:]))
+            target, _old, _cid, new_status, held, by = rows[-1]
+            return NotUndone(len(rows), query.get(ctx, target), new_status, by or None, held)
+        return None
+
+
+def _undo(ctx: Ctx, members: list[tuple[Any, ...]], single: bool) -> Undone:
+    """Take back ``members`` (rows of :data:`_STANDING_SQL`, all standing)."""
+    if single:
+        target, old_status, change_id, new_status, *_ = members[0]
+        change = change_status(ctx, target, old_status, f"{UNDO_NOTE}{change_id}")
+        return Undone(1, change.target, new_status)
+    by_old: dict[str | None, list[tuple[str, str]]] = {}
+    for uid, old, cid, *_ in members:
+        by_old.setdefault(old, []).append((uid, f"{UNDO_NOTE}{cid}"))
+    for old, pairs in by_old.items():
+        targets = status_rows.read_many(ctx, [uid for uid, _ in pairs])
+        notes = [note for _, note in pairs]
+        _write_statuses(ctx, status_rows.plan(ctx, targets, old, notes))
+    statuses = {r[3] for r in members}
+    mixed = len(statuses) > 1  # an import's: one status per row
+    target = query.get(ctx, members[-1][0])
+    return Undone(len(members), target, None if mixed else statuses.pop(), mixed)
 
 
 def snooze(ctx: Ctx, uid: str, until: date | None) -> TargetView:

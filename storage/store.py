@@ -46,6 +46,7 @@ from .types import (
     ActivityEntry,
     ConflictView,
     HistoryEntry,
+    NotUndone,
     PullSummary,
     PushSummary,
     RejectedView,
@@ -218,7 +219,7 @@ class Store:
         :meth:`set_status` does) and nothing is written."""
         return actions.set_status_many(self._ctx, uids, status, note)
 
-    def undo_last(self) -> Undone | None:
+    def undo_last(self) -> Undone | NotUndone | None:
         """Compensate this device's last status change that still stands (a new change
         back to the old status, its note saying it undoes the earlier one); a bulk change
         is compensated whole. None when nothing to undo."""
@@ -322,16 +323,22 @@ class Store:
         return conflicts.rejected(self._ctx)
 
     def resolve_conflict(
-        self, change_id: str, choice: Literal["mine", "theirs"] | Status | str
+        self,
+        change_id: str,
+        choice: Literal["mine", "theirs"] | Status | str,
+        note: str | None = None,
     ) -> TargetView:
-        """keep mine: re-issued on the server's version; take theirs: dropped, local view =
-        server; a status: that status on the server's version. Held changes go on after."""
-        return conflicts.resolve_conflict(self._ctx, change_id, choice)
+        """keep mine: re-issued on the server's version, with its note; take theirs:
+        dropped, local view = server; a status: that status on the server's version, with
+        ``note``. Held changes go on after, except undos of a change dropped or replaced."""
+        return conflicts.resolve_conflict(self._ctx, change_id, choice, note)
 
-    def resolve_all(self, choice: Literal["mine", "theirs"] | Status | str) -> list[TargetView]:
+    def resolve_all(
+        self, choice: Literal["mine", "theirs"] | Status | str, note: str | None = None
+    ) -> list[TargetView]:
         """:meth:`resolve_conflict` of every conflict with one choice, in one transaction
         (all or none); the targets after, oldest conflict first."""
-        return conflicts.resolve_all(self._ctx, choice)
+        return conflicts.resolve_all(self._ctx, choice, note)
 
     def recreate_rejected(self, change_id: str) -> TargetView:
         """A rejected new target made again under a new uid, as it is now, and the

@@ -84,6 +84,10 @@ class StatusChange:
     before: str | None = None  # the status the target had
 
 
+def _status_words(status: str | None) -> str:
+    return status or "no status"
+
+
 @dataclass(frozen=True)
 class Undone:
     """What :meth:`Store.undo_last` took back: one status change, or a bulk change (or an
@@ -95,6 +99,48 @@ class Undone:
     target: TargetView
     status: str | None
     mixed: bool = False
+
+    def words(self) -> str:
+        """What was undone, for a message after "Undone: "."""
+        if self.count == 1:
+            target = self.target
+            now = f"is {target.status}" if target.status else "has no status"
+            return f"{target.name} {now} again"
+        what = (
+            "an import's status changes"
+            if self.mixed
+            else f"the bulk change to {_status_words(self.status)}"
+        )
+        return f"{what} of {self.count:,} targets; each has its status from before again"
+
+
+@dataclass(frozen=True, slots=True)
+class NotUndone:
+    """What :meth:`Store.undo_last` found and left: this device's latest change no longer
+    stands, so nothing was undone (the next undo goes past it). ``count`` targets (one,
+    or a bulk change's); ``target`` is one of them, as it is now; ``status`` what the
+    change had set; ``by`` who changed the target since (None: not known), or ``held``
+    ('conflict', 'rejected'): the change waits there, the server never took it."""
+
+    count: int
+    target: TargetView
+    status: str | None
+    by: str | None
+    held: str | None
+
+    def words(self) -> str:
+        """Why nothing was undone, and what the next undo does: a whole message."""
+        name, status = self.target.name, _status_words(self.status)
+        if self.held == "conflict":
+            why = f"your change of {name} to {status} is in conflict; settle it with the conflicts"
+        elif self.held == "rejected":
+            why = f"the server rejected your change of {name} to {status}; drop or correct it"
+        elif self.count > 1:
+            why = f"every target of your bulk change to {status} was changed since"
+        else:
+            who = f" by {self.by}" if self.by else ""
+            why = f"{name} was changed{who} since your change to {status}, and keeps that change"
+        return f"Nothing undone: {why}. Undo again to take back your change before it."
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ import typer
 
 from pipetrack.context import open_store
 from protocol import UNTIL_FORMS, InvalidInput, parse_status, parse_until
-from storage import TargetView
+from storage import NotUndone, TargetView
 
 from .args import JsonFlag, MarketOpt, NoteOpt, StatusHelp, TargetArg
 from .output import emit_json, info, status_text
@@ -78,19 +78,10 @@ def undo(ctx: typer.Context) -> None:
         undone = store.undo_last()
     if undone is None:
         info("nothing to undo: no status change made on this device still stands")
-    elif undone.count == 1:
-        target = undone.target
-        now = f"is {target.status}" if target.status else "has no status"
-        typer.echo(f"undone: {target.name} {now} again")
+    elif isinstance(undone, NotUndone):
+        info(undone.words())
     else:
-        what = (
-            "an import's status changes"
-            if undone.mixed
-            else f"the bulk change to {status_text(undone.status)}"
-        )
-        typer.echo(
-            f"undone: {what} of {undone.count:,} targets; each has its status from before again"
-        )
+        typer.echo(f"undone: {undone.words()}")
 
 
 def edit(

@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime
 import pytest
 
 from protocol import InvalidInput
-from storage import NotFound, Store
-from tests.storage.storehelp import acknowledge, pull_target, state
+from storage import NotFound, NotUndone, Store, Undone
+from tests.storage.storehelp import acknowledge, entry, new_id, pull_target, result, state
 
 
 def test_open_creates_a_private_wal_file_with_a_device_id(store, db_path, fetch):
@@ -190,17 +190,89 @@ def test_undo_walks_back_through_this_devices_changes(store, clock):
     assert store.undo_last() is None
 
 
+def bobs_change(store: Store, uid: str, old: str | None, new: str, version: int) -> None:
+    """Bob's status change of ``uid`` to ``new`` at ``version``, pulled with its entry."""
+    at = datetime.now(UTC)
+    entry_ = entry(new_id(), uid, at, old=old, new=new, version=version)
+    store.apply_pull([state(uid, version, at, status=new)], [entry_], f"after-{version}")
+
+
 def test_undo_leaves_a_change_someone_made_since(store):
     """My change, pushed, then a teammate's pulled over it: undoing mine would overwrite
-    theirs (or, had they set my old status back, do nothing on every press), so there is
-    nothing to undo."""
+    theirs, so nothing is undone and the undo says why; the next one goes past it."""
     uid = pull_target(store, "Acme")
     store.set_status(uid, "Hot")
     acknowledge(store, {uid: "Acme"}, "Hot", version=2)
-    store.apply_pull([state(uid, 3, datetime.now(UTC), status="Cold")], [], "after-teammate")
+    bobs_change(store, uid, "Hot", "Cold", 3)
 
-    assert store.undo_last() is None
+    left = store.undo_last()
+    assert isinstance(left, NotUndone)
+    assert (left.target.uid, left.status, left.by, left.held) == (uid, "Hot", "bob", None)
+    assert store.undo_last() is None  # past it: nothing earlier of mine
     assert store.get(uid).status == "Cold"
+
+
+def test_undo_leaves_a_teammates_change_back_to_my_status(store):
+    """Bob moved the target on and then back to the status I had set: it has my status,
+    but his change is the one that stands, and an undo of mine would overwrite it."""
+    uid = pull_target(store, "Echo")
+    store.set_status(uid, "Hot")
+    acknowledge(store, {uid: "Echo"}, "Hot", version=2)
+    bobs_change(store, uid, "Hot", "Closed", 3)
+    bobs_change(store, uid, "Closed", "Hot", 4)
+
+    left = store.undo_last()
+    assert isinstance(left, NotUndone) and (left.target.uid, left.by) == (uid, "bob")
+    assert store.get(uid).status == "Hot" and store.take_batch() == []
+
+
+def test_undo_says_why_it_stops_and_then_goes_back_further(store):
+    """My latest change was overtaken: the undo names it and undoes nothing (not,
+    silently, an older change of another target); the next undo takes back the older."""
+    lumen = store.create_target("Lumen", status="Active")
+    store.set_status(lumen.uid, "Closed")
+    acknowledge(store, {lumen.uid: "Lumen"}, "Closed", version=2)
+    nimbus = pull_target(store, "Nimbus")
+    store.set_status(nimbus, "Hot")
+    acknowledge(store, {nimbus: "Nimbus"}, "Hot", version=2)
+    bobs_change(store, nimbus, "Hot", "Cold", 3)
+
+    left = store.undo_last()
+    assert isinstance(left, NotUndone) and left.target.uid == nimbus
+    assert store.get(lumen.uid).status == "Closed"
+    undone = store.undo_last()
+    assert isinstance(undone, Undone) and undone.target.uid == lumen.uid
+    assert undone.target.status == "Active"
+
+
+def test_undo_leaves_a_change_in_conflict(store):
+    """A change the server refused as a conflict never stood there: undoing it would
+    queue a change that overwrites the teammate's once the conflict is settled."""
+    uid = pull_target(store, "Fjord")
+    store.set_status(uid, "Passed")
+    (change,) = store.take_batch()
+    theirs = state(uid, 2, datetime.now(UTC), name="Fjord", status="Hot")
+    store.apply_push_results([result(change, "conflict", theirs)])
+
+    left = store.undo_last()
+    assert isinstance(left, NotUndone) and left.held == "conflict"
+    assert store.take_batch() == [] and len(store.conflicts()) == 1
+
+
+def test_undo_leaves_a_change_that_converged_with_a_teammates(store):
+    """Bob made the same change first; the server kept his (converged): the status is
+    his now, and my undo would take back his change."""
+    uid = pull_target(store, "Helios", uid=None)
+    store.set_status(uid, "Hot")
+    bobs_change(store, uid, None, "Hot", 2)
+    (change,) = store.take_batch()
+    store.apply_push_results(
+        [result(change, "converged", state(uid, 2, datetime.now(UTC), status="Hot"))]
+    )
+
+    left = store.undo_last()
+    assert isinstance(left, NotUndone) and left.by == "bob"
+    assert store.get(uid).status == "Hot"
 
 
 def test_json_shapes(store, clock):

@@ -12,7 +12,7 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, Input, Label, Static
 
 from protocol import STATUS_ORDER, Status
-from storage import StatusChange, TargetQuery, TargetView, Undone
+from storage import NotUndone, StatusChange, TargetQuery, TargetView, Undone
 
 from ..display import STALE_ONLY, describe_filter, plural, status_label
 from ..pager import TargetPager
@@ -181,23 +181,17 @@ class PipelineScreen(ListingScreen):
             self.store.undo_last, self._undone, what="Undoing your last change"
         )
 
-    def _undone(self, undone: Undone | None) -> None:
+    def _undone(self, undone: Undone | NotUndone | None) -> None:
         if undone is None:
             self.notify("Nothing to undo")
             return
+        if isinstance(undone, NotUndone):
+            self.notify(undone.words(), severity="warning", timeout=10)
+            return
         if undone.count == 1:
             self.table.patch(undone.target)
-            target = undone.target
-            self.notify(f"Undone: {target.name} is {status_label(target.status)} again")
-        else:  # a bulk change or an import's changes, whole: the list reloads below
-            what = (
-                "an import's status changes"
-                if undone.mixed
-                else f"the bulk change to {status_label(undone.status)}"
-            )
-            self.notify(
-                f"Undone: {what} of {undone.count:,} targets; each has its status from before again"
-            )
+        # else a bulk change or an import's changes, whole: the list reloads below
+        self.notify(f"Undone: {undone.words()}")
         self.pipetrack.data_changed()
 
     # ---- bulk --------------------------------------------------------------------------
