@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from protocol import InvalidInput, Status, clean_note, op_words, parse_status
+from protocol import UNDO_NOTE, InvalidInput, Status, clean_note, op_words, parse_status
 
 from . import actions, query
 from .context import Ctx
@@ -144,7 +144,9 @@ def _drop(ctx: Ctx, row: Outbox) -> None:
     row.delete_instance()
 
 
-def _reissue(ctx: Ctx, row: Outbox, target: Target, status: str | None, version: int) -> None:
+def _reissue(
+    ctx: Ctx, row: Outbox, target: Target, status: str | None, version: int, note: str | None
+) -> None:
     """The change again, made now on the server's ``version``."""
     o, a = ctx.m.outbox, ctx.m.audit
     now = ctx.now()
@@ -153,17 +155,36 @@ def _reissue(ctx: Ctx, row: Outbox, target: Target, status: str | None, version:
         status=status,
         base_version=version,
         changed_at=now,
+        note=note,
         server_state=None,
         last_error=None,
         attempts=0,
     ).where(o.id == row.id).execute()
-    a.update(old_status=target.server_status, new_status=status, changed_at=now).where(
+    a.update(old_status=target.server_status, new_status=status, changed_at=now, note=note).where(
         a.change_id == row.change_id
     ).execute()
 
 
-def resolve_conflict(ctx: Ctx, change_id: str, choice: Status | str) -> TargetView:
+def _drop_undos_of(ctx: Ctx, row: Outbox) -> None:
+    """Drop the pending undos of ``row``'s change, which is dropped or replaced: an undo
+    made while it waited in a conflict would otherwise go out on its own and overwrite
+    what the user settled on (the teammate's status, or the one chosen instead)."""
+    o = ctx.m.outbox
+    undos = o.select().where(
+        (o.target == row.target) & (o.id > row.id) & (o.note == f"{UNDO_NOTE}{row.change_id}")
+    )
+    for undo in list(undos):
+        _drop(ctx, undo)
+
+
+def resolve_conflict(
+    ctx: Ctx, change_id: str, choice: Status | str, note: str | None = None
+) -> TargetView:
+    """Settle a conflict: 'mine' (sent again on the server's version, with its note),
+    'theirs' (dropped), or another status (sent instead, with ``note``: the old note was
+    written for the old status)."""
     key = choice if isinstance(choice, Status) else choice.strip().lower()
+    note = clean_note(note)
     with ctx.write():
         row = _find(ctx, change_id, "conflict")
         target = query.load(ctx, row.target)
@@ -171,28 +192,32 @@ def resolve_conflict(ctx: Ctx, change_id: str, choice: Status | str) -> TargetVi
         version = theirs.version if theirs else (target.server_version or 0)
         if key == "theirs":
             _drop(ctx, row)
+            _drop_undos_of(ctx, row)
         elif key == "mine":
-            _reissue(ctx, row, target, row.status, version)
+            _reissue(ctx, row, target, row.status, version, row.note)
         else:
             status = parse_status(choice)
             if row.op != "set_status":
                 raise InvalidInput(
-                    "choice", f"a conflicting {row.op} is settled with 'mine' or 'theirs'"
+                    "choice",
+                    f"the conflicting {op_words(row.op)} of {target.name} ({row.change_id[:8]})"
+                    " is settled with 'mine' or 'theirs'",
                 )
-            _reissue(ctx, row, target, status.value if status else None, version)
+            _reissue(ctx, row, target, status.value if status else None, version, note)
+            _drop_undos_of(ctx, row)
         rebase_after(ctx, row, version)
         refresh(ctx, target)
         return query.get(ctx, target.uid)
 
 
-def resolve_all(ctx: Ctx, choice: Status | str) -> list[TargetView]:
+def resolve_all(ctx: Ctx, choice: Status | str, note: str | None = None) -> list[TargetView]:
     """Every conflict resolved with one choice, oldest first, in one transaction: all of
     them or (a choice one cannot take, e.g. a status for a conflicting edit) none."""
     with ctx.write():
         rows = ctx.db.execute_sql(
             "SELECT change_id FROM outbox WHERE state = 'conflict' ORDER BY id"
         )
-        return [resolve_conflict(ctx, change_id, choice) for (change_id,) in rows.fetchall()]
+        return [resolve_conflict(ctx, change_id, choice, note) for (change_id,) in rows.fetchall()]
 
 
 def drop_rejected(ctx: Ctx, change_id: str) -> TargetView:
@@ -205,9 +230,21 @@ def drop_rejected(ctx: Ctx, change_id: str) -> TargetView:
             last = query.get(ctx, target.uid)
             target.delete_instance()  # cascades to its outbox, audit and market rows
             return last
-        _drop(ctx, row)
+        if row.op == "create":  # the server has another target under this uid
+            _drop_later(ctx, row)  # its changes were made on ours: never send them to it
+        else:
+            _drop(ctx, row)
+            _drop_undos_of(ctx, row)
         refresh(ctx, target)
         return query.get(ctx, target.uid)
+
+
+def _drop_later(ctx: Ctx, row: Outbox) -> None:
+    """Drop ``row`` and every change of its target made after it."""
+    o, a = ctx.m.outbox, ctx.m.audit
+    later = o.select(o.change_id).where(o.target == row.target, o.id >= row.id)
+    a.delete().where(a.change_id.in_(later)).execute()
+    o.delete().where(o.target == row.target, o.id >= row.id).execute()
 
 
 def recreate_rejected(ctx: Ctx, change_id: str) -> TargetView:
@@ -221,10 +258,7 @@ def recreate_rejected(ctx: Ctx, change_id: str) -> TargetView:
         if target.server_version is None:
             target.delete_instance()  # cascades to its outbox, audit and market rows
         else:  # the server has another target under this uid: it stays, as the server says
-            o, a = ctx.m.outbox, ctx.m.audit
-            later = o.select(o.change_id).where(o.target == target.uid, o.id >= row.id)
-            a.delete().where(a.change_id.in_(later)).execute()
-            o.delete().where(o.target == target.uid, o.id >= row.id).execute()
+            _drop_later(ctx, row)
             refresh(ctx, target)
         new = actions.validate_new(
             now.name, now.description, now.markets, now.status, None, row.note

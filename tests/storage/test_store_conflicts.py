@@ -84,6 +84,46 @@ def test_choose_another_status(store, conflicted):
     assert (entry.old_status, entry.new_status) == ("Passed", "Active")
 
 
+def test_another_status_goes_with_the_note_given_not_the_old_one(store, conflicted):
+    """The old note ("mine") was written for Hot; on Active it would tell a false story
+    in everyone's history. The note typed with the new status goes instead."""
+    uid, hot, _, _ = conflicted
+    store.resolve_conflict(hot, "Active", note="compromise after the call")
+    first, _ = store.take_batch()
+    assert (first.status, first.note) == ("Active", "compromise after the call")
+    [mine] = [h for h in store.history(uid) if h.change_id == hot]
+    assert (mine.new_status, mine.note) == ("Active", "compromise after the call")
+
+
+def test_keep_mine_keeps_its_note(store, conflicted):
+    uid, hot, _, _ = conflicted
+    store.resolve_conflict(hot, "mine", note="ignored")
+    first, _ = store.take_batch()
+    assert (first.status, first.note) == ("Hot", "mine")
+
+
+def test_an_undo_waiting_behind_a_conflict_goes_with_the_change_it_undoes(store, clock):
+    """Set Passed, undo it, both not yet sent; the server refuses Passed (alice made it
+    Hot): the undo waits behind it. Taking theirs drops Passed, and the undo with it:
+    sent alone it would turn alice's Hot back to my old status."""
+    t = store.create_target("Fjord", status="Active")
+    [create] = store.take_batch()
+    store.apply_push_results(
+        [result(create, "applied", state(t.uid, 1, clock.now, status="Active"))]
+    )
+    passed = store.set_status(t.uid, "Passed", note="b")
+    store.undo_last()
+    first, undo = store.take_batch()
+    theirs = state(t.uid, 2, clock.now, status="Hot", by="alice")
+    store.apply_push_results([result(first, "conflict", theirs), result(undo, "blocked")])
+
+    view = store.resolve_conflict(passed.change_id, "theirs")
+
+    assert (view.status, view.sync) == ("Hot", "synced")
+    assert store.take_batch() == []
+    assert [h.note for h in store.history(t.uid)] == [None]  # the create only
+
+
 def test_bad_resolutions(store, conflicted, clock):
     _, hot, _, beta = conflicted
     with pytest.raises(InvalidInput, match="unknown status"):
@@ -171,6 +211,29 @@ def test_a_rejected_new_target_whose_uid_the_server_has_leaves_the_servers(store
     )
     assert (again.name, again.status) == ("Salt Marsh Aqua AS", "Hot")
     assert [str(c.target) for c in store.take_batch()] == [again.uid]
+
+
+def test_dropping_a_rejected_new_target_drops_its_later_changes_too(store):
+    """The server gives the uid to a teammate's target: the changes made on the
+    rejected one (an edit, a status) were the user's target's, never the teammate's:
+    dropping it must not send them to the teammate's target."""
+    t = store.create_target("Quartz Fair Lead", status="Cold")
+    [create] = store.take_batch()
+    theirs = state(t.uid, 1, datetime.now(UTC), name="Quartz Security", status="Active")
+    store.apply_push_results([result(create, "rejected", theirs, "a different target ...")])
+    store.apply_pull([theirs], [], "after-theirs")
+    store.edit_target(t.uid, description="bob: met at fair")
+    store.set_status(t.uid, "Hot")
+
+    left = store.drop_rejected(str(create.change_id))
+
+    assert (left.name, left.description, left.status, left.sync) == (
+        "Quartz Security",
+        "",
+        "Active",
+        "synced",
+    )
+    assert store.take_batch() == [] and store.rejected() == []
 
 
 def test_only_a_rejected_new_target_is_made_again(store, rejected):

@@ -46,9 +46,11 @@ async def test_each_conflict_choice(store, clock, uids):
         await settle(pilot)
         assert store.get(uids["Borealis Energy"]).status == "Passed"
 
-        await pilot.press("a", "3", "enter")  # choose another status
+        await pilot.press("a", "3", "tab", *"agreed on a pilot", "enter")  # another status
         await settle(pilot)
         assert store.get(uids["Cobalt Labs"]).status == "Active"
+        # with the note typed for it, not the one written for Closed
+        assert store.history(uids["Cobalt Labs"])[-1].note == "agreed on a pilot"
         assert store.conflicts() == []
         assert "Nothing to resolve" in shown(screen.query_one("#compare"))
 
@@ -151,6 +153,8 @@ async def test_an_edit_conflict_shows_both_details_and_offers_no_other_status(st
         text = shown(screen.query_one("#compare"))
         assert "Details" in text and "humanoid" in text and "Bob's" in text, text
         assert "Status" not in text and "choose another status" not in text, text
+        listed = str(screen.query_one("#items").get_option_at_index(1).prompt)  # under its heading
+        assert "mine edit" in listed and "theirs an edit" in listed, listed
         await pilot.press("a")  # not offered for an edit: nothing opens
         await pilot.pause()
         assert app.screen is screen

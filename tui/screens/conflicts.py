@@ -148,7 +148,9 @@ class ConflictsScreen(SubScreen):
     @staticmethod
     def _short(conflict: ConflictView) -> str:
         mine = _what(conflict.op, conflict.mine_status, conflict.mine_fields).splitlines()[0]
-        return f"mine {mine} / theirs {status_label(conflict.theirs_status)}"
+        # an edit met a teammate's edit of the details, whatever the status is
+        theirs = "an edit" if conflict.op == "edit" else status_label(conflict.theirs_status)
+        return f"mine {mine} / theirs {theirs}"
 
     @on(OptionList.OptionHighlighted)
     def show_selected(self) -> None:
@@ -176,11 +178,11 @@ class ConflictsScreen(SubScreen):
         return True
 
     # ---- conflict choices ---------------------------------------------------------------
-    def _resolve(self, choice: str) -> None:
+    def _resolve(self, choice: str, note: str | None = None) -> None:
         item = self.selected
         if isinstance(item, ConflictView):
             self._write(
-                lambda: self.store.resolve_conflict(item.change_id, choice),
+                lambda: self.store.resolve_conflict(item.change_id, choice, note),
                 f"{item.name}: resolved",
             )
 
@@ -207,7 +209,7 @@ class ConflictsScreen(SubScreen):
 
         def chosen(choice: StatusChoice | None) -> None:
             if choice is not None and choice.status is not None:
-                self._resolve(choice.status)
+                self._resolve(choice.status, choice.note)
 
         picker = StatusPicker(f"Another status for {item.name}", current=item.theirs_status)
         self.app.push_screen(picker, chosen)

@@ -1,0 +1,57 @@
+"""Undo, conflicts and dropped changes across two devices on a real server, through the
+real CLI: nothing a teammate saved is overwritten by an undo or a settled conflict."""
+
+from __future__ import annotations
+
+import json
+
+from tests.sync.synchelp import Device
+
+
+def made(device: Device, *args: str) -> str:
+    result = device.run(*args)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_undo_leaves_a_teammates_change_back_to_the_same_status(a: Device, b: Device) -> None:
+    """Bob moved Echo Labs to Closed and back to Hot, the status Alice had set: an undo
+    of hers would overwrite his "back on" with Cold. It undoes nothing and says why."""
+    uid = made(a, "add", "Echo Labs", "--status", "Cold")
+    made(a, "set", uid, "Hot")
+    a.sync_once()
+    b.sync_once()
+    made(b, "set", uid, "Closed", "--note", "lost it")
+    made(b, "set", uid, "Hot", "--note", "back on, new budget")
+    b.sync_once()
+    a.sync_once()
+
+    undo = a.run("undo")
+
+    assert undo.returncode == 0 and undo.stdout == ""
+    assert "Nothing undone: Echo Labs was changed by" in undo.stderr
+    assert a.status_of(uid) == "Hot" and a.pending() == 0
+
+
+def test_taking_theirs_drops_an_undo_made_before_the_conflict_was_known(
+    a: Device, b: Device
+) -> None:
+    """Bob set Passed and undid it offline; Alice had made it Hot. Bob takes theirs: the
+    target stays Hot on every device (his undo must not go out and turn it to Active)."""
+    uid = made(a, "add", "Fjord Analytics", "--status", "Active")
+    a.sync_once()
+    b.sync_once()
+    made(a, "set", uid, "Hot", "--note", "a")
+    a.sync_once()
+    made(b, "set", uid, "Passed", "--note", "b")
+    assert "undone: Fjord Analytics is Active again" in made(b, "undo")
+    b.sync_once()  # Passed meets Alice's Hot: a conflict; the undo waits behind it
+    [conflict] = json.loads(made(b, "conflicts", "--json"))
+
+    made(b, "resolve", conflict["change_id"], "--theirs")
+    b.sync_once()
+    a.sync_once()
+
+    assert b.status_of(uid) == a.status_of(uid) == "Hot"
+    assert b.pending() == 0
+    assert [status for _, status in a.history_of(uid)] == ["Active", "Hot"]
