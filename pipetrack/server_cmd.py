@@ -56,9 +56,9 @@ def register(app: typer.Typer) -> None:
     """Add ``serve`` and the ``admin`` group to the ``pipetrack`` app."""
     app.command()(serve)
     admin = typer.Typer(
-        help="Manage a server's users (API tokens); stats of what it holds; after a restore.",
-        no_args_is_help=True,
+        help="Manage a server's users (API tokens); stats of what it holds; after a restore."
     )
+    admin.callback(invoke_without_command=True)(_admin_help)
     admin.command("add-user")(admin_add_user)
     admin.command("list-users")(admin_list_users)
     admin.command("disable-user")(admin_disable_user)
@@ -66,6 +66,14 @@ def register(app: typer.Typer) -> None:
     admin.command("stats")(admin_stats)
     admin.command("reset-cursors")(admin_reset_cursors)
     app.add_typer(admin, name="admin")
+
+
+def _admin_help(ctx: typer.Context) -> None:
+    """``pipetrack admin`` alone: its help, exit 0 (click's no_args_is_help ends in a
+    usage error without a reason, which the CLI printed as one)."""
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit()
 
 
 def serve(

@@ -8,7 +8,10 @@ import signal
 import socket
 from pathlib import Path
 
+import psycopg
 import uvicorn
+
+from protocol import InvalidInput
 
 from .db import redact
 from .embedded import open_database
@@ -46,6 +49,7 @@ def run(
         # Here first, so a database that cannot be used is one line from the command
         # (inside uvicorn's start-up it was a traceback and exit 3); then a no-op in
         # each worker.
+        check_connections(url, workers, db_connections, embedded=not database_url)
         apply_migrations(url)
         os.environ[DATABASE_URL_ENV] = url  # read by each worker's app factory
         os.environ[POOL_MAX_ENV] = str(db_connections)
@@ -71,6 +75,37 @@ def run(
             access_log=access_log,
             timeout_graceful_shutdown=5,
         )
+
+
+#: Connections left for admin commands (and a psql) when --workers × (--db-connections +
+#: 1) is compared with the database's max_connections.
+ADMIN_ROOM = 5
+
+
+def check_connections(url: str, workers: int, db_connections: int, *, embedded: bool) -> None:
+    """Whether ``workers`` processes of ``db_connections`` + 1 connections each fit the
+    database's ``max_connections`` (with :data:`ADMIN_ROOM` to spare): InvalidInput for
+    the embedded PostgreSQL (nothing else uses it), a warning for a given database
+    (other hosts share it; its limit may be raised)."""
+    with psycopg.connect(url) as conn:
+        (limit,) = conn.execute("SELECT current_setting('max_connections')::int").fetchone()
+    need = workers * (db_connections + 1)
+    if need <= limit - ADMIN_ROOM:
+        return
+    fit = (limit - ADMIN_ROOM) // workers - 1
+    lower = (
+        f"--db-connections {fit} or fewer"
+        if fit >= 2
+        else f"--workers {(limit - ADMIN_ROOM) // 3} or fewer"
+    )
+    said = (
+        f"--workers {workers} × (--db-connections {db_connections} + 1) = {need} connections,"
+        f" more than the {'embedded ' if embedded else ''}PostgreSQL's max_connections"
+        f" {limit} with {ADMIN_ROOM} left for admin commands: give {lower}"
+    )
+    if embedded:
+        raise InvalidInput("db_connections", said)
+    log.warning("%s (or raise max_connections)", said)
 
 
 def check_port(host: str, port: int) -> None:
