@@ -125,7 +125,9 @@ def _find(ctx: Ctx, change_id: str, state: str) -> Outbox:
     if len(rows) != 1:
         if rows:
             raise NotFound(f"several {state} changes start with {change_id!r}; give more of it")
-        raise NotFound(f"no {state} change matches {change_id!r}; see the list of {state}s")
+        raise NotFound(
+            f"no {'conflict' if state == 'conflict' else 'rejected change'} matches {change_id!r}"
+        )
     return rows[0]
 
 

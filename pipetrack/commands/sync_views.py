@@ -232,11 +232,19 @@ def resolve(
     status: Annotated[
         str | None, typer.Option("--status", "-s", help="Choose another status: " + StatusHelp)
     ] = None,
+    note: Annotated[
+        str | None,
+        typer.Option(
+            "--note", "-n", help="With --status: a note for it (mine keeps its own note)."
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Resolve a conflict, or all of them: keep mine, take theirs, or another status."""
     if [mine, theirs, status is not None].count(True) != 1:
         raise InvalidInput("resolve", "give exactly one of --mine, --theirs or --status S")
+    if note is not None and status is None:
+        raise InvalidInput("note", "--note goes with --status (keep mine keeps its own note)")
     if (change_id is None) == (not every):
         raise InvalidInput("resolve", "give a CHANGE_ID or --all, not both")
     choice = "mine" if mine else "theirs"
@@ -245,12 +253,12 @@ def resolve(
     if change_id is not None:
         with open_store(ctx) as store, _pointing_to("conflicts"):
             found = store.conflicts()
-            after = store.resolve_conflict(change_id, choice)
+            after = store.resolve_conflict(change_id, choice, note)
         show(after, as_json, _settled_text(_conflict_of(found, change_id), after, choice))
         return
     with open_store(ctx) as store:
         _refuse_a_status_for_an_edit(store.conflicts(), choice)
-        targets = store.resolve_all(choice)
+        targets = store.resolve_all(choice, note)
     if as_json:
         emit_json([target.to_json() for target in targets])
     elif not targets:
@@ -263,16 +271,11 @@ def resolve(
 
 @contextmanager
 def _pointing_to(command: str) -> Iterator[None]:
-    """A change id that matches nothing: point to the command that lists the ids (the
-    store says "see the list of rejecteds")."""
+    """A change id that matches nothing: point to the command that lists the ids."""
     try:
         yield
     except NotFound as err:
-        text = str(err)
-        cut = text.find("; see the list of ")
-        if cut < 0:
-            raise
-        raise NotFound(f"{text[:cut]}; see pipetrack {command}") from None
+        raise NotFound(f"{err}; see pipetrack {command}") from None
 
 
 def rejected_row(r: RejectedView) -> tuple[str, ...]:

@@ -260,6 +260,18 @@ def test_resolve_each_way(cli: Cli, conflict: dict, args: tuple[str, ...], statu
     assert cli("list", "--json").json()[0]["status"] == status
 
 
+def test_another_status_takes_its_own_note(cli: Cli, conflict: dict) -> None:
+    cli("resolve", conflict["change_id"], "--status", "Active", "--note", "met halfway")
+    [entry] = [h for h in cli("history", "Acme", "--json").json() if h["new_status"] == "Active"]
+    assert entry["note"] == "met halfway"
+
+
+def test_a_note_goes_only_with_another_status(cli: Cli, conflict: dict) -> None:
+    err = cli("resolve", conflict["change_id"], "--mine", "--note", "x", code=2).error
+    assert "--note goes with --status" in err
+    assert len(cli("conflicts", "--json").json()) == 1
+
+
 def test_resolve_by_a_change_id_prefix_says_what_it_did(cli: Cli, conflict: dict) -> None:
     assert cli("resolve", conflict["change_id"][:8], "--theirs").stdout.strip() == (
         "Acme: resolved, now Active"

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 import pytest
 
 from storage import NotFound
+from syncd.report import TOKEN_REFUSED
 from tests.support.server import ServerProcess
 from tests.sync.faultproxy import FaultProxy
 from tests.sync.synchelp import SCRIPT, Device, audit_change_ids, wait_until
@@ -141,14 +142,14 @@ def test_a_refused_token_pauses_until_login_gives_a_good_one(
     with a.store() as store:
         store.create_target("Waiting", status="Hot")
     once = a.run("sync", "--once")
-    assert once.returncode == 1 and "token refused - run pipetrack login" in once.stderr
+    assert once.returncode == 1 and TOKEN_REFUSED in once.stderr
 
     # a long pause: only the new token file can end it within the test's time
     daemon = a.start_daemon(PIPETRACK_SYNC_BACKOFF_MAX="300")
-    daemon.wait_log("token refused - run pipetrack login", count=2)
+    daemon.wait_log(re.escape(TOKEN_REFUSED), count=2)
     with a.store() as store:
         state = store.sync_state()
-        assert state.last_error == "token refused - run pipetrack login"
+        assert state.last_error == TOKEN_REFUSED
         assert state.pending == 1
 
     login = a.run("login", server.url, "--token", token)
