@@ -13,6 +13,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, TypeVar
 
+from textual.notifications import Notification, Notify
+
 if TYPE_CHECKING:
     from textual.app import App
 
@@ -20,6 +22,8 @@ R = TypeVar("R")
 
 #: A write still not done after this long is told of (:meth:`Writes._tell`).
 NOTICE_S = 1.0
+#: Such a notice stays until the write is done (taken back then), at most this long.
+NOTICE_TIMEOUT_S = 60.0
 
 
 class Writes:
@@ -65,11 +69,12 @@ class Writes:
     ) -> None:
         # shielded: quitting cancels the worker, never the write (see finish)
         write = asyncio.wrap_future(future)
+        notice: Notification | None = None
         try:
             try:
                 result = await asyncio.wait_for(asyncio.shield(write), self.notice_s)
             except TimeoutError:
-                self._tell(what, ahead)
+                notice = self._tell(what, ahead)
                 result = await asyncio.shield(write)
         except Exception as err:  # noqa: BLE001 - a write that failed must never pass unsaid
             if isinstance(err, self.failures):
@@ -88,29 +93,36 @@ class Writes:
             if future.done():
                 self._queued -= 1
                 self._told = False
+            if notice is not None:  # "Saving…" must not outlast the save
+                self._withdraw(notice)
         done(result)
 
-    def _tell(self, what: str | None, ahead: int) -> None:
+    def _tell(self, what: str | None, ahead: int) -> Notification | None:
         """Why a write takes a while: its own size, or (once per wait) an earlier write of
-        ours or another process holding the database."""
+        ours or another process holding the database. The notice shown, if any."""
         if what is not None:
-            self.app.notify(f"{what}…", title="Saving", timeout=8)
-            return
+            return self._notice(f"{what}…")
         if self._told:  # one notice for the keys pressed while the same wait goes on
-            return
+            return None
         self._told = True
         if ahead:
-            self.app.notify(
-                "Your earlier change is still being saved; what you do now follows it.",
-                title="Saving…",
+            return self._notice(
+                "Your earlier change is still being saved; what you do now follows it."
             )
-        else:
-            self.app.notify(
-                "Another pipetrack process is writing to this profile (an import?): your "
-                "changes wait their turn, in order, and are saved when it is done.",
-                title="Saving…",
-                timeout=8,
-            )
+        return self._notice(
+            "Another pipetrack process is writing to this profile (an import?): your "
+            "changes wait their turn, in order, and are saved when it is done."
+        )
+
+    def _notice(self, message: str) -> Notification:
+        notice = Notification(message, "Saving…", timeout=NOTICE_TIMEOUT_S)
+        self.app.post_message(Notify(notice))
+        return notice
+
+    def _withdraw(self, notice: Notification) -> None:
+        # Textual has no public call to take a toast back before its timeout; queued
+        # behind the Notify message, so a notice posted just before is taken back too.
+        self.app.call_later(self.app._unnotify, notice)  # noqa: SLF001
 
     def finish(self) -> None:
         """Wait for every queued write (at quit, before the store closes)."""

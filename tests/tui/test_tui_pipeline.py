@@ -400,7 +400,7 @@ async def test_the_screen_stays_live_while_a_write_waits_for_the_database(
             await pilot.pause()
             assert isinstance(app.screen, SummaryScreen)
             assert store.get(acme).status == "Hot" and holder.poll() is None  # still waiting
-            await until(pilot, lambda: any(waiting in n for n in notifications(app)))
+            await until(pilot, lambda: any(waiting in n for n in notifications(app)), settled=False)
             assert sum(waiting in n for n in notifications(app)) == 1
         await settle(pilot)
         assert store.get(acme).status == after
@@ -414,10 +414,15 @@ async def test_a_bulk_change_that_takes_a_while_says_what_it_is_doing(store, uid
         await settle(pilot)
         with holding_the_write_lock(home, 2.0):
             await pilot.press("space", "space", "b", "5", "enter")  # two marked: Closed
-            await until(pilot, lambda: any("Setting 2 targets" in n for n in notifications(app)))
+            await until(
+                pilot,
+                lambda: any("Setting 2 targets" in n for n in notifications(app)),
+                settled=False,
+            )
             assert "Setting 2 targets to Closed…" in notifications(app)
         await settle(pilot)
         assert notifications(app)[-1] == "2 targets set to Closed"
+        assert not any("Setting 2 targets" in n for n in notifications(app))  # taken back
         assert store.get(uids["Acme Robotics"]).status == "Closed"
 
 
@@ -438,7 +443,9 @@ async def test_a_key_pressed_while_a_long_write_is_queued_lands_after_it(store, 
         app.writes.later(held_back, lambda _: None, what="Holding back")
         threading.Timer(1.5, go.set).start()
         await pilot.press("4", "down", "4")  # Acme and Borealis: Hot, after the Closed
-        await until(pilot, lambda: any("follows it" in n for n in notifications(app)))
+        await until(
+            pilot, lambda: any("follows it" in n for n in notifications(app)), settled=False
+        )
         assert any("Holding back…" in n for n in notifications(app))
         assert sum("follows it" in n for n in notifications(app)) == 1  # one for both keys
         await settle(pilot)

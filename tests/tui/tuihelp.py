@@ -140,12 +140,17 @@ async def settle(pilot: Pilot) -> None:
         await pilot.pause()
 
 
-async def until(pilot: Pilot, check: Callable[[], object], tries: int = 100) -> None:
+async def until(
+    pilot: Pilot, check: Callable[[], object], tries: int = 100, *, settled: bool = True
+) -> None:
     """Let the app run (its data poll runs every 50 ms in tests) until ``check()`` is
-    true, or ``tries`` polls have passed; the caller asserts what it expects."""
+    true, or ``tries`` polls have passed; the caller asserts what it expects.
+    ``settled=False``: without waiting for workers, e.g. to see what is shown while a
+    write waits (a notice taken back once the write is done)."""
     for _ in range(tries):
         await pilot.pause(0.05)
-        await settle(pilot)
+        if settled:
+            await settle(pilot)
         if check():
             return
 
