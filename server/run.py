@@ -14,7 +14,7 @@ import uvicorn
 from protocol import InvalidInput
 
 from .db import redact
-from .embedded import open_database
+from .embedded import check_data_dir, open_database
 from .migrate import apply_migrations
 from .settings import (
     DATABASE_URL_ENV,
@@ -41,6 +41,8 @@ def run(
     log line per request. ``db_connections``: the pool's size in each worker (each also
     holds one LISTEN connection)."""
     setup_logging()
+    if not database_url:
+        check_data_dir(data_dir, create=True)  # a bad one: exit 2 before anything else
     check_port(host, port)
     # uvicorn re-raises SIGTERM after its graceful shutdown; make that an exit that
     # unwinds (so an embedded PostgreSQL is stopped) instead of an abrupt death.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import stat
 
-from tests.support.server import ServerProcess
+from tests.support.server import ServerProcess, free_port
 
 from .test_admin_cli import pipetrack
 
@@ -38,7 +38,8 @@ def test_the_postgres_directory_given_as_data_dir_is_refused_untouched(tmp_path)
     with ServerProcess(None, data_dir=data_dir) as srv:
         before = sorted(p.name for p in pgdata.iterdir())
         mode = _mode(pgdata)
-        for args in (("admin", "list-users"), ("admin", "add-user", "dora"), ("serve",)):
+        serve = ("serve", "--port", str(free_port()))
+        for args in (("admin", "list-users"), ("admin", "add-user", "dora"), serve):
             run = pipetrack(*args, "--data-dir", str(pgdata), env=NO_URL)
             assert run.returncode == 2, run.stderr
             assert f"--data-dir {data_dir}" in _one_line(run)
@@ -51,7 +52,7 @@ def test_the_postgres_directory_given_as_data_dir_is_refused_untouched(tmp_path)
     # and a PostgreSQL that cannot start says why in one line, exit 1, no traceback
     pgdata.chmod(0o755)
     try:
-        for args in (("admin", "list-users"), ("serve",)):
+        for args in (("admin", "list-users"), ("serve", "--port", str(free_port()))):
             run = pipetrack(*args, "--data-dir", str(data_dir), env=NO_URL)
             assert run.returncode == 1, run.stderr
             line = _one_line(run)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.support.server import ServerProcess
+from tests.support.server import ServerProcess, free_port
 
 from .test_admin_cli import pipetrack
 
@@ -16,11 +16,14 @@ def test_admin_alone_prints_its_help_and_no_empty_error():
 
 def test_more_connections_than_the_embedded_postgres_allows_is_refused(tmp_path):
     run = pipetrack(
-        "serve", "--data-dir", str(tmp_path / "srv"), "--workers", "2", "--db-connections", "200",
+        "serve", "--data-dir", str(tmp_path / "srv"), "--port", str(free_port()),
+        "--workers", "2", "--db-connections", "200",
         env={"PIPETRACK_DATABASE_URL": ""},
     )  # fmt: skip
     assert run.returncode == 2, run.stderr
-    [line] = [row for row in run.stderr.splitlines() if "error" in row]
+    errors = [row for row in run.stderr.splitlines() if row.startswith("pipetrack: error: ")]
+    assert len(errors) == 1, run.stderr
+    line = errors[0]
     assert "= 402 connections" in line and "max_connections 100" in line, run.stderr
     assert "--db-connections 46 or fewer" in line
     assert "Traceback" not in run.stderr
