@@ -33,6 +33,8 @@ POLL_INTERVAL = 0.3
 #: Days in status and stagnation move with the clock, not only with the data: a list
 #: open for hours (offline, nothing synced) is read again this often all the same.
 REFRESH_EVERY = 60.0
+#: Seconds the start's config.toml [keys] warnings stay up.
+KEYMAP_NOTICE_S = 20.0
 
 
 class PipetrackApp(App[int]):
@@ -101,13 +103,15 @@ class PipetrackApp(App[int]):
         sections = self.binding_sections()
         known = {b.id for _title, bindings in sections for b in bindings}
         unknown = sorted(set(self.config.keys) - known)
+        # long enough to read at start, when the eye is on the list (the default is 5 s)
         if unknown:
             self.notify(
                 f"config.toml [keys]: unknown binding id {', '.join(unknown)}",
                 severity="warning",
+                timeout=KEYMAP_NOTICE_S,
             )
         for clash in self._key_clashes(sections):
-            self.notify(f"config.toml [keys]: {clash}", severity="warning")
+            self.notify(f"config.toml [keys]: {clash}", severity="warning", timeout=KEYMAP_NOTICE_S)
 
     def _key_clashes(self, sections: list[Section]) -> list[str]:
         """Keys that config.toml gave to a binding while another of the same screen has

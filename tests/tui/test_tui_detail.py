@@ -149,11 +149,16 @@ async def test_snooze_and_status_from_the_detail_screen(store, uids):
         view = store.get(acme)
         until = date.today() + timedelta(days=14)
         assert (view.snoozed_until, view.stagnation) == (until, "snoozed")
-        assert f"until {until.isoformat()}" in shown(screen.query_one("#detail-badge"))
+        assert shown(screen.query_one("#detail-badge")).endswith(
+            f" snoozed until {until.isoformat()}"
+        )
 
         await pilot.press("s", "3", "tab", *"kick-off", "enter")
         await settle(pilot)
         assert store.get(acme).status == "Active"
+        # fresh in its new status: the snooze is said as such, not as "fresh until …"
+        badge_text = shown(screen.query_one("#detail-badge"))
+        assert badge_text.endswith(f"fresh · snoozed until {until.isoformat()}"), badge_text
         assert screen.query_one("#history", DataTable).get_row_at(0)[5] == "kick-off"
 
 

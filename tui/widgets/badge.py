@@ -18,5 +18,8 @@ class StagnationBadge(Static):
         for state in _WORDS:
             self.set_class(view.stagnation == state, f"-{state}")
         text = badge(view) or f"{view.days_in_status}d"
-        suffix = f" until {view.snoozed_until.isoformat()}" if view.snoozed_until else ""
-        self.update(f"{text} {_WORDS[view.stagnation]}{suffix}")
+        word = _WORDS[view.stagnation]
+        if view.snoozed_until:  # "fresh until …" read as if it turned stale then
+            until = f"snoozed until {view.snoozed_until.isoformat()}"
+            word = until if view.stagnation == "snoozed" else f"{word} · {until}"
+        self.update(f"{text} {word}")
