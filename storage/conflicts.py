@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from peewee import SQL
+
 from protocol import UNDO_NOTE, InvalidInput, Status, clean_note, op_words, parse_status
 
 from . import actions, query
@@ -162,9 +164,17 @@ def _reissue(
         last_error=None,
         attempts=0,
     ).where(o.id == row.id).execute()
-    a.update(old_status=target.server_status, new_status=status, changed_at=now, note=note).where(
-        a.change_id == row.change_id
-    ).execute()
+    fields: dict[str, Any] = {
+        "old_status": target.server_status,
+        "new_status": status,
+        "changed_at": now,
+        "note": note,
+    }
+    if not o.select().where((o.target == row.target) & (o.id > row.id)).exists():
+        # the user's latest action now, which an undo takes back first (unless changes
+        # of the target made after it wait behind it: those stay the later ones)
+        fields["id"] = SQL("(SELECT max(id) + 1 FROM audit)")
+    a.update(**fields).where(a.change_id == row.change_id).execute()
 
 
 def _drop_undos_of(ctx: Ctx, row: Outbox) -> None:

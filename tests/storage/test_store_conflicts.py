@@ -124,6 +124,30 @@ def test_an_undo_waiting_behind_a_conflict_goes_with_the_change_it_undoes(store,
     assert [h.note for h in store.history(t.uid)] == [None]  # the create only
 
 
+def test_a_settled_conflict_is_the_change_an_undo_takes_back_first(store, clock):
+    """Settling is the user's latest action: after it (and a change of another target
+    made before it), undo takes back the settled change, not the other one."""
+    t = store.create_target("Acme", status="Cold")
+    other = store.create_target("Other", status="Cold")
+    store.apply_push_results(
+        [
+            result(c, "applied", state(str(c.target), 1, clock.now, status="Cold"))
+            for c in store.take_batch()
+        ]
+    )
+    mine = store.set_status(t.uid, "Hot")
+    [change] = store.take_batch()
+    theirs = state(t.uid, 2, clock.now, status="Passed", by="carol")
+    store.apply_push_results([result(change, "conflict", theirs)])
+    store.set_status(other.uid, "Active")  # meanwhile, before settling
+
+    store.resolve_conflict(mine.change_id, "Closed")
+    undone = store.undo_last()
+
+    assert undone.target.uid == t.uid and undone.target.status == "Passed"
+    assert store.get(other.uid).status == "Active"
+
+
 def test_bad_resolutions(store, conflicted, clock):
     _, hot, _, beta = conflicted
     with pytest.raises(InvalidInput, match="unknown status"):
