@@ -188,11 +188,17 @@ def _v7(cursor: Any) -> None:
     )
 
 
+def _v8(cursor: Any) -> None:
+    """A change of ours that the server found made already (a teammate's same change:
+    ``converged``) is marked: it was never recorded there, its note is only here."""
+    cursor.execute("ALTER TABLE audit ADD COLUMN converged INTEGER")
+
+
 #: In order; ``MIGRATIONS[n]`` brings a file from version n to n + 1. A profile can be
 #: opened in the middle of its first catch-up, its secondary indexes set aside (dropped,
 #: their SQL in meta: storage/catchup.py): a migration that changes those indexes must
 #: first build them again from meta.
-MIGRATIONS: tuple[Callable[[Any], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7)
+MIGRATIONS: tuple[Callable[[Any], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8)
 LATEST = len(MIGRATIONS)
 
 

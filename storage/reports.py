@@ -51,7 +51,9 @@ def _entry(row: Any, previous: datetime) -> HistoryEntry:
         note=row.note,
         days_in_previous=stagnation.days_since(previous, row.changed_at),
         origin=row.origin,
-        sync="synced" if synced else (row.outbox_state or "synced"),
+        sync=("converged" if row.converged else "synced")
+        if synced
+        else (row.outbox_state or "synced"),
     )
 
 

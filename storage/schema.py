@@ -127,6 +127,7 @@ class Audit(Model):
     origin = TextField()  # local | server
     server_version = IntegerField(null=True)  # set once the server confirmed the change
     batch = TextField(null=True)  # local: the bulk change the row is part of (undone whole)
+    converged = IntegerField(null=True)  # 1: the server had it already, from a teammate
 
     class Meta:
         table_name = "audit"

@@ -149,7 +149,10 @@ _REBASE_RANGE_SQL = (
     "WHERE target = ? AND id > ? AND id < ? AND +state = 'pending' AND op != 'create'"
 )
 _DELETE_SQL = "DELETE FROM outbox WHERE id = ?"
-_AUDIT_SQL = "UPDATE audit SET server_version = ? WHERE change_id = ?"
+_AUDIT_SQL = (
+    "UPDATE audit SET server_version = ?, converged = iif(? = 'converged', 1, NULL)"
+    " WHERE change_id = ?"
+)
 _CONFLICT_SQL = (
     "UPDATE outbox SET state = 'conflict', server_state = ?, attempts = attempts + 1 WHERE id = ?"
 )
@@ -322,7 +325,7 @@ def apply_push_results(ctx: Ctx, results: Sequence[Result | PushResult]) -> Push
                 gone.add(change_id)
                 deletes.append((row_id,))
                 if state is not None:
-                    audits.append((version, change_id))
+                    audits.append((version, result.outcome, change_id))
                     done.setdefault(uid, []).append((row_id, version))
             elif result.outcome == "conflict":
                 conflicts.append((o.server_state.db_value(_server_json(state)), row_id))

@@ -8,6 +8,9 @@ from typing import Any, Literal
 
 Stagnation = Literal["fresh", "aging", "stale", "snoozed"]
 SyncMark = Literal["synced", "pending", "conflict", "rejected"]
+#: A history entry's: also ``converged``, a change of ours the server had already from a
+#: teammate (nothing recorded there: its note is only on this device).
+EntrySync = Literal["synced", "pending", "conflict", "rejected", "converged"]
 Origin = Literal["local", "server"]
 SortKey = Literal["name", "status", "days", "markets", "sync", "updated"]
 
@@ -153,7 +156,7 @@ class HistoryEntry:
     note: str | None
     days_in_previous: int | None
     origin: Origin
-    sync: SyncMark  # for origin=local: pending/conflict/rejected until the server has it
+    sync: EntrySync  # for origin=local: pending/conflict/rejected until the server has it
 
     def to_json(self) -> dict[str, Any]:
         return {

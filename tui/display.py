@@ -29,6 +29,7 @@ SYNC_WORD = {
     "pending": "pending",
     "conflict": "conflict",
     "rejected": "rejected",
+    "converged": "same as team's",  # history only: a teammate had made it first
 }
 MARK_GLYPH = "●"
 #: The stagnation filter of the "stale only" switch.

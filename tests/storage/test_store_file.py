@@ -86,6 +86,7 @@ def test_an_upgraded_file_filters_and_sorts_its_markets_without_accents(db_path,
         f"INSERT INTO target_markets VALUES ('{bern}', 'zurich', 'Zurich')",
         "UPDATE targets SET markets_sort = 'zürich' WHERE name = 'Bern AG'",
         "UPDATE targets SET markets_sort = 'österreich' WHERE name = 'Alpine AG'",
+        "ALTER TABLE audit DROP COLUMN converged",  # schema 8's
         "PRAGMA user_version = 6",
     )
     with Store.open(db_path, clock=clock) as store:

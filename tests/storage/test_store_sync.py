@@ -431,7 +431,8 @@ def _book_one_by_one(ctx, results) -> None:
             if r.outcome in DONE:
                 row.delete_instance()
                 if state is not None:
-                    a.update(server_version=state.version).where(
+                    converged = 1 if r.outcome == "converged" else None
+                    a.update(server_version=state.version, converged=converged).where(
                         a.change_id == row.change_id
                     ).execute()
                     rebase_after(ctx, row, state.version)

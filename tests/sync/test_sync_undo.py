@@ -55,3 +55,25 @@ def test_taking_theirs_drops_an_undo_made_before_the_conflict_was_known(
     assert b.status_of(uid) == a.status_of(uid) == "Hot"
     assert b.pending() == 0
     assert [status for _, status in a.history_of(uid)] == ["Active", "Hot"]
+
+
+def test_the_same_status_set_on_two_devices_says_which_one_the_server_kept(
+    a: Device, b: Device
+) -> None:
+    """Both set Hot offline, each with a note; Bob's reached the server first. Alice's
+    converged: nothing was recorded for it there, so her history must not call it
+    synced (her note is only on her laptop), and the team sees Bob's."""
+    uid = made(a, "add", "Helios Solar", "--status", "Cold")
+    a.sync_once()
+    b.sync_once()
+    made(a, "set", uid, "Hot", "--note", "alice says hot")
+    made(b, "set", uid, "Hot", "--note", "bob says hot")
+    b.sync_once()
+    a.sync_once()
+
+    mine = json.loads(made(a, "history", uid, "--json"))
+    alices = [e for e in mine if e["note"] == "alice says hot"]
+    assert [e["sync"] for e in alices] == ["converged"]
+    assert "bob says hot" in [e["note"] for e in mine]
+    theirs = json.loads(made(b, "history", uid, "--json"))
+    assert "alice says hot" not in [e["note"] for e in theirs]
