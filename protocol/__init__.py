@@ -16,6 +16,7 @@ from .limits import (
     markets_text,
     parse_since,
     parse_until,
+    single_spaced,
 )
 from .ops import UNDO_NOTE, note_words, op_words
 from .status import STATUS_ORDER, Status, parse_status
@@ -36,6 +37,7 @@ __all__ = [
     "clean_description",
     "clean_markets",
     "clean_name",
+    "single_spaced",
     "clean_note",
     "installed_version",
     "markets_text",

@@ -36,11 +36,21 @@ def _has_control(value: str, allow_newlines: bool = False) -> bool:
     return (_NOT_TEXT_BUT_LINES if allow_newlines else _NOT_TEXT).search(value) is not None
 
 
+#: Runs of spaces (any width; tabs and newlines are control characters, refused).
+_SPACES = re.compile("[ \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
+
+
+def single_spaced(text: str) -> str:
+    """``text`` trimmed, each run of spaces one space: "Acme  Robotics" is "Acme
+    Robotics", a name no one could tell from the other in a list."""
+    return _SPACES.sub(" ", text).strip()
+
+
 def clean_name(value: str) -> str:
-    """A target name: 1-255 characters after trimming, no control characters."""
+    """A target name: 1-255 characters, single-spaced, no control characters."""
     if not isinstance(value, str):
         raise InvalidInput("name", "name must be text")
-    name = value.strip()
+    name = single_spaced(value)
     if not name:
         raise InvalidInput("name", "name must not be empty")
     if len(name) > NAME_MAX:
@@ -77,7 +87,7 @@ def markets_text(markets: Iterable[str]) -> str:
 
 
 def clean_markets(values: Iterable[str] | None) -> list[str]:
-    """Markets (tags): at most 32 entries of 1-64 characters each after trimming, no ``;``.
+    """Markets (tags): at most 32 entries of 1-64 characters each, single-spaced, no ``;``.
 
     Duplicates (in any case, accents aside: Zurich is Zürich) are dropped, the first
     spelling and the order kept.
@@ -91,7 +101,7 @@ def clean_markets(values: Iterable[str] | None) -> list[str]:
     for raw in values:
         if not isinstance(raw, str):
             raise InvalidInput("markets", "each market must be text")
-        market = raw.strip()
+        market = single_spaced(raw)
         if not market:
             raise InvalidInput("markets", "a market must not be empty")
         if len(market) > MARKET_MAX:

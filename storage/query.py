@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 from peewee import SQL, fn
 
-from protocol import InvalidInput, parse_status
+from protocol import InvalidInput, parse_status, single_spaced
 
 from . import stagnation
 from .context import Ctx
@@ -94,7 +94,8 @@ def resolve(ctx: Ctx, ref: str) -> TargetView:
         exact = ctx.m.target.select().where(t.uid == prefix).first()
         if exact is not None:
             return views(ctx, [exact], now)[0]
-        match = t.name_lc == name_key(key)
+        # as names are stored (single-spaced), and as an older one may be
+        match = t.name_lc.in_({name_key(single_spaced(key)), name_key(key)})
         if len(prefix) >= MIN_PREFIX:
             # A range on the uid index: uids are lowercase hex and dashes.
             match |= (t.uid >= prefix) & (t.uid < prefix + "\uffff")

@@ -145,6 +145,21 @@ def test_add_or_rename_to_a_name_taken_in_any_case_exits_2(cli: Cli) -> None:
     assert [t["name"] for t in targets(cli)] == ["ACME", "Globex"]
 
 
+def test_names_and_markets_are_single_spaced(cli: Cli) -> None:
+    """ "Acme  Robotics" beside "ACME Robotics" is a name no one can tell apart in a list:
+    runs of spaces are one space, so it is the same name, taken, and found either way."""
+    uid = cli("add", "ACME Robotics", "--market", "New  York").stdout.strip()
+    err = cli("add", "Acme  Robotics", code=2).error
+    assert f"target {uid[:8]} is already named 'ACME Robotics'" in err
+    cli("set", "acme\u3000\u3000robotics", "Hot")  # any width of space
+    [target] = targets(cli)
+    assert (target["name"], target["markets"], target["status"]) == (
+        "ACME Robotics",
+        ["New York"],
+        "Hot",
+    )
+
+
 def test_set_over_long_note_is_refused(cli: Cli) -> None:
     uid = cli("add", "Acme").stdout.strip()
     assert "1000" in cli("set", uid, "Hot", "--note", "n" * 1001, code=2).error.replace(",", "")
