@@ -27,7 +27,6 @@ Errors: do not catch them in commands. The app (``pipetrack/cli.py``) turns
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -58,19 +57,8 @@ class AppState:
     @property
     def config(self) -> Config:
         if self._config is None:
-            try:
-                self._config = self.profile.load_config()
-            except InvalidInput as err:
-                raise naming_the_file(err, self.profile.config_path) from None
+            self._config = self.profile.load_config()
         return self._config
-
-
-def naming_the_file(err: InvalidInput, path: Path) -> InvalidInput:
-    """A config error that says which file to fix (``[stagnation] Hot = 0: ...`` alone
-    does not: a profile is a directory the user may never have looked in)."""
-    if str(path) in str(err):
-        return err
-    return InvalidInput(err.field, f"{path}: {err}")
 
 
 def lenient_config(ctx: typer.Context) -> tuple[Config, str | None]:
@@ -81,14 +69,10 @@ def lenient_config(ctx: typer.Context) -> tuple[Config, str | None]:
     try:
         return state.config, None
     except InvalidInput as err:
-        server = None
         try:
-            raw = tomllib.loads(state.profile.config_path.read_text(encoding="utf-8"))
-            sync = raw.get("sync")
-            if isinstance(sync, dict) and isinstance(sync.get("server"), str):
-                server = sync["server"]
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-            pass
+            server = state.profile.saved_server()
+        except (OSError, InvalidInput):
+            server = None
         return Config(server=server), str(err)
 
 

@@ -59,7 +59,7 @@ def login(
     if not token:
         raise InvalidInput("token", "the token is empty")
     profile = profile_of(ctx)
-    config_of(ctx)  # an error in config.toml (naming it) before the server is asked
+    profile.read_raw()  # a config.toml that is not TOML (naming it) before the server is asked
     try:
         with ApiClient(url, token) as client:
             client.check()
@@ -133,7 +133,7 @@ def _refuse_another_pipeline(profile: Profile, client: ApiClient) -> None:
     does not have them: syncing would mix two teams' pipelines, and the queued changes
     would go to a server that rejects them (or creates them there). The same server under
     a new URL has them, and passes."""
-    old = profile.load_config().server
+    old = profile.saved_server()
     if old is None or old == client.base_url or not profile.db_path.exists():
         return
     with Store.open(profile.db_path) as store:

@@ -78,30 +78,51 @@ class Profile:
         self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
         return self.home
 
-    def load_config(self) -> Config:
-        """Read ``config.toml`` (missing = defaults). InvalidInput names the bad setting."""
+    def read_raw(self) -> dict[str, Any]:
+        """``config.toml`` as TOML, unchecked (missing = empty); InvalidInput when it is
+        not TOML."""
         try:
-            raw = tomllib.loads(self.config_path.read_text(encoding="utf-8"))
+            return tomllib.loads(self.config_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raw = {}
+            return {}
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
             raise InvalidInput("config", f"{self.config_path} is not valid TOML: {err}") from None
+
+    def saved_server(self) -> str | None:
+        """``[sync] server`` alone, whatever else the file holds (InvalidInput when it is
+        not TOML)."""
+        sync = self.read_raw().get("sync")
+        server = sync.get("server") if isinstance(sync, dict) else None
+        return server if isinstance(server, str) else None
+
+    def load_config(self) -> Config:
+        """Read ``config.toml`` (missing = defaults). InvalidInput names the file and the
+        bad setting (a profile is a directory the user may never have looked in)."""
+        raw = self.read_raw()
         sync = raw.get("sync", {})
         keys = raw.get("keys", {})
         if not isinstance(sync, dict) or not isinstance(keys, dict):
             raise InvalidInput("config", f"{self.config_path}: [sync] and [keys] must be tables")
+        try:
+            thresholds = _parse_thresholds(raw.get("stagnation"))
+        except InvalidInput as err:
+            raise InvalidInput(err.field, f"{self.config_path}: {err}") from None
         return Config(
-            thresholds=_parse_thresholds(raw.get("stagnation")),
+            thresholds=thresholds,
             server=sync.get("server"),
             keys={str(k): str(v) for k, v in keys.items()},
             raw=raw,
         )
 
     def save_server(self, url: str) -> None:
-        """Record the sync server's URL in ``config.toml``, keeping everything else."""
+        """Record the sync server's URL in ``config.toml``, keeping everything else as it
+        is (a mistake elsewhere in the file, such as a bad threshold, does not stop it)."""
         self.ensure()
-        raw = self.load_config().raw
-        raw.setdefault("sync", {})["server"] = url
+        raw = self.read_raw()
+        sync = raw.get("sync")
+        if not isinstance(sync, dict):
+            sync = raw["sync"] = {}
+        sync["server"] = url
         _write_private(self.config_path, tomli_w.dumps(raw))
 
     def read_token(self) -> str | None:

@@ -4,6 +4,7 @@ is saved; the token lands in a 0600 file and is never printed."""
 from __future__ import annotations
 
 import stat
+import tomllib
 from collections.abc import Callable
 
 import pytest
@@ -36,6 +37,22 @@ def test_a_good_token_is_saved_privately_and_never_printed(
     assert "logged in to" in result.stderr and "unencrypted" not in result.stderr  # loopback
     assert result.stderr.rstrip().endswith("Run 'pipetrack sync'.")  # no daemon runs yet
     assert token not in c.profile.config_path.read_text()
+
+
+def test_login_works_while_a_threshold_in_the_config_is_wrong(
+    c: Device, server: ServerProcess, token: str
+):
+    """A mistake in [stagnation] is the list's business: logging in (saving the server
+    beside it) still works and keeps the rest of the file as it is."""
+    c.profile.ensure()
+    c.profile.config_path.write_text('[stagnation]\nHot = 0\n\n[keys]\nundo = "z"\n')
+    result = c.run("login", server.url, "--token", token)
+    assert result.returncode == 0, result.stderr
+    raw = tomllib.loads(c.profile.config_path.read_text())
+    assert raw == {"stagnation": {"Hot": 0}, "keys": {"undo": "z"}, "sync": {"server": server.url}}
+    listed = c.run("list")
+    assert listed.returncode == 2
+    assert str(c.profile.config_path) in listed.stderr and "Hot = 0" in listed.stderr
 
 
 @pytest.mark.parametrize(

@@ -254,6 +254,7 @@ def test_run_with_a_bad_config_prints_one_line_and_returns_2(home, capsys):
     assert run(Profile(home)) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "days must be a whole number" in err
+    assert str(home / "config.toml") in err  # which file to fix
 
 
 @pytest.mark.parametrize(
