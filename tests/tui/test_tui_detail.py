@@ -189,3 +189,27 @@ async def test_activity_shows_the_weeks_changes_newest_first_and_opens_a_target(
         assert app.screen.uid == uids["Acme Robotics"]
         await pilot.press("escape", "escape")
         assert isinstance(app.screen, PipelineScreen)
+
+
+async def test_activity_shows_the_highlighted_changes_note_in_full_at_80x24(store, uids):
+    """The Note column is off an 80-column screen: the note shows under the table."""
+    from tui.screens import ActivityScreen
+
+    long_note = "they asked for a quote on the whole fleet and we sent it the same afternoon"
+    store.set_status(uids["Acme Robotics"], "Hot", note=long_note)
+    app = make_app(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ActivityScreen)
+        note = screen.query_one("#history-note")
+        assert note.display
+        assert shown(note, width=78).split() == (
+            f"Note on Cold → Hot, 2026-06-01 12:00: {long_note}".split()
+        )
+        assert screen.region.contains_region(note.region)  # on screen, wrapped
+        await pilot.press("down")  # Cobalt Labs made Hot without a note
+        await pilot.pause()
+        assert not note.display

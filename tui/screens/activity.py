@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Footer, Label
 from storage import ActivityEntry
 
 from ..display import shorten
+from ..widgets import NoteBox
 from .base import SubScreen
 from .detail import history_row
 
@@ -44,6 +45,8 @@ class ActivityScreen(SubScreen):
             )
             table.add_columns(*COLUMNS)
             yield table
+        # the Note (and Sync) columns are off an 80-column screen: the note in full here
+        yield NoteBox(id="note-box")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -60,12 +63,21 @@ class ActivityScreen(SubScreen):
         table.clear()
         for entry in entries:
             table.add_row(shorten(entry.name, TARGET_WIDTH), *history_row(entry.change))
+        self._show_note(table.cursor_row)
         title = self.query_one("#activity-title", Label)
         count = f"{len(entries):,}" + (" (the newest)" if len(entries) == ROWS else "")
         title.update(
             f"{count} status changes of the last {DAYS} days, newest first"
             + (" · enter opens the target" if entries else "")
         )
+
+    @on(DataTable.RowHighlighted, "#activity-table")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_note(event.cursor_row)
+
+    def _show_note(self, row: int) -> None:
+        entry = self.entries[row].change if 0 <= row < len(self.entries) else None
+        self.query_one(NoteBox).show_change(entry)
 
     @on(DataTable.RowSelected, "#activity-table")
     def open_target(self, event: DataTable.RowSelected) -> None:

@@ -8,7 +8,7 @@ from typing import TypeVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal
 from textual.geometry import Size
 from textual.widgets import DataTable, Footer, Label, Static
 
@@ -16,7 +16,7 @@ from protocol import note_words
 from storage import HistoryEntry, TargetView
 
 from ..display import SYNC_WORD, local_time, markets_text, status_class, status_label
-from ..widgets import StagnationBadge
+from ..widgets import NoteBox, ScrollArea, StagnationBadge
 from .base import SubScreen
 from .forms import SnoozeForm, TargetFields, TargetForm
 from .status_picker import StatusChoice, StatusPicker
@@ -50,14 +50,6 @@ class HeadName(Label):
         )
         room = container.width - beside - self.styles.gutter.width - self.styles.margin.width
         return max(min(super().get_content_width(container, viewport), room), 1)
-
-
-class ScrollArea(VerticalScroll):
-    """A scrolling area that Tab stops on only when it holds more than it shows (the
-    CSS caps the long texts' boxes; their scrollbar then shows there is more)."""
-
-    def allow_focus(self) -> bool:
-        return self.max_scroll_y > 0
 
 
 def _changed(new: T, old: T) -> T | None:
@@ -97,8 +89,7 @@ class DetailScreen(SubScreen):
             table: DataTable[str] = DataTable(id="history", cursor_type="row", zebra_stripes=True)
             table.add_columns(*HISTORY_COLUMNS)
             yield table
-        with ScrollArea(id="note-box", classes="text-box"):
-            yield Static(id="history-note")
+        yield NoteBox(id="note-box")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -134,17 +125,8 @@ class DetailScreen(SubScreen):
         self._show_note(event.cursor_row)
 
     def _show_note(self, row: int) -> None:
-        """The highlighted change's note in full (the table cuts it at the screen's edge),
-        in a box that scrolls when the note is longer than it."""
         entry = self.history[row] if 0 <= row < len(self.history) else None
-        words = note_words(entry.note) if entry is not None else ""
-        note = self.query_one("#history-note", Static)
-        box = self.query_one("#note-box", ScrollArea)
-        note.display = box.display = bool(words)
-        if entry is not None and words:
-            change = f"{status_label(entry.old_status)} → {status_label(entry.new_status)}"
-            note.update(f"Note on {change}, {local_time(entry.changed_at)}: {words}")
-            box.scroll_home(animate=False, immediate=True)
+        self.query_one(NoteBox).show_change(entry)
 
     def action_edit(self) -> None:
         view = self.view

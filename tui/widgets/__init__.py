@@ -10,8 +10,14 @@ from .target_table import TargetTable
 if TYPE_CHECKING:
     from .aging_chart import AgingChart
     from .badge import StagnationBadge
+    from .text_box import NoteBox, ScrollArea
 
-_LAZY = {"AgingChart": "aging_chart", "StagnationBadge": "badge"}
+_LAZY = {
+    "AgingChart": "aging_chart",
+    "NoteBox": "text_box",
+    "ScrollArea": "text_box",
+    "StagnationBadge": "badge",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -21,4 +27,4 @@ def __getattr__(name: str) -> Any:
     return getattr(import_module(f".{module}", __name__), name)
 
 
-__all__ = ["AgingChart", "StagnationBadge", "SyncBar", "TargetTable"]
+__all__ = ["AgingChart", "NoteBox", "ScrollArea", "StagnationBadge", "SyncBar", "TargetTable"]
