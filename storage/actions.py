@@ -361,15 +361,22 @@ def undo_last(ctx: Ctx) -> Undone | NotUndone | None:
     size = len(UNDO_NOTE)
     with ctx.write():
         passed = json.loads(ctx.get_meta(UNDO_PASSED) or "[]")
-        cursor = ctx.db.cursor()
-        for change_id, group in list(cursor.execute(_CANDIDATES_SQL, (size, UNDO_NOTE))):
+        seen_groups: set[str] = set()  # a bulk change's rows come one by one: judged once
+        candidates = ctx.db.cursor().execute(_CANDIDATES_SQL, (size, UNDO_NOTE))
+        for change_id, group in candidates:  # latest first, read as far as needed
+            if group is not None:
+                if group in seen_groups:
+                    continue
+                seen_groups.add(group)
             sql, key = (_ONE_SQL, change_id) if group is None else (_GROUP_SQL, group)
-            rows = list(cursor.execute(sql, (size, UNDO_NOTE, key)))
+            rows = list(ctx.db.cursor().execute(sql, (size, UNDO_NOTE, key)))
             standing = [r for r in rows if r[4] not in HELD_STATES and r[5] is None]
             if standing:
+                candidates.close()  # done reading before writing
                 return _undo(ctx, standing, single=group is None)
-            if change_id in passed:
+            if not rows or change_id in passed:
                 continue
+            candidates.close()
             ctx.set_meta(UNDO_PASSED, json.dumps([*passed, change_id][-_PASSED_KEPT:]))
             target, _old, _cid, new_status, held, by = rows[-1]
             return NotUndone(len(rows), query.get(ctx, target), new_status, by or None, held)
