@@ -233,8 +233,10 @@ def resolve_all(ctx: Ctx, choice: Status | str, note: str | None = None) -> list
 
 
 def drop_rejected(ctx: Ctx, change_id: str) -> TargetView:
-    """Drop a rejected change. A rejected ``create`` the server never had takes the whole
-    target with it (the returned view is its last state)."""
+    """Drop a rejected change (with its undos). A rejected ``create`` takes the changes
+    made on it along: the whole target when the server never had its uid (the returned
+    view is its last state), else its later changes, which must never reach the other
+    target the server has under that uid (the returned view is that one)."""
     with ctx.write():
         row = _find(ctx, change_id, "rejected")
         target = query.load(ctx, row.target)

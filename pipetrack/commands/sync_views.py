@@ -187,6 +187,12 @@ def _settled_text(c: ConflictView | None, after: TargetView, choice: str) -> str
 
 def _conflict_of(found: list[ConflictView], change_id: str) -> ConflictView | None:
     """The conflict ``change_id`` (or a prefix of it) names, once the store found it."""
+    return _named(found, change_id)
+
+
+def _named(found: list[Any], change_id: str) -> Any:
+    """The item of ``found`` (conflicts, rejected changes) ``change_id`` or a prefix of
+    it names, once the store found it."""
     key = change_id.strip().lower()
     return next((c for c in found if c.change_id == key), None) or next(
         (c for c in found if c.change_id.startswith(key)), None
@@ -310,8 +316,20 @@ def rejected(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 def drop(ctx: typer.Context, change_id: ChangeArg, as_json: JsonFlag = False) -> None:
     """Drop a rejected change; the target's later changes then go on."""
     with open_store(ctx) as store, _pointing_to("rejected"):
+        found = store.rejected()
         after = store.drop_rejected(change_id)
-    show(after, as_json, f"{after.name}: rejected change dropped, now {st(after.status)}")
+    show(after, as_json, _dropped_text(_named(found, change_id), after))
+
+
+def _dropped_text(item: RejectedView | None, after: TargetView) -> str:
+    if item is None or item.op != "create":
+        return f"{after.name}: rejected change dropped, now {st(after.status)}"
+    if after.version is None:  # the server never had it: the target is gone
+        return f"{item.name}: the new target the server refused is dropped, with its changes"
+    return (
+        f"{item.name}: the new target the server refused is dropped, with its later changes;"
+        f" its id stays {after.name}'s, as the server has it"
+    )
 
 
 def correct(

@@ -77,3 +77,36 @@ def test_the_same_status_set_on_two_devices_says_which_one_the_server_kept(
     assert "bob says hot" in [e["note"] for e in mine]
     theirs = json.loads(made(b, "history", uid, "--json"))
     assert "alice says hot" not in [e["note"] for e in theirs]
+
+
+def test_dropping_a_new_target_whose_id_is_a_teammates_drops_its_later_changes(
+    a: Device, b: Device, tmp_path
+) -> None:
+    """Bob imported a row carrying the uid of Alice's target (a copied export) and went on
+    working on it; the server refuses the new target. Dropping it must not send his edit
+    and status change to Alice's target, which shares only the id."""
+    uid = made(a, "add", "Quartz Security", "--status", "Active", "--description", "real")
+    a.sync_once()
+    rows = tmp_path / "leads.csv"
+    rows.write_text(f"name,description,markets,status,uid\nQuartz Fair Lead,lead,,Cold,{uid}\n")
+    made(b, "import", str(rows))
+    made(b, "edit", "Quartz Fair Lead", "--description", "bob: met at fair")
+    made(b, "set", "Quartz Fair Lead", "Hot")
+    b.sync_once()
+    [rejected] = json.loads(made(b, "rejected", "--json"))
+
+    said = made(b, "drop", rejected["change_id"][:8])
+    b.sync_once()
+    a.sync_once()
+
+    assert said == (
+        "Quartz Fair Lead: the new target the server refused is dropped, with its later"
+        " changes; its id stays Quartz Security's, as the server has it"
+    )
+    assert b.pending() == 0
+    [alices] = json.loads(made(a, "list", "--json"))
+    assert (alices["name"], alices["description"], alices["status"]) == (
+        "Quartz Security",
+        "real",
+        "Active",
+    )
