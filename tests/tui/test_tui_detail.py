@@ -213,3 +213,27 @@ async def test_activity_shows_the_highlighted_changes_note_in_full_at_80x24(stor
         await pilot.press("down")  # Cobalt Labs made Hot without a note
         await pilot.pause()
         assert not note.display
+
+
+async def test_detail_opens_at_the_top_on_a_small_screen_and_follows_the_cursor(store, uids):
+    """Focusing the history table scrolled it into view, the name header off the top."""
+    acme = uids["Acme Robotics"]
+    store.edit_target(acme, description="\n".join(f"line {n}" for n in range(1, 7)))
+    for status in ("Hot", "Active", "Cold", "Hot", "Active", "Closed"):
+        store.set_status(acme, status, note=f"went {status}")
+    app = make_app(store)
+    async with app.run_test(size=(60, 20)) as pilot:
+        screen = await open_detail(pilot)
+        await settle(pilot)
+        history = screen.query_one("#history", DataTable)
+        assert screen.focused is history
+        area = screen.query_one("#detail")
+        assert area.scroll_y == 0 and area.max_scroll_y > 0
+        assert screen.region.contains_region(screen.query_one("#detail-name").region)
+        for _ in range(history.row_count - 1):  # to the oldest change: always in sight
+            await pilot.press("down")
+            await pilot.pause()
+            row = history.region.y + history.header_height + history.cursor_row
+            row -= round(history.scroll_y)
+            assert area.content_region.y <= row < area.content_region.bottom
+        assert history.cursor_row == history.row_count - 1

@@ -9,7 +9,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.widgets import DataTable, Footer, Label, Static
 
 from protocol import note_words
@@ -60,7 +60,9 @@ def _changed(new: T, old: T) -> T | None:
 class DetailScreen(SubScreen):
     """Everything about one target."""
 
-    AUTO_FOCUS = "#history"
+    # The history table is focused in on_mount, without scrolling to it: on a short
+    # screen that would push the name header off the top.
+    AUTO_FOCUS = ""
 
     BINDINGS = [
         Binding("e", "edit", "Edit", id="edit"),
@@ -94,6 +96,7 @@ class DetailScreen(SubScreen):
 
     def on_mount(self) -> None:
         self.reload_data()
+        self.query_one("#history", DataTable).focus(scroll_visible=False)
 
     def reload_data(self) -> None:
         view = self.attempt(self.store.get, self.uid)
@@ -123,6 +126,16 @@ class DetailScreen(SubScreen):
     @on(DataTable.RowHighlighted, "#history")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show_note(event.cursor_row)
+        if event.data_table.has_focus:
+            self._reveal_cursor(event.data_table)
+
+    def _reveal_cursor(self, table: DataTable[str]) -> None:
+        """The highlighted row in sight: the table scrolls itself, but its lower rows may
+        sit below the bottom of the area it is in (which opens at the top)."""
+        y = table.virtual_region.y + table.gutter.top + table.header_height
+        y += table.cursor_row - round(table.scroll_y)
+        area = self.query_one("#detail", ScrollArea)
+        area.scroll_to_region(Region(0, y, 1, 1), animate=False, immediate=True)
 
     def _show_note(self, row: int) -> None:
         entry = self.history[row] if 0 <= row < len(self.history) else None
