@@ -87,13 +87,16 @@ def plural(count: int, word: str) -> str:
     return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
 
 
-def describe_filter(query: TargetQuery) -> str:
+def describe_filter(query: TargetQuery, *, count_markets: bool = False) -> str:
     """The active filter in words (``status Hot, Cold · market EU · "acme" · stale only``);
-    ``all`` without one."""
+    ``all`` without one. ``count_markets``: several markets as their number
+    (``3 markets``), for a line too short for their names."""
     parts = []
     if query.statuses:
         parts.append("status " + ", ".join(status_label(s) for s in query.statuses))
-    if query.markets:
+    if count_markets and len(query.markets) > 1:
+        parts.append(f"{len(query.markets):,} markets")
+    elif query.markets:
         parts.append("market " + ", ".join(query.markets))
     if query.search:
         parts.append(f"“{query.search}”")

@@ -167,3 +167,29 @@ async def test_the_sorted_column_shows_its_direction(store, uids):
             header = screen_lines(app)[0]
             assert header.count("▼") == 1 and f"{title}▼" in header.replace(" ▼", "▼"), header
             assert "▲" not in header
+
+
+async def test_a_long_filter_counts_its_markets_in_the_bar_before_it_is_cut(store, uids):
+    """The bar says "4 markets" when their names do not fit; the empty list's message
+    (and the bulk preview) name them all."""
+    markets = ("APAC", "EU", "LATAM", "US")
+    app = make_app(store)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        app.screen.requery(TargetQuery(markets=markets, search="o"))
+        await settle(pilot)
+        bar = bottom_bar(app)
+        assert bar.startswith(" 7 of 10 targets · 4 markets · “o” "), bar
+        assert "…" not in bar
+        app.screen.requery(TargetQuery(statuses=("Passed",), markets=markets, search="zz"))
+        await settle(pilot)
+        bar = bottom_bar(app)
+        assert bar.startswith(" 0 of 10 targets · status Passed · 4 m…"), bar  # then cut
+        empty = " ".join(line.strip() for line in screen_lines(app)[:5])
+        assert "No targets match status Passed · market APAC, EU, LATAM, US · “zz”" in empty
+    wide = make_app(store)
+    async with wide.run_test(size=(200, 50)) as pilot:
+        await settle(pilot)
+        wide.screen.requery(TargetQuery(markets=markets))
+        await settle(pilot)
+        assert "· market APAC, EU, LATAM, US " in bottom_bar(wide)

@@ -9,14 +9,14 @@ from dataclasses import replace
 
 from rich.cells import cell_len
 from textual import work
-from textual.widgets import Label, Static
+from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from storage import StoreError, SyncState, TargetQuery
 
 from ..display import describe_filter, needs_you, plural, sync_news
 from ..pager import TargetPager
-from ..widgets import SyncBar, TargetTable
+from ..widgets import FittingLabel, SyncBar, TargetTable
 from .base import AppScreen
 
 #: While the last read of the rows on screen took less than this, the next one is made
@@ -192,15 +192,20 @@ class ListingScreen(AppScreen):
     def show_counts(self) -> None:
         table = self.table
         shown = f"{table.row_count:,}" + ("" if table.pager.exact else "+")
-        text = f"{shown} of {plural(self.grand_total, 'target')}"
-        text += f" · {describe_filter(self.target_query)}"
-        if table.marked:
-            text += f" · {len(table.marked):,} marked"
+        marked = f" · {len(table.marked):,} marked" if table.marked else ""
+        # The filter in full, else with its markets counted when that does not fit the
+        # bar (the bar only: the empty list and the bulk preview say it in full).
+        texts = [
+            f"{shown} of {plural(self.grand_total, 'target')} · {words}{marked}"
+            for words in dict.fromkeys(
+                describe_filter(self.target_query, count_markets=count) for count in (False, True)
+            )
+        ]
         # A label sized to its text: a layout pass (the whole screen) only when the width
         # changes; the same width repaints the label alone.
-        layout = cell_len(text) != cell_len(self._counts_text)
-        self._counts_text = text
-        self.query_one("#counts", Label).update(text, layout=layout)
+        layout = cell_len(texts[0]) != cell_len(self._counts_text)
+        self._counts_text = texts[0]
+        self.query_one("#counts", FittingLabel).show_texts(texts, layout=layout)
         self.show_empty_state()
 
     def show_empty_state(self) -> None:

@@ -9,14 +9,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Footer, Input, Static
 
 from protocol import STATUS_ORDER, Status
 from storage import NotUndone, StatusChange, TargetQuery, TargetView, Undone
 
 from ..display import STALE_ONLY, describe_filter, plural, status_label
 from ..pager import TargetPager
-from ..widgets import SyncBar, TargetTable
+from ..widgets import FittingLabel, SyncBar, TargetTable
 from ..widgets.columns import SortKey
 from .listing import ListingScreen
 
@@ -76,7 +76,7 @@ class PipelineScreen(ListingScreen):
         yield Static(id="empty")
         yield TargetTable(TargetPager(self.store, self.target_query, total=0), id="targets")
         with Horizontal(id="status-line"):
-            yield Label(id="counts")
+            yield FittingLabel(id="counts")
             yield SyncBar(id="sync")
         yield Footer(show_command_palette=False)  # ctrl+p is in the help; room for keys
 

@@ -4,6 +4,7 @@ on first use, as the screens are: see ``tui.screens``)."""
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from .fitting import FittingLabel
 from .sync_bar import SyncBar
 from .target_table import TargetTable
 
@@ -27,4 +28,12 @@ def __getattr__(name: str) -> Any:
     return getattr(import_module(f".{module}", __name__), name)
 
 
-__all__ = ["AgingChart", "NoteBox", "ScrollArea", "StagnationBadge", "SyncBar", "TargetTable"]
+__all__ = [
+    "AgingChart",
+    "FittingLabel",
+    "NoteBox",
+    "ScrollArea",
+    "StagnationBadge",
+    "SyncBar",
+    "TargetTable",
+]

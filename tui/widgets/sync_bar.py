@@ -5,20 +5,19 @@ from __future__ import annotations
 from math import ceil
 
 from rich.cells import cell_len
-from textual.content import Content
 from textual.geometry import Size
-from textual.widgets import Static
 
 from storage import SyncState
 
 from ..display import describe_sync
+from .fitting import FittingLabel
 
 #: The share of the line the sync bar leaves to what sits beside it (the counts and
 #: filter) before it drops the time of the last sync.
 BESIDE = 0.4
 
 
-class SyncBar(Static):
+class SyncBar(FittingLabel):
     """One line of sync state; its classes (``-offline``, ``-conflicts``) colour it.
 
     It is the offline-first signal, so it is never squeezed out by what sits beside it
@@ -28,27 +27,16 @@ class SyncBar(Static):
     always show.
     """
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self._texts: tuple[str, ...] = ("",)  # longest first
-
     def show_state(self, state: SyncState) -> None:
         self.set_class(not state.online, "-offline")
         self.set_class(bool(state.conflicts or state.rejected), "-conflicts")
         error = None if state.error_from_before else state.last_error
         self.set_class(bool(error), "-error")
         self.tooltip = error
-        self._texts = (describe_sync(state), describe_sync(state, last_sync=False))
-        self.update(self._texts[0])
-
-    def _fitting(self, width: int) -> str:
-        return next((text for text in self._texts if cell_len(text) <= width), self._texts[-1])
+        self.show_texts((describe_sync(state), describe_sync(state, last_sync=False)))
 
     def get_content_width(self, container: Size, viewport: Size) -> int:
         # From the line's width alone: a measure of the counts beside it would be stale
         # (Textual keeps this widget's size until the bar itself changes).
         room = container.width - ceil(container.width * BESIDE) - self.styles.gutter.width
-        return cell_len(self._fitting(room))
-
-    def render(self) -> Content:
-        return Content(self._fitting(self.content_size.width))
+        return cell_len(self.fitting(room))
