@@ -1,15 +1,20 @@
 """The embedded PostgreSQL (pgserver) used when no database URL is given.
 
 pgserver keeps one PostgreSQL per data directory and counts the processes that hold
-it (so ``pipetrack admin`` can share the one a running ``pipetrack serve`` started);
-the last holder to close stops it.
+it (their pids in ``pgdata/.handle_pids.json``, so ``pipetrack admin`` can share the one
+a running ``pipetrack serve`` started); the last holder to close stops it: the
+PostgreSQL running in it then, whoever started it (:meth:`EmbeddedPostgres.close`).
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import logging
+import os
+import shutil
+import signal
 import subprocess
 import warnings
 from collections.abc import Iterator
@@ -83,6 +88,7 @@ class EmbeddedPostgres:
         # one line that says why, not printed
         pg_logger.addHandler(messages)
         pg_logger.propagate = False
+        self._delete_on_close = delete_on_close
         try:
             self._server = pgserver.get_server(
                 self.pgdata, cleanup_mode="delete" if delete_on_close else "stop"
@@ -120,8 +126,36 @@ class EmbeddedPostgres:
         self._server._postmaster_info = PostmasterInfo.read_from_pgdata(self.pgdata)
 
     def close(self) -> None:
-        """Let go of PostgreSQL; stops it when no other process holds it."""
-        self._server.cleanup()
+        """Let go of PostgreSQL; stops it when no other process holds it.
+
+        What runs in ``pgdata`` is read now, not what this process found at its start:
+        PostgreSQL may have been stopped and started again meanwhile (by an admin
+        command, or by hand), and pgserver's own clean-up then found the first
+        postmaster gone and left the new one running, held by no one."""
+        server = self._server
+        me = os.getpid()
+        with PostgresServer._lock:
+            # reopened in this process, it is held (counted) again
+            PostgresServer._instances.pop(self.pgdata, None)
+            holders = server.global_process_id_list.get_and_remove(me)
+            if holders == [me]:
+                postmaster = _running_postmaster(self.pgdata)
+                if postmaster is not None:
+                    self._stop(postmaster)
+                if self._delete_on_close:
+                    shutil.rmtree(self.pgdata, ignore_errors=True)
+        atexit.unregister(server._cleanup)  # pgserver's, for a process that never closed
+
+    def _stop(self, postmaster: psutil.Process) -> None:
+        try:
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self._server.system_user)
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            log.warning("pg_ctl could not stop the embedded PostgreSQL in %s: killed", self.pgdata)
+            with contextlib.suppress(psutil.Error):
+                postmaster.send_signal(signal.SIGINT)  # a fast shutdown, as pg_ctl's
+                postmaster.wait(5)
+            with contextlib.suppress(psutil.Error):
+                postmaster.kill()
 
 
 class _Messages(logging.Handler):
@@ -147,6 +181,22 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
+
+
+def _running_postmaster(pgdata: Path) -> psutil.Process | None:
+    """The postmaster running in ``pgdata`` (its ``postmaster.pid``), else None: no such
+    file, or its pid is not a live postgres (a killed one's file, the pid reused)."""
+    with contextlib.suppress(psutil.Error, OSError, ValueError, AssertionError):
+        info = PostmasterInfo.read_from_pgdata(pgdata)
+        process = info.process if info is not None else None
+        if (
+            process is not None
+            and process.is_running()
+            and process.status() != psutil.STATUS_ZOMBIE
+            and process.name() == "postgres"
+        ):
+            return process
+    return None
 
 
 def _forget_dead_holders(pgdata: Path) -> None:
