@@ -259,6 +259,30 @@ async def test_new_target_and_invalid_input_refused(store, uids):
         assert store.count_targets() == 11
 
 
+async def test_a_new_target_is_selected_or_said_to_be_outside_the_filter(store, uids):
+    for number in range(30):
+        store.create_target(f"Lead {number:02d}", "", ["EU"], "Cold")
+    app = make_app(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(TargetTable)
+        await pilot.press("n", *"Zeta Works", "ctrl+s")  # last by name: off the screen
+        await until(
+            pilot, lambda: table.current is not None and table.current.name != "Acme Robotics"
+        )
+        assert table.current.name == "Zeta Works" and table.cursor_row == 40
+        assert table.first_visible <= 40 < table.first_visible + table.visible_rows
+        assert notifications(app)[-1] == "Created Zeta Works"
+
+        app.screen.requery(TargetQuery(statuses=("Hot",)))
+        await settle(pilot)
+        await pilot.press("down")
+        await pilot.press("n", *"Omega Labs", "ctrl+s")  # no status: not Hot
+        await until(pilot, lambda: "Omega" in notifications(app)[-1])
+        assert notifications(app)[-1] == "Created Omega Labs (not in this filter)"
+        assert table.cursor_row == 1 and table.current.name == "Gamma Health"
+
+
 def burst(app, text: str) -> None:
     """Post ``text``'s keys to the app at once, as a terminal delivers keys that arrive in
     one read (a fast typist over a slow link, a key macro): none waits for the last."""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-from tuihelp import make_app, settle, shown
+import shutil
 
-from storage import TargetQuery
+import pytest
+from tuihelp import make_app, notifications, settle, shown, until
+
+from storage import Store, TargetQuery
 from tui.pager import COUNT_CAP, MAX_PAGES, TargetPager
 from tui.widgets import TargetTable
 
@@ -84,3 +86,18 @@ async def test_100k_the_exact_count_follows_the_first_screen(big_store, monkeypa
         table.pager.total, table.pager.exact = COUNT_CAP, False  # as before the count
         await pilot.press("enter", "b")  # to the table; the bulk change counts before asking
         assert "100,000 targets matching “target 0”" in shown(app.screen.query_one("#preview"))
+
+
+async def test_100k_a_new_target_deep_in_the_list_is_selected(big_db, tmp_path):
+    shutil.copyfile(big_db, tmp_path / "pipetrack.db")  # the session's copy stays 100,000
+    with Store.open(tmp_path / "pipetrack.db") as store:
+        app = make_app(store)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            table = app.screen.query_one(TargetTable)
+            await pilot.press("n", *"Target 050000b", "ctrl+s")
+            await until(pilot, lambda: table.cursor_row != 0)
+            assert table.cursor_row == 50_001 and table.current.name == "Target 050000b"
+            assert table.first_visible <= 50_001 < table.first_visible + table.visible_rows
+            assert table.pager.loaded_rows <= table.pager.page_size * MAX_PAGES
+            assert notifications(app)[-1] == "Created Target 050000b"

@@ -5,6 +5,8 @@ they are not, with the counts under the table. :class:`PipelineScreen` adds the 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from contextlib import closing
 from dataclasses import replace
 
 from rich.cells import cell_len
@@ -44,6 +46,8 @@ class ListingScreen(AppScreen):
         self._read_s = 0.0  # how long the last read of the rows on screen took
         self._counts_text = ""
         self._sync_seen: SyncState | None = None  # the sync state shown last
+        # A row to put the cursor on, with the generation of the data that holds it.
+        self._select: tuple[int, int] | None = None
 
     @property
     def table(self) -> TargetTable:
@@ -107,6 +111,8 @@ class ListingScreen(AppScreen):
         self._in_flight = True
         table = self.table
         first = table.first_visible if keep_position else 0
+        if self._select is not None:  # the screenful that ends with the row to select
+            first = max(self._select[0] - table.visible_rows + 1, 0)
         grand = self.grand_total if self._grand_generation == self._generation else None
         rows = (first, table.visible_rows)
         # The generation as the read is asked for: a change made meanwhile reads again.
@@ -167,6 +173,8 @@ class ListingScreen(AppScreen):
         self._grand_generation = generation
         had_rows = bool(self.table.row_count)
         self.table.set_pager(pager, keep_position=keep_position)
+        if self._select is not None and generation >= self._select[1]:
+            self.table.cursor_row, self._select = self._select[0], None
         self.show_counts()
         if had_rows != bool(pager.total):
             self.refresh_bindings()  # the footer re-lists the keys that apply
@@ -228,6 +236,39 @@ class ListingScreen(AppScreen):
         empty.update(text)
         empty.set_class(True, "-shown")
 
+    # ---- selecting a target ----------------------------------------------------------
+    def select_target(self, uid: str, told: Callable[[bool | None], object]) -> None:
+        """Put the cursor on target ``uid`` when the current query holds it; ``told``
+        gets whether it does (None: the query changed meanwhile, nothing selected)."""
+        self._locate(self.target_query, uid, told)
+
+    @work(exclusive=True, thread=True, group="pipeline-locate", exit_on_error=False)
+    def _locate(self, query: TargetQuery, uid: str, told: Callable[[bool | None], object]) -> None:
+        # The store cannot tell a target's row number in a query: the rows are read in
+        # order until it comes (0.6 s for 100,000), in this thread, never the event loop.
+        try:
+            with closing(self.store.iter_targets(query)) as rows:
+                index = next((i for i, view in enumerate(rows) if view.uid == uid), None)
+        except StoreError as err:
+            self.app.call_from_thread(self.notify, str(err), severity="error")
+            return
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._located, query, index, told)
+
+    def _located(
+        self, query: TargetQuery, index: int | None, told: Callable[[bool | None], object]
+    ) -> None:
+        if query != self.target_query:
+            told(None)
+            return
+        if index is not None:
+            # read again (the row read above is in the store): the next answer moves to it
+            self._generation += 1
+            self._select = (index, self._generation)
+            self.load()
+        told(index is not None)
+
     def requery(self, query: TargetQuery) -> None:
         self.target_query = query
+        self._select = None  # a row of the query before
         self.load(keep_position=False)

@@ -270,9 +270,15 @@ class PipelineScreen(ListingScreen):
             )
 
         def created(view: TargetView | None) -> None:
-            if view is not None:
-                self.notify(f"Created {view.name}")
-                self.pipetrack.data_changed()
+            if view is None:
+                return
+            self.pipetrack.data_changed()
+
+            def told(in_filter: bool | None) -> None:
+                where = " (not in this filter)" if in_filter is False else ""
+                self.notify(f"Created {view.name}{where}")
+
+            self.select_target(view.uid, told)
 
         from .forms import TargetForm
 
