@@ -283,6 +283,30 @@ async def test_a_new_target_is_selected_or_said_to_be_outside_the_filter(store, 
         assert table.cursor_row == 1 and table.current.name == "Gamma Health"
 
 
+async def test_the_filter_form_applies_with_ctrl_s_from_any_field(store, uids):
+    app = make_app(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f")
+        form = app.screen
+        assert isinstance(form, FilterForm)
+        assert "ctrl+s apply" in shown(form.query_one("#filter-keys"))  # the keys are told
+        await pilot.press("enter", "down", "down", "down", "space")  # Passed and Hot ticked
+        assert form.focused is form.query_one("#statuses")
+        await pilot.press("tab", "tab", "space")  # stale only, ticked
+        assert form.query_one("#stale").value
+        await pilot.press("ctrl+s")  # applied from the checkbox
+        await settle(pilot)
+        assert app.screen is not form
+        assert app.screen.target_query.statuses == ("Passed", "Hot")
+        assert "status Passed, Hot · stale only" in counts(app)
+        await pilot.press("f", "shift+tab", "shift+tab", "shift+tab")  # to Apply
+        assert app.screen.focused is app.screen.query_one("#ok")
+        await pilot.press("enter")  # the Apply button still applies
+        await settle(pilot)
+        assert "status Passed, Hot · stale only" in counts(app)
+
+
 def burst(app, text: str) -> None:
     """Post ``text``'s keys to the app at once, as a terminal delivers keys that arrive in
     one read (a fast typist over a slow link, a key macro): none waits for the last."""

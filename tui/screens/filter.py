@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Checkbox, Label, SelectionList
 
@@ -20,6 +21,10 @@ __all__ = ["STALE_ONLY", "FilterForm"]
 
 class FilterForm(AppModal[TargetQuery]):
     """Returns the query with the chosen statuses, markets and stale switch."""
+
+    # enter and space tick what is highlighted: ctrl+s applies from any field, as the
+    # other forms save with it
+    BINDINGS = [Binding("ctrl+s", "apply", "Apply", id="filter_apply")]
 
     def __init__(self, query: TargetQuery, markets: list[str]) -> None:
         super().__init__()
@@ -53,13 +58,18 @@ class FilterForm(AppModal[TargetQuery]):
                 id="unsynced",
                 compact=True,
             )
+            yield Label(
+                "space/enter tick · tab next · ctrl+s apply · esc cancel",
+                id="filter-keys",
+                classes="hint",
+            )
             with Horizontal(classes="buttons"):
                 yield Button("Apply", variant="primary", id="ok", compact=True)
                 yield Button("Clear", id="clear", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
 
     @on(Button.Pressed, "#ok")
-    def apply(self) -> None:
+    def action_apply(self) -> None:
         statuses = self.query_one("#statuses", SelectionList).selected
         self.dismiss(
             replace(
