@@ -41,9 +41,45 @@ def migration_files() -> list[tuple[int, str, str]]:
 def apply_migrations(database_url: str, through: int | None = None) -> list[str]:
     """Apply every migration the database lacks (``through``: only those up to that
     version, e.g. to test an upgrade); returns the names applied now. Then, a database
-    restored from another gets a new epoch (:func:`cursors.notice_a_copy`)."""
+    restored from another gets a new epoch (:func:`cursors.notice_a_copy`).
+
+    InvalidInput, nothing changed, for a database that is not pipetrack's (it holds
+    tables, and no pipetrack schema) or whose schema is newer than this pipetrack's
+    (``serve`` of an older version): only an empty database or an older pipetrack
+    schema is migrated."""
     with psycopg.connect(database_url, autocommit=True) as conn, _migration_lock(conn):
+        where = _where(conn)
+        versions = _pipetrack_versions(conn)
+        if versions is None and _holds_tables(conn):
+            raise InvalidInput("database_url", f"{where} is {NOT_PIPETRACKS}")
+        _refuse_newer(where, versions, "upgrade this pipetrack (a newer one migrated it)")
         return _apply(conn, through)
+
+
+#: Why a database with other applications' tables is refused (serve and admin alike).
+NOT_PIPETRACKS = (
+    "not a pipetrack database: it holds other tables; give an empty database or pipetrack's"
+)
+
+
+def _where(conn: psycopg.Connection) -> str:
+    return f"database {conn.info.dbname!r}"
+
+
+def _holds_tables(conn: psycopg.Connection) -> bool:
+    return bool(conn.execute(_OTHER_TABLES).fetchone()[0])
+
+
+def _refuse_newer(where: str, versions: list[int] | None, instead: str) -> None:
+    """InvalidInput when ``versions`` holds a migration this pipetrack does not know."""
+    latest = migration_files()[-1][0]
+    newest = max(versions or [0])
+    if newest > latest:
+        raise InvalidInput(
+            "database_url",
+            f"{where} has a newer pipetrack schema (migration {newest}) than this pipetrack"
+            f" knows (up to {latest}): {instead}",
+        )
 
 
 @contextlib.contextmanager
@@ -95,7 +131,7 @@ def check_schema(database_url: str, may: Schema) -> None:
     first ``serve``), never in one that holds other tables."""
     latest = migration_files()[-1][0]
     with psycopg.connect(database_url, autocommit=True) as conn:
-        where = f"database {conn.info.dbname!r}"
+        where = _where(conn)
         lock = _migration_lock(conn) if may != "read" else contextlib.nullcontext()
         with lock:
             versions = _pipetrack_versions(conn)
@@ -106,19 +142,10 @@ def check_schema(database_url: str, may: Schema) -> None:
                         f"{where} is not a pipetrack database (it has no pipetrack schema;"
                         " `pipetrack serve` makes one)",
                     )
-                if conn.execute(_OTHER_TABLES).fetchone()[0]:
-                    raise InvalidInput(
-                        "database_url",
-                        f"{where} is not a pipetrack database and holds other tables: give"
-                        " pipetrack's own database, or an empty one",
-                    )
+                if _holds_tables(conn):
+                    raise InvalidInput("database_url", f"{where} is {NOT_PIPETRACKS}")
+            _refuse_newer(where, versions, "use the pipetrack the server runs")
             newest = max(versions or [0])
-            if newest > latest:
-                raise InvalidInput(
-                    "database_url",
-                    f"{where} has a newer pipetrack schema (migration {newest}) than this"
-                    f" pipetrack knows (up to {latest}): use the pipetrack the server runs",
-                )
             if newest < latest:
                 if may == "read":
                     raise InvalidInput(

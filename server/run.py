@@ -37,9 +37,11 @@ def run(
     db_connections: int = POOL_MAX_DEFAULT,
 ) -> None:
     """Serve until interrupted. Every worker applies migrations at start (advisory
-    lock); an embedded PostgreSQL started here is stopped on exit. ``access_log``: a
-    log line per request. ``db_connections``: the pool's size in each worker (each also
-    holds one LISTEN connection)."""
+    lock): InvalidInput (exit 2), from here before any worker starts, for a database
+    that is not pipetrack's or holds a newer schema (:func:`migrate.apply_migrations`).
+    The embedded PostgreSQL used here is stopped on exit unless another process holds
+    it. ``access_log``: a log line per request. ``db_connections``: the pool's size in
+    each worker (each also holds one LISTEN connection)."""
     setup_logging()
     if not database_url:
         check_data_dir(data_dir, create=True)  # a bad one: exit 2 before anything else
