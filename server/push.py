@@ -15,7 +15,9 @@ Outcomes (DESIGN.md, "Sync protocol"), checked in this order for each change:
    an existing uid with other details, or base_version is ahead of the server.
 4. ``converged`` — the target already has exactly what the change asks.
 5. ``conflict`` — another device changed the same field group (status, or details =
-   name/description/markets) at a version > base_version.
+   name/description/markets) at a version > base_version, and no earlier change of
+   this push to that group converged (the device accepted the group's state then: its
+   changes made after that one build on it).
 6. ``applied`` — version + 1 and one audit row.
 """
 
@@ -90,6 +92,8 @@ class Decider:
         self.seen = dict(seen)  # change_id -> uid of the target it was applied to
         self.conflicts = conflicts
         self.failed: set[UUID] = set()
+        #: (target, field group) whose state a converged change of this push accepted
+        self.accepted: set[tuple[UUID, str | None]] = set()
         self.plan = Plan()
 
     def state(self, uid: UUID) -> State | None:
@@ -138,9 +142,14 @@ class Decider:
                 " (was the server restored from a backup?)",
             )
         wanted = _wanted(change, current)
+        group = field_group(change)
         if all(current[key] == value for key, value in wanted.items()):
+            # the device asked for what the field group holds now: its later changes of
+            # that group in this push build on it, and nothing changes it meanwhile
+            self.accepted.add((change.target, group))
             return self.result(change, "converged", current)
-        if (change.target, change.base_version, field_group(change)) in self.conflicts:
+        accepted = (change.target, group) in self.accepted
+        if not accepted and (change.target, change.base_version, group) in self.conflicts:
             return self.result(change, "conflict", current)
         self.apply(change, current, wanted)
 

@@ -43,6 +43,7 @@ def reference(user, now, targets, seen, conflicts, changes):
     """(results, audit rows, final states of written targets) by the docstring's rules."""
     work = {uid: {"id": t.id, **t.state_values()} for uid, t in targets.items()}
     seen, failed, written, audit, results = dict(seen), set(), {}, [], []
+    accepted = set()  # (target, group) a converged change of the push accepted
 
     def result(c, outcome, state=None, error=None):
         results.append((c.change_id, outcome, None if state is None else _state(state), error))
@@ -111,9 +112,10 @@ def reference(user, now, targets, seen, conflicts, changes):
                     new["markets"] = clean_markets(f.markets)
                 group = DETAILS
             if new == cur:
+                accepted.add((c.target, group))
                 result(c, "converged", cur)
                 continue
-            if (c.target, c.base_version, group) in conflicts:
+            if (c.target, group) not in accepted and (c.target, c.base_version, group) in conflicts:
                 result(c, "conflict", cur)
                 continue
             stamp = max(stamp, cur["created_at"])  # never before the target existed

@@ -110,3 +110,25 @@ def test_dropping_a_new_target_whose_id_is_a_teammates_drops_its_later_changes(
         "real",
         "Active",
     )
+
+
+def test_a_change_after_one_that_converged_builds_on_it(a: Device, b: Device) -> None:
+    """Alice and Bob both set Hot offline, then Bob went on to Active. Alice's Hot reached
+    the server first, so Bob's Hot converged: his Active builds on it, nobody changed
+    the target since, and it is applied, not a conflict over his own change."""
+    uid = made(a, "add", "Lima Ltd", "--status", "Cold")
+    a.sync_once()
+    b.sync_once()
+    made(a, "set", uid, "Hot")
+    made(b, "set", uid, "Hot")
+    made(b, "set", uid, "Active")
+    made(b, "edit", uid, "--description", "same words")
+    made(a, "edit", uid, "--description", "same words")
+    a.sync_once()
+
+    pushed = b.sync_once()
+
+    assert json.loads(made(b, "conflicts", "--json")) == []
+    assert b.pending() == 0, pushed.stderr
+    a.sync_once()
+    assert a.status_of(uid) == b.status_of(uid) == "Active"
