@@ -31,7 +31,6 @@ from .bulk import insert_rows
 from .context import Ctx
 from .fold import name_key
 from .schema import Target
-from .sync import HELD_STATES
 from .types import NotUndone, StatusChange, TargetView, Undone
 from .view import compute_view, empty_start, refresh
 
@@ -318,14 +317,19 @@ _CANDIDATES_SQL = (
     " ORDER BY a.id DESC"
 )
 #: Changes (``{which}``: one, or a bulk change's) with what stands in their way: the
-#: state their outbox row is held in (a conflict, a rejection), and the latest change of
+#: state their outbox row, or an earlier one of their target that they wait behind, is
+#: held in (a conflict, a rejection: not on the server), and the latest change of
 #: their target made after them by anyone (its author, '' when the target no longer has
 #: the change's status for another reason). "After" is the server's order (its version)
 #: for changes it has, then this device's pending ones in the order they were made;
 #: an undo and the change it undid cancel out, so repeated undos walk back.
 _STANDING_SQL = f"""
 WITH undone(cid) AS MATERIALIZED ({_UNDONE})
-SELECT a.target, a.old_status, a.change_id, a.new_status, o.state, coalesce((
+SELECT a.target, a.old_status, a.change_id, a.new_status, (
+    SELECT h.state FROM outbox AS h
+    WHERE h.target = a.target AND h.state IN ('conflict', 'rejected')
+      AND (o.id IS NULL OR h.id <= o.id) ORDER BY h.id LIMIT 1
+  ), coalesce((
     SELECT y.changed_by FROM audit AS y
     WHERE y.target = a.target AND y.id != a.id
       AND NOT (y.origin = 'local' AND (substr(coalesce(y.note, ''), 1, ?1) = ?2
@@ -336,7 +340,7 @@ SELECT a.target, a.old_status, a.change_id, a.new_status, o.state, coalesce((
                OR (y.server_version = a.server_version AND (y.origin = 'server' OR y.id > a.id))
                OR (y.server_version IS NULL AND y.origin = 'local') END
     ORDER BY y.origin = 'server' DESC, y.id DESC LIMIT 1
-  ), iif(t.status IS a.new_status, NULL, ''))
+  ), iif(t.status IS a.new_status, NULL, '')), a.converged
 FROM audit AS a JOIN targets AS t ON t.uid = a.target
 LEFT JOIN outbox AS o ON o.change_id = a.change_id
 WHERE {{which}} AND a.change_id NOT IN undone ORDER BY a.id
@@ -370,7 +374,7 @@ def undo_last(ctx: Ctx) -> Undone | NotUndone | None:
                 seen_groups.add(group)
             sql, key = (_ONE_SQL, change_id) if group is None else (_GROUP_SQL, group)
             rows = list(ctx.db.cursor().execute(sql, (size, UNDO_NOTE, key)))
-            standing = [r for r in rows if r[4] not in HELD_STATES and r[5] is None]
+            standing = [r for r in rows if r[4] is None and r[5] is None]
             if standing:
                 candidates.close()  # done reading before writing
                 return _undo(ctx, standing, single=group is None)
@@ -378,8 +382,9 @@ def undo_last(ctx: Ctx) -> Undone | NotUndone | None:
                 continue
             candidates.close()
             ctx.set_meta(UNDO_PASSED, json.dumps([*passed, change_id][-_PASSED_KEPT:]))
-            target, _old, _cid, new_status, held, by = rows[-1]
-            return NotUndone(len(rows), query.get(ctx, target), new_status, by or None, held)
+            target, _old, _cid, new_status, held, by, converged = rows[-1]
+            view = query.get(ctx, target)
+            return NotUndone(len(rows), view, new_status, by or None, held, bool(converged))
         return None
 
 

@@ -177,6 +177,21 @@ def _reissue(
     a.update(**fields).where(a.change_id == row.change_id).execute()
 
 
+def _follows(ctx: Ctx, row: Outbox, status: str | None) -> None:
+    """The target's next status change waiting behind ``row`` now follows ``status``
+    (what the conflict was settled on), not what ``row`` had asked: its history row,
+    and an undo of it, say so."""
+    o, a = ctx.m.outbox, ctx.m.audit
+    after = (
+        o.select(o.change_id)
+        .where((o.target == row.target) & (o.id > row.id) & (o.op == "set_status"))
+        .order_by(o.id)
+        .first()
+    )
+    if after is not None:
+        a.update(old_status=status).where(a.change_id == after.change_id).execute()
+
+
 def _drop_undos_of(ctx: Ctx, row: Outbox) -> None:
     """Drop the pending undos of ``row``'s change, which is dropped or replaced: an undo
     made while it waited in a conflict would otherwise go out on its own and overwrite
@@ -202,11 +217,15 @@ def resolve_conflict(
         target = query.load(ctx, row.target)
         theirs = _theirs(row)
         version = theirs.version if theirs else (target.server_version or 0)
+        # an undo of the change, made before the conflict was known, goes: what the user
+        # settles on now is their latest word on it (sent, it would overwrite that)
+        _drop_undos_of(ctx, row)
         if key == "theirs":
             _drop(ctx, row)
-            _drop_undos_of(ctx, row)
+            settled = target.server_status if theirs is None else theirs.status
         elif key == "mine":
             _reissue(ctx, row, target, row.status, version, row.note)
+            settled = row.status
         else:
             status = parse_status(choice)
             if row.op != "set_status":
@@ -215,8 +234,10 @@ def resolve_conflict(
                     f"the conflicting {op_words(row.op)} of {target.name} ({row.change_id[:8]})"
                     " is settled with 'mine' or 'theirs'",
                 )
-            _reissue(ctx, row, target, status.value if status else None, version, note)
-            _drop_undos_of(ctx, row)
+            settled = status.value if status else None
+            _reissue(ctx, row, target, settled, version, note)
+        if row.op == "set_status":
+            _follows(ctx, row, settled)
         rebase_after(ctx, row, version)
         refresh(ctx, target)
         return query.get(ctx, target.uid)

@@ -123,27 +123,38 @@ class NotUndone:
     stands, so nothing was undone (the next undo goes past it). ``count`` targets (one,
     or a bulk change's); ``target`` is one of them, as it is now; ``status`` what the
     change had set; ``by`` who changed the target since (None: not known), or ``held``
-    ('conflict', 'rejected'): the change waits there, the server never took it."""
+    ('conflict', 'rejected'): the change waits on one (its own or an earlier one of its
+    target), the server never took it."""
 
     count: int
     target: TargetView
     status: str | None
     by: str | None
     held: str | None
+    converged: bool = False  # a teammate had made the same change first
 
     def words(self) -> str:
         """Why nothing was undone, and what the next undo does: a whole message."""
         name, status = self.target.name, _status_words(self.status)
         if self.held == "conflict":
-            why = f"your change of {name} to {status} is in conflict; settle it with the conflicts"
+            why = (
+                f"your change of {name} to {status} waits on a conflict; settle it with the"
+                " conflicts"
+            )
         elif self.held == "rejected":
-            why = f"the server rejected your change of {name} to {status}; drop or correct it"
+            why = (
+                f"your change of {name} to {status} waits on a change the server rejected;"
+                " drop or correct it"
+            )
         elif self.count > 1:
             why = f"every target of your bulk change to {status} was changed since"
+        elif self.converged:
+            who = self.by or "a teammate"
+            why = f"{who} had made the same change of {name} to {status} first, and it stands"
         else:
             who = f" by {self.by}" if self.by else ""
             why = f"{name} was changed{who} since your change to {status}, and keeps that change"
-        return f"Nothing undone: {why}. Undo again to take back your change before it."
+        return f"Nothing undone: {why}. Undo again to go further back."
 
 
 @dataclass(frozen=True, slots=True)

@@ -148,6 +148,59 @@ def test_a_settled_conflict_is_the_change_an_undo_takes_back_first(store, clock)
     assert store.get(other.uid).status == "Active"
 
 
+def conflict_with_an_undo_behind(store, clock):
+    """Fjord synced Cold; here Hot, then undone (both unsent); the server refuses Hot
+    (bob made it Active): the undo waits behind it. Returns the uid and Hot's id."""
+    t = store.create_target("Fjord", status="Cold")
+    [create] = store.take_batch()
+    store.apply_push_results([result(create, "applied", state(t.uid, 1, clock.now, status="Cold"))])
+    hot = store.set_status(t.uid, "Hot")
+    store.undo_last()
+    first, undo = store.take_batch()
+    theirs = state(t.uid, 2, clock.now, status="Active", by="bob")
+    store.apply_push_results([result(first, "conflict", theirs), result(undo, "blocked")])
+    return t.uid, hot.change_id
+
+
+def test_keeping_mine_drops_an_undo_waiting_behind_it(store, clock):
+    """The user undid Hot, then, shown the conflict, kept Hot: that is their latest word.
+    Sent after it, the undo would set Cold, neither theirs nor bob's."""
+    uid, hot = conflict_with_an_undo_behind(store, clock)
+    view = store.resolve_conflict(hot, "mine")
+    assert view.status == "Hot"
+    assert [c.status for c in store.take_batch()] == ["Hot"]
+
+
+def test_a_change_waiting_behind_a_settled_conflict_follows_what_was_settled(store, clock):
+    """Hot (conflict: bob made it Passed), then Closed waiting behind it; taking theirs
+    drops Hot, and Closed now follows Passed: its history says so, and undoing it
+    brings back Passed, not the Hot nobody has."""
+    t = store.create_target("Romeo", status="Cold")
+    [create] = store.take_batch()
+    store.apply_push_results([result(create, "applied", state(t.uid, 1, clock.now, status="Cold"))])
+    hot = store.set_status(t.uid, "Hot")
+    store.set_status(t.uid, "Closed")
+    first, closed = store.take_batch()
+    theirs = state(t.uid, 2, clock.now, status="Passed", by="bob")
+    store.apply_push_results([result(first, "conflict", theirs), result(closed, "blocked")])
+
+    store.resolve_conflict(hot.change_id, "theirs")
+
+    [entry] = [h for h in store.history(t.uid) if h.change_id == str(closed.change_id)]
+    assert (entry.old_status, entry.new_status) == ("Passed", "Closed")
+    assert store.undo_last().target.status == "Passed"
+
+
+def test_undo_leaves_a_change_waiting_behind_a_rejected_new_target(store, clock):
+    t = store.create_target("Tango", status="Cold")
+    store.set_status(t.uid, "Hot")
+    create, _ = store.take_batch()
+    store.apply_push_results([result(create, "rejected", None, "a different target ...")])
+    left = store.undo_last()
+    assert left.held == "rejected" and "waits on a change the server rejected" in left.words()
+    assert store.get(t.uid).status == "Hot"
+
+
 def test_bad_resolutions(store, conflicted, clock):
     _, hot, _, beta = conflicted
     with pytest.raises(InvalidInput, match="unknown status"):

@@ -104,7 +104,7 @@ def test_dropping_a_new_target_whose_id_is_a_teammates_drops_its_later_changes(
         " changes; its id stays Quartz Security's, as the server has it"
     )
     assert b.pending() == 0
-    [alices] = json.loads(made(a, "list", "--json"))
+    [alices] = [t for t in json.loads(made(a, "list", "--json")) if t["uid"] == uid]
     assert (alices["name"], alices["description"], alices["status"]) == (
         "Quartz Security",
         "real",
