@@ -272,7 +272,7 @@ def test_undo_leaves_a_change_that_converged_with_a_teammates(store):
 
     left = store.undo_last()
     assert isinstance(left, NotUndone) and left.by == "bob"
-    assert "bob had made the same change of Helios to Hot first" in left.words()
+    assert "bob had made the same change of Acme to Hot first" in left.words()
     assert store.get(uid).status == "Hot"
 
 
