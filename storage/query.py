@@ -166,9 +166,9 @@ def _filters(ctx: Ctx, q: TargetQuery, now: datetime, *, listing: bool = False) 
         cond = t.status.in_(named)
         out.append(cond | t.status.is_null() if None in parsed else cond)
     if q.markets:
-        wanted = [name_key(m.strip()) for m in q.markets]
+        wanted = [name_key(single_spaced(m)) for m in q.markets]  # as stored
         out.append(t.uid.in_(tm.select(tm.uid).where(tm.market_lc.in_(wanted))))
-    search = name_key(q.search.strip())
+    search = name_key(single_spaced(q.search))  # names are stored single-spaced
     if search:
         out.append(_named(ctx, search))
     if q.stagnation:

@@ -158,6 +158,8 @@ def test_names_and_markets_are_single_spaced(cli: Cli) -> None:
         ["New York"],
         "Hot",
     )
+    found = cli("list", "--search", "acme  robotics", "--market", "new  york", "--json")
+    assert [t["uid"] for t in found.json()] == [uid]
 
 
 def test_set_over_long_note_is_refused(cli: Cli) -> None:
