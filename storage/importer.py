@@ -101,12 +101,20 @@ def _existing(
     return found, state
 
 
+def _new_name(row: _Row) -> str | None:
+    """The name a row gives its target: a row found by its uid may rename it; one found
+    by its name only names it (in any case, accents optional: never a rename the team
+    would get, "SOCIETE GENERALE" over "Société Générale")."""
+    return row.name if row.uid else None
+
+
 def _differs(row: _Row, current: _State) -> bool:
     """Whether ``row`` would change its target: a re-imported export changes nothing,
     and its rows are passed over without a query each."""
     name, description, markets, status = current
+    new_name = _new_name(row)
     return (
-        (row.name is not None and row.name != name)
+        (new_name is not None and new_name != name)
         or (row.description is not None and row.description != description)
         or (row.markets is not None and row.markets != markets)
         or (row.status is not _UNSET and row.status != status)
@@ -116,7 +124,7 @@ def _differs(row: _Row, current: _State) -> bool:
 def _update(ctx: Ctx, uid: str, row: _Row, group: str) -> None:
     """Write what :func:`_differs` found: the fields the row gives, then its status (one
     of the import's ``group`` of status changes, which an undo takes back whole)."""
-    actions.edit_target(ctx, uid, row.name, row.description, row.markets)
+    actions.edit_target(ctx, uid, _new_name(row), row.description, row.markets)
     if row.status is not _UNSET:
         actions.set_status(ctx, uid, row.status, None, group)
 

@@ -33,6 +33,7 @@ from .output import emit_json, info
 COLUMNS = ("name", "description", "markets", "status", "uid")
 MARKET_SEP = ";"
 _STORE_ROW = re.compile(r"^row (\d+):\s*(.*)$", re.DOTALL)
+_ON_ROW = re.compile(r"\bon row (\d+)\b")
 
 
 def register(app: typer.Typer) -> None:
@@ -54,11 +55,19 @@ class CsvRows:
     lines: list[int]
 
     def locate(self, err: InvalidInput) -> InvalidInput:
-        """The store's ``row N: reason`` as ``FILE: line L: reason``."""
+        """The store's ``row N: reason`` as ``FILE: line L: reason`` (and "on row M" in
+        the reason as "on line M'")."""
         match = _STORE_ROW.match(str(err))
         if match and 1 <= int(match[1]) <= len(self.lines):
-            return _bad(self.source, match[2], self.lines[int(match[1]) - 1])
+            reason = _ON_ROW.sub(self._on_line, match[2])
+            return _bad(self.source, reason, self.lines[int(match[1]) - 1])
         return _bad(self.source, str(err))
+
+    def _on_line(self, match: re.Match[str]) -> str:
+        number = int(match[1])
+        if 1 <= number <= len(self.lines):
+            return f"on line {self.lines[number - 1]}"
+        return match[0]
 
 
 def _header(cells: list[str], source: str) -> list[str]:

@@ -156,6 +156,13 @@ def test_line_numbers_count_multiline_fields_and_blank_lines(cli: Cli, tmp_path:
     assert targets(cli) == []
 
 
+def test_a_name_twice_names_both_lines(cli: Cli, tmp_path: Path) -> None:
+    text = "name,status\nMike One,Hot\n\nGlobex,Cold\nmike one,Active\n"
+    err = cli("import", write(tmp_path, text), code=2).error
+    assert err.endswith("line 5: name 'mike one' is already on line 2; give each target one row")
+    assert targets(cli) == []
+
+
 def test_a_row_with_too_many_fields_exits_2(cli: Cli, tmp_path: Path) -> None:
     err = cli("import", write(tmp_path, "name,status\nAcme,Hot\nGlobex,Cold,extra\n"), code=2).error
     assert "line 3" in err and "3 fields" in err

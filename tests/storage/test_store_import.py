@@ -35,12 +35,12 @@ def test_reimport_updates_only_what_differs(store, fetch):
     store.import_targets(ROWS)
     assert store.import_targets(ROWS) == (0, 0)
     changed = [
-        {"name": "ACME", "status": "Hot"},  # same target by name; renames its spelling
+        {"name": "ACME", "status": "Hot"},  # same target by name: names it, no rename
         {"name": "Beta", "status": "Cold", "description": ""},  # empty cells leave fields be
         {"name": "Delta"},
     ]
-    assert store.import_targets(changed) == (1, 2)
-    assert store.resolve("acme").name == "ACME"
+    assert store.import_targets(changed) == (1, 1)  # Beta's status; ACME changes nothing
+    assert store.resolve("acme").name == "Acme"  # a uid column renames (an edited export)
     assert store.resolve("acme").description == "widgets"
     assert store.resolve("beta").status == "Cold"
     assert fetch("SELECT count(*) FROM targets") == [(4,)]
@@ -52,6 +52,15 @@ def test_rows_keyed_by_uid(store):
     assert store.import_targets([{"uid": uid.upper(), "name": "Acme Renamed"}]) == (0, 1)
     assert store.get(uid).name == "Acme Renamed"
     assert store.import_targets([{"uid": uid, "status": "Active"}]) == (0, 1)  # no name needed
+
+
+def test_a_row_found_by_its_name_never_renames_its_target(store):
+    """A spreadsheet's "SOCIETE GENERALE" names Société Générale; sent as a rename, the
+    whole team's list would lose the accents."""
+    store.create_target("Société Générale")
+    assert store.import_targets([{"name": "SOCIETE  GENERALE", "status": "Hot"}]) == (0, 1)
+    assert [t.name for t in store.list_targets()] == ["Société Générale"]
+    assert [c.op for c in store.take_batch()] == ["create", "set_status"]
 
 
 def test_a_key_twice_in_one_file_is_refused_and_nothing_written(store):
