@@ -20,6 +20,15 @@ BUCKET_LIMITS = (7, 30, 90)
 LAST_OPEN = "last_open_mark"
 
 
+def _not_anothers(ctx: Ctx) -> Any:
+    """Audit rows that are this target's: while the server refuses our new target
+    because its uid is another target's (a copied export), the history pulled for that
+    uid is the other target's, not the one the user sees here."""
+    a, o = ctx.m.audit, ctx.m.outbox
+    refused = o.select(o.target).where((o.op == "create") & (o.state == "rejected"))
+    return (a.origin == "local") | a.target.not_in(refused)
+
+
 def history(ctx: Ctx, uid: str) -> list[HistoryEntry]:
     a, o = ctx.m.audit, ctx.m.outbox
     with ctx.read():
@@ -27,7 +36,7 @@ def history(ctx: Ctx, uid: str) -> list[HistoryEntry]:
         rows = list(
             a.select(a, o.state.alias("outbox_state"))
             .join(o, JOIN.LEFT_OUTER, on=(o.change_id == a.change_id))
-            .where(a.target == uid)
+            .where((a.target == uid) & _not_anothers(ctx))
             .order_by(a.changed_at, a.id)
             .objects()
         )
@@ -71,7 +80,9 @@ def activity(
         (p.target == a.target) & (p.changed_at < a.changed_at)
     )
     newest_first = (a.changed_at.desc(), a.id.desc())
-    chosen = a.select(a.id).where(a.changed_at >= since, *([a.changed_by == by] if by else []))
+    chosen = a.select(a.id).where(
+        a.changed_at >= since, _not_anothers(ctx), *([a.changed_by == by] if by else [])
+    )
     chosen = chosen.order_by(*newest_first).limit(limit)  # ids first: the rest per row kept
     found = (
         a.select(

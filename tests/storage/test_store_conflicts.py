@@ -313,6 +313,24 @@ def test_dropping_a_rejected_new_target_drops_its_later_changes_too(store):
     assert store.take_batch() == [] and store.rejected() == []
 
 
+def test_while_a_new_target_is_refused_its_uid_holders_history_is_not_shown_as_its(store):
+    """The server refused Tango Labs: its uid is Uniform Co's (a copied export). The
+    history pulled for that uid is Uniform Co's; shown under Tango Labs (and in the
+    activity) it would say bob made Tango Labs, which he never saw."""
+    t = store.create_target("Tango Labs", status="Cold")
+    [create] = store.take_batch()
+    theirs = state(t.uid, 1, datetime.now(UTC), name="Uniform Co", status="Cold")
+    store.apply_push_results([result(create, "rejected", theirs, "a different target ...")])
+    made = entry(new_id(), t.uid, datetime.now(UTC), old=None, new="Cold", version=1, op="create")
+    store.apply_pull([theirs], [made], "after-theirs")
+
+    assert [h.changed_by for h in store.history(t.uid)] == ["alice"]
+    since = datetime(2000, 1, 1, tzinfo=UTC)
+    assert [e.change.changed_by for e in store.activity(since)] == ["alice"]
+    store.drop_rejected(str(create.change_id))
+    assert [h.change_id for h in store.history(t.uid)] == [str(made.change_id)]
+
+
 def test_only_a_rejected_new_target_is_made_again(store, rejected):
     _uid, bad, _later = rejected
     with pytest.raises(InvalidInput, match="status change: only a new target is made again"):
