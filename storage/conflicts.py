@@ -290,14 +290,22 @@ def recreate_rejected(ctx: Ctx, change_id: str) -> TargetView:
     with ctx.write():
         row, target = _rejected(ctx, change_id, "create", "only a new target is made again")
         now = query.get(ctx, target.uid)
+        o = ctx.m.outbox
+        last_status = (
+            o.select(o.note)
+            .where((o.target == target.uid) & (o.id > row.id) & (o.op == "set_status"))
+            .order_by(o.id.desc())
+            .first()
+        )
+        # the note of the status it is made with: its last status change's, if that has
+        # one; else the one it was made with
+        note = last_status.note if last_status is not None and last_status.note else row.note
         if target.server_version is None:
             target.delete_instance()  # cascades to its outbox, audit and market rows
         else:  # the server has another target under this uid: it stays, as the server says
             _drop_later(ctx, row)
             refresh(ctx, target)
-        new = actions.validate_new(
-            now.name, now.description, now.markets, now.status, None, row.note
-        )
+        new = actions.validate_new(now.name, now.description, now.markets, now.status, None, note)
         return actions.create_target(ctx, new)
 
 

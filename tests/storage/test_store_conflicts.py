@@ -276,9 +276,10 @@ def test_a_rejected_new_target_whose_uid_the_server_has_leaves_the_servers(store
     theirs = state(t.uid, 1, datetime.now(UTC), name="Saltmarsh Aquaculture", status="Cold")
     store.apply_push_results([result(create, "rejected", theirs, "a different target ...")])
     store.apply_pull([theirs], [], "after-theirs")
-    store.set_status(t.uid, "Hot")  # held behind the rejection: part of the user's target
+    store.set_status(t.uid, "Hot", note="v1")  # held behind the rejection: the user's
 
     again = store.recreate_rejected(str(create.change_id))
+    assert [h.note for h in store.history(again.uid)] == ["v1"]  # made Hot, with its note
 
     server_side = store.get(t.uid)
     assert (server_side.name, server_side.status, server_side.sync) == (
