@@ -377,7 +377,7 @@ def undo_last(ctx: Ctx) -> Undone | NotUndone | None:
             standing = [r for r in rows if r[4] is None and r[5] is None]
             if standing:
                 candidates.close()  # done reading before writing
-                return _undo(ctx, standing, single=group is None)
+                return _undo(ctx, standing, single=group is None, kept=len(rows) - len(standing))
             if not rows or change_id in passed:
                 continue
             candidates.close()
@@ -388,8 +388,9 @@ def undo_last(ctx: Ctx) -> Undone | NotUndone | None:
         return None
 
 
-def _undo(ctx: Ctx, members: list[tuple[Any, ...]], single: bool) -> Undone:
-    """Take back ``members`` (rows of :data:`_STANDING_SQL`, all standing)."""
+def _undo(ctx: Ctx, members: list[tuple[Any, ...]], single: bool, kept: int = 0) -> Undone:
+    """Take back ``members`` (rows of :data:`_STANDING_SQL`, all standing); ``kept``:
+    the bulk change's targets left as they are (changed since, or waiting)."""
     if single:
         target, old_status, change_id, new_status, *_ = members[0]
         change = change_status(ctx, target, old_status, f"{UNDO_NOTE}{change_id}")
@@ -404,7 +405,7 @@ def _undo(ctx: Ctx, members: list[tuple[Any, ...]], single: bool) -> Undone:
     statuses = {r[3] for r in members}
     mixed = len(statuses) > 1  # an import's: one status per row
     target = query.get(ctx, members[-1][0])
-    return Undone(len(members), target, None if mixed else statuses.pop(), mixed)
+    return Undone(len(members), target, None if mixed else statuses.pop(), mixed, kept)
 
 
 def snooze(ctx: Ctx, uid: str, until: date | None) -> TargetView:

@@ -102,6 +102,7 @@ class Undone:
     target: TargetView
     status: str | None
     mixed: bool = False
+    kept: int = 0  # of a bulk change: its targets changed since (or waiting), left as they are
 
     def words(self) -> str:
         """What was undone, for a message after "Undone: "."""
@@ -114,7 +115,12 @@ class Undone:
             if self.mixed
             else f"the bulk change to {_status_words(self.status)}"
         )
-        return f"{what} of {self.count:,} targets; each has its status from before again"
+        kept = (
+            f"; {self.kept:,} more kept as they are (changed since, or waiting on a conflict)"
+            if self.kept
+            else ""
+        )
+        return f"{what} of {self.count:,} targets; each has its status from before again{kept}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -112,6 +112,9 @@ def test_a_target_changed_since_the_bulk_change_keeps_that_change(store):
     undone = store.undo_last()
 
     assert undone.count == 2
+    assert undone.words().endswith(
+        "; 1 more kept as they are (changed since, or waiting on a conflict)"
+    )
     assert [store.get(u).status for u in uids] == ["Cold", None, None]
     assert store.undo_last() is None  # nothing of ours stands any more
 
