@@ -77,6 +77,7 @@ def _admin_help(ctx: typer.Context) -> None:
 
 
 def serve(
+    ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8787,
     database_url: DatabaseUrl = None,
@@ -103,6 +104,7 @@ def serve(
     """Run the central API server (stop with Ctrl-C). Logs go to standard error."""
     from server.run import run  # uvicorn and the app: only this command needs them
 
+    _one_database(ctx, database_url, data_dir)
     with _database_errors(database_url):
         run(
             host,
@@ -116,6 +118,7 @@ def serve(
 
 
 def admin_add_user(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(metavar="NAME", help="User name (no spaces).")],
     database_url: DatabaseUrl = None,
     data_dir: DataDir = None,
@@ -124,7 +127,7 @@ def admin_add_user(
     from server.users import add_user, clean_user_name
 
     name = clean_user_name(name)  # a bad name: refused before the database is opened
-    with _admin_database(database_url, data_dir, "create") as url:
+    with _admin_database(ctx, database_url, data_dir, "create") as url:
         token = add_user(url, name)
     typer.echo(f"user {name!r} added; keep this token, it is not shown again", err=True)
     typer.echo(token)
@@ -143,17 +146,21 @@ USERS: ListSpec[User] = ListSpec(
 
 
 def admin_list_users(
-    database_url: DatabaseUrl = None, data_dir: DataDir = None, as_json: JsonFlag = False
+    ctx: typer.Context,
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """List users: name, created, last seen (to the minute), enabled or disabled."""
     from server.users import list_users
 
-    with _admin_database(database_url, data_dir, "read") as url:
+    with _admin_database(ctx, database_url, data_dir, "read") as url:
         users = list_users(url)
     emit_list(users, as_json, USERS)
 
 
 def admin_disable_user(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(metavar="NAME", help="User name.")],
     database_url: DatabaseUrl = None,
     data_dir: DataDir = None,
@@ -161,12 +168,13 @@ def admin_disable_user(
     """Disable a user: its token stops working at once."""
     from server.users import disable_user
 
-    with _admin_database(database_url, data_dir) as url:
+    with _admin_database(ctx, database_url, data_dir) as url:
         name, already = disable_user(url, name)
     typer.echo(f"user {name!r} {'was already disabled' if already else 'disabled'}", err=True)
 
 
 def admin_new_token(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(metavar="NAME", help="User name.")],
     database_url: DatabaseUrl = None,
     data_dir: DataDir = None,
@@ -177,7 +185,7 @@ def admin_new_token(
     their name, so their history stays theirs."""
     from server.users import new_token
 
-    with _admin_database(database_url, data_dir) as url:
+    with _admin_database(ctx, database_url, data_dir) as url:
         token, was_disabled, name = new_token(url, name)
     again = " and is enabled again" if was_disabled else ""
     typer.echo(
@@ -189,13 +197,16 @@ def admin_new_token(
 
 
 def admin_stats(
-    database_url: DatabaseUrl = None, data_dir: DataDir = None, as_json: JsonFlag = False
+    ctx: typer.Context,
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """What the server holds and how much it is used: targets per status, changes and
     devices of the last 7 days, users seen today, the database's size and version."""
     from server.stats import RECENT_DAYS, read_stats
 
-    with _admin_database(database_url, data_dir, "read") as url:
+    with _admin_database(ctx, database_url, data_dir, "read") as url:
         stats = read_stats(url)
     if as_json:
         emit_json(stats.to_json())
@@ -224,7 +235,9 @@ def admin_stats(
     )
 
 
-def admin_reset_cursors(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
+def admin_reset_cursors(
+    ctx: typer.Context, database_url: DatabaseUrl = None, data_dir: DataDir = None
+) -> None:
     """Make every device pull everything again from the start: run it after restoring
     the database from a physical backup or to a point in time.
 
@@ -234,7 +247,7 @@ def admin_reset_cursors(database_url: DatabaseUrl = None, data_dir: DataDir = No
     is noticed when the server starts.)"""
     from server.cursors import reset_cursors
 
-    with _admin_database(database_url, data_dir) as url:
+    with _admin_database(ctx, database_url, data_dir) as url:
         reset_cursors(url)
     typer.echo(
         "every device's pull cursor is now refused: each pulls everything again from the"
@@ -245,7 +258,7 @@ def admin_reset_cursors(database_url: DatabaseUrl = None, data_dir: DataDir = No
 
 @contextlib.contextmanager
 def _admin_database(
-    database_url: str | None, data_dir: Path | None, may: Schema = "migrate"
+    ctx: typer.Context, database_url: str | None, data_dir: Path | None, may: Schema = "migrate"
 ) -> Iterator[str]:
     """The database of an admin command, once it holds pipetrack's schema (``may``:
     what the command may do to it, :func:`server.migrate.check_schema`). Never a new
@@ -253,12 +266,33 @@ def _admin_database(
     from server.embedded import open_database
     from server.migrate import check_schema
 
+    _one_database(ctx, database_url, data_dir)
     with (
         _database_errors(database_url),
         open_database(database_url, data_dir or default_data_dir(), create=False) as url,
     ):
         check_schema(url, may)
         yield url
+
+
+def _one_database(ctx: typer.Context, database_url: str | None, data_dir: Path | None) -> None:
+    """InvalidInput (exit 2, nothing opened) for an explicit ``--data-dir`` beside a
+    database URL: the URL would win without a word (an exported PIPETRACK_DATABASE_URL
+    made ``add-user --data-dir /tmp/try`` add the user to production). The default data
+    dir with a URL is the URL, as ever."""
+    from protocol import InvalidInput
+
+    if not database_url or data_dir is None:
+        return
+    source = ctx.get_parameter_source("database_url")
+    if source is not None and source.name == "ENVIRONMENT":
+        said = (
+            f"{DATABASE_URL_ENV} is set: give --database-url or --data-dir, not both"
+            " (unset it to use the data dir)"
+        )
+    else:
+        said = "--database-url and --data-dir given: give one of them, not both"
+    raise InvalidInput("data_dir", said)
 
 
 @contextlib.contextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from server.db import redact
@@ -38,12 +39,12 @@ def test_a_malformed_database_url_is_one_line_without_its_password_exit_2(n, url
     admin = COMMANDS[1:][n % len(COMMANDS[1:])]
     for args, env in ((("serve", "--port", "1", "--database-url", url), {}),
                       (admin, {"PIPETRACK_DATABASE_URL": url})):  # fmt: skip
-        run = pipetrack(*args, "--data-dir", str(tmp_path / "unused"), env=env)
+        run = pipetrack(*args, env={"HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path), **env})
         assert run.returncode == 2, (args, run.stderr)
         assert run.stdout == "" and "SECRETPW" not in run.stderr, run.stderr
         [line] = run.stderr.strip().splitlines()
         assert line.startswith("pipetrack: error: cannot use ") and MALFORMED[url] in line, line
-    assert not (tmp_path / "unused").exists()
+    assert list(tmp_path.iterdir()) == []  # the default data dir is not touched
 
 
 def test_redact_never_fails_nor_shows_the_password():
@@ -59,3 +60,34 @@ def test_the_systemd_unit_does_not_restart_on_a_bad_option():
     unit = (Path(__file__).parents[2] / "docs" / "pipetrack-server.service").read_text()
     assert "Restart=on-failure" in unit.splitlines()
     assert "RestartPreventExitStatus=2" in unit.splitlines()
+
+
+def test_a_data_dir_given_beside_a_database_url_is_refused(database_url, tmp_path):
+    """An exported PIPETRACK_DATABASE_URL (as the README has admins do) silently won over
+    an explicit --data-dir: ``add-user x --data-dir /tmp/try`` added the user to the
+    production database. Refused, exit 2, one line naming where the URL came from;
+    nothing touched. The URL alone still works (the default data dir is not in the way)."""
+    try_dir = tmp_path / "try"
+    env = {"PIPETRACK_DATABASE_URL": database_url}
+    for args in (
+        ("admin", "add-user", "xavier"),
+        ("admin", "reset-cursors"),
+        ("serve", "--port", "1"),
+    ):
+        run = pipetrack(*args, "--data-dir", str(try_dir), env=env)
+        assert run.returncode == 2, (args, run.stderr)
+        assert run.stdout == ""
+        assert run.stderr.strip().splitlines() == [
+            "pipetrack: error: PIPETRACK_DATABASE_URL is set: give --database-url or"
+            " --data-dir, not both (unset it to use the data dir)"
+        ], run.stderr
+        both = pipetrack(*args, "--data-dir", str(try_dir), "--database-url", database_url)
+        assert both.returncode == 2, (args, both.stderr)
+        assert both.stderr.strip().splitlines() == [
+            "pipetrack: error: --database-url and --data-dir given: give one of them, not both"
+        ], both.stderr
+    assert not try_dir.exists()
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT to_regclass('users')").fetchone()[0] is None
+    added = pipetrack("admin", "add-user", "xavier", env=env)
+    assert added.returncode == 0, added.stderr
