@@ -301,7 +301,7 @@ def _database_errors(database_url: str | None) -> Iterator[None]:
     (systemd tries again), or 2 for a URL libpq refuses (it would refuse it again)."""
     import psycopg
 
-    from server.db import check_database_url, is_bad_setting, redact
+    from server.db import check_database_url, is_bad_setting, redact, refusal
     from server.embedded import EmbeddedError
 
     if database_url:
@@ -311,6 +311,11 @@ def _database_errors(database_url: str | None) -> Iterator[None]:
         yield
     except EmbeddedError as err:
         typer.echo(f"pipetrack: error: {err}", err=True)
+        raise typer.Exit(1) from None
+    except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ReadOnlySqlTransaction) as err:
+        # the database as it is cannot be pipetrack's: exit 1, what to change
+        said = refusal(database_url, err) if database_url else f"the embedded database: {err}"
+        typer.echo(f"pipetrack: error: {said}", err=True)
         raise typer.Exit(1) from None
     except psycopg.OperationalError as err:
         where = redact(database_url) if database_url else "the embedded database"

@@ -6,6 +6,7 @@ import re
 import select
 from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
 from psycopg import AsyncConnection
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool
@@ -116,3 +117,38 @@ def is_bad_setting(err: Exception) -> bool:
     sslmode value``...): a bad option, not a database that is down."""
     first = str(err).strip().splitlines()[0] if str(err).strip() else ""
     return re.search(r"(^|: )invalid ", first) is not None
+
+
+def refusal(url: str, err: Exception) -> str:
+    """One line for the database refusing what pipetrack must do in it (a user without
+    CREATE on schema public, PostgreSQL 15+'s default; a read-only database): who and
+    where, PostgreSQL's reason, and what to do. No password."""
+    reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    user, dbname = _who(url)
+    if isinstance(err, psycopg.errors.ReadOnlySqlTransaction):
+        return (
+            f"database {dbname!r} is read-only (a standby? or default_transaction_read_only"
+            " is on): give the primary, or a database pipetrack may write to"
+        )
+    if "schema" in reason:
+        return (
+            f"user {user!r} may not create tables in database {dbname!r} ({reason}): grant it"
+            " CREATE on schema public, or give the database's owner"
+        )
+    return (
+        f"user {user!r} may not use pipetrack's tables in database {dbname!r} ({reason}):"
+        " give the user that made them (the database's owner), or grant it their privileges"
+    )
+
+
+def _who(url: str) -> tuple[str, str]:
+    """(user, database) as PostgreSQL names them, asked again; else as the URL says."""
+    try:
+        with psycopg.connect(url, connect_timeout=5) as conn:
+            return conn.info.user, conn.info.dbname
+    except Exception:
+        try:
+            params = conninfo_to_dict(url)
+        except Exception:
+            params = {}
+        return str(params.get("user", "?")), str(params.get("dbname", "?"))
