@@ -105,6 +105,15 @@ def check_database_url(url: str) -> None:
         if not said or said.startswith("missing") or url in said:
             said = "not a postgresql:// URL (nor libpq key=value settings)"
         raise InvalidInput("database_url", f"cannot use {where}: {_scrub(said)}") from None
+    timeout = params.get("connect_timeout")
+    if timeout is not None:
+        try:
+            int(float(timeout))  # as psycopg reads it (libpq then wants an integer)
+        except ValueError:
+            raise InvalidInput(
+                "database_url",
+                f"cannot use {where}: connect_timeout {timeout!r} is not a number of seconds",
+            ) from None
     for port in str(params.get("port") or "").split(","):
         if port.strip() and not (port.strip().isdigit() and 0 < int(port) < 65536):
             raise InvalidInput(

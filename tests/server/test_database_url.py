@@ -20,6 +20,13 @@ MALFORMED = {
     "host=h password=SECRETPW bad=1": 'invalid connection option "bad"',
     # libpq reads this one only when it connects
     "postgresql://u:SECRETPW@127.0.0.1:1/db?sslmode=bogus": 'invalid sslmode value: "bogus"',
+    # psycopg reads connect_timeout before libpq (it raised ProgrammingError: a traceback)
+    "postgresql://u:SECRETPW@h/db?connect_timeout=abc": (
+        "connect_timeout 'abc' is not a number of seconds"
+    ),
+    "host=h password=SECRETPW connect_timeout=1.5x": (
+        "connect_timeout '1.5x' is not a number of seconds"
+    ),
 }
 COMMANDS = (
     ("serve", "--port", "1"),  # the URL is checked before the port
