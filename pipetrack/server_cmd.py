@@ -301,7 +301,7 @@ def _database_errors(database_url: str | None) -> Iterator[None]:
     (systemd tries again), or 2 for a URL libpq refuses (it would refuse it again)."""
     import psycopg
 
-    from server.db import check_database_url, is_bad_setting, redact, refusal
+    from server.db import check_database_url, is_bad_setting, redact, refusal, secrets_of
     from server.embedded import EmbeddedError
 
     if database_url:
@@ -320,20 +320,10 @@ def _database_errors(database_url: str | None) -> Iterator[None]:
     except psycopg.OperationalError as err:
         where = redact(database_url) if database_url else "the embedded database"
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        password = _password(database_url)
-        if password:
-            reason = reason.replace(password, "...")
+        for secret in secrets_of(database_url):
+            reason = reason.replace(secret, "***")
         typer.echo(f"pipetrack: error: cannot use {where}: {reason}", err=True)
         raise typer.Exit(2 if is_bad_setting(err) else 1) from None
-
-
-def _password(database_url: str | None) -> str | None:
-    from psycopg.conninfo import conninfo_to_dict
-
-    try:
-        return conninfo_to_dict(database_url).get("password") if database_url else None
-    except Exception:
-        return None
 
 
 if __name__ == "__main__":  # python -m pipetrack.server_cmd: these commands alone

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import select
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import AsyncConnection
@@ -64,9 +64,7 @@ def redact(url: str) -> str:
             user = userinfo.split(":", 1)[0]
             parts = parts._replace(netloc=f"{user}@{hostport}" if user else hostport)
         if "password" in parts.query:
-            query = "&".join(
-                pair for pair in parts.query.split("&") if not pair.startswith("password=")
-            )
+            query = "&".join(_masked(pair) for pair in parts.query.split("&"))
             parts = parts._replace(query=query)
         return urlunsplit(parts)
     try:
@@ -74,13 +72,37 @@ def redact(url: str) -> str:
     except Exception:
         return _scrub(url)
     params.pop("password", None)
-    return " ".join(f"{k}={v}" for k, v in params.items())
+    return " ".join(f"{k}={'***' if k in SECRETS else v}" for k, v in params.items())
+
+
+#: libpq settings whose values are secrets: never in a log line or an error.
+SECRETS = ("password", "sslpassword")
+
+
+def _masked(pair: str) -> str:
+    """A URL query's ``key=value``, its value ``***`` when the key names a secret."""
+    key, eq, _ = pair.partition("=")
+    return f"{key}=***" if eq and unquote(key).strip().lower() in SECRETS else pair
+
+
+def secrets_of(url: str | None) -> list[str]:
+    """The secret values in ``url`` (its password, sslpassword), as libpq reads them:
+    to take out of a message that might quote them."""
+    if not url:
+        return []
+    try:
+        params = conninfo_to_dict(url)
+    except Exception:
+        return []
+    return [str(params[key]) for key in SECRETS if params.get(key)]
 
 
 def _scrub(text: str) -> str:
-    """A string libpq cannot read, without what could be a password: ``user:pw@`` and
-    ``password=...``."""
-    text = re.sub(r"password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)", "password=...", text)
+    """A string libpq cannot read, without what could be a password: ``user:pw@``,
+    ``password=...`` and ``sslpassword=...`` (their values ``***``)."""
+    text = re.sub(
+        r"(?<![a-z])((?:ssl)?password)\s*=\s*('(?:[^'\\]|\\.)*'|\S+)", r"\1=***", text, flags=re.I
+    )
     head, at, tail = text.rpartition("@")
     if at:
         scheme, sep, userinfo = head.rpartition("://")

@@ -27,6 +27,11 @@ MALFORMED = {
     "host=h password=SECRETPW connect_timeout=1.5x": (
         "connect_timeout '1.5x' is not a number of seconds"
     ),
+    # other secrets than the password: sslpassword (its value in the error before)
+    "postgresql://u@h/db?sslpassword=SECRETPW&port=abc": (
+        "cannot use 'postgresql://u@h/db?sslpassword=***&port=abc': port 'abc' is not a port"
+    ),
+    "host=h sslpassword=SECRETPW port=abc": "port=abc sslpassword=***': port 'abc'",
 }
 COMMANDS = (
     ("serve", "--port", "1"),  # the URL is checked before the port
@@ -59,8 +64,16 @@ def test_redact_never_fails_nor_shows_the_password():
         *MALFORMED,
         "postgresql://u:SECRETPW@[::1/db",
         "postgresql://u@h/db?password=SECRETPW",
+        "postgresql://u@h/db?sslpassword=SECRETPW&Password=SECRETPW&x=1",
+        "host=h sslpassword='SECRETPW' bad=1",
+        "postgresql://u@[::1/db?sslpassword=SECRETPW",
     ):
         assert "SECRETPW" not in redact(url), url
+    assert (
+        redact("postgresql://u:pw@h/db?sslpassword=SECRETPW&password=SECRETPW&port=5")
+        == "postgresql://u@h/db?sslpassword=***&password=***&port=5"
+    )
+    assert redact("host=h sslpassword=SECRETPW") == "host=h sslpassword=***"
 
 
 def test_the_systemd_unit_does_not_restart_on_a_bad_option():
