@@ -70,6 +70,18 @@ async def test_an_undo_reads_undo_in_the_history(store, uids):
         assert history.get_row_at(1)[5] == "budget approved"
 
 
+async def test_keys_typed_in_the_edit_form_add_to_the_name(store, uids):
+    """The form opens with the cursor after the name, nothing selected: typing " II"
+    must not replace "Borealis Energy" with "II" (a faint selection, easy to miss)."""
+    app = make_app(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_detail(pilot, row=1)
+        await pilot.press("e", "space", "I", "I", "tab", "comma", "space", *"Nordics", "ctrl+s")
+        await settle(pilot)
+        view = store.get(uids["Borealis Energy"])
+        assert (view.name, view.markets) == ("Borealis Energy II", ("EU", "Nordics"))
+
+
 async def test_edit_details_and_invalid_edit_refused(store, uids):
     borealis = uids["Borealis Energy"]
     app = make_app(store)

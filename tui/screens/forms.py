@@ -93,13 +93,16 @@ class TargetForm(FormModal):
             yield Label(self.title_text, classes="dialog-title")
             with Grid(classes="fields"):
                 yield Label("Name")
-                yield Input(self.initial.name, id="name", compact=True)
+                # the cursor at the end, nothing selected: a key typed to add to a name
+                # must not replace it (a faint selection is easy to miss)
+                yield Input(self.initial.name, id="name", compact=True, select_on_focus=False)
                 yield Label("Markets")
                 yield Input(
                     markets_field(self.initial.markets),
                     placeholder="comma separated",
                     id="markets",
                     compact=True,
+                    select_on_focus=False,
                 )
                 if self.with_status:
                     yield Label("Status")
