@@ -96,12 +96,13 @@ def check_connections(url: str, workers: int, db_connections: int, *, embedded: 
     need = workers * (db_connections + 1)
     if need <= limit - ADMIN_ROOM:
         return
-    fit = (limit - ADMIN_ROOM) // workers - 1
-    lower = (
-        f"--db-connections {fit} or fewer"
-        if fit >= 2
-        else f"--workers {(limit - ADMIN_ROOM) // 3} or fewer"
-    )
+    room = limit - ADMIN_ROOM
+    fits = []  # each keeps the other option as given
+    if room // workers - 1 >= 2:
+        fits.append(f"--db-connections {room // workers - 1} or fewer")
+    if room // (db_connections + 1) >= 1:
+        fits.append(f"--workers {room // (db_connections + 1)} or fewer")
+    lower = ", or ".join(fits) or f"--workers {room // 3} or fewer with --db-connections 2"
     said = (
         f"--workers {workers} × (--db-connections {db_connections} + 1) = {need} connections,"
         f" more than the {'embedded ' if embedded else ''}PostgreSQL's max_connections"
