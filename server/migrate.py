@@ -136,14 +136,14 @@ def check_schema(database_url: str, may: Schema) -> None:
         with lock:
             versions = _pipetrack_versions(conn)
             if versions is None:
+                if _holds_tables(conn):  # serve would refuse it too: say so, as it does
+                    raise InvalidInput("database_url", f"{where} is {NOT_PIPETRACKS}")
                 if may != "create":
                     raise InvalidInput(
                         "database_url",
                         f"{where} is not a pipetrack database (it has no pipetrack schema;"
                         " `pipetrack serve` makes one)",
                     )
-                if _holds_tables(conn):
-                    raise InvalidInput("database_url", f"{where} is {NOT_PIPETRACKS}")
             _refuse_newer(where, versions, "use the pipetrack the server runs")
             newest = max(versions or [0])
             if newest < latest:

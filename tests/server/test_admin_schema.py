@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import psycopg
 
-from server.migrate import apply_migrations, migration_files
+from server.migrate import NOT_PIPETRACKS, apply_migrations, migration_files
 
 from .test_admin_cli import cli, pipetrack
 
@@ -47,8 +47,9 @@ def test_no_admin_command_makes_pipetrack_tables_beside_another_applications(dat
         conn.execute("CREATE TABLE orders (id int PRIMARY KEY)")
         # another tool's table of the same name (Rails, Flyway-like): not ours
         conn.execute("CREATE TABLE schema_migrations (version varchar PRIMARY KEY)")
-    for args in COMMANDS:
-        _refused(pipetrack(*args, "--database-url", database_url), "not a pipetrack database")
+    for args in COMMANDS:  # each says so as serve does (not "it has no pipetrack schema;
+        # `pipetrack serve` makes one": serve refuses it)
+        _refused(pipetrack(*args, "--database-url", database_url), f"is {NOT_PIPETRACKS}")
     assert _tables(database_url) == ["orders", "schema_migrations"]
 
 
