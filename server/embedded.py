@@ -102,15 +102,23 @@ class EmbeddedPostgres:
 
     def _why(self, err: Exception, log_start: int, logged: list[str]) -> str:
         """One line: the last FATAL line PostgreSQL logged in this attempt, else of what
-        pgserver logged of the failed command (initdb's error), else the command's exit."""
+        pgserver logged of the failed command (initdb's error), else the last line of
+        PostgreSQL's log in this attempt (``postgres: could not access the server
+        configuration file``...), else the command's exit and where the log is."""
+        written = ""
         with contextlib.suppress(OSError), open(self.pgdata / "log", "rb") as log:
             log.seek(log_start)
-            fatal = _last_line(log.read().decode(errors="replace"), "FATAL:")
-            if fatal:
-                return f"the embedded PostgreSQL in {self.pgdata} cannot start: {fatal}"
-        said = _last_line("\n".join(logged), "FATAL:") or _last_line("\n".join(logged), "error:")
-        reason = said or ("timed out" if isinstance(err, subprocess.TimeoutExpired) else str(err))
-        return f"the embedded PostgreSQL in {self.pgdata} cannot start: {reason}"
+            written = log.read().decode(errors="replace")
+        said = (
+            _last_line(written, "FATAL:")
+            or _last_line("\n".join(logged), "FATAL:")
+            or _last_line("\n".join(logged), "error:")
+            or _last_line(written, "")
+        )
+        if not said:
+            exit = "timed out" if isinstance(err, subprocess.TimeoutExpired) else str(err)
+            said = f"{exit} (see {self.pgdata / 'log'})"
+        return f"the embedded PostgreSQL in {self.pgdata} cannot start: {said}"
 
     def url(self, database: str = "postgres") -> str:
         return self._server.get_uri(database)
@@ -171,9 +179,14 @@ class _Messages(logging.Handler):
 
 
 def _last_line(text: str, marker: str) -> str | None:
-    """The last line holding ``marker``, from it on (no time stamp), spaces collapsed."""
-    found = [line[line.index(marker) :] for line in text.splitlines() if marker in line]
-    return " ".join(found[-1].split()) if found else None
+    """The last line holding ``marker`` and something after it, from it on (no time
+    stamp), spaces collapsed; ``marker`` "": the last line that is not blank."""
+    found = [
+        " ".join(line[line.index(marker) :].split())
+        for line in text.splitlines()
+        if marker in line and line[line.index(marker) + len(marker) :].strip()
+    ]
+    return found[-1] if found else None
 
 
 def _size(path: Path) -> int:

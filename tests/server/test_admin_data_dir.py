@@ -74,3 +74,17 @@ def test_admin_commands_never_make_an_embedded_database(tmp_path):
             assert f"no pipetrack server data in {data_dir}" in _one_line(run)
     assert not (tmp_path / "typo").exists()
     assert list(empty.iterdir()) == []
+
+
+def test_a_postgres_that_cannot_start_without_a_fatal_line_says_why(tmp_path):
+    """No FATAL line in PostgreSQL's log (a data dir with PG_VERSION and nothing else):
+    it said "cannot start: error:" and nothing after; now the log's last line."""
+    pgdata = tmp_path / "pgdata"
+    pgdata.mkdir()
+    (pgdata / "PG_VERSION").write_text("15\n")
+    run = pipetrack("admin", "list-users", "--data-dir", str(tmp_path), env=NO_URL)
+    assert run.returncode == 1, run.stderr
+    line = _one_line(run)
+    assert line.startswith(f"pipetrack: error: the embedded PostgreSQL in {pgdata} cannot start: ")
+    said = line.split(" cannot start: ", 1)[1]
+    assert "postgresql.conf" in said or str(pgdata / "log") in said, line
