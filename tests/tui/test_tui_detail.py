@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 from textual.widgets import DataTable
-from tuihelp import make_app, notifications, settle, shown
+from tuihelp import make_app, notifications, settle, shown, until
 
 from tui.display import markets_field, split_markets
 from tui.screens import DetailScreen, SnoozeForm, TargetForm
@@ -249,3 +249,36 @@ async def test_detail_opens_at_the_top_on_a_small_screen_and_follows_the_cursor(
             row -= round(history.scroll_y)
             assert area.content_region.y <= row < area.content_region.bottom
         assert history.cursor_row == history.row_count - 1
+
+
+async def test_the_highlighted_change_stays_when_the_data_is_read_again(store, uids, other):
+    """Every data change (a daemon's pull, the minute's refresh) reads the rows again:
+    the highlighted change stays highlighted, in the activity and in a target's history,
+    and Enter opens the target the user chose, even when a new change comes in on top."""
+    from tui.screens import ActivityScreen
+
+    acme = uids["Acme Robotics"]
+    for status in ("Hot", "Active", "Closed"):
+        store.set_status(acme, status, note=f"went {status}")
+    app = make_app(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ActivityScreen)
+        await pilot.press("down", "down")
+        chosen = screen.entries[2].change.change_id
+        other.set_status(uids["Delta Freight"], "Hot")  # another process: read again
+        await until(pilot, lambda: screen.entries[0].name == "Delta Freight")
+        table = screen.query_one("#activity-table")
+        assert screen.entries[table.cursor_row].change.change_id == chosen
+
+        await pilot.press("enter")
+        await settle(pilot)
+        history = app.screen.query_one("#history")
+        await pilot.press("down")
+        chosen = app.screen.history[history.cursor_row].change_id
+        other.set_status(acme, "Hot", note="again")
+        await until(pilot, lambda: app.screen.history[0].note == "again")
+        assert app.screen.history[history.cursor_row].change_id == chosen

@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Footer, Label
 from storage import ActivityEntry
 
 from ..display import shorten
-from ..widgets import NoteBox
+from ..widgets import NoteBox, refill
 from .base import SubScreen
 from .detail import history_row
 
@@ -60,9 +60,8 @@ class ActivityScreen(SubScreen):
     def _show(self, entries: list[ActivityEntry]) -> None:
         self.entries = entries
         table = self.query_one("#activity-table", DataTable)
-        table.clear()
-        for entry in entries:
-            table.add_row(shorten(entry.name, TARGET_WIDTH), *history_row(entry.change))
+        rows = [(shorten(e.name, TARGET_WIDTH), *history_row(e.change)) for e in entries]
+        refill(table, [e.change.change_id for e in entries], rows)
         self._show_note(table.cursor_row)
         title = self.query_one("#activity-title", Label)
         count = f"{len(entries):,}" + (" (the newest)" if len(entries) == ROWS else "")

@@ -16,7 +16,7 @@ from protocol import note_words
 from storage import HistoryEntry, TargetView
 
 from ..display import SYNC_WORD, local_time, markets_text, status_class, status_label
-from ..widgets import NoteBox, ScrollArea, StagnationBadge
+from ..widgets import NoteBox, ScrollArea, StagnationBadge, refill
 from .base import SubScreen
 from .forms import SnoozeForm, TargetFields, TargetForm
 from .status_picker import StatusChoice, StatusPicker
@@ -118,9 +118,7 @@ class DetailScreen(SubScreen):
         self.query_one("#detail-description", Static).update(view.description or "(no description)")
         self.history = list(reversed(history))
         table = self.query_one("#history", DataTable)
-        table.clear()
-        for entry in self.history:
-            table.add_row(*history_row(entry))
+        refill(table, [e.change_id for e in self.history], [history_row(e) for e in self.history])
         self._show_note(table.cursor_row)
 
     @on(DataTable.RowHighlighted, "#history")

@@ -5,6 +5,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from .fitting import FittingLabel
+from .refill import refill
 from .sync_bar import SyncBar
 from .target_table import TargetTable
 
@@ -36,4 +37,5 @@ __all__ = [
     "StagnationBadge",
     "SyncBar",
     "TargetTable",
+    "refill",
 ]
