@@ -10,6 +10,7 @@ from pathlib import Path
 
 import psycopg
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 from protocol import InvalidInput
 
@@ -49,6 +50,9 @@ def run(
     # uvicorn re-raises SIGTERM after its graceful shutdown; make that an exit that
     # unwinds (so an embedded PostgreSQL is stopped) instead of an abrupt death.
     signal.signal(signal.SIGTERM, _exit_on_signal)
+    # A hang-up (the terminal closed, an ssh session dropped) stops it the same way: by
+    # default it killed the process on the spot, the embedded PostgreSQL left running.
+    signal.signal(signal.SIGHUP, _hang_up)
     with open_database(database_url, data_dir) as url:
         # Here first, so a database that cannot be used is one line from the command
         # (inside uvicorn's start-up it was a traceback and exit 3); then a no-op in
@@ -69,8 +73,7 @@ def run(
             kind,
             redact(url),
         )
-        uvicorn.run(
-            "server.app:app_from_env",
+        options = dict(
             factory=True,
             host=host,
             port=port,
@@ -79,6 +82,11 @@ def run(
             access_log=access_log,
             timeout_graceful_shutdown=5,
         )
+        if workers == 1:
+            uvicorn.run("server.app:app_from_env", **options)
+        else:  # as uvicorn.run does, with a supervisor that stops on a hang-up
+            config = uvicorn.Config("server.app:app_from_env", **options)
+            _Workers(config, sockets=[config.bind_socket()]).run()
 
 
 #: Connections left for admin commands (and a psql) when --workers × (--db-connections +
@@ -128,3 +136,20 @@ def check_port(host: str, port: int) -> None:
 
 def _exit_on_signal(signum, frame) -> None:
     raise SystemExit(0)
+
+
+def _hang_up(signum, frame) -> None:
+    """SIGHUP: stop as on SIGTERM (uvicorn's graceful shutdown when it runs, then
+    :func:`_exit_on_signal`)."""
+    log.info("hang-up (SIGHUP: the terminal closed?): stopping")
+    signal.raise_signal(signal.SIGTERM)
+
+
+class _Workers(Multiprocess):
+    """uvicorn's supervisor of ``--workers`` processes, but SIGHUP stops it as SIGTERM
+    does (uvicorn's restarts the workers: the server outlived its terminal, and its
+    embedded PostgreSQL with it)."""
+
+    def handle_hup(self) -> None:
+        log.info("hang-up (SIGHUP: the terminal closed?): stopping")
+        self.should_exit.set()

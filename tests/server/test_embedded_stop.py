@@ -119,3 +119,17 @@ def test_the_last_server_on_a_data_dir_stops_the_restarted_postgres(data_dir, tm
         assert two.health() == 200
         _stopped(two)
         _wait_until(lambda: _postmaster(data_dir) is None)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_hang_up_stops_serve_and_its_postgres(data_dir, tmp_path, workers):
+    """SIGHUP (the terminal closed, an ssh session dropped) killed serve on the spot, the
+    embedded PostgreSQL left running with nothing logged (with --workers, uvicorn
+    restarted the workers instead). Now it stops as on SIGTERM."""
+    with ServerProcess(None, data_dir=data_dir, log_dir=tmp_path, workers=workers) as srv:
+        assert _postmaster(data_dir)
+        srv._proc.send_signal(signal.SIGHUP)
+        assert srv._proc.wait(30) == 0
+        srv._proc = None
+        assert "hang-up (SIGHUP" in srv.log_text()
+    _wait_until(lambda: _postmaster(data_dir) is None)
