@@ -355,6 +355,9 @@ async def test_an_empty_list_says_what_to_do(store, other):
         await pilot.press("slash", *"zz")
         await settle(pilot)
         assert empty.display and shown(empty).startswith("No targets match “zz”. Press esc")
+        search = app.screen.query_one("#search")  # still in sight while the user types
+        assert search.region.height and not search.region.overlaps(empty.region)
+        assert app.screen.query_one("#targets").region.y >= empty.region.bottom
         await pilot.press("escape")
         await settle(pilot)
         assert not empty.display
