@@ -193,3 +193,17 @@ async def test_a_long_filter_counts_its_markets_in_the_bar_before_it_is_cut(stor
         wide.screen.requery(TargetQuery(markets=markets))
         await settle(pilot)
         assert "· market APAC, EU, LATAM, US " in bottom_bar(wide)
+
+
+async def test_the_marked_count_shows_whatever_the_filter(store, uids):
+    """`b` acts on the marked rows: their count stays in the bar when a long filter is
+    cut (it came after the filter, and went with it)."""
+    markets = ("APAC", "EU", "LATAM", "US")
+    app = make_app(store)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        app.screen.requery(TargetQuery(statuses=("Passed", "Cold"), markets=markets, search="o"))
+        await settle(pilot)
+        await pilot.press("space", "down", "space")
+        await settle(pilot)
+        assert " · 2 marked · " in bottom_bar(app), bottom_bar(app)

@@ -203,8 +203,9 @@ class ListingScreen(AppScreen):
         marked = f" · {len(table.marked):,} marked" if table.marked else ""
         # The filter in full, else with its markets counted when that does not fit the
         # bar (the bar only: the empty list and the bulk preview say it in full).
+        # the marked count before the filter: the bar cuts its end, and `b` acts on them
         texts = [
-            f"{shown} of {plural(self.grand_total, 'target')} · {words}{marked}"
+            f"{shown} of {plural(self.grand_total, 'target')}{marked} · {words}"
             for words in dict.fromkeys(
                 describe_filter(self.target_query, count_markets=count) for count in (False, True)
             )
