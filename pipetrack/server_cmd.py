@@ -314,7 +314,8 @@ def _database_errors(database_url: str | None) -> Iterator[None]:
         raise typer.Exit(1) from None
     except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ReadOnlySqlTransaction) as err:
         # the database as it is cannot be pipetrack's: exit 1, what to change
-        said = refusal(database_url, err) if database_url else f"the embedded database: {err}"
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        said = refusal(database_url, err) if database_url else f"the embedded database: {first}"
         typer.echo(f"pipetrack: error: {said}", err=True)
         raise typer.Exit(1) from None
     except psycopg.OperationalError as err:
