@@ -21,6 +21,17 @@ async def open_detail(pilot, row: int = 0) -> DetailScreen:
     return screen
 
 
+async def open_activity(pilot):
+    from tui.screens import ActivityScreen
+
+    await settle(pilot)
+    await pilot.press("a")
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, ActivityScreen)
+    return screen
+
+
 async def test_detail_shows_description_markets_and_history(store, uids):
     store.set_status(uids["Acme Robotics"], "Hot", note="budget approved")
     app = make_app(store)
@@ -205,17 +216,12 @@ async def test_activity_shows_the_weeks_changes_newest_first_and_opens_a_target(
 
 async def test_activity_shows_the_highlighted_changes_note_in_full_at_80x24(store, uids):
     """The Note column is off an 80-column screen: the note shows under the table."""
-    from tui.screens import ActivityScreen
 
     long_note = "they asked for a quote on the whole fleet and we sent it the same afternoon"
     store.set_status(uids["Acme Robotics"], "Hot", note=long_note)
     app = make_app(store)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("a")
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, ActivityScreen)
+        screen = await open_activity(pilot)
         note = screen.query_one("#history-note")
         assert note.display
         assert shown(note, width=78).split() == (
@@ -255,18 +261,13 @@ async def test_the_highlighted_change_stays_when_the_data_is_read_again(store, u
     """Every data change (a daemon's pull, the minute's refresh) reads the rows again:
     the highlighted change stays highlighted, in the activity and in a target's history,
     and Enter opens the target the user chose, even when a new change comes in on top."""
-    from tui.screens import ActivityScreen
 
     acme = uids["Acme Robotics"]
     for status in ("Hot", "Active", "Closed"):
         store.set_status(acme, status, note=f"went {status}")
     app = make_app(store)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("a")
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, ActivityScreen)
+        screen = await open_activity(pilot)
         await pilot.press("down", "down")
         chosen = screen.entries[2].change.change_id
         other.set_status(uids["Delta Freight"], "Hot")  # another process: read again
