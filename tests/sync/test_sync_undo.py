@@ -14,6 +14,14 @@ def made(device: Device, *args: str) -> str:
     return result.stdout.strip()
 
 
+def on_both(a: Device, b: Device, name: str, status: str) -> str:
+    """A target Alice made with ``status``, synced to both devices; its uid."""
+    uid = made(a, "add", name, "--status", status)
+    a.sync_once()
+    b.sync_once()
+    return uid
+
+
 def test_undo_leaves_a_teammates_change_back_to_the_same_status(a: Device, b: Device) -> None:
     """Bob moved Echo Labs to Closed and back to Hot, the status Alice had set: an undo
     of hers would overwrite his "back on" with Cold. It undoes nothing and says why."""
@@ -38,9 +46,7 @@ def test_taking_theirs_drops_an_undo_made_before_the_conflict_was_known(
 ) -> None:
     """Bob set Passed and undid it offline; Alice had made it Hot. Bob takes theirs: the
     target stays Hot on every device (his undo must not go out and turn it to Active)."""
-    uid = made(a, "add", "Fjord Analytics", "--status", "Active")
-    a.sync_once()
-    b.sync_once()
+    uid = on_both(a, b, "Fjord Analytics", "Active")
     made(a, "set", uid, "Hot", "--note", "a")
     a.sync_once()
     made(b, "set", uid, "Passed", "--note", "b")
@@ -63,9 +69,7 @@ def test_the_same_status_set_on_two_devices_says_which_one_the_server_kept(
     """Both set Hot offline, each with a note; Bob's reached the server first. Alice's
     converged: nothing was recorded for it there, so her history must not call it
     synced (her note is only on her laptop), and the team sees Bob's."""
-    uid = made(a, "add", "Helios Solar", "--status", "Cold")
-    a.sync_once()
-    b.sync_once()
+    uid = on_both(a, b, "Helios Solar", "Cold")
     made(a, "set", uid, "Hot", "--note", "alice says hot")
     made(b, "set", uid, "Hot", "--note", "bob says hot")
     b.sync_once()
@@ -116,9 +120,7 @@ def test_a_change_after_one_that_converged_builds_on_it(a: Device, b: Device) ->
     """Alice and Bob both set Hot offline, then Bob went on to Active. Alice's Hot reached
     the server first, so Bob's Hot converged: his Active builds on it, nobody changed
     the target since, and it is applied, not a conflict over his own change."""
-    uid = made(a, "add", "Lima Ltd", "--status", "Cold")
-    a.sync_once()
-    b.sync_once()
+    uid = on_both(a, b, "Lima Ltd", "Cold")
     made(a, "set", uid, "Hot")
     made(b, "set", uid, "Hot")
     made(b, "set", uid, "Active")
