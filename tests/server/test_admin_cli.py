@@ -23,6 +23,16 @@ from tests.support.server import ServerProcess
 
 from .client import create, set_status
 
+#: Every admin command, with the arguments it needs (tests of what they all refuse).
+ADMIN_COMMANDS = (
+    ("admin", "add-user", "carol"),
+    ("admin", "list-users"),
+    ("admin", "disable-user", "carol"),
+    ("admin", "new-token", "carol"),
+    ("admin", "stats"),
+    ("admin", "reset-cursors"),
+)
+
 
 def pipetrack(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     """The real command in its own process."""

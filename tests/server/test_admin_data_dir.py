@@ -7,16 +7,8 @@ import stat
 
 from tests.support.server import ServerProcess, free_port
 
-from .test_admin_cli import pipetrack
+from .test_admin_cli import ADMIN_COMMANDS, pipetrack
 
-ADMIN_COMMANDS = (
-    ("admin", "add-user", "carol"),
-    ("admin", "list-users"),
-    ("admin", "disable-user", "carol"),
-    ("admin", "new-token", "carol"),
-    ("admin", "stats"),
-    ("admin", "reset-cursors"),
-)
 NO_URL = {"PIPETRACK_DATABASE_URL": ""}
 
 

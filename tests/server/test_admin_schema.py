@@ -8,16 +8,9 @@ import psycopg
 
 from server.migrate import NOT_PIPETRACKS, apply_migrations, migration_files
 
-from .test_admin_cli import cli, pipetrack
+from .test_admin_cli import ADMIN_COMMANDS, cli, pipetrack
 
-COMMANDS = (
-    ("admin", "add-user", "carol"),
-    ("admin", "list-users"),
-    ("admin", "disable-user", "carol"),
-    ("admin", "new-token", "carol"),
-    ("admin", "stats"),
-    ("admin", "reset-cursors"),
-)
+COMMANDS = ADMIN_COMMANDS
 READ_ONLY = (("admin", "list-users"), ("admin", "stats", "--json"))
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from server.db import redact
 
-from .test_admin_cli import pipetrack
+from .test_admin_cli import ADMIN_COMMANDS, pipetrack
 
 MALFORMED = {
     "mysql://u:SECRETPW@h/db": "cannot use 'mysql://u@h/db': not a postgresql:// URL",
@@ -33,15 +33,7 @@ MALFORMED = {
     ),
     "host=h sslpassword=SECRETPW port=abc": "port=abc sslpassword=***': port 'abc'",
 }
-COMMANDS = (
-    ("serve", "--port", "1"),  # the URL is checked before the port
-    ("admin", "add-user", "carol"),
-    ("admin", "list-users"),
-    ("admin", "disable-user", "carol"),
-    ("admin", "new-token", "carol"),
-    ("admin", "stats"),
-    ("admin", "reset-cursors"),
-)
+COMMANDS = (("serve", "--port", "1"), *ADMIN_COMMANDS)  # the URL is checked before the port
 
 
 @pytest.mark.parametrize("n, url", list(enumerate(MALFORMED)))

@@ -116,13 +116,18 @@ async def test_filter_not_synced_yet(store, uids, clock):
         assert len(names(app)) == 10
 
 
+async def open_filter(pilot) -> FilterForm:
+    await settle(pilot)
+    await pilot.press("f")
+    form = pilot.app.screen
+    assert isinstance(form, FilterForm)
+    return form
+
+
 async def test_filter_sort_and_mouse(store, uids):
     app = make_app(store)
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        await pilot.press("f")
-        form = app.screen
-        assert isinstance(form, FilterForm)
+        form = await open_filter(pilot)
         form.query_one("#statuses").select("Hot")
         form.query_one("#markets").select("US")
         await pilot.click("#ok")
@@ -286,10 +291,7 @@ async def test_a_new_target_is_selected_or_said_to_be_outside_the_filter(store, 
 async def test_the_filter_form_applies_with_ctrl_s_from_any_field(store, uids):
     app = make_app(store)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("f")
-        form = app.screen
-        assert isinstance(form, FilterForm)
+        form = await open_filter(pilot)
         assert "ctrl+s apply" in shown(form.query_one("#filter-keys"))  # the keys are told
         await pilot.press("enter", "down", "down", "down", "space")  # Passed and Hot ticked
         assert form.focused is form.query_one("#statuses")
