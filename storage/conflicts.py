@@ -190,6 +190,11 @@ def _follows(ctx: Ctx, row: Outbox, status: str | None) -> None:
     )
     if after is not None:
         a.update(old_status=status).where(a.change_id == after.change_id).execute()
+        # its undo, waiting too, brings back what it now follows
+        undo = (o.target == row.target) & (o.note == f"{UNDO_NOTE}{after.change_id}")
+        o.update(status=status).where(undo & (o.state == "pending")).execute()
+        undone = (a.target == row.target) & (a.note == f"{UNDO_NOTE}{after.change_id}")
+        a.update(new_status=status).where(undone & (a.origin == "local")).execute()
 
 
 def _drop_undos_of(ctx: Ctx, row: Outbox) -> None:

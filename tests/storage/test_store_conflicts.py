@@ -191,6 +191,34 @@ def test_a_change_waiting_behind_a_settled_conflict_follows_what_was_settled(sto
     assert store.undo_last().target.status == "Passed"
 
 
+def test_an_undo_of_a_change_waiting_behind_a_settled_conflict_brings_back_the_settled(
+    store, clock
+):
+    """Closed (conflict: sam made it Passed), then Hot and its undo waiting behind it
+    (back to Closed). Settled on Active: Hot follows Active, and its undo brings back
+    Active, not the Closed the user gave up (the demo's story, found by driving it)."""
+    t = store.create_target("Driftwood", status="Cold")
+    [create] = store.take_batch()
+    store.apply_push_results([result(create, "applied", state(t.uid, 1, clock.now, status="Cold"))])
+    closed = store.set_status(t.uid, "Closed")
+    store.set_status(t.uid, "Hot", note="x")
+    store.undo_last()
+    first, *held = store.take_batch()
+    theirs = state(t.uid, 2, clock.now, status="Passed", by="sam")
+    store.apply_push_results(
+        [result(first, "conflict", theirs), *(result(c, "blocked") for c in held)]
+    )
+
+    view = store.resolve_conflict(closed.change_id, "Active", note="met halfway")
+
+    assert [c.status for c in store.take_batch()] == ["Active", "Hot", "Active"]
+    assert view.status == "Active"
+    assert [(h.old_status, h.new_status) for h in store.history(t.uid)][-2:] == [
+        ("Active", "Hot"),
+        ("Hot", "Active"),
+    ]
+
+
 def test_undo_leaves_a_change_waiting_behind_a_rejected_new_target(store, clock):
     t = store.create_target("Tango", status="Cold")
     store.set_status(t.uid, "Hot")
