@@ -198,9 +198,9 @@ def _follows(ctx: Ctx, row: Outbox, status: str | None) -> None:
 
 
 def _drop_undos_of(ctx: Ctx, row: Outbox) -> None:
-    """Drop the pending undos of ``row``'s change, which is dropped or replaced: an undo
-    made while it waited in a conflict would otherwise go out on its own and overwrite
-    what the user settled on (the teammate's status, or the one chosen instead)."""
+    """Drop the pending undos of ``row``'s change, whose conflict the user settles now:
+    an undo made before the conflict was known would otherwise go out after it and
+    overwrite what the user settled on (theirs, mine, or the status chosen instead)."""
     o = ctx.m.outbox
     undos = o.select().where(
         (o.target == row.target) & (o.id > row.id) & (o.note == f"{UNDO_NOTE}{row.change_id}")
@@ -222,9 +222,7 @@ def resolve_conflict(
         target = query.load(ctx, row.target)
         theirs = _theirs(row)
         version = theirs.version if theirs else (target.server_version or 0)
-        # an undo of the change, made before the conflict was known, goes: what the user
-        # settles on now is their latest word on it (sent, it would overwrite that)
-        _drop_undos_of(ctx, row)
+        _drop_undos_of(ctx, row)  # what the user settles on now is their latest word
         if key == "theirs":
             _drop(ctx, row)
             settled = target.server_status if theirs is None else theirs.status
