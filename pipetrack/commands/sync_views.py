@@ -185,11 +185,6 @@ def _settled_text(c: ConflictView | None, after: TargetView, choice: str) -> str
     return f"{after.name}: resolved, the server's {fields} kept (your edit dropped)"
 
 
-def _conflict_of(found: list[ConflictView], change_id: str) -> ConflictView | None:
-    """The conflict ``change_id`` (or a prefix of it) names, once the store found it."""
-    return _named(found, change_id)
-
-
 def _named(found: list[Any], change_id: str) -> Any:
     """The item of ``found`` (conflicts, rejected changes) ``change_id`` or a prefix of
     it names, once the store found it."""
@@ -260,7 +255,7 @@ def resolve(
         with open_store(ctx) as store, _pointing_to("conflicts"):
             found = store.conflicts()
             after = store.resolve_conflict(change_id, choice, note)
-        show(after, as_json, _settled_text(_conflict_of(found, change_id), after, choice))
+        show(after, as_json, _settled_text(_named(found, change_id), after, choice))
         return
     with open_store(ctx) as store:
         _refuse_a_status_for_an_edit(store.conflicts(), choice)
