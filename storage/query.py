@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
@@ -209,8 +209,10 @@ def _where(query: Any, conditions: list[Any]) -> Any:
     return query.where(*conditions) if conditions else query
 
 
-def build_list(ctx: Ctx, q: TargetQuery, now: datetime) -> Any:
-    query = _where(ctx.m.target.select(*_view_columns(ctx)), _filters(ctx, q, now, listing=True))
+def build_list(ctx: Ctx, q: TargetQuery, now: datetime, columns: Sequence[Any] = ()) -> Any:
+    """The list query of ``q``, selecting ``columns`` (default: what a view needs)."""
+    selected = columns or _view_columns(ctx)
+    query = _where(ctx.m.target.select(*selected), _filters(ctx, q, now, listing=True))
     query = query.order_by(*_order(ctx, q))
     if q.offset:
         query = query.offset(q.offset)
@@ -280,6 +282,18 @@ def iter_targets(ctx: Ctx, q: TargetQuery) -> Iterator[TargetView]:
         sql, params = build_list(ctx, q, now).sql()
         for row in ctx.db.execute_sql(sql, params):
             yield to_view(_decode(row), now, cut)
+
+
+def position(ctx: Ctx, q: TargetQuery, uid: str) -> int | None:
+    """Where target ``uid`` is in :func:`list_targets` of ``q`` (0 first), None when
+    ``q`` does not hold it: the uids alone, in the list's order (no view made per row)."""
+    now = ctx.now()
+    with ctx.read():
+        sql, params = build_list(ctx, q, now, columns=[ctx.m.target.uid]).sql()
+        for index, (found,) in enumerate(ctx.db.execute_sql(sql, params)):
+            if found == uid:
+                return index
+    return None
 
 
 def count_targets(ctx: Ctx, q: TargetQuery) -> int:

@@ -258,6 +258,11 @@ class Store:
         (``contextlib.closing``) before the store when the rows may not all be taken."""
         return reads.iter_targets(self._ctx, query)
 
+    def position(self, uid: str, query: TargetQuery = TargetQuery()) -> int | None:
+        """The row number of target ``uid`` in :meth:`list_targets` of ``query`` (None:
+        not in it), e.g. to select a target just made."""
+        return reads.position(self._ctx, query, uid)
+
     def list_targets(self, query: TargetQuery = TargetQuery()) -> list[TargetView]:
         """Indexed SQL query (filter, sort, offset, limit); fast at 100,000 targets."""
         return reads.list_targets(self._ctx, query)

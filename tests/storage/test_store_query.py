@@ -385,3 +385,15 @@ def test_iter_targets_gives_what_list_targets_gives_a_row_at_a_time(store, sampl
     with closing(other.iter_targets()) as rows:
         assert next(rows).name
     other.close()
+
+
+def test_position_is_the_row_the_list_shows_a_target_on(store):
+    """What the TUI selects a new target by: its row in the list as sorted and filtered,
+    None when the filter leaves it out."""
+    for name, status in (("Delta", "Hot"), ("Alpha", "Cold"), ("Charlie", "Hot"), ("Bravo", None)):
+        store.create_target(name, status=status)
+    for query in (TargetQuery(), TargetQuery(statuses=("Hot",)), TargetQuery(sort="status")):
+        listed = [t.uid for t in store.list_targets(query)]
+        assert [store.position(uid, query) for uid in listed] == list(range(len(listed)))
+    bravo = store.resolve("Bravo").uid
+    assert store.position(bravo, TargetQuery(statuses=("Hot",))) is None
