@@ -162,14 +162,21 @@ def conflict_row(c: ConflictView) -> tuple[str, ...]:
         theirs,
         c.theirs_changed_by or "",
         local_time(c.theirs_changed_at),
+        notes_text(c.mine_note, c.theirs_note),
     )
 
 
+def notes_text(mine: str | None, theirs: str | None) -> str:
+    """Both sides' notes in one cell, each said whose: ``mine: … · theirs: …``."""
+    said = [f"{whose}: {note}" for whose, note in (("mine", mine), ("theirs", theirs)) if note]
+    return " · ".join(said)
+
+
 CONFLICTS = ListSpec(
-    columns=("CHANGE", "TARGET", "BASE", "MINE", "MINE AT", "THEIRS", "BY", "THEIRS AT"),
+    columns=("CHANGE", "TARGET", "BASE", "MINE", "MINE AT", "THEIRS", "BY", "THEIRS AT", "NOTES"),
     row=conflict_row,
     empty="no conflicts",
-    shrink=("BY", "TARGET", "THEIRS", "MINE"),
+    shrink=("NOTES", "BY", "TARGET", "THEIRS", "MINE"),
     hint="resolve each with: pipetrack resolve CHANGE_ID --mine | --theirs | --status S",
 )
 

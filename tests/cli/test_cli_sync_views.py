@@ -188,8 +188,19 @@ def test_conflicts_table_shows_base_mine_theirs_and_who(cli: Cli, conflict: dict
     assert row.startswith(conflict["change_id"][:8] + "  Acme")
     for text in ("Acme", "Cold v1", "Hot", "Active v2", "bob"):
         assert text in row
+    assert row.endswith("mine: call went well")  # the note, as --json has it
     assert "pipetrack resolve" in run.stderr
     assert cli("status", "--json").json()["conflicts"] == 1
+
+
+def test_the_notes_cell_says_whose_each_note_is() -> None:
+    from pipetrack.commands.sync_views import notes_text
+
+    assert notes_text("call went well", "they signed") == (
+        "mine: call went well · theirs: they signed"
+    )
+    assert notes_text(None, "they signed") == "theirs: they signed"
+    assert notes_text(None, None) == ""
 
 
 def test_an_edit_conflict_reads_as_details_in_the_table(cli: Cli, store: Store) -> None:
