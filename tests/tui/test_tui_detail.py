@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from textual.widgets import DataTable
@@ -157,6 +157,21 @@ def test_what_people_type_in_the_markets_field():
     assert split_markets(" , EU ,, ") == ["EU"]
 
 
+def test_the_stale_cell_shows_a_snooze_ahead_of_a_fresh_target_not_a_past_one() -> None:
+    from storage import TargetView
+    from tui.display import badge, utc_today
+
+    def fresh(snoozed_until: date | None) -> TargetView:
+        since = datetime.now(UTC) - timedelta(days=2)
+        return TargetView(
+            "u1", "Acme", "", (), "Cold", since, 2, "fresh", "synced", 1, snoozed_until
+        )
+
+    assert badge(fresh(utc_today() + timedelta(days=3))) == "z 2d"
+    assert badge(fresh(utc_today())) == ""  # the snooze is over
+    assert badge(fresh(None)) == ""
+
+
 async def test_snooze_and_status_from_the_detail_screen(store, uids):
     acme = uids["Acme Robotics"]  # stale: Cold for 120 days
     app = make_app(store)
@@ -182,6 +197,7 @@ async def test_snooze_and_status_from_the_detail_screen(store, uids):
         # fresh in its new status: the snooze is said as such, not as "fresh until …"
         badge_text = shown(screen.query_one("#detail-badge"))
         assert badge_text.endswith(f"fresh · snoozed until {until.isoformat()}"), badge_text
+        assert badge_text.startswith("z 0d "), badge_text  # the list's Stale cell too
         assert screen.query_one("#history", DataTable).get_row_at(0)[5] == "kick-off"
 
 
