@@ -201,6 +201,11 @@ async def test_bulk_change_previews_the_count_before_writing(store, uids):
         assert {store.resolve(name).status for name in matching} == {"Passed"}
         assert len(store.take_batch()) == 2 + len(matching)
 
+        await pilot.press("t", "b")  # no filter at all: "all N targets"
+        assert f"This changes the status of all {len(uids)} targets." in shown(
+            app.screen.query_one("#preview")
+        )
+
 
 async def test_undo_after_a_bulk_change_takes_back_all_of_it(store, uids):
     before = {name: store.get(uid).status for name, uid in uids.items()}

@@ -214,11 +214,7 @@ class PipelineScreen(ListingScreen):
         if not count:
             self.notify("No targets to change")
             return
-        scope = (
-            f"{plural(count, 'marked target')}"
-            if marked
-            else f"{plural(count, 'target')} matching {describe_filter(self.target_query)}"
-        )
+        scope = plural(count, "marked target") if marked else self._bulk_scope(count)
 
         def chosen(choice: StatusChoice | None) -> None:
             if choice is not None:
@@ -233,6 +229,14 @@ class PipelineScreen(ListingScreen):
             allow_none=True,
         )
         self.app.push_screen(picker, chosen)
+
+    def _bulk_scope(self, count: int) -> str:
+        """The targets a bulk change without marks takes: ``all 12 targets`` with no
+        filter, ``5 targets matching status Hot`` with one."""
+        words = describe_filter(self.target_query)
+        if words == "all":
+            return f"all {plural(count, 'target')}"
+        return f"{plural(count, 'target')} matching {words}"
 
     def bulk_change(
         self, uids: list[str] | None, pager: TargetPager, choice: StatusChoice, count: int
