@@ -74,6 +74,10 @@ Play the second device, teammate "{SECOND}" (each line in its own terminal or wi
   {sam}
 Sam's change shows up in the demo's TUI within a second, and yours on sam's side.
 
+The admin's side of the same server (its embedded PostgreSQL is in {dirs.postgres}):
+  {command()} admin stats --data-dir {shlex.quote(str(dirs.postgres))}
+  {command()} admin list-users --data-dir {shlex.quote(str(dirs.postgres))}
+
 These lines are saved in {dirs.instructions}.
 To stop everything the demo started: q in the TUI (with --no-tui: Ctrl-C here).
 """

@@ -7,7 +7,9 @@ every process the demo started, and a second run reusing what the first seeded.
 
 from __future__ import annotations
 
+import json
 import shlex
+import subprocess
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -81,6 +83,13 @@ def test_demo_seeds_plays_two_devices_stops_everything_and_is_reused(demo, tmp_p
         return demo.json("list", "--search", target["name"])[0]["status"] == "Hot"
 
     wait_until(seen_by_demo, 20, 0.2, "sam's change in the demo profile")
+
+    # ---- the admin's side, with the printed command -----------------------------------
+    stats = shlex.split(next(line for line in demo.lines if " admin stats " in line))
+    assert Path(stats[-1]) == demo.data / "postgres"
+    admin = subprocess.run([*stats, "--json"], capture_output=True, text=True, timeout=60)
+    assert admin.returncode == 0, admin.stderr
+    assert json.loads(admin.stdout)["targets"] == TARGETS + 1  # the seed and sam's lead
 
     # ---- Ctrl-C stops everything it started ---------------------------------------------
     assert demo.interrupt() == 0
