@@ -140,18 +140,26 @@ async def test_an_edit_conflict_shows_both_details_and_offers_no_other_status(st
     from tuihelp import _last_change, server_state  # noqa: PLC2701
 
     uid = uids["Acme Robotics"]
-    store.edit_target(uid, description="Mine: humanoid robots.")
+    store.edit_target(uid, description="Mine: humanoid robots.", markets=["EU", "US", "APAC"])
     change = _last_change(store, uid)
     theirs = server_state(store.get(uid), 9, by="bob")
     theirs.description = "Bob's: warehouse robots, EU only."
+    theirs.markets = ["EU"]
     store.apply_push_results(
         [Result(change_id=change.change_id, outcome="conflict", target=theirs)]
     )
     app = make_app(store)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_conflicts(pilot)
-        text = shown(screen.query_one("#compare"))
-        assert "Details" in text and "humanoid" in text and "Bob's" in text, text
+        compare = screen.query_one("#compare")
+        text = shown(compare, compare.size.width)
+        # a row per field, mine beside theirs: no Base column squeezing them a word a line
+        assert text.splitlines()[2].split() == ["Mine", "Theirs"], text
+        rows = {line.split()[0]: line for line in text.splitlines()[4:] if line.strip()}
+        assert rows["description"].split()[1:3] == ["Mine:", "humanoid"], text
+        assert "Bob's:" in rows["description"], text
+        assert rows["markets"].split()[1:] == ["EU,", "US,", "APAC", "EU"], text
+        assert rows["Version"].split()[1:] == ["on", "v1", "v9"], text
         assert "Status" not in text and "choose another status" not in text, text
         listed = str(screen.query_one("#items").get_option_at_index(1).prompt)  # under its heading
         assert "mine edit" in listed and "theirs an edit" in listed, listed

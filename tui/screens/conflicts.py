@@ -43,23 +43,30 @@ def _what(op: str, status: str | None, fields: dict[str, Any] | None) -> str:
 
 
 def conflict_panel(conflict: ConflictView) -> Group:
+    """Base, mine and theirs side by side. An edit's fields get a row each (the values
+    are sentences: three columns of them wrap into a word a line on 80 columns), and no
+    Base column: the server's base values of an edit are not known here."""
+    edit = conflict.op == "edit"  # the details met a teammate's, not the status
     table = Table(expand=True, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.add_column("", style="bold", no_wrap=True)
-    for title in ("Base", "Mine", "Theirs"):
+    for title in ("Mine", "Theirs") if edit else ("Base", "Mine", "Theirs"):
         table.add_column(title, ratio=1)
-    mine = _what(conflict.op, conflict.mine_status, conflict.mine_fields)
-    edit = conflict.op == "edit"  # the details met a teammate's, not the status
+
+    def row(label: str, base: str, mine: str, theirs: str) -> None:
+        table.add_row(label, *((mine, theirs) if edit else (base, mine, theirs)))
+
     if edit:
-        table.add_row("Details", "", mine, _fields(conflict.theirs_fields) or "?")
+        mine, theirs = conflict.mine_fields or {}, conflict.theirs_fields or {}
+        for key in sorted(mine.keys() | theirs.keys()):
+            row(key, "", _value(mine.get(key)) or "—", _value(theirs.get(key)) or "—")
+        row("Version", "", f"on v{conflict.base_version or '—'}", f"v{conflict.theirs_version}")
     else:
         base, theirs = status_label(conflict.base_status), status_label(conflict.theirs_status)
-        table.add_row("Status", base, mine, theirs)
-    table.add_row("Version", str(conflict.base_version or "—"), "", str(conflict.theirs_version))
-    table.add_row("Who", "", "you", conflict.theirs_changed_by or "?")
-    table.add_row(
-        "When", "", local_time(conflict.mine_changed_at), local_time(conflict.theirs_changed_at)
-    )
-    table.add_row("Note", "", note_words(conflict.mine_note), note_words(conflict.theirs_note))
+        row("Status", base, _what(conflict.op, conflict.mine_status, conflict.mine_fields), theirs)
+        row("Version", str(conflict.base_version or "—"), "", str(conflict.theirs_version))
+    row("Who", "", "you", conflict.theirs_changed_by or "?")
+    row("When", "", local_time(conflict.mine_changed_at), local_time(conflict.theirs_changed_at))
+    row("Note", "", note_words(conflict.mine_note), note_words(conflict.theirs_note))
     title = Text.assemble((conflict.name, "bold"), f"  conflicting {op_words(conflict.op)}")
     choices = "m keep mine · t take theirs" + ("" if edit else " · a choose another status")
     hint = Text(choices, style="dim")
