@@ -92,12 +92,15 @@ def _migration_lock(conn: psycopg.Connection) -> Iterator[None]:
 
 
 def _apply(conn: psycopg.Connection, through: int | None) -> list[str]:
+    """Apply what the database lacks. A current schema needs no CREATE right: a role the
+    owner granted only the tables' rows (least privilege) runs ``serve`` on it."""
     applied_now: list[str] = []
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
-        " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
-    )
+    if conn.execute("SELECT to_regclass('schema_migrations')").fetchone()[0] is None:
+        conn.execute(
+            "CREATE TABLE schema_migrations ("
+            " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+            " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+        )
     done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
     for version, name, sql in migration_files():
         if version in done or (through is not None and version > through):
@@ -176,4 +179,7 @@ def _pipetrack_versions(conn: psycopg.Connection) -> list[int] | None:
     rows = conn.execute("SELECT version, name FROM schema_migrations").fetchall()
     if not all(_NAME.match(name) and int(name[:4]) == version for version, name in rows):
         return None
+    ours = {version: name for version, name, _ in migration_files()}
+    if any(ours.get(version, name) != name for version, name in rows):
+        return None  # another tool's numbered files, not the ones this pipetrack ships
     return [version for version, _ in rows]

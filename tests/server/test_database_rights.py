@@ -15,8 +15,9 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from server.migrate import apply_migrations
 from server.users import add_user
-from tests.support.server import free_port
+from tests.support.server import ServerProcess, free_port
 
+from .client import Device, create
 from .test_admin_cli import pipetrack
 
 PASSWORD = "LIMPW" + uuid.uuid4().hex[:8]
@@ -79,6 +80,27 @@ def test_a_user_that_may_not_create_tables_is_told_what_to_grant(database_url, l
         assert line.startswith(f"pipetrack: error: user {role!r} may not ") and (
             "the database's owner" in line
         ), line
+
+
+def test_a_role_granted_only_the_rows_serves_a_current_schema(database_url, limited, tmp_path):
+    """Least privilege: the owner makes the schema, the server's role may read and write
+    rows but not create tables. Before, ``serve`` asked for CREATE all the same."""
+    role, url = limited
+    apply_migrations(database_url)
+    token = add_user(database_url, "quinn")
+    grants = (
+        "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}",
+        "GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {}",
+    )
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for grant in grants:
+            conn.execute(sql.SQL(grant).format(sql.Identifier(role)))
+    with ServerProcess(url, log_dir=tmp_path) as srv, Device(srv, token) as device:
+        assert srv.health() == 200
+        assert device.push_one(create(name="Least Privilege Ltd"))["outcome"] == "applied"
+        assert [t["name"] for t in device.pull()["targets"]] == ["Least Privilege Ltd"]
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM targets").fetchone()[0] == 1
 
 
 def test_a_read_only_database_says_give_the_primary(database_url):

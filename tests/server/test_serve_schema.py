@@ -56,6 +56,17 @@ def test_serve_refuses_another_applications_tables_and_takes_the_database_emptie
     _serve_refused(database_url, NOT_OURS)
     assert _tables(database_url) == ["schema_migrations"]
 
+    # even with pipetrack's columns and numbered names: not the files pipetrack ships
+    with psycopg.connect(database_url) as conn:
+        conn.execute("DROP TABLE schema_migrations")
+        conn.execute(
+            "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        conn.execute("INSERT INTO schema_migrations (version, name) VALUES (1, '0001_users.sql')")
+    _serve_refused(database_url, NOT_OURS)
+    assert _tables(database_url) == ["schema_migrations"]
+
     with psycopg.connect(database_url) as conn:
         conn.execute("DROP TABLE schema_migrations")
     _served(database_url, tmp_path)  # empty: migrated, as before
