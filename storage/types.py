@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 Stagnation = Literal["fresh", "aging", "stale", "snoozed"]
@@ -13,6 +13,10 @@ SyncMark = Literal["synced", "pending", "conflict", "rejected"]
 EntrySync = Literal["synced", "pending", "conflict", "rejected", "converged"]
 Origin = Literal["local", "server"]
 SortKey = Literal["name", "status", "days", "markets", "sync", "updated"]
+
+
+def utc_today() -> date:
+    return datetime.now(UTC).date()
 
 
 def iso(value: datetime | date | None) -> str | None:
@@ -41,6 +45,12 @@ class TargetView:
     snoozed_until: date | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+
+    @property
+    def snooze_ahead(self) -> bool:
+        """Snoozed till after today (UTC, as the stagnation rules count days): also for a
+        target still fresh, whose ``stagnation`` does not say so."""
+        return self.snoozed_until is not None and self.snoozed_until > utc_today()
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -7,7 +7,7 @@ status); this module only decides how that is drawn.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from rich.cells import cell_len, set_cell_size
@@ -51,14 +51,9 @@ def badge(view: TargetView) -> str:
     """``◐ 25d`` aging, ``⚠ 97d`` stale, ``z 40d`` snoozed, empty when fresh. A fresh
     target snoozed ahead (till after today) shows ``z`` too: the snooze was taken."""
     glyph = BADGE_GLYPH.get(view.stagnation)
-    if glyph is None and view.snoozed_until and view.snoozed_until > utc_today():
+    if glyph is None and view.snooze_ahead:
         glyph = BADGE_GLYPH["snoozed"]
     return f"{glyph} {view.days_in_status}d" if glyph else ""
-
-
-def utc_today() -> date:
-    """Today as the store's stagnation rules count days (UTC)."""
-    return datetime.now(UTC).date()
 
 
 def markets_field(markets: Sequence[str]) -> str:

@@ -27,8 +27,12 @@ def register(app: typer.Typer) -> None:
 
 
 def stagnation_text(target: TargetView) -> str:
+    """``stale``, ``snoozed to 2026-12-19``, ``fresh, snoozed to 2026-12-19`` (a snooze
+    taken ahead, before the target aged)."""
     if target.stagnation == "snoozed" and target.snoozed_until:
         return f"snoozed to {day(target.snoozed_until)}"
+    if target.snooze_ahead:
+        return f"{target.stagnation}, snoozed to {day(target.snoozed_until)}"
     return target.stagnation
 
 

@@ -295,6 +295,14 @@ def test_snooze_hides_a_stale_target_until_the_date_and_clear_ends_it(cli: Cli, 
     assert [t["uid"] for t in cli("stale", "--json").json()] == [uid]
 
 
+def test_a_snooze_taken_ahead_of_a_fresh_target_shows_in_the_list(cli: Cli) -> None:
+    cli("add", "Acme", "--status", "Hot")
+    cli("snooze", "Acme", "+7d")
+    until = (date.today() + timedelta(days=7)).isoformat()
+    (row,) = cli("list").stdout.splitlines()[1:]
+    assert f"fresh, snoozed to {until}" in row, row  # it read "fresh": as if not taken
+
+
 @pytest.mark.parametrize(
     ("args", "says"),
     [

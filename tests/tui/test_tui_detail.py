@@ -159,7 +159,8 @@ def test_what_people_type_in_the_markets_field():
 
 def test_the_stale_cell_shows_a_snooze_ahead_of_a_fresh_target_not_a_past_one() -> None:
     from storage import TargetView
-    from tui.display import badge, utc_today
+    from storage.types import utc_today
+    from tui.display import badge
 
     def fresh(snoozed_until: date | None) -> TargetView:
         since = datetime.now(UTC) - timedelta(days=2)
