@@ -84,7 +84,10 @@ def rejected_panel(rejected: RejectedView) -> Group:
     table = Table(expand=True, show_edge=False, show_header=False, pad_edge=False)
     table.add_column("", style="bold", no_wrap=True)
     table.add_column("", ratio=1)
-    table.add_row("Change", _what(rejected.op, rejected.status, rejected.fields))
+    what = _what(rejected.op, rejected.status, rejected.fields)
+    if rejected.op == "create":  # the status it was made with is not among its fields
+        what += f"\nstatus: {status_label(rejected.status)}"
+    table.add_row("Change", what)
     table.add_row("When", local_time(rejected.changed_at))
     table.add_row("Reason", Text(rejected.reason, style="bold red"))
     title = Text.assemble((rejected.name, "bold"), "  rejected by the server")
