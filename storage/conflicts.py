@@ -25,16 +25,36 @@ if TYPE_CHECKING:
     from protocol.wire import TargetState
 
 
-def _theirs(row: Outbox) -> TargetState | None:
+def _theirs(row: Outbox, target: Target) -> TargetState | None:
+    """The server's side of a conflict: as the push's answer gave it, or newer, once a
+    pull brought a later version (a teammate changed the target again): a conflict
+    shown or settled on the answer's version would be settled on a state gone by, and
+    "keep mine" would meet the newer version as a conflict again. (Who last edited the
+    details is not kept from pulls: unknown then.)"""
     from protocol.wire import TargetState  # pydantic only when a conflict is shown
 
-    return None if row.server_state is None else TargetState.model_validate(row.server_state)
+    answer = None if row.server_state is None else TargetState.model_validate(row.server_state)
+    pulled = target.server_version
+    if pulled is None or (answer is not None and answer.version >= pulled):
+        return answer
+    return TargetState(
+        uid=target.uid,
+        name=target.server_name or target.name,
+        description=target.server_description or "",
+        markets=target.server_markets or [],
+        status=target.server_status,
+        version=pulled,
+        status_changed_at=target.server_status_changed_at,
+        status_changed_by=target.server_status_changed_by,
+        created_at=target.created_at,
+        last_updated=target.server_updated_at or target.updated_at,
+    )
 
 
 def _conflict_view(ctx: Ctx, row: Outbox, target: Target) -> ConflictView:
     a = ctx.m.audit
     audit = a.get_or_none(a.change_id == row.change_id)
-    theirs = _theirs(row)
+    theirs = _theirs(row, target)
     by_status = row.op != "edit"  # who / when of the field the change touches
     theirs_version = theirs.version if theirs else (target.server_version or 0)
     return ConflictView(
@@ -220,7 +240,7 @@ def resolve_conflict(
     with ctx.write():
         row = _find(ctx, change_id, "conflict")
         target = query.load(ctx, row.target)
-        theirs = _theirs(row)
+        theirs = _theirs(row, target)
         version = theirs.version if theirs else (target.server_version or 0)
         _drop_undos_of(ctx, row)  # what the user settles on now is their latest word
         if key == "theirs":

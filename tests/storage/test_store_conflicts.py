@@ -378,11 +378,32 @@ def test_a_conflict_shows_the_teammates_note_once_pulled(store, clock, conflicte
         entry(new_id(), uid, at, old=old[v], new=new[v], version=v, by="carol", entry_id=v, note=n)
         for v, n in notes.items()
     ]
-    store.apply_pull([state(uid, 6, at, name="Acme", status="Hot", by="carol")], history, "c1")
+    store.apply_pull(
+        [state(uid, 5, at, name="Acme", status="Passed", by="carol")], history[:3], "c1"
+    )
     (conflict,) = store.conflicts()
     assert (conflict.theirs_status, conflict.theirs_version) == ("Passed", 5)
     assert conflict.theirs_note == "LOI signed"
     assert conflict.to_json()["theirs"]["note"] == "LOI signed"
+
+
+def test_a_conflict_shows_and_is_settled_on_the_newest_version_pulled(store, clock, conflicted):
+    """carol changed Acme again after the push's answer (v5 Passed): the pull brings v6
+    Hot. The conflict is with v6 now: shown so, and kept mine on v6 (on v5 it met v6 as
+    a conflict again, with a base of v5 said to be Hot)."""
+    uid, hot, closed, _ = conflicted
+    at = clock.now
+    again = entry(new_id(), uid, at, old="Passed", new="Active", version=6, by="dan", note="met")
+    store.apply_pull([state(uid, 6, at, name="Acme", status="Active", by="dan")], [again], "c1")
+    (conflict,) = store.conflicts()
+    assert (conflict.theirs_status, conflict.theirs_version) == ("Active", 6)
+    assert (conflict.theirs_changed_by, conflict.theirs_note) == ("dan", "met")
+    view = store.resolve_conflict(hot, "mine")
+    assert (view.status, view.version) == ("Closed", 6)
+    batch = store.take_batch()
+    assert [(str(c.change_id), c.base_version) for c in batch] == [(hot, 6), (closed, 6)]
+    reissued = [h for h in store.history(uid) if h.change_id == hot][0]
+    assert reissued.old_status == "Active"
 
 
 def test_an_edit_conflict_shows_the_servers_values_of_the_details_it_changes(
