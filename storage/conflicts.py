@@ -62,7 +62,7 @@ def _conflict_view(ctx: Ctx, row: Outbox, target: Target) -> ConflictView:
         target=row.target,
         name=target.name,
         op=row.op,
-        base_status=audit.old_status if audit else None,
+        base_status=audit.old_status if audit else _status_at(ctx, row),
         base_version=row.base_version,
         mine_status=row.status,
         mine_fields=row.fields,
@@ -79,6 +79,23 @@ def _conflict_view(ctx: Ctx, row: Outbox, target: Target) -> ConflictView:
         theirs_note=_their_note(ctx, row, theirs_version) if by_status else None,
         theirs_fields=_their_fields(row, theirs) if not by_status else None,
     )
+
+
+def _status_at(ctx: Ctx, row: Outbox) -> str | None:
+    """The target's status at the version an edit was made on (an edit has no audit row
+    saying it): the last status change the server recorded up to it, as pulled."""
+    a = ctx.m.audit
+    entry = (
+        a.select(a.new_status)
+        .where(
+            (a.target == row.target)
+            & a.server_version.is_null(False)
+            & (a.server_version <= (row.base_version or 0))
+        )
+        .order_by(a.server_version.desc())
+        .first()
+    )
+    return entry.new_status if entry else None
 
 
 def _their_fields(row: Outbox, theirs: TargetState | None) -> dict[str, Any] | None:

@@ -422,3 +422,20 @@ def test_an_edit_conflict_shows_the_servers_values_of_the_details_it_changes(
     assert shown["theirs"]["fields"] == conflict.theirs_fields
     [status] = [c for c in store.conflicts() if c.op == "set_status"]
     assert status.theirs_fields is None and status.to_json()["mine"]["fields"] is None
+
+
+def test_an_edit_conflict_says_the_status_its_base_version_had(store, clock):
+    """An edit has no audit row of its own: its base status is read from the status
+    history up to its base version (it read null, "no status", for a Cold target)."""
+    uid = store.create_target("Gamma", status="Cold").uid
+    [create] = store.take_batch()
+    store.apply_push_results(
+        [result(create, "applied", state(uid, 1, clock.now, name="Gamma", status="Cold"))]
+    )
+    store.edit_target(uid, description="mine")
+    [edit] = store.take_batch()
+    theirs = state(uid, 2, clock.now, name="Gamma", description="carol's", status="Cold")
+    store.apply_push_results([result(edit, "conflict", theirs)])
+    [conflict] = store.conflicts()
+    assert (conflict.base_status, conflict.base_version) == ("Cold", 1)
+    assert conflict.to_json()["base"] == {"status": "Cold", "version": 1}
