@@ -15,7 +15,7 @@ from storage import ActivityEntry
 from ..display import shorten
 from ..widgets import NoteBox, refill
 from .base import SubScreen
-from .detail import history_row
+from .detail import HistoryTable, history_row
 
 #: How far back the screen looks, and the most rows it shows.
 DAYS = 7
@@ -40,9 +40,7 @@ class ActivityScreen(SubScreen):
     def compose(self) -> ComposeResult:
         with Vertical(id="activity"):
             yield Label("…", id="activity-title")
-            table: DataTable[str] = DataTable(
-                id="activity-table", cursor_type="row", zebra_stripes=True
-            )
+            table = HistoryTable(id="activity-table", cursor_type="row", zebra_stripes=True)
             table.add_columns(*COLUMNS)
             yield table
         # the Note (and Sync) columns are off an 80-column screen: the note in full here

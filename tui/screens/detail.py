@@ -36,6 +36,16 @@ def history_row(entry: HistoryEntry) -> tuple[str, ...]:
     return (change, entry.changed_by, when, days, where, note_words(entry.note))
 
 
+class HistoryTable(DataTable[str]):
+    """Changes, a row each. Home and end go to the first and last row, as on the
+    pipeline list: DataTable's own scroll sideways, off the first columns."""
+
+    BINDINGS = [
+        Binding("home", "scroll_top", "First", show=False, id="first_row"),
+        Binding("end", "scroll_bottom", "Last", show=False, id="last_row"),
+    ]
+
+
 class HeadName(Label):
     """The target's name in the header: as wide as its text, but never wider than what
     the status, badge and sync word beside it leave (the CSS cuts it with "…")."""
@@ -88,7 +98,7 @@ class DetailScreen(SubScreen):
             with ScrollArea(id="description-box", classes="text-box"):
                 yield Static(id="detail-description")
             yield Label("Status history", classes="section")
-            table: DataTable[str] = DataTable(id="history", cursor_type="row", zebra_stripes=True)
+            table = HistoryTable(id="history", cursor_type="row", zebra_stripes=True)
             table.add_columns(*HISTORY_COLUMNS)
             yield table
         yield NoteBox(id="note-box")
