@@ -47,6 +47,8 @@ class PipetrackApp(App[int]):
         Binding("ctrl+p", "command_palette", "Commands", show=False, priority=True, id="palette"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="force_quit"),
         Binding("ctrl+c", "help_quit", show=False, system=True, id="help_quit"),
+        # priority: it opens the help in forms too (? is typed into their fields)
+        Binding("f1", "toggle_help", "Help", show=False, priority=True, id="f1_help"),
     ]
 
     def __init__(
@@ -199,6 +201,14 @@ class PipetrackApp(App[int]):
         sections = self.binding_sections()
         keys = {b.id: self.key_display(b) for _title, bindings in sections for b in bindings}
         self.push_screen(HelpScreen(sections, keys))
+
+    def action_toggle_help(self) -> None:
+        from .screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss(None)
+        else:
+            self.open_help()
 
     # ---- keys and commands -------------------------------------------------------------
     def binding_sections(self) -> list[Section]:

@@ -59,7 +59,7 @@ async def test_keys_remapped_from_config_and_shown_in_help(store, uids):
         assert isinstance(app.screen, HelpScreen)
         text = "\n".join(shown(s) for s in app.screen.query("Static"))
         assert "⚠ stale" in text and "↑ pending" in text
-        assert "(esc, ? or q closes)" in text.splitlines()[0]
+        assert "(esc, ?, F1 or q closes)" in text.splitlines()[0]
         hot = next(line for line in text.splitlines() if "Set status: Hot" in line)
         assert hot.split()[0] == "h" and "set_hot" in hot
         await pilot.press("question_mark")
@@ -67,6 +67,27 @@ async def test_keys_remapped_from_config_and_shown_in_help(store, uids):
 
         await pilot.press("S")
         assert isinstance(app.screen, SummaryScreen)
+
+
+async def test_f1_opens_the_help_anywhere_even_in_a_form(store, uids):
+    app = make_app(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+        text = "\n".join(shown(s) for s in app.screen.query("Static"))
+        assert "F1" in text.splitlines()[0]  # the title says it closes the help too
+        assert any(line.split()[:2] == ["f1", "Help"] for line in text.splitlines()), text
+        await pilot.press("f1")
+        assert not isinstance(app.screen, HelpScreen)
+
+        await pilot.press("n")  # the new target form: its name field has the focus
+        await pilot.pause()
+        form = app.screen
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert app.screen is form
 
 
 async def test_greeting_names_new_stale_targets_and_unknown_keys_are_reported(store, uids, clock):

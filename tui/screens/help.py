@@ -68,5 +68,5 @@ class HelpScreen(AppModal[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog help"):
-            yield Static("pipetrack keys  (esc, ? or q closes)", classes="dialog-title")
+            yield Static("pipetrack keys  (esc, ?, F1 or q closes)", classes="dialog-title")
             yield Static(Group(legend(), Text(""), keys_table(self.sections, self.key_of)))
