@@ -90,6 +90,27 @@ async def test_f1_opens_the_help_anywhere_even_in_a_form(store, uids):
         assert app.screen is form
 
 
+async def test_0_picks_no_status_in_the_status_picker(store, uids):
+    from textual.widgets import OptionList
+
+    from tui.screens import StatusPicker
+
+    app = make_app(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter", "s")  # the first target's status, in its detail
+        await pilot.pause()
+        assert isinstance(app.screen, StatusPicker)
+        options = app.screen.query_one(OptionList)
+        last = options.get_option_at_index(options.option_count - 1)
+        assert str(last.prompt).startswith("0 ")  # the key is said beside the choice
+        await pilot.press("0")
+        assert options.highlighted == options.option_count - 1
+        await pilot.press("enter")
+        await settle(pilot)
+    assert store.get(uids["Acme Robotics"]).status is None
+
+
 async def test_greeting_names_new_stale_targets_and_unknown_keys_are_reported(store, uids, clock):
     make_conflict(store, clock, uids["Acme Robotics"], "Closed", "Passed")
     keys = {"launch_rockets": "x", "set_hot": "1", "set_passed": "5", "set_closed": "0"}

@@ -25,7 +25,7 @@ class StatusChoice:
 
 
 class StatusPicker(AppModal[StatusChoice]):
-    """Statuses 1-5 (and "no status"), a note, and a confirm button."""
+    """Statuses 1-5 (and 0 "no status"), a note, and a confirm button."""
 
     BINDINGS = [
         Binding(
@@ -36,7 +36,7 @@ class StatusPicker(AppModal[StatusChoice]):
             id=f"pick_{status.lower()}",
         )
         for number, status in enumerate(STATUS_ORDER, 1)
-    ]
+    ] + [Binding("0", "pick_none", "No status", show=False, id="pick_none")]
 
     def __init__(
         self,
@@ -60,7 +60,7 @@ class StatusPicker(AppModal[StatusChoice]):
             for number, status in enumerate(STATUS_ORDER, 1)
         ]
         if self.allow_none:
-            options.append(Option("—  no status", id=NO_STATUS_ID))
+            options.append(Option("0  — no status", id=NO_STATUS_ID))
         with Vertical(classes="dialog"):
             yield Label(self.title_text, classes="dialog-title")
             if self.preview:
@@ -79,6 +79,10 @@ class StatusPicker(AppModal[StatusChoice]):
 
     def action_pick(self, index: int) -> None:
         self.query_one(OptionList).highlighted = index
+
+    def action_pick_none(self) -> None:
+        if self.allow_none:
+            self.action_pick(len(STATUS_ORDER))  # the last option
 
     @on(OptionList.OptionSelected)
     @on(Input.Submitted)
