@@ -19,6 +19,9 @@ CONFIG_NAME = "config.toml"
 TOKEN_NAME = "token"
 
 DEFAULT_THRESHOLDS: dict[str, int] = {"Cold": 60, "Active": 30, "Hot": 14}
+#: The most days a ``[stagnation]`` threshold may be: 100 years (a larger one would put
+#: its cutoff before the first day a date can hold).
+THRESHOLD_MAX = 36_500
 
 
 def default_home() -> Path:
@@ -51,6 +54,12 @@ def _parse_thresholds(section: Any) -> dict[str, int]:
         if isinstance(days, bool) or not isinstance(days, int) or days < 1:
             raise InvalidInput(
                 "stagnation", f"[stagnation] {key} = {days!r}: days must be a whole number >= 1"
+            )
+        if days > THRESHOLD_MAX:
+            raise InvalidInput(
+                "stagnation",
+                f"[stagnation] {key} = {days!r}: days must be at most {THRESHOLD_MAX:,}"
+                " (100 years)",
             )
         thresholds[status.value] = days
     return thresholds
