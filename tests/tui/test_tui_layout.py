@@ -110,6 +110,23 @@ def words(count: int, last: str) -> str:
     return " ".join(f"word{n}" for n in range(count)) + f" {last}"
 
 
+async def test_detail_a_target_without_a_status_reads_no_status_since(store, uids):
+    def words() -> str:
+        return " ".join(" ".join(screen_lines(app)).split())
+
+    app = make_app(store)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        app.open_detail(uids["Fjord Analytics"])  # no status, for 9 days
+        await settle(pilot)
+        assert "· no status since 2026-05-23 12:00" in words(), words()
+        assert "days in —" not in words()
+        app.pop_screen()
+        app.open_detail(uids["Cobalt Labs"])
+        await settle(pilot)
+        assert "· 3 days in Hot since 2026-05-29 12:00" in words(), words()
+
+
 async def test_detail_a_long_description_and_note_can_be_read_to_the_end(store, uids):
     acme = uids["Acme Robotics"]
     store.edit_target(acme, description=words(400, "THE-END"))

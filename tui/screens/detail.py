@@ -120,10 +120,10 @@ class DetailScreen(SubScreen):
         status.set_classes(f"status-{status_class(view.status)}")
         self.query_one(StagnationBadge).show_target(view)
         self.query_one("#detail-sync", Label).update(SYNC_WORD[view.sync])
+        held = f"{view.days_in_status:,} days in {view.status}" if view.status else "no status"
         self.query_one("#detail-meta", Static).update(
             f"uid {view.uid} · markets: {markets_text(view.markets) or 'none'} · "
-            f"{view.days_in_status:,} days in {status_label(view.status)} "
-            f"since {local_time(view.status_since)}"
+            f"{held} since {local_time(view.status_since)}"
         )
         self.query_one("#detail-description", Static).update(view.description or "(no description)")
         self.history = list(reversed(history))
