@@ -183,4 +183,10 @@ def parse_since(value: str, now: datetime) -> datetime:
         raise InvalidInput("since", f"bad span {value!r}; use {SINCE_FORMS}")
     if isinstance(typed, int):
         return now - timedelta(days=typed)
-    return datetime.combine(typed, time()).astimezone().astimezone(UTC)
+    try:
+        return datetime.combine(typed, time()).astimezone().astimezone(UTC)
+    except (OverflowError, ValueError):
+        # a day at the edge of what a date holds (0001-01-01, 9999-12-31), whose local
+        # midnight falls outside that range in UTC: UTC's midnight of it says the same
+        # (before or after every change)
+        return datetime.combine(typed, time(), tzinfo=UTC)

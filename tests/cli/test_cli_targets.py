@@ -318,3 +318,16 @@ def test_snooze_bad_input_exits_2(cli: Cli, args: tuple[str, ...], says: str) ->
     error = cli("snooze", "Acme", *args, code=2).error
     assert says in error and (args or "both" not in error), error
     assert targets(cli)[0]["stagnation"] == "fresh"
+
+
+@pytest.mark.parametrize("tz", ["UTC", "America/Los_Angeles", "Asia/Tokyo"])
+def test_activity_since_the_first_or_last_day_a_date_holds_is_no_traceback(
+    script: Cli, monkeypatch: pytest.MonkeyPatch, tz: str
+) -> None:
+    """0001-01-01's local midnight is before year 1 in UTC west of Greenwich (and
+    9999-12-31's after 9999 east of it): everything, or nothing, is shown."""
+    monkeypatch.setenv("TZ", tz)
+    script("add", "Acme", "-s", "Hot")
+    (entry,) = script("activity", "--since", "0001-01-01", "--json").json()
+    assert (entry["name"], entry["new_status"]) == ("Acme", "Hot")
+    assert script("activity", "--since", "9999-12-31", "--json").json() == []
