@@ -51,6 +51,12 @@ def _parse_thresholds(section: Any) -> dict[str, int]:
         status = parse_status(key)
         if status is None:
             raise InvalidInput("stagnation", f"[stagnation] {key!r} is not a status")
+        if status.value not in DEFAULT_THRESHOLDS:
+            raise InvalidInput(
+                "stagnation",
+                f"[stagnation] {key} = {days!r}: Passed, Closed and no status never"
+                " stagnate; only Cold, Active and Hot take a number of days",
+            )
         if isinstance(days, bool) or not isinstance(days, int) or days < 1:
             raise InvalidInput(
                 "stagnation", f"[stagnation] {key} = {days!r}: days must be a whole number >= 1"

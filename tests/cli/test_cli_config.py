@@ -43,3 +43,26 @@ def test_a_threshold_of_100_years_is_accepted(cli: Cli, home: Path) -> None:
     (target,) = cli("list", "--json").json()
     assert target["stagnation"] == "fresh"
     assert cli("stale", "--json").json() == []
+
+
+# ---- [stagnation] for a status that never stagnates ----------------------------------------
+@pytest.mark.parametrize("key", ["Passed", "closed"])
+def test_a_threshold_for_passed_or_closed_is_refused(cli: Cli, home: Path, key: str) -> None:
+    """README: Passed, Closed and no status never stagnate; a threshold for one would
+    make them stale."""
+    cli("add", "Acme", "-s", "Passed")
+    path = write_config(home, f"[stagnation]\n{key} = 5\n")
+    expected = (
+        f"pipetrack: error: {path}: [stagnation] {key} = 5: Passed, Closed and no status"
+        " never stagnate; only Cold, Active and Hot take a number of days"
+    )
+    assert cli("list", code=2).error == expected
+    assert cli("stale", code=2).error == expected
+    assert "never stagnate" in config_line(cli)
+
+
+def test_a_threshold_for_no_status_is_still_not_a_status(cli: Cli, home: Path) -> None:
+    path = write_config(home, "[stagnation]\nnone = 5\n")
+    assert cli("list", code=2).error == (
+        f"pipetrack: error: {path}: [stagnation] 'none' is not a status"
+    )
