@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import select
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote
 
 import psycopg
 from psycopg import AsyncConnection
@@ -53,26 +53,58 @@ def make_pool(settings: Settings) -> AsyncConnectionPool:
 
 def redact(url: str) -> str:
     """The database URL or conninfo without its password, fit for a log line (also a
-    malformed one: never an exception, never the password)."""
+    malformed one: never an exception, never the password).
+
+    A URL is split as libpq splits it (its user info runs to the first ``@`` before any
+    ``/``; ``#`` and ``?`` are in the password, a URL has no fragment). Where an ``@``
+    is left after that (a password holding an unencoded ``@`` or ``/``, which libpq
+    reads as part of the host or the database), everything up to the last ``@`` is
+    taken as the user info: whatever was meant, the password is in it."""
     if "://" in url:
-        try:
-            parts = urlsplit(url)
-        except ValueError:
-            return _scrub(url)
-        userinfo, at, hostport = parts.netloc.rpartition("@")
-        if at:
-            user = userinfo.split(":", 1)[0]
-            parts = parts._replace(netloc=f"{user}@{hostport}" if user else hostport)
-        if "password" in parts.query:
-            query = "&".join(_masked(pair) for pair in parts.query.split("&"))
-            parts = parts._replace(query=query)
-        return urlunsplit(parts)
+        scheme, _, rest = url.partition("://")
+        userinfo, at, after = _libpq_userinfo(rest)
+        if "@" in after:
+            userinfo, at, after = rest.rpartition("@")
+        host, q, query = after.partition("?")
+        if q and "password" in query.lower():
+            query = "&".join(_masked(pair) for pair in query.split("&"))
+        user = userinfo.split(":", 1)[0] if at else ""
+        return f"{scheme}://{user}{'@' if user else ''}{host}{q}{query}"
     try:
         params = conninfo_to_dict(url)
     except Exception:
         return _scrub(url)
     params.pop("password", None)
     return " ".join(f"{k}={'***' if k in SECRETS else v}" for k, v in params.items())
+
+
+def _libpq_userinfo(rest: str) -> tuple[str, str, str]:
+    """``(userinfo, "@", after)`` of a URL's part after ``scheme://`` as libpq reads it
+    (the user info ends at the first ``@`` that comes before any ``/``), else
+    ``("", "", rest)``."""
+    end = re.search(r"[@/]", rest)
+    if end is None or end.group() != "@":
+        return "", "", rest
+    return rest[: end.start()], "@", rest[end.end() :]
+
+
+def misread_password(url: str) -> bool:
+    """Whether libpq would read part of ``url``'s user info as its host or database: an
+    ``@`` left before the query once libpq took the user info (a password, or a user
+    name, holding an unencoded ``@`` or ``/``), or an ``@`` in a query libpq cannot read
+    (one holding a ``?`` too: ``u:a@b?c@host``)."""
+    if "://" not in url:
+        return False
+    _, _, after = _libpq_userinfo(url.partition("://")[2])
+    if "@" in after.partition("?")[0]:
+        return True
+    if "@" not in after:
+        return False
+    try:
+        conninfo_to_dict(url)
+    except Exception:
+        return True
+    return False
 
 
 #: libpq settings whose values are secrets: never in a log line or an error.
@@ -86,15 +118,24 @@ def _masked(pair: str) -> str:
 
 
 def secrets_of(url: str | None) -> list[str]:
-    """The secret values in ``url`` (its password, sslpassword), as libpq reads them:
-    to take out of a message that might quote them."""
+    """The secret values in ``url`` (its password, sslpassword), as libpq reads them, and
+    a URL's password as running to its last ``@`` with its pieces around an ``@`` or a
+    ``/`` (libpq reads those as the host or database, and an error may quote them): to
+    take out of a message that might quote them, longest first."""
     if not url:
         return []
+    found = []
+    if "://" in url:  # the user info up to the last @: whatever libpq made of it
+        userinfo, at, _ = url.partition("://")[2].rpartition("@")
+        password = userinfo.partition(":")[2] if at else ""
+        found += [password, unquote(password)] if password else []
+        found += [piece for piece in re.split(r"[@/]", password) if len(piece) >= 3]
     try:
         params = conninfo_to_dict(url)
     except Exception:
-        return []
-    return [str(params[key]) for key in SECRETS if params.get(key)]
+        params = {}
+    found += [str(params[key]) for key in SECRETS if params.get(key)]
+    return sorted({s for s in found if s}, key=len, reverse=True)  # longest first
 
 
 def _scrub(text: str) -> str:
@@ -120,6 +161,13 @@ def check_database_url(url: str) -> None:
         scheme = url.split("://", 1)[0].lower()
         if scheme not in ("postgresql", "postgres"):
             raise InvalidInput("database_url", f"cannot use {where}: not a postgresql:// URL")
+        if misread_password(url):
+            raise InvalidInput(
+                "database_url",
+                f"cannot use {where}: its password (or user name) holds an '@' or a '/',"
+                " which libpq reads as part of the host or database: percent-encode them"
+                " (@ as %40, / as %2F)",
+            )
     try:
         params = conninfo_to_dict(url)
     except Exception as err:

@@ -1,0 +1,103 @@
+"""A database URL whose password holds a character URLs reserve: never shown, in the
+one-line error of ``serve`` or an admin command.
+
+libpq reads a URL's user info up to its first ``@`` (before any ``/``): a ``#`` or a
+``?`` in the password is read as part of it (and works), but an ``@`` or a ``/`` makes
+libpq take the rest of the password as the host or the database, so such a URL is
+refused (exit 2) with the hint to percent-encode them, without the password."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from server.db import redact, secrets_of
+
+from .test_admin_cli import pipetrack
+
+# libpq reads these passwords whole; nothing listens on port 1: exit 1, not the password
+READ_WHOLE = (
+    "postgresql://pipetrack:Sup3r#Secret@127.0.0.1:1/db",
+    "postgresql://pipetrack:Sup3r?Secret@127.0.0.1:1/db",
+    "postgresql://pipetrack:Sup3r#Secret@127.0.0.1:1/db?sslmode=disable",
+)
+# libpq would read part of the password as the host or the database: refused, exit 2
+MISREAD = (
+    "postgresql://pipetrack:hunter2@MyPass@127.0.0.1:1/db",
+    "postgresql://pipetrack:p@ss/word@127.0.0.1:1/db",
+    "postgresql://pipetrack:pa/ss@127.0.0.1:1/db",
+    "postgresql://pipetrack:12/word@127.0.0.1:1/db",
+    "postgresql://pipetrack:a@b?c@127.0.0.1:1/db",
+)
+SECRET_PIECES = ("Sup3r", "Secret", "hunter2", "MyPass", "ss/word", "word", "pa/ss")
+
+
+def _shows_no_secret(text: str) -> bool:
+    return not any(piece in text for piece in SECRET_PIECES)
+
+
+def _free_port() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return str(probe.getsockname()[1])
+
+
+def _env(tmp_path):
+    return {"HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path)}
+
+
+@pytest.mark.parametrize("url", READ_WHOLE)
+def test_a_password_holding_a_hash_or_question_mark_is_not_shown(url, tmp_path):
+    """It was printed in full: urlsplit took ``#Secret@...`` for the URL's fragment (or
+    ``?Secret@...`` for its query), so no user info was found to take out."""
+    for args, env in (
+        (("admin", "list-users", "--database-url", url), {}),
+        (("serve", "--port", _free_port()), {"PIPETRACK_DATABASE_URL": url}),
+    ):
+        run = pipetrack(*args, env={**_env(tmp_path), **env})
+        assert run.returncode == 1, (args, run.stderr)
+        [line] = run.stderr.strip().splitlines()
+        assert line.startswith(
+            "pipetrack: error: cannot use postgresql://pipetrack@127.0.0.1:1/db"
+        ), line
+        assert _shows_no_secret(line), line
+
+
+@pytest.mark.parametrize("url", MISREAD)
+def test_a_password_holding_an_at_or_a_slash_is_refused_with_a_hint(url, tmp_path):
+    """It was tried as another host (``failed to resolve host 'MyPass@127.0.0.1'``) or
+    database, the error quoting part of the password, exit 1 (systemd tried again)."""
+    for args, env in (
+        (("admin", "stats", "--database-url", url), {}),
+        (("serve", "--port", _free_port()), {"PIPETRACK_DATABASE_URL": url}),
+    ):
+        run = pipetrack(*args, env={**_env(tmp_path), **env})
+        assert run.returncode == 2, (args, run.stderr)
+        [line] = run.stderr.strip().splitlines()
+        assert line == (
+            "pipetrack: error: cannot use 'postgresql://pipetrack@127.0.0.1:1/db': its password"
+            " (or user name) holds an '@' or a '/', which libpq reads as part of the host or"
+            " database: percent-encode them (@ as %40, / as %2F)"
+        ), line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_redact_takes_out_everything_up_to_the_last_at():
+    for url in (*READ_WHOLE, *MISREAD, "postgresql://me@corp:Sup3r@127.0.0.1:1/db"):
+        said = redact(url)
+        assert _shows_no_secret(said) and said.startswith("postgresql://"), (url, said)
+    assert redact("postgresql://u:Sup3r#Secret@h:5/d#b?sslpassword=x") == (
+        "postgresql://u@h:5/d#b?sslpassword=***"
+    )
+    # an @ only in a query value is libpq's; the user info is cut safely at the last @
+    assert "pw" not in redact("postgresql://u:pw@h/db?application_name=a@b")
+
+
+def test_secrets_of_holds_the_pieces_libpq_would_quote():
+    """libpq's own error quoted the host it failed to resolve: ``MyPass@127.0.0.1``."""
+    secrets = secrets_of("postgresql://pipetrack:hunter2@MyPass@127.0.0.1:1/db")
+    message = "failed to resolve host 'MyPass@127.0.0.1': [Errno -2] Name or service not known"
+    for secret in secrets:
+        message = message.replace(secret, "***")
+    assert "MyPass" not in message, message
