@@ -19,7 +19,7 @@ from .limits import (
     single_spaced,
 )
 from .ops import UNDO_NOTE, note_words, op_words
-from .status import STATUS_ORDER, Status, parse_status
+from .status import STATUS_ORDER, Status, parse_status, parse_typed_status
 from .version import installed_version
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "note_words",
     "op_words",
     "parse_status",
+    "parse_typed_status",
     "parse_since",
     "parse_until",
 ]

@@ -42,7 +42,18 @@ def parse_status(value: str | Status | None) -> Status | None:
     try:
         return _BY_LOWER[key]
     except KeyError:
-        valid = ", ".join(s.value for s in STATUS_ORDER)
-        raise InvalidInput(
-            "status", f"unknown status {value!r}; valid: {valid} (or none)"
-        ) from None
+        raise _unknown(value) from None
+
+
+def parse_typed_status(value: str) -> Status | None:
+    """A status a person typed (a command's argument): :func:`parse_status`, but an
+    empty one is refused, so that a script's unset variable (``set "$T" "$S"``) never
+    clears a status; ``none`` is the way to say "no status"."""
+    if not value.strip():
+        raise _unknown(value)
+    return parse_status(value)
+
+
+def _unknown(value: str) -> InvalidInput:
+    valid = ", ".join(s.value for s in STATUS_ORDER)
+    return InvalidInput("status", f"unknown status {value!r}; valid: {valid} (or none)")

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from pipetrack.context import open_store
-from protocol import UNTIL_FORMS, InvalidInput, parse_status, parse_until
+from protocol import UNTIL_FORMS, InvalidInput, parse_typed_status, parse_until
 from storage import NotUndone, TargetView
 
 from .args import JsonFlag, MarketOpt, NoteOpt, StatusHelp, TargetArg
@@ -43,7 +43,7 @@ def add(
     as_json: JsonFlag = False,
 ) -> None:
     """Add a target; prints its uid."""
-    parsed = parse_status(status)
+    parsed = None if status is None else parse_typed_status(status)
     with open_store(ctx) as store:
         target = store.create_target(name, description, market or (), parsed, note=note)
     show(target, as_json, target.uid)
@@ -57,7 +57,7 @@ def set_status(
     as_json: JsonFlag = False,
 ) -> None:
     """Set a target's pipeline status."""
-    new = parse_status(status)
+    new = parse_typed_status(status)
     with open_store(ctx) as store:
         before = store.resolve(target)
         change = store.set_status(before.uid, new, note)

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from pipetrack.context import EXIT_STALE, open_store
-from protocol import SINCE_FORMS, markets_text, note_words, parse_since, parse_status
+from protocol import SINCE_FORMS, markets_text, note_words, parse_since, parse_typed_status
 from storage import ActivityEntry, HistoryEntry, Store, TargetQuery, TargetView
 from storage.types import SortKey
 
@@ -156,7 +156,7 @@ def list_targets(
 ) -> None:
     """List targets, filtered and sorted."""
     query = TargetQuery(
-        statuses=tuple(parse_status(s) for s in status or ()),
+        statuses=tuple(parse_typed_status(s) for s in status or ()),
         markets=tuple(market or ()),
         search=search,
         stagnation=("stale",) if stale_only else (),

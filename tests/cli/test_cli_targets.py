@@ -331,3 +331,18 @@ def test_activity_since_the_first_or_last_day_a_date_holds_is_no_traceback(
     (entry,) = script("activity", "--since", "0001-01-01", "--json").json()
     assert (entry["name"], entry["new_status"]) == ("Acme", "Hot")
     assert script("activity", "--since", "9999-12-31", "--json").json() == []
+
+
+# ---- an empty status is not "none" ---------------------------------------------------------
+@pytest.mark.parametrize("empty", ["", "  "])
+def test_an_empty_status_is_refused_not_taken_for_none(cli: Cli, empty: str) -> None:
+    """A script's unset variable (``pipetrack set "$T" "$S"``) must not clear statuses:
+    ``none`` is the one way to say no status."""
+    cli("add", "Acme", "-s", "Hot")
+    err = cli("set", "Acme", empty, code=2).error
+    assert f"unknown status {empty!r}" in err and "(or none)" in err
+    assert "unknown status" in cli("add", "Beta", "-s", empty, code=2).error
+    assert "unknown status" in cli("list", "--status", empty, code=2).error
+    assert [(t["name"], t["status"]) for t in targets(cli)] == [("Acme", "Hot")]
+    assert cli("set", "Acme", "none").stdout.strip() == "Acme: Hot -> none"
+    assert targets(cli)[0]["status"] is None
