@@ -147,7 +147,11 @@ def clean_note(value: str | None) -> str | None:
 UNTIL_FORMS = "YYYY-MM-DD, +7d or +2w"
 #: What the start of a span back in time may be typed as (``activity --since``).
 SINCE_FORMS = "7d, 2w or YYYY-MM-DD"
-_DAYS = re.compile(r"^(\d{1,4})([dw])$")
+_DAYS = re.compile(r"^(\d+)([dw])$")
+#: More days than any two dates are apart (a count of more digits is read as this).
+_MORE_DAYS = 10**9
+#: The last day a date can be, for a span that would go past it.
+LAST_DAY = date.max
 
 
 def _typed_day(text: str, sign: str) -> int | date | None:
@@ -156,7 +160,8 @@ def _typed_day(text: str, sign: str) -> int | date | None:
     text = text.strip().lower()
     match = _DAYS.match(text.removeprefix(sign))
     if match:
-        return int(match[1]) * (7 if match[2] == "w" else 1)
+        count = int(match[1]) if len(match[1]) <= 9 else _MORE_DAYS
+        return count * (7 if match[2] == "w" else 1)
     try:
         return date.fromisoformat(text)
     except ValueError:
@@ -169,7 +174,12 @@ def parse_until(value: str, today: date) -> date:
     typed = _typed_day(value, "+")
     if typed is None:
         raise InvalidInput("until", f"bad date {value!r}; use {UNTIL_FORMS}")
-    day = today + timedelta(days=typed) if isinstance(typed, int) else typed
+    try:
+        day = today + timedelta(days=typed) if isinstance(typed, int) else typed
+    except OverflowError:
+        raise InvalidInput(
+            "until", f"{value.strip()!r} is after {LAST_DAY}, the last day a date can be"
+        ) from None
     if day <= today:
         raise InvalidInput("until", f"{day} is not after today; a snooze runs until a later day")
     return day
@@ -182,7 +192,10 @@ def parse_since(value: str, now: datetime) -> datetime:
     if typed is None:
         raise InvalidInput("since", f"bad span {value!r}; use {SINCE_FORMS}")
     if isinstance(typed, int):
-        return now - timedelta(days=typed)
+        try:
+            return now - timedelta(days=typed)
+        except OverflowError:  # before the first day a date can be: since ever
+            return datetime.min.replace(tzinfo=UTC)
     try:
         return datetime.combine(typed, time()).astimezone().astimezone(UTC)
     except (OverflowError, ValueError):

@@ -346,3 +346,26 @@ def test_an_empty_status_is_refused_not_taken_for_none(cli: Cli, empty: str) -> 
     assert [(t["name"], t["status"]) for t in targets(cli)] == [("Acme", "Hot")]
     assert cli("set", "Acme", "none").stdout.strip() == "Acme: Hot -> none"
     assert targets(cli)[0]["status"] is None
+
+
+# ---- spans of any length ---------------------------------------------------------------------
+def test_snooze_takes_any_span_that_gives_a_date_and_names_the_last_day(cli: Cli) -> None:
+    cli("add", "Acme", "-s", "Hot")
+    far = date.today() + timedelta(days=36500)
+    assert cli("snooze", "Acme", "+36500d").stdout.strip() == f"Acme: snoozed until {far}"
+    assert cli("snooze", "Acme", "+5200w", "--json").json()["snoozed_until"] == (
+        (date.today() + timedelta(weeks=5200)).isoformat()
+    )
+    err = cli("snooze", "Acme", "+99999999d", code=2).error
+    assert err == ("pipetrack: error: '+99999999d' is after 9999-12-31, the last day a date can be")
+    assert (
+        "'+9999999999999999999999w' is after 9999-12-31"
+        in cli("snooze", "Acme", "+9999999999999999999999w", code=2).error
+    )
+    assert targets(cli)[0]["snoozed_until"] == (date.today() + timedelta(weeks=5200)).isoformat()
+
+
+def test_activity_since_more_days_than_dates_go_back_shows_everything(cli: Cli) -> None:
+    cli("add", "Acme", "-s", "Hot")
+    for span in ("36500d", "99999999d", "9999999999999999999999w"):
+        assert [e["name"] for e in cli("activity", "--since", span, "--json").json()] == ["Acme"]
