@@ -245,7 +245,7 @@ def admin_reset_cursors(
     transaction ids, which continue from the restored point; without this a device could
     skip what the restore changed. (A restore into a new database, as pg_restore makes,
     is noticed when the server starts.)"""
-    from server.cursors import reset_cursors
+    from server.cursors import USERS_ADVICE, reset_cursors
 
     with _admin_database(ctx, database_url, data_dir) as url:
         reset_cursors(url)
@@ -254,6 +254,7 @@ def admin_reset_cursors(
         " start at its next pull (a daemon within seconds); queued changes are kept",
         err=True,
     )
+    typer.echo(f"after a restore, {USERS_ADVICE}", err=True)
 
 
 @contextlib.contextmanager

@@ -51,6 +51,12 @@ ON CONFLICT (key) DO UPDATE SET value = excluded.value
 """
 #: What an admin is told when a restore is noticed (and by ``reset-cursors``).
 RESTORE_ADVICE = "every device pulls everything again from the start"
+#: ...and about users: the restore brought back the users table of the backup.
+USERS_ADVICE = (
+    "users and tokens are as they were at the backup: a user disabled or a token replaced"
+    " since works again, so repeat every `pipetrack admin disable-user` and `new-token`"
+    " done since the backup"
+)
 
 
 def new_epoch(conn: psycopg.Connection) -> str:
@@ -103,8 +109,9 @@ def notice_a_copy(conn: psycopg.Connection) -> bool:
         if key in recorded and recorded[key] != now[key]
     ]
     log.warning(
-        "this database is a copy of another (a restore?): %s; %s",
+        "this database is a copy of another (a restore?): %s; %s; %s",
         "; ".join(changed),
         RESTORE_ADVICE,
+        USERS_ADVICE,
     )
     return True
