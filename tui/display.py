@@ -92,23 +92,29 @@ def plural(count: int, word: str) -> str:
 
 def describe_filter(query: TargetQuery, *, count_markets: bool = False) -> str:
     """The active filter in words (``status Hot, Cold · market EU · "acme" · stale only``);
-    ``all`` without one. ``count_markets``: several markets as their number
-    (``3 markets``), for a line too short for their names."""
+    ``all`` without one. ``count_markets``: for a line too short for it all, the markets
+    as their number (``1 market``, ``3 markets``), after the switches (stale only, not
+    synced yet), which a cut line then keeps: ``status Hot · stale only · 3 markets``."""
+    switches = []
+    if query.stagnation:
+        switches.append("stale only")
+    if query.sync:
+        switches.append(
+            "not synced yet" if query.sync == UNSYNCED else "sync " + ", ".join(query.sync)
+        )
     parts = []
     if query.statuses:
         parts.append("status " + ", ".join(status_label(s) for s in query.statuses))
-    if count_markets and len(query.markets) > 1:
-        parts.append(f"{len(query.markets):,} markets")
+    if count_markets:
+        parts += switches
+        if query.markets:
+            parts.append(plural(len(query.markets), "market"))
     elif query.markets:
         parts.append("market " + ", ".join(query.markets))
     if query.search:
         parts.append(f"“{query.search}”")
-    if query.stagnation:
-        parts.append("stale only")
-    if query.sync:
-        parts.append(
-            "not synced yet" if query.sync == UNSYNCED else "sync " + ", ".join(query.sync)
-        )
+    if not count_markets:
+        parts += switches
     return " · ".join(parts) if parts else "all"
 
 

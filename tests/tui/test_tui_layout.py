@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from tuihelp import make_app, make_conflict, make_rejected, settle
 
@@ -201,15 +203,47 @@ async def test_a_long_filter_counts_its_markets_in_the_bar_before_it_is_cut(stor
         app.screen.requery(TargetQuery(statuses=("Passed",), markets=markets, search="zz"))
         await settle(pilot)
         bar = bottom_bar(app)
-        assert bar.startswith(" 0 of 10 targets · status Passed · 4 m…"), bar  # then cut
+        # the time of the last sync goes before the filter is cut
+        assert bar.startswith(" 0 of 10 targets · status Passed · 4 markets · “zz” "), bar
+        assert bar.rstrip().endswith("not syncing · 0 pending"), bar
         empty = " ".join(line.strip() for line in screen_lines(app)[:5])
         assert "No targets match status Passed · market APAC, EU, LATAM, US · “zz”" in empty
+        app.screen.requery(replace(app.screen.target_query, statuses=("Passed", "Cold")))
+        await pilot.press("t")
+        await settle(pilot)
+        bar = bottom_bar(app)  # then cut: the stale-only switch before the markets
+        assert bar.startswith(" 0 of 10 targets · status Passed, Cold · stale only ·…"), bar
     wide = make_app(store)
     async with wide.run_test(size=(200, 50)) as pilot:
         await settle(pilot)
         wide.screen.requery(TargetQuery(markets=markets))
         await settle(pilot)
         assert "· market APAC, EU, LATAM, US " in bottom_bar(wide)
+
+
+async def test_the_bar_uses_its_room_for_the_filter_and_says_stale_only(
+    store, clock, uids, daemon_lock
+):
+    """The time of the last sync is the least of the line: it goes before the filter is
+    cut, and "stale only" shows once it is on."""
+    store.record_sync(online=True, synced=True)
+    app = make_app(store)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        assert bottom_bar(app).rstrip().endswith("online · 0 pending · synced 06-01 12:00")
+        app.screen.requery(TargetQuery(statuses=("Hot",), markets=("EU",)))
+        await settle(pilot)
+        bar = bottom_bar(app)
+        assert bar.startswith(" 0 of 10 targets · status Hot · market EU "), bar
+        assert bar.rstrip().endswith("online · 0 pending"), bar
+        await pilot.press("t")
+        await settle(pilot)
+        bar = bottom_bar(app)
+        assert bar.startswith(" 0 of 10 targets · status Hot · market EU · stale only "), bar
+        assert "…" not in bar and bar.rstrip().endswith("online · 0 pending"), bar
+        app.screen.requery(TargetQuery())  # room again for the time
+        await settle(pilot)
+        assert bottom_bar(app).rstrip().endswith("online · 0 pending · synced 06-01 12:00")
 
 
 async def test_the_marked_count_shows_whatever_the_filter(store, uids):

@@ -19,8 +19,20 @@ class FittingLabel(Label):
         self._texts: tuple[str, ...] = ("",)
 
     def show_texts(self, texts: Sequence[str], *, layout: bool = True) -> None:
-        self._texts = tuple(texts) or ("",)
-        self.update(self._texts[0], layout=layout)
+        texts = tuple(texts) or ("",)
+        resized = [cell_len(t) for t in texts] != [cell_len(t) for t in self._texts]
+        self._texts = texts
+        self.update(texts[0], layout=layout or resized)
+        if resized:
+            # What sits beside on the line may size itself from this label's texts (a
+            # SyncBar does); Textual keeps a widget's size until it is refreshed itself.
+            for sibling in self.siblings:
+                sibling.refresh(layout=True)
+
+    @property
+    def least_width(self) -> int:
+        """The width of the shortest version (the last), gutter and margin included."""
+        return cell_len(self._texts[-1]) + self.styles.gutter.width + self.styles.margin.width
 
     def fitting(self, width: int) -> str:
         return next((text for text in self._texts if cell_len(text) <= width), self._texts[-1])

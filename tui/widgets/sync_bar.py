@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from math import ceil
-
 from rich.cells import cell_len
 from textual.geometry import Size
 
@@ -12,19 +10,15 @@ from storage import SyncState
 from ..display import describe_sync
 from .fitting import FittingLabel
 
-#: The share of the line the sync bar leaves to what sits beside it (the counts and
-#: filter) before it drops the time of the last sync.
-BESIDE = 0.4
-
 
 class SyncBar(FittingLabel):
     """One line of sync state; its classes (``-offline``, ``-conflicts``) colour it.
 
     It is the offline-first signal, so it is never squeezed out by what sits beside it
     (the counts and filter, which are cut instead): it takes the room its text needs.
-    When the whole text would leave less than :data:`BESIDE` of the line beside it, the
-    time of the last sync is left out; connection, pending, conflicts and rejected
-    always show.
+    The time of the last sync is the least of it: left out when the whole text would
+    leave the labels beside it less than the shortest version of theirs needs;
+    connection, pending, conflicts and rejected always show.
     """
 
     def show_state(self, state: SyncState) -> None:
@@ -36,7 +30,8 @@ class SyncBar(FittingLabel):
         self.show_texts((describe_sync(state), describe_sync(state, last_sync=False)))
 
     def get_content_width(self, container: Size, viewport: Size) -> int:
-        # From the line's width alone: a measure of the counts beside it would be stale
-        # (Textual keeps this widget's size until the bar itself changes).
-        room = container.width - ceil(container.width * BESIDE) - self.styles.gutter.width
-        return cell_len(self.fitting(room))
+        # ``container`` is the line less this bar's own gutter
+        beside = sum(
+            w.least_width for w in self.siblings if isinstance(w, FittingLabel) and w.display
+        )
+        return cell_len(self.fitting(container.width - beside))
