@@ -15,7 +15,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
@@ -59,6 +59,14 @@ def reason_of(err: Exception) -> str:
 
 class PipetrackGroup(TyperGroup):
     """The root command: maps the errors of any sub-command to exit codes."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> typer.Context:
+        """The root's own options are parsed here, before :meth:`invoke`: their usage
+        errors (``--bogus``, ``--home`` without a value) are one line too."""
+        try:
+            return super().make_context(*args, **kwargs)
+        except typer.TyperException as err:
+            fail(reason_of(err), getattr(err, "exit_code", EXIT_BAD_INPUT))
 
     def invoke(self, ctx: typer.Context) -> object:
         try:
@@ -104,16 +112,21 @@ def _print_version(given: bool) -> None:
         raise typer.Exit()
 
 
+def _from_env(ctx: typer.Context, name: str) -> bool:
+    """Whether the option ``name`` took its value from its environment variable."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name == "ENVIRONMENT"
+
+
 @app.callback(invoke_without_command=True)
 def root(
     ctx: typer.Context,
     home: Annotated[
-        Path | None,
+        str | None,  # a path, named as the user spelled it in an error
         typer.Option(
             "--home",
             envvar=HOME_ENV,
             metavar="DIR",
-            file_okay=False,
             help="Profile directory (database, config.toml, token).",
         ),
     ] = None,
@@ -124,7 +137,12 @@ def root(
         ),
     ] = False,
 ) -> None:
-    state = init_state(ctx, home)
+    path = None if home is None else Path(home).expanduser()
+    if path is not None and path.exists() and not path.is_dir():
+        given = "PIPETRACK_HOME=" if _from_env(ctx, "home") else "--home "
+        raise InvalidInput("home", f"{given}{home}: is a file, not a directory")
+    ctx.params["home"] = path  # as a Path, for commands that read it (demo)
+    state = init_state(ctx, path)
     if ctx.invoked_subcommand is None:
         open_tui(state.profile)
 
