@@ -12,7 +12,14 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_serializer,
+)
 
 from .errors import InvalidInput
 from .limits import clean_description, clean_markets, clean_name, clean_note
@@ -75,6 +82,17 @@ class Change(_Model):
     fields: ChangeFields | None = None
     changed_at: Time
     note: str | None = None
+    #: set_status only: when the change brings back an earlier status (an undo), since
+    #: when the target had held it; the server keeps it as ``status_changed_at``
+    #: (within bounds) so the target's days in status count on. Left out when None.
+    status_since: Time | None = None
+
+    @model_serializer(mode="wrap")
+    def _leave_out_no_since(self, handler: Any) -> dict[str, Any]:
+        data = handler(self)
+        if data.get("status_since", 0) is None:
+            del data["status_since"]
+        return data
 
 
 class PushRequest(_Model):

@@ -30,7 +30,7 @@ from . import status as status_rows
 from .bulk import insert_rows
 from .context import Ctx
 from .fold import name_key
-from .schema import Target
+from .schema import Target, time_from_text
 from .types import NotUndone, StatusChange, TargetView, Undone
 from .view import compute_view, empty_start, refresh
 
@@ -237,15 +237,21 @@ def _write_statuses(ctx: Ctx, batch: status_rows.Batch) -> None:
 
 
 def change_status(
-    ctx: Ctx, uid: str, new: str | None, note: str | None, group: str | None = None
+    ctx: Ctx,
+    uid: str,
+    new: str | None,
+    note: str | None,
+    group: str | None = None,
+    since: datetime | None = None,
 ) -> StatusChange:
     """:func:`set_status` with a validated status and note, inside the caller's write
-    transaction; ``group``: the changes undone together that it is one of (an import)."""
+    transaction; ``group``: the changes undone together that it is one of (an import);
+    ``since``: an undo's, since when the status it brings back was held."""
     target = status_rows.read_one(ctx, uid)
     before = target.status
     if before == new:
         return StatusChange(changed=False, target=status_rows.view_of(ctx, target), before=before)
-    batch = status_rows.plan(ctx, [target], new, note, group)
+    batch = status_rows.plan(ctx, [target], new, note, group, [since])
     _write_statuses(ctx, batch)
     view = status_rows.view_of(ctx, target)
     return StatusChange(changed=True, target=view, change_id=batch.change_ids[0], before=before)
@@ -340,7 +346,7 @@ SELECT a.target, a.old_status, a.change_id, a.new_status, (
                OR (y.server_version = a.server_version AND (y.origin = 'server' OR y.id > a.id))
                OR (y.server_version IS NULL AND y.origin = 'local') END
     ORDER BY y.origin = 'server' DESC, y.id DESC LIMIT 1
-  ), iif(t.status IS a.new_status, NULL, '')), a.converged
+  ), iif(t.status IS a.new_status, NULL, '')), a.converged, a.old_since
 FROM audit AS a JOIN targets AS t ON t.uid = a.target
 LEFT JOIN outbox AS o ON o.change_id = a.change_id
 WHERE {{which}} AND a.change_id NOT IN undone ORDER BY a.id
@@ -382,30 +388,38 @@ def undo_last(ctx: Ctx) -> Undone | NotUndone | None:
                 continue
             candidates.close()
             ctx.set_meta(UNDO_PASSED, json.dumps([*passed, change_id][-_PASSED_KEPT:]))
-            target, _old, _cid, new_status, held, by, converged = rows[-1]
+            target, _old, _cid, new_status, held, by, converged, _since = rows[-1]
             view = query.get(ctx, target)
             return NotUndone(len(rows), view, new_status, by or None, held, bool(converged))
         return None
 
 
 def _undo(ctx: Ctx, members: list[tuple[Any, ...]], single: bool, kept: int = 0) -> Undone:
-    """Take back ``members`` (rows of :data:`_STANDING_SQL`, all standing); ``kept``:
-    the bulk change's targets left as they are (changed since, or waiting)."""
+    """Take back ``members`` (rows of :data:`_STANDING_SQL`, all standing): each target
+    gets back its old status and since when it had held it (a stale target stays stale;
+    unknown for changes made before that was kept: from now). ``kept``: the bulk
+    change's targets left as they are (changed since, or waiting)."""
     if single:
-        target, old_status, change_id, new_status, *_ = members[0]
-        change = change_status(ctx, target, old_status, f"{UNDO_NOTE}{change_id}")
+        target, old_status, change_id, new_status, *_, old_since = members[0]
+        note = f"{UNDO_NOTE}{change_id}"
+        change = change_status(ctx, target, old_status, note, since=_time(old_since))
         return Undone(1, change.target, new_status)
-    by_old: dict[str | None, list[tuple[str, str]]] = {}
-    for uid, old, cid, *_ in members:
-        by_old.setdefault(old, []).append((uid, f"{UNDO_NOTE}{cid}"))
-    for old, pairs in by_old.items():
-        targets = status_rows.read_many(ctx, [uid for uid, _ in pairs])
-        notes = [note for _, note in pairs]
-        _write_statuses(ctx, status_rows.plan(ctx, targets, old, notes))
+    by_old: dict[str | None, list[tuple[str, str, datetime | None]]] = {}
+    for uid, old, cid, *_, old_since in members:
+        by_old.setdefault(old, []).append((uid, f"{UNDO_NOTE}{cid}", _time(old_since)))
+    for old, rows in by_old.items():
+        targets = status_rows.read_many(ctx, [uid for uid, _, _ in rows])
+        notes = [note for _, note, _ in rows]
+        sinces = [since for _, _, since in rows]
+        _write_statuses(ctx, status_rows.plan(ctx, targets, old, notes, since=sinces))
     statuses = {r[3] for r in members}
     mixed = len(statuses) > 1  # an import's: one status per row
     target = query.get(ctx, members[-1][0])
     return Undone(len(members), target, None if mixed else statuses.pop(), mixed, kept)
+
+
+def _time(text: str | None) -> datetime | None:
+    return None if text is None else time_from_text(text)
 
 
 def snooze(ctx: Ctx, uid: str, until: date | None) -> TargetView:

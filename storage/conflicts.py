@@ -194,6 +194,8 @@ def _reissue(
     o.update(
         state="pending",
         status=status,
+        # kept mine: an undo still brings back since when; another status starts now
+        status_since=row.status_since if status == row.status else None,
         base_version=version,
         changed_at=now,
         note=note,
@@ -229,7 +231,8 @@ def _follows(ctx: Ctx, row: Outbox, status: str | None) -> None:
         a.update(old_status=status).where(a.change_id == after.change_id).execute()
         # its undo, waiting too, brings back what it now follows
         undo = (o.target == row.target) & (o.note == f"{UNDO_NOTE}{after.change_id}")
-        o.update(status=status).where(undo & (o.state == "pending")).execute()
+        # (since when the settled status was held is not known here: from the undo on)
+        o.update(status=status, status_since=None).where(undo & (o.state == "pending")).execute()
         undone = (a.target == row.target) & (a.note == f"{UNDO_NOTE}{after.change_id}")
         a.update(new_status=status).where(undone & (a.origin == "local")).execute()
 

@@ -194,11 +194,19 @@ def _v8(cursor: Any) -> None:
     cursor.execute("ALTER TABLE audit ADD COLUMN converged INTEGER")
 
 
+def _v9(cursor: Any) -> None:
+    """An undo brings back the status *and* since when it was held: a status change's
+    audit row keeps the time its old status had been held since (``old_since``), and the
+    undo's outbox row carries it (``status_since``, sent to the server)."""
+    cursor.execute("ALTER TABLE audit ADD COLUMN old_since TEXT")
+    cursor.execute("ALTER TABLE outbox ADD COLUMN status_since TEXT")
+
+
 #: In order; ``MIGRATIONS[n]`` brings a file from version n to n + 1. A profile can be
 #: opened in the middle of its first catch-up, its secondary indexes set aside (dropped,
 #: their SQL in meta: storage/catchup.py): a migration that changes those indexes must
 #: first build them again from meta.
-MIGRATIONS: tuple[Callable[[Any], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8)
+MIGRATIONS: tuple[Callable[[Any], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9)
 LATEST = len(MIGRATIONS)
 
 

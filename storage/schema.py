@@ -128,6 +128,7 @@ class Audit(Model):
     server_version = IntegerField(null=True)  # set once the server confirmed the change
     batch = TextField(null=True)  # local: the bulk change the row is part of (undone whole)
     converged = IntegerField(null=True)  # 1: the server had it already, from a teammate
+    old_since = UtcField(null=True)  # local: since when old_status was held (undo restores it)
 
     class Meta:
         table_name = "audit"
@@ -149,6 +150,7 @@ class Outbox(Model):
     attempts = IntegerField(default=0)
     last_error = TextField(null=True)
     server_state = JSONField(null=True)  # the server's TargetState beside a conflict
+    status_since = UtcField(null=True)  # an undo's: since when its status was held before
 
     class Meta:
         table_name = "outbox"

@@ -36,11 +36,11 @@ _MANY_SQL = (
 )
 _AUDIT_SQL = (
     "INSERT INTO audit (change_id, target, old_status, new_status, changed_at, changed_by,"
-    " note, origin, batch) VALUES (?, ?, ?, ?, ?, ?, ?, 'local', ?)"
+    " note, origin, batch, old_since) VALUES (?, ?, ?, ?, ?, ?, ?, 'local', ?, ?)"
 )
 _OUTBOX_SQL = (
-    "INSERT INTO outbox (change_id, target, op, base_version, status, changed_at, note)"
-    " VALUES (?, ?, 'set_status', ?, ?, ?, ?)"
+    "INSERT INTO outbox (change_id, target, op, base_version, status, changed_at, note,"
+    " status_since) VALUES (?, ?, 'set_status', ?, ?, ?, ?, ?)"
 )
 #: The view columns a status change can move (see :func:`view.extend_view`).
 _VIEW_SQL = "UPDATE targets SET status = ?, status_since = ?, updated_at = ?, sync = ? WHERE id = ?"
@@ -133,23 +133,34 @@ def plan(
     new: str | None,
     note: str | None | Sequence[str | None],
     group: str | None = None,
+    since: Sequence[datetime | None] | None = None,
 ) -> Batch:
     """The writes of setting ``new`` on each of ``targets`` now (callers leave out those
     already in ``new``); each target's view moves to its new state in memory too.
-    ``note``: one for all, or one per target; ``group``: the bulk change they make up."""
+    ``note``: one for all, or one per target; ``group``: the bulk change they make up;
+    ``since``: per target, when an undo brings back a status, since when it was held
+    (None: from now, as any status change)."""
     now = ctx.now()
     at = time_text(now)
-    row = SimpleNamespace(op="set_status", status=new, fields=None, changed_at=now, state="pending")
+    row = SimpleNamespace(
+        op="set_status", status=new, fields=None, changed_at=now, state="pending", status_since=None
+    )
     notes = [note] * len(targets) if note is None or isinstance(note, str) else note
+    sinces = since or [None] * len(targets)
     batch = Batch()
-    for target, its_note in zip(targets, notes, strict=True):
+    for target, its_note, its_since in zip(targets, notes, sinces, strict=True):
         change_id = str(uuid.uuid4())
         batch.change_ids.append(change_id)
+        old_since = time_text(target.status_since)  # what an undo of this change restores
         batch.audit.append(
-            (change_id, target.uid, target.status, new, at, ctx.user, its_note, group)
+            (change_id, target.uid, target.status, new, at, ctx.user, its_note, group, old_since)
         )
+        restores = None if its_since is None else time_text(min(its_since, now))
         # base_version: the server's version, 0 = "before the server has it"
-        batch.outbox.append((change_id, target.uid, target.server_version or 0, new, at, its_note))
+        batch.outbox.append(
+            (change_id, target.uid, target.server_version or 0, new, at, its_note, restores)
+        )
+        row.status_since = its_since
         view = extend_view(target.view_columns(), row)
         target.status, target.sync = view["status"], view["sync"]
         target.status_since, target.updated_at = view["status_since"], view["updated_at"]

@@ -34,8 +34,8 @@ PULL_CURSOR = pull.PULL_CURSOR
 #: Pending changes in creation order, without the targets held behind a conflict or a
 #: rejection (``outbox_state`` walks the pending ones in id order).
 _TAKE_SQL = (
-    "SELECT change_id, target, op, base_version, status, fields, changed_at, note FROM outbox"
-    " WHERE state = 'pending' AND target NOT IN"
+    "SELECT change_id, target, op, base_version, status, fields, changed_at, note, status_since"
+    " FROM outbox WHERE state = 'pending' AND target NOT IN"
     f" (SELECT target FROM outbox WHERE state IN {HELD_STATES!r})"
     " ORDER BY id LIMIT ?"
 )
@@ -45,7 +45,7 @@ def to_change(row: tuple[Any, ...]) -> Change:
     """An outbox row as read by :data:`_TAKE_SQL` as a wire change."""
     from protocol.wire import Change, ChangeFields
 
-    change_id, target, op, base_version, status, fields, changed_at, note = row
+    change_id, target, op, base_version, status, fields, changed_at, note, since = row
     return Change(
         change_id=uuid.UUID(change_id),
         target=uuid.UUID(target),
@@ -55,6 +55,7 @@ def to_change(row: tuple[Any, ...]) -> Change:
         fields=None if fields is None else ChangeFields(**json.loads(fields)),
         changed_at=time_from_text(changed_at),
         note=note,
+        status_since=None if since is None else time_from_text(since),
     )
 
 
@@ -75,17 +76,20 @@ class WireChange(NamedTuple):
 #: :data:`_TAKE_SQL` with each row's wire JSON built by SQLite (``json_object`` quotes
 #: text exactly as pydantic does; ``fields`` is stored compact by the same rules), in
 #: :class:`~protocol.wire.Change`'s key order: no model per change. A time with zero
-#: microseconds loses them, as pydantic writes it.
+#: microseconds loses them, as pydantic writes it. ``status_since`` is there only when
+#: set (``json_patch`` drops a null), as the model leaves it out: a server from before it
+#: refuses unknown keys, and then refuses only the undos that carry it.
 _TAKE_JSON_SQL = _TAKE_SQL.replace(
-    "change_id, target, op, base_version, status, fields, changed_at, note",
-    "change_id, target, json_object("
+    "change_id, target, op, base_version, status, fields, changed_at, note, status_since",
+    "change_id, target, json_patch(json_object("
     "'change_id', change_id, 'target', target, 'op', op,"
     " 'base_version', iif(op = 'create', NULL, base_version), 'status', status,"
     " 'fields', iif(fields IS NULL, NULL, json_object('name', fields -> '$.name',"
     " 'description', fields -> '$.description', 'markets', fields -> '$.markets')),"
     " 'changed_at', iif(substr(changed_at, 20) = '.000000Z',"
     " substr(changed_at, 1, 19) || 'Z', changed_at),"
-    " 'note', note)",
+    " 'note', note), json_object('status_since', iif(substr(status_since, 20) = '.000000Z',"
+    " substr(status_since, 1, 19) || 'Z', status_since)))",
 )
 
 

@@ -84,7 +84,11 @@ def _step(view: dict[str, Any], row: Any, has_base: bool) -> None:
     if row.op in ("create", "set_status"):
         # status_since moves only when the status does (or on a brand-new target).
         if row.status != view["status"] or (row.op == "create" and not has_base):
-            view["status_since"] = row.changed_at
+            # an undo brings back since when its status was held (never after the undo)
+            restored = getattr(row, "status_since", None)
+            view["status_since"] = (
+                row.changed_at if restored is None else min(restored, row.changed_at)
+            )
         view["status"] = row.status
     view["updated_at"] = max(view["updated_at"], row.changed_at)
 
@@ -141,7 +145,7 @@ def refresh(ctx: Ctx, target: Target) -> Target:
     outbox; returns ``target`` updated in memory."""
     o = ctx.m.outbox
     rows = (
-        o.select(o.op, o.status, o.fields, o.changed_at, o.state)
+        o.select(o.op, o.status, o.fields, o.changed_at, o.state, o.status_since)
         .where(o.target == target.uid)
         .order_by(o.id)
         .namedtuples()  # no model instances: a target may have many rows pending
@@ -162,10 +166,10 @@ VIEW_KEYS = (
     "markets_sort",
 )
 _OUTBOX_SQL = (
-    "SELECT target, op, status, fields, changed_at, state FROM outbox"
+    "SELECT target, op, status, fields, changed_at, state, status_since FROM outbox"
     " WHERE target IN (SELECT value FROM json_each(?)) ORDER BY target, id"
 )
-OutboxRow = namedtuple("OutboxRow", "target op status fields changed_at state")
+OutboxRow = namedtuple("OutboxRow", "target op status fields changed_at state status_since")
 
 
 def refresh_many(ctx: Ctx, targets: Sequence[Any]) -> None:
@@ -175,9 +179,12 @@ def refresh_many(ctx: Ctx, targets: Sequence[Any]) -> None:
     columns (``name_lc`` only when it changed: its trigger rewrites the search index)."""
     rows: dict[str, list[OutboxRow]] = {target.uid: [] for target in targets}
     cursor = ctx.db.cursor().execute(_OUTBOX_SQL, (json.dumps(list(rows)),))
-    for uid, op, status, fields, changed_at, state in cursor:
+    for uid, op, status, fields, changed_at, state, since in cursor:
         fields = None if fields is None else json.loads(fields)
-        rows[uid].append(OutboxRow(uid, op, status, fields, time_from_text(changed_at), state))
+        since = None if since is None else time_from_text(since)
+        rows[uid].append(
+            OutboxRow(uid, op, status, fields, time_from_text(changed_at), state, since)
+        )
     updates: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
     for target in targets:
         view = compute_view(*start_of(target), rows[target.uid])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from datetime import UTC, date, datetime
@@ -10,6 +11,7 @@ import pytest
 
 from protocol import InvalidInput
 from storage import NotFound, NotUndone, Store, Undone
+from storage.types import iso
 from tests.storage.storehelp import acknowledge, entry, new_id, pull_target, result, state
 
 
@@ -188,6 +190,41 @@ def test_undo_walks_back_through_this_devices_changes(store, clock):
     assert store.history(t.uid)[-1].note == f"undo of {first.change_id}"
     assert store.undo_last().target.status is None  # the create's status
     assert store.undo_last() is None
+
+
+def test_undo_brings_back_the_status_and_since_when_it_was_held(store, clock):
+    """A stale target set Hot by mistake and undone is stale again: its old status comes
+    back with its days (they read 0, and the target fresh, for the whole team)."""
+    t = store.create_target("Acme", status="Cold")
+    [create] = store.take_batch()
+    applied = state(t.uid, 1, clock.now, name="Acme", status="Cold")
+    store.apply_push_results([result(create, "applied", applied)])
+    held_since = store.get(t.uid).status_since
+    assert held_since == clock.now
+    clock.advance(days=90)
+    assert store.get(t.uid).stagnation == "stale"
+    store.set_status(t.uid, "Hot")  # pending, then undone before it went out
+    clock.advance(minutes=2)
+    undone = store.undo_last().target
+    assert (undone.status, undone.status_since, undone.days_in_status) == ("Cold", held_since, 90)
+    assert undone.stagnation == "stale"
+    hot, undo = store.take_batch()
+    assert (hot.status_since, undo.status_since) == (None, held_since)  # sent with the undo
+    wire = json.loads(store.take_wire_batch(10)[1].json)
+    assert wire["status_since"] == iso(held_since) and "status_since" not in json.loads(
+        store.take_wire_batch(10)[0].json
+    )
+
+    for change, version in zip(store.take_batch(), (2, 3), strict=True):  # both went out
+        done = state(t.uid, version, clock.now, name="Acme", status=change.status)
+        done.status_changed_at = change.status_since or change.changed_at  # as the server keeps
+        store.apply_push_results([result(change, "applied", done)])
+    store.set_status(t.uid, "Active")  # synced before its undo: the same
+    [active] = store.take_batch()
+    done = state(t.uid, 4, clock.now, name="Acme", status="Active")
+    store.apply_push_results([result(active, "applied", done)])
+    clock.advance(days=1)
+    assert store.undo_last().target.status_since == held_since
 
 
 def bobs_change(store: Store, uid: str, old: str | None, new: str, version: int) -> None:

@@ -99,6 +99,16 @@ def test_undo_after_a_bulk_change_takes_it_back_whole(store, fetch, three):
     assert_views_recomputed(store)
 
 
+def test_undo_of_a_bulk_change_brings_back_each_targets_days(store, clock, three):
+    before = {u: store.get(u).status_since for u in three}
+    clock.advance(days=70)
+    assert store.set_status_many(three, "Closed") == 3
+    clock.advance(hours=1)
+    store.undo_last()
+    assert {u: store.get(u).status_since for u in three} == before
+    assert store.get(three[0]).stagnation == "stale"  # Cold for 70 days, as before
+
+
 def test_a_target_changed_since_the_bulk_change_keeps_that_change(store):
     """Undo never overwrites what came after: a teammate's change pulled since the bulk
     change stays, the bulk change's other targets go back."""

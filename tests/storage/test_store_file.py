@@ -87,6 +87,8 @@ def test_an_upgraded_file_filters_and_sorts_its_markets_without_accents(db_path,
         "UPDATE targets SET markets_sort = 'zürich' WHERE name = 'Bern AG'",
         "UPDATE targets SET markets_sort = 'österreich' WHERE name = 'Alpine AG'",
         "ALTER TABLE audit DROP COLUMN converged",  # schema 8's
+        "ALTER TABLE audit DROP COLUMN old_since",  # schema 9's
+        "ALTER TABLE outbox DROP COLUMN status_since",
         "PRAGMA user_version = 6",
     )
     with Store.open(db_path, clock=clock) as store:
