@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,14 +132,16 @@ class Profile:
 
     def save_server(self, url: str) -> None:
         """Record the sync server's URL in ``config.toml``, keeping everything else as it
-        is (a mistake elsewhere in the file, such as a bad threshold, does not stop it)."""
+        is (a mistake elsewhere in the file, such as a bad threshold, does not stop it):
+        the ``server = ...`` line of ``[sync]`` alone is written, the user's comments,
+        order and spacing kept (:func:`with_server`)."""
         self.ensure()
         raw = self.read_raw()
-        sync = raw.get("sync")
-        if not isinstance(sync, dict):
-            sync = raw["sync"] = {}
-        sync["server"] = url
-        _write_private(self.config_path, tomli_w.dumps(raw))
+        try:
+            text = self.config_path.read_bytes().decode("utf-8")  # its line ends as they are
+        except FileNotFoundError:
+            text = ""
+        _write_private(self.config_path, with_server(text, raw, url))
 
     def read_token(self) -> str | None:
         try:
@@ -151,11 +154,76 @@ class Profile:
         _write_private(self.token_path, token + "\n")
 
 
+_SYNC_HEADER = re.compile(r"""^[ \t]*\[[ \t]*(sync|"sync"|'sync')[ \t]*\][ \t]*(#.*)?$""")
+_ANY_HEADER = re.compile(r"^[ \t]*\[")
+_SERVER_KEY = re.compile(r"""^([ \t]*(?:server|"server"|'server')[ \t]*=[ \t]*)(.*?)(\r?\n)?$""")
+
+
+def with_server(text: str, raw: dict[str, Any], url: str) -> str:
+    """``config.toml``'s ``text`` (which parses as ``raw``) with ``[sync] server`` set to
+    ``url``, changed line by line: the value of the ``server`` line in ``[sync]``
+    replaced (a comment after it kept), else a ``server`` line put under ``[sync]``, else
+    a ``[sync]`` table appended. A file laid out otherwise (``sync = {...}``, dotted
+    keys) is written anew from ``raw``, as the only way left (its comments are lost)."""
+    expected = dict(raw)
+    expected["sync"] = {**(raw["sync"] if isinstance(raw.get("sync"), dict) else {}), "server": url}
+    value = tomli_w.dumps({"server": url}).strip().split("=", 1)[1].strip()
+    lines = text.splitlines(keepends=True)
+    edited = _set_server_line(lines, value)
+    if edited is not None:
+        try:
+            if tomllib.loads(edited) == expected:
+                return edited
+        except tomllib.TOMLDecodeError:
+            pass
+    return tomli_w.dumps(expected)
+
+
+def _set_server_line(lines: list[str], value: str) -> str | None:
+    """The lines with ``[sync]``'s server set to the TOML ``value``; None when the line
+    holding it cannot be told apart (a value spread over lines)."""
+    newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
+    header = next(
+        (i for i, line in enumerate(lines) if _SYNC_HEADER.match(line.rstrip("\r\n"))), None
+    )
+    if header is None:
+        if lines and not lines[-1].endswith("\n"):
+            lines = [*lines[:-1], lines[-1] + newline]
+        gap = [newline] if lines and lines[-1].strip() else []
+        return "".join([*lines, *gap, f"[sync]{newline}", f"server = {value}{newline}"])
+    end = next(
+        (i for i in range(header + 1, len(lines)) if _ANY_HEADER.match(lines[i])), len(lines)
+    )
+    for i in range(header + 1, end):
+        match = _SERVER_KEY.match(lines[i])
+        if match:
+            comment = _comment_after_value(match[2])
+            if comment is None:
+                return None
+            lines[i] = f"{match[1]}{value}{comment}{match[3] or ''}"
+            return "".join(lines)
+    lines.insert(header + 1, f"server = {value}{newline}")
+    return "".join(lines)
+
+
+def _comment_after_value(rest: str) -> str | None:
+    """What follows a one-line TOML value in ``rest`` (spaces and a ``# comment``, or
+    nothing); None when ``rest`` holds no whole value."""
+    for cut in [i for i, char in enumerate(rest) if char == "#"] + [len(rest)]:
+        try:
+            tomllib.loads(f"v = {rest[:cut]}")
+        except tomllib.TOMLDecodeError:
+            continue
+        kept = rest[:cut]
+        return rest[len(kept.rstrip()) :]
+    return None
+
+
 def _write_private(path: Path, text: str) -> None:
     """Write a file readable by its owner only, atomically."""
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
         fh.write(text)
         fh.flush()
         os.fsync(fh.fileno())

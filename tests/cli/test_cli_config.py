@@ -66,3 +66,79 @@ def test_a_threshold_for_no_status_is_still_not_a_status(cli: Cli, home: Path) -
     assert cli("list", code=2).error == (
         f"pipetrack: error: {path}: [stagnation] 'none' is not a status"
     )
+
+
+# ---- login keeps the user's config.toml as they wrote it -----------------------------------
+COMMENTED = """\
+# my pipetrack settings
+[sync]   # where my team syncs
+server = "https://old.example.com"   # the old one, until June
+
+[stagnation]   # we move slowly
+Cold = 90      # three months
+Hot = 10
+
+[keys]
+# vim habits
+undo = "ctrl+z"
+"""
+
+
+def saved(home: Path, text: str | None, url: str = "https://new.example.com/#x") -> str:
+    from storage.profile import Profile
+
+    path = home / "config.toml"
+    if text is not None:
+        path.write_text(text, encoding="utf-8", newline="")
+    Profile(home).save_server(url)
+    return path.read_bytes().decode("utf-8")
+
+
+def test_login_changes_only_the_server_value_keeping_comments(home: Path) -> None:
+    after = saved(home, COMMENTED)
+    assert after == COMMENTED.replace('"https://old.example.com"', '"https://new.example.com/#x"')
+    assert oct((home / "config.toml").stat().st_mode & 0o777) == "0o600"
+
+
+def test_login_adds_a_server_line_under_an_existing_sync_table(home: Path) -> None:
+    text = "# mine\n[sync]\n# nothing yet\n\n[keys]\nundo = 'z'  # quotes of mine\n"
+    assert saved(home, text, "https://a.example.com") == (
+        '# mine\n[sync]\nserver = "https://a.example.com"\n# nothing yet\n\n'
+        "[keys]\nundo = 'z'  # quotes of mine\n"
+    )
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment", "[keys]\nundo = 'z'\n"])
+def test_login_appends_a_sync_table_when_there_is_none(home: Path, text: str) -> None:
+    after = saved(home, text, "https://a.example.com")
+    assert after.startswith(text)
+    assert after.endswith('[sync]\nserver = "https://a.example.com"\n')
+
+
+def test_login_writes_a_new_file_when_there_is_none(home: Path) -> None:
+    assert (
+        saved(home, None, "https://a.example.com") == '[sync]\nserver = "https://a.example.com"\n'
+    )
+
+
+def test_login_keeps_windows_line_ends_and_a_bad_threshold(home: Path) -> None:
+    text = '[stagnation]\r\nHot = 0 # oops\r\n\r\n[sync]\r\nserver = "http://x"\r\n'
+    assert saved(home, text, "https://a.example.com") == text.replace(
+        '"http://x"', '"https://a.example.com"'
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'sync = { server = "https://old.example.com" }  # inline\n',
+        'sync.server = "https://old.example.com"\n[keys]\nundo = "z"\n',
+        '[sync]\nserver = """\nhttps://old.example.com"""\n',
+    ],
+)
+def test_login_on_another_layout_still_saves_the_server(home: Path, text: str) -> None:
+    """Laid out otherwise, the file is written anew (the only way left), never broken."""
+    import tomllib
+
+    raw = tomllib.loads(saved(home, text, "https://a.example.com"))
+    assert raw["sync"] == {"server": "https://a.example.com"}
