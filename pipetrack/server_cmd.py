@@ -8,6 +8,7 @@ else an embedded PostgreSQL in ``--data-dir`` (default: the platform's data dir 
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -104,7 +105,7 @@ def serve(
     """Run the central API server (stop with Ctrl-C). Logs go to standard error."""
     from server.run import run  # uvicorn and the app: only this command needs them
 
-    _one_database(ctx, database_url, data_dir)
+    database_url = _one_database(ctx, database_url, data_dir)
     with _database_errors(database_url):
         run(
             host,
@@ -267,7 +268,7 @@ def _admin_database(
     from server.embedded import open_database
     from server.migrate import check_schema
 
-    _one_database(ctx, database_url, data_dir)
+    database_url = _one_database(ctx, database_url, data_dir)
     with (
         _database_errors(database_url),
         open_database(database_url, data_dir or default_data_dir(), create=False) as url,
@@ -276,15 +277,20 @@ def _admin_database(
         yield url
 
 
-def _one_database(ctx: typer.Context, database_url: str | None, data_dir: Path | None) -> None:
-    """InvalidInput (exit 2, nothing opened) for an explicit ``--data-dir`` beside a
-    database URL: the URL would win without a word (an exported PIPETRACK_DATABASE_URL
-    made ``add-user --data-dir /tmp/try`` add the user to production). The default data
-    dir with a URL is the URL, as ever."""
+def _one_database(
+    ctx: typer.Context, database_url: str | None, data_dir: Path | None
+) -> str | None:
+    """The database URL to use (None: the embedded database). InvalidInput (exit 2,
+    nothing opened) for a blank URL (:func:`_not_empty`) and for an explicit
+    ``--data-dir`` beside a database URL: the URL would win without a word (an exported
+    PIPETRACK_DATABASE_URL made ``add-user --data-dir /tmp/try`` add the user to
+    production). The default data dir with a URL is the URL, as ever."""
     from protocol import InvalidInput
 
-    if not database_url or data_dir is None:
-        return
+    if not _not_empty(ctx, database_url, data_dir):
+        return None
+    if data_dir is None:
+        return database_url
     source = ctx.get_parameter_source("database_url")
     if source is not None and source.name == "ENVIRONMENT":
         said = (
@@ -294,6 +300,34 @@ def _one_database(ctx: typer.Context, database_url: str | None, data_dir: Path |
     else:
         said = "--database-url and --data-dir given: give one of them, not both"
     raise InvalidInput("data_dir", said)
+
+
+def _not_empty(ctx: typer.Context, database_url: str | None, data_dir: Path | None) -> bool:
+    """InvalidInput (exit 2, nothing opened) for a blank database URL: ``--database-url
+    ''``, or PIPETRACK_DATABASE_URL set to nothing (an env file's ``VAR=``), which click
+    takes for unset: an embedded PostgreSQL started in the default data dir without a
+    word (whitespace alone was tried as a URL: a confusing exit 1). A blank variable
+    beside an explicit ``--data-dir`` names no database: the data dir is used. Whether
+    a URL is given."""
+    from protocol import InvalidInput
+
+    if database_url is not None and database_url.strip():
+        return True
+    source = ctx.get_parameter_source("database_url")
+    if database_url is not None and source is not None and source.name == "COMMANDLINE":
+        raise InvalidInput(
+            "database_url",
+            f"the database URL is empty (--database-url {database_url!r}): give a PostgreSQL"
+            " URL, or leave the option out for the embedded database",
+        )
+    blank = database_url if database_url is not None else os.environ.get(DATABASE_URL_ENV)
+    if blank is None or data_dir is not None:
+        return False
+    raise InvalidInput(
+        "database_url",
+        f"the database URL is empty ({DATABASE_URL_ENV} is set to {blank!r}): set it to a"
+        " PostgreSQL URL, or unset it for the embedded database",
+    )
 
 
 @contextlib.contextmanager
