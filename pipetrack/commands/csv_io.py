@@ -5,6 +5,11 @@ Columns (header row, any order, any case): ``name`` (required), ``description``,
 tabs as spreadsheets in other locales save them. Export writes all five, so an exported file
 imports back without duplicating anything. Import only parses: the store checks
 every row and writes all or nothing; its "row N" becomes the file's line number here.
+
+``export --excel`` also keeps Excel from running a cell as a formula (CSV injection:
+a name ``=HYPERLINK(...)``): a cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a
+carriage return is written with a ``'`` before it, which Excel shows as text. Import
+takes that ``'`` off again (only before one of those characters), so the file round-trips.
 """
 
 from __future__ import annotations
@@ -34,6 +39,22 @@ COLUMNS = ("name", "description", "markets", "status", "uid")
 MARKET_SEP = ";"
 _STORE_ROW = re.compile(r"^row (\d+):\s*(.*)$", re.DOTALL)
 _ON_ROW = re.compile(r"\bon row (\d+)\b")
+#: How a cell a spreadsheet would take for a formula starts (OWASP's "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: What ``export --excel`` puts before such a cell, and import takes off.
+TEXT_MARK = "'"
+
+
+def excel_cell(cell: str) -> str:
+    """``cell`` as text for Excel: ``'=1+2`` for ``=1+2`` (never run as a formula)."""
+    return TEXT_MARK + cell if cell.startswith(FORMULA_STARTS) else cell
+
+
+def unmarked_cell(cell: str) -> str:
+    """:func:`excel_cell` undone: the ``'`` before a formula's first character off."""
+    if cell.startswith(TEXT_MARK) and cell[1:2] in FORMULA_STARTS:
+        return cell[1:]
+    return cell
 
 
 def register(app: typer.Typer) -> None:
@@ -114,7 +135,8 @@ def parse_csv(text: str, source: str) -> CsvRows:
                 continue  # a blank line
             # A spreadsheet saved on Windows ends the lines inside a cell with \r\n (a
             # description of several lines): the store takes \n alone.
-            cells = [cell.replace("\r\n", "\n").replace("\r", "\n") for cell in raw]
+            # (and a cell export --excel marked as text loses its mark)
+            cells = [unmarked_cell(cell).replace("\r\n", "\n").replace("\r", "\n") for cell in raw]
             line = reader.line_num - sum(cell.count("\n") for cell in cells)
             rows.append(_row(columns, cells, source, line))
             lines.append(line)
@@ -182,13 +204,17 @@ def import_csv(
         info(", ".join(f"{n:,} {what}" for what, n in counts.items()))
 
 
-def write_csv(out: TextIO, targets: Iterable[TargetView], delimiter: str = ",") -> int:
-    """The header and a row per target; how many targets."""
+def write_csv(
+    out: TextIO, targets: Iterable[TargetView], delimiter: str = ",", excel: bool = False
+) -> int:
+    """The header and a row per target; how many targets. ``excel``: cells a spreadsheet
+    would run as formulas are marked as text (:func:`excel_cell`)."""
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
     writer.writerow(COLUMNS)
     count = 0
     for t in targets:
-        writer.writerow((t.name, t.description, MARKET_SEP.join(t.markets), t.status or "", t.uid))
+        row = (t.name, t.description, MARKET_SEP.join(t.markets), t.status or "", t.uid)
+        writer.writerow(tuple(map(excel_cell, row)) if excel else row)
         count += 1
     return count
 
@@ -205,7 +231,12 @@ def export_csv(
     ] = None,
     excel: Annotated[
         bool,
-        typer.Option("--excel", help="Start with a byte-order mark, so Excel shows accents right."),
+        typer.Option(
+            "--excel",
+            help="Start with a byte-order mark, so Excel shows accents right; a cell"
+            " starting with = + - @ gets a ' before it, so Excel never runs it as a formula"
+            " (import takes it off).",
+        ),
     ] = False,
     semicolons: Annotated[
         bool,
@@ -226,9 +257,9 @@ def export_csv(
         # a row at a time from one snapshot, ended before the store closes (even by a pipe)
         if file is None:
             sys.stdout.write(BOM if excel else "")
-            write_csv(sys.stdout, targets, delimiter)
+            write_csv(sys.stdout, targets, delimiter, excel)
             return
-        count = _write_whole(file, "utf-8-sig" if excel else "utf-8", targets, delimiter)
+        count = _write_whole(file, "utf-8-sig" if excel else "utf-8", targets, delimiter, excel)
     info(f"exported {count:,} targets to {file}")
 
 
@@ -241,13 +272,15 @@ def _check_writable_place(file: Path) -> None:
         raise InvalidInput("file", f"no directory {file.parent} to write {file.name} in")
 
 
-def _write_whole(file: Path, encoding: str, targets: Iterable[TargetView], delimiter: str) -> int:
+def _write_whole(
+    file: Path, encoding: str, targets: Iterable[TargetView], delimiter: str, excel: bool = False
+) -> int:
     """Write beside ``file`` and move it into place: a reader never sees half a file, a
     failure leaves ``file`` as it was and nothing beside it. Errors name ``file``."""
     tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
     try:
         with tmp.open("w", encoding=encoding, newline="") as out:
-            count = write_csv(out, targets, delimiter)
+            count = write_csv(out, targets, delimiter, excel)
         os.replace(tmp, file)
     except OSError as err:
         tmp.unlink(missing_ok=True)
