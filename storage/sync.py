@@ -473,9 +473,13 @@ def record_sync(
     ctx: Ctx, *, online: bool, error: str | None, synced: bool, hint: str | None = None
 ) -> None:
     now = time_text(ctx.now())
+    me = str(os.getpid())
     with ctx.write():
-        ctx.set_meta(_REPORTER, str(os.getpid()))
-        if ctx.get_meta("online") != ("1" if online else "0"):
+        # a new process (a daemon started after one killed -9) counts its own time
+        # online: the dead one's "online since" is not this one's
+        new_reporter = ctx.get_meta(_REPORTER) != me
+        ctx.set_meta(_REPORTER, me)
+        if new_reporter or ctx.get_meta("online") != ("1" if online else "0"):
             ctx.set_meta("online", "1" if online else "0")
             ctx.set_meta("online_since", now)
         ctx.set_meta("last_error", error)

@@ -29,7 +29,7 @@ from .netwatch import NetworkWatch, interface_addresses
 from .progress import progress_log
 from .pull import Pulled, Puller, PullTally
 from .push import Pusher
-from .report import TOKEN_REFUSED, Reporter
+from .report import TOKEN_REFUSED, Failures, Reporter
 from .retry import Backoff, Wakeable
 from .settings import POLL_FALLBACK, POLL_SAFETY, SETTLE_S, SETTLE_STEP, Settings
 from .wake import ProfileWatcher
@@ -65,6 +65,7 @@ class Daemon:
         self.fatal: BaseException | None = None
         self.network = NetworkWatch(self._network_changed, addresses)
         self.requests = Interruptible()
+        self.failures = Failures()  # the loops' failures: one's success keeps the other's
 
     def stop(self) -> None:
         """Ask both loops to finish (safe from a signal handler)."""
@@ -123,7 +124,7 @@ class Daemon:
             store = self.open_store()
             try:
                 with ApiClient(self.settings.server, self.token) as client:
-                    body(store, client, Reporter(store))
+                    body(store, client, Reporter(store, self.failures, body.__name__))
             finally:
                 store.close()
         except StoreError as err:  # said in words: no traceback
@@ -151,10 +152,11 @@ class Daemon:
             store.check_schema()  # a newer pipetrack upgraded the file: stop, exit 1
             progress = progress_log(self.settings.progress_every)  # a long backlog
             tally = self._guard(reporter, self.push_backoff, partial(pusher.push_pending, progress))
-            if tally is not None and tally.sent:
-                if reporter.ok(synced=True):
+            if tally is not None:  # a round without a failure ends one of this loop's
+                if reporter.ok(synced=bool(tally.sent)):
                     self.pull_backoff.wake()
-                log.info("sync: %s", tally)
+                if tally.sent:
+                    log.info("sync: %s", tally)
             self._wait_for_write(store, seen)
 
     def _wait_for_write(self, store: Store, seen: int) -> None:

@@ -7,6 +7,7 @@ file watcher, so recording "still online" after every idle check would loop.
 from __future__ import annotations
 
 import logging
+import threading
 
 from storage import Store
 
@@ -28,24 +29,57 @@ HINTS: tuple[tuple[type[ApiError], str], ...] = (
 )
 
 
+class Failures:
+    """The daemon's loops' failures, shared: what one loop records must not be wiped by
+    the other's success (pulls working while every push is answered 503 read "online",
+    no error, while changes could not go out). The daemon is failing while either loop
+    is; the most recent failure is the one said."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.now: dict[str, tuple[str, str | None]] = {}  # loop -> (error, hint)
+
+    def set(
+        self, loop: str, failure: tuple[str, str | None] | None
+    ) -> tuple[str, str | None] | None:
+        """Record ``loop``'s failure (None: it succeeded); the failure to say now."""
+        with self.lock:
+            self.now.pop(loop, None)
+            if failure is not None:
+                self.now[loop] = failure  # last in: the most recent
+            return next(reversed(self.now.values()), None)
+
+
 class Reporter:
-    def __init__(self, store: Store) -> None:
+    """One loop's reports (``loop`` names it among those sharing ``failures``)."""
+
+    def __init__(self, store: Store, failures: Failures | None = None, loop: str = "sync") -> None:
         self.store = store
-        self._last: tuple[bool, str | None, str | None] | None = None
+        self.failures = failures or Failures()
+        self.loop = loop
+        self._failing = False  # this loop's own last report
+        self._last: tuple[bool, str | None, str | None] | None = None  # as written
 
     @property
     def online(self) -> bool:
         return self._last is not None and self._last[0]
 
     def ok(self, *, synced: bool) -> bool:
-        """The server answered. True when this ends a failure (the other loop may want
-        to stop backing off)."""
-        recovered = self._last is not None and not self._last[0]
-        self._record(True, None, synced)
+        """The server answered this loop. True when this ends the loop's failure (the
+        other loop may want to stop backing off)."""
+        recovered, self._failing = self._failing, False
+        said = self.failures.set(self.loop, None)
+        if said is None:
+            self._record(True, None, synced)
+        elif synced:  # the other loop still fails: said as it is, the sync time stamped
+            self._record(False, said[0], True, said[1])
         return recovered
 
     def failed(self, error: str, hint: str | None = None) -> None:
-        self._record(False, error, False, hint)
+        self._failing = True
+        said = self.failures.set(self.loop, (error, hint))
+        assert said is not None
+        self._record(False, said[0], False, said[1])
 
     def failed_on(self, err: ApiError) -> None:
         """``err``, with a hint of what the user can do about it when there is one."""

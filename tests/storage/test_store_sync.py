@@ -377,6 +377,20 @@ def test_sync_state_and_record_sync(store, clock, daemon_lock):
     assert store.sync_state().hint is None
 
 
+def test_a_new_daemon_counts_its_own_time_online(store, clock, fetch):
+    """A daemon killed -9 left "online" behind; the one started after it reports online
+    too: its online_since is its own, not the dead one's (status said "online since"
+    a time before the crash)."""
+    store.record_sync(online=True, synced=True)
+    fetch("UPDATE meta SET value = '999999999' WHERE key = 'sync_state_pid'")  # the dead one
+    clock.advance(minutes=5)
+    store.record_sync(online=True, synced=True)  # this process: the new daemon
+    assert store.sync_state().online_since == clock.now
+    clock.advance(minutes=1)
+    store.record_sync(online=True, synced=True)  # the same daemon again: unchanged
+    assert store.sync_state().online_since == clock.now - timedelta(minutes=1)
+
+
 def test_history_marks_follow_the_outbox(store, clock):
     t = store.create_target("Acme", status="Cold")
     [create] = store.take_batch()

@@ -135,6 +135,48 @@ def test_server_down_backs_off_keeps_changes_and_delivers_them_when_back(
         assert store.sync_state().last_error is None
 
 
+def test_pushes_failing_while_pulls_work_are_not_reported_as_online(
+    a: Device, b: Device, proxy: FaultProxy
+):
+    """Every push answered 503 while pulls go through: the pulls' successes must not wipe
+    the push's failure (status said "online", no error, while nothing went out), until a
+    push gets through."""
+    a.connect(proxy.url, a.profile.read_token() or "")
+    a.start_daemon(PIPETRACK_SYNC_WAIT="0.2")  # a pull (and its report) every 0.2 s
+    settle(a)
+    proxy.fail_pushes = [503] * 1000
+    with a.store() as store:
+        uid = store.create_target("Waits", status="Hot").uid
+
+    def failing() -> bool:
+        with a.store() as store:
+            state = store.sync_state()
+        return (state.online, state.hint) == (False, "server trouble")
+
+    wait_until(failing, timeout=10, what="the push failure reported")
+    with b.store() as store:  # a teammate's change: pulls keep working meanwhile
+        other = store.create_target("Teammate's", status="Cold").uid
+    b.sync_once()
+    wait_until(lambda: _status_or_none(a, other) == "Cold", timeout=10, what="a pulled")
+    time.sleep(1.0)  # pull rounds after it
+    with a.store() as store:
+        state = store.sync_state()
+    assert (state.online, state.pending, state.hint) == (False, 1, "server trouble")
+    assert "HTTP 503" in (state.last_error or "")
+
+    proxy.fail_pushes = []
+    wait_until(lambda: a.pending() == 0, timeout=15, what="the push once the server is well")
+
+    def online_again() -> bool:
+        with a.store() as store:
+            state = store.sync_state()
+        return state.online and state.last_error is None
+
+    wait_until(online_again, timeout=5, what="online again, the error gone")
+    b.sync_once()
+    assert b.status_of(uid) == "Hot"
+
+
 def test_a_refused_token_pauses_until_login_gives_a_good_one(
     a: Device, server: ServerProcess, token: str
 ):
@@ -420,6 +462,7 @@ def test_a_daemon_stops_when_a_newer_pipetrack_upgrades_its_profile(a: Device):
     daemon.wait_log("syncing ")
     settle(a)
     raw = apsw.Connection(str(a.profile.db_path))  # what a newer pipetrack's migration does
+    raw.set_busy_timeout(15_000)  # as the store waits: the daemon may be storing a pull
     raw.execute(f"PRAGMA user_version = {LATEST + 1}")
     raw.close()
     assert daemon.proc.wait(15) == 1
