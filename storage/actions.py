@@ -390,7 +390,8 @@ def undo_last(ctx: Ctx) -> Undone | NotUndone | None:
             ctx.set_meta(UNDO_PASSED, json.dumps([*passed, change_id][-_PASSED_KEPT:]))
             target, _old, _cid, new_status, held, by, converged, _since = rows[-1]
             view = query.get(ctx, target)
-            return NotUndone(len(rows), view, new_status, by or None, held, bool(converged))
+            by_me = bool(by) and by == ctx.user  # the server's rows: another device of mine
+            return NotUndone(len(rows), view, new_status, by or None, held, bool(converged), by_me)
         return None
 
 

@@ -148,6 +148,7 @@ class NotUndone:
     by: str | None
     held: str | None
     converged: bool = False  # a teammate had made the same change first
+    by_me: bool = False  # ``by`` is this user, on another of their devices
 
     def words(self) -> str:
         """Why nothing was undone, and what the next undo does: a whole message."""
@@ -165,10 +166,13 @@ class NotUndone:
         elif self.count > 1:
             why = f"every target of your bulk change to {status} was changed since"
         elif self.converged:
-            who = self.by or "a teammate"
-            why = f"{who} had made the same change of {name} to {status} first, and it stands"
+            who = "you" if self.by_me else self.by or "a teammate"
+            where = " on another device" if self.by_me else ""
+            why = (
+                f"{who} had made the same change of {name} to {status}{where} first, and it stands"
+            )
         else:
-            who = f" by {self.by}" if self.by else ""
+            who = " by you on another device" if self.by_me else f" by {self.by}" if self.by else ""
             why = f"{name} was changed{who} since your change to {status}, and keeps that change"
         return f"Nothing undone: {why}. Undo again to go further back."
 

@@ -249,6 +249,20 @@ def test_undo_leaves_a_change_someone_made_since(store):
     assert store.get(uid).status == "Cold"
 
 
+def test_undo_says_you_changed_it_on_another_device(store):
+    """The change since was this user's own, from another device (the store's user is
+    alice): said so, not "changed by alice" as if someone else."""
+    uid = pull_target(store, "Acme")
+    store.set_status(uid, "Hot")
+    acknowledge(store, {uid: "Acme"}, "Hot", version=2)
+    at = datetime.now(UTC)
+    mine_elsewhere = entry(new_id(), uid, at, old="Hot", new="Cold", version=3, by="alice")
+    store.apply_pull([state(uid, 3, at, status="Cold", by="alice")], [mine_elsewhere], "c3")
+    left = store.undo_last()
+    assert isinstance(left, NotUndone) and left.by_me
+    assert "Acme was changed by you on another device since your change to Hot" in left.words()
+
+
 def test_undo_leaves_a_teammates_change_back_to_my_status(store):
     """Bob moved the target on and then back to the status I had set: it has my status,
     but his change is the one that stands, and an undo of mine would overwrite it."""
