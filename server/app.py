@@ -18,7 +18,7 @@ from types import FrameType
 from fastapi import FastAPI
 
 from .db import make_pool
-from .errors import BodyLimit, install_error_handlers
+from .errors import BodyLimit, ErrorLog, install_error_handlers
 from .listener import Notifier
 from .migrate import apply_migrations
 from .push_store import NOTIFY_CHANNEL
@@ -59,6 +59,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(BodyLimit)
+    app.add_middleware(ErrorLog)  # outermost: it sees BodyLimit's 413 too
     app.include_router(v1)
     app.include_router(public)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import psycopg
@@ -82,6 +83,57 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(psycopg.OperationalError, _database_down)
     app.add_exception_handler(PoolTimeout, _database_down)
     app.add_exception_handler(Exception, _internal)
+
+
+class ErrorLog:
+    """ASGI middleware: a line for each 4xx answer (method, path, status, the user when
+    the token was known, the answer's message; never the token nor the query string),
+    at WARNING for a 401, INFO for the others: ``serve --no-access-log`` drops uvicorn's
+    line per request, and a refused request must still be seen (5xx are logged where
+    they happen)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 0
+        body = b""
+
+        async def logged_send(message) -> None:
+            nonlocal status, body
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body" and 400 <= status < 500:
+                if len(body) < 4096:
+                    body += message.get("body", b"")
+                if not message.get("more_body", False):
+                    _log_refusal(scope, status, body)
+            await send(message)
+
+        await self.app(scope, receive, logged_send)
+
+
+def _log_refusal(scope: Scope, status: int, body: bytes) -> None:
+    try:
+        message = str(json.loads(body).get("message") or "")
+    except (ValueError, AttributeError):
+        message = ""
+    message = "".join(c if c.isprintable() else " " for c in message)[:300]
+    user = (scope.get("state") or {}).get("user")
+    client = scope.get("client")
+    log.log(
+        logging.WARNING if status == 401 else logging.INFO,
+        "%s %s answered %d%s%s%s",
+        scope.get("method", "?"),
+        scope.get("path", "?"),
+        status,
+        f" to {user}" if user else "",
+        f" (from {client[0]})" if client else "",
+        f": {message}" if message else "",
+    )
 
 
 class BodyLimit:

@@ -96,15 +96,44 @@ async def push(
     results = await push_store.push(request.app.state.pool, body, user, token, cursor)
     outcomes = Counter(result["outcome"] for result in results)
     log.info(  # who pushed what, for an admin asked why a change did not arrive
-        "push by %s from device %s: %d change%s, %s",
+        "push by %s from device %s: %d change%s, %s%s",
         user,
         body.device_id,
         len(results),
         "" if len(results) == 1 else "s",
         ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items())),
+        _rejections(body, results),
     )
     # plain values serialized once (a PushResponse's JSON; no model per result)
     return Response(to_json({"results": results}), media_type="application/json")
+
+
+#: Rejected changes whose reasons a push's log line gives (the rest are counted).
+LOGGED_REJECTIONS = 3
+
+
+def _rejections(body: PushRequest, results: list[dict]) -> str:
+    """``; rejected: set_status on UID: reason, ...`` for a push's log line: why the
+    first :data:`LOGGED_REJECTIONS` rejected changes were refused (one line: a reason's
+    control characters are spaces, a long one is cut)."""
+    said = [
+        f"{change.op} on {change.target}: {_one_line(result.get('error') or 'no reason')}"
+        for change, result in zip(body.changes, results, strict=False)
+        if result["outcome"] == "rejected"
+    ]
+    if not said:
+        return ""
+    more = len(said) - LOGGED_REJECTIONS
+    return (
+        "; rejected: "
+        + "; ".join(said[:LOGGED_REJECTIONS])
+        + (f"; and {more} more" if more > 0 else "")
+    )
+
+
+def _one_line(text: str, most: int = 200) -> str:
+    text = "".join(" " if not c.isprintable() else c for c in str(text))
+    return text if len(text) <= most else text[: most - 1] + "…"
 
 
 v1.add_api_route(
