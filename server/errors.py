@@ -13,7 +13,7 @@ from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from protocol.wire import MAX_CHANGES_PER_PUSH, MAX_PUSH_BYTES, ErrorBody
+from protocol.wire import MAX_CHANGES_PER_PUSH, MAX_PUSH_BYTES, PULL_WAIT_MAX, ErrorBody
 
 from .auth import UNAUTHORIZED_HEADERS, Revoked, authenticate
 from .pull import BadCursor, StaleCursor
@@ -29,6 +29,11 @@ def error_response(status: int, message: str, field: str | None = None, headers=
 def _field(loc: tuple) -> str | None:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or None
+
+
+#: What a parameter must be, said instead of pydantic's words about the value given
+#: (``wait=nan`` was "Input should be less than or equal to 60").
+_SAID = {("query", "wait"): f"must be a number of seconds from 0 to {PULL_WAIT_MAX:g}"}
 
 
 async def _validation(request: Request, exc: RequestValidationError):
@@ -47,7 +52,7 @@ async def _validation(request: Request, exc: RequestValidationError):
             )
     first = errors[0] if errors else {}
     field = _field(tuple(first.get("loc", ())))
-    message = first.get("msg", "invalid request")
+    message = _SAID.get(tuple(first.get("loc", ())), first.get("msg", "invalid request"))
     more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
     return error_response(422, f"{field}: {message}{more}" if field else message, field)
 

@@ -93,6 +93,14 @@ async def push(
     ),
 ):
     """Apply a device's changes in order; one result per change, same order."""
+    if cursor is not None:
+        try:
+            pull_mod.Cursor.decode(cursor)
+        except pull_mod.BadCursor:  # 400: no cursor at all (409 is for a restored database)
+            raise pull_mod.BadCursor(
+                f"the {CURSOR_HEADER} header is malformed: it is not a cursor this server"
+                " gave out (send the cursor of the device's last pull, or none)"
+            ) from None
     results = await push_store.push(request.app.state.pool, body, user, token, cursor)
     outcomes = Counter(result["outcome"] for result in results)
     log.info(  # who pushed what, for an admin asked why a change did not arrive

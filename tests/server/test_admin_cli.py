@@ -300,4 +300,4 @@ def test_reset_cursors_starts_every_device_over_after_a_restore(pg_cluster):
         assert taken.status_code == 200 and taken.json()["results"][0]["outcome"] == "applied"
         assert [t["status"] for t in ada.pull(again["cursor"])["targets"]] == ["Hot"]
         junk = ada.http.post("/v1/push", json=body, headers={CURSOR_HEADER: "not-a-cursor"})
-        assert junk.status_code == 409  # not one this database gave out: pull again
+        assert junk.status_code == 400  # no cursor at all: malformed, not a restore
