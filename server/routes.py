@@ -222,3 +222,10 @@ async def healthz(request: Request):
             {"status": "error", "database": "unavailable", "version": VERSION}, status_code=503
         )
     return {"status": "ok", "database": "ok", "version": VERSION}
+
+
+@public.head("/healthz", include_in_schema=False)
+async def healthz_head(request: Request):
+    """``HEAD /healthz`` (load balancers' checks often use it): GET's status and headers,
+    no body. Apart from GET's route, so the OpenAPI document keeps one operation."""
+    return await healthz(request)
