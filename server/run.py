@@ -65,7 +65,7 @@ def run(
         log.info(
             "pipetrack server on http://%s:%d (%d worker%s, up to %d database connections"
             " each + 1 to listen), %s database %s",
-            host,
+            f"[{host}]" if ":" in host else host,  # an IPv6 address, as a URL writes it
             port,
             workers,
             "" if workers == 1 else "s",
