@@ -175,6 +175,8 @@ def change_problem(change: Change) -> str | None:
     status values, field limits and which parts each op must carry.
     """
     try:
+        if change.status_since is not None and change.op != "set_status":
+            return "only a status change says since when its status was held"
         if change.op == "set_status":
             if change.fields is not None:
                 return "a status change carries no fields"

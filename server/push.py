@@ -159,6 +159,15 @@ class Decider:
         at = change.changed_at
         return self.now if at > self.now or at < EARLIEST else at
 
+    def held_since(self, change: Change, current: State, stamp: datetime) -> datetime:
+        """When the target's new status counts from: the change's time, or, for a change
+        that brings back an earlier status (an undo), since when it had held it, as the
+        device says; never before the target existed, nor after the change itself."""
+        since = change.status_since
+        if since is None or since < EARLIEST:
+            return stamp
+        return min(max(since, current["created_at"]), stamp)
+
     def apply(self, change: Change, current: State, wanted: dict[str, Any]) -> None:
         # A device whose clock is behind (a restored VM, a reset clock) must not date a
         # change before the target existed, nor a status before the one it follows: the
@@ -175,7 +184,8 @@ class Decider:
         if change.op == "set_status":
             if current["status_changed_at"] is not None:
                 stamp = max(stamp, current["status_changed_at"])
-            new["status_changed_at"], new["status_changed_by"] = stamp, self.user
+            new["status_changed_at"] = self.held_since(change, current, stamp)
+            new["status_changed_by"] = self.user
         self.record(change, new, stamp, current["status"])
 
     def create(self, change: Change, current: State | None) -> None:

@@ -44,6 +44,30 @@ def test_a_clock_years_behind_never_dates_a_status_before_the_one_it_follows(dev
     assert entries[-1]["changed_at"] == created["status_changed_at"]
 
 
+def test_an_undo_keeps_since_when_the_status_it_brings_back_was_held(device_a):
+    """A status change that brings back an earlier status says since when it was held
+    (status_since): the target's days in it count on, within the target's life and never
+    after the change; the audit row keeps the change's own time. Only a status change
+    may say it."""
+    created = device_a.push_one(create(status="Cold"))["target"]
+    uid = created["uid"]
+    assert device_a.push_one(set_status(uid, "Hot", base=1))["outcome"] == "applied"
+    back = {**set_status(uid, "Cold", base=2), "status_since": created["status_changed_at"]}
+    target = device_a.push_one(back)["target"]
+    assert (target["status"], target["status_changed_at"]) == ("Cold", created["status_changed_at"])
+    [*_, entry] = device_a.history(uid)["history"]
+    assert _at(entry["changed_at"]) == _at(back["changed_at"])  # the undo's own time
+
+    too_early = {**set_status(uid, "Hot", base=3), "status_since": "2010-01-01T00:00:00Z"}
+    assert device_a.push_one(too_early)["target"]["status_changed_at"] == created["created_at"]
+    ahead = {**set_status(uid, "Cold", base=4), "status_since": "2999-01-01T00:00:00Z"}
+    dated = device_a.push_one(ahead)["target"]
+    assert _at(dated["status_changed_at"]) <= datetime.now(UTC)  # at most the change's time
+    wrong = {**edit(uid, base=5, description="d"), "status_since": created["created_at"]}
+    refused = device_a.push_one(wrong)
+    assert refused["outcome"] == "rejected" and "only a status change" in refused["error"]
+
+
 def _at(text: str) -> datetime:
     return datetime.fromisoformat(text)
 

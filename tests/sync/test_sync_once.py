@@ -154,6 +154,28 @@ def test_a_chain_of_offline_changes_applies_in_order_without_conflict(
         assert b.status_of(uid) == "Hot"
 
 
+def test_an_undone_change_leaves_every_device_counting_the_old_status_on(a: Device, b: Device):
+    """Set Hot by mistake, undone (one of them offline, one after it synced): the target
+    is Cold since when it was made Cold, on this device, on the server and on b's."""
+    with a.store() as store:
+        uid = store.create_target("Slip", status="Cold").uid
+    a.sync_once()
+    with a.store() as store:
+        since = store.get(uid).status_since  # as the server dated it
+        store.set_status(uid, "Hot")
+        store.undo_last()  # both offline
+        store.set_status(uid, "Active")
+    a.sync_once()
+    with a.store() as store:
+        store.undo_last()  # after it went out
+    a.sync_once()
+    b.sync_once()
+    for device in (a, b):
+        with device.store() as store:
+            view = store.get(uid)
+        assert (view.status, view.status_since, view.sync) == ("Cold", since, "synced")
+
+
 def test_a_rejected_change_is_quarantined_and_other_targets_still_sync(
     a: Device, b: Device, proxy: FaultProxy, server: ServerProcess, token: str
 ):
