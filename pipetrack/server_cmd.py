@@ -204,7 +204,8 @@ def admin_stats(
     as_json: JsonFlag = False,
 ) -> None:
     """What the server holds and how much it is used: targets per status, changes and
-    devices of the last 7 days, users seen today, the database's size and version."""
+    devices of the last 7 days, users seen in the last 24 hours, the database's size and
+    version. (In --json, users_seen_today counts those: the key keeps its name.)"""
     from server.stats import RECENT_DAYS, read_stats
 
     with _admin_database(ctx, database_url, data_dir, "read") as url:

@@ -27,7 +27,9 @@ class Stats:
     devices_recent: int  # devices those came from
     users: int
     users_enabled: int
-    users_seen_today: int  # in the last 24 hours
+    #: Users seen in the last 24 hours (not since midnight: the name is kept, it is the
+    #: key of ``admin stats --json``, which scripts read).
+    users_seen_today: int
     database_bytes: int
     postgres_version: str
     migration: str  # the last one applied, without ".sql"
