@@ -30,7 +30,7 @@ def assert_views_recomputed(store: Store) -> None:
     o = ctx.m.outbox
     for target in ctx.m.target.select():
         rows = (
-            o.select(o.op, o.status, o.fields, o.changed_at, o.state)
+            o.select(o.op, o.status, o.fields, o.changed_at, o.state, o.status_since)
             .where(o.target == target.uid)
             .order_by(o.id)
             .namedtuples()
