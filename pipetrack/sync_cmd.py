@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import signal
 import sys
 import time
@@ -172,6 +173,7 @@ def sync(
     config = config_of(ctx)
     if not config.server or not profile.read_token():
         raise InvalidInput("server", "not logged in - run pipetrack login URL --token T")
+    _check_watch_mode()
     settings = Settings.from_env(config.server)
     _setup_logging(verbose)
     profile.ensure()
@@ -204,6 +206,22 @@ def sync(
             signal.signal(sig, lambda *_: daemon.stop())
         logging.getLogger("syncd").info("syncing %s with %s", profile.home, settings.server)
         daemon.run()
+
+
+#: ``PIPETRACK_SYNC_WATCH``'s values: file events (the default), or polling.
+WATCH_MODES = ("events", "poll")
+
+
+def _check_watch_mode() -> None:
+    """``PIPETRACK_SYNC_WATCH`` is ``poll`` or ``events`` (any case), or unset; anything
+    else is refused as the other ``PIPETRACK_SYNC_*`` variables refuse a bad value (a
+    typo such as ``pol`` silently kept file events)."""
+    from syncd.settings import ENV_WATCH
+
+    raw = os.environ.get(ENV_WATCH)
+    if raw is None or not raw.strip() or raw.strip().lower() in WATCH_MODES:
+        return
+    raise InvalidInput(ENV_WATCH, f"{ENV_WATCH}={raw!r}: expected poll or events")
 
 
 #: How long ``sync --once`` waits for a running daemon to push what is pending.
