@@ -11,7 +11,14 @@ from typing import Annotated
 import typer
 
 from pipetrack.context import EXIT_STALE, open_store
-from protocol import SINCE_FORMS, markets_text, note_words, parse_since, parse_typed_status
+from protocol import (
+    SINCE_FORMS,
+    InvalidInput,
+    markets_text,
+    note_words,
+    parse_since,
+    parse_typed_status,
+)
 from storage import ActivityEntry, HistoryEntry, Store, TargetQuery, TargetView
 from storage.types import SortKey
 
@@ -102,6 +109,8 @@ def activity(
 ) -> None:
     """Status changes of every target, newest first: what moved in the team's pipeline
     (the last 7 days unless --since says otherwise)."""
+    if by is not None and not by.strip():  # an unset variable in a script: not everyone
+        raise InvalidInput("by", f"--by {by!r}: give a user name (as in the BY column)")
     start = parse_since(since, datetime.now(UTC))
     with open_store(ctx) as store:
         entries = store.activity(start, by, limit)
