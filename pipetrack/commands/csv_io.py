@@ -260,7 +260,7 @@ def export_csv(
             write_csv(sys.stdout, targets, delimiter, excel)
             return
         count = _write_whole(file, "utf-8-sig" if excel else "utf-8", targets, delimiter, excel)
-    info(f"exported {count:,} targets to {file}")
+    info(f"exported {count:,} target{'' if count == 1 else 's'} to {file}")
 
 
 def _check_writable_place(file: Path) -> None:
