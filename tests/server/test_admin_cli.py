@@ -169,7 +169,12 @@ def test_serve_without_access_log_logs_no_line_per_request(database_url, http):
         assert http.get(f"{srv.url}/v1/pull").status_code == 401
         log = srv.log_text()
     assert_timed_lines(log)
-    assert "/healthz" not in log and "/v1/pull" not in log
+    assert "/healthz" not in log  # answered: no access line
+    # refused: our one line (test_logged_refusals.py), not uvicorn's access line
+    assert [line for line in log.splitlines() if "/v1/pull" in line] == [
+        line for line in log.splitlines() if "WARNING GET /v1/pull answered 401" in line
+    ]
+    assert log.count("/v1/pull") == 1
 
 
 def test_serve_that_cannot_start_says_why_in_one_line_and_exits_1(tmp_path):
