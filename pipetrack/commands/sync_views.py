@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from pipetrack.context import lenient_config, open_store, profile_of
-from protocol import InvalidInput, markets_text, op_words, parse_status
+from protocol import InvalidInput, markets_text, op_words, parse_typed_status
 from storage import ConflictView, NotFound, RejectedView, SyncState, TargetView
 
 from .args import ChangeArg, JsonFlag, NoteOpt, StatusHelp
@@ -257,7 +257,7 @@ def resolve(
         raise InvalidInput("resolve", "give a CHANGE_ID or --all, not both")
     choice = "mine" if mine else "theirs"
     if status is not None:
-        choice = parse_status(status) or "none"
+        choice = parse_typed_status(status) or "none"
     if change_id is not None:
         with open_store(ctx) as store, _pointing_to("conflicts"):
             found = store.conflicts()
@@ -351,7 +351,7 @@ def correct(
     to another target). A rejected edit can only be dropped."""
     if status is None and note is not None:
         raise InvalidInput("note", "--note goes with --status")
-    new = None if status is None else parse_status(status)
+    new = None if status is None else parse_typed_status(status)
     with open_store(ctx) as store, _pointing_to("rejected"):
         try:
             if status is None:

@@ -291,8 +291,14 @@ def test_resolve_by_a_change_id_prefix_says_what_it_did(cli: Cli, conflict: dict
 
 @pytest.mark.parametrize(
     "args",
-    [(), ("--mine", "--theirs"), ("--theirs", "--status", "Hot"), ("--status", "Warm")],
-    ids=["none", "mine-and-theirs", "theirs-and-status", "unknown-status"],
+    [
+        (),
+        ("--mine", "--theirs"),
+        ("--theirs", "--status", "Hot"),
+        ("--status", "Warm"),
+        ("--status", ""),  # a script's unset variable: not "no status"
+    ],
+    ids=["none", "mine-and-theirs", "theirs-and-status", "unknown-status", "empty-status"],
 )
 def test_resolve_needs_exactly_one_valid_choice(cli: Cli, conflict: dict, args) -> None:
     cli("resolve", conflict["change_id"], *args, code=2)
@@ -418,6 +424,7 @@ def test_correct_refuses_what_does_not_fit_and_changes_nothing(cli: Cli, rejecte
     assert "a status change takes --status S" in no_status
     assert "--status" in cli("correct", change, "--note", "why", code=2).error
     assert "Lukewarm" in cli("correct", change, "--status", "Lukewarm", code=2).error
+    assert "unknown status ''" in cli("correct", change, "--status", "", code=2).error
     assert "ffff" in cli("correct", "ffffffff", "--status", "Hot", code=2).error
     [still] = cli("rejected", "--json").json()
     assert still["change_id"] == rejected["change_id"]
