@@ -224,6 +224,25 @@ async def test_undo_after_a_bulk_change_takes_back_all_of_it(store, uids):
         assert [table_status(app, name) for name in before] == list(before.values())
 
 
+async def test_a_stale_target_set_by_mistake_and_undone_is_stale_again(store, uids):
+    """QA's case: ⚠ 120d, Closed by a slip of the key, then u: the row reads ⚠ 120d again
+    (it read 0d and fresh, and fell out of the stale-only view)."""
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("t")  # stale only: Acme Robotics first
+        await settle(pilot)
+        table = app.screen.query_one(TargetTable)
+        assert (table.current.name, table.current.days_in_status) == ("Acme Robotics", 120)
+        await pilot.press("5", "u")
+        await settle(pilot)
+        assert "Acme Robotics" in names(app)  # still in the stale-only view
+        row = table.current
+        assert (row.name, row.status, row.days_in_status, row.stagnation) == (
+            "Acme Robotics", "Cold", 120, "stale",
+        )  # fmt: skip
+
+
 async def test_undo_after_an_import_takes_back_its_status_changes(store, uids):
     before = {name: store.get(uid).status for name, uid in uids.items()}
     store.import_targets(
