@@ -50,16 +50,18 @@ class ServerTarget:
     markets: tuple[str, ...]
     status: str | None
     version: int
+    status_changed_at: datetime | None = None
 
 
 def server_targets(database_url: str) -> dict[str, ServerTarget]:
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(
-            "SELECT uid::text, name, description, markets, pipeline_status, version FROM targets"
+            "SELECT uid::text, name, description, markets, pipeline_status, version,"
+            " status_changed_at FROM targets"
         ).fetchall()
     return {
-        uid: ServerTarget(uid, name, description, tuple(markets), status, version)
-        for uid, name, description, markets, status, version in rows
+        uid: ServerTarget(uid, name, description, tuple(markets), status, version, since)
+        for uid, name, description, markets, status, version, since in rows
     }
 
 

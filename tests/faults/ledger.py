@@ -147,6 +147,8 @@ def state_mismatches(store: Store, database_url: str) -> list[str]:
             continue
         here = (mine.name, mine.description, tuple(mine.markets), mine.status, mine.version)
         there = (s.name, s.description, s.markets, s.status, s.version)
+        if s.status is not None:  # since when: what days in status and stagnation count from
+            here, there = (*here, mine.status_since), (*there, s.status_changed_at)
         if here != there or mine.sync != "synced":
             out.append(f"{uid}: here {here} {mine.sync}, server {there}")
     return out

@@ -194,6 +194,11 @@ def make_machine(server: ServerProcess, tokens: dict[str, str], figures: Figures
             if uid is not None:
                 d.act(lambda s: s.edit_target(uid, description=text))
 
+        @rule(ix=device_ix)
+        def undo(self, ix):
+            self.devices[ix].act(lambda s: s.undo_last())
+            figures.add("undos")
+
         @precondition(lambda self: any(d.open_conflicts for d in self.devices))
         @rule(data=st.data())
         def resolve(self, data):
@@ -202,9 +207,12 @@ def make_machine(server: ServerProcess, tokens: dict[str, str], figures: Figures
             self.settle_one(d, c.change_id, data.draw(st.sampled_from(choices_for(c.op))))
 
         def settle_one(self, d: Device, change_id: str, choice: str) -> None:
+            before = outbox_ids(d.db)
             d.store.resolve_conflict(change_id, choice)
             d.open_conflicts.discard(change_id)
             self.decided[change_id].append(choice)
+            for undo in before - outbox_ids(d.db) - {change_id}:  # undos waiting behind it
+                self.decided[undo].append("theirs")  # dropped with it, by the user's choice
             figures.add(f"resolved_{'status' if choice not in ('mine', 'theirs') else choice}")
 
         # ---- the network and crashes ---------------------------------------------------
