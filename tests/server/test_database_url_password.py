@@ -8,11 +8,10 @@ refused (exit 2) with the hint to percent-encode them, without the password."""
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from server.db import redact, secrets_of
+from tests.support.server import free_port
 
 from .test_admin_cli import pipetrack
 
@@ -37,27 +36,27 @@ def _shows_no_secret(text: str) -> bool:
     return not any(piece in text for piece in SECRET_PIECES)
 
 
-def _free_port() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return str(probe.getsockname()[1])
-
-
-def _env(tmp_path):
-    return {"HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path)}
+def _one_line_each(url: str, tmp_path, admin: tuple[str, ...], code: int) -> list[str]:
+    """The one line (and exit ``code``) of an admin command given ``url`` by option and
+    of ``serve`` given it by PIPETRACK_DATABASE_URL."""
+    home = {"HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path)}
+    lines = []
+    for args, env in (
+        (("admin", *admin, "--database-url", url), {}),
+        (("serve", "--port", str(free_port())), {"PIPETRACK_DATABASE_URL": url}),
+    ):
+        run = pipetrack(*args, env={**home, **env})
+        assert run.returncode == code, (args, run.stderr)
+        [line] = run.stderr.strip().splitlines()
+        lines.append(line)
+    return lines
 
 
 @pytest.mark.parametrize("url", READ_WHOLE)
 def test_a_password_holding_a_hash_or_question_mark_is_not_shown(url, tmp_path):
     """It was printed in full: urlsplit took ``#Secret@...`` for the URL's fragment (or
     ``?Secret@...`` for its query), so no user info was found to take out."""
-    for args, env in (
-        (("admin", "list-users", "--database-url", url), {}),
-        (("serve", "--port", _free_port()), {"PIPETRACK_DATABASE_URL": url}),
-    ):
-        run = pipetrack(*args, env={**_env(tmp_path), **env})
-        assert run.returncode == 1, (args, run.stderr)
-        [line] = run.stderr.strip().splitlines()
+    for line in _one_line_each(url, tmp_path, ("list-users",), 1):
         assert line.startswith(
             "pipetrack: error: cannot use postgresql://pipetrack@127.0.0.1:1/db"
         ), line
@@ -68,13 +67,7 @@ def test_a_password_holding_a_hash_or_question_mark_is_not_shown(url, tmp_path):
 def test_a_password_holding_an_at_or_a_slash_is_refused_with_a_hint(url, tmp_path):
     """It was tried as another host (``failed to resolve host 'MyPass@127.0.0.1'``) or
     database, the error quoting part of the password, exit 1 (systemd tried again)."""
-    for args, env in (
-        (("admin", "stats", "--database-url", url), {}),
-        (("serve", "--port", _free_port()), {"PIPETRACK_DATABASE_URL": url}),
-    ):
-        run = pipetrack(*args, env={**_env(tmp_path), **env})
-        assert run.returncode == 2, (args, run.stderr)
-        [line] = run.stderr.strip().splitlines()
+    for line in _one_line_each(url, tmp_path, ("stats",), 2):
         assert line == (
             "pipetrack: error: cannot use 'postgresql://pipetrack@127.0.0.1:1/db': its password"
             " (or user name) holds an '@' or a '/', which libpq reads as part of the host or"

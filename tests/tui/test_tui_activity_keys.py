@@ -3,6 +3,7 @@ last row, as on the pipeline list, never a sideways scroll off the first columns
 
 from __future__ import annotations
 
+import pytest
 from textual.widgets import DataTable
 from tuihelp import make_app, settle
 
@@ -28,23 +29,17 @@ async def home_and_end(pilot, table: DataTable) -> None:
     assert (table.cursor_row, table.scroll_x, table.scroll_y) == (0, 0, 0)
 
 
-async def test_home_and_end_in_the_activity(store, uids):
+@pytest.mark.parametrize(
+    ("key", "screen", "table"),
+    [("a", ActivityScreen, "#activity-table"), ("enter", DetailScreen, "#history")],
+    ids=["activity", "a-targets-history"],
+)
+async def test_home_and_end_in_the_tables_of_changes(store, uids, key, screen, table):
     many_changes(store, uids["Acme Robotics"])
     app = make_app(store)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        await pilot.press("a")
+        await pilot.press(key)
         await settle(pilot)
-        assert isinstance(app.screen, ActivityScreen)
-        await home_and_end(pilot, app.screen.query_one("#activity-table", DataTable))
-
-
-async def test_home_and_end_in_a_targets_history(store, uids):
-    many_changes(store, uids["Acme Robotics"])
-    app = make_app(store)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
-        assert isinstance(app.screen, DetailScreen)
-        await home_and_end(pilot, app.screen.query_one("#history", DataTable))
+        assert isinstance(app.screen, screen)
+        await home_and_end(pilot, app.screen.query_one(table, DataTable))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from tuihelp import make_app, make_conflict, make_rejected, settle, shown
+from tuihelp import make_app, make_conflict, make_rejected, rejected_new_target, settle, shown
 
 from protocol.wire import Result
 from tui.screens import ConflictsScreen
@@ -79,11 +79,7 @@ async def test_rejected_changes_are_dropped_or_corrected(store, uids):
 
 async def test_a_rejected_new_target_is_kept_as_a_new_one(store, uids):
     """Its uid is another target's on the server: e makes it again under a new id."""
-    made = store.create_target("Kappa Mining", "Copper", ["LATAM"], status="Hot")
-    create = next(c for c in store.take_batch() if str(c.target) == made.uid)
-    store.apply_push_results(
-        [Result(change_id=create.change_id, outcome="rejected", error="a different target ...")]
-    )
+    made = rejected_new_target(store, "a different target ...")
     app = make_app(store)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await open_conflicts(pilot)
@@ -169,3 +165,14 @@ async def test_an_edit_conflict_shows_both_details_and_offers_no_other_status(st
         await pilot.press("t")
         await settle(pilot)
         assert store.get(uid).description == "Bob's: warehouse robots, EU only."
+
+
+async def test_a_rejected_new_target_shows_the_status_it_was_made_with(store, uids):
+    """As `pipetrack rejected` says "new target, Hot": the status is part of the change."""
+    rejected_new_target(store, "uid taken")
+    app = make_app(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_conflicts(pilot)
+        text = shown(screen.query_one("#compare"), width=50)
+        assert "new target" in text and "markets: LATAM" in text, text
+        assert "status: Hot" in text, text

@@ -123,6 +123,14 @@ def make_rejected(store: Store, uid: str, status: str, reason: str) -> str:
     return str(change.change_id)
 
 
+def rejected_new_target(store: Store, error: str) -> TargetView:
+    """Kappa Mining (Hot, LATAM) made here; the server rejected its create."""
+    made = store.create_target("Kappa Mining", "Copper", ["LATAM"], status="Hot")
+    create = next(c for c in store.take_batch() if str(c.target) == made.uid)
+    store.apply_push_results([Result(change_id=create.change_id, outcome="rejected", error=error)])
+    return made
+
+
 def make_app(store: Store, *, keys: dict[str, str] | None = None, **kwargs) -> PipetrackApp:
     kwargs.setdefault("greet", False)
     kwargs.setdefault("poll_interval", 0.05)
