@@ -66,14 +66,14 @@ def redact(url: str) -> str:
         if "@" in after:
             userinfo, at, after = rest.rpartition("@")
         host, q, query = after.partition("?")
-        if q and "password" in query.lower():
+        if q and "password" in unquote(query).lower():  # pass%77ord is a password too
             query = "&".join(_masked(pair) for pair in query.split("&"))
         user = userinfo.split(":", 1)[0] if at else ""
         return f"{scheme}://{user}{'@' if user else ''}{host}{q}{query}"
     try:
         params = conninfo_to_dict(url)
-    except Exception:
-        return _scrub(url)
+    except Exception:  # where libpq's reading stops is unknown: nothing after a password
+        return _scrub(re.sub(r"(?<![a-z])((?:ssl)?password)\s*=.*$", r"\1=***", url, flags=re.I))
     params.pop("password", None)
     return " ".join(f"{k}={'***' if k in SECRETS else v}" for k, v in params.items())
 
@@ -130,6 +130,10 @@ def secrets_of(url: str | None) -> list[str]:
         password = userinfo.partition(":")[2] if at else ""
         found += [password, unquote(password)] if password else []
         found += [piece for piece in re.split(r"[@/]", password) if len(piece) >= 3]
+        for pair in url.partition("?")[2].split("&"):  # as written, libpq or not
+            key, eq, value = pair.partition("=")
+            if eq and value and unquote(key).strip().lower() in SECRETS:
+                found += [value, unquote(value)]
     try:
         params = conninfo_to_dict(url)
     except Exception:
@@ -142,7 +146,10 @@ def _scrub(text: str) -> str:
     """A string libpq cannot read, without what could be a password: ``user:pw@``,
     ``password=...`` and ``sslpassword=...`` (their values ``***``)."""
     text = re.sub(
-        r"(?<![a-z])((?:ssl)?password)\s*=\s*('(?:[^'\\]|\\.)*'|\S+)", r"\1=***", text, flags=re.I
+        r"(?<![a-z])((?:ssl)?password)\s*=\s*('(?:[^'\\]|\\.)*(?:'|$)|\S+)",
+        r"\1=***",
+        text,
+        flags=re.I,
     )
     head, at, tail = text.rpartition("@")
     if at:
@@ -174,6 +181,11 @@ def check_database_url(url: str) -> None:
         said = str(err).strip().splitlines()[0] if str(err).strip() else ""
         if not said or said.startswith("missing") or url in said:
             said = "not a postgresql:// URL (nor libpq key=value settings)"
+        elif "://" not in url and re.search(r"password\s*=", url, re.I):
+            # libpq quotes the piece it could not read: of a password, maybe
+            said = "libpq cannot read it (a value with spaces goes in single quotes)"
+        for secret in secrets_of(url):  # "unexpected spaces found in "top secret pw""
+            said = said.replace(secret, "***")
         raise InvalidInput("database_url", f"cannot use {where}: {_scrub(said)}") from None
     timeout = params.get("connect_timeout")
     if timeout is not None:
@@ -209,7 +221,7 @@ def refusal(url: str, err: Exception) -> str:
             f"database {dbname!r} is read-only (a standby? or default_transaction_read_only"
             " is on): give the primary, or a database pipetrack may write to"
         )
-    if "schema" in reason:
+    if "permission denied for schema" in reason:  # not "for table schema_migrations"
         return (
             f"user {user!r} may not create tables in database {dbname!r} ({reason}): grant it"
             " CREATE on schema public, or give the database's owner"

@@ -94,3 +94,42 @@ def test_secrets_of_holds_the_pieces_libpq_would_quote():
     for secret in secrets:
         message = message.replace(secret, "***")
     assert "MyPass" not in message, message
+
+
+#: URLs libpq cannot read whose reason quoted the password (spaces, a bad %-escape), or
+#: whose redaction left part of it (a key/value password with a space; a %-encoded key).
+UNREADABLE = (
+    "postgresql://u:top Secret pw@127.0.0.1:1/x",
+    "postgresql://u:50%Secret@127.0.0.1:1/x",
+    "postgresql://u:Sup3r%00x@127.0.0.1:1/x",
+    "postgresql://u@127.0.0.1:1/x?password=Sup3r%zz",
+    "host=127.0.0.1 port=1 password='top Secret",
+    'host=127.0.0.1 port=1 password="top Secret"',
+)
+
+
+@pytest.mark.parametrize("url", UNREADABLE)
+def test_a_url_libpq_cannot_read_is_refused_without_its_password(url, tmp_path):
+    """libpq's reason quoted the piece it could not read: `unexpected spaces found in
+    "top secret pw"`; exit 2, so the journal kept it."""
+    for line in _one_line_each(url, tmp_path, ("stats",), 2):
+        assert line.startswith("pipetrack: error: cannot use "), line
+        assert not any(piece in line for piece in ("Secret", "Sup3r", "50%")), line
+
+
+def test_a_percent_encoded_password_key_is_redacted():
+    assert redact("postgresql://u@h/pt?pass%77ord=Sup3r") == "postgresql://u@h/pt?pass%77ord=***"
+
+
+def test_no_rights_on_the_tables_is_not_told_to_grant_create():
+    """`permission denied for table schema_migrations` named a schema only in the table's
+    name; CREATE on the schema would not help."""
+    from psycopg import errors
+
+    from server.db import refusal
+
+    said = refusal(
+        "postgresql://ptapp@127.0.0.1:1/pt2",
+        errors.InsufficientPrivilege("permission denied for table schema_migrations"),
+    )
+    assert "grant it CREATE" not in said and "privileges" in said, said
