@@ -103,6 +103,11 @@ def resend(ctx: Ctx) -> int:
             continue
         elif server_at is None or time_from_text(at) > time_from_text(server_at):
             again.append((change_id, uid, "set_status", version or 0, status, None, at, note))
+    # The teammates' targets the server lost keep what we knew of them, but no longer
+    # a version ahead of the server's: made again there (from version 1), each is taken
+    # as the server has it. (It was ignored as older than ours, for good.)
+    lost = [(uid,) for uid in unseen - made.keys()]
+    cursor.executemany("UPDATE targets SET server_version = 0 WHERE uid = ?", lost)
     if again:
         cursor.executemany(_QUEUE_SQL, again)
         cursor.executemany(_PENDING_SQL, [(row[0],) for row in again])

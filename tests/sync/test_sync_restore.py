@@ -323,3 +323,37 @@ def test_a_push_refused_after_the_pull_loop_pulled_again_is_sent_again_at_once(
             assert tally.outcomes.applied == 1
             assert not store.pulling_again() and store.pull_cursor() != before
         assert [s for s, _ in _audit(server.database_url, "Acme")] == ["Cold", "Hot"]
+
+
+def test_a_teammates_lost_target_made_again_is_taken_as_the_server_has_it(
+    pg_cluster: PgCluster, devices: Callable[[str], Device]
+) -> None:
+    """After the backup ann made Lost (Active), ben moved it to Closed (version 2). The
+    restore loses both; ben pulls again first (Lost is not on the server), then ann's
+    laptop makes Lost again (version 1, Active). Ben takes it: he kept version 2, ahead
+    of the server's, and ignored it as older for good, "synced" (QA, 2026-12-05)."""
+    with server_on_new_database(pg_cluster) as server:
+        ann, ben, fresh = devices("ann"), devices("ben"), devices("fresh")
+        for device in (ann, ben, fresh):
+            device.connect(server.url, server.add_user(device.name))
+        assert ann.run("add", "Old", "--status", "Cold").returncode == 0
+        for device in (ann, ben):
+            device.sync_once()
+        backup = _backup(pg_cluster, server)
+        try:
+            assert ann.run("add", "Lost", "--status", "Active").returncode == 0
+            ann.sync_once()
+            ben.sync_once()
+            _set(ben, "Lost", "Closed")
+            ben.sync_once()
+            _restore(pg_cluster, server, backup)
+            ben.sync_once()  # pulls again: Lost is not on the server
+            ann.sync_once()  # makes Lost again
+            ben.sync_once()
+            fresh.sync_once()
+            assert _listed(fresh, "Lost") == ("Active", 1)
+            assert _listed(ben, "Lost") == ("Active", 1)
+            with ben.store() as store:
+                assert store.sync_state().pending == 0
+        finally:
+            pg_cluster.drop_database(backup)
