@@ -12,6 +12,9 @@ come back was pushed after the point the database was restored to, and is gone t
 - :func:`resend` (when that pull reaches the end):
   - a target the server did not send, which we created, is created again (under the
     create's own change id, as it is here now), with our later status changes;
+  - a target the server did not send, which a teammate created, is theirs to make
+    again: it keeps what we knew of it at version 0, so that it is taken as the server
+    has it once made again;
   - on the others, each change still unconfirmed is queued again, under its own change
     id, on top of the server's state, when that state is older than the change (the
     server's status was set before it was made); a later status there (a teammate's,
