@@ -8,7 +8,7 @@ from typing import Any
 
 from peewee import JOIN, fn
 
-from protocol import STATUS_ORDER
+from protocol import STATUS_ORDER, UNDO_NOTE
 
 from . import query, stagnation
 from .context import Ctx
@@ -40,11 +40,37 @@ def history(ctx: Ctx, uid: str) -> list[HistoryEntry]:
             .order_by(a.changed_at, a.id)
             .objects()
         )
-    entries, previous = [], target.created_at
+    entries, began = [], target.created_at  # when the status of the moment began
+    began_before: dict[str, datetime] = {}  # change id -> when the status it ended began
     for row in rows:
-        entries.append(_entry(row, previous))
-        previous = row.changed_at
+        entries.append(_entry(row, began))
+        began_before[row.change_id] = began
+        undone = _undone(row.note)
+        # an undo brings back its status with the days it had (as the target's view does)
+        began = began_before.get(undone, row.changed_at) if undone else row.changed_at
     return entries
+
+
+def _undone(note: str | None) -> str | None:
+    """The change id an undo's note names (``undo of <id>``); None for other notes."""
+    return note[len(UNDO_NOTE) :] if note and note.startswith(UNDO_NOTE) else None
+
+
+def _began_before(ctx: Ctx, target: str, change_id: str) -> datetime | None:
+    """When the status that ``change_id`` (of ``target``) ended had begun: the change
+    before it, or the target's creation; None when the change is not here."""
+    a, t = ctx.m.audit, ctx.m.target
+    undone = a.get_or_none(a.change_id == change_id)
+    if undone is None:
+        return None
+    before = (
+        a.select(fn.MAX(a.changed_at))
+        .where((a.target == target) & (a.changed_at < undone.changed_at))
+        .scalar()
+    )
+    if before is not None:
+        return time_from_text(before) if isinstance(before, str) else before
+    return t.get(t.uid == target).created_at
 
 
 def _entry(row: Any, previous: datetime) -> HistoryEntry:
@@ -79,6 +105,13 @@ def activity(
     before = p.select(fn.MAX(p.changed_at)).where(
         (p.target == a.target) & (p.changed_at < a.changed_at)
     )
+    # and that change's note: an undo's brings back the days of the status it restored
+    before_note = (
+        p.select(p.note)
+        .where((p.target == a.target) & (p.changed_at < a.changed_at))
+        .order_by(p.changed_at.desc(), p.id.desc())
+        .limit(1)
+    )
     newest_first = (a.changed_at.desc(), a.id.desc())
     chosen = a.select(a.id).where(
         a.changed_at >= since, _not_anothers(ctx), *([a.changed_by == by] if by else [])
@@ -90,6 +123,7 @@ def activity(
             o.state.alias("outbox_state"),
             t.name.alias("target_name"),
             fn.COALESCE(before, t.created_at).alias("previous_at"),
+            before_note.alias("previous_note"),
         )
         .join(t, on=(t.uid == a.target))
         .join(o, JOIN.LEFT_OUTER, on=(o.change_id == a.change_id))
@@ -98,10 +132,13 @@ def activity(
     )
     with ctx.read():
         rows = list(found.objects())
-    return [
-        ActivityEntry(row.target, row.target_name, _entry(row, time_from_text(row.previous_at)))
-        for row in rows
-    ]
+        began = {}
+        for row in rows:
+            began[row.id] = time_from_text(row.previous_at)
+            undone = _undone(row.previous_note)
+            if undone:  # few: the changes right after an undo
+                began[row.id] = _began_before(ctx, row.target, undone) or began[row.id]
+    return [ActivityEntry(row.target, row.target_name, _entry(row, began[row.id])) for row in rows]
 
 
 #: Stale targets, longest in their status first.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -225,6 +225,23 @@ def test_undo_brings_back_the_status_and_since_when_it_was_held(store, clock):
     store.apply_push_results([result(active, "applied", done)])
     clock.advance(days=1)
     assert store.undo_last().target.status_since == held_since
+
+
+def test_days_before_a_change_count_the_days_an_undo_brought_back(store, clock):
+    """Cold for 75 days, Hot by mistake, undone, then Active: history and activity say
+    Active came after 75 days of Cold (they said 0, while list said 75)."""
+    t = store.create_target("Acme", status="Cold")
+    clock.advance(days=75)
+    store.set_status(t.uid, "Hot")
+    clock.advance(minutes=1)
+    store.undo_last()
+    clock.advance(minutes=1)
+    assert store.get(t.uid).days_in_status == 75
+    store.set_status(t.uid, "Active")
+    *_, hot, undo, active = store.history(t.uid)
+    assert (hot.days_in_previous, undo.days_in_previous, active.days_in_previous) == (75, 0, 75)
+    newest = store.activity(clock.now - timedelta(days=1))
+    assert [e.change.days_in_previous for e in newest] == [75, 0, 75]
 
 
 def bobs_change(store: Store, uid: str, old: str | None, new: str, version: int) -> None:
