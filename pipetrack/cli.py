@@ -137,9 +137,14 @@ def root(
         ),
     ] = False,
 ) -> None:
+    given = f"{HOME_ENV}=" if _from_env(ctx, "home") else "--home "
+    env = os.environ.get(HOME_ENV)
+    if home is None and env is not None:  # click reads an empty variable as unset
+        home, given = env, f"{HOME_ENV}="  # (the default profile): refused below
+    if home is not None and not home.strip():  # "" would be the working directory
+        raise InvalidInput("home", f"{given}{home!r}: give a directory")
     path = None if home is None else Path(home).expanduser()
     if path is not None and path.exists() and not path.is_dir():
-        given = "PIPETRACK_HOME=" if _from_env(ctx, "home") else "--home "
         raise InvalidInput("home", f"{given}{home}: is a file, not a directory")
     ctx.params["home"] = path  # as a Path, for commands that read it (demo)
     state = init_state(ctx, path)
