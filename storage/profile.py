@@ -48,10 +48,16 @@ def _parse_thresholds(section: Any) -> dict[str, int]:
         return thresholds
     if not isinstance(section, dict):
         raise InvalidInput("stagnation", "[stagnation] must be a table of status = days")
+    keys: dict[str, str] = {}  # status -> the key that set it
     for key, days in section.items():
         status = parse_status(key)
         if status is None:
             raise InvalidInput("stagnation", f"[stagnation] {key!r} is not a status")
+        if status.value in keys:  # Cold and COLD: TOML keeps both, one would silently win
+            raise InvalidInput(
+                "stagnation", f"[stagnation] {keys[status.value]} and {key} name the same status"
+            )
+        keys[status.value] = key
         if status.value not in DEFAULT_THRESHOLDS:
             raise InvalidInput(
                 "stagnation",
