@@ -78,6 +78,7 @@ def _conflict_view(ctx: Ctx, row: Outbox, target: Target) -> ConflictView:
         theirs_version=theirs_version,
         theirs_note=_their_note(ctx, row, theirs_version) if by_status else None,
         theirs_fields=_their_fields(row, theirs) if not by_status else None,
+        undone=_undos_of(ctx, row).exists(),
     )
 
 
@@ -237,15 +238,21 @@ def _follows(ctx: Ctx, row: Outbox, status: str | None) -> None:
         a.update(new_status=status).where(undone & (a.origin == "local")).execute()
 
 
+def _undos_of(ctx: Ctx, row: Outbox) -> Any:
+    """The undos of ``row``'s change waiting behind it."""
+    o = ctx.m.outbox
+    return o.select().where(
+        (o.target == row.target) & (o.id > row.id) & (o.note == f"{UNDO_NOTE}{row.change_id}")
+    )
+
+
 def _drop_undos_of(ctx: Ctx, row: Outbox) -> None:
     """Drop the pending undos of ``row``'s change, whose conflict the user settles now:
     an undo made before the conflict was known would otherwise go out after it and
-    overwrite what the user settled on (theirs, mine, or the status chosen instead)."""
-    o = ctx.m.outbox
-    undos = o.select().where(
-        (o.target == row.target) & (o.id > row.id) & (o.note == f"{UNDO_NOTE}{row.change_id}")
-    )
-    for undo in list(undos):
+    overwrite what the user settled on (theirs, mine, or the status chosen instead).
+    The conflict says it was undone (``ConflictView.undone``), so the user can choose
+    the status the undo brought back instead."""
+    for undo in list(_undos_of(ctx, row)):
         _drop(ctx, undo)
 
 

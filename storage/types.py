@@ -236,6 +236,8 @@ class ConflictView:
     theirs_version: int
     theirs_note: str | None = None  # the teammate's note on their status change, once pulled
     theirs_fields: dict[str, Any] | None = None  # an edit's: the server's values of its fields
+    #: the user undid the change since: its undo waits behind it (settling drops the undo)
+    undone: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -248,6 +250,7 @@ class ConflictView:
                 "changed_at": iso(self.mine_changed_at),
                 "note": self.mine_note,
                 "fields": self.mine_fields,
+                "undone": self.undone,
             },
             "theirs": {
                 "status": self.theirs_status,

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from pipetrack.context import lenient_config, open_store, profile_of
-from protocol import InvalidInput, markets_text, op_words, parse_typed_status
+from protocol import InvalidInput, markets_text, note_words, op_words, parse_typed_status
 from storage import ConflictView, NotFound, RejectedView, SyncState, TargetView
 
 from .args import ChangeArg, JsonFlag, NoteOpt, StatusHelp
@@ -153,6 +153,8 @@ def conflict_row(c: ConflictView) -> tuple[str, ...]:
     else:
         mine = change_text(c.op, c.mine_status, c.mine_fields)
         theirs = f"{st(c.theirs_status)} v{c.theirs_version}"
+    if c.undone:  # settling drops the undo: the user may want what it brought back
+        mine += " (undone since)"
     return (
         c.change_id[:8],
         c.name,
@@ -162,7 +164,7 @@ def conflict_row(c: ConflictView) -> tuple[str, ...]:
         theirs,
         c.theirs_changed_by or "",
         local_time(c.theirs_changed_at),
-        notes_text(c.mine_note, c.theirs_note),
+        notes_text(note_words(c.mine_note), note_words(c.theirs_note)),
     )
 
 
@@ -185,7 +187,8 @@ def _settled_text(c: ConflictView | None, after: TargetView, choice: str) -> str
     """What ``resolve`` did, in the terms of the conflict: an edit's fields, or the
     status now."""
     if c is None or c.op != "edit":
-        return f"{after.name}: resolved, now {st(after.status)}"
+        dropped = " (your undo of it dropped)" if c is not None and c.undone else ""
+        return f"{after.name}: resolved, now {st(after.status)}{dropped}"
     fields = ", ".join(sorted(c.mine_fields or {})) or "the details"
     if choice == "mine":
         return f"{after.name}: resolved, your edit of {fields} goes out"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from storage import Store
-from tests.storage.storehelp import state
+from tests.storage.storehelp import result, state
 
 from .conftest import (
     CONFLICT_KEYS,
@@ -201,6 +201,23 @@ def test_the_notes_cell_says_whose_each_note_is() -> None:
     )
     assert notes_text(None, "they signed") == "theirs: they signed"
     assert notes_text(None, None) == ""
+
+
+def test_a_conflict_undone_since_says_so_and_what_settling_did(cli: Cli, store: Store) -> None:
+    """Hot, then undone, both unsent; the server refuses Hot: settling drops the undo, so
+    the table says the change was undone, and resolve says the undo went."""
+    t = store.create_target("Fjord", status="Cold")
+    now = datetime.now(UTC)
+    push(store, "applied", state(t.uid, 1, now, name="Fjord", status="Cold", by="me"))
+    store.set_status(t.uid, "Hot")
+    store.undo_last()
+    [hot, undo] = store.take_batch()
+    theirs = state(t.uid, 2, now, name="Fjord", status="Active", by="bob")
+    store.apply_push_results([result(hot, "conflict", theirs), result(undo, "blocked")])
+    (row,) = cli("conflicts").stdout.splitlines()[1:]
+    assert "Hot (undone since)" in row, row
+    said = cli("resolve", str(hot.change_id), "--mine").stdout.strip()
+    assert said == "Fjord: resolved, now Hot (your undo of it dropped)"
 
 
 def test_an_edit_conflict_reads_as_details_in_the_table(cli: Cli, store: Store) -> None:

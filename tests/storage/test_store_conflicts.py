@@ -166,6 +166,8 @@ def test_keeping_mine_drops_an_undo_waiting_behind_it(store, clock):
     """The user undid Hot, then, shown the conflict, kept Hot: that is their latest word.
     Sent after it, the undo would set Cold, neither theirs nor bob's."""
     uid, hot = conflict_with_an_undo_behind(store, clock)
+    (shown,) = store.conflicts()  # said, so the user knows what settling drops
+    assert shown.undone and shown.to_json()["mine"]["undone"] is True
     view = store.resolve_conflict(hot, "mine")
     assert view.status == "Hot"
     assert [c.status for c in store.take_batch()] == ["Hot"]

@@ -176,3 +176,37 @@ async def test_a_rejected_new_target_shows_the_status_it_was_made_with(store, ui
         text = shown(screen.query_one("#compare"), width=50)
         assert "new target" in text and "markets: LATAM" in text, text
         assert "status: Hot" in text, text
+
+
+async def test_a_conflict_undone_since_says_settling_drops_the_undo(store, uids):
+    from tuihelp import server_state
+
+    acme = uids["Acme Robotics"]  # Cold
+    store.set_status(acme, "Closed")
+    store.undo_last()  # before the push's answer: it waits behind the conflict
+    closed, undo = [c for c in store.take_batch() if str(c.target) == acme]
+    theirs = server_state(store.get(acme), 2, status="Passed")
+    store.apply_push_results(
+        [
+            Result(change_id=closed.change_id, outcome="conflict", target=theirs),
+            Result(change_id=undo.change_id, outcome="blocked"),
+        ]
+    )
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_conflicts(pilot)
+        text = shown(screen.query_one("#compare"))
+        assert "undone since" in text, text
+        assert "settling drops the undo; a → Cold keeps it undone" in text, text
+
+
+async def test_another_status_may_be_no_status(store, clock, uids):
+    """As `resolve --status none`: 0 in the picker (it was not offered)."""
+    make_conflict(store, clock, uids["Borealis Energy"], mine="Closed", theirs="Passed")
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_conflicts(pilot)
+        await pilot.press("a", "0", "enter")
+        await settle(pilot)
+        assert store.conflicts() == []
+        assert store.get(uids["Borealis Energy"]).status is None

@@ -64,11 +64,17 @@ def conflict_panel(conflict: ConflictView) -> Group:
         base, theirs = status_label(conflict.base_status), status_label(conflict.theirs_status)
         row("Status", base, _what(conflict.op, conflict.mine_status, conflict.mine_fields), theirs)
         row("Version", str(conflict.base_version or "—"), "", str(conflict.theirs_version))
+    if conflict.undone:
+        row("", "", "undone since", "")
     row("Who", "", "you", conflict.theirs_changed_by or "?")
     row("When", "", local_time(conflict.mine_changed_at), local_time(conflict.theirs_changed_at))
     row("Note", "", note_words(conflict.mine_note), note_words(conflict.theirs_note))
     title = Text.assemble((conflict.name, "bold"), f"  conflicting {op_words(conflict.op)}")
     choices = "m keep mine · t take theirs" + ("" if edit else " · a choose another status")
+    if conflict.undone:
+        choices += "\nyou undid this change since: settling drops the undo"
+        if not edit:
+            choices += f"; a → {status_label(conflict.base_status)} keeps it undone"
     hint = Text(choices, style="dim")
     return Group(title, Text(""), table, Text(""), hint)
 
@@ -218,10 +224,12 @@ class ConflictsScreen(SubScreen):
             return
 
         def chosen(choice: StatusChoice | None) -> None:
-            if choice is not None and choice.status is not None:
-                self._resolve(choice.status, choice.note)
+            if choice is not None:  # "none": no status, as resolve --status none
+                self._resolve(choice.status or "none", choice.note)
 
-        picker = StatusPicker(f"Another status for {item.name}", current=item.theirs_status)
+        picker = StatusPicker(
+            f"Another status for {item.name}", current=item.theirs_status, allow_none=True
+        )
         self.app.push_screen(picker, chosen)
 
     # ---- rejected changes --------------------------------------------------------------
