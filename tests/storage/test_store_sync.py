@@ -173,6 +173,7 @@ def test_conflict_holds_back_that_targets_later_changes_only(store, clock, fetch
             "changed_at": "2026-06-01T12:00:00Z",
             "note": None,
             "fields": None,
+            "undone": False,
         },
         "theirs": {
             "status": "Passed",
