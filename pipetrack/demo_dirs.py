@@ -85,11 +85,20 @@ class DemoDirs:
     def prepare(self, fresh: bool) -> dict[str, Any] | None:
         """The record of a complete demo to reuse; else None, with every directory of an
         earlier demo wiped. InvalidInput for a non-empty directory that is not the demo's."""
-        self._refuse_if_running()
+        _refuse_if_synced(self.home, "a demo already runs on {path} (sync pid {pid})")
         record = self.read()
         if record is not None:
             if not fresh and record.get("state") == READY and record["home"] == str(self.home):
                 return record
+            # about to be wiped: the demo's profile (another --home than this run's, a
+            # demo running on this data dir) and sam's, whose daemon may run on
+            _refuse_if_synced(
+                Path(record["home"]), "a demo already runs on {path} (sync pid {pid})"
+            )
+            _refuse_if_synced(
+                Path(record["second"]),
+                "sam's sync daemon runs on {path} (pid {pid}), which this demo would wipe",
+            )
             for path in (self.data, Path(record["home"]), Path(record["second"])):
                 shutil.rmtree(path, ignore_errors=True)
         for option, path in (("--data-dir", self.data), ("--home", self.home)):
@@ -99,14 +108,16 @@ class DemoDirs:
                 )
         return None
 
-    def _refuse_if_running(self) -> None:
-        """A demo already running here holds its profile's sync lock."""
-        if not self.home.is_dir():
-            return
-        try:
-            with ProfileLock(self.home):
-                pass
-        except AlreadyRunning as err:
-            raise InvalidInput(
-                "--home", f"a demo already runs on {self.home} (sync pid {err.pid}); stop it first"
-            ) from None
+
+def _refuse_if_synced(path: Path, says: str) -> None:
+    """InvalidInput (``says``, with the path and pid, "; stop it first") when a sync
+    daemon holds ``path``'s profile lock: a running demo's, or sam's."""
+    if not path.is_dir():
+        return
+    try:
+        with ProfileLock(path):
+            pass
+    except AlreadyRunning as err:
+        raise InvalidInput(
+            "--home", f"{says.format(path=path, pid=err.pid)}; stop it first"
+        ) from None

@@ -101,6 +101,22 @@ def test_a_demo_that_is_running_is_not_touched(tmp_path: Path):
     assert dirs.read() is not None
 
 
+def test_a_demo_running_with_another_home_or_sams_daemon_is_not_wiped(tmp_path: Path):
+    """QA: a second demo on the data dir of one running with another --home wiped the
+    running one's profile and database, and --fresh wiped sam's profile under his daemon.
+    Both are refused now, and nothing is wiped."""
+    running = DemoDirs.choose(tmp_path / "demo", tmp_path / "elsewhere")
+    for path in (running.data, running.home, running.second):
+        path.mkdir(parents=True)
+    running.write(state="ready", tokens={})
+    second = DemoDirs.choose(tmp_path / "demo", None)  # another --home, the same data dir
+    with ProfileLock(running.home), pytest.raises(InvalidInput, match="already runs on"):
+        second.prepare(fresh=False)
+    with ProfileLock(running.second), pytest.raises(InvalidInput, match="sam's sync daemon"):
+        running.prepare(fresh=True)
+    assert running.read() is not None and running.home.is_dir() and running.second.is_dir()
+
+
 def test_the_demo_says_what_waits_now_not_what_it_staged_once():
     at = datetime(2026, 6, 1, tzinfo=UTC)
     conflict = ConflictView(
