@@ -27,12 +27,14 @@ Errors: do not catch them in commands. The app (``pipetrack/cli.py``) turns
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import platformdirs
 import typer
 
 from protocol import InvalidInput
@@ -92,6 +94,16 @@ def _state(ctx: typer.Context) -> AppState:
 
 def profile_of(ctx: typer.Context) -> Profile:
     return _state(ctx).profile
+
+
+def pipetrack_for(ctx: typer.Context) -> str:
+    """``pipetrack`` as a hint should spell it to reach this profile: with ``--home`` when
+    the profile is not the default one (a hint copied without it reaches another)."""
+    home = profile_of(ctx).home
+    default = Path(platformdirs.user_data_dir("pipetrack", appauthor=False))
+    if home.expanduser().resolve() == default.resolve():
+        return "pipetrack"
+    return f"pipetrack --home {shlex.quote(str(home))}"
 
 
 def config_of(ctx: typer.Context) -> Config:

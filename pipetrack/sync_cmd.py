@@ -17,7 +17,14 @@ from urllib.parse import urlsplit
 
 import typer
 
-from pipetrack.context import EXIT_BAD_INPUT, EXIT_FAILURE, config_of, open_store, profile_of
+from pipetrack.context import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILURE,
+    config_of,
+    open_store,
+    pipetrack_for,
+    profile_of,
+)
 from protocol import InvalidInput
 from storage import Store
 from storage.presence import sync_process_pid
@@ -98,7 +105,7 @@ def login(
     then = (
         f"The sync daemon running on this profile (pid {pid}) uses it now."
         if pid
-        else "Run 'pipetrack sync'."
+        else f"Run '{pipetrack_for(ctx)} sync'."
     )
     info(f"logged in to {url}{who}; token saved in {profile.token_path}. {then}")
     if cleartext(url):

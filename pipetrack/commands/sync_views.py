@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from pipetrack.context import lenient_config, open_store, profile_of
+from pipetrack.context import lenient_config, open_store, pipetrack_for, profile_of
 from protocol import InvalidInput, markets_text, note_words, op_words, parse_typed_status
 from storage import ConflictView, NotFound, RejectedView, SyncState, TargetView
 
@@ -32,8 +32,8 @@ def register(app: typer.Typer) -> None:
     app.command()(correct)
 
 
-def _sync_text(state: SyncState, logged_in: bool = True) -> str:
-    text = _connection_text(state, logged_in)
+def _sync_text(state: SyncState, logged_in: bool = True, pipetrack: str = "pipetrack") -> str:
+    text = _connection_text(state, logged_in, pipetrack)
     if state.pulling_again:
         return text + (
             "; pulling everything again (the server's database was restored from a backup):"
@@ -45,11 +45,11 @@ def _sync_text(state: SyncState, logged_in: bool = True) -> str:
 LOGIN_FIRST = "not logged in: log in first with pipetrack login URL --token T"
 
 
-def _connection_text(state: SyncState, logged_in: bool = True) -> str:
+def _connection_text(state: SyncState, logged_in: bool = True, pipetrack: str = "pipetrack") -> str:
     if state.connection == "not syncing":  # the network may be fine: nothing syncs
         if not logged_in:
             return f"not syncing ({LOGIN_FIRST})"
-        return "not syncing (no sync daemon runs: start one with pipetrack sync)"
+        return f"not syncing (no sync daemon runs: start one with {pipetrack} sync)"
     if state.connection == "connecting":
         text = "connecting (the sync daemon has not reached the server yet)"
     else:  # online / offline, since the daemon said so
@@ -61,14 +61,15 @@ def _connection_text(state: SyncState, logged_in: bool = True) -> str:
 
 
 def state_lines(
-    state: SyncState, user: str | None = None, logged_in: bool = True
+    state: SyncState, user: str | None = None, logged_in: bool = True, pipetrack: str = "pipetrack"
 ) -> list[tuple[str, str]]:
     """``user``: the server's name for this profile's user, when known; ``logged_in``:
-    the profile has a server and a token (``pipetrack sync`` can run)."""
+    the profile has a server and a token (``pipetrack sync`` can run); ``pipetrack``: the
+    command as hints spell it (:func:`pipetrack_for`)."""
     oldest = f" (oldest queued {age_text(state.oldest_pending_age_s)} ago)" if state.pending else ""
     server = state.server or "not set (pipetrack login URL --token T)"
     return [
-        ("Sync", _sync_text(state, logged_in)),
+        ("Sync", _sync_text(state, logged_in, pipetrack)),
         ("Server", f"{server} (as {user})" if state.server and user else server),
         ("Last sync", _last_sync_text(state)),
         ("Pending", f"{state.pending}{oldest}"),
@@ -117,7 +118,7 @@ def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     if as_json:
         emit_json(status_json(state, user))
         return
-    lines = state_lines(state, user, logged_in)
+    lines = state_lines(state, user, logged_in, pipetrack_for(ctx))
     if problem:
         lines.append(("Config", f"{problem} (other commands refuse to run until it is fixed)"))
     emit_fields(lines)

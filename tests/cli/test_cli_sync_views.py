@@ -61,13 +61,16 @@ def test_status_says_changes_wait_while_everything_is_pulled_again(
     assert cli("status", "--json").json()["pulling_again"] is False
 
 
-def test_status_is_not_online_when_no_daemon_runs(cli: Cli, store: Store, logged_in: None):
-    """A daemon killed -9 last recorded "online": with its process gone that is not true."""
+def test_status_is_not_online_when_no_daemon_runs(
+    cli: Cli, store: Store, logged_in: None, home: Path
+):
+    """A daemon killed -9 last recorded "online": with its process gone that is not true.
+    The hint names this profile: copied without --home it started another's daemon."""
     store.record_sync(online=True, synced=True)
     assert cli("status", "--json").json()["online"] is False
     lines = status_lines(cli)  # "offline" would read as "no network"
     assert lines["Sync"].strip() == (
-        "not syncing (no sync daemon runs: start one with pipetrack sync)"
+        f"not syncing (no sync daemon runs: start one with pipetrack --home {home} sync)"
     )
 
 

@@ -35,7 +35,8 @@ def test_a_good_token_is_saved_privately_and_never_printed(
     assert stat.S_IMODE(c.profile.token_path.stat().st_mode) == 0o600
     assert token not in result.stdout + result.stderr
     assert "logged in to" in result.stderr and "unencrypted" not in result.stderr  # loopback
-    assert result.stderr.rstrip().endswith("Run 'pipetrack sync'.")  # no daemon runs yet
+    # no daemon runs yet; the hint names the profile (without --home it reached another)
+    assert result.stderr.rstrip().endswith(f"Run 'pipetrack --home {c.profile.home} sync'.")
     assert token not in c.profile.config_path.read_text()
 
 
