@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from rich.cells import cell_len, set_cell_size
 
 from protocol import markets_text
-from storage import SyncState, TargetQuery, TargetView
+from storage import StatusChange, SyncState, TargetQuery, TargetView
 
 if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
@@ -88,6 +88,17 @@ def local_time(value: datetime | None, *, short: bool = False) -> str:
 
 def plural(count: int, word: str) -> str:
     return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
+
+
+def status_news(change: StatusChange, note: str | None = None) -> str:
+    """What a status change did, for a notice: ``Acme: Cold → Hot``, or that nothing
+    changed, and then that the note typed with it was not kept (a note belongs to a
+    change)."""
+    target = change.target
+    if change.changed:
+        return f"{target.name}: {status_label(change.before)} → {status_label(target.status)}"
+    dropped = " (the note was not saved: a note goes with a change)" if note else ""
+    return f"{target.name} is already {status_label(target.status)}; nothing changed{dropped}"
 
 
 def describe_filter(query: TargetQuery, *, count_markets: bool = False) -> str:

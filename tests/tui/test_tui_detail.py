@@ -300,3 +300,18 @@ async def test_the_highlighted_change_stays_when_the_data_is_read_again(store, u
         other.set_status(acme, "Hot", note="again")
         await until(pilot, lambda: app.screen.history[0].note == "again")
         assert app.screen.history[history.cursor_row].change_id == chosen
+
+
+async def test_a_note_with_the_status_it_already_has_says_it_was_not_saved(store, uids):
+    """QA: s, the current status left chosen, a note, Enter: the dialog closed and
+    nothing said the note went nowhere."""
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_detail(pilot)  # Acme Robotics, Cold
+        await pilot.press("s", "2", "tab", *"same status note", "enter")
+        await settle(pilot)
+        assert notifications(app)[-1] == (
+            "Acme Robotics is already Cold; nothing changed"
+            " (the note was not saved: a note goes with a change)"
+        )
+        assert [h.note for h in store.history(uids["Acme Robotics"])] == [None]

@@ -13,9 +13,16 @@ from textual.geometry import Region, Size
 from textual.widgets import DataTable, Footer, Label, Static
 
 from protocol import note_words
-from storage import HistoryEntry, TargetView
+from storage import HistoryEntry, StatusChange, TargetView
 
-from ..display import SYNC_WORD, local_time, markets_text, status_class, status_label
+from ..display import (
+    SYNC_WORD,
+    local_time,
+    markets_text,
+    status_class,
+    status_label,
+    status_news,
+)
 from ..widgets import NoteBox, ScrollArea, StagnationBadge, refill
 from .base import SubScreen
 from .forms import SnoozeForm, TargetFields, TargetForm
@@ -191,10 +198,12 @@ class DetailScreen(SubScreen):
             if choice is None:
                 return
             uid, status, note = view.uid, choice.status, choice.note
-            self.pipetrack.writes.later(
-                lambda: self.store.set_status(uid, status, note),
-                lambda _change: self.pipetrack.data_changed(),
-            )
+
+            def done(change: StatusChange) -> None:
+                self.notify(status_news(change, note))
+                self.pipetrack.data_changed()
+
+            self.pipetrack.writes.later(lambda: self.store.set_status(uid, status, note), done)
 
         picker = StatusPicker(f"Status of {view.name}", current=view.status, allow_none=True)
         self.app.push_screen(picker, chosen)

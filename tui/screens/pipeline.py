@@ -14,7 +14,7 @@ from textual.widgets import Footer, Input, Static
 from protocol import STATUS_ORDER, Status
 from storage import NotUndone, StatusChange, TargetQuery, TargetView, Undone
 
-from ..display import STALE_ONLY, describe_filter, plural, status_label
+from ..display import STALE_ONLY, describe_filter, plural, status_label, status_news
 from ..pager import TargetPager
 from ..widgets import FittingLabel, SyncBar, TargetTable
 from ..widgets.columns import SortKey
@@ -150,16 +150,15 @@ class PipelineScreen(ListingScreen):
         uid = view.uid
         # queued like the long writes: a key never freezes the screen while another
         # process holds the database, and keys pressed in a row land in that order
-        self.pipetrack.writes.later(lambda: self.store.set_status(uid, status, note), self._set)
+        self.pipetrack.writes.later(
+            lambda: self.store.set_status(uid, status, note), lambda done: self._set(done, note)
+        )
 
-    def _set(self, change: StatusChange) -> None:
-        target = change.target
-        if not change.changed:
-            self.notify(f"{target.name} is already {status_label(target.status)}")
-            return
-        self.table.patch(target)
-        self.notify(f"{target.name}: {status_label(change.before)} → {status_label(target.status)}")
-        self.pipetrack.data_changed()
+    def _set(self, change: StatusChange, note: str | None = None) -> None:
+        self.notify(status_news(change, note))
+        if change.changed:
+            self.table.patch(change.target)
+            self.pipetrack.data_changed()
 
     def action_status_picker(self) -> None:
         view = self.table.current
