@@ -142,6 +142,17 @@ def secrets_of(url: str | None) -> list[str]:
     return sorted({s for s in found if s}, key=len, reverse=True)  # longest first
 
 
+def _after_password(conninfo: str) -> list[str]:
+    """The words after a key/value conninfo's ``password=`` that libpq could not read
+    (``password="top secret"``: ``"top``, ``secret"``): where the password ends is
+    unknown, so each of them may be a piece of it."""
+    if "://" in conninfo:
+        return []
+    found = re.search(r"(?<![a-z])(?:ssl)?password\s*=(.*)$", conninfo, re.I | re.S)
+    words = re.split(r"\s+", found.group(1)) if found else []
+    return sorted((w for w in words if len(w) >= 3), key=len, reverse=True)
+
+
 def _scrub(text: str) -> str:
     """A string libpq cannot read, without what could be a password: ``user:pw@``,
     ``password=...`` and ``sslpassword=...`` (their values ``***``)."""
@@ -181,11 +192,8 @@ def check_database_url(url: str) -> None:
         said = str(err).strip().splitlines()[0] if str(err).strip() else ""
         if not said or said.startswith("missing") or url in said:
             said = "not a postgresql:// URL (nor libpq key=value settings)"
-        elif "://" not in url and re.search(r"password\s*=", url, re.I):
-            # libpq quotes the piece it could not read: of a password, maybe
-            said = "libpq cannot read it (a value with spaces goes in single quotes)"
-        for secret in secrets_of(url):  # "unexpected spaces found in "top secret pw""
-            said = said.replace(secret, "***")
+        for secret in secrets_of(url) + _after_password(url):
+            said = said.replace(secret, "***")  # libpq quotes what it could not read
         raise InvalidInput("database_url", f"cannot use {where}: {_scrub(said)}") from None
     timeout = params.get("connect_timeout")
     if timeout is not None:
