@@ -120,8 +120,9 @@ def _masked(pair: str) -> str:
 def secrets_of(url: str | None) -> list[str]:
     """The secret values in ``url`` (its password, sslpassword), as libpq reads them, and
     a URL's password as running to its last ``@`` with its pieces around an ``@`` or a
-    ``/`` (libpq reads those as the host or database, and an error may quote them): to
-    take out of a message that might quote them, longest first."""
+    ``/`` (libpq reads those as the host or database, and an error may quote them), and
+    the words after an unreadable key/value string's ``password=``: to take out of a
+    message that might quote them, longest first."""
     if not url:
         return []
     found = []
@@ -138,6 +139,7 @@ def secrets_of(url: str | None) -> list[str]:
         params = conninfo_to_dict(url)
     except Exception:
         params = {}
+        found += _after_password(url)  # where libpq would end the password is unknown
     found += [str(params[key]) for key in SECRETS if params.get(key)]
     return sorted({s for s in found if s}, key=len, reverse=True)  # longest first
 
@@ -150,7 +152,7 @@ def _after_password(conninfo: str) -> list[str]:
         return []
     found = re.search(r"(?<![a-z])(?:ssl)?password\s*=(.*)$", conninfo, re.I | re.S)
     words = re.split(r"\s+", found.group(1)) if found else []
-    return sorted((w for w in words if len(w) >= 3), key=len, reverse=True)
+    return [word for word in words if len(word) >= 3]
 
 
 def _scrub(text: str) -> str:
@@ -192,7 +194,7 @@ def check_database_url(url: str) -> None:
         said = str(err).strip().splitlines()[0] if str(err).strip() else ""
         if not said or said.startswith("missing") or url in said:
             said = "not a postgresql:// URL (nor libpq key=value settings)"
-        for secret in secrets_of(url) + _after_password(url):
+        for secret in secrets_of(url):
             said = said.replace(secret, "***")  # libpq quotes what it could not read
         raise InvalidInput("database_url", f"cannot use {where}: {_scrub(said)}") from None
     timeout = params.get("connect_timeout")
