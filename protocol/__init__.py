@@ -18,7 +18,7 @@ from .limits import (
     parse_until,
     single_spaced,
 )
-from .ops import UNDO_NOTE, note_words, op_words
+from .ops import UNDO_NOTE, note_words, op_words, undone_id
 from .status import STATUS_ORDER, Status, parse_status, parse_typed_status
 from .version import installed_version
 
@@ -47,4 +47,5 @@ __all__ = [
     "parse_typed_status",
     "parse_since",
     "parse_until",
+    "undone_id",
 ]

@@ -13,6 +13,11 @@ def op_words(op: str) -> str:
 UNDO_NOTE = "undo of "
 
 
+def undone_id(note: str | None) -> str | None:
+    """The id of the change an undo's note names; None for any other note."""
+    return note[len(UNDO_NOTE) :] if note and note.startswith(UNDO_NOTE) else None
+
+
 def note_words(note: str | None) -> str:
     """A change's note as a table shows it: an undo's reads "undo" (the id after it is
     for undo itself; the row beside it says which status came back)."""

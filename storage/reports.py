@@ -8,7 +8,7 @@ from typing import Any
 
 from peewee import JOIN, fn
 
-from protocol import STATUS_ORDER, UNDO_NOTE
+from protocol import STATUS_ORDER, undone_id
 
 from . import query, stagnation
 from .context import Ctx
@@ -45,15 +45,10 @@ def history(ctx: Ctx, uid: str) -> list[HistoryEntry]:
     for row in rows:
         entries.append(_entry(row, began))
         began_before[row.change_id] = began
-        undone = _undone(row.note)
+        undone = undone_id(row.note)
         # an undo brings back its status with the days it had (as the target's view does)
         began = began_before.get(undone, row.changed_at) if undone else row.changed_at
     return entries
-
-
-def _undone(note: str | None) -> str | None:
-    """The change id an undo's note names (``undo of <id>``); None for other notes."""
-    return note[len(UNDO_NOTE) :] if note and note.startswith(UNDO_NOTE) else None
 
 
 def _began_before(ctx: Ctx, target: str, change_id: str) -> datetime | None:
@@ -135,7 +130,7 @@ def activity(
         began = {}
         for row in rows:
             began[row.id] = time_from_text(row.previous_at)
-            undone = _undone(row.previous_note)
+            undone = undone_id(row.previous_note)
             if undone:  # few: the changes right after an undo
                 began[row.id] = _began_before(ctx, row.target, undone) or began[row.id]
     return [ActivityEntry(row.target, row.target_name, _entry(row, began[row.id])) for row in rows]
