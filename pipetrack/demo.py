@@ -68,7 +68,7 @@ def run(
             code = 1
         finally:
             _ignore_signals()
-            _say("stopping the sync daemon, the API server and PostgreSQL…")
+            _say("stopping what the demo started…")  # --seed-only started no daemon
             system.close()
             _say("stopped.")
     if code:

@@ -105,4 +105,5 @@ def test_demo_seeds_plays_two_devices_stops_everything_and_is_reused(demo, tmp_p
     finally:
         again.kill()
     assert "reusing" in again.output and "seeding" not in again.output
+    assert "sync daemon" not in again.output  # --seed-only starts none, nor says it stops one
     assert len(again.json("list")) == TARGETS + 1
