@@ -79,6 +79,11 @@ class WireChange(NamedTuple):
 #: microseconds loses them, as pydantic writes it. ``status_since`` is there only when
 #: set (``json_patch`` drops a null), as the model leaves it out: a server from before it
 #: refuses unknown keys, and then refuses only the undos that carry it.
+def _wire_time(column: str) -> str:
+    """SQL of a stored time as pydantic writes it (no ``.000000`` microseconds)."""
+    return f"iif(substr({column}, 20) = '.000000Z', substr({column}, 1, 19) || 'Z', {column})"
+
+
 _TAKE_JSON_SQL = _TAKE_SQL.replace(
     "change_id, target, op, base_version, status, fields, changed_at, note, status_since",
     "change_id, target, json_patch(json_object("
@@ -86,10 +91,8 @@ _TAKE_JSON_SQL = _TAKE_SQL.replace(
     " 'base_version', iif(op = 'create', NULL, base_version), 'status', status,"
     " 'fields', iif(fields IS NULL, NULL, json_object('name', fields -> '$.name',"
     " 'description', fields -> '$.description', 'markets', fields -> '$.markets')),"
-    " 'changed_at', iif(substr(changed_at, 20) = '.000000Z',"
-    " substr(changed_at, 1, 19) || 'Z', changed_at),"
-    " 'note', note), json_object('status_since', iif(substr(status_since, 20) = '.000000Z',"
-    " substr(status_since, 1, 19) || 'Z', status_since)))",
+    f" 'changed_at', {_wire_time('changed_at')}, 'note', note),"
+    f" json_object('status_since', {_wire_time('status_since')}))",
 )
 
 

@@ -587,9 +587,14 @@ def test_wire_batch_is_what_the_models_write_byte_for_byte(store, clock):
     clock.now += timedelta(microseconds=1)
     store.edit_target(b.uid, markets=["DE"])
     store.edit_target(b.uid, name=odd + " II", description="")
+    store.undo_last()  # a status_since (whole seconds): there only when set
+    clock.now += timedelta(microseconds=5)
+    store.set_status(a.uid, "Active")
+    store.undo_last()  # one with microseconds
     changes = store.take_batch()
     wire = store.take_wire_batch()
-    assert len(wire) == len(changes) == 6
+    assert len(wire) == len(changes) == 9
+    assert sum(c.status_since is not None for c in changes) == 2
     assert [(w.change_id, w.target) for w in wire] == [
         (str(c.change_id), str(c.target)) for c in changes
     ]
