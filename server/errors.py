@@ -121,12 +121,18 @@ class ErrorLog:
         await self.app(scope, receive, logged_send)
 
 
+def one_line(text: str, most: int) -> str:
+    """``text`` fit for a log line: control characters as spaces, cut at ``most`` (…)."""
+    text = "".join(c if c.isprintable() else " " for c in str(text))
+    return text if len(text) <= most else text[: most - 1] + "…"
+
+
 def _log_refusal(scope: Scope, status: int, body: bytes) -> None:
     try:
         message = str(json.loads(body).get("message") or "")
     except (ValueError, AttributeError):
         message = ""
-    message = "".join(c if c.isprintable() else " " for c in message)[:300]
+    message = one_line(message, 300)
     user = (scope.get("state") or {}).get("user")
     client = scope.get("client")
     log.log(

@@ -29,7 +29,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 from pydantic_core import to_json
 
-from protocol.wire import PushRequest
+from protocol.wire import CURSOR_HEADER, PushRequest
 
 from .auth import Revoked, token_valid
 from .pull import BadCursor, Cursor, StaleCursor, check
@@ -56,12 +56,14 @@ async def push(
     """Decide and write one push; retries whole transactions lost to a race. ``token``:
     the hash of the request's token, checked again in the transaction (Revoked);
     ``cursor``: the device's pull cursor, when it sent one (see
-    :class:`~server.pull.StaleCursor`)."""
+    :class:`~server.pull.StaleCursor`; BadCursor, before anything is asked of the
+    database, when it is no cursor at all)."""
+    position = None if cursor is None else _header_cursor(cursor)
     for attempt in range(_ATTEMPTS):
         try:
             # pipeline mode: statements that need no answer in between go in one trip
             async with pool.connection() as conn, conn.pipeline(), conn.transaction():
-                plan = await _push_once(conn, request, user, token, cursor)
+                plan = await _push_once(conn, request, user, token, position)
             return plan.results
         except (_RaceLost, errors.UniqueViolation, errors.DeadlockDetected) as err:
             if attempt == _ATTEMPTS - 1:
@@ -71,8 +73,20 @@ async def push(
     raise AssertionError("unreachable")
 
 
+def _header_cursor(text: str) -> Cursor:
+    """The push's cursor header read; BadCursor (400) when it is no cursor at all (a 409,
+    StaleCursor, is for a cursor of another database: this one restored since)."""
+    try:
+        return Cursor.decode(text)
+    except BadCursor:
+        raise BadCursor(
+            f"the {CURSOR_HEADER} header is malformed: it is not a cursor this server"
+            " gave out (send the cursor of the device's last pull, or none)"
+        ) from None
+
+
 async def _push_once(
-    conn: AsyncConnection, request: PushRequest, user: str, token: str, cursor: str | None
+    conn: AsyncConnection, request: PushRequest, user: str, token: str, cursor: Cursor | None
 ) -> Plan:
     changes = request.changes
     locked = await conn.execute(_LOCK_SQL, (sorted({c.target for c in changes}),))
@@ -122,7 +136,7 @@ SELECT now(),
   """ + token_valid("%(token)s", hold=True)
 
 
-async def _facts(conn: AsyncConnection, request: PushRequest, token: str, cursor: str | None):
+async def _facts(conn: AsyncConnection, request: PushRequest, token: str, cursor: Cursor | None):
     """Sends the facts query; returns an awaitable of (the server clock, change ids
     already recorded -> their target, the (target, base_version, field group) that
     another device changed after that base). The awaitable raises Revoked when the
@@ -148,7 +162,7 @@ async def _facts(conn: AsyncConnection, request: PushRequest, token: str, cursor
             raise Revoked()
         if cursor is not None:
             try:
-                check(Cursor.decode(cursor), epoch, int(xmax))
+                check(cursor, epoch, int(xmax))
             except BadCursor as err:
                 raise StaleCursor(
                     f"{err}: this server's database was restored since this device last"

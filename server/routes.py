@@ -32,6 +32,7 @@ from protocol.wire import (
 from . import pull as pull_mod
 from . import push_store
 from .auth import current_token, current_user
+from .errors import one_line
 from .records import AUDIT_COLUMNS, TARGET_COLUMNS, audit_entry_from_row, target_from_row
 
 log = logging.getLogger("pipetrack.server")
@@ -93,14 +94,6 @@ async def push(
     ),
 ):
     """Apply a device's changes in order; one result per change, same order."""
-    if cursor is not None:
-        try:
-            pull_mod.Cursor.decode(cursor)
-        except pull_mod.BadCursor:  # 400: no cursor at all (409 is for a restored database)
-            raise pull_mod.BadCursor(
-                f"the {CURSOR_HEADER} header is malformed: it is not a cursor this server"
-                " gave out (send the cursor of the device's last pull, or none)"
-            ) from None
     results = await push_store.push(request.app.state.pool, body, user, token, cursor)
     outcomes = Counter(result["outcome"] for result in results)
     log.info(  # who pushed what, for an admin asked why a change did not arrive
@@ -125,7 +118,7 @@ def _rejections(body: PushRequest, results: list[dict]) -> str:
     first :data:`LOGGED_REJECTIONS` rejected changes were refused (one line: a reason's
     control characters are spaces, a long one is cut)."""
     said = [
-        f"{change.op} on {change.target}: {_one_line(result.get('error') or 'no reason')}"
+        f"{change.op} on {change.target}: {one_line(result.get('error') or 'no reason', 200)}"
         for change, result in zip(body.changes, results, strict=False)
         if result["outcome"] == "rejected"
     ]
@@ -137,11 +130,6 @@ def _rejections(body: PushRequest, results: list[dict]) -> str:
         + "; ".join(said[:LOGGED_REJECTIONS])
         + (f"; and {more} more" if more > 0 else "")
     )
-
-
-def _one_line(text: str, most: int = 200) -> str:
-    text = "".join(" " if not c.isprintable() else c for c in str(text))
-    return text if len(text) <= most else text[: most - 1] + "…"
 
 
 v1.add_api_route(
