@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-import tomli_w
 
 from protocol import InvalidInput, parse_status
 
@@ -142,12 +141,12 @@ class Profile:
         the ``server = ...`` line of ``[sync]`` alone is written, the user's comments,
         order and spacing kept (:func:`with_server`)."""
         self.ensure()
-        raw = self.read_raw()
+        self.read_raw()  # InvalidInput when it is not TOML
         try:
             text = self.config_path.read_bytes().decode("utf-8")  # its line ends as they are
         except FileNotFoundError:
             text = ""
-        _write_private(self.config_path, with_server(text, raw, url))
+        _write_private(self.config_path, with_server(text, url))
 
     def read_token(self) -> str | None:
         try:
@@ -160,69 +159,28 @@ class Profile:
         _write_private(self.token_path, token + "\n")
 
 
-_SYNC_HEADER = re.compile(r"""^[ \t]*\[[ \t]*(sync|"sync"|'sync')[ \t]*\][ \t]*(#.*)?$""")
-_ANY_HEADER = re.compile(r"^[ \t]*\[")
-_SERVER_KEY = re.compile(r"""^([ \t]*(?:server|"server"|'server')[ \t]*=[ \t]*)(.*?)(\r?\n)?$""")
+def with_server(text: str, url: str) -> str:
+    """``config.toml``'s ``text`` with ``[sync] server`` set to ``url`` by tomlkit, which
+    keeps the rest as written: comments, order, spacing, an inline ``sync = {...}`` or
+    dotted ``sync.server`` layout. A ``sync`` that is not a table is replaced by one; a
+    file written with Windows line ends keeps them on the lines added."""
+    import tomlkit  # only login writes the file; every command reads it
+    from tomlkit.items import InlineTable, Table
+
+    doc = tomlkit.parse(text)
+    sync = doc.get("sync")
+    if isinstance(sync, Table | InlineTable):
+        sync["server"] = url
+    else:
+        doc["sync"] = tomlkit.table()
+        doc["sync"]["server"] = url
+    edited = tomlkit.dumps(doc)
+    if "\r\n" in text and not _BARE_LF.search(text):
+        edited = _BARE_LF.sub("\r\n", edited)
+    return edited
 
 
-def with_server(text: str, raw: dict[str, Any], url: str) -> str:
-    """``config.toml``'s ``text`` (which parses as ``raw``) with ``[sync] server`` set to
-    ``url``, changed line by line: the value of the ``server`` line in ``[sync]``
-    replaced (a comment after it kept), else a ``server`` line put under ``[sync]``, else
-    a ``[sync]`` table appended. A file laid out otherwise (``sync = {...}``, dotted
-    keys) is written anew from ``raw``, as the only way left (its comments are lost)."""
-    expected = dict(raw)
-    expected["sync"] = {**(raw["sync"] if isinstance(raw.get("sync"), dict) else {}), "server": url}
-    value = tomli_w.dumps({"server": url}).strip().split("=", 1)[1].strip()
-    lines = text.splitlines(keepends=True)
-    edited = _set_server_line(lines, value)
-    if edited is not None:
-        try:
-            if tomllib.loads(edited) == expected:
-                return edited
-        except tomllib.TOMLDecodeError:
-            pass
-    return tomli_w.dumps(expected)
-
-
-def _set_server_line(lines: list[str], value: str) -> str | None:
-    """The lines with ``[sync]``'s server set to the TOML ``value``; None when the line
-    holding it cannot be told apart (a value spread over lines)."""
-    newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
-    header = next(
-        (i for i, line in enumerate(lines) if _SYNC_HEADER.match(line.rstrip("\r\n"))), None
-    )
-    if header is None:
-        if lines and not lines[-1].endswith("\n"):
-            lines = [*lines[:-1], lines[-1] + newline]
-        gap = [newline] if lines and lines[-1].strip() else []
-        return "".join([*lines, *gap, f"[sync]{newline}", f"server = {value}{newline}"])
-    end = next(
-        (i for i in range(header + 1, len(lines)) if _ANY_HEADER.match(lines[i])), len(lines)
-    )
-    for i in range(header + 1, end):
-        match = _SERVER_KEY.match(lines[i])
-        if match:
-            comment = _comment_after_value(match[2])
-            if comment is None:
-                return None
-            lines[i] = f"{match[1]}{value}{comment}{match[3] or ''}"
-            return "".join(lines)
-    lines.insert(header + 1, f"server = {value}{newline}")
-    return "".join(lines)
-
-
-def _comment_after_value(rest: str) -> str | None:
-    """What follows a one-line TOML value in ``rest`` (spaces and a ``# comment``, or
-    nothing); None when ``rest`` holds no whole value."""
-    for cut in [i for i, char in enumerate(rest) if char == "#"] + [len(rest)]:
-        try:
-            tomllib.loads(f"v = {rest[:cut]}")
-        except tomllib.TOMLDecodeError:
-            continue
-        kept = rest[:cut]
-        return rest[len(kept.rstrip()) :]
-    return None
+_BARE_LF = re.compile(r"(?<!\r)\n")
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -103,7 +103,7 @@ def test_login_changes_only_the_server_value_keeping_comments(home: Path) -> Non
 def test_login_adds_a_server_line_under_an_existing_sync_table(home: Path) -> None:
     text = "# mine\n[sync]\n# nothing yet\n\n[keys]\nundo = 'z'  # quotes of mine\n"
     assert saved(home, text, "https://a.example.com") == (
-        '# mine\n[sync]\nserver = "https://a.example.com"\n# nothing yet\n\n'
+        '# mine\n[sync]\n# nothing yet\nserver = "https://a.example.com"\n\n'
         "[keys]\nundo = 'z'  # quotes of mine\n"
     )
 
@@ -129,16 +129,40 @@ def test_login_keeps_windows_line_ends_and_a_bad_threshold(home: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("text", "after"),
     [
-        'sync = { server = "https://old.example.com" }  # inline\n',
-        'sync.server = "https://old.example.com"\n[keys]\nundo = "z"\n',
-        '[sync]\nserver = """\nhttps://old.example.com"""\n',
+        (
+            'sync = { server = "https://old.example.com" }  # inline\n',
+            'sync = { server = "https://a.example.com" }  # inline\n',
+        ),
+        (
+            'sync.server = "https://old.example.com"  # dotted\n[keys]\nundo = "z"  # mine\n',
+            'sync.server = "https://a.example.com"  # dotted\n[keys]\nundo = "z"  # mine\n',
+        ),
+        ('[sync]\nserver = """\nhttps://old.example.com"""  # long\n', None),
+        ("# c\n[sync.proxy]\nx = 1\n", None),
+        ("sync = 3  # not a table\n[keys]\nundo = 'z'\n", None),
     ],
 )
-def test_login_on_another_layout_still_saves_the_server(home: Path, text: str) -> None:
-    """Laid out otherwise, the file is written anew (the only way left), never broken."""
+def test_login_on_another_layout_keeps_it_and_saves_the_server(
+    home: Path, text: str, after: str | None
+) -> None:
+    """Inline and dotted layouts are edited in place, comments kept; a multi-line value or
+    a sub-table is never broken; a ``sync`` that is not a table becomes one."""
     import tomllib
 
-    raw = tomllib.loads(saved(home, text, "https://a.example.com"))
-    assert raw["sync"] == {"server": "https://a.example.com"}
+    written = saved(home, text, "https://a.example.com")
+    if after is not None:
+        assert written == after
+    raw = tomllib.loads(written)
+    assert raw["sync"]["server"] == "https://a.example.com"
+    assert {k: v for k, v in raw.items() if k != "sync"} == {
+        k: v for k, v in tomllib.loads(text).items() if k != "sync"
+    }
+
+
+def test_login_keeps_windows_line_ends_on_the_lines_it_adds(home: Path) -> None:
+    text = "# mine\r\n[keys]\r\nundo = 'z'\r\n"
+    written = saved(home, text, "https://a.example.com")
+    assert written.startswith(text)
+    assert written.count("\r\n") == written.count("\n")
