@@ -220,11 +220,18 @@ def is_bad_setting(err: Exception) -> bool:
     return re.search(r"(^|: )invalid ", first) is not None
 
 
+class MissingRights(psycopg.errors.InsufficientPrivilege):
+    """The role lacks a right the server uses (:func:`server.migrate.check_rights`); its
+    message is the whole line, the GRANTs to run included."""
+
+
 def refusal(url: str, err: Exception) -> str:
     """One line for the database refusing what pipetrack must do in it (a user without
     CREATE on schema public, PostgreSQL 15+'s default; a read-only database): who and
     where, PostgreSQL's reason, and what to do. No password."""
     reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    if isinstance(err, MissingRights):
+        return reason
     user, dbname = _who(url)
     if isinstance(err, psycopg.errors.ReadOnlySqlTransaction):
         return (

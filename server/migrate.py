@@ -13,10 +13,12 @@ from importlib import resources
 from typing import Literal
 
 import psycopg
+import psycopg.sql
 
 from protocol import InvalidInput
 
 from .cursors import notice_a_copy
+from .db import MissingRights
 
 #: Arbitrary constant naming pipetrack's migration lock among advisory locks.
 MIGRATION_LOCK_KEY = 0x70697065_74726163  # "pipetrac"
@@ -53,7 +55,56 @@ def apply_migrations(database_url: str, through: int | None = None) -> list[str]
         if versions is None and _holds_tables(conn):
             raise InvalidInput("database_url", f"{where} is {NOT_PIPETRACKS}")
         _refuse_newer(where, versions, "upgrade this pipetrack (a newer one migrated it)")
-        return _apply(conn, through)
+        applied = _apply(conn, through)
+        if through is None:
+            check_rights(conn)
+        return applied
+
+
+#: The rights the server uses on each table of a current schema, and the tables whose
+#: ``id`` sequence it draws from (rows it creates).
+_TABLE_RIGHTS = {
+    "schema_migrations": ("SELECT",),
+    "server_meta": ("SELECT", "INSERT", "UPDATE"),
+    "users": ("SELECT", "INSERT", "UPDATE"),
+    "targets": ("SELECT", "INSERT", "UPDATE"),
+    "audit_log": ("SELECT", "INSERT"),
+}
+_SEQUENCE_OF = ("users", "targets", "audit_log")
+
+
+def check_rights(conn: psycopg.Connection) -> None:
+    """MissingRights unless the connected role holds every right the server uses on a
+    current schema. A role granted the tables' rows but not their sequences (or some
+    rows only) started, then answered every push that creates a target with a 500."""
+    missing = conn.execute(
+        """
+        SELECT t.name, string_agg(p.right_, ', ' ORDER BY p.n)
+        FROM unnest(%s::text[], %s::text[]) AS t(name, rights),
+             unnest(string_to_array(t.rights, ' ')) WITH ORDINALITY AS p(right_, n)
+        WHERE NOT has_table_privilege(t.name, p.right_)
+        GROUP BY t.name ORDER BY t.name
+        """,
+        (list(_TABLE_RIGHTS), [" ".join(rights) for rights in _TABLE_RIGHTS.values()]),
+    ).fetchall()
+    sequences = conn.execute(
+        """
+        SELECT s FROM unnest(%s::text[]) AS t(name), pg_get_serial_sequence(t.name, 'id') AS s
+        WHERE NOT has_sequence_privilege(s, 'USAGE') ORDER BY s
+        """,
+        (list(_SEQUENCE_OF),),
+    ).fetchall()
+    if not missing and not sequences:
+        return
+    role = psycopg.sql.Identifier(conn.info.user).as_string(conn)
+    grants = [f"GRANT {rights} ON {table} TO {role}" for table, rights in missing]
+    if sequences:
+        names = ", ".join(s for (s,) in sequences)
+        grants.append(f"GRANT USAGE ON SEQUENCE {names} TO {role}")
+    raise MissingRights(
+        f"user {conn.info.user!r} lacks rights the server uses in database"
+        f" {conn.info.dbname!r}: as the tables' owner, run {'; '.join(grants)}"
+    )
 
 
 #: Why a database with other applications' tables is refused (serve and admin alike).

@@ -103,6 +103,42 @@ def test_a_role_granted_only_the_rows_serves_a_current_schema(database_url, limi
         assert conn.execute("SELECT count(*) FROM targets").fetchone()[0] == 1
 
 
+def test_a_role_missing_some_rights_is_told_the_grants_then_serves(database_url, limited, tmp_path):
+    """Rows granted but not the sequences (nor INSERT on the audit): ``serve`` refuses at
+    start with the GRANTs to run, and serves once the owner runs them as printed. Before,
+    it started and answered every push that creates a target with a 500."""
+    role, url = limited
+    apply_migrations(database_url)
+    token = add_user(database_url, "quinn")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO {}").format(
+                sql.Identifier(role)
+            )
+        )
+        conn.execute(sql.SQL("REVOKE INSERT ON audit_log FROM {}").format(sql.Identifier(role)))
+    run = _run(COMMANDS[0], url)
+    assert run.returncode == 1, run.stderr
+    line = _one_line(run)
+    dbname = conninfo_to_dict(database_url)["dbname"]
+    prefix = (
+        f"pipetrack: error: user {role!r} lacks rights the server uses in database"
+        f" {dbname!r}: as the tables' owner, run "
+    )
+    assert line.startswith(prefix), line
+    grants = line.removeprefix(prefix).split("; ")
+    assert grants == [
+        f'GRANT INSERT ON audit_log TO "{role}"',
+        "GRANT USAGE ON SEQUENCE public.audit_log_id_seq, public.targets_id_seq,"
+        f' public.users_id_seq TO "{role}"',
+    ]
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for grant in grants:
+            conn.execute(grant.encode())
+    with ServerProcess(url, log_dir=tmp_path) as srv, Device(srv, token) as device:
+        assert device.push_one(create(name="Granted Ltd"))["outcome"] == "applied"
+
+
 def test_a_read_only_database_says_give_the_primary(database_url):
     dbname = conninfo_to_dict(database_url)["dbname"]
     apply_migrations(database_url)
