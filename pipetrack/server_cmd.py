@@ -77,9 +77,17 @@ def _admin_help(ctx: typer.Context) -> None:
         raise typer.Exit()
 
 
+def _bare_host(host: str) -> str:
+    """``[::1]``, an IPv6 address as a URL writes it, as the socket takes it (``::1``)."""
+    host = host.strip()
+    return host[1:-1] if host.startswith("[") and host.endswith("]") else host
+
+
 def serve(
     ctx: typer.Context,
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (IPv6: ::1 or [::1]).", callback=_bare_host)
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8787,
     database_url: DatabaseUrl = None,
     data_dir: DataDir = None,

@@ -1,4 +1,4 @@
-"""``serve --host ::1`` logs its address as a URL writes it: ``http://[::1]:PORT`` (it
+"""``serve --host ::1`` (or ``[::1]``, refused before as "Name or service not known") logs its address as a URL writes it: ``http://[::1]:PORT`` (it
 was ``http://::1:PORT``, which no browser or curl takes)."""
 
 from __future__ import annotations
@@ -23,12 +23,13 @@ def _free_ipv6_port() -> int:
         pytest.skip("no IPv6 loopback here")
 
 
-def test_an_ipv6_host_is_logged_in_brackets(database_url, tmp_path):
+@pytest.mark.parametrize("host", ["::1", "[::1]"])  # also as a URL writes it
+def test_an_ipv6_host_is_logged_in_brackets(database_url, tmp_path, host):
     port = _free_ipv6_port()
     log_path = tmp_path / "serve.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "pipetrack.server_cmd", "serve", "--host", "::1",
+            [sys.executable, "-m", "pipetrack.server_cmd", "serve", "--host", host,
              "--port", str(port), "--database-url", database_url],
             stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )  # fmt: skip
