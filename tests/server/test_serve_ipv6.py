@@ -1,5 +1,6 @@
-"""``serve --host ::1`` (or ``[::1]``, refused before as "Name or service not known") logs its address as a URL writes it: ``http://[::1]:PORT`` (it
-was ``http://::1:PORT``, which no browser or curl takes)."""
+"""``serve --host ::1`` logs its address as a URL writes it: ``http://[::1]:PORT`` (it
+was ``http://::1:PORT``, which no browser or curl takes). ``--host '[::1]'`` is taken
+as ``::1`` (it was "Name or service not known")."""
 
 from __future__ import annotations
 
