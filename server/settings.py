@@ -41,10 +41,22 @@ class Settings:
 LOG_FORMAT = "%(asctime)s %(levelname)s %(message)s"
 
 
+class OneLineFormatter(logging.Formatter):
+    """:data:`LOG_FORMAT` with a message of several lines on one (psycopg_pool's warnings
+    quote libpq's two-line reasons; their second line had no time or level, and journald
+    or grep took it for a line of its own). A traceback keeps its lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+        line = super().formatMessage(record)
+        return " ".join(part.strip() for part in line.splitlines()) if "\n" in line else line
+
+
 def setup_logging() -> None:
     """INFO logs on stderr, unless the process configured logging already."""
     if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+        handler = logging.StreamHandler()
+        handler.setFormatter(OneLineFormatter(LOG_FORMAT))
+        logging.basicConfig(level=logging.INFO, handlers=[handler])
     logging.getLogger("pgserver").setLevel(logging.WARNING)
 
 
@@ -56,7 +68,7 @@ def uvicorn_log_config(access_log: bool = True) -> dict:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"plain": {"format": LOG_FORMAT}},
+        "formatters": {"plain": {"()": OneLineFormatter, "fmt": LOG_FORMAT}},
         "handlers": {"stderr": stderr},
         "loggers": {
             "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
