@@ -293,6 +293,49 @@ def resolve_conflict(
         return query.get(ctx, target.uid)
 
 
+def _agreed(row: Outbox, theirs: TargetState | None) -> bool:
+    """Whether the server's newest side of a conflict asks what the change asks: a
+    teammate has since made the same status, or the same details."""
+    if theirs is None:
+        return False
+    if row.op == "set_status":
+        return theirs.status == row.status
+    if row.op == "edit" and row.fields:
+        mine = dict(row.fields)
+        if "markets" in mine:
+            mine["markets"] = sorted(mine["markets"] or [])
+        have = {key: getattr(theirs, key) for key in mine}
+        if "markets" in have:
+            have["markets"] = sorted(have["markets"] or [])
+        return mine == have
+    return False
+
+
+def settle_agreed(ctx: Ctx) -> int:
+    """Settle, as "keep mine", every conflict whose newest pulled side now asks what the
+    change asks (the teammate came round to it): there is nothing left to choose, and the
+    change goes out again to be answered ``converged``, with the changes held behind it.
+    A conflict whose change the user undid since waits for the user: the undo is their
+    word. Returns how many were settled; a read of the (indexed, few) conflicts when
+    there are none."""
+    with ctx.read():
+        if not _agreed_ids(ctx):
+            return 0
+    with ctx.write():  # again: the user may have settled one meanwhile
+        agreed = _agreed_ids(ctx)
+        for change_id in agreed:
+            resolve_conflict(ctx, change_id, "mine")
+    return len(agreed)
+
+
+def _agreed_ids(ctx: Ctx) -> list[str]:
+    return [
+        row.change_id
+        for row, target in _rows(ctx, "conflict")
+        if _agreed(row, _theirs(row, target)) and not _undos_of(ctx, row).exists()
+    ]
+
+
 def resolve_all(ctx: Ctx, choice: Status | str, note: str | None = None) -> list[TargetView]:
     """Every conflict resolved with one choice, oldest first, in one transaction: all of
     them or (a choice one cannot take, e.g. a status for a conflicting edit) none."""

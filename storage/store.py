@@ -25,6 +25,7 @@ Conventions worth knowing (details in the modules named):
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
@@ -407,7 +408,7 @@ class Store:
         """Server base := pulled state; local view overwritten only where nothing is pending
         (else server base + pending changes on top); audit entries recorded (origin server,
         or our own local rows marked synced); cursor saved. One transaction."""
-        return sync.apply_pull(self._ctx, targets, history, cursor)
+        return self._settled(sync.apply_pull(self._ctx, targets, history, cursor))
 
     def apply_pull_json(self, body: bytes | str) -> PullSummary:
         """:meth:`apply_pull` of a page given as the server's JSON text (``/v1/pull``'s
@@ -415,7 +416,7 @@ class Store:
         saying where, and changes nothing."""
         from .pull_json import apply_pull_json  # the JSON path only: off the TUI's start
 
-        return apply_pull_json(self._ctx, body)
+        return self._settled(apply_pull_json(self._ctx, body))
 
     @staticmethod
     def read_pull_json(body: bytes | str) -> StagedPage:
@@ -428,4 +429,9 @@ class Store:
 
     def write_pull_page(self, page: StagedPage) -> PullSummary:
         """The second half: the rows applied and the page's cursor saved, one transaction."""
-        return write_page(self._ctx, page)
+        return self._settled(write_page(self._ctx, page))
+
+    def _settled(self, pulled: PullSummary) -> PullSummary:
+        """After a page: the conflicts it ended (the teammate's newest side asks what
+        ours asks) settled as "keep mine" (:func:`conflicts.settle_agreed`)."""
+        return dataclasses.replace(pulled, settled=conflicts.settle_agreed(self._ctx))

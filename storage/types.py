@@ -376,6 +376,7 @@ class PullSummary:
     overwritten: int = 0  # local views replaced by the server's
     kept_pending: int = 0  # targets whose pending changes stay on top
     resent: int = 0  # our changes the server lost (a restore), queued again
+    settled: int = 0  # conflicts ended by the page: the teammate's newest side is ours
 
 
 @dataclass(frozen=True, slots=True)

@@ -137,6 +137,13 @@ class Puller:
                 stored.resent,
                 "" if stored.resent == 1 else "s",
             )
+        if stored.settled:
+            log.info(
+                "%d conflict%s settled: the teammate's newest change is the same as yours"
+                " (sent again, to be answered converged)",
+                stored.settled,
+                "" if stored.settled == 1 else "s",
+            )
         return Pulled(stored.targets, stored.history, bool(page.more))
 
     def _get(self, cursor: str | None, wait: float) -> bytes:

@@ -441,3 +441,68 @@ def test_an_edit_conflict_says_the_status_its_base_version_had(store, clock):
     [conflict] = store.conflicts()
     assert (conflict.base_status, conflict.base_version) == ("Cold", 1)
     assert conflict.to_json()["base"] == {"status": "Cold", "version": 1}
+
+
+def test_a_conflict_whose_teammate_comes_round_to_mine_settles_itself(store, clock, conflicted):
+    """carol made Acme Passed (the conflict), then Hot, as I had: there is nothing left
+    to choose. The pull that brings her Hot settles it as "keep mine": my change goes out
+    again on her version (to be answered converged), Closed held behind it."""
+    uid, hot, closed, _ = conflicted
+    again = entry(new_id(), uid, clock.now, old="Passed", new="Hot", version=6, by="carol")
+    pulled = store.apply_pull(
+        [state(uid, 6, clock.now, name="Acme", status="Hot", by="carol")], [again], "c1"
+    )
+    assert pulled.settled == 1
+    assert store.conflicts() == []
+    batch = store.take_batch()
+    assert [(str(c.change_id), c.base_version, c.status) for c in batch] == [
+        (hot, 6, "Hot"),
+        (closed, 6, "Closed"),
+    ]
+    assert [h.note for h in store.history(uid) if h.change_id == hot] == ["mine"]
+
+
+def test_a_conflict_whose_teammate_moved_elsewhere_still_waits(store, clock, conflicted):
+    uid, hot, _, _ = conflicted
+    again = entry(new_id(), uid, clock.now, old="Passed", new="Active", version=6, by="carol")
+    pulled = store.apply_pull(
+        [state(uid, 6, clock.now, name="Acme", status="Active", by="carol")], [again], "c1"
+    )
+    assert pulled.settled == 0
+    assert [c.change_id for c in store.conflicts()] == [hot]
+
+
+def test_an_undone_conflict_waits_even_when_the_teammate_comes_round(store, clock):
+    """I set Passed and undid it before the push's answer said alice had made it Hot;
+    then alice made it Passed too. The undo is my latest word: the conflict waits."""
+    t = store.create_target("Fjord", status="Active")
+    [create] = store.take_batch()
+    store.apply_push_results(
+        [result(create, "applied", state(t.uid, 1, clock.now, status="Active"))]
+    )
+    passed = store.set_status(t.uid, "Passed")
+    store.undo_last()
+    first, undo = store.take_batch()
+    theirs = state(t.uid, 2, clock.now, status="Hot", by="alice")
+    store.apply_push_results([result(first, "conflict", theirs), result(undo, "blocked")])
+    pulled = store.apply_pull([state(t.uid, 3, clock.now, status="Passed", by="alice")], [], "c1")
+    assert pulled.settled == 0
+    [conflict] = store.conflicts()
+    assert (conflict.change_id, conflict.undone) == (passed.change_id, True)
+
+
+def test_an_edit_conflict_settles_itself_when_the_details_agree(store, clock):
+    t = store.create_target("Delta", status="Cold")
+    [create] = store.take_batch()
+    store.apply_push_results([result(create, "applied", state(t.uid, 1, clock.now, name="Delta"))])
+    store.edit_target(t.uid, markets=["Nordics", "EU"])
+    [edit] = store.take_batch()
+    theirs = state(t.uid, 2, clock.now, name="Delta", markets=["Nordics"], by="carol")
+    store.apply_push_results([result(edit, "conflict", theirs)])
+    store.apply_pull([theirs], [], "c1")
+    assert [c.change_id for c in store.conflicts()] == [str(edit.change_id)]
+    newer = state(t.uid, 3, clock.now, name="Delta", markets=["EU", "Nordics"], by="carol")
+    assert store.apply_pull([newer], [], "c2").settled == 1
+    assert store.conflicts() == []
+    [again] = store.take_batch()
+    assert (str(again.change_id), again.base_version) == (str(edit.change_id), 3)
