@@ -18,9 +18,11 @@ import csv
 import io
 import os
 import re
+import stat
 import sys
+import tempfile
 from collections.abc import Iterable
-from contextlib import closing
+from contextlib import closing, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, TextIO
@@ -263,25 +265,77 @@ def export_csv(
     info(f"exported {count:,} target{'' if count == 1 else 's'} to {file}")
 
 
+def _destination(file: Path) -> Path:
+    """The file that ``file`` names: through a symlink, the file it points to (a link
+    ``pipeline.csv -> share/real.csv`` exports into ``share/real.csv`` and stays a link,
+    as ``>`` in a shell or ``cp`` would do; replacing the link would leave the shared file
+    stale while the export looked done)."""
+    return Path(os.path.realpath(file)) if file.is_symlink() else file
+
+
+def _may_write(st: os.stat_result, path: Path) -> bool:
+    """Whether the user may write the existing file ``path``. A file without write
+    permission is refused as ``cp`` and a shell's ``>`` refuse it: someone made it
+    read-only, so the export must not quietly replace it (a rename could). Root may
+    write anything, so for root a file no one may write counts as read-only, as ``rm``
+    and vim treat it ("write-protected")."""
+    if os.geteuid() == 0:
+        return bool(st.st_mode & 0o222)
+    return os.access(path, os.W_OK)
+
+
 def _check_writable_place(file: Path) -> None:
-    """Refuse, before anything is read, a FILE that names a directory or a directory
-    that is not there (a typo, most likely)."""
-    if file.is_dir():
+    """Refuse, before anything is read, a FILE that names a directory, a directory
+    that is not there (a typo, most likely), or a file the user may not write."""
+    real = _destination(file)
+    if real.is_dir():
         raise InvalidInput("file", f"{file} is a directory; give the name of a file in it")
-    if not file.parent.is_dir():
-        raise InvalidInput("file", f"no directory {file.parent} to write {file.name} in")
+    if not real.parent.is_dir():
+        raise InvalidInput("file", f"no directory {real.parent} to write {real.name} in")
+    try:
+        st = real.stat()
+    except OSError:
+        return  # a new file (or one the write will name in its error)
+    if not _may_write(st, real):
+        raise InvalidInput(
+            "file",
+            f"{file} is read-only: nothing exported; make it writable first"
+            " (chmod u+w), or export to another file",
+        )
 
 
 def _write_whole(
     file: Path, encoding: str, targets: Iterable[TargetView], delimiter: str, excel: bool = False
 ) -> int:
-    """Write beside ``file`` and move it into place: a reader never sees half a file, a
-    failure leaves ``file`` as it was and nothing beside it. Errors name ``file``."""
-    tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+    """Write the file ``file`` names (through a symlink) beside it and move it into
+    place: a reader never sees half a file, a failure leaves ``file`` as it was and
+    nothing beside it. An existing file keeps its permission bits (a 0600 export stays
+    private) and, where the user may set them, its owner and group; a new one is made
+    as any new file (0666 less the umask). Not a regular file (``/dev/stdout``, a
+    pipe), or a file that may be written in a directory that takes no new file: written
+    in place, as a shell's ``>`` would. Errors name ``file``."""
     try:
-        with tmp.open("w", encoding=encoding, newline="") as out:
+        st = os.stat(file)
+    except OSError:
+        st = None
+    real = _destination(file)
+    try:
+        if st is not None and not stat.S_ISREG(st.st_mode):
+            return _write_in_place(file, encoding, targets, delimiter, excel)
+        try:
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{real.name}.", suffix=".tmp", dir=real.parent)
+        except PermissionError:
+            if st is None:
+                raise
+            return _write_in_place(real, encoding, targets, delimiter, excel)
+    except OSError as err:
+        raise OSError(err.errno, err.strerror, str(file)) from None
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w", encoding=encoding, newline="") as out:
+            _take_mode(out.fileno(), st)
             count = write_csv(out, targets, delimiter, excel)
-        os.replace(tmp, file)
+        os.replace(tmp, real)
     except OSError as err:
         tmp.unlink(missing_ok=True)
         raise OSError(err.errno, err.strerror, str(file)) from None
@@ -289,3 +343,23 @@ def _write_whole(
         tmp.unlink(missing_ok=True)
         raise
     return count
+
+
+def _take_mode(fd: int, st: os.stat_result | None) -> None:
+    """The new file's mode: the replaced file's permission bits (and owner, group when
+    allowed), or, for a new file, what ``open`` would give it (mkstemp makes 0600)."""
+    if st is None:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
+        return
+    with suppress(PermissionError):  # only root may give a file away
+        os.fchown(fd, st.st_uid, st.st_gid)
+    os.fchmod(fd, stat.S_IMODE(st.st_mode))
+
+
+def _write_in_place(
+    file: Path, encoding: str, targets: Iterable[TargetView], delimiter: str, excel: bool
+) -> int:
+    with file.open("w", encoding=encoding, newline="") as out:
+        return write_csv(out, targets, delimiter, excel)
