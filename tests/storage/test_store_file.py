@@ -102,6 +102,30 @@ def test_an_upgraded_file_filters_and_sorts_its_markets_without_accents(db_path,
     assert rows.fetchall() == [("zurich", "Zurich")]  # of the two spellings' rows, one
 
 
+def test_an_upgraded_file_finds_letters_with_a_stroke_and_hidden_characters(db_path, clock):
+    """Schema 9 kept ø, ł in the keys and a zero width space in a name's: "orsted",
+    "lodz tech" and "ZeroWidth Co" found nothing, and an import of them made duplicates.
+    The upgrade folds the keys again."""
+    with Store.open(db_path, clock=clock) as store:
+        store.create_target("Ørsted", markets=["Łódź"])
+        store.create_target("Łódź Tech")
+        store.create_target("Zero\u200bWidth Co")
+    raw(  # as schema 9 left them
+        db_path,
+        "UPDATE targets SET name_lc = 'ørsted', markets_sort = 'łodz' WHERE name = 'Ørsted'",
+        "UPDATE targets SET name_lc = 'łodz tech' WHERE name = 'Łódź Tech'",
+        "UPDATE targets SET name_lc = 'zero\u200bwidth co' WHERE name LIKE 'Zero%'",
+        "UPDATE target_markets SET market_lc = 'łodz'",
+        "PRAGMA user_version = 9",
+    )
+    with Store.open(db_path, clock=clock) as store:
+        assert store.resolve("orsted").name == "Ørsted"
+        assert store.resolve("LODZ TECH").name == "Łódź Tech"
+        assert store.resolve("ZeroWidth Co").name == "Zero\u200bWidth Co"
+        assert [t.name for t in store.list_targets(TargetQuery(search="lodz"))] == ["Łódź Tech"]
+        assert [t.name for t in store.list_targets(TargetQuery(markets=("lodz",)))] == ["Ørsted"]
+
+
 def test_a_corrupt_file(db_path):
     db_path.write_bytes(b"this is not a database at all\n" * 200)
     with pytest.raises(StoreError, match="not a pipetrack database or is damaged") as err:
