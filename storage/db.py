@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import time
@@ -32,24 +33,43 @@ PRAGMAS = [
 ]
 
 
+#: A wait for the file longer than this is said (a warning: on stderr for a command).
+BUSY_NOTICE_S = 1.0
+
+log = logging.getLogger("pipetrack.store")
+
+
 class _BusyWait:
-    """Busy handler: retry every few milliseconds until the timeout.
+    """Busy handler: retry every few milliseconds until the timeout; a wait of over
+    :data:`BUSY_NOTICE_S` is logged once (a command waiting behind a large import sat
+    silent for up to 30 s, then failed).
 
     SQLite's own busy timeout backs off to 100 ms sleeps, so a process that writes in a
     loop re-takes the lock in the short gaps between its transactions and a waiting
     process starves until its timeout. Short jittered sleeps catch those gaps.
     """
 
-    def __init__(self, timeout: float) -> None:
+    def __init__(self, timeout: float, path: str) -> None:
         self.timeout = timeout
+        self.path = path
         self.since = 0.0
+        self.said = False
 
     def __call__(self, tries: int) -> bool:
         now = time.monotonic()
         if tries == 0:
             self.since = now
+            self.said = False
         elif now - self.since > self.timeout:
             return False
+        elif not self.said and now - self.since > BUSY_NOTICE_S:
+            self.said = True
+            log.warning(
+                "%s is in use by another pipetrack process (a large import?): waiting up to"
+                " %.0f s…",
+                self.path,
+                self.timeout,
+            )
         time.sleep(random.uniform(0.0005, 0.002 if tries < 50 else 0.01))
         return True
 
@@ -57,7 +77,7 @@ class _BusyWait:
 class _Database(APSWDatabase):
     def _connect(self) -> apsw.Connection:
         conn = super()._connect()
-        conn.set_busy_handler(_BusyWait(BUSY_TIMEOUT_S))
+        conn.set_busy_handler(_BusyWait(BUSY_TIMEOUT_S, self.database))
         return conn
 
 
