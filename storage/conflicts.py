@@ -187,9 +187,11 @@ def _drop(ctx: Ctx, row: Outbox) -> None:
 
 
 def _reissue(
-    ctx: Ctx, row: Outbox, target: Target, status: str | None, version: int, note: str | None
+    ctx: Ctx, row: Outbox, theirs: str | None, status: str | None, version: int, note: str | None
 ) -> None:
-    """The change again, made now on the server's ``version``."""
+    """The change again, made now on the server's ``version``, whose status is
+    ``theirs``: its history row says it changes that, unless it asks that very status
+    (the teammate came round: then it says what the user changed, as before)."""
     o, a = ctx.m.outbox, ctx.m.audit
     now = ctx.now()
     o.update(
@@ -204,12 +206,9 @@ def _reissue(
         last_error=None,
         attempts=0,
     ).where(o.id == row.id).execute()
-    fields: dict[str, Any] = {
-        "old_status": target.server_status,
-        "new_status": status,
-        "changed_at": now,
-        "note": note,
-    }
+    fields: dict[str, Any] = {"new_status": status, "changed_at": now, "note": note}
+    if status != theirs:
+        fields["old_status"] = theirs
     if not o.select().where((o.target == row.target) & (o.id > row.id)).exists():
         # the user's latest action now, which an undo takes back first (unless changes
         # of the target made after it wait behind it: those stay the later ones)
@@ -269,12 +268,13 @@ def resolve_conflict(
         target = query.load(ctx, row.target)
         theirs = _theirs(row, target)
         version = theirs.version if theirs else (target.server_version or 0)
+        their_status = theirs.status if theirs else target.server_status
         _drop_undos_of(ctx, row)  # what the user settles on now is their latest word
         if key == "theirs":
             _drop(ctx, row)
             settled = target.server_status if theirs is None else theirs.status
         elif key == "mine":
-            _reissue(ctx, row, target, row.status, version, row.note)
+            _reissue(ctx, row, their_status, row.status, version, row.note)
             settled = row.status
         else:
             status = parse_status(choice)
@@ -285,7 +285,7 @@ def resolve_conflict(
                     " is settled with 'mine' or 'theirs'",
                 )
             settled = status.value if status else None
-            _reissue(ctx, row, target, settled, version, note)
+            _reissue(ctx, row, their_status, settled, version, note)
         if row.op == "set_status":
             _follows(ctx, row, settled)
         rebase_after(ctx, row, version)

@@ -459,7 +459,16 @@ def test_a_conflict_whose_teammate_comes_round_to_mine_settles_itself(store, clo
         (hot, 6, "Hot"),
         (closed, 6, "Closed"),
     ]
-    assert [h.note for h in store.history(uid) if h.change_id == hot] == ["mine"]
+    [mine] = [h for h in store.history(uid) if h.change_id == hot]
+    assert (mine.old_status, mine.new_status, mine.note) == ("Cold", "Hot", "mine")
+    store.apply_push_results(
+        [
+            result(batch[0], "converged", state(uid, 6, clock.now, name="Acme", status="Hot")),
+            result(batch[1], "applied", state(uid, 7, clock.now, name="Acme", status="Closed")),
+        ]
+    )
+    [mine] = [h for h in store.history(uid) if h.change_id == hot]
+    assert (mine.old_status, mine.new_status, mine.sync) == ("Cold", "Hot", "converged")
 
 
 def test_a_conflict_whose_teammate_moved_elsewhere_still_waits(store, clock, conflicted):
