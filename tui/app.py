@@ -123,6 +123,8 @@ class PipetrackApp(App[int]):
         for title, bindings in screens:
             holder: dict[str, str] = {}
             for binding in [*bindings, *everywhere]:
+                if not binding.description:
+                    continue  # not in the help: Enter leaving the search box shares a key
                 keys = self.config.keys.get(binding.id or "", binding.key)
                 for key in (k.strip() for k in keys.split(",")):
                     other = holder.setdefault(key, binding.id or "")

@@ -8,6 +8,7 @@ import time
 import pytest
 from textual import events
 from tuihelp import (
+    SEEDS,
     holding_the_write_lock,
     make_app,
     make_conflict,
@@ -337,7 +338,14 @@ def burst(app, text: str) -> None:
     """Post ``text``'s keys to the app at once, as a terminal delivers keys that arrive in
     one read (a fast typist over a slow link, a key macro): none waits for the last."""
     for character in text:
-        key = {"\t": "tab", " ": "space", ",": "comma"}.get(character, character)
+        key = {
+            "\t": "tab",
+            " ": "space",
+            ",": "comma",
+            "/": "slash",
+            "\r": "enter",
+            "\x1b": "escape",
+        }.get(character, character)
         app.post_message(events.Key(key, character))
 
 
@@ -353,6 +361,30 @@ async def test_keys_typed_in_one_burst_land_in_the_field_tab_moved_to(store, uid
         await settle(pilot)
         made = store.resolve("Mu Labs")
         assert made.name == "Mu Labs" and made.markets == ("EU", "APAC")
+
+
+async def test_keys_typed_in_one_burst_after_slash_go_into_the_search(store, uids):
+    """``/3m/tub`` and Enter in one read (tmux send-keys -l, a laggy ssh link): every
+    key after ``/`` is typed into the search box; none runs as a pipeline key (3 set a
+    status, t stale only, u undo, b a bulk change that Enter then applied)."""
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        burst(app, "/3m/tub")  # a second / is typed too
+        await settle(pilot)
+        search = screen.query_one("#search")
+        assert app.screen is screen and search.value == "3m/tub"
+        assert screen.focused is search and screen.target_query.stagnation == ()
+        burst(app, "\r3")  # Enter leaves the search at once: 3 is not typed into it
+        await settle(pilot)  # (a status key again, with no row shown to set)
+        assert app.screen is screen and search.value == "3m/tub"
+        assert screen.focused is screen.query_one(TargetTable)
+        burst(app, "/\x1bt")  # esc clears and closes it at once: t is stale only again
+        await settle(pilot)
+        assert screen.target_query.stagnation and search.value == "" and not search.display
+    assert store.take_batch() == []  # nothing written: no status, undo or bulk change
+    assert [v.status for v in store.list_targets(TargetQuery())] == [s.status for s in SEEDS]
 
 
 async def test_a_form_saved_twice_while_the_database_is_busy_saves_once(store, uids, home):

@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from textual import on
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -53,7 +54,9 @@ class PipelineScreen(ListingScreen):
         *_status_bindings(),
         Binding("s", "status_picker", "Status…", id="status_picker"),
         Binding("enter", "detail", "Detail", id="detail"),
-        Binding("slash", "search", "Search", id="search"),
+        # Priority (see `action_search`): the keys that open, leave and clear the search
+        # act as the app reads them, before it routes the keys read with them.
+        Binding("slash", "search", "Search", priority=True, id="search"),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("f", "filter", "Filter", id="filter"),
         Binding("c", "conflicts", "Conflicts", id="conflicts"),
@@ -68,7 +71,9 @@ class PipelineScreen(ListingScreen):
         Binding("n", "new_target", "New target", show=False, id="new_target"),
         Binding("o", "sort_next", "Sort", show=False, id="sort"),
         Binding("r", "sort_reverse", "Reverse sort", show=False, id="sort_reverse"),
-        Binding("escape", "clear", "Clear", show=False, id="clear"),
+        Binding("escape", "clear", "Clear", show=False, priority=True, id="clear"),
+        # Enter in the search box (active there only, see `check_action`)
+        Binding("enter", "search_done", show=False, priority=True, id="search_done"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -87,17 +92,25 @@ class PipelineScreen(ListingScreen):
         self.watch(self.query_one("#search", Input), "value", self.search_changed, init=False)
 
     # ---- search, filter, sort -----------------------------------------------------------
+    # Keys that arrive in one read with `/` (a fast typist, a laggy ssh link, tmux
+    # send-keys) are each routed to the focused widget as the app reads them. A binding
+    # that is not priority runs later, when the key comes back from the table, so the
+    # keys after `/` had been routed to the table already and ran as its bindings (3 set
+    # a status, b opened a bulk change). Hence priority bindings, and the focus moved
+    # with ``set_focus`` (at once), never ``Widget.focus()`` (a callback queued behind
+    # the keys already read).
     def action_search(self) -> None:
         search = self.query_one("#search", Input)
+        if self.focused is search:
+            raise SkipAction()  # a "/" typed into the search
         search.add_class("-open")
-        search.focus()
+        self.set_focus(search)
 
     def search_changed(self, value: str) -> None:
         self.requery(replace(self.target_query, search=value))
 
-    @on(Input.Submitted, "#search")
-    def search_done(self) -> None:
-        self.table.focus()
+    def action_search_done(self) -> None:
+        self.set_focus(self.table)
 
     def action_filter(self) -> None:
         from .filter import FilterForm
@@ -134,7 +147,7 @@ class PipelineScreen(ListingScreen):
         search = self.query_one("#search", Input)
         search.remove_class("-open")
         search.value = ""
-        table.focus()
+        self.set_focus(table)
         fresh = TargetQuery(sort=self.target_query.sort, descending=self.target_query.descending)
         if self.target_query != fresh:
             self.requery(fresh)
@@ -302,4 +315,6 @@ class PipelineScreen(ListingScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in {"set_status", "status_picker", "detail", "mark"} and self.is_mounted:
             return True if self.table.row_count else None
+        if action == "search_done":  # Enter elsewhere: the detail (and in the footer)
+            return self.is_mounted and self.focused is self.query_one("#search", Input)
         return True
