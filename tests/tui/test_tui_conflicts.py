@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 
+from textual import events
 from tuihelp import make_app, make_conflict, make_rejected, rejected_new_target, settle, shown
 
+from protocol import NOTE_MAX
 from protocol.wire import Result
 from tui.screens import ConflictsScreen
 
@@ -210,3 +212,21 @@ async def test_another_status_may_be_no_status(store, clock, uids):
         await settle(pilot)
         assert store.conflicts() == []
         assert store.get(uids["Borealis Energy"]).status is None
+
+
+async def test_another_status_with_a_pasted_note_over_the_limit_keeps_the_dialog(
+    store, clock, uids
+):
+    make_conflict(store, clock, uids["Acme Robotics"], mine="Closed", theirs="Passed")
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_conflicts(pilot)
+        await pilot.press("a", "3", "tab", *"pilot")
+        picker = app.screen
+        app.post_message(events.Paste("y" * (NOTE_MAX + 1)))  # refused: the note stays
+        await pilot.pause()
+        assert app.screen is picker and picker.query_one("#note").value == "pilot"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert store.conflicts() == [] and store.get(uids["Acme Robotics"]).status == "Active"
+        assert store.history(uids["Acme Robotics"])[-1].note == "pilot"

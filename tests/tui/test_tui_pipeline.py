@@ -19,6 +19,7 @@ from tuihelp import (
     until,
 )
 
+from protocol import NOTE_MAX
 from storage import TargetQuery
 from tui.screens import FilterForm, StatusPicker, SummaryScreen, TargetForm
 from tui.widgets import TargetTable
@@ -593,3 +594,32 @@ async def test_quitting_waits_for_the_queued_writes(store, uids):
         app.writes.later(lambda: store.set_status(borealis, "Passed"), lambda _: None)  # queued
         await pilot.press("q")
     assert store.get(acme).status == "Closed" and store.get(borealis).status == "Passed"
+
+
+async def test_a_note_over_the_limit_never_loses_the_status_and_note(store, uids):
+    """The store keeps notes of up to NOTE_MAX characters: a paste that would make the
+    note longer is refused and said so, the dialog open with what was typed; a note the
+    store would refuse all the same (a control character) keeps the dialog open too."""
+    acme = uids["Acme Robotics"]
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("s", "4", "tab", *"met")
+        picker = app.screen
+        note = picker.query_one("#note")
+        app.post_message(events.Paste("x" * (NOTE_MAX + 679)))  # a mail pasted whole
+        await pilot.pause()
+        assert note.value == "met" and app.screen is picker
+        assert any(f"at most {NOTE_MAX:,} characters" in n for n in notifications(app))
+        note.value = "met\x07the CTO"  # not typed through keys; the store refuses it
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is picker and note.value == "met\x07the CTO"
+        assert any("control characters" in n for n in notifications(app))
+        assert store.get(acme).status == "Cold" and store.take_batch() == []
+        note.value = "met the CTO"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is not picker
+        last = store.history(acme)[-1]
+        assert (last.new_status, last.note) == ("Hot", "met the CTO")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -11,11 +12,28 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from protocol import STATUS_ORDER, Status
+from protocol import NOTE_MAX, STATUS_ORDER, InvalidInput, Status, clean_note
 
 from .base import AppModal
 
 NO_STATUS_ID = "none"
+
+
+class NoteInput(Input):
+    """The note of a status change: at most :data:`~protocol.NOTE_MAX` characters, as
+    the store keeps. A key or a paste that would make it longer is refused and said so;
+    what was typed stays (a longer note closed the dialog unsaved, status and note lost)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(placeholder="note (optional)", max_length=NOTE_MAX, **kwargs)
+
+    def restricted(self) -> None:
+        self.notify(
+            f"A note holds at most {NOTE_MAX:,} characters: that did not fit "
+            f"(the note has {len(self.value):,})",
+            title="Note too long",
+            severity="warning",
+        )
 
 
 @dataclass(frozen=True)
@@ -66,7 +84,7 @@ class StatusPicker(AppModal[StatusChoice]):
             if self.preview:
                 yield Static(self.preview, classes="preview", id="preview")
             yield OptionList(*options, id="statuses")
-            yield Input(placeholder="note (optional)", id="note", compact=True)
+            yield NoteInput(id="note", compact=True)
             with Horizontal(classes="buttons"):
                 yield Button(self.confirm, variant="primary", id="ok", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
@@ -93,7 +111,11 @@ class StatusPicker(AppModal[StatusChoice]):
             return
         option_id = statuses.get_option_at_index(statuses.highlighted).id
         status = None if option_id == NO_STATUS_ID else Status(option_id)
-        note = self.query_one("#note", Input).value.strip() or None
+        try:  # what the store refuses keeps the dialog open, the input as typed
+            note = clean_note(self.query_one("#note", Input).value)
+        except InvalidInput as err:
+            self.notify(err.message, title="Not saved", severity="error")
+            return
         self.dismiss(StatusChoice(status, note))
 
     @on(Button.Pressed, "#cancel")
