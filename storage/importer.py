@@ -144,8 +144,12 @@ def _new(row: _Row) -> actions.NewTarget:
 
 
 def _refuse_repeats(rows: list[_Row]) -> None:
+    """A key on two rows is refused; so is a row without a name or a uid (rows of
+    empty cells only are no rows: the CSV reader leaves them out)."""
     first: dict[tuple[str, str], int] = {}
     for row in rows:
+        if row.uid is None and row.name is None:  # not a key: never "name None"
+            raise InvalidInput("name", f"row {row.number}: a new target needs a name")
         seen = first.setdefault(row.key, row.number)
         if seen != row.number:
             what = f"uid {row.uid}" if row.uid else f"name {row.name!r}"
@@ -199,7 +203,8 @@ def import_targets(
             elif (seen := claimed.setdefault(uids[0], row.number)) != row.number:
                 raise InvalidInput(  # by uid on one row, by name on another
                     row.key[0],
-                    f"row {row.number}: the target of row {seen} again; give each target one row",
+                    f"row {row.number}: target {current[uids[0]][0]!r} is already on row"
+                    f" {seen}; give each target one row",
                 )
             elif _differs(row, current[uids[0]]):
                 with _row(row.number):

@@ -94,22 +94,40 @@ class CsvRows:
 
 
 def _header(cells: list[str], source: str) -> list[str]:
-    columns = [cell.strip().lower() for cell in cells]
+    """The header's columns (lower case); errors show them as the file writes them. A
+    column without a name (Excel saves the formatted empty columns after the table:
+    ``name,status,,``) is left out; a value under it is refused in :func:`_row`."""
+    written = [cell.strip() for cell in cells]
+    columns = [cell.lower() for cell in written]
     if "name" not in columns:
-        raise _bad(source, f"no 'name' column in the header (found: {', '.join(columns)})", 1)
-    unknown = [c for c in columns if c not in COLUMNS]
+        found = ", ".join(repr(cell) for cell in written if cell) or "nothing"
+        raise _bad(source, f"no 'name' column in the header (found: {found})", 1)
+    unknown = [
+        cell for cell, column in zip(written, columns, strict=True) if column not in (*COLUMNS, "")
+    ]
     if unknown:
         known = ", ".join(COLUMNS)
         raise _bad(source, f"unknown column {unknown[0]!r} in the header; known: {known}", 1)
-    if len(set(columns)) != len(columns):
-        raise _bad(source, "a column is named twice in the header", 1)
+    first: dict[str, str] = {}
+    for cell, column in zip(written, columns, strict=True):
+        if column and first.setdefault(column, cell) is not cell:
+            spelled = "" if first[column] == cell else f" (as {first[column]!r} and {cell!r})"
+            raise _bad(source, f"the header names the column {column!r} twice{spelled}", 1)
     return columns
 
 
 def _row(columns: list[str], cells: list[str], source: str, line: int) -> dict[str, str]:
-    if len(cells) > len(columns):
+    extra = cells[len(columns) :]
+    if any(cell.strip() for cell in extra):
         raise _bad(source, f"{len(cells)} fields, but the header names {len(columns)}", line)
-    return dict(zip(columns, cells + [""] * (len(columns) - len(cells)), strict=True))
+    row: dict[str, str] = {}
+    for number, (column, cell) in enumerate(zip(columns, cells, strict=False), start=1):
+        if column:
+            row[column] = cell
+        elif cell.strip():
+            reason = f"{cell.strip()!r} in column {number}, which the header does not name"
+            raise _bad(source, reason, line)
+    return row
 
 
 def separator(text: str) -> str:
@@ -133,8 +151,8 @@ def parse_csv(text: str, source: str) -> CsvRows:
             raise _bad(source, "the file is empty; its first line must name the columns")
         columns = _header(header, source)
         for raw in reader:
-            if not raw:
-                continue  # a blank line
+            if not any(cell.strip() for cell in raw):
+                continue  # a blank line, or Excel's ",,," (empty cells it kept formatted)
             # A spreadsheet saved on Windows ends the lines inside a cell with \r\n (a
             # description of several lines): the store takes \n alone.
             # (and a cell export --excel marked as text loses its mark)

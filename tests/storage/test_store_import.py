@@ -155,7 +155,7 @@ def test_one_target_on_two_rows_by_uid_and_by_name_is_refused(store, fetch):
     acme = store.create_target("Acme", status="Cold")
     before = fetch("SELECT count(*) FROM outbox")
     rows = [{"uid": acme.uid, "status": "Hot"}, {"name": "acme", "status": "Closed"}]
-    with pytest.raises(InvalidInput, match="row 2: the target of row 1 again"):
+    with pytest.raises(InvalidInput, match="row 2: target .Acme. is already on row 1; give each"):
         store.import_targets(rows)
     assert fetch("SELECT count(*) FROM outbox") == before
     assert store.get(acme.uid).status == "Cold"
