@@ -79,7 +79,29 @@ def _conflict_view(ctx: Ctx, row: Outbox, target: Target) -> ConflictView:
         theirs_note=_their_note(ctx, row, theirs_version) if by_status else None,
         theirs_fields=_their_fields(row, theirs) if not by_status else None,
         undone=_undos_of(ctx, row).exists(),
+        then=tuple(later.status for later in _later_statuses(ctx, row)) if by_status else (),
+        later_fields=_later_fields(ctx, row) if not by_status else (),
     )
+
+
+def _later_statuses(ctx: Ctx, row: Outbox) -> list[Outbox]:
+    """The target's status changes waiting behind ``row`` (not undos of it), in order:
+    they follow whatever the conflict is settled on (:func:`_follows`), so the conflict
+    shows them beside mine ("then ...")."""
+    o = ctx.m.outbox
+    later = (o.target == row.target) & (o.id > row.id) & (o.op == "set_status")
+    # its own undos are told apart (ConflictView.undone): settling drops them
+    own_undo = o.note == f"{UNDO_NOTE}{row.change_id}"
+    return list(o.select().where(later & ~own_undo).order_by(o.id))
+
+
+def _later_fields(ctx: Ctx, row: Outbox) -> tuple[str, ...]:
+    """The details an edit waiting behind the edit ``row`` sets again (they follow
+    whatever the conflict is settled on)."""
+    o = ctx.m.outbox
+    later = o.select(o.fields).where((o.target == row.target) & (o.id > row.id) & (o.op == "edit"))
+    mine = set(row.fields or {})
+    return tuple(sorted({key for each in later for key in (each.fields or {}) if key in mine}))
 
 
 def _status_at(ctx: Ctx, row: Outbox) -> str | None:

@@ -238,6 +238,11 @@ class ConflictView:
     theirs_fields: dict[str, Any] | None = None  # an edit's: the server's values of its fields
     #: the user undid the change since: its undo waits behind it (settling drops the undo)
     undone: bool = False
+    #: a status conflict's: the statuses the user set after it, waiting behind it: they
+    #: follow whatever it is settled on, so the target ends at the last of them
+    then: tuple[str | None, ...] = ()
+    #: an edit conflict's: the fields of it that an edit made after it sets again
+    later_fields: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -251,6 +256,8 @@ class ConflictView:
                 "note": self.mine_note,
                 "fields": self.mine_fields,
                 "undone": self.undone,
+                "then": list(self.then),
+                "later_fields": list(self.later_fields),
             },
             "theirs": {
                 "status": self.theirs_status,

@@ -156,6 +156,10 @@ def conflict_row(c: ConflictView) -> tuple[str, ...]:
         theirs = f"{st(c.theirs_status)} v{c.theirs_version}"
     if c.undone:  # settling drops the undo: the user may want what it brought back
         mine += " (undone since)"
+    if c.then:  # they follow whatever is settled on: the target ends at the last
+        mine += f", then {', '.join(st(s) for s in c.then)}"
+    if c.later_fields:
+        mine += f" (edited again since: {', '.join(c.later_fields)})"
     return (
         c.change_id[:8],
         c.name,
@@ -188,12 +192,22 @@ def _settled_text(c: ConflictView | None, after: TargetView, choice: str) -> str
     """What ``resolve`` did, in the terms of the conflict: an edit's fields, or the
     status now."""
     if c is None or c.op != "edit":
-        dropped = " (your undo of it dropped)" if c is not None and c.undone else ""
-        return f"{after.name}: resolved, now {st(after.status)}{dropped}"
+        said = []
+        if c is not None and c.undone:
+            said.append("your undo of it dropped")
+        if c is not None and c.then:  # they follow: the target ends at the last
+            said.append(f"your later change to {st(c.then[-1])} follows it")
+        told = f" ({'; '.join(said)})" if said else ""
+        return f"{after.name}: resolved, now {st(after.status)}{told}"
     fields = ", ".join(sorted(c.mine_fields or {})) or "the details"
     if choice == "mine":
         return f"{after.name}: resolved, your edit of {fields} goes out"
-    return f"{after.name}: resolved, the server's {fields} kept (your edit dropped)"
+    again = (
+        f"; your later edit of {', '.join(c.later_fields)} goes out after it"
+        if c.later_fields
+        else ""
+    )
+    return f"{after.name}: resolved, the server's {fields} kept (your edit dropped{again})"
 
 
 def _named(found: list[Any], change_id: str) -> Any:

@@ -76,7 +76,7 @@ REJECTED_KEYS = {"change_id", "target", "name", "op", "status", "fields", "chang
 CONFLICT_KEYS = {"change_id", "target", "name", "base", "mine", "theirs"}
 CONFLICT_NESTED = {
     "base": {"status", "version"},
-    "mine": {"status", "changed_at", "note", "fields", "undone"},
+    "mine": {"status", "changed_at", "note", "fields", "undone", "then", "later_fields"},
     "theirs": {"status", "changed_by", "changed_at", "version", "note", "fields"},
 }
 

@@ -223,6 +223,41 @@ def test_a_conflict_undone_since_says_so_and_what_settling_did(cli: Cli, store: 
     assert said == "Fjord: resolved, now Hot (your undo of it dropped)"
 
 
+def test_a_conflict_shows_the_later_changes_that_follow_it(cli: Cli, store: Store) -> None:
+    """Offline: Hot, then Cold; bob made it Active. The conflict is on Hot, but Cold waits
+    behind it and follows whatever is chosen: the table and --json say so before the
+    choice, and resolve says where the target ends (a tester took theirs, was told
+    only "resolved", and the team ended at Cold)."""
+    t = store.create_target("Tarn", status="Passed")
+    now = datetime.now(UTC)
+    push(store, "applied", state(t.uid, 1, now, name="Tarn", status="Passed", by="me"))
+    store.set_status(t.uid, "Hot")
+    store.set_status(t.uid, "Cold", note="later")
+    [hot, cold] = store.take_batch()
+    theirs = state(t.uid, 2, now, name="Tarn", status="Active", by="bob")
+    store.apply_push_results([result(hot, "conflict", theirs), result(cold, "blocked")])
+    (row,) = cli("conflicts").stdout.splitlines()[1:]
+    assert "Hot, then Cold" in row, row
+    (found,) = cli("conflicts", "--json").json()
+    assert found["mine"]["then"] == ["Cold"]
+    said = cli("resolve", str(hot.change_id)[:8], "--theirs").stdout.strip()
+    assert said == "Tarn: resolved, now Cold (your later change to Cold follows it)"
+
+
+def test_an_edit_conflict_says_a_later_edit_of_its_fields_follows(cli: Cli, store: Store) -> None:
+    made = edit_conflict(store)
+    store.edit_target(made["uid"], markets=["US", "Energy", "APAC"], name="Globex Two")
+    (found,) = cli("conflicts", "--json").json()
+    assert found["mine"]["later_fields"] == ["markets"]
+    (row,) = cli("conflicts").stdout.splitlines()[1:]
+    assert "(edited again since: markets)" in row, row
+    said = cli("resolve", made["change_id"][:8], "--theirs").stdout
+    assert said == (
+        "Globex Two: resolved, the server's markets kept (your edit dropped; your later edit of"
+        " markets goes out after it)\n"
+    )
+
+
 def test_an_edit_conflict_reads_as_details_in_the_table(cli: Cli, store: Store) -> None:
     made = make_conflict(store, "Globex", edit=True)
     (row,) = cli("conflicts").stdout.splitlines()[1:]
