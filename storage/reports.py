@@ -29,6 +29,14 @@ def _not_anothers(ctx: Ctx) -> Any:
     return (a.origin == "local") | a.target.not_in(refused)
 
 
+#: Above every server version: a change not yet on the server sorts after those that are.
+_PENDING = 1 << 62
+
+
+def _pending_last(version: int | None) -> int:
+    return _PENDING if version is None else version
+
+
 def history(ctx: Ctx, uid: str) -> list[HistoryEntry]:
     a, o = ctx.m.audit, ctx.m.outbox
     with ctx.read():
@@ -37,7 +45,9 @@ def history(ctx: Ctx, uid: str) -> list[HistoryEntry]:
             a.select(a, o.state.alias("outbox_state"))
             .join(o, JOIN.LEFT_OUTER, on=(o.change_id == a.change_id))
             .where((a.target == uid) & _not_anothers(ctx))
-            .order_by(a.changed_at, a.id)
+            # a change of ours the server stamped with a teammate's time (never before
+            # theirs) is after it: the server's order breaks the tie, pending ones last
+            .order_by(a.changed_at, fn.COALESCE(a.server_version, _PENDING), a.id)
             .objects()
         )
     entries, began = [], target.created_at  # when the status of the moment began
@@ -127,6 +137,9 @@ def activity(
     )
     with ctx.read():
         rows = list(found.objects())
+        # as history orders them: equal times in the server's order (SQL keeps to its
+        # (changed_at, id) index, which picks the rows)
+        rows.sort(key=lambda r: (r.changed_at, _pending_last(r.server_version), r.id), reverse=True)
         began = {}
         for row in rows:
             began[row.id] = time_from_text(row.previous_at)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -515,3 +515,55 @@ def test_an_edit_conflict_settles_itself_when_the_details_agree(store, clock):
     assert store.conflicts() == []
     [again] = store.take_batch()
     assert (str(again.change_id), again.base_version) == (str(edit.change_id), 3)
+
+
+def test_history_keeps_the_servers_order_for_a_change_stamped_with_a_teammates_time(store, clock):
+    """Offline: Hot, then Cold; carol made it Active. Theirs taken, Cold goes out after
+    it: the server stamps it with carol's time (never before hers). Every device must
+    list carol's Active, then my Cold; mine listed my Cold first (its row is older here),
+    so the newest change read "Passed → Active" while the target was Cold."""
+    t = store.create_target("Tarn", status="Passed")
+    [create] = store.take_batch()
+    store.apply_push_results(
+        [result(create, "applied", state(t.uid, 1, clock.now, status="Passed"))]
+    )
+    clock.advance(minutes=5)
+    hot = store.set_status(t.uid, "Hot")
+    cold = store.set_status(t.uid, "Cold")
+    first, later = store.take_batch()
+    clock.advance(minutes=5)
+    theirs = state(t.uid, 2, clock.now, status="Active", by="carol")
+    store.apply_push_results([result(first, "conflict", theirs), result(later, "blocked")])
+    store.resolve_conflict(hot.change_id, "theirs")
+    [again] = store.take_batch()
+    store.apply_push_results(
+        [result(again, "applied", state(t.uid, 3, clock.now, status="Cold", by="alice"))]
+    )
+    pulled = [
+        entry(
+            new_id(),
+            t.uid,
+            clock.now,
+            old="Passed",
+            new="Active",
+            version=2,
+            by="carol",
+            entry_id=2,
+        ),
+        entry(
+            cold.change_id,
+            t.uid,
+            clock.now,
+            old="Active",
+            new="Cold",
+            version=3,
+            by="alice",
+            entry_id=3,
+        ),
+    ]
+    store.apply_pull([state(t.uid, 3, clock.now, status="Cold", by="alice")], pulled, "c1")
+    steps = [(h.old_status, h.new_status) for h in store.history(t.uid)]
+    assert steps == [(None, "Passed"), ("Passed", "Active"), ("Active", "Cold")]
+    since = clock.now - timedelta(days=1)
+    newest = [(e.change.old_status, e.change.new_status) for e in store.activity(since)]
+    assert newest[:2] == [("Active", "Cold"), ("Passed", "Active")]
