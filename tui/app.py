@@ -214,6 +214,7 @@ class PipetrackApp(App[int]):
 
     # ---- keys and commands -------------------------------------------------------------
     def binding_sections(self) -> list[Section]:
+        from .screens.confirm import ConfirmDialog
         from .screens.conflicts import ConflictsScreen
         from .screens.detail import DetailScreen
 
@@ -223,7 +224,7 @@ class PipetrackApp(App[int]):
         return [
             ("Pipeline", own([*PipelineScreen.BINDINGS, *TargetTable.BINDINGS])),
             ("Target detail", own([*DetailScreen.BINDINGS, *SubScreen.BINDINGS])),
-            ("Conflicts", own(ConflictsScreen.BINDINGS)),
+            ("Conflicts", own([*ConflictsScreen.BINDINGS, *ConfirmDialog.BINDINGS])),
             ("Everywhere", own([*self.BINDINGS, *FOCUS_BINDINGS])),
         ]
 

@@ -9,7 +9,7 @@ from tuihelp import make_app, make_conflict, make_rejected, rejected_new_target,
 
 from protocol import NOTE_MAX
 from protocol.wire import Result
-from tui.screens import ConflictsScreen
+from tui.screens import ConfirmDialog, ConflictsScreen
 
 
 async def open_conflicts(pilot) -> ConflictsScreen:
@@ -44,7 +44,7 @@ async def test_each_conflict_choice(store, clock, uids):
         )
         assert "Borealis Energy" in shown(screen.query_one("#compare"))
 
-        await pilot.press("t")  # take theirs
+        await pilot.press("t", "y")  # take theirs (asks first)
         await settle(pilot)
         assert store.get(uids["Borealis Energy"]).status == "Passed"
 
@@ -67,7 +67,7 @@ async def test_rejected_changes_are_dropped_or_corrected(store, uids):
         await pilot.press("m")  # keep mine does not apply to a rejected change
         assert len(store.rejected()) == 2
 
-        await pilot.press("d")
+        await pilot.press("d", "y")  # asks first
         await settle(pilot)
         assert store.get(uids["Gamma Health"]).status == "Hot"
         assert "status locked" in shown(screen.query_one("#compare"))
@@ -165,6 +165,10 @@ async def test_an_edit_conflict_shows_both_details_and_offers_no_other_status(st
         await pilot.pause()
         assert app.screen is screen
         await pilot.press("t")
+        await pilot.pause()
+        loses = shown(app.screen.query_one("#loses"))
+        assert "Your edit of its details (description, markets)" in loses, loses
+        await pilot.press("enter")  # on the focused button: take theirs
         await settle(pilot)
         assert store.get(uid).description == "Bob's: warehouse robots, EU only."
 
@@ -230,3 +234,60 @@ async def test_another_status_with_a_pasted_note_over_the_limit_keeps_the_dialog
         await settle(pilot)
         assert store.conflicts() == [] and store.get(uids["Acme Robotics"]).status == "Active"
         assert store.history(uids["Acme Robotics"])[-1].note == "pilot"
+
+
+async def test_drop_and_take_theirs_ask_first(store, clock, uids):
+    """Both discard the user's change (a dropped new target is gone for good, undo cannot
+    bring it back; t is "stale only" on the list): a dialog says what is lost, y or Enter
+    goes on, n or Esc keeps it. Keep mine asks nothing."""
+    acme, borealis = uids["Acme Robotics"], uids["Borealis Energy"]
+    make_conflict(store, clock, acme, mine="Closed", theirs="Passed")
+    make_conflict(store, clock, borealis, mine="Hot", theirs="Cold")
+    made = rejected_new_target(store, "uid taken")
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_conflicts(pilot)
+        assert "t take theirs (asks first)" in shown(screen.query_one("#compare"))
+        await pilot.press("t")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        loses = shown(app.screen.query_one("#loses"))
+        assert 'Your change to Closed and its note "after the demo"' in loses, loses
+        assert "Acme Robotics keeps bob's Passed." in loses, loses
+        await pilot.press("escape")
+        await pilot.press("t", "n")
+        await settle(pilot)
+        assert app.screen is screen and len(store.conflicts()) == 2
+        assert store.get(acme).status == "Closed"
+        await pilot.press("t", "y")
+        await settle(pilot)
+        assert store.get(acme).status == "Passed" and len(store.conflicts()) == 1
+
+        await pilot.press("m")  # keep mine: at once
+        await settle(pilot)
+        assert app.screen is screen and store.conflicts() == []
+
+        assert "d drop (asks first)" in shown(screen.query_one("#compare"))
+        await pilot.press("d")
+        await pilot.pause()
+        loses = shown(app.screen.query_one("#loses"))
+        assert "Kappa Mining, the new target made here" in loses, loses
+        assert "undo cannot bring it back" in loses, loses
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is screen and len(store.rejected()) == 1
+        assert store.get(made.uid).name == "Kappa Mining"
+        await pilot.press("d", "enter")
+        await settle(pilot)
+        assert store.rejected() == [] and store.count_targets() == 10
+
+
+async def test_the_help_says_drop_and_take_theirs_ask_first(store, uids):
+    app = make_app(store)
+    async with app.run_test(size=(100, 60)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        text = "\n".join(shown(static, 100) for static in app.screen.query("Static"))
+        assert "Take theirs…" in text and "Drop…" in text, text
+        assert "Yes: drop / take theirs as asked" in text, text

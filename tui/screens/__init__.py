@@ -13,6 +13,7 @@ from .pipeline import PipelineScreen
 
 if TYPE_CHECKING:
     from .activity import ActivityScreen
+    from .confirm import ConfirmDialog
     from .conflicts import ConflictsScreen
     from .detail import DetailScreen
     from .filter import FilterForm
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 #: Name -> the module defining it, imported on first use.
 _LAZY = {
     "ActivityScreen": "activity",
+    "ConfirmDialog": "confirm",
     "ConflictsScreen": "conflicts",
     "DetailScreen": "detail",
     "FilterForm": "filter",
@@ -46,6 +48,7 @@ __all__ = [
     "ActivityScreen",
     "AppModal",
     "AppScreen",
+    "ConfirmDialog",
     "ConflictsScreen",
     "DetailScreen",
     "FilterForm",

@@ -70,7 +70,8 @@ def conflict_panel(conflict: ConflictView) -> Group:
     row("When", "", local_time(conflict.mine_changed_at), local_time(conflict.theirs_changed_at))
     row("Note", "", note_words(conflict.mine_note), note_words(conflict.theirs_note))
     title = Text.assemble((conflict.name, "bold"), f"  conflicting {op_words(conflict.op)}")
-    choices = "m keep mine · t take theirs" + ("" if edit else " · a choose another status")
+    choices = "m keep mine · t take theirs (asks first)"
+    choices += "" if edit else " · a choose another status"
     if conflict.undone:
         choices += "\nyou undid this change since: settling drops the undo"
         if not edit:
@@ -81,8 +82,8 @@ def conflict_panel(conflict: ConflictView) -> Group:
 
 #: What ``e`` does with a rejected change, by its op (an edit is only dropped).
 CORRECT_HINTS = {
-    "set_status": "d drop · e correct (set another status)",
-    "create": "d drop · e keep it: make it again as a new target (a new id)",
+    "set_status": "d drop (asks first) · e correct (set another status)",
+    "create": "d drop (asks first) · e keep it: make it again as a new target (a new id)",
 }
 
 
@@ -97,7 +98,7 @@ def rejected_panel(rejected: RejectedView) -> Group:
     table.add_row("When", local_time(rejected.changed_at))
     table.add_row("Reason", Text(rejected.reason, style="bold red"))
     title = Text.assemble((rejected.name, "bold"), "  rejected by the server")
-    hint = CORRECT_HINTS.get(rejected.op, "d drop")
+    hint = CORRECT_HINTS.get(rejected.op, "d drop (asks first)")
     return Group(title, Text(""), table, Text(""), Text(hint, style="dim"))
 
 
@@ -108,9 +109,10 @@ class ConflictsScreen(SubScreen):
 
     BINDINGS = [
         Binding("m", "keep_mine", "Keep mine", id="keep_mine"),
-        Binding("t", "take_theirs", "Take theirs", id="take_theirs"),
+        # ask first (…): they discard the user's change (t is "stale only" on the list)
+        Binding("t", "take_theirs", "Take theirs…", id="take_theirs"),
         Binding("a", "another_status", "Other status", id="another_status"),
-        Binding("d", "drop", "Drop", id="drop_rejected"),
+        Binding("d", "drop", "Drop…", id="drop_rejected"),
         Binding("e", "correct", "Correct", id="correct_rejected"),
     ]
 
@@ -216,7 +218,43 @@ class ConflictsScreen(SubScreen):
         self._resolve("mine")
 
     def action_take_theirs(self) -> None:
-        self._resolve("theirs")
+        item = self.selected
+        if not isinstance(item, ConflictView):
+            return
+        if item.op == "edit":
+            mine = "Your edit of its details (" + ", ".join(item.mine_fields or {}) + ")"
+            theirs = "details"
+        else:
+            mine = f"Your change to {status_label(item.mine_status)}"
+            theirs = status_label(item.theirs_status)
+        if item.mine_note:
+            mine += f' and its note "{note_words(item.mine_note)}"'
+        who = item.theirs_changed_by or "the teammate"
+        loses = f"{mine} will be discarded; {item.name} keeps {who}'s {theirs}."
+        self._confirm(f"Take theirs for {item.name}?", loses, "Take theirs", "theirs")
+
+    def _confirm(self, title: str, loses: str, button: str, choice: str) -> None:
+        """Ask before a step that discards the user's change; ``choice`` settles the
+        item highlighted now (``drop`` for a rejected change, else a resolution)."""
+        item = self.selected
+
+        def answered(go_on: bool | None) -> None:
+            if not go_on or item is None:
+                return
+            if isinstance(item, RejectedView):
+                self._write(
+                    lambda: self.store.drop_rejected(item.change_id),
+                    f"{item.name}: rejected change dropped",
+                )
+            else:
+                self._write(
+                    lambda: self.store.resolve_conflict(item.change_id, choice, None),
+                    f"{item.name}: resolved",
+                )
+
+        from .confirm import ConfirmDialog
+
+        self.app.push_screen(ConfirmDialog(title, loses, button), answered)
 
     def action_another_status(self) -> None:
         item = self.selected
@@ -235,11 +273,16 @@ class ConflictsScreen(SubScreen):
     # ---- rejected changes --------------------------------------------------------------
     def action_drop(self) -> None:
         item = self.selected
-        if isinstance(item, RejectedView):
-            drop = item.change_id
-            self._write(
-                lambda: self.store.drop_rejected(drop), f"{item.name}: rejected change dropped"
-            )
+        if not isinstance(item, RejectedView):
+            return
+        if item.op == "create":
+            what = f"{item.name}, the new target made here, and the changes made on it"
+        elif item.op == "set_status":
+            what = f"Your change of {item.name} to {status_label(item.status)}"
+        else:
+            what = f"Your {op_words(item.op)} of {item.name}"
+        loses = f"{what} will be dropped for good: undo cannot bring it back."
+        self._confirm(f"Drop the rejected change to {item.name}?", loses, "Drop", "drop")
 
     def action_correct(self) -> None:
         item = self.selected

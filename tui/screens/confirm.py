@@ -1,0 +1,47 @@
+"""A yes/no question before a step that loses the user's work (drop, take theirs)."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Label, Static
+
+from .base import AppModal
+
+
+class ConfirmDialog(AppModal[bool]):
+    """``title``, what will be lost, and y / Enter to go on, n / Esc to keep it.
+    Dismissed with True to go on, None when cancelled."""
+
+    AUTO_FOCUS = "#ok"
+
+    BINDINGS = [
+        Binding("y", "confirm", "Yes: drop / take theirs as asked", id="confirm_yes"),
+        Binding("n", "cancel", "No: keep my change", id="confirm_no"),
+    ]
+
+    def __init__(self, title: str, loses: str, confirm: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.loses = loses
+        self.confirm = confirm
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog confirm"):
+            yield Label(self.title_text, classes="dialog-title")
+            yield Static(self.loses, classes="preview", id="loses")
+            yield Label("y or Enter: go on · n or Esc: keep it", classes="hint")
+            with Horizontal(classes="buttons"):
+                # Enter presses the focused button: this one unless Tab moved on
+                yield Button(self.confirm, variant="error", id="ok", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
+
+    @on(Button.Pressed, "#ok")
+    def action_confirm(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#cancel")
+    def cancel_pressed(self) -> None:
+        self.dismiss(None)
