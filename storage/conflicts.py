@@ -91,8 +91,8 @@ def _later_statuses(ctx: Ctx, row: Outbox) -> list[Outbox]:
     o = ctx.m.outbox
     later = (o.target == row.target) & (o.id > row.id) & (o.op == "set_status")
     # its own undos are told apart (ConflictView.undone): settling drops them
-    own_undo = o.note == f"{UNDO_NOTE}{row.change_id}"
-    return list(o.select().where(later & ~own_undo).order_by(o.id))
+    not_own_undo = o.note.is_null() | (o.note != f"{UNDO_NOTE}{row.change_id}")
+    return list(o.select().where(later & not_own_undo).order_by(o.id))
 
 
 def _later_fields(ctx: Ctx, row: Outbox) -> tuple[str, ...]:

@@ -174,6 +174,8 @@ def test_conflict_holds_back_that_targets_later_changes_only(store, clock, fetch
             "note": None,
             "fields": None,
             "undone": False,
+            "then": ["Closed"],  # waiting behind it, follows what it is settled on
+            "later_fields": [],
         },
         "theirs": {
             "status": "Passed",
@@ -337,7 +339,7 @@ def test_pulled_history_confirms_our_own_rows(store, clock):
         "c",
     )
     assert got.history == 1  # edits and unknown targets are not status history
-    mine = store.history(t.uid)[-1]
+    [mine] = [h for h in store.history(t.uid) if h.change_id == str(change.change_id)]
     assert (mine.origin, mine.changed_by, mine.sync) == ("local", "alice@server", "synced")
     assert len(store.history(t.uid)) == 2
 
