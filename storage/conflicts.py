@@ -397,11 +397,13 @@ def _drop_later(ctx: Ctx, row: Outbox) -> None:
     o.delete().where(o.target == row.target, o.id >= row.id).execute()
 
 
-def recreate_rejected(ctx: Ctx, change_id: str) -> TargetView:
+def recreate_rejected(ctx: Ctx, change_id: str, name: str | None = None) -> TargetView:
     """A rejected new target made again under a new uid, as the user sees it now (its
     later status changes and edits, held behind the rejection, folded in), in one
     transaction with dropping the rejected one: what the user typed is kept. The usual
-    cause is a uid the server gives another target (an import of someone's export)."""
+    cause is a uid the server gives another target (an import of someone's export).
+    ``name``: made under this name instead (the server's target under the uid may keep
+    the name: two devices imported one row offline)."""
     with ctx.write():
         row, target = _rejected(ctx, change_id, "create", "only a new target is made again")
         now = query.get(ctx, target.uid)
@@ -420,7 +422,14 @@ def recreate_rejected(ctx: Ctx, change_id: str) -> TargetView:
         else:  # the server has another target under this uid: it stays, as the server says
             _drop_later(ctx, row)
             refresh(ctx, target)
-        new = actions.validate_new(now.name, now.description, now.markets, now.status, None, note)
+        new = actions.validate_new(
+            name if name is not None else now.name,
+            now.description,
+            now.markets,
+            now.status,
+            None,
+            note,
+        )
         return actions.create_target(ctx, new)
 
 

@@ -346,10 +346,11 @@ class Store:
         (all or none); the targets after, oldest conflict first."""
         return conflicts.resolve_all(self._ctx, choice, note)
 
-    def recreate_rejected(self, change_id: str) -> TargetView:
-        """A rejected new target made again under a new uid, as it is now, and the
-        rejected one dropped, in one transaction (InvalidInput for another change)."""
-        return conflicts.recreate_rejected(self._ctx, change_id)
+    def recreate_rejected(self, change_id: str, name: str | None = None) -> TargetView:
+        """A rejected new target made again under a new uid, as it is now (under ``name``
+        if given), and the rejected one dropped, in one transaction (InvalidInput for
+        another change, or a name another target has)."""
+        return conflicts.recreate_rejected(self._ctx, change_id, name)
 
     def drop_rejected(self, change_id: str) -> TargetView:
         return conflicts.drop_rejected(self._ctx, change_id)

@@ -362,23 +362,36 @@ def correct(
         ),
     ] = None,
     note: NoteOpt = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name",
+            help="For a new target: make it again under this name (the server's target"
+            " under its id may have the name).",
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Correct a rejected change in one step: a status change is replaced by --status S;
     a new target is made again under a new uid, as it is now (the server gave its uid
-    to another target). A rejected edit can only be dropped."""
+    to another target), or under --name N. A rejected edit can only be dropped."""
     if status is None and note is not None:
         raise InvalidInput("note", "--note goes with --status")
+    if status is not None and name is not None:
+        raise InvalidInput("name", "--name goes with a new target, not with --status")
     new = None if status is None else parse_typed_status(status)
     with open_store(ctx) as store, _pointing_to("rejected"):
         try:
             if status is None:
-                after = store.recreate_rejected(change_id)
+                after = store.recreate_rejected(change_id, name)
                 message = f"{after.name}: made again as a new target ({after.uid})"
             else:
                 after = store.correct_rejected(change_id, new, note).target
                 message = f"{after.name}: corrected, now {st(after.status)}"
         except InvalidInput as err:
+            if err.field == "name" and name is None:
+                how = f"give it another: pipetrack correct {change_id} --name NEW"
+                raise InvalidInput(err.field, f"{err} ({how})") from None
             if err.field != "change_id":
                 raise
             how = "a status change takes --status S; a new target is made again without it"

@@ -473,6 +473,35 @@ def test_correct_a_rejected_new_target_makes_it_again(cli: Cli, store: Store) ->
     assert cli("rejected", "--json").json() == []
 
 
+def test_a_new_target_whose_name_the_servers_has_is_made_again_under_another(
+    cli: Cli, store: Store
+) -> None:
+    """Two devices imported one row (its uid, its name) offline: the server has the
+    other's Twin Lead under the uid, so making mine again under its name is refused; the
+    error says how (it named no way out), and --name makes it."""
+    first = store.create_target("Twin Lead", description="mine", status="Hot")
+    theirs = state(first.uid, 1, datetime.now(UTC), name="Twin Lead", description="alice's")
+    push(store, "rejected", theirs, error="a different target with this id already exists")
+    store.apply_pull([theirs], [], "c1")
+    change = cli("rejected", "--json").json()[0]["change_id"][:8]
+    refused = cli("correct", change, code=2).error
+    assert refused.endswith(f"(give it another: pipetrack correct {change} --name NEW)"), refused
+    assert "already named 'Twin Lead'" in refused
+    again = cli("correct", change, "--name", "Twin Lead (mine)", "--json").json()
+    assert (again["name"], again["description"], again["status"]) == (
+        "Twin Lead (mine)",
+        "mine",
+        "Hot",
+    )
+    names = sorted(t["name"] for t in cli("list", "--json").json())
+    assert names == ["Twin Lead", "Twin Lead (mine)"]
+    assert cli("rejected", "--json").json() == []
+    assert (
+        "--name goes with a new target"
+        in cli("correct", change, "-s", "Hot", "--name", "X", code=2).error
+    )
+
+
 def test_correct_refuses_what_does_not_fit_and_changes_nothing(cli: Cli, rejected: dict) -> None:
     change = rejected["change_id"][:8]
     no_status = cli("correct", change, code=2).error
