@@ -78,8 +78,20 @@ class PushTally:
 
     def __str__(self) -> str:
         o = self.outcomes
-        done = o.applied + o.duplicate + o.converged
-        text = f"pushed {self.sent} (applied {done}, conflicts {o.conflict}, rejected {o.rejected})"
+        # converged (a teammate's same change first) and duplicate (sent before, its
+        # answer lost) wrote nothing on the server: said apart, when there are any
+        already = [
+            f"{n} {what}"
+            for n, what in ((o.converged, "converged"), (o.duplicate, "duplicate"))
+            if n
+        ]
+        parts = [
+            f"applied {o.applied}",
+            *already,
+            f"conflicts {o.conflict}",
+            f"rejected {o.rejected}",
+        ]
+        text = f"pushed {self.sent} ({', '.join(parts)})"
         if o.rebased:  # the server's database was restored: their bases are gone there
             text += f"; {o.rebased} to send again on the restored server's versions"
         return text

@@ -373,3 +373,17 @@ def test_the_pull_log_line_counts_in_words():
 
     assert str(PullTally(1, 1)) == "pulled 1 target, 1 history entry"
     assert str(PullTally(0, 2)) == "pulled 0 targets, 2 history entries"
+
+
+def test_the_push_line_says_converged_and_duplicate_apart_from_applied():
+    """They wrote nothing on the server; counted as applied, a log reader took two
+    converged changes for two written."""
+    from storage.types import PushSummary
+    from syncd.push import PushTally
+
+    tally = PushTally()
+    tally.add(4, PushSummary(applied=1, converged=2, duplicate=1))
+    assert str(tally) == ("pushed 4 (applied 1, 2 converged, 1 duplicate, conflicts 0, rejected 0)")
+    plain = PushTally()
+    plain.add(3, PushSummary(applied=2, conflict=1))
+    assert str(plain) == "pushed 3 (applied 2, conflicts 1, rejected 0)"
