@@ -70,8 +70,9 @@ def conflict_panel(conflict: ConflictView) -> Group:
     row("When", "", local_time(conflict.mine_changed_at), local_time(conflict.theirs_changed_at))
     row("Note", "", note_words(conflict.mine_note), note_words(conflict.theirs_note))
     title = Text.assemble((conflict.name, "bold"), f"  conflicting {op_words(conflict.op)}")
-    choices = "m keep mine · t take theirs (asks first)"
-    choices += "" if edit else " · a choose another status"
+    # … as in the footer: asks first (see ConfirmDialog)
+    choices = "m keep mine · t take theirs…"
+    choices += "" if edit else " · a other status"
     if conflict.undone:
         choices += "\nyou undid this change since: settling drops the undo"
         if not edit:
@@ -82,8 +83,8 @@ def conflict_panel(conflict: ConflictView) -> Group:
 
 #: What ``e`` does with a rejected change, by its op (an edit is only dropped).
 CORRECT_HINTS = {
-    "set_status": "d drop (asks first) · e correct (set another status)",
-    "create": "d drop (asks first) · e keep it: make it again as a new target (a new id)",
+    "set_status": "d drop… · e correct (set another status)",
+    "create": "d drop… · e keep it: make it again as a new target (a new id)",
 }
 
 
@@ -98,7 +99,7 @@ def rejected_panel(rejected: RejectedView) -> Group:
     table.add_row("When", local_time(rejected.changed_at))
     table.add_row("Reason", Text(rejected.reason, style="bold red"))
     title = Text.assemble((rejected.name, "bold"), "  rejected by the server")
-    hint = CORRECT_HINTS.get(rejected.op, "d drop (asks first)")
+    hint = CORRECT_HINTS.get(rejected.op, "d drop…")
     return Group(title, Text(""), table, Text(""), Text(hint, style="dim"))
 
 

@@ -95,12 +95,14 @@ class DetailScreen(SubScreen):
         self.history: list[HistoryEntry] = []  # newest first, as the table shows it
 
     def compose(self) -> ComposeResult:
+        # the name line above the scrolling area: scrolling it never hides which target
+        # this is (Tab on a short screen focused the area, and Down took the name away)
+        with Horizontal(id="detail-head"):
+            yield HeadName(id="detail-name")
+            yield Label(id="detail-status")
+            yield StagnationBadge(id="detail-badge")
+            yield Label(id="detail-sync")
         with ScrollArea(id="detail"):
-            with Horizontal(id="detail-head"):
-                yield HeadName(id="detail-name")
-                yield Label(id="detail-status")
-                yield StagnationBadge(id="detail-badge")
-                yield Label(id="detail-sync")
             yield Static(id="detail-meta")
             with ScrollArea(id="description-box", classes="text-box"):
                 yield Static(id="detail-description")
