@@ -271,6 +271,10 @@ def resolve(
         raise InvalidInput("resolve", "give exactly one of --mine, --theirs or --status S")
     if note is not None and status is None:
         raise InvalidInput("note", "--note goes with --status (keep mine keeps its own note)")
+    if change_id is not None and not change_id.strip():  # an unset variable: not "both"
+        raise InvalidInput(
+            "change_id", "the change id is empty: give one from pipetrack conflicts, or --all"
+        )
     if (change_id is None) == (not every):
         raise InvalidInput("resolve", "give a CHANGE_ID or --all, not both")
     choice = "mine" if mine else "theirs"

@@ -360,6 +360,13 @@ def test_resolve_needs_exactly_one_valid_choice(cli: Cli, conflict: dict, args) 
     assert len(cli("conflicts", "--json").json()) == 1
 
 
+def test_resolve_of_an_empty_change_id_says_it_is_empty(cli: Cli, conflict: dict) -> None:
+    assert cli("resolve", " ", "--theirs", code=2).error == (
+        "pipetrack: error: the change id is empty: give one from pipetrack conflicts, or --all"
+    )
+    assert len(cli("conflicts", "--json").json()) == 1
+
+
 def test_resolve_unknown_change_exits_2(cli: Cli, conflict: dict) -> None:
     assert "0000" in cli("resolve", "00000000-0000-4000-8000-000000000000", "--mine", code=2).error
     assert len(cli("conflicts", "--json").json()) == 1
