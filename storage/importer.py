@@ -24,7 +24,7 @@ from protocol import (
     parse_status,
 )
 
-from . import actions, query
+from . import actions, import_update, query
 from .context import Ctx
 from .fold import name_key
 
@@ -78,26 +78,24 @@ def _json_list(values: list[str]) -> Any:
     return SQL("(SELECT value FROM json_each(?))", [json.dumps(values)])
 
 
-#: A target's name, description, markets and status: what a row can change.
-_State = tuple[str, str, list[str], str | None]
-
-
 def _existing(
     ctx: Ctx, rows: list[_Row]
-) -> tuple[dict[tuple[str, str], list[str]], dict[str, _State]]:
-    """Key -> uids of the targets already in the store, and the state of each."""
+) -> tuple[dict[tuple[str, str], list[str]], dict[str, dict[str, Any]]]:
+    """Key -> uids of the targets already in the store, and the columns of each that an
+    update reads (:data:`import_update.COLUMNS`)."""
     t = ctx.m.target
     found: dict[tuple[str, str], list[str]] = {}
-    state: dict[str, _State] = {}
+    state: dict[str, dict[str, Any]] = {}
     uids = sorted({r.uid for r in rows if r.uid})
     names = sorted({r.key[1] for r in rows if not r.uid})
-    columns = (t.uid, t.name_lc, t.name, t.description, t.markets, t.status)
+    columns = [t.uid, *(getattr(t, c) for c in import_update.COLUMNS)]
     by_uid = t.select(*columns).where(t.uid.in_(_json_list(uids)))
     by_name = t.select(*columns).where(t.name_lc.in_(_json_list(names)))
     for query_, kind in ((by_uid, "uid"), (by_name, "name")):
-        for uid, name_lc, name, description, markets, status in query_.tuples():
-            found.setdefault((kind, uid if kind == "uid" else name_lc), []).append(uid)
-            state[uid] = (name, description, markets, status)
+        for uid, *values in query_.tuples():
+            current = dict(zip(import_update.COLUMNS, values, strict=True))
+            found.setdefault((kind, uid if kind == "uid" else current["name_lc"]), []).append(uid)
+            state[uid] = current
     return found, state
 
 
@@ -108,25 +106,18 @@ def _new_name(row: _Row) -> str | None:
     return row.name if row.uid else None
 
 
-def _differs(row: _Row, current: _State) -> bool:
-    """Whether ``row`` would change its target: a re-imported export changes nothing,
-    and its rows are passed over without a query each."""
-    name, description, markets, status = current
-    new_name = _new_name(row)
-    return (
-        (new_name is not None and new_name != name)
-        or (row.description is not None and row.description != description)
-        or (row.markets is not None and row.markets != markets)
-        or (row.status is not _UNSET and row.status != status)
-    )
-
-
-def _update(ctx: Ctx, uid: str, row: _Row, group: str) -> None:
-    """Write what :func:`_differs` found: the fields the row gives, then its status (one
-    of the import's ``group`` of status changes, which an undo takes back whole)."""
-    actions.edit_target(ctx, uid, _new_name(row), row.description, row.markets)
-    if row.status is not _UNSET:
-        actions.set_status(ctx, uid, row.status, None, group)
+def _update(row: _Row, uid: str, current: dict[str, Any]) -> import_update.Update | None:
+    """What ``row`` changes of its target, None if nothing: a re-imported export
+    changes nothing, and its rows are passed over without a write. An empty cell keeps
+    the target's value."""
+    wanted = {"name": _new_name(row), "description": row.description, "markets": row.markets}
+    fields = {k: v for k, v in wanted.items() if v is not None and v != current[k]}
+    status = import_update.keep
+    if row.status is not _UNSET and row.status != current["status"]:
+        status = row.status
+    if not fields and status is import_update.keep:
+        return None
+    return import_update.Update(row.number, uid, current, fields, status)
 
 
 def _new(row: _Row) -> actions.NewTarget:
@@ -174,17 +165,29 @@ def _refuse_taken_names(ctx: Ctx, news: list[tuple[int, actions.NewTarget]]) -> 
             raise err
 
 
-#: New targets written at a time (all in the one transaction): bounds what is held at
+#: Targets written at a time (all in the one transaction): bounds what is held at
 #: once and paces the progress of a large import.
 WRITE_CHUNK = 10_000
 
+#: ``saved(done, total)``: ``done`` of ``total`` new targets written (not committed yet:
+#: the import is one transaction); ``saved(done, total, "updates")`` for the updates of
+#: existing targets, written before them. Told only of work of more than one chunk: a
+#: smaller one is over in a moment.
+Progress = Callable[..., object]
+
+
+def _told(saved: Progress | None, total: int, *what: str) -> Callable[[int, int], object] | None:
+    if saved is None or total <= WRITE_CHUNK:
+        return None
+    return lambda done, total: saved(done, total, *what)
+
 
 def import_targets(
-    ctx: Ctx, raw_rows: Sequence[dict[str, str]], saved: Callable[[int, int], object] | None
+    ctx: Ctx, raw_rows: Sequence[dict[str, str]], saved: Progress | None
 ) -> tuple[int, int]:
     rows = [_parse(i, raw) for i, raw in enumerate(raw_rows, start=1)]
     _refuse_repeats(rows)
-    updated: set[str] = set()
+    updates: list[import_update.Update] = []
     news: list[tuple[int, actions.NewTarget]] = []
     group = str(uuid.uuid4())
     with ctx.write():
@@ -203,17 +206,18 @@ def import_targets(
             elif (seen := claimed.setdefault(uids[0], row.number)) != row.number:
                 raise InvalidInput(  # by uid on one row, by name on another
                     row.key[0],
-                    f"row {row.number}: target {current[uids[0]][0]!r} is already on row"
-                    f" {seen}; give each target one row",
+                    f"row {row.number}: target {current[uids[0]]['name']!r} is already on"
+                    f" row {seen}; give each target one row",
                 )
-            elif _differs(row, current[uids[0]]):
-                with _row(row.number):
-                    _update(ctx, uids[0], row, group)
-                updated.add(uids[0])
+            elif (update := _update(row, uids[0], current[uids[0]])) is not None:
+                updates.append(update)
+        told = _told(saved, len(updates), "updates")
+        import_update.write_updates(ctx, updates, group, WRITE_CHUNK, told)
         _refuse_taken_names(ctx, news)
+        told = _told(saved, len(news))
         for start in range(0, len(news), WRITE_CHUNK):
             chunk = [new for _, new in news[start : start + WRITE_CHUNK]]
             actions.insert_new(ctx, chunk, group)
-            if saved is not None:
-                saved(min(start + WRITE_CHUNK, len(news)), len(news))
-    return len(news), len(updated)
+            if told is not None:
+                told(min(start + WRITE_CHUNK, len(news)), len(news))
+    return len(news), len(updates)

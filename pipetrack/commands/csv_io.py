@@ -209,8 +209,8 @@ def import_csv(
         info(f"importing {len(parsed.rows):,} rows from {parsed.source} (all or none)…")
     every = Every(PROGRESS_S)
 
-    def saved(done: int, total: int) -> None:
-        every(info, f"written {done:,} of {total:,} new targets…")
+    def saved(done: int, total: int, what: str = "new targets") -> None:
+        every(info, f"written {done:,} of {total:,} {what}…")
 
     with open_store(ctx) as store:
         try:
