@@ -169,6 +169,22 @@ def parse_csv(text: str, source: str) -> CsvRows:
 STDIO = "-"
 
 
+_IN_EXCEL = "(in Excel: Save As, 'CSV UTF-8')"
+_SAVE_AS_CSV = f"save it as CSV {_IN_EXCEL}"
+
+
+def _workbook(data: bytes) -> str | None:
+    """What spreadsheet file ``data`` is, if it is one (never CSV: a zip, or Excel's
+    old binary format), in words; None otherwise."""
+    if data.startswith(b"PK\x03\x04"):  # a zip: .xlsx, or .ods (whose first entry says so)
+        if b"application/vnd.oasis.opendocument.spreadsheet" in data[:200]:
+            return "an OpenDocument spreadsheet (.ods)"
+        return "an Excel workbook (.xlsx)"
+    if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):  # OLE2: .xls
+        return "an Excel 97-2003 workbook (.xls)"
+    return None
+
+
 def read_csv(path: Path) -> CsvRows:
     """The file's rows; ``-`` reads standard input."""
     if str(path) == STDIO:
@@ -179,13 +195,15 @@ def read_csv(path: Path) -> CsvRows:
             data = path.read_bytes()
         except OSError as err:
             raise _bad(source, f"cannot read it: {err.strerror}") from None
+    workbook = _workbook(data)
+    if workbook:
+        raise _bad(source, f"{workbook}, not CSV text; {_SAVE_AS_CSV}")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
         reason = (
-            f"not UTF-8 text (byte 0x{data[err.start]:02x}); save the file as UTF-8"
-            " (in Excel: Save As, 'CSV UTF-8')"
+            f"not UTF-8 text (byte 0x{data[err.start]:02x}); save the file as UTF-8 {_IN_EXCEL}"
         )
         raise _bad(source, reason, line) from None
     return parse_csv(text, source)
@@ -203,7 +221,13 @@ def import_csv(
     ],
     as_json: JsonFlag = False,
 ) -> None:
-    """Add or update targets from a CSV file: all rows or none."""
+    """Add or update targets from a CSV file: all rows or none.
+
+    A row updates the target of its uid, else of its name (any case, accents optional);
+    other rows add targets. An empty cell keeps what the target has: blanking a cell in
+    a spreadsheet clears nothing. To clear a status, write none in its cell (or run
+    pipetrack set TARGET none); a description: pipetrack edit TARGET --description '';
+    markets: pipetrack edit TARGET --clear-markets. Rows of empty cells are skipped."""
     parsed = read_csv(file)
     if len(parsed.rows) >= LARGE_IMPORT_ROWS:
         info(f"importing {len(parsed.rows):,} rows from {parsed.source} (all or none)…")
