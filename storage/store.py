@@ -233,14 +233,15 @@ class Store:
     def import_targets(
         self,
         rows: Sequence[dict[str, str]],
-        saved: Callable[[int, int], object] | None = None,
+        saved: Callable[..., object] | None = None,
     ) -> tuple[int, int]:
         """All-or-nothing import of already-parsed rows (keys: uid?, name, description?,
         markets? ("a;b"), status?). Existing targets (by uid if given, else by name,
         case-insensitive) are updated only where different. Returns (created, updated).
         Raises InvalidInput whose message names the 1-based row (``row 3: ...``).
-        ``saved(done, total)`` is told after each chunk of new targets is written (not
-        yet committed: the import is one transaction)."""
+        ``saved(done, total)`` is told after each chunk of new targets is written, and
+        ``saved(done, total, "updates")`` after each chunk of updates, when there are
+        several chunks (not yet committed: the import is one transaction)."""
         return importer.import_targets(self._ctx, rows, saved)
 
     # ---- reading ----------------------------------------------------------------------

@@ -70,10 +70,11 @@ def set_status(
 
 
 def undo(ctx: typer.Context) -> None:
-    """Take back this device's last status change that still stands (a bulk change
-    made in the terminal UI, or an import's changes to existing targets: all of it). Run
-    it again to walk further back. A change a teammate made since on the same target is
-    never overwritten."""
+    """Take back this device's last status change that still stands: one, a bulk change
+    made in the terminal UI, or an import's status changes, whole (targets it created
+    with a status lose it; its other edits and the targets stay). Run it again to walk
+    further back. A change a teammate made since on the same target is never
+    overwritten."""
     with open_store(ctx) as store:
         undone = store.undo_last()
     if undone is None:
