@@ -291,3 +291,93 @@ async def test_the_help_says_drop_and_take_theirs_ask_first(store, uids):
         text = "\n".join(shown(static, 100) for static in app.screen.query("Static"))
         assert "Take theirs…" in text and "Drop…" in text, text
         assert "Yes: drop / take theirs as asked" in text, text
+
+
+def _hot_then_later(store, uid: str, *later: str) -> str:
+    """Offline: Hot, then ``later``; bob made it Passed meanwhile. The conflict is on Hot,
+    the later changes wait behind it (as `pipetrack conflicts` shows "Hot, then Cold")."""
+    from tuihelp import server_state
+
+    hot = store.set_status(uid, "Hot", note="demo went well")
+    for status in later:
+        store.set_status(uid, status)
+    first, *held = store.take_batch()
+    theirs = server_state(store.get(uid), 2, status="Passed")
+    store.apply_push_results(
+        [
+            Result(change_id=first.change_id, outcome="conflict", target=theirs),
+            *(Result(change_id=c.change_id, outcome="blocked") for c in held),
+        ]
+    )
+    return hot.change_id
+
+
+async def test_a_conflict_shows_the_later_changes_that_follow_it(store, uids):
+    """Hot, then Active and Cold wait behind the conflict and follow whatever is chosen:
+    the panel says so beside Mine, and taking theirs is told it ends at Cold (a tester
+    took theirs, was told only "resolved", and the team ended at Cold)."""
+    from tuihelp import notifications
+
+    acme = uids["Acme Robotics"]
+    _hot_then_later(store, acme, "Active", "Cold")
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_conflicts(pilot)
+        compare = screen.query_one("#compare")
+        text = shown(compare, compare.size.width)
+        status_row = next(line for line in text.splitlines() if line.startswith("Status"))
+        assert status_row.split()[1:] == ["Cold", "Hot", "Passed"], text
+        # under Mine's status (wrapped in its column): the statuses set after it, in order
+        assert "Cold Hot Passed then Active, Cold Version" in " ".join(text.split()), text
+        assert "the later changes follow any choice: it ends at Cold\n" in text, text
+        listed = str(screen.query_one("#items").get_option_at_index(1).prompt)
+        assert "mine Hot, then Active, Cold / theirs Passed" in listed, listed
+        await pilot.press("t")
+        await pilot.pause()
+        loses = shown(app.screen.query_one("#loses"))
+        assert "Your later change to Cold follows it." in loses, loses
+        await pilot.press("y")
+        await settle(pilot)
+        assert store.get(acme).status == "Cold"
+        told = "Acme Robotics: resolved, now Cold (your later change to Cold follows it)"
+        assert told in notifications(app), notifications(app)
+
+
+async def test_keep_mine_with_a_later_change_says_where_it_ends(store, uids):
+    from tuihelp import notifications
+
+    _hot_then_later(store, uids["Borealis Energy"], "Cold")
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_conflicts(pilot)
+        await pilot.press("m")
+        await settle(pilot)
+        told = "Borealis Energy: resolved, now Cold (your later change to Cold follows it)"
+        assert told in notifications(app), notifications(app)
+
+
+async def test_an_edit_conflict_says_a_later_edit_of_its_fields_follows(store, uids):
+    from tuihelp import _last_change, notifications, server_state  # noqa: PLC2701
+
+    uid = uids["Acme Robotics"]
+    store.edit_target(uid, markets=["US", "Energy"])
+    change = _last_change(store, uid)
+    theirs = server_state(store.get(uid), 9, by="bob")
+    theirs.markets = ["EU"]
+    store.apply_push_results(
+        [Result(change_id=change.change_id, outcome="conflict", target=theirs)]
+    )
+    store.edit_target(uid, markets=["US", "Energy", "APAC"], name="Acme Two")
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_conflicts(pilot)
+        compare = screen.query_one("#compare")
+        text = shown(compare, compare.size.width)
+        assert "edited again since: markets (follows any choice)\n" in text, text
+        await pilot.press("t", "y")
+        await settle(pilot)
+        told = (
+            "Acme Two: resolved, the server's markets kept (your edit dropped; your later"
+            " edit of markets goes out after it)"
+        )
+        assert told in notifications(app), notifications(app)

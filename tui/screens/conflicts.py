@@ -17,7 +17,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from protocol import Status, note_words, op_words
-from storage import ConflictView, RejectedView
+from storage import ConflictView, RejectedView, TargetView
 
 from ..display import local_time, status_label
 from .base import SubScreen
@@ -63,6 +63,8 @@ def conflict_panel(conflict: ConflictView) -> Group:
     else:
         base, theirs = status_label(conflict.base_status), status_label(conflict.theirs_status)
         row("Status", base, _what(conflict.op, conflict.mine_status, conflict.mine_fields), theirs)
+        if conflict.then:  # waiting behind it, as `pipetrack conflicts` says "Hot, then Cold"
+            row("", "", f"then {_statuses(conflict.then)}", "")
         row("Version", str(conflict.base_version or "—"), "", str(conflict.theirs_version))
     if conflict.undone:
         row("", "", "undone since", "")
@@ -77,8 +79,48 @@ def conflict_panel(conflict: ConflictView) -> Group:
         choices += "\nyou undid this change since: settling drops the undo"
         if not edit:
             choices += f"; a → {status_label(conflict.base_status)} keeps it undone"
+    follows = _follows_hint(conflict)
+    if follows:
+        choices += f"\n{follows}"
     hint = Text(choices, style="dim")
     return Group(title, Text(""), table, Text(""), hint)
+
+
+def _statuses(statuses: tuple[str | None, ...]) -> str:
+    return ", ".join(status_label(status) for status in statuses)
+
+
+def _follows_hint(conflict: ConflictView) -> str:
+    """What waits behind the conflict follows whatever is chosen (one line at 100
+    columns): taking theirs still ends at the user's later status, or sends the later
+    edit of its fields."""
+    if conflict.then:
+        return f"the later changes follow any choice: it ends at {status_label(conflict.then[-1])}"
+    if conflict.later_fields:
+        return f"edited again since: {', '.join(conflict.later_fields)} (follows any choice)"
+    return ""
+
+
+def settled_text(conflict: ConflictView, after: TargetView, choice: str) -> str:
+    """What settling did, as `pipetrack resolve` says it: where the target ends (the
+    user's later changes follow it), or what becomes of an edit's fields."""
+    if conflict.op != "edit":
+        said = []
+        if conflict.undone:
+            said.append("your undo of it dropped")
+        if conflict.then:  # they follow: the target ends at the last
+            said.append(f"your later change to {status_label(conflict.then[-1])} follows it")
+        told = f" ({'; '.join(said)})" if said else ""
+        return f"{after.name}: resolved, now {status_label(after.status)}{told}"
+    fields = ", ".join(sorted(conflict.mine_fields or {})) or "the details"
+    if choice == "mine":
+        return f"{after.name}: resolved, your edit of {fields} goes out"
+    again = (
+        f"; your later edit of {', '.join(conflict.later_fields)} goes out after it"
+        if conflict.later_fields
+        else ""
+    )
+    return f"{after.name}: resolved, the server's {fields} kept (your edit dropped{again})"
 
 
 #: What ``e`` does with a rejected change, by its op (an edit is only dropped).
@@ -169,7 +211,8 @@ class ConflictsScreen(SubScreen):
         mine = _what(conflict.op, conflict.mine_status, conflict.mine_fields).splitlines()[0]
         # an edit met a teammate's edit of the details, whatever the status is
         theirs = "an edit" if conflict.op == "edit" else status_label(conflict.theirs_status)
-        return f"mine {mine} / theirs {theirs}"
+        then = f", then {_statuses(conflict.then)}" if conflict.then else ""
+        return f"mine {mine}{then} / theirs {theirs}"
 
     @on(OptionList.OptionHighlighted)
     def show_selected(self) -> None:
@@ -202,7 +245,7 @@ class ConflictsScreen(SubScreen):
         if isinstance(item, ConflictView):
             self._write(
                 lambda: self.store.resolve_conflict(item.change_id, choice, note),
-                f"{item.name}: resolved",
+                lambda after: settled_text(item, after, choice),
             )
 
     def _write(self, write: Callable[[], object], told: str | Callable[[Any], str]) -> None:
@@ -232,6 +275,10 @@ class ConflictsScreen(SubScreen):
             mine += f' and its note "{note_words(item.mine_note)}"'
         who = item.theirs_changed_by or "the teammate"
         loses = f"{mine} will be discarded; {item.name} keeps {who}'s {theirs}."
+        if item.then:  # it does not end there: the user's later change follows
+            loses += f" Your later change to {status_label(item.then[-1])} follows it."
+        elif item.later_fields:
+            loses += f" Your later edit of {', '.join(item.later_fields)} follows it."
         self._confirm(f"Take theirs for {item.name}?", loses, "Take theirs", "theirs")
 
     def _confirm(self, title: str, loses: str, button: str, choice: str) -> None:
@@ -250,7 +297,7 @@ class ConflictsScreen(SubScreen):
             else:
                 self._write(
                     lambda: self.store.resolve_conflict(item.change_id, choice, None),
-                    f"{item.name}: resolved",
+                    lambda after: settled_text(item, after, choice),
                 )
 
         from .confirm import ConfirmDialog
