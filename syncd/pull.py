@@ -130,20 +130,15 @@ class Puller:
 
     def _write(self, page: StagedPage) -> Pulled:
         stored: PullSummary = self.store.write_pull_page(page)
-        if stored.resent:
-            log.warning(
-                "the server had lost %d change%s of ours (its database restored from a"
-                " backup?): queued to be sent again",
-                stored.resent,
-                "" if stored.resent == 1 else "s",
-            )
-        if stored.settled:
-            log.info(
-                "%d conflict%s settled: the teammate's newest change is the same as yours"
-                " (sent again, to be answered converged)",
-                stored.settled,
-                "" if stored.settled == 1 else "s",
-            )
+        said = (
+            (logging.WARNING, stored.resent, "change", "the server had lost {} of ours (its"
+             " database restored from a backup?): queued to be sent again"),
+            (logging.INFO, stored.settled, "conflict", "{} settled: the teammate's newest"
+             " change is the same as yours (sent again, to be answered converged)"),
+        )  # fmt: skip
+        for level, count, noun, text in said:
+            if count:
+                log.log(level, text.format(f"{count} {noun}{'' if count == 1 else 's'}"))
         return Pulled(stored.targets, stored.history, bool(page.more))
 
     def _get(self, cursor: str | None, wait: float) -> bytes:

@@ -128,6 +128,40 @@ def test_a_conflict_goes_to_exactly_one_device_and_each_resolution_converges(
             assert (state.pending, state.conflicts, state.rejected) == (0, 0, 0)
 
 
+def test_a_conflict_the_teammate_comes_round_to_settles_itself_on_the_next_sync(
+    a: Device, b: Device, server: ServerProcess, token: str
+):
+    """B's Passed met A's Hot; then A made it Passed too. B's next sync pulls that,
+    settles the conflict as keep mine and pushes it again: converged, nothing written
+    twice on the server, nothing left for B to choose."""
+    with a.store() as store:
+        uid = store.create_target("Deal agreed", status="Cold").uid
+    a.sync_once()
+    b.sync_once()
+    with a.store() as store:
+        store.set_status(uid, "Hot", note="A's call")
+    with b.store() as store:
+        store.set_status(uid, "Passed", note="B's call")
+    a.sync_once()
+    b.sync_once()
+    with b.store() as store:
+        [conflict] = store.conflicts()
+    with a.store() as store:
+        store.set_status(uid, "Passed", note="A came round")
+    a.sync_once()
+    synced = b.sync_once()
+    assert "1 conflict settled: the teammate's newest change is the same as yours" in (
+        synced.stderr
+    ), synced.stderr
+    with b.store() as store:
+        assert store.conflicts() == [] and store.sync_state().pending == 0
+        [mine] = [h for h in store.history(uid) if h.change_id == conflict.change_id]
+        assert (mine.old_status, mine.new_status, mine.sync) == ("Cold", "Passed", "converged")
+    statuses = [e.new_status for e in server_history(server.url, token, uid).history]
+    assert statuses == ["Cold", "Hot", "Passed"]
+    assert a.status_of(uid) == b.status_of(uid) == "Passed"
+
+
 def test_a_chain_of_offline_changes_applies_in_order_without_conflict(
     a: Device, b: Device, server: ServerProcess, token: str
 ):
