@@ -258,3 +258,21 @@ async def test_the_marked_count_shows_whatever_the_filter(store, uids):
         await pilot.press("space", "down", "space")
         await settle(pilot)
         assert " · 2 marked · " in bottom_bar(app), bottom_bar(app)
+
+
+async def test_toasts_leave_the_sync_state_readable(store, clock, uids, daemon_lock):
+    """The greeting's toasts (stale targets, conflicts...) and every notice sat over the
+    bar's right end for seconds, hiding the sync state ("0 pend▌"): they stack above
+    the bar now, the bar and the footer readable whole."""
+    busy_sync(store, clock, uids)
+    app = make_app(store, greet=True)
+    async with app.run_test(size=SMALL, notifications=True) as pilot:
+        await settle(pilot)
+        app.notify("Acme Robotics set to Hot")
+        await settle(pilot)
+        lines = screen_lines(app)
+        assert len(app._notifications) >= 3, lines  # noqa: SLF001 - the greeting's too
+        assert any("Acme Robotics set to Hot" in line for line in lines[:-2]), lines
+        bar = bottom_bar(app)
+        assert bar.rstrip().endswith("online · 1 pending · 1 conflict · 1 rejected"), lines
+        assert "▌" not in bar and "▌" not in lines[-1], lines
