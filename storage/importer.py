@@ -3,6 +3,11 @@
 Keys: ``uid`` when the row has one, else the name (case-insensitive). A key seen twice
 in one file is refused (which row should win is the user's call). Empty cells of an
 existing target leave that field as it is; ``none`` in the status column clears it.
+
+A dry run (``dry_run=True``) is the same import, every check and write, in a
+transaction rolled back at the end: what it reports is what the import would do, by
+the one code path that decides it (the refusals of names taken read the rows the
+import has written so far, so a plan computed apart would need those checks twice).
 """
 
 from __future__ import annotations
@@ -182,42 +187,112 @@ def _told(saved: Progress | None, total: int, *what: str) -> Callable[[int, int]
     return lambda done, total: saved(done, total, *what)
 
 
+@dataclass(frozen=True)
+class UpdatedTarget:
+    """An existing target an import changes: its uid, its name before, and each field
+    it changes, ``field -> (old, new)`` in the order status, name, description, markets
+    (a status None is no status; markets are tuples)."""
+
+    row: int  # the 1-based row that changes it
+    uid: str
+    name: str
+    changes: dict[str, tuple[Any, Any]]
+
+
+@dataclass(frozen=True)
+class CreatedTarget:
+    """A target an import adds: its row, its name, the uid the row gave (or None)."""
+
+    row: int
+    name: str
+    uid: str | None
+
+
+class Imported(tuple[int, int]):
+    """``(created, updated)``, as :func:`import_targets` has always returned, that also
+    says what they are: ``updated_targets`` and ``created_targets`` in the file's row
+    order, and ``dry_run`` (True: nothing was written)."""
+
+    updated_targets: list[UpdatedTarget]
+    created_targets: list[CreatedTarget]
+    dry_run: bool
+
+    def __new__(
+        cls, created: list[CreatedTarget], updated: list[UpdatedTarget], dry_run: bool
+    ) -> Imported:
+        self = super().__new__(cls, (len(created), len(updated)))
+        self.created_targets = created
+        self.updated_targets = updated
+        self.dry_run = dry_run
+        return self
+
+
+def _plain(field: str, value: Any) -> Any:
+    return tuple(value or ()) if field == "markets" else value
+
+
+def _updated(u: import_update.Update) -> UpdatedTarget:
+    """What ``u`` changes, old -> new (read before it is written: the write moves
+    ``u.current`` on)."""
+    new = dict(u.fields)
+    if u.status is not import_update.keep:
+        new["status"] = u.status
+    changes = {
+        field: (_plain(field, u.current[field]), _plain(field, new[field]))
+        for field in ("status", "name", "description", "markets")
+        if field in new
+    }
+    return UpdatedTarget(u.number, u.uid, u.current["name"], changes)
+
+
+class _RollBack(Exception):
+    """Ends a dry run's transaction: everything it wrote is rolled back."""
+
+
 def import_targets(
-    ctx: Ctx, raw_rows: Sequence[dict[str, str]], saved: Progress | None
-) -> tuple[int, int]:
+    ctx: Ctx, raw_rows: Sequence[dict[str, str]], saved: Progress | None, dry_run: bool = False
+) -> Imported:
     rows = [_parse(i, raw) for i, raw in enumerate(raw_rows, start=1)]
     _refuse_repeats(rows)
     updates: list[import_update.Update] = []
     news: list[tuple[int, actions.NewTarget]] = []
     group = str(uuid.uuid4())
-    with ctx.write():
-        existing, current = _existing(ctx, rows)
-        claimed: dict[str, int] = {}  # target uid -> the row that names it
-        for row in rows:
-            uids = existing.get(row.key)
-            if uids is None:
-                news.append((row.number, _new(row)))
-            elif len(uids) > 1:
-                raise InvalidInput(
-                    "name",
-                    f"row {row.number}: name {row.name!r} matches {len(uids)} targets; "
-                    "add a uid column to say which",
-                )
-            elif (seen := claimed.setdefault(uids[0], row.number)) != row.number:
-                raise InvalidInput(  # by uid on one row, by name on another
-                    row.key[0],
-                    f"row {row.number}: target {current[uids[0]]['name']!r} is already on"
-                    f" row {seen}; give each target one row",
-                )
-            elif (update := _update(row, uids[0], current[uids[0]])) is not None:
-                updates.append(update)
-        told = _told(saved, len(updates), "updates")
-        import_update.write_updates(ctx, updates, group, WRITE_CHUNK, told)
-        _refuse_taken_names(ctx, news)
-        told = _told(saved, len(news))
-        for start in range(0, len(news), WRITE_CHUNK):
-            chunk = [new for _, new in news[start : start + WRITE_CHUNK]]
-            actions.insert_new(ctx, chunk, group)
-            if told is not None:
-                told(min(start + WRITE_CHUNK, len(news)), len(news))
-    return len(news), len(updates)
+    try:
+        with ctx.write():
+            existing, current = _existing(ctx, rows)
+            claimed: dict[str, int] = {}  # target uid -> the row that names it
+            for row in rows:
+                uids = existing.get(row.key)
+                if uids is None:
+                    news.append((row.number, _new(row)))
+                elif len(uids) > 1:
+                    raise InvalidInput(
+                        "name",
+                        f"row {row.number}: name {row.name!r} matches {len(uids)} targets; "
+                        "add a uid column to say which",
+                    )
+                elif (seen := claimed.setdefault(uids[0], row.number)) != row.number:
+                    raise InvalidInput(  # by uid on one row, by name on another
+                        row.key[0],
+                        f"row {row.number}: target {current[uids[0]]['name']!r} is already on"
+                        f" row {seen}; give each target one row",
+                    )
+                elif (update := _update(row, uids[0], current[uids[0]])) is not None:
+                    updates.append(update)
+            updated = [_updated(u) for u in updates]
+            told = _told(saved, len(updates), "updates")
+            import_update.write_updates(ctx, updates, group, WRITE_CHUNK, told)
+            _refuse_taken_names(ctx, news)
+            told = _told(saved, len(news))
+            for start in range(0, len(news), WRITE_CHUNK):
+                chunk = [new for _, new in news[start : start + WRITE_CHUNK]]
+                actions.insert_new(ctx, chunk, group)
+                if told is not None:
+                    told(min(start + WRITE_CHUNK, len(news)), len(news))
+            if dry_run:
+                raise _RollBack
+    except _RollBack:
+        pass
+    rows_by_number = {row.number: row for row in rows}
+    created = [CreatedTarget(number, new.name, rows_by_number[number].uid) for number, new in news]
+    return Imported(created, updated, dry_run)

@@ -234,15 +234,19 @@ class Store:
         self,
         rows: Sequence[dict[str, str]],
         saved: Callable[..., object] | None = None,
-    ) -> tuple[int, int]:
+        dry_run: bool = False,
+    ) -> importer.Imported:
         """All-or-nothing import of already-parsed rows (keys: uid?, name, description?,
         markets? ("a;b"), status?). Existing targets (by uid if given, else by name,
-        case-insensitive) are updated only where different. Returns (created, updated).
-        Raises InvalidInput whose message names the 1-based row (``row 3: ...``).
+        case-insensitive) are updated only where different. Returns (created, updated),
+        a tuple that also lists them: ``.updated_targets`` (each with its fields old ->
+        new) and ``.created_targets``. Raises InvalidInput whose message names the
+        1-based row (``row 3: ...``). ``dry_run``: the same import, every check and
+        write, rolled back at the end: nothing changes, the result says what would.
         ``saved(done, total)`` is told after each chunk of new targets is written, and
         ``saved(done, total, "updates")`` after each chunk of updates, when there are
         several chunks (not yet committed: the import is one transaction)."""
-        return importer.import_targets(self._ctx, rows, saved)
+        return importer.import_targets(self._ctx, rows, saved, dry_run)
 
     # ---- reading ----------------------------------------------------------------------
     def get(self, uid: str) -> TargetView:
