@@ -25,13 +25,14 @@ from collections.abc import Iterable
 from contextlib import closing, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import Annotated, Any, TextIO
 
 import typer
 
 from pipetrack.context import open_store
 from protocol import InvalidInput
 from storage import TargetQuery, TargetView
+from storage.importer import Imported, UpdatedTarget
 from syncd.progress import PROGRESS_S, Every
 
 from .args import JsonFlag
@@ -211,6 +212,22 @@ def read_csv(path: Path) -> CsvRows:
 
 #: From this many rows an import says it started: 100,000 take ~20 s, in one transaction.
 LARGE_IMPORT_ROWS = 5_000
+#: A dry run lists at most this many targets it would update, and as many it would add.
+PREVIEW_LINES = 50
+#: An import names the targets it updated when there are at most this many.
+NAMED_UPDATES = 10
+#: How much of a description a preview shows.
+DESCRIPTION_CHARS = 40
+
+DryRunFlag = Annotated[
+    bool,
+    typer.Option(
+        "--dry-run",
+        help="Check the file as an import would (same errors, exit 2) and print what it"
+        " would do: each target it would update, field by field (old → new), and each it"
+        " would add; change nothing.",
+    ),
+]
 
 
 def import_csv(
@@ -219,6 +236,7 @@ def import_csv(
         Path,
         typer.Argument(metavar="FILE.csv", help="UTF-8 CSV with a header; - for standard input."),
     ],
+    dry_run: DryRunFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Add or update targets from a CSV file: all rows or none.
@@ -227,25 +245,128 @@ def import_csv(
     other rows add targets. An empty cell keeps what the target has: blanking a cell in
     a spreadsheet clears nothing. To clear a status, write none in its cell (or run
     pipetrack set TARGET none); a description: pipetrack edit TARGET --description '';
-    markets: pipetrack edit TARGET --clear-markets. Rows of empty cells are skipped."""
+    markets: pipetrack edit TARGET --clear-markets. Rows of empty cells are skipped.
+
+    An older export imported back reverts what teammates changed since: run it with
+    --dry-run first to see each change (Acme: status Hot → Passed) with nothing
+    written. The import itself names the targets it updated (up to 10)."""
     parsed = read_csv(file)
     if len(parsed.rows) >= LARGE_IMPORT_ROWS:
-        info(f"importing {len(parsed.rows):,} rows from {parsed.source} (all or none)…")
+        if dry_run:
+            info(f"checking {len(parsed.rows):,} rows from {parsed.source} (dry run)…")
+        else:
+            info(f"importing {len(parsed.rows):,} rows from {parsed.source} (all or none)…")
     every = Every(PROGRESS_S)
+    done_word = "checked" if dry_run else "written"
 
     def saved(done: int, total: int, what: str = "new targets") -> None:
-        every(info, f"written {done:,} of {total:,} {what}…")
+        every(info, f"{done_word} {done:,} of {total:,} {what}…")
 
     with open_store(ctx) as store:
         try:
-            created, updated = store.import_targets(parsed.rows, saved)
+            result = store.import_targets(parsed.rows, saved, dry_run=dry_run)
         except InvalidInput as err:
             raise parsed.locate(err) from None
+    if dry_run:
+        _preview(parsed, result, as_json)
+        return
+    created, updated = result
     counts = {"created": created, "updated": updated}
     if as_json:
         emit_json(counts)
-    else:
-        info(", ".join(f"{n:,} {what}" for what, n in counts.items()))
+        return
+    info(", ".join(f"{n:,} {what}" for what, n in counts.items()))
+    if result.updated_targets:
+        info(f"updated: {_named_updates(result.updated_targets)}")
+
+
+def _named_updates(updated: list[UpdatedTarget]) -> str:
+    """``Ørsted (status), Beta Labs (name → Beta)``: the first :data:`NAMED_UPDATES`
+    targets an import updated, named as they were, with the fields it changed."""
+    named = []
+    for target in updated[:NAMED_UPDATES]:
+        fields = [
+            f"name → {new}" if field == "name" else field
+            for field, (_, new) in target.changes.items()
+        ]
+        named.append(f"{target.name} ({', '.join(fields)})")
+    more = len(updated) - NAMED_UPDATES
+    return ", ".join(named) + (f" and {more:,} more" if more > 0 else "")
+
+
+def _shown(field: str, value: Any) -> str:
+    """A field's value as a preview line shows it: no status as none, no markets as
+    (none), a description on one line and cut to :data:`DESCRIPTION_CHARS`."""
+    if field == "status":
+        return value or "none"
+    if field == "markets":
+        return ", ".join(value) or "(none)"
+    if field == "description":
+        text = " ".join(value.split())
+        if len(text) > DESCRIPTION_CHARS:
+            text = text[: DESCRIPTION_CHARS - 1].rstrip() + "…"
+        return repr(text)
+    return repr(value)
+
+
+def _change_line(target: UpdatedTarget) -> str:
+    fields = "; ".join(
+        f"{field} {_shown(field, old)} → {_shown(field, new)}"
+        for field, (old, new) in target.changes.items()
+    )
+    return f"  {target.name}: {fields}"
+
+
+def _more(count: int, what: str) -> list[str]:
+    more = count - PREVIEW_LINES
+    return [f"  … and {more:,} more {what}"] if more > 0 else []
+
+
+def _preview(parsed: CsvRows, result: Imported, as_json: bool) -> None:
+    """What a dry run found: the changes on standard output (every one in JSON, the
+    first :data:`PREVIEW_LINES` of each kind as text), the counts as a preview."""
+    created, updated = result
+    if as_json:
+        emit_json(
+            {
+                "dry_run": True,
+                "created": created,
+                "updated": updated,
+                "updates": [
+                    {
+                        "line": parsed.lines[t.row - 1],
+                        "uid": t.uid,
+                        "name": t.name,
+                        "changes": {
+                            field: {"old": _json_value(old), "new": _json_value(new)}
+                            for field, (old, new) in t.changes.items()
+                        },
+                    }
+                    for t in result.updated_targets
+                ],
+                "new": [
+                    {"line": parsed.lines[t.row - 1], "name": t.name, "uid": t.uid}
+                    for t in result.created_targets
+                ],
+            }
+        )
+        return
+    lines: list[str] = []
+    if result.updated_targets:
+        lines.append(f"would update {updated:,}:")
+        lines += [_change_line(t) for t in result.updated_targets[:PREVIEW_LINES]]
+        lines += _more(updated, "to update")
+    if result.created_targets:
+        lines.append(f"would create {created:,}:")
+        lines += [f"  {t.name}" for t in result.created_targets[:PREVIEW_LINES]]
+        lines += _more(created, "to create")
+    for line in lines:
+        typer.echo(line)
+    info(f"would create {created:,}, update {updated:,}; nothing changed (dry run)")
+
+
+def _json_value(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
 
 
 def write_csv(

@@ -30,6 +30,7 @@ def test_updates_say_how_far_they_got(
         "written 2 of 3 updates…",
         "written 3 of 3 updates…",
         "1 created, 3 updated",  # one new target: one chunk, nothing to say
+        "updated: A (status), B (status), C (status)",
     ]
 
 
@@ -40,4 +41,4 @@ def test_a_one_row_import_says_only_what_it_did(
     path.write_text("name,status\nAcme,Hot\n")
     assert cli("import", str(path)).stderr == "1 created, 0 updated\n"
     path.write_text("name,status\nAcme,Cold\n")
-    assert cli("import", str(path)).stderr == "0 created, 1 updated\n"
+    assert cli("import", str(path)).stderr == "0 created, 1 updated\nupdated: Acme (status)\n"
