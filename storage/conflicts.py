@@ -57,6 +57,9 @@ def _conflict_view(ctx: Ctx, row: Outbox, target: Target) -> ConflictView:
     theirs = _theirs(row, target)
     by_status = row.op != "edit"  # who / when of the field the change touches
     theirs_version = theirs.version if theirs else (target.server_version or 0)
+    # an edit's who / when are the target's last change: when that was a status change
+    # of ours (made before it, in the same push), the teammate's edit is not it
+    unknown = not by_status and _made_here(ctx, row.target, theirs_version)
     return ConflictView(
         change_id=row.change_id,
         target=row.target,
@@ -70,10 +73,14 @@ def _conflict_view(ctx: Ctx, row: Outbox, target: Target) -> ConflictView:
         mine_note=row.note,
         theirs_status=theirs.status if theirs else target.server_status,
         theirs_changed_by=(
-            (theirs.status_changed_by if by_status else theirs.updated_by) if theirs else None
+            None
+            if theirs is None or unknown
+            else (theirs.status_changed_by if by_status else theirs.updated_by)
         ),
         theirs_changed_at=(
-            (theirs.status_changed_at if by_status else theirs.last_updated) if theirs else None
+            None
+            if theirs is None or unknown
+            else (theirs.status_changed_at if by_status else theirs.last_updated)
         ),
         theirs_version=theirs_version,
         theirs_note=_their_note(ctx, row, theirs_version) if by_status else None,
@@ -82,6 +89,13 @@ def _conflict_view(ctx: Ctx, row: Outbox, target: Target) -> ConflictView:
         then=tuple(later.status for later in _later_statuses(ctx, row)) if by_status else (),
         later_fields=_later_fields(ctx, row) if not by_status else (),
     )
+
+
+def _made_here(ctx: Ctx, target: str, version: int) -> bool:
+    """Whether a change of this device made ``target``'s server ``version``."""
+    a = ctx.m.audit
+    mine = (a.target == target) & (a.origin == "local") & (a.server_version == version)
+    return a.select().where(mine & a.converged.is_null()).exists()
 
 
 def _later_statuses(ctx: Ctx, row: Outbox) -> list[Outbox]:

@@ -567,3 +567,20 @@ def test_history_keeps_the_servers_order_for_a_change_stamped_with_a_teammates_t
     since = clock.now - timedelta(days=1)
     newest = [(e.change.old_status, e.change.new_status) for e in store.activity(since)]
     assert newest[:2] == [("Active", "Cold"), ("Passed", "Active")]
+
+
+def test_an_edit_conflict_after_my_own_status_change_does_not_name_me(store, clock):
+    """Offline: Hot, then a new description; carol edited the description meanwhile. One
+    push: Hot applied (v3, by me), the edit a conflict on v3. The target's last change
+    (v3) is mine, not carol's edit: who and when are not known, never "me"."""
+    t = store.create_target("Delta", status="Cold")
+    [create] = store.take_batch()
+    store.apply_push_results([result(create, "applied", state(t.uid, 1, clock.now, name="Delta"))])
+    store.set_status(t.uid, "Hot")
+    store.edit_target(t.uid, description="mine")
+    hot, edit = store.take_batch()
+    mine = state(t.uid, 3, clock.now, name="Delta", description="carol's", status="Hot", by="me")
+    store.apply_push_results([result(hot, "applied", mine), result(edit, "conflict", mine)])
+    [conflict] = store.conflicts()
+    assert (conflict.theirs_fields, conflict.theirs_version) == ({"description": "carol's"}, 3)
+    assert (conflict.theirs_changed_by, conflict.theirs_changed_at) == (None, None)
