@@ -276,3 +276,19 @@ async def test_toasts_leave_the_sync_state_readable(store, clock, uids, daemon_l
         bar = bottom_bar(app)
         assert bar.rstrip().endswith("online · 1 pending · 1 conflict · 1 rejected"), lines
         assert "▌" not in bar and "▌" not in lines[-1], lines
+
+
+@pytest.mark.parametrize("size", [(40, 15), (30, 15)])
+async def test_a_narrow_table_keeps_the_sync_column(store, clock, uids, daemon_lock, size):
+    """At 40 columns the Sync column was cut off the right edge (a pending row showed no
+    ↑) while a 5-cell "Marke…" column stayed: markets, days... go first, Sync never."""
+    busy_sync(store, clock, uids)  # Acme Robotics pending, Cobalt a conflict, Gamma rejected
+    app = make_app(store)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        lines = screen_lines(app)
+        assert "Sync" in lines[0] and "Marke" not in lines[0], lines
+        rows = {line.strip().split()[0]: line.rstrip() for line in lines[1:11]}
+        assert rows["Acme"].endswith("↑"), lines
+        assert rows["Cobalt"].endswith("≠"), lines
+        assert rows["Gamma"].endswith("✗"), lines
