@@ -292,3 +292,23 @@ async def test_a_narrow_table_keeps_the_sync_column(store, clock, uids, daemon_l
         assert rows["Acme"].endswith("↑"), lines
         assert rows["Cobalt"].endswith("≠"), lines
         assert rows["Gamma"].endswith("✗"), lines
+
+
+@pytest.mark.parametrize("width", [60, 80, 100, 120, 200])
+async def test_the_footer_always_shows_quit_and_more_keys_when_wide(store, uids, width):
+    """At 80 columns the footer ended at "c Conflicts" (q Quit laid out past the edge); at
+    200 it stopped at "q Quit", the other keys (a, n, u, t, space, b) left out. Keys
+    that do not fit whole are left out now, q Quit last, and a wide one shows more."""
+    app = make_app(store)
+    async with app.run_test(size=(width, 24)) as pilot:
+        await settle(pilot)
+        footer = screen_lines(app)[-1]
+        assert footer.rstrip().endswith("q Quit"), footer
+        assert "…" not in footer.replace("Status…", ""), footer  # no key cut in half
+        if width >= 80:  # before ? Help and f Filter: conflicts need the user
+            assert "c Conflicts" in footer, footer
+        if width >= 100:
+            assert "? Help" in footer and "g Summary" in footer, footer
+        if width == 200:
+            for key in ("a Activity", "n New target", "u Undo", "t Stale only", "b Bulk change"):
+                assert key in footer, footer

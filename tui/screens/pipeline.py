@@ -10,14 +10,14 @@ from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from protocol import STATUS_ORDER, Status
 from storage import NotUndone, StatusChange, TargetQuery, TargetView, Undone
 
 from ..display import STALE_ONLY, describe_filter, plural, status_label, status_news
 from ..pager import TargetPager
-from ..widgets import FittingLabel, SyncBar, TargetTable
+from ..widgets import FittingLabel, KeyFooter, SyncBar, TargetTable
 from ..widgets.columns import SortKey
 from .listing import ListingScreen
 
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 SORT_CYCLE: tuple[SortKey, ...] = ("name", "status", "markets", "days", "sync")
 STATUS_KEYS = Binding.Group("Set status", compact=True)
+#: Bindings left out of the footer (show=False) that a wide one shows, most useful first.
+FOOTER_EXTRAS = ("activity", "new_target", "undo", "stale_only", "mark", "bulk")
 
 
 def _status_bindings() -> list[Binding]:
@@ -62,8 +64,10 @@ class PipelineScreen(ListingScreen):
         Binding("c", "conflicts", "Conflicts", id="conflicts"),
         Binding("g", "summary", "Summary", id="summary"),
         Binding("a", "activity", "Activity", show=False, id="activity"),
+        # kept at the footer's right end whatever its width (see KeyFooter)
         Binding("q", "app.quit", "Quit", id="quit"),
-        # Not in the footer (no room at 80-100 columns); in the help and the palette.
+        # In the footer when a wide terminal has room (FOOTER_EXTRAS); always in the help
+        # and the palette.
         Binding("u", "undo", "Undo", show=False, id="undo"),
         Binding("t", "stale_only", "Stale only", show=False, id="stale_only"),
         Binding("space", "mark", "Mark", show=False, id="mark"),
@@ -83,7 +87,13 @@ class PipelineScreen(ListingScreen):
         with Horizontal(id="status-line"):
             yield FittingLabel(id="counts")
             yield SyncBar(id="sync")
-        yield Footer(show_command_palette=False)  # ctrl+p is in the help; room for keys
+        # ctrl+p is in the help; room for keys
+        yield KeyFooter(
+            show_command_palette=False,
+            keep=("quit",),
+            first=("conflicts",),  # before ? and f at 80 columns: conflicts need the user
+            extras=FOOTER_EXTRAS,
+        )
 
     def on_mount(self) -> None:
         self.show_first_screen()

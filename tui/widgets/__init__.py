@@ -5,6 +5,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from .fitting import FittingLabel
+from .key_footer import KeyFooter
 from .refill import refill
 from .sync_bar import SyncBar
 from .target_table import TargetTable
@@ -32,6 +33,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "AgingChart",
     "FittingLabel",
+    "KeyFooter",
     "NoteBox",
     "ScrollArea",
     "StagnationBadge",
