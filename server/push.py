@@ -207,6 +207,9 @@ class Decider:
         }
         if current is not None:
             if _details(current) == _details(new):
+                # the device's target is the server's: its later changes in this push,
+                # made on it (base 0), build on it as on one it created
+                self.accepted.update({(change.target, STATUS), (change.target, DETAILS)})
                 return self.result(change, "converged", current)
             return self.result(
                 change, "rejected", current, "a different target with this id already exists"

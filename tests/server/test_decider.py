@@ -81,7 +81,8 @@ def reference(user, now, targets, seen, conflicts, changes):
             }
             if cur is not None:
                 same = all(cur[k] == new[k] for k in ("name", "description", "markets", "status"))
-                if same:
+                if same:  # later changes of this push build on it (base 0)
+                    accepted.update({(c.target, "status"), (c.target, "details")})
                     result(c, "converged", cur)
                 else:
                     result(c, "rejected", cur, "a different target with this id already exists")

@@ -189,6 +189,23 @@ def test_both_devices_set_the_same_status_converged(device_a, device_b):
     assert _audit_count(device_a, uid) == 2  # create + the first change only
 
 
+def test_changes_made_on_a_create_that_converged_apply(device_a, device_b):
+    """Two devices imported one row (its uid, its details) offline; b also set a status
+    and edited it before syncing. a pushed first: b's create converges, and its changes
+    made on it (base 0) apply in the same push. They conflicted with a's create, base
+    and theirs alike ("Cold v1" against "Cold v1"): nothing to choose."""
+    made = create(name="Twin Lead", status="Cold", description="from the fair")
+    assert device_a.push_one(made)["outcome"] == "applied"
+    uid = made["target"]
+    results = device_b.push(
+        made | {"change_id": str(uuid.uuid4())},
+        set_status(uid, "Hot", base=0, note="b's call"),
+        edit(uid, base=0, description="b's words"),
+    )
+    assert [r["outcome"] for r in results] == ["converged", "applied", "applied"]
+    assert (results[-1]["target"]["status"], results[-1]["target"]["version"]) == ("Hot", 3)
+
+
 def test_a_chain_of_three_changes_in_one_push_all_apply(device_a):
     create_change = create(status="Cold")
     uid = create_change["target"]
