@@ -245,11 +245,16 @@ def _reissue(
     fields: dict[str, Any] = {"new_status": status, "changed_at": now, "note": note}
     if status != theirs:
         fields["old_status"] = theirs
-    if not o.select().where((o.target == row.target) & (o.id > row.id)).exists():
+    later = o.select(o.change_id).where((o.target == row.target) & (o.id > row.id))
+    if not later.exists():
         # the user's latest action now, which an undo takes back first (unless changes
         # of the target made after it wait behind it: those stay the later ones)
         fields["id"] = SQL("(SELECT max(id) + 1 FROM audit)")
     a.update(**fields).where(a.change_id == row.change_id).execute()
+    # those follow it, so they are dated with it: listed before it, the newest change
+    # read as a status the target does not end at
+    o.update(changed_at=now).where(o.change_id.in_(later) & (o.changed_at < now)).execute()
+    a.update(changed_at=now).where(a.change_id.in_(later) & (a.changed_at < now)).execute()
 
 
 def _follows(ctx: Ctx, row: Outbox, status: str | None) -> None:

@@ -45,9 +45,10 @@ def history(ctx: Ctx, uid: str) -> list[HistoryEntry]:
             a.select(a, o.state.alias("outbox_state"))
             .join(o, JOIN.LEFT_OUTER, on=(o.change_id == a.change_id))
             .where((a.target == uid) & _not_anothers(ctx))
-            # a change of ours the server stamped with a teammate's time (never before
-            # theirs) is after it: the server's order breaks the tie, pending ones last
-            .order_by(a.changed_at, fn.COALESCE(a.server_version, _PENDING), a.id)
+            # in the server's order (a change of ours it stamped with a teammate's time,
+            # or before the pull dates it as the server did, is after theirs), then the
+            # changes not on the server yet, which apply on top, as made
+            .order_by(fn.COALESCE(a.server_version, _PENDING), a.changed_at, a.id)
             .objects()
         )
     entries, began = [], target.created_at  # when the status of the moment began

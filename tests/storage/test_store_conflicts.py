@@ -584,3 +584,40 @@ def test_an_edit_conflict_after_my_own_status_change_does_not_name_me(store, clo
     [conflict] = store.conflicts()
     assert (conflict.theirs_fields, conflict.theirs_version) == ({"description": "carol's"}, 3)
     assert (conflict.theirs_changed_by, conflict.theirs_changed_at) == (None, None)
+
+
+def test_a_settled_conflicts_later_change_stays_after_it(store, clock, conflicted):
+    """Hot met carol's Passed; Closed waits behind it. carol comes round to Hot: the
+    conflict settles itself, Hot is sent again now. Closed follows it, so it is dated
+    with it: activity's newest change is Closed (the target's status), not Hot."""
+    uid, hot, closed, _ = conflicted
+    clock.advance(hours=2)
+    again = entry(new_id(), uid, clock.now, old="Passed", new="Hot", version=6, by="carol")
+    store.apply_pull(
+        [state(uid, 6, clock.now, name="Acme", status="Hot", by="carol")], [again], "c1"
+    )
+    assert [h.change_id for h in store.history(uid)][-2:] == [hot, closed]
+    since = clock.now - timedelta(days=30)
+    newest = [e.change.change_id for e in store.activity(since)][:2]
+    assert newest == [closed, hot]
+    assert store.get(uid).status == "Closed"
+
+
+def test_a_change_of_mine_the_server_put_after_a_teammates_is_listed_after_it(store, clock):
+    """Pushed and applied (v3) before the pull brings carol's earlier-numbered change
+    (v2), dated later than mine by her clock: history lists the server's order."""
+    t = store.create_target("Kappa", status="Cold")
+    [create] = store.take_batch()
+    store.apply_push_results([result(create, "applied", state(t.uid, 1, clock.now, status="Cold"))])
+    mine = store.set_status(t.uid, "Hot")
+    [change] = store.take_batch()
+    store.apply_push_results([result(change, "applied", state(t.uid, 3, clock.now, status="Hot"))])
+    later = clock.now + timedelta(minutes=5)
+    theirs = entry(
+        new_id(), t.uid, later, old="Cold", new="Active", version=2, by="carol", entry_id=2
+    )
+    store.apply_pull([], [theirs], "c1")
+    assert [h.change_id for h in store.history(t.uid)][-2:] == [
+        str(theirs.change_id),
+        mine.change_id,
+    ]
