@@ -133,8 +133,8 @@ class Puller:
         said = (
             (logging.WARNING, stored.resent, "change", "the server had lost {} of ours (its"
              " database restored from a backup?): queued to be sent again"),
-            (logging.INFO, stored.settled, "conflict", "{} settled: the teammate's newest"
-             " change is the same as yours (sent again, to be answered converged)"),
+            (logging.INFO, stored.settled, "conflict", "{} settled: the newest change on the"
+             " server is the same as yours (sent again, to be answered converged)"),
         )  # fmt: skip
         for level, count, noun, text in said:
             if count:

@@ -78,19 +78,18 @@ class PushTally:
 
     def __str__(self) -> str:
         o = self.outcomes
-        # converged (a teammate's same change first) and duplicate (sent before, its
-        # answer lost) wrote nothing on the server: said apart, when there are any
-        already = [
-            f"{n} {what}"
-            for n, what in ((o.converged, "converged"), (o.duplicate, "duplicate"))
-            if n
+        # converged (the same change was there first) and duplicate (sent before, its
+        # answer lost) wrote nothing on the server; held: waiting behind a conflict or a
+        # rejection of their target. Each said when there are any, so the parts add up.
+        counts = [
+            ("applied", o.applied, True),
+            ("converged", o.converged, False),
+            ("duplicate", o.duplicate, False),
+            ("conflicts", o.conflict, True),
+            ("rejected", o.rejected, True),
+            ("held", o.blocked, False),
         ]
-        parts = [
-            f"applied {o.applied}",
-            *already,
-            f"conflicts {o.conflict}",
-            f"rejected {o.rejected}",
-        ]
+        parts = [f"{word} {n}" for word, n, always in counts if n or always]
         text = f"pushed {self.sent} ({', '.join(parts)})"
         if o.rebased:  # the server's database was restored: their bases are gone there
             text += f"; {o.rebased} to send again on the restored server's versions"

@@ -28,9 +28,22 @@ StatusHelp = "Passed, Cold, Active, Hot, Closed, or none (any case)."
 
 NoteOpt = Annotated[str | None, typer.Option("--note", "-n", help="Why (kept in the audit).")]
 
+
+def not_blank_change_id(value: str | None) -> str | None:
+    """An empty CHANGE_ID (an unset shell variable) is said to be empty: "no change
+    matches ''" read as if one were looked for."""
+    from protocol import InvalidInput
+
+    if value is not None and not value.strip():
+        raise InvalidInput("change_id", "the change id is empty: give one, or a prefix of it")
+    return value
+
+
 ChangeArg = Annotated[
     str,
     typer.Argument(
-        metavar="CHANGE_ID", help="A change id or a unique prefix of it (4+ characters)."
+        metavar="CHANGE_ID",
+        help="A change id or a unique prefix of it (4+ characters).",
+        callback=not_blank_change_id,
     ),
 ]

@@ -184,7 +184,10 @@ CONFLICTS = ListSpec(
     row=conflict_row,
     empty="no conflicts",
     shrink=("NOTES", "BY", "TARGET", "THEIRS", "MINE"),
-    hint="resolve each with: pipetrack resolve CHANGE_ID --mine | --theirs | --status S",
+    hint=(
+        "resolve each with: pipetrack resolve CHANGE_ID --mine | --theirs | --status S"
+        " (changes listed 'then …' follow any choice)"
+    ),
 )
 
 
@@ -208,6 +211,21 @@ def _settled_text(c: ConflictView | None, after: TargetView, choice: str) -> str
         else ""
     )
     return f"{after.name}: resolved, the server's {fields} kept (your edit dropped{again})"
+
+
+def _followed(found: list[ConflictView], after: dict[str, TargetView]) -> list[str]:
+    """Where the targets whose later changes followed the choice end: ``Acme now Hot``,
+    ``Fjord (description)`` for a later edit."""
+    said = []
+    for c in found:
+        now = after.get(c.target)
+        if now is None:
+            continue
+        if c.then:
+            said.append(f"{now.name} now {st(now.status)}")
+        elif c.later_fields:
+            said.append(f"{now.name} ({', '.join(c.later_fields)})")
+    return said
 
 
 def _named(found: list[Any], change_id: str) -> Any:
@@ -266,7 +284,9 @@ def resolve(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Resolve a conflict, or all of them: keep mine, take theirs, or another status."""
+    """Resolve a conflict, or all of them: keep mine, take theirs, or another status.
+    Your later changes of the target, waiting behind the conflict (listed "then ..." by
+    pipetrack conflicts), follow whatever you choose: the target ends at the last."""
     if [mine, theirs, status is not None].count(True) != 1:
         raise InvalidInput("resolve", "give exactly one of --mine, --theirs or --status S")
     if note is not None and status is None:
@@ -275,8 +295,10 @@ def resolve(
         raise InvalidInput(
             "change_id", "the change id is empty: give one from pipetrack conflicts, or --all"
         )
-    if (change_id is None) == (not every):
+    if change_id is not None and every:
         raise InvalidInput("resolve", "give a CHANGE_ID or --all, not both")
+    if change_id is None and not every:
+        raise InvalidInput("resolve", "give a CHANGE_ID (see pipetrack conflicts) or --all")
     choice = "mine" if mine else "theirs"
     if status is not None:
         choice = parse_typed_status(status) or "none"
@@ -287,7 +309,8 @@ def resolve(
         show(after, as_json, _settled_text(_named(found, change_id), after, choice))
         return
     with open_store(ctx) as store:
-        _refuse_a_status_for_an_edit(store.conflicts(), choice)
+        found = store.conflicts()
+        _refuse_a_status_for_an_edit(found, choice)
         targets = store.resolve_all(choice, note)
     if as_json:
         emit_json([target.to_json() for target in targets])
@@ -297,6 +320,9 @@ def resolve(
         how = {"mine": "kept mine", "theirs": "took theirs"}.get(choice, f"chose {choice}")
         count = len(targets)
         typer.echo(f"{count} conflict{'' if count == 1 else 's'} resolved: {how}")
+        followed = _followed(found, {t.uid: t for t in targets})
+        if followed:
+            typer.echo(f"your later changes follow: {', '.join(followed)}")
 
 
 @contextmanager

@@ -406,11 +406,42 @@ def test_resolve_all_is_all_or_none(cli: Cli, store: Store) -> None:
     assert cli("conflicts", "--json").json() == []
 
 
-@pytest.mark.parametrize("args", [("--all",), ()], ids=["id-and-all", "neither"])
-def test_resolve_takes_a_change_id_or_all(cli: Cli, conflict: dict, args) -> None:
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("--all",), "give a CHANGE_ID or --all, not both"),
+        ((), "give a CHANGE_ID (see pipetrack conflicts) or --all"),  # it said "not both"
+    ],
+    ids=["id-and-all", "neither"],
+)
+def test_resolve_takes_a_change_id_or_all(cli: Cli, conflict: dict, args, said) -> None:
     ids = (conflict["change_id"],) if args else ()
-    assert "CHANGE_ID or --all" in cli("resolve", *ids, *args, "--mine", code=2).error
+    assert cli("resolve", *ids, *args, "--mine", code=2).error == f"pipetrack: error: {said}"
     assert len(cli("conflicts", "--json").json()) == 1
+
+
+@pytest.mark.parametrize("command", ["drop", "correct"])
+def test_an_empty_change_id_is_said_to_be_empty(cli: Cli, rejected: dict, command) -> None:
+    assert cli(command, " ", code=2).error == (
+        "pipetrack: error: the change id is empty: give one, or a prefix of it"
+    )
+    assert len(cli("rejected", "--json").json()) == 1
+
+
+def test_resolve_all_says_where_targets_with_later_changes_end(cli: Cli, store: Store) -> None:
+    """--all said only "took theirs" while later changes took two targets elsewhere."""
+    t = store.create_target("Tarn", status="Passed")
+    now = datetime.now(UTC)
+    push(store, "applied", state(t.uid, 1, now, name="Tarn", status="Passed", by="me"))
+    store.set_status(t.uid, "Hot")
+    store.set_status(t.uid, "Cold")
+    [hot, cold] = store.take_batch()
+    theirs = state(t.uid, 2, now, name="Tarn", status="Active", by="bob")
+    store.apply_push_results([result(hot, "conflict", theirs), result(cold, "blocked")])
+    make_conflict(store, "Acme")
+    assert "(changes listed 'then …' follow any choice)" in cli("conflicts").stderr
+    said = cli("resolve", "--all", "--theirs").stdout
+    assert said == "2 conflicts resolved: took theirs\nyour later changes follow: Tarn now Cold\n"
 
 
 # ---- rejected / drop ---------------------------------------------------------------------

@@ -150,7 +150,7 @@ def test_a_conflict_the_teammate_comes_round_to_settles_itself_on_the_next_sync(
         store.set_status(uid, "Passed", note="A came round")
     a.sync_once()
     synced = b.sync_once()
-    assert "1 conflict settled: the teammate's newest change is the same as yours" in (
+    assert "1 conflict settled: the newest change on the server is the same as yours" in (
         synced.stderr
     ), synced.stderr
     with b.store() as store:

@@ -383,7 +383,7 @@ def test_the_push_line_says_converged_and_duplicate_apart_from_applied():
 
     tally = PushTally()
     tally.add(4, PushSummary(applied=1, converged=2, duplicate=1))
-    assert str(tally) == ("pushed 4 (applied 1, 2 converged, 1 duplicate, conflicts 0, rejected 0)")
+    assert str(tally) == "pushed 4 (applied 1, converged 2, duplicate 1, conflicts 0, rejected 0)"
     plain = PushTally()
-    plain.add(3, PushSummary(applied=2, conflict=1))
-    assert str(plain) == "pushed 3 (applied 2, conflicts 1, rejected 0)"
+    plain.add(3, PushSummary(applied=1, conflict=1, blocked=1))  # held behind the conflict
+    assert str(plain) == "pushed 3 (applied 1, conflicts 1, rejected 0, held 1)"
