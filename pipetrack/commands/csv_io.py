@@ -174,15 +174,30 @@ _IN_EXCEL = "(in Excel: Save As, 'CSV UTF-8')"
 _SAVE_AS_CSV = f"save it as CSV {_IN_EXCEL}"
 
 
+_IN_LIBREOFFICE = "(in LibreOffice: File, Save a Copy, 'Text CSV', UTF-8)"
+
+
 def _workbook(data: bytes) -> str | None:
-    """What spreadsheet file ``data`` is, if it is one (never CSV: a zip, or Excel's
-    old binary format), in words; None otherwise."""
-    if data.startswith(b"PK\x03\x04"):  # a zip: .xlsx, or .ods (whose first entry says so)
+    """What a file that is never CSV is, and how to make CSV of it, in words: a zip
+    (.xlsx, .ods, or another archive), Excel's old binary format, a web page or XML
+    (what some CRMs save as ".xls"); None otherwise."""
+    if data.startswith(b"PK\x03\x04"):  # a zip: .ods says so in its first entry
         if b"application/vnd.oasis.opendocument.spreadsheet" in data[:200]:
-            return "an OpenDocument spreadsheet (.ods)"
-        return "an Excel workbook (.xlsx)"
+            kind = "an OpenDocument spreadsheet (.ods), not CSV text"
+            return f"{kind}; save it as CSV {_IN_LIBREOFFICE}"
+        if b"[Content_Types].xml" in data[:4096] or b"xl/" in data[:4096]:
+            return f"an Excel workbook (.xlsx), not CSV text; {_SAVE_AS_CSV}"
+        return "a zip archive, not CSV text; unpack it, or save the sheet as CSV"
     if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):  # OLE2: .xls
-        return "an Excel 97-2003 workbook (.xls)"
+        return f"an Excel 97-2003 workbook (.xls), not CSV text; {_SAVE_AS_CSV}"
+    head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith((b"<html", b"<!doctype html", b"<table")):
+        return (
+            "a web page (HTML, as some tools save '.xls' files), not CSV text; open it in"
+            f" a spreadsheet and {_SAVE_AS_CSV}"
+        )
+    if head.startswith(b"<?xml"):
+        return f"an XML file (an Excel 2003 XML sheet?), not CSV text; {_SAVE_AS_CSV}"
     return None
 
 
@@ -198,7 +213,7 @@ def read_csv(path: Path) -> CsvRows:
             raise _bad(source, f"cannot read it: {err.strerror}") from None
     workbook = _workbook(data)
     if workbook:
-        raise _bad(source, f"{workbook}, not CSV text; {_SAVE_AS_CSV}")
+        raise _bad(source, workbook)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -267,13 +282,16 @@ def import_csv(
             result = store.import_targets(parsed.rows, saved, dry_run=dry_run)
         except InvalidInput as err:
             raise parsed.locate(err) from None
+        except KeyboardInterrupt:  # the progress lines said "written N": none is kept
+            info("interrupted: nothing imported (an import is all or none)")
+            raise typer.Exit(130) from None
     if dry_run:
         _preview(parsed, result, as_json)
         return
     created, updated = result
     counts = {"created": created, "updated": updated}
     if as_json:
-        emit_json(counts)
+        emit_json({**counts, "dry_run": False, **_changes_json(parsed, result)})
         return
     info(", ".join(f"{n:,} {what}" for what, n in counts.items()))
     if result.updated_targets:
@@ -299,8 +317,8 @@ def _shown(field: str, value: Any) -> str:
     (none), a description on one line and cut to :data:`DESCRIPTION_CHARS`."""
     if field == "status":
         return value or "none"
-    if field == "markets":
-        return ", ".join(value) or "(none)"
+    if field == "markets":  # quoted: a market named "none" is not "no markets"
+        return ", ".join(repr(m) for m in value) or "(none)"
     if field == "description":
         text = " ".join(value.split())
         if len(text) > DESCRIPTION_CHARS:
@@ -327,29 +345,8 @@ def _preview(parsed: CsvRows, result: Imported, as_json: bool) -> None:
     first :data:`PREVIEW_LINES` of each kind as text), the counts as a preview."""
     created, updated = result
     if as_json:
-        emit_json(
-            {
-                "dry_run": True,
-                "created": created,
-                "updated": updated,
-                "updates": [
-                    {
-                        "line": parsed.lines[t.row - 1],
-                        "uid": t.uid,
-                        "name": t.name,
-                        "changes": {
-                            field: {"old": _json_value(old), "new": _json_value(new)}
-                            for field, (old, new) in t.changes.items()
-                        },
-                    }
-                    for t in result.updated_targets
-                ],
-                "new": [
-                    {"line": parsed.lines[t.row - 1], "name": t.name, "uid": t.uid}
-                    for t in result.created_targets
-                ],
-            }
-        )
+        changes = _changes_json(parsed, result)
+        emit_json({"dry_run": True, "created": created, "updated": updated, **changes})
         return
     lines: list[str] = []
     if result.updated_targets:
@@ -363,6 +360,29 @@ def _preview(parsed: CsvRows, result: Imported, as_json: bool) -> None:
     for line in lines:
         typer.echo(line)
     info(f"would create {created:,}, update {updated:,}; nothing changed (dry run)")
+
+
+def _changes_json(parsed: CsvRows, result: Imported) -> dict[str, Any]:
+    """Every target an import updates (its line, uid, name before, each field old and
+    new) and each it adds, for --json (a dry run's, and the import's own)."""
+    return {
+        "updates": [
+            {
+                "line": parsed.lines[t.row - 1],
+                "uid": t.uid,
+                "name": t.name,
+                "changes": {
+                    field: {"old": _json_value(old), "new": _json_value(new)}
+                    for field, (old, new) in t.changes.items()
+                },
+            }
+            for t in result.updated_targets
+        ],
+        "new": [
+            {"line": parsed.lines[t.row - 1], "name": t.name, "uid": t.uid}
+            for t in result.created_targets
+        ],
+    }
 
 
 def _json_value(value: Any) -> Any:

@@ -81,6 +81,11 @@ CONFLICT_NESTED = {
 }
 
 
+def counts(imported: dict[str, Any]) -> tuple[int, int]:
+    """(created, updated) of ``import --json``'s answer (which also lists the changes)."""
+    return imported["created"], imported["updated"]
+
+
 @dataclass
 class Run:
     code: int

@@ -80,7 +80,7 @@ def test_a_dry_run_shows_every_field_and_the_new_targets(cli: Cli, tmp_path: Pat
     assert run.stdout.splitlines() == [
         "would update 1:",
         "  Ørsted: description 'Wind power, over the North Sea and well…' → 'short';"
-        " markets EU, DK → US",
+        " markets 'EU', 'DK' → 'US'",
         "would create 1:",
         "  Gamma",
     ]
@@ -90,7 +90,7 @@ def test_a_dry_run_shows_every_field_and_the_new_targets(cli: Cli, tmp_path: Pat
 def test_a_dry_run_clearing_a_status_says_none(cli: Cli, tmp_path: Path) -> None:
     cli("import", write(tmp_path, "name,status\nAcme,Hot\n"))
     run = cli("import", write(tmp_path, "name,status,markets\nAcme,none,EU\n"), "--dry-run")
-    assert run.stdout.splitlines()[1] == "  Acme: status Hot → none; markets (none) → EU"
+    assert run.stdout.splitlines()[1] == "  Acme: status Hot → none; markets (none) → 'EU'"
 
 
 def test_a_large_dry_run_shows_the_first_of_each_and_how_many_more(

@@ -71,3 +71,45 @@ def test_an_empty_cell_keeps_the_value_and_none_clears_the_status(cli: Cli, tmp_
     cli("import", write(tmp_path, "name,description,status\nAcme,,none\n"))
     [acme] = cli("list", "--json").json()
     assert (acme["description"], acme["status"]) == ("Rockets", None)
+
+
+def test_other_files_that_are_not_csv_are_named_with_how_to_make_csv_of_them(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """A zip that is no workbook was called an Excel workbook; an .ods got Excel's advice;
+    a CRM's HTML or XML ".xls" got its whole first line quoted as columns found."""
+    import zipfile
+
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as box:
+        box.writestr("pipeline.csv", "name\nAcme\n")
+    ods = tmp_path / "sheet.ods"
+    ods.write_bytes(
+        b"PK\x03\x04" + b"\0" * 26 + b"mimetypeapplication/vnd.oasis.opendocument.spreadsheet"
+    )
+    html = tmp_path / "crm.xls"
+    html.write_text("\n<html><body><table><tr><td>name</td></tr></table></body></html>\n")
+    xml = tmp_path / "old.xls"
+    xml.write_text('<?xml version="1.0"?>\n<Workbook/>\n')
+    said = {path.name: cli("import", str(path), code=2).error for path in (archive, ods, html, xml)}
+    assert said["export.zip"].endswith(
+        "a zip archive, not CSV text; unpack it, or save the sheet as CSV"
+    )
+    assert said["sheet.ods"].endswith("(in LibreOffice: File, Save a Copy, 'Text CSV', UTF-8)")
+    assert "a web page (HTML, as some tools save '.xls' files), not CSV text" in said["crm.xls"]
+    assert "an XML file (an Excel 2003 XML sheet?), not CSV text" in said["old.xls"]
+    assert cli("list", "--json").json() == []
+
+
+def test_an_imports_json_lists_what_it_changed(cli: Cli, tmp_path: Path) -> None:
+    """A script could not see which targets a real import updated."""
+    cli("import", write(tmp_path, "name,status\nAcme,Hot\n"))
+    done = cli("import", write(tmp_path, "name,status\nAcme,Cold\nBeta,Active\n"), "--json").json()
+    assert (done["created"], done["updated"], done["dry_run"]) == (1, 1, False)
+    [update] = done["updates"]
+    assert (update["line"], update["name"], update["changes"]) == (
+        2,
+        "Acme",
+        {"status": {"old": "Hot", "new": "Cold"}},
+    )
+    assert [(n["line"], n["name"]) for n in done["new"]] == [(3, "Beta")]
