@@ -86,8 +86,8 @@ def _conflict_view(ctx: Ctx, row: Outbox, target: Target) -> ConflictView:
         theirs_note=_their_note(ctx, row, theirs_version) if by_status else None,
         theirs_fields=_their_fields(row, theirs) if not by_status else None,
         undone=_undos_of(ctx, row).exists(),
-        then=tuple(later.status for later in _later_statuses(ctx, row)) if by_status else (),
-        later_fields=_later_fields(ctx, row) if not by_status else (),
+        then=tuple(later.status for later in _later_statuses(ctx, row)),
+        later_fields=_later_fields(ctx, row),
     )
 
 
@@ -110,12 +110,11 @@ def _later_statuses(ctx: Ctx, row: Outbox) -> list[Outbox]:
 
 
 def _later_fields(ctx: Ctx, row: Outbox) -> tuple[str, ...]:
-    """The details an edit waiting behind the edit ``row`` sets again (they follow
-    whatever the conflict is settled on)."""
+    """The details the target's edits waiting behind ``row`` set (they follow whatever
+    the conflict is settled on)."""
     o = ctx.m.outbox
     later = o.select(o.fields).where((o.target == row.target) & (o.id > row.id) & (o.op == "edit"))
-    mine = set(row.fields or {})
-    return tuple(sorted({key for each in later for key in (each.fields or {}) if key in mine}))
+    return tuple(sorted({key for each in later for key in (each.fields or {})}))
 
 
 def _status_at(ctx: Ctx, row: Outbox) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal
@@ -238,11 +239,34 @@ class ConflictView:
     theirs_fields: dict[str, Any] | None = None  # an edit's: the server's values of its fields
     #: the user undid the change since: its undo waits behind it (settling drops the undo)
     undone: bool = False
-    #: a status conflict's: the statuses the user set after it, waiting behind it: they
-    #: follow whatever it is settled on, so the target ends at the last of them
+    #: the statuses the user set after it, waiting behind it: they follow whatever it is
+    #: settled on, so the target ends at the last of them
     then: tuple[str | None, ...] = ()
-    #: an edit conflict's: the fields of it that an edit made after it sets again
+    #: the details the user's edits made after it set, waiting behind it (they follow too)
     later_fields: tuple[str, ...] = ()
+
+    def settled_text(
+        self, name: str, status: str | None, choice: str, label: Callable[[str | None], str]
+    ) -> str:
+        """What settling it did, in the terms of the conflict (the CLI's resolve and the
+        TUI say it alike; ``label`` writes a status): a status conflict's status now, an
+        edit's fields kept or sent; and what follows it, the user's later changes."""
+        follows = []
+        if self.undone:
+            follows.append("your undo of it dropped")
+        if self.op == "edit" and self.later_fields:
+            follows.append(f"your later edit of {', '.join(self.later_fields)} goes out after it")
+        if self.then:  # they follow: the target ends at the last
+            follows.append(f"your later change to {label(self.then[-1])} follows it")
+        if self.op != "edit":
+            told = f" ({'; '.join(follows)})" if follows else ""
+            return f"{name}: resolved, now {label(status)}{told}"
+        fields = ", ".join(sorted(self.mine_fields or {})) or "the details"
+        if choice == "mine":
+            told = f" ({'; '.join(follows)})" if follows else ""
+            return f"{name}: resolved, your edit of {fields} goes out{told}"
+        dropped = "; ".join(["your edit dropped", *follows])
+        return f"{name}: resolved, the server's {fields} kept ({dropped})"
 
     def to_json(self) -> dict[str, Any]:
         return {

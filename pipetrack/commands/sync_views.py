@@ -192,25 +192,10 @@ CONFLICTS = ListSpec(
 
 
 def _settled_text(c: ConflictView | None, after: TargetView, choice: str) -> str:
-    """What ``resolve`` did, in the terms of the conflict: an edit's fields, or the
-    status now."""
-    if c is None or c.op != "edit":
-        said = []
-        if c is not None and c.undone:
-            said.append("your undo of it dropped")
-        if c is not None and c.then:  # they follow: the target ends at the last
-            said.append(f"your later change to {st(c.then[-1])} follows it")
-        told = f" ({'; '.join(said)})" if said else ""
-        return f"{after.name}: resolved, now {st(after.status)}{told}"
-    fields = ", ".join(sorted(c.mine_fields or {})) or "the details"
-    if choice == "mine":
-        return f"{after.name}: resolved, your edit of {fields} goes out"
-    again = (
-        f"; your later edit of {', '.join(c.later_fields)} goes out after it"
-        if c.later_fields
-        else ""
-    )
-    return f"{after.name}: resolved, the server's {fields} kept (your edit dropped{again})"
+    """What ``resolve`` did, in the terms of the conflict (:meth:`ConflictView.settled_text`)."""
+    if c is None:
+        return f"{after.name}: resolved, now {st(after.status)}"
+    return c.settled_text(after.name, after.status, choice, st)
 
 
 def _followed(found: list[ConflictView], after: dict[str, TargetView]) -> list[str]:

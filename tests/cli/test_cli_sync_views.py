@@ -244,17 +244,21 @@ def test_a_conflict_shows_the_later_changes_that_follow_it(cli: Cli, store: Stor
     assert said == "Tarn: resolved, now Cold (your later change to Cold follows it)"
 
 
-def test_an_edit_conflict_says_a_later_edit_of_its_fields_follows(cli: Cli, store: Store) -> None:
+def test_an_edit_conflict_says_what_waits_behind_it(cli: Cli, store: Store) -> None:
+    """Later edits (of any details) and status changes wait behind an edit conflict and
+    follow any choice: a tester took theirs, was told only that the server's markets
+    were kept, and the target ended with the later edit and status."""
     made = edit_conflict(store)
     store.edit_target(made["uid"], markets=["US", "Energy", "APAC"], name="Globex Two")
+    store.set_status(made["uid"], "Hot")
     (found,) = cli("conflicts", "--json").json()
-    assert found["mine"]["later_fields"] == ["markets"]
+    assert (found["mine"]["later_fields"], found["mine"]["then"]) == (["markets", "name"], ["Hot"])
     (row,) = cli("conflicts").stdout.splitlines()[1:]
-    assert "(edited again since: markets)" in row, row
+    assert "(edited again since: markets, name)" in row, row
     said = cli("resolve", made["change_id"][:8], "--theirs").stdout
     assert said == (
         "Globex Two: resolved, the server's markets kept (your edit dropped; your later edit of"
-        " markets goes out after it)\n"
+        " markets, name goes out after it; your later change to Hot follows it)\n"
     )
 
 

@@ -94,33 +94,17 @@ def _follows_hint(conflict: ConflictView) -> str:
     """What waits behind the conflict follows whatever is chosen (one line at 100
     columns): taking theirs still ends at the user's later status, or sends the later
     edit of its fields."""
+    said = []
     if conflict.then:
-        return f"the later changes follow any choice: it ends at {status_label(conflict.then[-1])}"
+        said.append(f"it ends at {status_label(conflict.then[-1])}")
     if conflict.later_fields:
-        return f"edited again since: {', '.join(conflict.later_fields)} (follows any choice)"
-    return ""
+        said.append(f"edited again: {', '.join(conflict.later_fields)}")
+    return f"later changes follow any choice: {'; '.join(said)}" if said else ""
 
 
 def settled_text(conflict: ConflictView, after: TargetView, choice: str) -> str:
-    """What settling did, as `pipetrack resolve` says it: where the target ends (the
-    user's later changes follow it), or what becomes of an edit's fields."""
-    if conflict.op != "edit":
-        said = []
-        if conflict.undone:
-            said.append("your undo of it dropped")
-        if conflict.then:  # they follow: the target ends at the last
-            said.append(f"your later change to {status_label(conflict.then[-1])} follows it")
-        told = f" ({'; '.join(said)})" if said else ""
-        return f"{after.name}: resolved, now {status_label(after.status)}{told}"
-    fields = ", ".join(sorted(conflict.mine_fields or {})) or "the details"
-    if choice == "mine":
-        return f"{after.name}: resolved, your edit of {fields} goes out"
-    again = (
-        f"; your later edit of {', '.join(conflict.later_fields)} goes out after it"
-        if conflict.later_fields
-        else ""
-    )
-    return f"{after.name}: resolved, the server's {fields} kept (your edit dropped{again})"
+    """What settling did, as `pipetrack resolve` says it (:meth:`ConflictView.settled_text`)."""
+    return conflict.settled_text(after.name, after.status, choice, status_label)
 
 
 #: What ``e`` does with a rejected change, by its op (an edit is only dropped).
@@ -275,10 +259,10 @@ class ConflictsScreen(SubScreen):
             mine += f' and its note "{note_words(item.mine_note)}"'
         who = item.theirs_changed_by or "the teammate"
         loses = f"{mine} will be discarded; {item.name} keeps {who}'s {theirs}."
-        if item.then:  # it does not end there: the user's later change follows
-            loses += f" Your later change to {status_label(item.then[-1])} follows it."
-        elif item.later_fields:
+        if item.later_fields:  # it does not end there: the user's later changes follow
             loses += f" Your later edit of {', '.join(item.later_fields)} follows it."
+        if item.then:
+            loses += f" Your later change to {status_label(item.then[-1])} follows it."
         self._confirm(f"Take theirs for {item.name}?", loses, "Take theirs", "theirs")
 
     def _confirm(self, title: str, loses: str, button: str, choice: str) -> None:
