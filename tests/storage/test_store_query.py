@@ -151,7 +151,7 @@ def test_accented_names_sort_among_their_letters(store):
 
 
 def test_letters_with_a_stroke_and_hidden_characters_name_the_target(store):
-    """"Lodz Tech" is Łódź Tech and "ZeroWidth Co" the name with a zero width space in it:
+    """ "Lodz Tech" is Łódź Tech and "ZeroWidth Co" the name with a zero width space in it:
     a second target so named is refused as the same name to a reader."""
     for name, again in (("Łódź Tech", "Lodz Tech"), ("Zero\u200bWidth Co", "ZeroWidth Co")):
         made = store.create_target(name)
