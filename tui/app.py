@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any, TypeVar
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -17,6 +18,7 @@ from storage import Store, StoreError
 from storage.profile import Config, Profile
 
 from .display import plural
+from .keys import route_to_binding
 from .messages import DataChanged
 from .screens import PipelineScreen, SubScreen
 from .screens.base import FOCUS_BINDINGS
@@ -70,6 +72,28 @@ class PipetrackApp(App[int]):
         self._data_version: int | None = None
         self.writes = Writes(self, self.FAILURES, self.report)
         self.set_keymap(self.config.keys)
+
+    # ---- keys --------------------------------------------------------------------------
+    # Keys read in one burst are handled in order by the widget each was routed to: a
+    # key bound below the priority bindings runs in that widget's queue (see tui.keys).
+    _key_read: events.Key | None = None
+
+    async def on_event(self, event: events.Event) -> None:
+        if not isinstance(event, events.Key) or event.is_forwarded:
+            await super().on_event(event)
+            return
+        self._key_read = event  # read by _check_bindings below, while Textual routes it
+        try:
+            await super().on_event(event)
+        finally:
+            self._key_read = None
+
+    async def _check_bindings(self, key: str, priority: bool = False) -> bool:
+        if await super()._check_bindings(key, priority):
+            return True
+        # No priority binding took the key just read: Textual routes it now
+        read, self._key_read = self._key_read, None
+        return priority and read is not None and route_to_binding(self, read)
 
     @property
     def server(self) -> str | None:

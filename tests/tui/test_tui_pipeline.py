@@ -346,6 +346,7 @@ def burst(app, text: str) -> None:
             "/": "slash",
             "\r": "enter",
             "\x1b": "escape",
+            "\x7f": "backspace",
         }.get(character, character)
         app.post_message(events.Key(key, character))
 
@@ -362,6 +363,49 @@ async def test_keys_typed_in_one_burst_land_in_the_field_tab_moved_to(store, uid
         await settle(pilot)
         made = store.resolve("Mu Labs")
         assert made.name == "Mu Labs" and made.markets == ("EU", "APAC")
+
+
+async def test_backspaces_in_one_burst_edit_the_field_they_were_typed_in(store, uids):
+    """``Zeta Two⌫⌫⌫Test<Tab>Nordics`` in one read: the Backspaces (an Input binding)
+    delete from the name before ``Test`` is typed, not after it, nor after the Tab
+    in the markets (they ran when they came back to the app: Zeta TwoTest, Nord)."""
+    app = make_app(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await pilot.pause()
+        burst(app, "Zeta Two\x7f\x7f\x7fTest\tNordics")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, TargetForm)
+        assert form.query_one("#name").value == "Zeta Test"
+        assert form.query_one("#markets").value == "Nordics"
+
+
+async def test_arrows_in_one_burst_move_the_status_list_before_the_tab(store, uids):
+    """On a Cold target, ``Down Down Tab q a Enter`` in one read: the arrows move the
+    list (they were lost: run when the note had the focus) and the note is ``qa``."""
+    app = make_app(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.screen.table.current.name == "Acme Robotics"  # Cold
+        await pilot.press("s")
+        await settle(pilot)
+        assert isinstance(app.screen, StatusPicker)
+        for key, character in [
+            ("down", None),
+            ("down", None),
+            ("tab", "\t"),
+            ("q", "q"),
+            ("a", "a"),
+            ("enter", "\r"),
+        ]:
+            app.post_message(events.Key(key, character))
+        await settle(pilot)
+        assert not isinstance(app.screen, StatusPicker)
+        [change] = store.take_batch()
+        assert (change.status, change.note) == ("Hot", "qa")
+        assert store.resolve("Acme Robotics").status == "Hot"
 
 
 async def test_keys_typed_in_one_burst_after_slash_go_into_the_search(store, uids):
