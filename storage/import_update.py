@@ -27,19 +27,7 @@ from .view import VIEW_KEYS, db_values, extend_view, update_sql
 
 #: The target columns an update reads (besides its uid): what the row is compared
 #: with, where its view starts from, and the version its changes are made on.
-COLUMNS = (
-    "id",
-    "name",
-    "description",
-    "markets",
-    "status",
-    "status_since",
-    "updated_at",
-    "sync",
-    "name_lc",
-    "markets_sort",
-    "server_version",
-)
+COLUMNS = ("id", *VIEW_KEYS, "server_version")
 
 
 @dataclass
