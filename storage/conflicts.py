@@ -341,14 +341,14 @@ def _agreed(row: Outbox, theirs: TargetState | None) -> bool:
     if row.op == "set_status":
         return theirs.status == row.status
     if row.op == "edit" and row.fields:
-        mine = dict(row.fields)
-        if "markets" in mine:
-            mine["markets"] = sorted(mine["markets"] or [])
-        have = {key: getattr(theirs, key) for key in mine}
-        if "markets" in have:
-            have["markets"] = sorted(have["markets"] or [])
-        return mine == have
+        have = {key: getattr(theirs, key) for key in row.fields}
+        return _compared(row.fields) == _compared(have)
     return False
+
+
+def _compared(details: dict[str, Any]) -> dict[str, Any]:
+    """Details as two sides' are compared: markets in any order."""
+    return {k: sorted(v or []) if k == "markets" else v for k, v in details.items()}
 
 
 def settle_agreed(ctx: Ctx) -> int:
