@@ -277,6 +277,12 @@ def _follows(ctx: Ctx, row: Outbox, status: str | None) -> None:
         a.update(new_status=status).where(undone & (a.origin == "local")).execute()
 
 
+def _after(ctx: Ctx, row: Outbox) -> Any:
+    """The target's changes waiting behind ``row``."""
+    o = ctx.m.outbox
+    return o.select().where((o.target == row.target) & (o.id > row.id)).order_by(o.id)
+
+
 def _undos_of(ctx: Ctx, row: Outbox) -> Any:
     """The undos of ``row``'s change waiting behind it."""
     o = ctx.m.outbox
@@ -296,16 +302,27 @@ def _drop_undos_of(ctx: Ctx, row: Outbox) -> None:
 
 
 def resolve_conflict(
-    ctx: Ctx, change_id: str, choice: Status | str, note: str | None = None
+    ctx: Ctx,
+    change_id: str,
+    choice: Status | str,
+    note: str | None = None,
+    drop_later: bool = False,
 ) -> TargetView:
     """Settle a conflict: 'mine' (sent again on the server's version, with its note),
     'theirs' (dropped), or another status (sent instead, with ``note``: the old note was
-    written for the old status)."""
+    written for the old status). The user's later changes of the target, waiting behind
+    it, follow whatever is chosen; ``drop_later`` (with theirs or a status) drops them
+    too, so the target ends at the choice (InvalidInput with 'mine')."""
     key = choice if isinstance(choice, Status) else choice.strip().lower()
     note = clean_note(note)
+    if drop_later and key == "mine":
+        raise InvalidInput("choice", "keep mine keeps the later changes: drop them with undo")
     with ctx.write():
         row = _find(ctx, change_id, "conflict")
         target = query.load(ctx, row.target)
+        if drop_later:  # with their audit rows: history never claims what did not happen
+            for later in list(_after(ctx, row)):
+                _drop(ctx, later)
         theirs = _theirs(row, target)
         version = theirs.version if theirs else (target.server_version or 0)
         their_status = theirs.status if theirs else target.server_status
@@ -376,14 +393,19 @@ def _agreed_ids(ctx: Ctx) -> list[str]:
     ]
 
 
-def resolve_all(ctx: Ctx, choice: Status | str, note: str | None = None) -> list[TargetView]:
+def resolve_all(
+    ctx: Ctx, choice: Status | str, note: str | None = None, drop_later: bool = False
+) -> list[TargetView]:
     """Every conflict resolved with one choice, oldest first, in one transaction: all of
     them or (a choice one cannot take, e.g. a status for a conflicting edit) none."""
     with ctx.write():
         rows = ctx.db.execute_sql(
             "SELECT change_id FROM outbox WHERE state = 'conflict' ORDER BY id"
         )
-        return [resolve_conflict(ctx, change_id, choice, note) for (change_id,) in rows.fetchall()]
+        return [
+            resolve_conflict(ctx, change_id, choice, note, drop_later)
+            for (change_id,) in rows.fetchall()
+        ]
 
 
 def drop_rejected(ctx: Ctx, change_id: str) -> TargetView:

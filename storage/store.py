@@ -338,18 +338,24 @@ class Store:
         change_id: str,
         choice: Literal["mine", "theirs"] | Status | str,
         note: str | None = None,
+        drop_later: bool = False,
     ) -> TargetView:
         """keep mine: re-issued on the server's version, with its note; take theirs:
         dropped, local view = server; a status: that status on the server's version, with
-        ``note``. Held changes go on after, except undos of a change dropped or replaced."""
-        return conflicts.resolve_conflict(self._ctx, change_id, choice, note)
+        ``note``. Held changes go on after, except undos of a change dropped or replaced;
+        ``drop_later`` (theirs or a status): they are dropped too, so the target ends at
+        the choice."""
+        return conflicts.resolve_conflict(self._ctx, change_id, choice, note, drop_later)
 
     def resolve_all(
-        self, choice: Literal["mine", "theirs"] | Status | str, note: str | None = None
+        self,
+        choice: Literal["mine", "theirs"] | Status | str,
+        note: str | None = None,
+        drop_later: bool = False,
     ) -> list[TargetView]:
         """:meth:`resolve_conflict` of every conflict with one choice, in one transaction
         (all or none); the targets after, oldest conflict first."""
-        return conflicts.resolve_all(self._ctx, choice, note)
+        return conflicts.resolve_all(self._ctx, choice, note, drop_later)
 
     def recreate_rejected(self, change_id: str, name: str | None = None) -> TargetView:
         """A rejected new target made again under a new uid, as it is now (under ``name``

@@ -246,17 +246,25 @@ class ConflictView:
     later_fields: tuple[str, ...] = ()
 
     def settled_text(
-        self, name: str, status: str | None, choice: str, label: Callable[[str | None], str]
+        self,
+        name: str,
+        status: str | None,
+        choice: str,
+        label: Callable[[str | None], str],
+        dropped_later: bool = False,
     ) -> str:
         """What settling it did, in the terms of the conflict (the CLI's resolve and the
         TUI say it alike; ``label`` writes a status): a status conflict's status now, an
-        edit's fields kept or sent; and what follows it, the user's later changes."""
+        edit's fields kept or sent; and what follows it, the user's later changes (or
+        that they were dropped with it)."""
         follows = []
         if self.undone:
             follows.append("your undo of it dropped")
-        if self.op == "edit" and self.later_fields:
+        if dropped_later and (self.then or self.later_fields):
+            follows.append("your later changes dropped")
+        elif self.op == "edit" and self.later_fields:
             follows.append(f"your later edit of {', '.join(self.later_fields)} goes out after it")
-        if self.then:  # they follow: the target ends at the last
+        if self.then and not dropped_later:  # they follow: the target ends at the last
             follows.append(f"your later change to {label(self.then[-1])} follows it")
         if self.op != "edit":
             told = f" ({'; '.join(follows)})" if follows else ""

@@ -191,25 +191,27 @@ CONFLICTS = ListSpec(
 )
 
 
-def _settled_text(c: ConflictView | None, after: TargetView, choice: str) -> str:
+def _settled_text(
+    c: ConflictView | None, after: TargetView, choice: str, drop_later: bool = False
+) -> str:
     """What ``resolve`` did, in the terms of the conflict (:meth:`ConflictView.settled_text`)."""
     if c is None:
         return f"{after.name}: resolved, now {st(after.status)}"
-    return c.settled_text(after.name, after.status, choice, st)
+    return c.settled_text(after.name, after.status, choice, st, drop_later)
 
 
-def _followed(found: list[ConflictView], after: dict[str, TargetView]) -> list[str]:
-    """Where the targets whose later changes followed the choice end: ``Acme now Hot``,
-    ``Fjord (description)`` for a later edit."""
+def _followed(found: list[ConflictView], after: dict[str, TargetView]) -> list[tuple[str, str]]:
+    """The targets with later changes behind their conflict, and where they end: (Acme,
+    ``now Hot``), (Fjord, ``(description)``) for a later edit."""
     said = []
     for c in found:
         now = after.get(c.target)
         if now is None:
             continue
         if c.then:
-            said.append(f"{now.name} now {st(now.status)}")
+            said.append((now.name, f"now {st(now.status)}"))
         elif c.later_fields:
-            said.append(f"{now.name} ({', '.join(c.later_fields)})")
+            said.append((now.name, f"({', '.join(c.later_fields)})"))
     return said
 
 
@@ -267,15 +269,26 @@ def resolve(
             "--note", "-n", help="With --status: a note for it (mine keeps its own note)."
         ),
     ] = None,
+    drop_later: Annotated[
+        bool,
+        typer.Option(
+            "--drop-later",
+            help="With --theirs or --status: also drop your later changes of the target"
+            " waiting behind the conflict, so it ends at your choice.",
+        ),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Resolve a conflict, or all of them: keep mine, take theirs, or another status.
     Your later changes of the target, waiting behind the conflict (listed "then ..." by
-    pipetrack conflicts), follow whatever you choose: the target ends at the last."""
+    pipetrack conflicts), follow whatever you choose: the target ends at the last
+    (unless --drop-later)."""
     if [mine, theirs, status is not None].count(True) != 1:
         raise InvalidInput("resolve", "give exactly one of --mine, --theirs or --status S")
     if note is not None and status is None:
         raise InvalidInput("note", "--note goes with --status (keep mine keeps its own note)")
+    if drop_later and mine:
+        raise InvalidInput("drop_later", "--drop-later goes with --theirs or --status S")
     if change_id is not None and not change_id.strip():  # an unset variable: not "both"
         raise InvalidInput(
             "change_id", "the change id is empty: give one from pipetrack conflicts, or --all"
@@ -290,13 +303,14 @@ def resolve(
     if change_id is not None:
         with open_store(ctx) as store, _pointing_to("conflicts"):
             found = store.conflicts()
-            after = store.resolve_conflict(change_id, choice, note)
-        show(after, as_json, _settled_text(_named(found, change_id), after, choice))
+            after = store.resolve_conflict(change_id, choice, note, drop_later)
+        said = _settled_text(_named(found, change_id), after, choice, drop_later)
+        show(after, as_json, said)
         return
     with open_store(ctx) as store:
         found = store.conflicts()
         _refuse_a_status_for_an_edit(found, choice)
-        targets = store.resolve_all(choice, note)
+        targets = store.resolve_all(choice, note, drop_later)
     if as_json:
         emit_json([target.to_json() for target in targets])
     elif not targets:
@@ -306,8 +320,11 @@ def resolve(
         count = len(targets)
         typer.echo(f"{count} conflict{'' if count == 1 else 's'} resolved: {how}")
         followed = _followed(found, {t.uid: t for t in targets})
-        if followed:
-            typer.echo(f"your later changes follow: {', '.join(followed)}")
+        if followed and drop_later:
+            typer.echo(f"your later changes dropped: {', '.join(name for name, _ in followed)}")
+        elif followed:
+            ends = ", ".join(f"{name} {where}" for name, where in followed)
+            typer.echo(f"your later changes follow: {ends}")
 
 
 @contextmanager

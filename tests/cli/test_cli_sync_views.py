@@ -244,6 +244,27 @@ def test_a_conflict_shows_the_later_changes_that_follow_it(cli: Cli, store: Stor
     assert said == "Tarn: resolved, now Cold (your later change to Cold follows it)"
 
 
+def test_resolve_drop_later_ends_at_the_choice(cli: Cli, store: Store) -> None:
+    """Take theirs followed by the user's later changes ended elsewhere than theirs;
+    --drop-later drops them with it (two testers expected that of take theirs)."""
+    t = store.create_target("Tarn", status="Passed")
+    now = datetime.now(UTC)
+    push(store, "applied", state(t.uid, 1, now, name="Tarn", status="Passed", by="me"))
+    store.set_status(t.uid, "Hot")
+    store.set_status(t.uid, "Cold")
+    [hot, cold] = store.take_batch()
+    theirs = state(t.uid, 2, now, name="Tarn", status="Active", by="bob")
+    store.apply_push_results([result(hot, "conflict", theirs), result(cold, "blocked")])
+    assert (
+        "--drop-later goes with"
+        in cli("resolve", str(hot.change_id), "--mine", "--drop-later", code=2).error
+    )
+    said = cli("resolve", str(hot.change_id)[:8], "--theirs", "--drop-later").stdout.strip()
+    assert said == "Tarn: resolved, now Active (your later changes dropped)"
+    [target] = cli("list", "--json").json()
+    assert (target["status"], target["sync"]) == ("Active", "synced")
+
+
 def test_an_edit_conflict_says_what_waits_behind_it(cli: Cli, store: Store) -> None:
     """Later edits (of any details) and status changes wait behind an edit conflict and
     follow any choice: a tester took theirs, was told only that the server's markets

@@ -621,3 +621,25 @@ def test_a_change_of_mine_the_server_put_after_a_teammates_is_listed_after_it(st
         str(theirs.change_id),
         mine.change_id,
     ]
+
+
+def test_taking_theirs_with_the_later_changes_ends_at_theirs(store, clock, conflicted):
+    """Hot met carol's Passed; Closed waits behind it. Taking theirs keeps Closed (it
+    follows any choice); taking theirs with drop_later drops it too, with its history
+    row: the target ends at carol's Passed, nothing left to send."""
+    uid, hot, closed, _ = conflicted
+    view = store.resolve_conflict(hot, "theirs", drop_later=True)
+    assert (view.status, view.sync) == ("Passed", "synced")
+    assert store.take_batch() == []
+    ids = [h.change_id for h in store.history(uid)]
+    assert hot not in ids and closed not in ids
+    with pytest.raises(InvalidInput, match="keep mine keeps the later changes"):
+        store.resolve_conflict("ffff", "mine", drop_later=True)
+
+
+def test_another_status_with_the_later_changes_dropped_ends_at_it(store, clock, conflicted):
+    uid, hot, closed, _ = conflicted
+    view = store.resolve_conflict(hot, "Active", note="met halfway", drop_later=True)
+    assert view.status == "Active"
+    [again] = store.take_batch()
+    assert (str(again.change_id), again.status, again.base_version) == (hot, "Active", 5)

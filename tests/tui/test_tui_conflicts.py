@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 from textual import events
+from textual.widgets import Label
 from tuihelp import make_app, make_conflict, make_rejected, rejected_new_target, settle, shown
 
 from protocol import NOTE_MAX
@@ -340,6 +341,27 @@ async def test_a_conflict_shows_the_later_changes_that_follow_it(store, uids):
         await settle(pilot)
         assert store.get(acme).status == "Cold"
         told = "Acme Robotics: resolved, now Cold (your later change to Cold follows it)"
+        assert told in notifications(app), notifications(app)
+
+
+async def test_take_theirs_can_drop_the_later_changes_too(store, uids):
+    """The take-theirs dialog offers `a`: theirs, with the later changes dropped, so the
+    target ends at theirs (testers expected that of take theirs)."""
+    from tuihelp import notifications
+
+    acme = uids["Acme Robotics"]
+    _hot_then_later(store, acme, "Active", "Cold")
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_conflicts(pilot)
+        await pilot.press("t")
+        await pilot.pause()
+        hint = str(app.screen.query_one(".hint", Label).render())
+        assert "a: theirs, drop later" in hint, hint
+        await pilot.press("a")
+        await settle(pilot)
+        assert (store.get(acme).status, store.get(acme).sync) == ("Passed", "synced")
+        told = "Acme Robotics: resolved, now Passed (your later changes dropped)"
         assert told in notifications(app), notifications(app)
 
 

@@ -102,9 +102,11 @@ def _follows_hint(conflict: ConflictView) -> str:
     return f"later changes follow any choice: {'; '.join(said)}" if said else ""
 
 
-def settled_text(conflict: ConflictView, after: TargetView, choice: str) -> str:
+def settled_text(
+    conflict: ConflictView, after: TargetView, choice: str, drop_later: bool = False
+) -> str:
     """What settling did, as `pipetrack resolve` says it (:meth:`ConflictView.settled_text`)."""
-    return conflict.settled_text(after.name, after.status, choice, status_label)
+    return conflict.settled_text(after.name, after.status, choice, status_label, drop_later)
 
 
 #: What ``e`` does with a rejected change, by its op (an edit is only dropped).
@@ -263,16 +265,21 @@ class ConflictsScreen(SubScreen):
             loses += f" Your later edit of {', '.join(item.later_fields)} follows it."
         if item.then:
             loses += f" Your later change to {status_label(item.then[-1])} follows it."
-        self._confirm(f"Take theirs for {item.name}?", loses, "Take theirs", "theirs")
+        also = "Theirs, drop later" if item.then or item.later_fields else None
+        self._confirm(f"Take theirs for {item.name}?", loses, "Take theirs", "theirs", also)
 
-    def _confirm(self, title: str, loses: str, button: str, choice: str) -> None:
+    def _confirm(
+        self, title: str, loses: str, button: str, choice: str, also: str | None = None
+    ) -> None:
         """Ask before a step that discards the user's change; ``choice`` settles the
-        item highlighted now (``drop`` for a rejected change, else a resolution)."""
+        item highlighted now (``drop`` for a rejected change, else a resolution);
+        ``also``: a second way on, the user's later changes dropped with it."""
         item = self.selected
 
-        def answered(go_on: bool | None) -> None:
+        def answered(go_on: bool | str | None) -> None:
             if not go_on or item is None:
                 return
+            drop_later = go_on == "also"
             if isinstance(item, RejectedView):
                 self._write(
                     lambda: self.store.drop_rejected(item.change_id),
@@ -280,13 +287,13 @@ class ConflictsScreen(SubScreen):
                 )
             else:
                 self._write(
-                    lambda: self.store.resolve_conflict(item.change_id, choice, None),
-                    lambda after: settled_text(item, after, choice),
+                    lambda: self.store.resolve_conflict(item.change_id, choice, None, drop_later),
+                    lambda after: settled_text(item, after, choice, drop_later),
                 )
 
         from .confirm import ConfirmDialog
 
-        self.app.push_screen(ConfirmDialog(title, loses, button), answered)
+        self.app.push_screen(ConfirmDialog(title, loses, button, also), answered)
 
     def action_another_status(self) -> None:
         item = self.selected
