@@ -103,18 +103,16 @@ def _later_statuses(ctx: Ctx, row: Outbox) -> list[Outbox]:
     they follow whatever the conflict is settled on (:func:`_follows`), so the conflict
     shows them beside mine ("then ...")."""
     o = ctx.m.outbox
-    later = (o.target == row.target) & (o.id > row.id) & (o.op == "set_status")
     # its own undos are told apart (ConflictView.undone): settling drops them
     not_own_undo = o.note.is_null() | (o.note != f"{UNDO_NOTE}{row.change_id}")
-    return list(o.select().where(later & not_own_undo).order_by(o.id))
+    return list(_after(ctx, row).where((o.op == "set_status") & not_own_undo))
 
 
 def _later_fields(ctx: Ctx, row: Outbox) -> tuple[str, ...]:
     """The details the target's edits waiting behind ``row`` set (they follow whatever
     the conflict is settled on)."""
-    o = ctx.m.outbox
-    later = o.select(o.fields).where((o.target == row.target) & (o.id > row.id) & (o.op == "edit"))
-    return tuple(sorted({key for each in later for key in (each.fields or {})}))
+    edits = _after(ctx, row).where(ctx.m.outbox.op == "edit")
+    return tuple(sorted({key for each in edits for key in (each.fields or {})}))
 
 
 def _status_at(ctx: Ctx, row: Outbox) -> str | None:
