@@ -223,30 +223,9 @@ def test_a_conflict_undone_since_says_so_and_what_settling_did(cli: Cli, store: 
     assert said == "Fjord: resolved, now Hot (your undo of it dropped)"
 
 
-def test_a_conflict_shows_the_later_changes_that_follow_it(cli: Cli, store: Store) -> None:
-    """Offline: Hot, then Cold; bob made it Active. The conflict is on Hot, but Cold waits
-    behind it and follows whatever is chosen: the table and --json say so before the
-    choice, and resolve says where the target ends (a tester took theirs, was told
-    only "resolved", and the team ended at Cold)."""
-    t = store.create_target("Tarn", status="Passed")
-    now = datetime.now(UTC)
-    push(store, "applied", state(t.uid, 1, now, name="Tarn", status="Passed", by="me"))
-    store.set_status(t.uid, "Hot")
-    store.set_status(t.uid, "Cold", note="later")
-    [hot, cold] = store.take_batch()
-    theirs = state(t.uid, 2, now, name="Tarn", status="Active", by="bob")
-    store.apply_push_results([result(hot, "conflict", theirs), result(cold, "blocked")])
-    (row,) = cli("conflicts").stdout.splitlines()[1:]
-    assert "Hot, then Cold" in row, row
-    (found,) = cli("conflicts", "--json").json()
-    assert found["mine"]["then"] == ["Cold"]
-    said = cli("resolve", str(hot.change_id)[:8], "--theirs").stdout.strip()
-    assert said == "Tarn: resolved, now Cold (your later change to Cold follows it)"
-
-
-def test_resolve_drop_later_ends_at_the_choice(cli: Cli, store: Store) -> None:
-    """Take theirs followed by the user's later changes ended elsewhere than theirs;
-    --drop-later drops them with it (two testers expected that of take theirs)."""
+def hot_then_cold(store: Store) -> str:
+    """Tarn synced Passed (v1); offline Hot, then Cold; bob made it Active (v2): Hot's
+    conflict (its change id) with Cold held behind it."""
     t = store.create_target("Tarn", status="Passed")
     now = datetime.now(UTC)
     push(store, "applied", state(t.uid, 1, now, name="Tarn", status="Passed", by="me"))
@@ -255,11 +234,29 @@ def test_resolve_drop_later_ends_at_the_choice(cli: Cli, store: Store) -> None:
     [hot, cold] = store.take_batch()
     theirs = state(t.uid, 2, now, name="Tarn", status="Active", by="bob")
     store.apply_push_results([result(hot, "conflict", theirs), result(cold, "blocked")])
-    assert (
-        "--drop-later goes with"
-        in cli("resolve", str(hot.change_id), "--mine", "--drop-later", code=2).error
-    )
-    said = cli("resolve", str(hot.change_id)[:8], "--theirs", "--drop-later").stdout.strip()
+    return str(hot.change_id)
+
+
+def test_a_conflict_shows_the_later_changes_that_follow_it(cli: Cli, store: Store) -> None:
+    """Offline: Hot, then Cold; bob made it Active. The conflict is on Hot, but Cold waits
+    behind it and follows whatever is chosen: the table and --json say so before the
+    choice, and resolve says where the target ends (a tester took theirs, was told
+    only "resolved", and the team ended at Cold)."""
+    hot = hot_then_cold(store)
+    (row,) = cli("conflicts").stdout.splitlines()[1:]
+    assert "Hot, then Cold" in row, row
+    (found,) = cli("conflicts", "--json").json()
+    assert found["mine"]["then"] == ["Cold"]
+    said = cli("resolve", hot[:8], "--theirs").stdout.strip()
+    assert said == "Tarn: resolved, now Cold (your later change to Cold follows it)"
+
+
+def test_resolve_drop_later_ends_at_the_choice(cli: Cli, store: Store) -> None:
+    """Take theirs followed by the user's later changes ended elsewhere than theirs;
+    --drop-later drops them with it (two testers expected that of take theirs)."""
+    hot = hot_then_cold(store)
+    assert "--drop-later goes with" in cli("resolve", hot, "--mine", "--drop-later", code=2).error
+    said = cli("resolve", hot[:8], "--theirs", "--drop-later").stdout.strip()
     assert said == "Tarn: resolved, now Active (your later changes dropped)"
     [target] = cli("list", "--json").json()
     assert (target["status"], target["sync"]) == ("Active", "synced")
@@ -455,14 +452,7 @@ def test_an_empty_change_id_is_said_to_be_empty(cli: Cli, rejected: dict, comman
 
 def test_resolve_all_says_where_targets_with_later_changes_end(cli: Cli, store: Store) -> None:
     """--all said only "took theirs" while later changes took two targets elsewhere."""
-    t = store.create_target("Tarn", status="Passed")
-    now = datetime.now(UTC)
-    push(store, "applied", state(t.uid, 1, now, name="Tarn", status="Passed", by="me"))
-    store.set_status(t.uid, "Hot")
-    store.set_status(t.uid, "Cold")
-    [hot, cold] = store.take_batch()
-    theirs = state(t.uid, 2, now, name="Tarn", status="Active", by="bob")
-    store.apply_push_results([result(hot, "conflict", theirs), result(cold, "blocked")])
+    hot_then_cold(store)
     make_conflict(store, "Acme")
     assert "(changes listed 'then …' follow any choice)" in cli("conflicts").stderr
     said = cli("resolve", "--all", "--theirs").stdout
