@@ -10,9 +10,12 @@ Conventions worth knowing (details in the modules named):
   rejected) applied in order; one function defines it (``view.compute_view``). A
   status change moves the stored view by that function's step alone (``status``).
 - ``base_version`` of a change is the target's server version when it was made, or 0
-  while the server does not have the target yet; creates carry none. An applied
-  result rebases the target's later pending changes onto the returned version; a
-  pull never rebases (that would hide conflicts).
+  while the server does not have the target yet; creates carry none. Neither an
+  applied result nor a pull moves it (that would hide a teammate's change the user
+  never saw: the server counts only other devices' changes since it). Where the device
+  takes the server's side of a field group (a converged result, a settled conflict),
+  the target's later pending changes of that group build on the server's version
+  (``sync.REBASED_OPS``).
 - Settling a conflict re-issues or drops the change; a dropped change (take theirs,
   drop rejected) deletes its local audit row: history never claims a change that
   did not happen. Dropping a rejected ``create`` deletes the target.
@@ -387,10 +390,11 @@ class Store:
         return sync.take_wire_batch(self._ctx, limit)
 
     def apply_push_results(self, results: Sequence[Result | sync.PushResult]) -> PushSummary:
-        """applied/duplicate/converged: done, server base moves, later pending changes of the
-        target are rebased; conflict: kept with the server state; rejected: kept with the
-        reason; blocked: stays pending. One transaction. ``results``: models, or the
-        daemon's lean :class:`~storage.sync.PushResult` rows."""
+        """applied/duplicate/converged: done, server base moves (converged: the target's
+        later pending changes of that field group are rebased onto it); conflict: kept
+        with the server state; rejected: kept with the reason; blocked: stays pending.
+        One transaction. ``results``: models, or the daemon's lean
+        :class:`~storage.sync.PushResult` rows."""
         return sync.apply_push_results(self._ctx, results)
 
     def pull_cursor(self) -> str | None:

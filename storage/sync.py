@@ -113,25 +113,36 @@ class PushResult(NamedTuple):
     error: str | None = None
 
 
-#: The target's pending changes made after an outbox id build on a new version. ``+state``
-#: keeps SQLite off the ``outbox_state (state, id)`` index, which would walk every later
-#: pending change of every target (O(n^2) over a backlog); ``outbox_target (target, id)``
-#: walks only this target's rows.
+#: A change's base is the server version it was made on (DESIGN.md): the server counts
+#: other devices' changes since it, so moving it on would hide a teammate's change the
+#: user never saw. Only where the device has taken the server's side of a field group
+#: do its later changes of that group build on the server's version: a ``converged``
+#: answer (the server accepts the group the same way within one push, server/push.py;
+#: a converged create accepts both groups) and a settled conflict. An ``applied`` or
+#: ``duplicate`` answer moves nothing: the server never counts the device's own changes.
+REBASED_OPS = {"create": ("set_status", "edit"), "set_status": ("set_status",), "edit": ("edit",)}
+
+#: The target's pending changes of one op made after an outbox id build on a new
+#: version. ``+state`` keeps SQLite off the ``outbox_state (state, id)`` index, which
+#: would walk every later pending change of every target (O(n^2) over a backlog);
+#: ``outbox_target (target, id)`` walks only this target's rows.
 REBASE_SQL = (
-    "UPDATE outbox SET base_version = ? "
-    "WHERE target = ? AND id > ? AND +state = 'pending' AND op != 'create'"
+    "UPDATE outbox SET base_version = ?"
+    " WHERE target = ? AND op = ? AND id > ? AND +state = 'pending'"
 )
 
 
 def rebase_after(ctx: Ctx, row: Outbox, version: int) -> None:
-    """The target's pending changes made after ``row`` now build on ``version``."""
-    ctx.db.execute_sql(REBASE_SQL, (version, row.target, row.id))
+    """The target's pending changes of ``row``'s field group made after it now build on
+    ``version`` (the server's side of that group, taken)."""
+    for op in REBASED_OPS[row.op]:
+        ctx.db.execute_sql(REBASE_SQL, (version, row.target, op, row.id))
 
 
 def rebase_plan(ctx: Ctx) -> list[str]:
     """SQLite's EXPLAIN QUERY PLAN lines for :data:`REBASE_SQL` (tests)."""
     with ctx.read():
-        rows = ctx.db.execute_sql(f"EXPLAIN QUERY PLAN {REBASE_SQL}", (0, "", 0)).fetchall()
+        rows = ctx.db.execute_sql(f"EXPLAIN QUERY PLAN {REBASE_SQL}", (0, "", "", 0)).fetchall()
     return [row[-1] for row in rows]
 
 
@@ -150,11 +161,8 @@ def _server_json(state: State | None) -> dict[str, Any] | None:
     return None if state is None else _state_model(state).model_dump(mode="json")
 
 
-#: Range form of :data:`REBASE_SQL`: pending changes between two done changes of a target.
-_REBASE_RANGE_SQL = (
-    "UPDATE outbox SET base_version = ? "
-    "WHERE target = ? AND id > ? AND id < ? AND +state = 'pending' AND op != 'create'"
-)
+#: Range form of :data:`REBASE_SQL`: pending changes between two converged changes.
+_REBASE_RANGE_SQL = REBASE_SQL + " AND id < ?"
 _DELETE_SQL = "DELETE FROM outbox WHERE id = ?"
 _AUDIT_SQL = (
     "UPDATE audit SET server_version = ?, converged = iif(? = 'converged', 1, NULL)"
@@ -206,10 +214,11 @@ def _many(ctx: Ctx, sql: str, params: list[tuple[Any, ...]]) -> None:
         ctx.db.cursor().executemany(sql, params)
 
 
-def _rebase_params(done: list[tuple[int, int]], uid: str) -> list[tuple[Any, ...]]:
-    """Rebase statements with the effect of rebasing after each done change of ``uid`` in
-    result order (``done``: (outbox id, version)): a later one at a lower id overrides an
-    earlier one, so only the suffix of rising ids counts, each up to the next one."""
+def _rebase_params(done: list[tuple[int, int]], key: tuple[str, str]) -> list[tuple[Any, ...]]:
+    """Rebase statements with the effect of rebasing after each converged change of a
+    target's ``key`` ((uid, op) of the changes rebased) in result order (``done``: (outbox
+    id, version)): a later one at a lower id overrides an earlier one, so only the suffix
+    of rising ids counts, each up to the next one."""
     kept: list[tuple[int, int]] = []
     for row_id, version in reversed(done):
         if not kept or row_id < kept[-1][0]:
@@ -218,7 +227,7 @@ def _rebase_params(done: list[tuple[int, int]], uid: str) -> list[tuple[Any, ...
     params: list[tuple[Any, ...]] = []
     for (row_id, version), (next_id, _) in zip(kept, kept[1:], strict=False):
         if next_id - row_id > 1:  # pending rows can only lie strictly between the two
-            params.append((version, uid, row_id, next_id))
+            params.append((version, *key, row_id, next_id))
     return params
 
 
@@ -226,8 +235,8 @@ def _held_base(
     held: dict[int, tuple[int, str] | None], done: Sequence[tuple[int, int]], row_id: int, uid: str
 ) -> None:
     """The base a change held now (conflict, rejected) got while pending: from the last
-    done change before it in result order that is older than it (a rebase covers only
-    pending rows)."""
+    converged change of its group before it in result order that is older than it (a
+    rebase covers only pending rows)."""
     if row_id in held:
         return
     version = _rebased_by(done, row_id)  # held from here on: no later rebase reaches it
@@ -235,8 +244,9 @@ def _held_base(
 
 
 def _rebased_by(done: Sequence[tuple[int, int]], row_id: int) -> int | None:
-    """The version a pending change was rebased on by the done changes booked so far
-    (``done``: its target's (outbox id, version) in result order): the last older one's."""
+    """The version a pending change was rebased on by the converged changes booked so far
+    (``done``: its target's and op's (outbox id, version) in result order): the last older
+    one's."""
     return next((version for done_id, version in reversed(done) if done_id < row_id), None)
 
 
@@ -316,7 +326,8 @@ def apply_push_results(ctx: Ctx, results: Sequence[Result | PushResult]) -> Push
             if row_state != "pending":
                 held[rows[cid].id] = None  # held already: no rebase reaches it
         gone: set[str] = set()
-        done: dict[str, list[tuple[int, int]]] = {}
+        # converged changes, by the (target, op) of the pending changes they rebase
+        done: dict[tuple[str, str], list[tuple[int, int]]] = {}
         newest: dict[str, State] = {}
         deletes, audits, conflicts, rejected, blocked, restored = [], [], [], [], [], []
         for result in results:
@@ -333,13 +344,15 @@ def apply_push_results(ctx: Ctx, results: Sequence[Result | PushResult]) -> Push
                 deletes.append((row_id,))
                 if state is not None:
                     audits.append((version, result.outcome, change_id))
-                    done.setdefault(uid, []).append((row_id, version))
+                if state is not None and result.outcome == "converged":
+                    for op in REBASED_OPS[row.op]:
+                        done.setdefault((uid, op), []).append((row_id, version))
             elif result.outcome == "conflict":
                 conflicts.append((o.server_state.db_value(_server_json(state)), row_id))
-                _held_base(held, done.get(uid, ()), row_id, uid)
+                _held_base(held, done.get((uid, row.op), ()), row_id, uid)
             elif result.outcome == "rejected":
-                # its base now: as rebased by a done change of this push before it, if any
-                base_now = _rebased_by(done.get(uid, ()), row_id)
+                # its base now: as rebased by a converged change of this push before it
+                base_now = _rebased_by(done.get((uid, row.op), ()), row_id)
                 base_now = row.base_version if base_now is None else base_now
                 if (base := restored_base(state, row.op, base_now, row.changed_at)) is not None:
                     counts["rejected"] -= 1  # not refused: to be sent on the server's version
@@ -348,7 +361,7 @@ def apply_push_results(ctx: Ctx, results: Sequence[Result | PushResult]) -> Push
                     gone.add(change_id)
                 else:
                     rejected.append((result.error or "the server rejected this change", row_id))
-                    _held_base(held, done.get(uid, ()), row_id, uid)
+                    _held_base(held, done.get((uid, row.op), ()), row_id, uid)
             else:  # blocked: an earlier change of this target was not applied; try later
                 blocked.append((row_id,))
             if state is not None and (uid not in newest or version > _version(newest[uid])):
@@ -360,14 +373,14 @@ def apply_push_results(ctx: Ctx, results: Sequence[Result | PushResult]) -> Push
         _many(ctx, _CONFLICT_SQL, conflicts)
         _many(ctx, _REJECTED_SQL, rejected)
         _many(ctx, _BLOCKED_SQL, blocked)
-        # the rows still pending: once per target (plus ranges between its done changes)
+        # the rows still pending: once per target and op (plus ranges between converged ones)
         rebases: list[tuple[Any, ...]] = []
-        for uid, entries in done.items():
-            rebases += _rebase_params(entries, uid)
+        for key, entries in done.items():
+            rebases += _rebase_params(entries, key)
         _many(ctx, _REBASE_RANGE_SQL, rebases)
-        last = [(entries[-1][1], uid, entries[-1][0]) for uid, entries in done.items()]
+        last = [(entries[-1][1], *key, entries[-1][0]) for key, entries in done.items()]
         _many(ctx, REBASE_SQL, last)
-        # the rows held in this call: rebased by the done changes booked before them
+        # the rows held in this call: rebased by the converged changes booked before them
         _many(
             ctx,
             _HELD_REBASE_SQL,

@@ -50,6 +50,29 @@ def test_keep_mine_reissues_on_the_servers_version(store, clock, conflicted, fet
     assert (reissued.old_status, reissued.new_status, reissued.sync) == ("Passed", "Hot", "pending")
 
 
+@pytest.mark.parametrize("choice", ["mine", "theirs", "active"])
+def test_settling_a_status_conflict_leaves_a_later_edit_on_the_version_it_was_made_on(
+    store, clock, choice
+):
+    """The user took a side on the status, not on the details: an edit made on version 1
+    and waiting behind the conflict stays on it, so the server still counts a teammate's
+    edit made since."""
+    t = store.create_target("Acme", status="Cold")
+    [create] = store.take_batch()
+    store.apply_push_results([result(create, "applied", state(t.uid, 1, clock.now, name="Acme"))])
+    hot = store.set_status(t.uid, "Hot")
+    store.edit_target(t.uid, description="mine too")
+    store.set_status(t.uid, "Closed")
+    first, *later = store.take_batch()
+    theirs = state(t.uid, 5, clock.now, name="Acme", status="Passed", by="carol")
+    store.apply_push_results(
+        [result(first, "conflict", theirs)] + [result(c, "blocked") for c in later]
+    )
+    store.resolve_conflict(hot.change_id, choice)
+    bases = [(c.op, c.base_version) for c in store.take_batch()]
+    assert ("edit", 1) in bases and ("set_status", 5) in bases, bases
+
+
 def test_take_theirs_drops_the_change_and_its_audit_row(store, clock, conflicted):
     uid, hot, closed, _ = conflicted
     view = store.resolve_conflict(hot[:8], "THEIRS")  # a unique prefix will do

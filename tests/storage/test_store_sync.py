@@ -58,7 +58,9 @@ def test_take_batch_returns_pending_changes_in_order_as_wire_changes(store, cloc
     assert store.take_batch() == batch  # taking does not remove
 
 
-def test_applied_results_finish_changes_and_rebase_later_ones(store, clock, fetch):
+def test_applied_results_finish_changes_and_leave_later_ones_on_their_base(store, clock, fetch):
+    """A change's base is the version it was made on: an applied answer (the server may
+    be past it by a teammate's change the user never saw) does not move it."""
     t = store.create_target("Acme", status="Cold")
     first_batch = store.take_batch()
     later = store.set_status(t.uid, "Hot")  # made while the create is in flight: base 0
@@ -67,11 +69,11 @@ def test_applied_results_finish_changes_and_rebase_later_ones(store, clock, fetc
         [result(first_batch[0], "applied", state(t.uid, 1, clock.now, status="Cold"))]
     )
     assert summary == PushSummary(applied=1)
-    assert fetch("SELECT base_version FROM outbox WHERE change_id = ?", later.change_id) == [(1,)]
+    assert fetch("SELECT base_version FROM outbox WHERE change_id = ?", later.change_id) == [(0,)]
     view = store.get(t.uid)
     assert (view.version, view.status, view.sync) == (1, "Hot", "pending")
     [change] = store.take_batch()
-    assert change.base_version == 1
+    assert change.base_version == 0
     store.apply_push_results([result(change, "applied", state(t.uid, 2, clock.now, status="Hot"))])
     view = store.get(t.uid)
     assert (view.version, view.status, view.sync) == (2, "Hot", "synced")
@@ -124,6 +126,39 @@ def test_duplicate_converged_and_unknown_results(store, clock):
         store.apply_push_results([result(ca, "applied", state(a.uid, 3, clock.now))])
         == PushSummary()
     )
+
+
+def test_a_converged_answer_rebases_the_later_changes_of_its_field_group_only(store, clock):
+    """Converged: the device takes the server's side of that group (the server accepts it
+    the same way within one push), so the group's later changes build on the server's
+    version; the other group's keep the version they were made on."""
+    t = store.create_target("Acme", status="Cold")
+    _push_all(store)
+    store.set_status(t.uid, "Hot")
+    [first] = store.take_batch()
+    store.edit_target(t.uid, description="later")  # made while the push is in flight
+    store.set_status(t.uid, "Closed")
+    theirs = state(t.uid, 4, clock.now, name="Acme", status="Hot", by="carol")
+    assert store.apply_push_results([result(first, "converged", theirs)]) == PushSummary(
+        converged=1
+    )
+    assert [(c.op, c.base_version) for c in store.take_batch()] == [
+        ("edit", 1),
+        ("set_status", 4),
+    ]
+
+
+def test_a_converged_create_rebases_every_later_change(store, clock):
+    t = store.create_target("Acme", status="Cold")
+    [create] = store.take_batch()
+    store.set_status(t.uid, "Hot")
+    store.edit_target(t.uid, description="later")
+    theirs = state(t.uid, 3, clock.now, name="Acme", status="Active", by="carol")
+    store.apply_push_results([result(create, "converged", theirs)])
+    assert [(c.op, c.base_version) for c in store.take_batch()] == [
+        ("set_status", 3),
+        ("edit", 3),
+    ]
 
 
 def test_an_older_server_state_does_not_move_the_base(store, clock):
@@ -452,7 +487,8 @@ def _book_one_by_one(ctx, results) -> None:
                     a.update(server_version=state.version, converged=converged).where(
                         a.change_id == row.change_id
                     ).execute()
-                    rebase_after(ctx, row, state.version)
+                    if r.outcome == "converged":
+                        rebase_after(ctx, row, state.version)
             elif r.outcome == "conflict":
                 server = None if state is None else state.model_dump(mode="json")
                 o.update(state="conflict", server_state=server, attempts=o.attempts + 1).where(
