@@ -18,7 +18,7 @@ from storage import Store, StoreError
 from storage.profile import Config, Profile
 
 from .display import plural
-from .keys import route_to_binding
+from .keys import KeyHold, route_to_binding
 from .messages import DataChanged
 from .screens import PipelineScreen, SubScreen
 from .screens.base import FOCUS_BINDINGS
@@ -71,6 +71,7 @@ class PipetrackApp(App[int]):
         self.greet = greet
         self._data_version: int | None = None
         self.writes = Writes(self, self.FAILURES, self.report)
+        self._key_hold = KeyHold(self)
         self.set_keymap(self.config.keys)
 
     # ---- keys --------------------------------------------------------------------------
@@ -82,6 +83,8 @@ class PipetrackApp(App[int]):
         if not isinstance(event, events.Key) or event.is_forwarded:
             await super().on_event(event)
             return
+        if self._key_hold.take(event):
+            return  # read again once the binding before it has run
         self._key_read = event  # read by _check_bindings below, while Textual routes it
         try:
             await super().on_event(event)
@@ -93,7 +96,7 @@ class PipetrackApp(App[int]):
             return True
         # No priority binding took the key just read: Textual routes it now
         read, self._key_read = self._key_read, None
-        return priority and read is not None and route_to_binding(self, read)
+        return priority and read is not None and route_to_binding(self, read, self._key_hold)
 
     @property
     def server(self) -> str | None:

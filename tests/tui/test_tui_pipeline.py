@@ -21,7 +21,7 @@ from tuihelp import (
 
 from protocol import NOTE_MAX
 from storage import TargetQuery
-from tui.screens import FilterForm, StatusPicker, SummaryScreen, TargetForm
+from tui.screens import FilterForm, PipelineScreen, StatusPicker, SummaryScreen, TargetForm
 from tui.widgets import TargetTable
 from tui.widgets.columns import layout
 
@@ -406,6 +406,57 @@ async def test_arrows_in_one_burst_move_the_status_list_before_the_tab(store, ui
         [change] = store.take_batch()
         assert (change.status, change.note) == ("Hot", "qa")
         assert store.resolve("Acme Robotics").status == "Hot"
+
+
+async def test_keys_typed_in_the_burst_that_opens_a_dialog_go_into_it(store, uids):
+    """``n``, a name and markets in one read: the keys after ``n`` are typed into the new
+    target's form, not run on the table behind it while the form mounts (a: activity,
+    b: bulk change, s: status, t: stale only)."""
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        burst(app, "nZeta Labs\tEU, Nordics")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, TargetForm)
+        assert form.query_one("#name").value == "Zeta Labs"
+        assert form.query_one("#markets").value == "EU, Nordics"
+        burst(app, "\x1bs\x1b\x1b")  # closed: s opens the status dialog, esc closes it
+        await settle(pilot)
+        assert isinstance(app.screen, PipelineScreen) and app.screen.target_query.stagnation == ()
+    assert store.take_batch() == []
+
+
+async def test_a_status_chosen_in_the_burst_that_opens_its_dialog_is_set(store, uids):
+    """On a Cold target, ``s Down Down Enter`` in one read sets Hot (the arrows and
+    Enter went to the table behind the dialog, still mounting: one row down, its detail)."""
+    app = make_app(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.screen.table.current.name == "Acme Robotics"  # Cold
+        for key, character in [("s", "s"), ("down", None), ("down", None), ("enter", "\r")]:
+            app.post_message(events.Key(key, character))
+        await settle(pilot)
+        assert isinstance(app.screen, PipelineScreen)
+        [change] = store.take_batch()
+        assert change.status == "Hot" and store.resolve("Acme Robotics").status == "Hot"
+
+
+async def test_keys_held_for_a_binding_that_never_runs_are_let_go(store, uids, monkeypatch):
+    """A binding whose widget went away before it ran: the keys held behind it are read
+    after KeyHold.AT_MOST all the same (never a TUI deaf to the keyboard)."""
+    from tui.keys import KeyHold
+
+    monkeypatch.setattr(KeyHold, "AT_MOST", 0.2)
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        app._key_hold.start()  # noqa: SLF001 - as route_to_binding does, with nothing queued
+        burst(app, "/zeta")
+        await pilot.pause()
+        assert app.screen.query_one("#search").value == ""  # held
+        await pilot.pause(0.4)
+        assert app.screen.query_one("#search").value == "zeta"
 
 
 async def test_keys_typed_in_one_burst_after_slash_go_into_the_search(store, uids):
