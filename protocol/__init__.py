@@ -1,6 +1,6 @@
 """The vocabulary both sides speak: statuses, field limits, wire messages, validation errors."""
 
-from .errors import InvalidInput
+from .errors import InvalidInput, InvalidInputs
 from .limits import (
     DESCRIPTION_MAX,
     MARKET_MAX,
@@ -33,6 +33,7 @@ __all__ = [
     "UNTIL_FORMS",
     "UNDO_NOTE",
     "InvalidInput",
+    "InvalidInputs",
     "Status",
     "clean_description",
     "clean_markets",

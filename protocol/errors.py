@@ -14,3 +14,20 @@ class InvalidInput(ValueError):
         super().__init__(message)
         self.field = field
         self.message = message
+
+
+class InvalidInputs(InvalidInput):
+    """Several values broke rules (an import's rows): ``errors`` lists each, in order,
+    so the user fixes them in one go; the first is this error's own field and reason."""
+
+    def __init__(self, errors: list[InvalidInput]) -> None:
+        super().__init__(errors[0].field, errors[0].message)
+        self.errors = errors
+
+    @classmethod
+    def raise_any(cls, errors: list[InvalidInput]) -> None:
+        """Raise nothing, the one error, or all of them."""
+        if len(errors) == 1:
+            raise errors[0]
+        if errors:
+            raise cls(errors)

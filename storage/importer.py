@@ -1,7 +1,8 @@
 """Importing already-parsed rows (from CSV): validated first, then one transaction.
 
 Keys: ``uid`` when the row has one, else the name (case-insensitive). A key seen twice
-in one file is refused (which row should win is the user's call). Empty cells of an
+in one file is refused (which row should win is the user's call). Every bad row is
+refused at once (``InvalidInputs``), each naming its row. Empty cells of an
 existing target leave that field as it is; ``none`` in the status column clears it.
 
 A dry run (``dry_run=True``) is the same import, every check and write, in a
@@ -14,15 +15,16 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from peewee import SQL
 
 from protocol import (
     InvalidInput,
+    InvalidInputs,
     clean_description,
     clean_markets,
     clean_name,
@@ -34,6 +36,8 @@ from .context import Ctx
 from .fold import name_key
 
 _UNSET: Any = object()
+T = TypeVar("T")
+U = TypeVar("U")
 
 
 @dataclass
@@ -57,6 +61,18 @@ def _row(number: int) -> Iterator[None]:
         yield
     except InvalidInput as err:
         raise InvalidInput(err.field, f"row {number}: {err.message}") from None
+
+
+def _each(rows: Iterable[T], check: Callable[[T], U], errors: list[InvalidInput]) -> list[U]:
+    """``check`` of every row, its InvalidInput added to ``errors``: every bad row is
+    refused together (a sheet's bad rows fixed in one go, not one per run)."""
+    done: list[U] = []
+    for row in rows:
+        try:
+            done.append(check(row))
+        except InvalidInput as err:
+            errors.append(err)
+    return done
 
 
 def _parse(number: int, raw: dict[str, str]) -> _Row:
@@ -139,11 +155,12 @@ def _new(row: _Row) -> actions.NewTarget:
     return new
 
 
-def _refuse_repeats(rows: list[_Row]) -> None:
+def _refuse_repeats(rows: list[_Row], errors: list[InvalidInput]) -> None:
     """A key on two rows is refused; so is a row without a name or a uid (rows of
     empty cells only are no rows: the CSV reader leaves them out)."""
     first: dict[tuple[str, str], int] = {}
-    for row in rows:
+
+    def once(row: _Row) -> None:
         if row.uid is None and row.name is None:  # not a key: never "name None"
             raise InvalidInput("name", f"row {row.number}: a new target needs a name")
         seen = first.setdefault(row.key, row.number)
@@ -153,6 +170,8 @@ def _refuse_repeats(rows: list[_Row]) -> None:
                 row.key[0],
                 f"row {row.number}: {what} is already on row {seen}; give each target one row",
             )
+
+    _each(rows, once, errors)
 
 
 def _refuse_taken_names(ctx: Ctx, news: list[tuple[int, actions.NewTarget]]) -> None:
@@ -252,8 +271,10 @@ class _RollBack(Exception):
 def import_targets(
     ctx: Ctx, raw_rows: Sequence[dict[str, str]], saved: Progress | None, dry_run: bool = False
 ) -> Imported:
-    rows = [_parse(i, raw) for i, raw in enumerate(raw_rows, start=1)]
-    _refuse_repeats(rows)
+    errors: list[InvalidInput] = []
+    rows = _each(enumerate(raw_rows, start=1), lambda each: _parse(*each), errors)
+    _refuse_repeats(rows, errors)
+    InvalidInputs.raise_any(errors)
     updates: list[import_update.Update] = []
     news: list[tuple[int, actions.NewTarget]] = []
     group = str(uuid.uuid4())
@@ -261,7 +282,8 @@ def import_targets(
         with ctx.write():
             existing, current = _existing(ctx, rows)
             claimed: dict[str, int] = {}  # target uid -> the row that names it
-            for row in rows:
+
+            def sort(row: _Row) -> None:
                 uids = existing.get(row.key)
                 if uids is None:
                     news.append((row.number, _new(row)))
@@ -279,6 +301,9 @@ def import_targets(
                     )
                 elif (update := _update(row, uids[0], current[uids[0]])) is not None:
                     updates.append(update)
+
+            _each(rows, sort, errors)
+            InvalidInputs.raise_any(errors)
             updated = [_updated(u) for u in updates]
             told = _told(saved, len(updates), "updates")
             import_update.write_updates(ctx, updates, group, WRITE_CHUNK, told)

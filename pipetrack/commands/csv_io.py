@@ -30,7 +30,7 @@ from typing import Annotated, Any, TextIO
 import typer
 
 from pipetrack.context import open_store
-from protocol import InvalidInput
+from protocol import InvalidInput, InvalidInputs
 from storage import TargetQuery, TargetView
 from storage.importer import Imported, UpdatedTarget
 from syncd.progress import PROGRESS_S, Every
@@ -42,6 +42,8 @@ COLUMNS = ("name", "description", "markets", "status", "uid")
 MARKET_SEP = ";"
 _STORE_ROW = re.compile(r"^row (\d+):\s*(.*)$", re.DOTALL)
 _ON_ROW = re.compile(r"\bon row (\d+)\b")
+#: The refused rows an import lists, one a line (the others are counted).
+SHOWN_REFUSALS = 20
 #: How a cell a spreadsheet would take for a formula starts (OWASP's "CSV injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 #: What ``export --excel`` puts before such a cell, and import takes off.
@@ -70,6 +72,18 @@ def _bad(source: str, reason: str, line: int | None = None) -> InvalidInput:
     return InvalidInput("csv", f"{where}: {reason}")
 
 
+def refused(source: str, errors: list[InvalidInput]) -> InvalidInput:
+    """The error to exit with for the file's bad rows (``errors``, located, in file
+    order): one is itself; of several, the first :data:`SHOWN_REFUSALS` are told here,
+    a line each on standard error, and the error counts them."""
+    if len(errors) == 1:
+        return errors[0]
+    for err in errors[:SHOWN_REFUSALS]:
+        info(f"pipetrack: {err}")
+    shown = "above" if len(errors) <= SHOWN_REFUSALS else f"the first {SHOWN_REFUSALS} above"
+    return _bad(source, f"{len(errors):,} rows refused ({shown}); nothing imported")
+
+
 @dataclass(frozen=True)
 class CsvRows:
     """Parsed rows for :meth:`Store.import_targets`, with the line each one starts on."""
@@ -77,6 +91,11 @@ class CsvRows:
     source: str
     rows: list[dict[str, str]]
     lines: list[int]
+
+    def refused(self, err: InvalidInput) -> InvalidInput:
+        """The store's refusal of the rows (:meth:`locate`), one or several."""
+        errors = err.errors if isinstance(err, InvalidInputs) else [err]
+        return refused(self.source, sorted(map(self.locate, errors), key=_line_of))
 
     def locate(self, err: InvalidInput) -> InvalidInput:
         """The store's ``row N: reason`` as ``FILE: line L: reason`` (and "on row M" in
@@ -92,6 +111,11 @@ class CsvRows:
         if 1 <= number <= len(self.lines):
             return f"on line {self.lines[number - 1]}"
         return match[0]
+
+
+def _line_of(err: InvalidInput) -> int:
+    match = re.match(r".*?: line (\d+): ", str(err))
+    return int(match[1]) if match else 0
 
 
 def _header(cells: list[str], source: str) -> list[str]:
@@ -146,6 +170,7 @@ def parse_csv(text: str, source: str) -> CsvRows:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator(text), strict=True)
     rows: list[dict[str, str]] = []
     lines: list[int] = []
+    errors: list[InvalidInput] = []
     try:
         header = next(reader, None)
         if not header:
@@ -159,10 +184,15 @@ def parse_csv(text: str, source: str) -> CsvRows:
             # (and a cell export --excel marked as text loses its mark)
             cells = [unmarked_cell(cell).replace("\r\n", "\n").replace("\r", "\n") for cell in raw]
             line = reader.line_num - sum(cell.count("\n") for cell in cells)
-            rows.append(_row(columns, cells, source, line))
+            try:
+                rows.append(_row(columns, cells, source, line))
+            except InvalidInput as err:
+                errors.append(err)  # every such row told together
             lines.append(line)
     except csv.Error as err:
         raise _bad(source, str(err), reader.line_num) from None
+    if errors:
+        raise refused(source, errors)
     return CsvRows(source, rows, lines)
 
 
@@ -281,7 +311,7 @@ def import_csv(
         try:
             result = store.import_targets(parsed.rows, saved, dry_run=dry_run)
         except InvalidInput as err:
-            raise parsed.locate(err) from None
+            raise parsed.refused(err) from None
         except KeyboardInterrupt:  # the progress lines said "written N": none is kept
             info("interrupted: nothing imported (an import is all or none)")
             raise typer.Exit(130) from None

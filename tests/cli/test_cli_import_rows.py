@@ -60,8 +60,11 @@ def test_a_file_of_one_row_of_empty_cells_imports_nothing(cli: Cli, tmp_path: Pa
 
 def test_rows_without_a_name_say_so_never_none(cli: Cli, tmp_path: Path) -> None:
     path = write(tmp_path, "name,description\nAcme,x\n,only a description\n,another\n")
-    err = cli("import", path, code=2).error
-    assert err == f"pipetrack: error: {path}: line 3: a new target needs a name"
+    assert cli("import", path, code=2).stderr.splitlines() == [
+        f"pipetrack: {path}: line 3: a new target needs a name",
+        f"pipetrack: {path}: line 4: a new target needs a name",
+        f"pipetrack: error: {path}: 2 rows refused (above); nothing imported",
+    ]
 
 
 def test_excel_columns_and_cells_past_the_table_are_left_out(cli: Cli, tmp_path: Path) -> None:
@@ -75,4 +78,46 @@ def test_a_value_under_a_column_without_a_name_is_refused(cli: Cli, tmp_path: Pa
     path = write(tmp_path, "name,status,\nAcme,Hot,\nBeta,Cold,EU\n")
     err = cli("import", path, code=2).error
     assert err.endswith(f"{path}: line 3: 'EU' in column 3, which the header does not name")
+    assert names(cli) == []
+
+
+def test_every_bad_row_is_told_at_once_by_its_line(cli: Cli, tmp_path: Path) -> None:
+    """A sheet's bad rows are fixed in one go: each on its own line of stderr, in file
+    order (a duplicate found after the bad statuses too), then the error counting them."""
+    cli("add", "Acme")
+    path = write(
+        tmp_path,
+        "name,status,markets\nBeta,Won,US\nGamma,Cold,\n,Hot,\ngamma,Cold,\nDelta,hott,EU\n",
+    )
+    for args in (("import", path), ("import", "--dry-run", path)):
+        assert cli(*args, code=2).stderr.splitlines() == [
+            f"pipetrack: {path}: line 2: unknown status 'Won'; valid: Passed, Cold, Active,"
+            " Hot, Closed (or none)",
+            f"pipetrack: {path}: line 4: a new target needs a name",
+            f"pipetrack: {path}: line 5: name 'gamma' is already on line 3; give each target"
+            " one row",
+            f"pipetrack: {path}: line 6: unknown status 'hott'; valid: Passed, Cold, Active,"
+            " Hot, Closed (or none)",
+            f"pipetrack: error: {path}: 4 rows refused (above); nothing imported",
+        ]
+    assert names(cli) == ["Acme"]
+
+
+def test_past_twenty_bad_rows_the_rest_are_counted(cli: Cli, tmp_path: Path) -> None:
+    rows = "".join(f"T{i},{'Won' if i % 2 else 'Hot'}\n" for i in range(60))
+    lines = cli("import", write(tmp_path, "name,status\n" + rows), code=2).stderr.splitlines()
+    assert len(lines) == 21 and lines[0].endswith(
+        "line 3: unknown status 'Won'; valid: Passed, Cold, Active, Hot, Closed (or none)"
+    )
+    assert lines[-1].endswith(": 30 rows refused (the first 20 above); nothing imported")
+    assert names(cli) == []
+
+
+def test_rows_of_too_many_fields_are_told_together(cli: Cli, tmp_path: Path) -> None:
+    path = write(tmp_path, "name,status\nA,Hot,extra\nB,Cold\nC,Hot,x\n")
+    assert cli("import", path, code=2).stderr.splitlines() == [
+        f"pipetrack: {path}: line 2: 3 fields, but the header names 2",
+        f"pipetrack: {path}: line 4: 3 fields, but the header names 2",
+        f"pipetrack: error: {path}: 2 rows refused (above); nothing imported",
+    ]
     assert names(cli) == []
