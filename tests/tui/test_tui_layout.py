@@ -312,3 +312,21 @@ async def test_the_footer_always_shows_quit_and_more_keys_when_wide(store, uids,
         if width == 200:
             for key in ("a Activity", "n New target", "u Undo", "t Stale only", "b Bulk change"):
                 assert key in footer, footer
+
+
+@pytest.mark.parametrize(("width", "counts"), [(40, False), (60, True), (120, True)])
+async def test_the_summary_fits_its_chart_to_the_screen(store, uids, width, counts):
+    """At 40 columns a bar of 30 cells cut the status names to "…": the bar narrows
+    to the room left, the bucket counts give way first; a wide screen shows them all."""
+    app = make_app(store)
+    async with app.run_test(size=(width, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("g")
+        await settle(pilot)
+        lines = screen_lines(app)
+        rows = {line.split()[0]: line for line in lines if line.strip()}
+        for status in ("Passed", "Cold", "Active", "Hot", "Closed"):
+            assert status in rows, lines
+        assert ("90+d" in rows["Status"]) is counts, lines
+        assert all(len(line.rstrip()) <= width for line in lines), lines
+        assert any(line.strip() == f"{len(uids)} targets" for line in lines), lines
