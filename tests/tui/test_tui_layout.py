@@ -330,3 +330,20 @@ async def test_the_summary_fits_its_chart_to_the_screen(store, uids, width, coun
         assert ("90+d" in rows["Status"]) is counts, lines
         assert all(len(line.rstrip()) <= width for line in lines), lines
         assert any(line.strip() == f"{len(uids)} targets" for line in lines), lines
+
+
+async def test_a_dialog_taller_than_the_screen_scrolls_to_its_buttons(store, uids):
+    """At 15 rows the new target form's Save and Cancel were cut off; the form scrolls,
+    and Tab to Save brings it into view."""
+    app = make_app(store)
+    async with app.run_test(size=(40, 15)) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        assert not any("Save" in line for line in screen_lines(app))
+        for _ in range(10):
+            if app.focused is not None and app.focused.id == "ok":
+                break
+            await pilot.press("tab")
+        await settle(pilot)
+        assert any("Save" in line and "Cancel" in line for line in screen_lines(app))
