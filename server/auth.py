@@ -13,7 +13,8 @@ UNAUTHORIZED_HEADERS = {"WWW-Authenticate": "Bearer"}
 
 
 async def authenticate(request: Request) -> str | None:
-    """The name of the enabled user whose token the request carries, else None."""
+    """The name of the enabled user whose token the request carries, else None (a
+    disabled user's token: named for the log line, :func:`refused_as`)."""
     credentials = await _bearer(request)
     if credentials is None:
         return None
@@ -25,16 +26,17 @@ async def authenticate(request: Request) -> str | None:
 SEEN_EVERY_S = 60
 
 # The user, and (a data-modifying WITH runs whether or not it is read) their last-seen
-# time moved when it is older than SEEN_EVERY_S: one round trip either way.
+# time moved when it is older than SEEN_EVERY_S and they are enabled: one round trip
+# either way. A disabled user's row is found too, to name them in the log line of the 401.
 _USER_SQL = """
 WITH found AS (
-    SELECT id, name, last_seen_at FROM users WHERE token_hash = %(hash)s AND NOT disabled
+    SELECT id, name, disabled, last_seen_at FROM users WHERE token_hash = %(hash)s
 ), seen AS (
     UPDATE users SET last_seen_at = now() FROM found
-    WHERE users.id = found.id AND (found.last_seen_at IS NULL
+    WHERE users.id = found.id AND NOT found.disabled AND (found.last_seen_at IS NULL
         OR found.last_seen_at < now() - make_interval(secs => %(every)s))
 )
-SELECT name FROM found
+SELECT name, disabled FROM found
 """
 
 
@@ -42,7 +44,45 @@ async def _user_of(request: Request, credentials: HTTPAuthorizationCredentials) 
     params = {"hash": hash_token(credentials.credentials), "every": SEEN_EVERY_S}
     async with request.app.state.pool.connection() as conn:
         row = await (await conn.execute(_USER_SQL, params)).fetchone()
-    return row[0] if row else None
+    if row is None:
+        return None
+    name, disabled = row
+    if disabled:
+        refused_as(request, name, "disabled")
+        return None
+    return name
+
+
+def refused_as(request: Request, name: str, why: str) -> None:
+    """Name the user whose token a refused request carried (``why``: ``disabled``,
+    ``token replaced``) in the log line of its 401 (ErrorLog); never the token, and
+    never in the answer: the device is told only that its token is refused."""
+    request.state.refused_user = name
+    request.state.refused_why = why
+
+
+#: Why a token that passed the check at a request's start no longer does (the request
+#: waited: a parked long-poll, a push waiting for a lock): its user disabled, or no user
+#: holds it any more (``admin new-token`` replaced it).
+_REVOKED_SQL = "SELECT disabled FROM users WHERE token_hash = %s"
+
+
+async def why_revoked(request: Request) -> str | None:
+    """``disabled`` or ``token replaced``, for the log line of a request answered 401
+    after its token passed :func:`current_user` (:class:`Revoked`); None when that
+    cannot be told (no token, the database unavailable)."""
+    credentials = await _bearer(request)
+    if credentials is None:
+        return None
+    try:
+        async with request.app.state.pool.connection() as conn:
+            cur = await conn.execute(_REVOKED_SQL, (hash_token(credentials.credentials),))
+            row = await cur.fetchone()
+    except Exception:  # only the log line's detail is lost
+        return None
+    if row is None:
+        return "token replaced"
+    return "disabled" if row[0] else None
 
 
 class Revoked(Exception):

@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from protocol.wire import MAX_CHANGES_PER_PUSH, MAX_PUSH_BYTES, PULL_WAIT_MAX, ErrorBody
 
-from .auth import UNAUTHORIZED_HEADERS, Revoked, authenticate
+from .auth import UNAUTHORIZED_HEADERS, Revoked, authenticate, why_revoked
 from .pull import BadCursor, StaleCursor
 
 log = logging.getLogger("pipetrack.server")
@@ -67,6 +67,9 @@ async def _bad_cursor(request: Request, exc: BadCursor):
 
 
 async def _revoked(request: Request, exc: Revoked):
+    why = await why_revoked(request)  # for the log line (ErrorLog); the user is known
+    if why:
+        request.state.refused_why = why
     return error_response(401, "invalid or disabled token", headers=UNAUTHORIZED_HEADERS)
 
 
@@ -92,7 +95,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
 class ErrorLog:
     """ASGI middleware: a line for each 4xx answer (method, path, status, the user when
-    the token was known, the answer's message; never the token nor the query string),
+    the token was known, also a disabled user's or one revoked while the request waited,
+    with why: ``to carol (disabled)``; the answer's message; never the token nor the
+    query string),
     at WARNING for a 401, INFO for the others: ``serve --no-access-log`` drops uvicorn's
     line per request, and a refused request must still be seen (5xx are logged where
     they happen)."""
@@ -133,15 +138,18 @@ def _log_refusal(scope: Scope, status: int, body: bytes) -> None:
     except (ValueError, AttributeError):
         message = ""
     message = one_line(message, 300)
-    user = (scope.get("state") or {}).get("user")
+    state = scope.get("state") or {}
+    user = state.get("user") or state.get("refused_user")
+    why = state.get("refused_why") if user else None
     client = scope.get("client")
     log.log(
         logging.WARNING if status == 401 else logging.INFO,
-        "%s %s answered %d%s%s%s",
+        "%s %s answered %d%s%s%s%s",
         scope.get("method", "?"),
         scope.get("path", "?"),
         status,
-        f" to {user}" if user else "",
+        f" to {one_line(user, 100)}" if user else "",
+        f" ({why})" if why else "",
         f" (from {client[0]})" if client else "",
         f": {message}" if message else "",
     )
