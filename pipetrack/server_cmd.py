@@ -342,10 +342,19 @@ def _not_empty(ctx: typer.Context, database_url: str | None, data_dir: Path | No
 @contextlib.contextmanager
 def _database_errors(database_url: str | None) -> Iterator[None]:
     """A database that cannot be used: one line on stderr, without its password; exit 1
-    (systemd tries again), or 2 for a URL libpq refuses (it would refuse it again)."""
+    (systemd tries again), or 2 for a URL libpq refuses, or whose login PostgreSQL
+    refuses (a wrong password, a database or user that does not exist): it would refuse
+    it again, so the line says what to fix."""
     import psycopg
 
-    from server.db import check_database_url, is_bad_setting, redact, refusal, secrets_of
+    from server.db import (
+        check_database_url,
+        is_bad_setting,
+        login_refused,
+        redact,
+        refusal,
+        secrets_of,
+    )
     from server.embedded import EmbeddedError
 
     if database_url:
@@ -364,6 +373,12 @@ def _database_errors(database_url: str | None) -> Iterator[None]:
         raise typer.Exit(1) from None
     except psycopg.OperationalError as err:
         where = redact(database_url) if database_url else "the embedded database"
+        said = login_refused(database_url, err) if database_url else None
+        if said is not None:
+            for secret in secrets_of(database_url):
+                said = said.replace(secret, "***")
+            typer.echo(f"pipetrack: error: cannot use {where}: {said}", err=True)
+            raise typer.Exit(2) from None
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         for secret in secrets_of(database_url):
             reason = reason.replace(secret, "***")

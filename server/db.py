@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import re
 import select
 from urllib.parse import unquote
@@ -13,7 +14,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from protocol import InvalidInput
 
-from .settings import Settings
+from .settings import DATABASE_URL_ENV, Settings
 
 
 def session_options(settings: Settings) -> str:
@@ -218,6 +219,59 @@ def is_bad_setting(err: Exception) -> bool:
     sslmode value``...): a bad option, not a database that is down."""
     first = str(err).strip().splitlines()[0] if str(err).strip() else ""
     return re.search(r"(^|: )invalid ", first) is not None
+
+
+def login_refused(url: str, err: Exception) -> str | None:
+    """What to fix when PostgreSQL refused the URL's login: a wrong password, none given
+    where one is needed, a user or a database that does not exist. Those are errors of
+    the configuration like a bad URL (exit 2: systemd does not restart on it, trying
+    again every 5 s could not help); None for anything else (a database that is down or
+    starting: exit 1, tried again). One clause, never the password."""
+    text = str(err)
+    params = _params(url)
+    user = str(params.get("user") or _os_user())
+    where = f"the database URL (--database-url or {DATABASE_URL_ENV})"
+    if found := re.search(r'password authentication failed for user "([^"]*)"', text):
+        who = found.group(1)
+        if params.get("password"):
+            return f"wrong password for user {who!r}: check the password in {where}"
+        return (
+            f"wrong password for user {who!r}: {where} gives none, so libpq took one from"
+            " PGPASSWORD or ~/.pgpass: fix it there, or give the right one in the URL"
+        )
+    if "no password supplied" in text:
+        return (
+            f"user {user!r} needs a password and {where} gives none: add it to the URL"
+            f" (postgresql://{user}:PASSWORD@HOST/DATABASE)"
+        )
+    if found := re.search(r'database "([^"]*)" does not exist', text):
+        name = found.group(1)
+        return (
+            f"database {name!r} does not exist: create it (e.g. `createdb -O {user} {name}`)"
+            f" or fix the database name in {where}"
+        )
+    if found := re.search(r'role "([^"]*)" does not exist', text):
+        who = found.group(1)
+        return (
+            f"user {who!r} does not exist: create it (e.g. `createuser --pwprompt {who}`)"
+            f" or fix the user name in {where}"
+        )
+    return None
+
+
+def _params(url: str) -> dict:
+    try:
+        return conninfo_to_dict(url)
+    except Exception:
+        return {}
+
+
+def _os_user() -> str:
+    """libpq's default user name: the operating system's user."""
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "USER"
 
 
 class MissingRights(psycopg.errors.InsufficientPrivilege):
