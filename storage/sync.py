@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from peewee import fn
 
-from . import pull, resend
+from . import clash, pull, resend
 from .context import Ctx
 from .presence import sync_process_pid
 from .schema import Outbox, Target, time_from_text, time_text
@@ -330,6 +330,8 @@ def apply_push_results(ctx: Ctx, results: Sequence[Result | PushResult]) -> Push
         done: dict[tuple[str, str], list[tuple[int, int]]] = {}
         newest: dict[str, State] = {}
         deletes, audits, conflicts, rejected, blocked, restored = [], [], [], [], [], []
+        # refused creates of ours whose uid the server gives another: (uid, change id)
+        clashed: dict[str, str] = {}
         for result in results:
             change_id = str(result.change_id)
             if change_id not in rows or change_id in gone:
@@ -360,7 +362,13 @@ def apply_push_results(ctx: Ctx, results: Sequence[Result | PushResult]) -> Push
                     restored.append((base, row_id))
                     gone.add(change_id)
                 else:
-                    rejected.append((result.error or "the server rejected this change", row_id))
+                    error = result.error or "the server rejected this change"
+                    if row.op == "create" and state is not None:  # the uid is another's
+                        clashed[uid] = change_id
+                        error = clash.reason(
+                            state["name"] if isinstance(state, dict) else state.name
+                        )
+                    rejected.append((error, row_id))
                     _held_base(held, done.get((uid, row.op), ()), row_id, uid)
             else:  # blocked: an earlier change of this target was not applied; try later
                 blocked.append((row_id,))
@@ -389,8 +397,11 @@ def apply_push_results(ctx: Ctx, results: Sequence[Result | PushResult]) -> Push
         # a base the server lost, replaced (after the rebases above: a push answers a
         # target's changes in order, and none after a refused one); still pending
         _many(ctx, _RESTORED_SQL, restored)
+        moved = clash.set_apart(ctx, clashed.items())  # ours apart; the uid shows the team's
         _move_bases(ctx, targets, newest)
         refresh_many(ctx, [targets[uid] for uid in touched])
+        if moved:
+            refresh_many(ctx, list(_read_targets(ctx, list(moved.values())).values()))
     return PushSummary(**counts)
 
 

@@ -40,9 +40,10 @@ def test_demo_seeds_plays_two_devices_stops_everything_and_is_reused(demo, tmp_p
 
     # ---- the seeded profile, as its commands show it -------------------------------------
     targets = demo.json("list")
-    assert len(targets) == TARGETS + 1  # + the rejected import
+    # + sam's lead and the import of it the server refused, shown apart
+    assert len(targets) == TARGETS + 2
     assert Counter(t["sync"] for t in targets) == {
-        "synced": TARGETS - 1,
+        "synced": TARGETS,
         "conflict": 1,
         "rejected": 1,
     }
@@ -63,7 +64,7 @@ def test_demo_seeds_plays_two_devices_stops_everything_and_is_reused(demo, tmp_p
     history = demo.json("history", conflict["target"])
     assert {h["changed_by"] for h in history} & {"alex", "priya"}
     [rejected] = demo.json("rejected")
-    assert "already exists" in rejected["reason"]
+    assert "the server has another target under this id" in rejected["reason"]
     assert (
         f"waiting      a conflict on {conflict['name']!r} (you: Closed, sam: Passed)" in demo.output
     )
@@ -83,6 +84,16 @@ def test_demo_seeds_plays_two_devices_stops_everything_and_is_reused(demo, tmp_p
         return demo.json("list", "--search", target["name"])[0]["status"] == "Hot"
 
     wait_until(seen_by_demo, 20, 0.2, "sam's change in the demo profile")
+    # the README's example: sam's lead, which this profile imported spelled differently
+    lead = "Saltmarsh Aquaculture"
+    assert demo.cli("set", lead, "Hot", home=sam).exit_code == 0
+    assert demo.cli("sync", "--once", home=sam).exit_code == 0
+    wait_until(
+        lambda: [t["status"] for t in demo.json("list", "--search", lead)] == ["Hot"],
+        20,
+        0.2,
+        "sam's change to his lead in the demo profile",
+    )
 
     # ---- the admin's side, with the printed command -----------------------------------
     stats = shlex.split(next(line for line in demo.lines if " admin stats " in line))
@@ -106,4 +117,4 @@ def test_demo_seeds_plays_two_devices_stops_everything_and_is_reused(demo, tmp_p
         again.kill()
     assert "reusing" in again.output and "seeding" not in again.output
     assert "sync daemon" not in again.output  # --seed-only starts none, nor says it stops one
-    assert len(again.json("list")) == TARGETS + 1
+    assert len(again.json("list")) == TARGETS + 2

@@ -321,20 +321,50 @@ def test_a_rejected_new_target_is_made_again_under_a_new_uid(store, fetch):
     )
 
 
-def test_a_rejected_new_target_whose_uid_the_server_has_leaves_the_servers(store):
-    """The demo's story: an import under a uid the server gives another target. The
-    server's target stays as the server says; the user's is made again beside it."""
-    t = store.create_target("Salt Marsh Aqua AS", status="Active")
+def _refused_apart(store, name: str, theirs_name: str, status: str = "Cold"):
+    """A new target of ours refused: its uid is a teammate's target (``theirs_name``).
+    (our create, the server's state, our target as set apart)."""
+    t = store.create_target(name, status=status)
     [create] = store.take_batch()
-    theirs = state(t.uid, 1, datetime.now(UTC), name="Saltmarsh Aquaculture", status="Cold")
+    theirs = state(t.uid, 1, datetime.now(UTC), name=theirs_name, status="Cold")
     store.apply_push_results([result(create, "rejected", theirs, "a different target ...")])
+    [refused] = store.rejected()
+    return create, theirs, store.get(refused.target)
+
+
+def test_a_new_target_whose_uid_the_server_has_is_set_apart(store):
+    """The demo's story: an import under a uid the server gives another target. The uid
+    shows the server's target, as the server says (before and after the pull); ours is
+    apart under a uid of its own, refused, named as the user named it."""
+    create, theirs, ours = _refused_apart(store, "Salt Marsh Aqua AS", "Saltmarsh Aquaculture")
+    uid = str(create.target)
+    assert ours.uid != uid
+    assert (ours.name, ours.status, ours.sync, ours.version) == (
+        "Salt Marsh Aqua AS",
+        "Cold",
+        "rejected",
+        None,
+    )
+    for _ in range(2):
+        team = store.get(uid)
+        assert (team.name, team.status, team.sync) == ("Saltmarsh Aquaculture", "Cold", "synced")
+        store.apply_pull([theirs], [], "after-theirs")
+    [refused] = store.rejected()
+    assert (refused.name, refused.target) == ("Salt Marsh Aqua AS", ours.uid)
+    assert "'Saltmarsh Aquaculture' (shown apart)" in refused.reason
+    assert store.take_batch() == []
+
+
+def test_a_rejected_new_target_whose_uid_the_server_has_leaves_the_servers(store):
+    """Ours made again beside the server's, with what was made on it meanwhile."""
+    create, theirs, ours = _refused_apart(store, "Salt Marsh Aqua AS", "Saltmarsh Aquaculture")
     store.apply_pull([theirs], [], "after-theirs")
-    store.set_status(t.uid, "Hot", note="v1")  # held behind the rejection: the user's
+    store.set_status(ours.uid, "Hot", note="v1")  # held behind the rejection: the user's
 
     again = store.recreate_rejected(str(create.change_id))
     assert [h.note for h in store.history(again.uid)] == ["v1"]  # made Hot, with its note
 
-    server_side = store.get(t.uid)
+    server_side = store.get(str(create.target))
     assert (server_side.name, server_side.status, server_side.sync) == (
         "Saltmarsh Aquaculture",
         "Cold",
@@ -347,42 +377,48 @@ def test_a_rejected_new_target_whose_uid_the_server_has_leaves_the_servers(store
 def test_dropping_a_rejected_new_target_drops_its_later_changes_too(store):
     """The server gives the uid to a teammate's target: the changes made on the
     rejected one (an edit, a status) were the user's target's, never the teammate's:
-    dropping it must not send them to the teammate's target."""
-    t = store.create_target("Quartz Fair Lead", status="Cold")
-    [create] = store.take_batch()
-    theirs = state(t.uid, 1, datetime.now(UTC), name="Quartz Security", status="Active")
-    store.apply_push_results([result(create, "rejected", theirs, "a different target ...")])
+    dropping it drops them, and the teammate's target keeps taking changes."""
+    create, theirs, ours = _refused_apart(store, "Quartz Fair Lead", "Quartz Security")
     store.apply_pull([theirs], [], "after-theirs")
-    store.edit_target(t.uid, description="bob: met at fair")
-    store.set_status(t.uid, "Hot")
+    store.edit_target(ours.uid, description="bob: met at fair")
+    store.set_status(ours.uid, "Hot")
 
-    left = store.drop_rejected(str(create.change_id))
+    gone = store.drop_rejected(str(create.change_id))
 
+    assert gone.uid == ours.uid
+    with pytest.raises(NotFound):
+        store.get(ours.uid)
+    left = store.get(str(create.target))
     assert (left.name, left.description, left.status, left.sync) == (
         "Quartz Security",
         "",
-        "Active",
+        "Cold",
         "synced",
     )
     assert store.take_batch() == [] and store.rejected() == []
+    store.set_status(left.uid, "Active")
+    [change] = store.take_batch()
+    assert (str(change.target), change.base_version) == (left.uid, 1)
 
 
-def test_while_a_new_target_is_refused_its_uid_holders_history_is_not_shown_as_its(store):
+def test_while_a_new_target_is_refused_its_uid_holders_history_is_its_own(store):
     """The server refused Tango Labs: its uid is Uniform Co's (a copied export). The
-    history pulled for that uid is Uniform Co's; shown under Tango Labs (and in the
-    activity) it would say bob made Tango Labs, which he never saw."""
-    t = store.create_target("Tango Labs", status="Cold")
-    [create] = store.take_batch()
-    theirs = state(t.uid, 1, datetime.now(UTC), name="Uniform Co", status="Cold")
-    store.apply_push_results([result(create, "rejected", theirs, "a different target ...")])
-    made = entry(new_id(), t.uid, datetime.now(UTC), old=None, new="Cold", version=1, op="create")
+    history pulled for that uid is Uniform Co's and shows under it; Tango Labs, apart,
+    keeps its own (shown under it, the activity would say bob made Tango Labs)."""
+    create, theirs, ours = _refused_apart(store, "Tango Labs", "Uniform Co")
+    uid = str(create.target)
+    made = entry(new_id(), uid, datetime.now(UTC), old=None, new="Cold", version=1, op="create")
     store.apply_pull([theirs], [made], "after-theirs")
 
-    assert [h.changed_by for h in store.history(t.uid)] == ["alice"]
+    assert [h.change_id for h in store.history(uid)] == [str(made.change_id)]
+    assert [h.changed_by for h in store.history(ours.uid)] == ["alice"]
     since = datetime(2000, 1, 1, tzinfo=UTC)
-    assert [e.change.changed_by for e in store.activity(since)] == ["alice"]
+    assert sorted((e.name, e.change.changed_by) for e in store.activity(since)) == [
+        ("Tango Labs", "alice"),
+        ("Uniform Co", "bob"),
+    ]
     store.drop_rejected(str(create.change_id))
-    assert [h.change_id for h in store.history(t.uid)] == [str(made.change_id)]
+    assert [h.change_id for h in store.history(uid)] == [str(made.change_id)]
 
 
 def test_only_a_rejected_new_target_is_made_again(store, rejected):

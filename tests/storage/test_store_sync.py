@@ -468,18 +468,21 @@ def test_rebase_searches_the_target_index_not_the_state_index(store):
 def _book_one_by_one(ctx, results) -> None:
     """The reference: every result booked alone, in order, through the store's one-target
     helpers (what apply_push_results did before it went set-based)."""
+    from storage import clash
     from storage.schema import time_text
     from storage.sync import DONE, rebase_after, restored_base
     from storage.view import move_base, refresh
 
     o, a, t = ctx.m.outbox, ctx.m.audit, ctx.m.target
     again: set[str] = set()  # to be sent again: a second answer for it is a retry's
+    moved: dict[str, str] = {}  # refused creates set apart: change id -> their old uid
     with ctx.write():
         for r in results:
             row = o.get_or_none(o.change_id == str(r.change_id))
             if row is None or row.change_id in again:
                 continue
-            target, state = t.get(t.uid == row.target), r.target
+            # a create set apart answered again: booked as before, on the uid it had
+            target, state = t.get(t.uid == moved.get(row.change_id, row.target)), r.target
             if r.outcome in DONE:
                 row.delete_instance()
                 if state is not None:
@@ -506,11 +509,18 @@ def _book_one_by_one(ctx, results) -> None:
                 o.update(base_version=base, attempts=o.attempts + 1).where(o.id == row.id).execute()
                 again.add(row.change_id)
             elif r.outcome == "rejected":
+                apart = row.op == "create" and state is not None  # the uid is another's
                 o.update(
                     state="rejected",
-                    last_error=r.error or "the server rejected this change",
+                    last_error=clash.reason(state.name)
+                    if apart
+                    else r.error or "the server rejected this change",
                     attempts=o.attempts + 1,
                 ).where(o.id == row.id).execute()
+                if apart and row.change_id not in moved:  # the uid is another's
+                    moved[row.change_id] = row.target
+                    [new] = clash.set_apart(ctx, [(row.target, row.change_id)]).values()
+                    refresh(ctx, t.get(t.uid == new))
             else:
                 o.update(attempts=o.attempts + 1).where(o.id == row.id).execute()
             move_base(ctx, target, state)
@@ -563,10 +573,13 @@ def _random_results(store, clock, rng) -> list:
     """Results for the pending changes in order, each outcome at random with a random
     server state, plus retries of some and unknown change ids."""
     results = []
+    apart: set[str] = set()  # targets whose create was refused, its uid another's
     for change in store.take_batch():
         outcome = rng.choice(
             ["applied", "duplicate", "converged", "conflict", "rejected", "blocked"]
         )
+        if change.target in apart:
+            outcome = "blocked"  # as the server answers the changes after a refusal
         target = None
         if outcome != "blocked" and rng.random() < 0.9:
             target = state(
@@ -580,6 +593,8 @@ def _random_results(store, clock, rng) -> list:
                 status_at=change.changed_at + timedelta(minutes=rng.choice([-1, 1])),
             )
         results.append(result(change, outcome, target, error="bad" if rng.random() < 0.5 else None))
+        if change.op == "create" and outcome == "rejected" and target is not None:
+            apart.add(change.target)
         if rng.random() < 0.1:
             results.append(rng.choice(results))
     if rng.random() < 0.2:
