@@ -195,12 +195,15 @@ def sync(
                 raise typer.Exit(EXIT_BAD_INPUT) from None
             code = _await_daemon(ctx, err.pid)  # the other process syncs: wait for it
             if code is not None:
+                _tell_waiting(ctx, code)
                 raise typer.Exit(code) from None
             time.sleep(0.1)  # it ended (another --once, say) before it was done: sync here
     with lock:
         with open_store(ctx) as store:  # a database that cannot be used: exit 1 here
             if once:
-                raise typer.Exit(run_once(store, settings, profile.read_token))
+                code = run_once(store, settings, profile.read_token)
+                _tell_waiting(ctx, code, store)
+                raise typer.Exit(code)
         from syncd import Daemon  # its file watching (watchdog): not for --once
 
         daemon = Daemon(
@@ -213,6 +216,34 @@ def sync(
             signal.signal(sig, lambda *_: daemon.stop())
         logging.getLogger("syncd").info("syncing %s with %s", profile.home, settings.server)
         daemon.run()
+
+
+def _tell_waiting(ctx: typer.Context, code: int, store: Store | None = None) -> None:
+    """After a ``sync --once`` that went through: the changes that did not go out because
+    they wait for the user (a conflict, a refusal), with where to see them. "Pushed 0"
+    alone read as all done before the laptop was shut."""
+    if code != 0:
+        return
+    if store is None:
+        with open_store(ctx) as opened:
+            state = opened.sync_state()
+    else:
+        state = store.sync_state()
+    waiting = [
+        (state.conflicts, "conflict", "conflicts"),
+        (state.rejected, "rejected change", "rejected"),
+    ]
+    for count, what, command in waiting:
+        if count:
+            logging.getLogger("syncd").warning(
+                "%d %s%s wait%s for you, not sent: see %s %s",
+                count,
+                what,
+                "" if count == 1 else "s",
+                "s" if count == 1 else "",
+                pipetrack_for(ctx),
+                command,
+            )
 
 
 #: ``PIPETRACK_SYNC_WATCH``'s values: file events (the default), or polling.
