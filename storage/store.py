@@ -43,6 +43,7 @@ from .context import Ctx
 from .db import open_database, translating
 from .errors import Ambiguous, NotFound, StoreError
 from .migrations import LATEST
+from .presence import sync_process_pid
 from .pull import PULL_AGAIN, StagedPage, start_again, write_page
 from .schema import bind_models
 from .stagnation import normalize_thresholds
@@ -317,6 +318,11 @@ class Store:
     # ---- sync state ---------------------------------------------------------------------
     def sync_state(self, server: str | None = None) -> SyncState:
         return sync.sync_state(self._ctx, server)
+
+    def sync_process(self) -> int | None:
+        """The pid of the sync process running on this store's profile (None: none); a
+        few system calls, no database read."""
+        return sync_process_pid(self._ctx.path.parent)
 
     def record_sync(
         self,

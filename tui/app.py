@@ -32,6 +32,8 @@ R = TypeVar("R")
 
 #: How often the app asks SQLite whether another process (the sync daemon) wrote.
 POLL_INTERVAL = 0.3
+#: How often the poll looks whether the sync process still runs (a few system calls).
+PRESENCE_EVERY = 2.0
 #: Days in status and stagnation move with the clock, not only with the data: a list
 #: open for hours (offline, nothing synced) is read again this often all the same.
 REFRESH_EVERY = 60.0
@@ -161,8 +163,10 @@ class PipetrackApp(App[int]):
 
     # ---- live updates ------------------------------------------------------------------
     def poll(self) -> None:
-        """Cheap (PRAGMA data_version): refresh when another connection committed, or
-        when the clock has moved on for ``refresh_every`` seconds (days in status)."""
+        """Cheap (PRAGMA data_version): refresh when another connection committed, when
+        the sync process came or went (every :data:`PRESENCE_EVERY` s: a daemon killed
+        records nothing, and the bar said online for a minute), or when the clock has
+        moved on for ``refresh_every`` seconds (days in status)."""
         try:
             version = self.store.data_version()
         except StoreError:
@@ -170,8 +174,19 @@ class PipetrackApp(App[int]):
         if version != self._data_version:
             self._data_version = version
             self.data_changed()
-        elif time.monotonic() - self._read_at >= self.refresh_every:
+        elif time.monotonic() - self._read_at >= self.refresh_every or self._daemon_changed():
             self.data_changed()
+
+    _daemon: int | None = None  # the sync process's pid, as last seen
+    _daemon_seen_at = 0.0
+
+    def _daemon_changed(self) -> bool:
+        now = time.monotonic()
+        if now - self._daemon_seen_at < PRESENCE_EVERY:
+            return False
+        self._daemon_seen_at = now
+        pid, self._daemon = self._daemon, self.store.sync_process()
+        return pid != self._daemon
 
     def data_changed(self) -> None:
         """Tell every screen on the stack to read what it shows again."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from tuihelp import make_app, make_conflict, make_rejected, settle
+from tuihelp import make_app, make_conflict, make_rejected, settle, until
 
 from storage import TargetQuery
 
@@ -347,3 +347,20 @@ async def test_a_dialog_taller_than_the_screen_scrolls_to_its_buttons(store, uid
             await pilot.press("tab")
         await settle(pilot)
         assert any("Save" in line and "Cancel" in line for line in screen_lines(app))
+
+
+async def test_a_sync_daemon_killed_shows_as_not_syncing_within_seconds(store, uids, home):
+    """A daemon killed (kill -9, the OOM killer) records nothing: the bar said online for
+    a minute, until the next refresh, while pipetrack status said not syncing."""
+    from syncd import ProfileLock
+
+    lock = ProfileLock(home)
+    lock.acquire()  # a daemon runs: this process holds its lock, as the daemon does
+    store.record_sync(online=True, synced=True)
+    app = make_app(store)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        assert "online" in bottom_bar(app), bottom_bar(app)
+        lock.release()  # gone, without a word
+        await until(pilot, lambda: "not syncing" in bottom_bar(app), tries=80)
+        assert "not syncing" in bottom_bar(app), bottom_bar(app)
