@@ -31,9 +31,8 @@ log = logging.getLogger("pipetrack.server")
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        applied = await asyncio.to_thread(apply_migrations, settings.database_url)
-        if applied:
-            log.info("applied migrations: %s", ", ".join(applied))
+        # a no-op after ``run`` applied them (which says what it created or applied)
+        await asyncio.to_thread(apply_migrations, settings.database_url)
         pool = make_pool(settings)
         await pool.open(wait=True, timeout=settings.pool_timeout_s)
         notifier = Notifier(settings.database_url, NOTIFY_CHANNEL)

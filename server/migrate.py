@@ -7,8 +7,9 @@ for each other, so each file runs exactly once, in its own transaction.
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib import resources
 from typing import Literal
 
@@ -19,6 +20,13 @@ from protocol import InvalidInput
 
 from .cursors import notice_a_copy
 from .db import MissingRights
+
+log = logging.getLogger("pipetrack.server")
+
+#: Migrations that rewrite every row of big tables: said before they run on an existing
+#: schema (on millions of audit rows they take minutes, while no server answers); the
+#: table whose size is told, and what the migration does.
+LONG_MIGRATIONS = {"0002_wire_json.sql": ("audit_log", "rewrites every target and audit row")}
 
 #: Arbitrary constant naming pipetrack's migration lock among advisory locks.
 MIGRATION_LOCK_KEY = 0x70697065_74726163  # "pipetrac"
@@ -55,10 +63,47 @@ def apply_migrations(database_url: str, through: int | None = None) -> list[str]
         if versions is None and _holds_tables(conn):
             raise InvalidInput("database_url", f"{where} is {NOT_PIPETRACKS}")
         _refuse_newer(where, versions, "upgrade this pipetrack (a newer one migrated it)")
-        applied = _apply(conn, through)
+        before = _announce_long(conn, where) if versions else None
+        applied = _apply(conn, through, before)
+        if applied and not versions:
+            log.info("created the pipetrack schema in %s (%s)", where, ", ".join(applied))
+        elif applied:
+            log.info(
+                "upgraded the pipetrack schema of %s from migration %d to %d: applied %s",
+                where,
+                max(versions or [0]),
+                int(applied[-1][:4]),
+                ", ".join(applied),
+            )
         if through is None:
             check_rights(conn)
         return applied
+
+
+def _announce_long(conn: psycopg.Connection, where: str) -> Callable[[str], None]:
+    """What says, before a migration of :data:`LONG_MIGRATIONS` runs, that it is running
+    and may be long (with the size of its table as PostgreSQL estimates it)."""
+
+    def before(name: str) -> None:
+        if name not in LONG_MIGRATIONS:
+            return
+        table, does = LONG_MIGRATIONS[name]
+        (rows,) = conn.execute(
+            "SELECT coalesce((SELECT reltuples::bigint FROM pg_class"
+            " WHERE oid = to_regclass(%s)), -1)",
+            (table,),
+        ).fetchone()
+        size = f" ({table}: about {rows:,} rows)" if rows >= 0 else ""
+        log.info(
+            "applying migration %s to %s: it %s%s, which takes minutes on a big database;"
+            " the server answers once it is done",
+            name,
+            where,
+            does,
+            size,
+        )
+
+    return before
 
 
 #: The rights the server uses on each table of a current schema, and the tables whose
@@ -142,9 +187,14 @@ def _migration_lock(conn: psycopg.Connection) -> Iterator[None]:
         conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
 
 
-def _apply(conn: psycopg.Connection, through: int | None) -> list[str]:
-    """Apply what the database lacks. A current schema needs no CREATE right: a role the
-    owner granted only the tables' rows (least privilege) runs ``serve`` on it."""
+def _apply(
+    conn: psycopg.Connection,
+    through: int | None,
+    before: Callable[[str], None] | None = None,
+) -> list[str]:
+    """Apply what the database lacks (``before``: called with each file's name before it
+    runs). A current schema needs no CREATE right: a role the owner granted only the
+    tables' rows (least privilege) runs ``serve`` on it."""
     applied_now: list[str] = []
     if conn.execute("SELECT to_regclass('schema_migrations')").fetchone()[0] is None:
         conn.execute(
@@ -156,6 +206,8 @@ def _apply(conn: psycopg.Connection, through: int | None) -> list[str]:
     for version, name, sql in migration_files():
         if version in done or (through is not None and version > through):
             continue
+        if before is not None:
+            before(name)
         with conn.transaction():
             conn.execute(sql)
             conn.execute(
