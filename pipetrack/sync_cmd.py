@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 from typing import TYPE_CHECKING, Annotated, NoReturn
 from urllib.parse import urlsplit
@@ -206,16 +207,32 @@ def sync(
                 raise typer.Exit(code)
         from syncd import Daemon  # its file watching (watchdog): not for --once
 
-        daemon = Daemon(
-            profile.home,
-            lambda: Store.open(profile.db_path, thresholds=config.thresholds),
-            settings,
-            profile.read_token,
-        )
+        running: list[Daemon] = []
+        stopped = threading.Event()
+
+        def stop(*_: object) -> None:
+            stopped.set()
+            for daemon in running:
+                daemon.stop()
+
         for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: daemon.stop())
-        logging.getLogger("syncd").info("syncing %s with %s", profile.home, settings.server)
-        daemon.run()
+            signal.signal(sig, stop)
+        while not stopped.is_set():  # again when the profile is logged in elsewhere meanwhile
+            daemon = Daemon(
+                profile.home,
+                lambda: Store.open(profile.db_path, thresholds=config.thresholds),
+                settings,
+                profile.read_token,
+                server=profile.saved_server,
+            )
+            running[:] = [daemon]
+            if stopped.is_set():  # a signal came while it was made
+                break
+            logging.getLogger("syncd").info("syncing %s with %s", profile.home, settings.server)
+            daemon.run()
+            if daemon.moved_to is None:
+                break
+            settings = Settings.from_env(daemon.moved_to)
 
 
 def _tell_waiting(ctx: typer.Context, code: int, store: Store | None = None) -> None:

@@ -52,8 +52,13 @@ class Daemon:
         settings: Settings,
         token: TokenSource,
         addresses: Callable[[], Hashable] = interface_addresses,
+        server: Callable[[], str | None] | None = None,
     ) -> None:
         self.home = home
+        #: The server the profile names now (``pipetrack login`` may name another while
+        #: this runs); :attr:`moved_to` says where, once :meth:`run` stopped for it.
+        self.server = server
+        self.moved_to: str | None = None
         self.open_store = open_store
         self.settings = settings
         self.token = token
@@ -87,6 +92,7 @@ class Daemon:
             thread.start()
         while not self.stopping.wait(0.5):
             self.network.check()
+            self._check_server()
         watcher.stop()
         deadline = time.monotonic() + JOIN_TIMEOUT
         for thread in threads:
@@ -99,6 +105,18 @@ class Daemon:
         finally:
             store.close()
         log.info("sync daemon stopped")
+
+    def _check_server(self) -> None:
+        """The profile names another server (logged in to it): stop, for the caller to
+        run again against it (the loops' clients and cursor checks are the old one's)."""
+        try:
+            now = self.server() if self.server is not None else None
+        except (OSError, ValueError):  # config.toml being written, or broken: not now
+            return
+        if now and now != self.settings.server:
+            log.info("this profile now syncs with %s (pipetrack login): switching to it", now)
+            self.moved_to = now
+            self.stop()
 
     def _token_changed(self) -> None:
         log.info("token file changed; retrying now")
