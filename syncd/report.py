@@ -22,7 +22,8 @@ TOKEN_REFUSED = f"token refused (disabled or replaced): {NEW_TOKEN}"
 #: columns the bar has ~54 for "offline (…) · 30 pending · synced …" (the error itself
 #: is in its tooltip and in ``pipetrack status``).
 HINTS: tuple[tuple[type[ApiError], str], ...] = (
-    (Unauthorized, "log in again"),
+    # not "log in again": the same token is refused again; only the admin has a new one
+    (Unauthorized, "token refused: ask your admin for a new one"),
     (NotTheServer, "Wi-Fi sign-in?"),
     (UseHttps, "log in with https"),
     (ServerError, "server trouble"),  # the network is fine; changes wait, retried
