@@ -210,12 +210,26 @@ def _v10(cursor: Any) -> None:
     _v7(cursor)
 
 
+def _v11(cursor: Any) -> None:
+    """Our edits the server applied are kept (their fields, time and version): a server
+    restored from a backup may lose one, which is then sent again (storage/resend.py)
+    as our lost status changes are. Edits are not in the audit, which holds status
+    changes, so a lost edit was lost for good."""
+    cursor.execute(
+        "CREATE TABLE IF NOT EXISTS sent_edits (change_id TEXT PRIMARY KEY,"
+        " target TEXT NOT NULL REFERENCES targets (uid) ON DELETE CASCADE,"
+        " fields TEXT NOT NULL, changed_at TEXT NOT NULL, server_version INTEGER NOT NULL)"
+        " WITHOUT ROWID"
+    )
+    cursor.execute("CREATE INDEX IF NOT EXISTS sent_edits_target ON sent_edits (target)")
+
+
 #: In order; ``MIGRATIONS[n]`` brings a file from version n to n + 1. A profile can be
 #: opened in the middle of its first catch-up, its secondary indexes set aside (dropped,
 #: their SQL in meta: storage/catchup.py): a migration that changes those indexes must
 #: first build them again from meta.
 MIGRATIONS: tuple[Callable[[Any], None], ...] = (
-    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10
+    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11
 )  # fmt: skip
 LATEST = len(MIGRATIONS)
 

@@ -21,7 +21,7 @@ occurrence, then its second, ...), which gives what applying the page in order g
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -333,6 +333,9 @@ class StagedPage:
     targets: int
     cursor: str
     more: bool | None = None
+    #: The change ids of the page's edits (not in ``history``): a pull from the start
+    #: confirms ours with them (:mod:`storage.resend`).
+    edits: list[str] = field(default_factory=list)
 
 
 def write_page(ctx: Ctx, page: StagedPage) -> PullSummary:
@@ -348,6 +351,8 @@ def write_page(ctx: Ctx, page: StagedPage) -> PullSummary:
             overwritten += done
             kept += held
         recorded = _apply_history_rows(ctx, page.history)
+        if again and page.edits:
+            resend.confirm_edits(ctx, page.edits)
         ctx.set_meta(PULL_CURSOR, page.cursor)
         ctx.set_meta(PULL_MORE, "1" if page.more else None)
         resent = 0
@@ -380,4 +385,5 @@ def apply_pull(
 ) -> PullSummary:
     rounds = [[_staged_target(state) for state in states] for states in _rounds(targets)]
     rows = [row for row in map(_staged_entry, history) if row is not None]
-    return write_page(ctx, StagedPage(rounds, rows, len(targets), cursor))
+    edits = [str(entry.change_id) for entry in history if entry.op == "edit"]
+    return write_page(ctx, StagedPage(rounds, rows, len(targets), cursor, edits=edits))

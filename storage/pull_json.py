@@ -372,7 +372,21 @@ def read_page(body: bytes | str) -> StagedPage:
         history = cursor.execute(
             f"SELECT {', '.join(_HISTORY)} FROM temp.pull_history ORDER BY seq"
         ).fetchall()
-    return StagedPage(rounds, history, targets, cursor_text, bool(more))
+        edits = [c for (c,) in cursor.execute(_EDITS, (page,))] if _has_edits(body) else []
+    return StagedPage(rounds, history, targets, cursor_text, bool(more), edits)
+
+
+#: The change ids of a page's edits (:attr:`StagedPage.edits`).
+_EDITS = (
+    "SELECT e.value ->> 'change_id' FROM jsonb_each(?1, '$.history') AS e"
+    " WHERE e.value ->> 'op' = 'edit'"
+)
+
+
+def _has_edits(body: bytes | str) -> bool:
+    """Whether the page may hold an edit (a string "edit" somewhere): a substring search,
+    so a page without one (a catch-up's are mostly status changes) is not read again."""
+    return (b'"edit"' if isinstance(body, bytes | bytearray) else '"edit"') in body
 
 
 def apply_pull_json(ctx: Ctx, body: bytes | str) -> PullSummary:

@@ -20,8 +20,13 @@ come back was pushed after the point the database was restored to, and is gone t
     server's status was set before it was made); a later status there (a teammate's,
     after the restore) is left alone, as a later change wins. A target with changes of
     ours queued already keeps them: the newest change of ours is one of those.
-  What is not sent again reads as before. Edits (name, description, markets) are not
-  in the audit: a lost one is not sent again, unless its target is created again.
+  - each edit of ours (name, description, markets) the server had applied and lost
+    (kept in ``sent_edits``, confirmed by the pull as the audit's rows are) is queued
+    again the same way: on the server's version when the server's last change of the
+    target is older than ours, else on 0, which a teammate's change of the details since
+    makes a conflict; not on a target made again (it is made as it is here) nor on one
+    with changes of ours queued already.
+  What is not sent again reads as before.
 - Before that, every change still waiting here (pending, or held as a conflict) is put
   on the server's version (:func:`_decide_again`): nothing was pushed meanwhile (the
   pusher waits for this pull, and the server refuses a push with a cursor from before
@@ -30,6 +35,7 @@ come back was pushed after the point the database was restored to, and is gone t
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -75,10 +81,30 @@ _NO_BASE_SQL = (
 )
 
 
+_EDITS_FLIP = "UPDATE sent_edits SET server_version = -server_version WHERE "
+#: Our applied edits that the pull from the start has not confirmed, oldest first.
+_LOST_EDITS_SQL = f"""
+SELECT e.change_id, e.target, e.fields, e.changed_at, t.server_version, t.server_updated_at
+FROM sent_edits AS e JOIN targets AS t ON t.uid = e.target
+WHERE e.server_version < 0 AND {_NOT_QUEUED.format(uid="e.target")}
+ORDER BY e.changed_at
+"""
+
+
 def mark(ctx: Ctx) -> None:
     cursor = ctx.db.cursor()
     cursor.execute(_MARK_SQL)
+    cursor.execute(_EDITS_FLIP + "server_version > 0")
     cursor.execute(_UNSEEN_SQL)
+
+
+def confirm_edits(ctx: Ctx, change_ids: list[str]) -> None:
+    """Edits the server sent (a page of the pull from the start): ours among them are
+    still there."""
+    ctx.db.cursor().execute(
+        _EDITS_FLIP + "server_version < 0 AND change_id IN (SELECT value FROM json_each(?))",
+        (json.dumps(change_ids),),
+    )
 
 
 def seen(ctx: Ctx) -> None:
@@ -106,6 +132,13 @@ def resend(ctx: Ctx) -> int:
             continue
         elif server_at is None or time_from_text(at) > time_from_text(server_at):
             again.append((change_id, uid, "set_status", version or 0, status, None, at, note))
+    for change_id, uid, fields, at, version, updated_at in cursor.execute(_LOST_EDITS_SQL):
+        if uid in made or uid in unseen:  # made again as it is here / a teammate's to make
+            continue
+        latest = None if updated_at is None else time_from_text(updated_at)
+        base = base_on(version or 0, latest, time_from_text(at))
+        again.append((change_id, uid, "edit", base, None, fields, at, None))
+    again.sort(key=lambda row: row[6])  # as they were made: an edit among the statuses
     # The teammates' targets the server lost keep what we knew of them, but no longer
     # a version ahead of the server's: made again there (from version 1), each is taken
     # as the server has it. (It was ignored as older than ours, for good.)
@@ -114,11 +147,15 @@ def resend(ctx: Ctx) -> int:
     if again:
         cursor.executemany(_QUEUE_SQL, again)
         cursor.executemany(_PENDING_SQL, [(row[0],) for row in again])
+        cursor.executemany(
+            "DELETE FROM sent_edits WHERE change_id = ?", [(r[0],) for r in again if r[2] == "edit"]
+        )
         cursor.executemany(_NO_BASE_SQL, [(uid,) for uid in made])
         t = ctx.m.target
         refresh_many(ctx, list(t.select().where(t.uid.in_({row[1] for row in again}))))
         ctx.set_meta(RESENT, str(int(ctx.get_meta(RESENT) or 0) + len(again)))
     cursor.execute(_UNMARK_SQL)
+    cursor.execute(_EDITS_FLIP + "server_version < 0")
     return len(again)
 
 

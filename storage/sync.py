@@ -164,6 +164,12 @@ def _server_json(state: State | None) -> dict[str, Any] | None:
 #: Range form of :data:`REBASE_SQL`: pending changes between two converged changes.
 _REBASE_RANGE_SQL = REBASE_SQL + " AND id < ?"
 _DELETE_SQL = "DELETE FROM outbox WHERE id = ?"
+#: An edit of ours the server applied, kept (before its outbox row goes) to be sent again
+#: if a restored server loses it (storage/resend.py).
+_SENT_EDIT_SQL = (
+    "INSERT OR REPLACE INTO sent_edits (change_id, target, fields, changed_at, server_version)"
+    " SELECT change_id, target, fields, changed_at, ? FROM outbox WHERE id = ?"
+)
 _AUDIT_SQL = (
     "UPDATE audit SET server_version = ?, converged = iif(? = 'converged', 1, NULL)"
     " WHERE change_id = ?"
@@ -332,6 +338,7 @@ def apply_push_results(ctx: Ctx, results: Sequence[Result | PushResult]) -> Push
         deletes, audits, conflicts, rejected, blocked, restored = [], [], [], [], [], []
         # refused creates of ours whose uid the server gives another: (uid, change id)
         clashed: dict[str, str] = {}
+        sent_edits: list[tuple[int, int]] = []  # (version, outbox id) of edits applied
         for result in results:
             change_id = str(result.change_id)
             if change_id not in rows or change_id in gone:
@@ -346,6 +353,8 @@ def apply_push_results(ctx: Ctx, results: Sequence[Result | PushResult]) -> Push
                 deletes.append((row_id,))
                 if state is not None:
                     audits.append((version, result.outcome, change_id))
+                if state is not None and row.op == "edit" and result.outcome != "converged":
+                    sent_edits.append((version, row_id))
                 if state is not None and result.outcome == "converged":
                     for op in REBASED_OPS[row.op]:
                         done.setdefault((uid, op), []).append((row_id, version))
@@ -376,6 +385,7 @@ def apply_push_results(ctx: Ctx, results: Sequence[Result | PushResult]) -> Push
                 newest[uid] = state
         touched = list(dict.fromkeys(rows[c].target for c in ids if c in rows))
         targets = _read_targets(ctx, touched)
+        _many(ctx, _SENT_EDIT_SQL, sent_edits)
         _many(ctx, _DELETE_SQL, deletes)
         _many(ctx, _AUDIT_SQL, audits)
         _many(ctx, _CONFLICT_SQL, conflicts)

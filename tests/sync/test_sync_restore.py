@@ -357,3 +357,60 @@ def test_a_teammates_lost_target_made_again_is_taken_as_the_server_has_it(
                 assert store.sync_state().pending == 0
         finally:
             pg_cluster.drop_database(backup)
+
+
+def _details(device: Device, name: str) -> tuple[str, list[str]]:
+    result = device.run("list", "--json")
+    assert result.returncode == 0, result.stderr
+    [row] = [t for t in json.loads(result.stdout) if t["name"] == name]
+    return row["description"], row["markets"]
+
+
+def test_an_edit_the_restored_server_lost_is_sent_again(
+    pg_cluster: PgCluster, devices: Callable[[str], Device]
+) -> None:
+    """Bob's edit of Borealis (and his status change) reached the server after the
+    backup; the restore lost both. The status came back, the edit vanished from his own
+    laptop without a word (edits were not kept). Now it comes back too; an edit of
+    Cobalt the server lost, whose details cat changed after the restore, meets cat's
+    as a conflict, not overwriting it; one the server kept is not sent twice."""
+    with server_on_new_database(pg_cluster) as server:
+        bob, cat = devices("bob"), devices("cat")
+        for device in (bob, cat):
+            device.connect(server.url, server.add_user(device.name))
+        for name in ("Borealis", "Cobalt", "Kept"):
+            assert bob.run("add", name, "--status", "Cold").returncode == 0
+        assert bob.run("edit", "Kept", "--description", "before the backup").returncode == 0
+        bob.sync_once()
+        cat.sync_once()
+        backup = _backup(pg_cluster, server)
+        try:
+            for name in ("Borealis", "Cobalt"):
+                edited = bob.run("edit", name, "--description", "met the CFO", "--market", "EU")
+                assert edited.returncode == 0, edited.stderr
+            _set(bob, "Borealis", "Hot")
+            bob.sync_once()
+            _restore(pg_cluster, server, backup)
+            cat.sync_once()
+            assert cat.run("edit", "Cobalt", "--description", "cat's, after").returncode == 0
+            cat.sync_once()
+
+            synced = bob.sync_once()
+            assert "the server had lost 3 changes of ours" in synced.stderr, synced.stderr
+            assert _details(bob, "Borealis") == ("met the CFO", ["EU"])
+            assert _listed(bob, "Borealis")[0] == "Hot"
+            assert _details(bob, "Kept") == ("before the backup", [])
+            cat.sync_once()
+            assert _details(cat, "Borealis") == ("met the CFO", ["EU"])
+            assert _details(cat, "Cobalt") == ("cat's, after", [])  # not overwritten
+            [conflict] = json.loads(bob.run("conflicts", "--json").stdout)
+            assert conflict["name"] == "Cobalt", conflict
+            assert conflict["mine"]["fields"]["description"] == "met the CFO", conflict
+            with psycopg.connect(server.database_url) as conn:
+                [(edits,)] = conn.execute(
+                    "SELECT count(*) FROM audit_log a JOIN targets t ON t.id = a.target_id"
+                    " WHERE t.name = 'Kept' AND a.op = 'edit'"
+                ).fetchall()
+            assert edits == 1  # the edit the server kept: never sent again
+        finally:
+            pg_cluster.drop_database(backup)
