@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
@@ -33,12 +34,60 @@ def default_home() -> Path:
 
 @dataclass
 class Config:
-    """What ``config.toml`` holds. Unknown sections are kept when saving."""
+    """What ``config.toml`` holds (an unknown table or setting is refused when it is
+    read; ``login`` keeps the file as written all the same)."""
 
     thresholds: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
     server: str | None = None
     keys: dict[str, str] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
+
+
+#: The tables of ``config.toml`` and the settings each takes (None: its own check reads
+#: them: ``[stagnation]`` here, ``[keys]`` by the TUI, which says at start when a binding
+#: id is unknown). ``server`` is what ``pipetrack login`` writes.
+TABLES: dict[str, tuple[str, ...] | None] = {"sync": ("server",), "stagnation": None, "keys": None}
+
+
+def _check_known(raw: dict[str, Any]) -> None:
+    """InvalidInput for a table or a setting ``config.toml`` does not take (a misspelled
+    ``[stagantion]`` was ignored without a word, its thresholds never applied), naming
+    the known ones."""
+    known = " and ".join(", ".join(f"[{t}]" for t in TABLES).rsplit(", ", 1))
+    for key, value in raw.items():
+        if key in TABLES:
+            continue
+        if isinstance(value, dict):
+            close = _close(key, TABLES)
+            maybe = f" (did you mean [{close}]?)" if close else ""
+            raise InvalidInput(
+                "config", f"unknown table [{key}]{maybe}: the known ones are {known}"
+            )
+        home = next((t for t, keys in TABLES.items() if keys and key in keys), None)
+        maybe = f" (it belongs in [{home}])" if home else ""
+        raise InvalidInput(
+            "config",
+            f"unknown setting {key!r} outside any table{maybe}: the known tables are {known}",
+        )
+    for table, keys in TABLES.items():
+        section = raw.get(table)
+        if keys is None or not isinstance(section, dict):
+            continue
+        for key in section:
+            if key not in keys:
+                close = _close(key, keys)
+                maybe = f" (did you mean {close}?)" if close else ""
+                raise InvalidInput(
+                    "config",
+                    f"[{table}] {key!r} is not a setting{maybe}: [{table}] takes {', '.join(keys)}",
+                )
+
+
+def _close(word: str, known: Any) -> str | None:
+    """The known word ``word`` is most likely a slip of (case aside), if any."""
+    by_lower = {k.lower(): k for k in known}
+    found = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
+    return by_lower[found[0]] if found else None
 
 
 def _parse_thresholds(section: Any) -> dict[str, int]:
@@ -125,6 +174,7 @@ class Profile:
         if not isinstance(sync, dict) or not isinstance(keys, dict):
             raise InvalidInput("config", f"{self.config_path}: [sync] and [keys] must be tables")
         try:
+            _check_known(raw)
             thresholds = _parse_thresholds(raw.get("stagnation"))
         except InvalidInput as err:
             raise InvalidInput(err.field, f"{self.config_path}: {err}") from None
