@@ -16,7 +16,7 @@ from protocol import UNDO_NOTE, InvalidInput, Status, clean_note, op_words, pars
 from . import actions, query
 from .context import Ctx
 from .errors import NotFound
-from .schema import Outbox, Target
+from .schema import Audit, Outbox, Target
 from .sync import rebase_after
 from .types import ConflictView, RejectedView, StatusChange, TargetView
 from .view import refresh
@@ -60,6 +60,7 @@ def _conflict_view(ctx: Ctx, row: Outbox, target: Target) -> ConflictView:
     # an edit's who / when are the target's last change: when that was a status change
     # of ours (made before it, in the same push), the teammate's edit is not it
     unknown = not by_status and _made_here(ctx, row.target, theirs_version)
+    change = _their_change(ctx, row, theirs_version) if by_status else None
     return ConflictView(
         change_id=row.change_id,
         target=row.target,
@@ -77,13 +78,16 @@ def _conflict_view(ctx: Ctx, row: Outbox, target: Target) -> ConflictView:
             if theirs is None or unknown
             else (theirs.status_changed_by if by_status else theirs.updated_by)
         ),
+        # when the teammate made it: an undo's status is held since long before it
         theirs_changed_at=(
             None
             if theirs is None or unknown
+            else change.changed_at
+            if change is not None
             else (theirs.status_changed_at if by_status else theirs.last_updated)
         ),
         theirs_version=theirs_version,
-        theirs_note=_their_note(ctx, row, theirs_version) if by_status else None,
+        theirs_note=change.note if change is not None else None,
         theirs_fields=_their_fields(row, theirs) if not by_status else None,
         undone=_undos_of(ctx, row).exists(),
         then=tuple(later.status for later in _later_statuses(ctx, row)),
@@ -140,13 +144,13 @@ def _their_fields(row: Outbox, theirs: TargetState | None) -> dict[str, Any] | N
     return {key: getattr(theirs, key) for key in row.fields or {}}
 
 
-def _their_note(ctx: Ctx, row: Outbox, theirs_version: int) -> str | None:
-    """The note of the teammate's status change this one met: the last one pulled for
-    the target after our base and up to the server's version we were answered with
-    (None until the pull that follows the push answer has brought it)."""
+def _their_change(ctx: Ctx, row: Outbox, theirs_version: int) -> Audit | None:
+    """The teammate's status change this one met (its note, its time): the last one
+    pulled for the target after our base and up to the server's version we were
+    answered with (None until the pull that follows the push answer has brought it)."""
     a = ctx.m.audit
-    entry = (
-        a.select(a.note)
+    return (
+        a.select(a.note, a.changed_at)
         .where(
             (a.target == row.target)
             & (a.origin == "server")
@@ -156,7 +160,6 @@ def _their_note(ctx: Ctx, row: Outbox, theirs_version: int) -> str | None:
         .order_by(a.server_version.desc())
         .first()
     )
-    return entry.note if entry else None
 
 
 def _rows(ctx: Ctx, state: str) -> list[tuple[Outbox, Target]]:

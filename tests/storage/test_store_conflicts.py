@@ -702,3 +702,28 @@ def test_another_status_with_the_later_changes_dropped_ends_at_it(store, clock, 
     assert view.status == "Active"
     [again] = store.take_batch()
     assert (str(again.change_id), again.status, again.base_version) == (hot, "Active", 5)
+
+
+def test_a_conflict_with_a_teammates_undo_says_when_they_undid(store, clock):
+    """Bob set Closed and undid it: the server's Cold is held since Alice made it (an
+    undo brings back since when), long before bob's undo. The conflict said bob changed
+    it then; it says when bob made his change, once pulled."""
+    t = store.create_target("Kappa", status="Cold")
+    made_at = clock.now
+    [create] = store.take_batch()
+    store.apply_push_results([result(create, "applied", state(t.uid, 1, made_at, name="Kappa"))])
+    clock.advance(hours=2)
+    mine = store.set_status(t.uid, "Hot")
+    undone_at = clock.now - timedelta(minutes=5)
+    theirs = state(t.uid, 3, undone_at, name="Kappa", status="Cold", status_at=made_at)
+    store.apply_push_results([result(mine.change_id, "conflict", theirs)])
+    assert store.conflicts()[0].theirs_changed_at == made_at  # until the pull brings it
+    history = [
+        entry(new_id(), t.uid, undone_at - timedelta(minutes=1), old="Cold", new="Closed",
+              version=2, entry_id=1),
+        entry(new_id(), t.uid, undone_at, old="Closed", new="Cold", version=3, entry_id=2,
+              note="undo"),
+    ]  # fmt: skip
+    store.apply_pull([theirs], history, "c1")
+    [conflict] = store.conflicts()
+    assert (conflict.theirs_changed_at, conflict.theirs_note) == (undone_at, "undo")
