@@ -9,6 +9,7 @@ A PostgreSQL of this module's own checks passwords (the session's trusts every l
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -33,9 +34,8 @@ WRONG = "Wrong" + uuid.uuid4().hex[:10]
 @pytest.fixture(scope="module")
 def socket_dir() -> Iterator[str]:
     """The socket directory of a PostgreSQL that wants ``USER``'s password (scram)."""
-    embedded = EmbeddedPostgres(
-        Path(tempfile.mkdtemp(prefix="pipetrack-qa-pw-")), delete_on_close=True
-    )
+    data_dir = Path(tempfile.mkdtemp(prefix="pipetrack-qa-pw-"))
+    embedded = EmbeddedPostgres(data_dir, delete_on_close=True)
     try:
         admin = embedded.url()
         with psycopg.connect(admin, autocommit=True) as conn:
@@ -51,6 +51,7 @@ def socket_dir() -> Iterator[str]:
         yield admin.split("host=", 1)[1]
     finally:
         embedded.close()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def _url(socket_dir: str, password: str | None = None, dbname: str = "qa_pw") -> str:
