@@ -15,8 +15,10 @@ from collections.abc import Callable
 from contextlib import asynccontextmanager
 from types import FrameType
 
+import psycopg
 from fastapi import FastAPI
 
+from .cursors import notice_a_copy
 from .db import make_pool
 from .errors import BodyLimit, ErrorLog, install_error_handlers
 from .listener import Notifier
@@ -44,9 +46,11 @@ def create_app(settings: Settings) -> FastAPI:
         # of the collector's way, a full collection takes ~4 ms instead of ~100 ms that
         # held every request on the event loop.
         gc.freeze()
+        watch = asyncio.create_task(_watch_for_a_restore(settings.database_url))
         try:
             yield
         finally:
+            watch.cancel()
             await notifier.stop()
             await pool.close()
 
@@ -62,6 +66,29 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(v1)
     app.include_router(public)
     return app
+
+
+#: How often a running server looks whether its database was restored under it.
+RESTORE_CHECK_S = 10.0
+
+
+async def _watch_for_a_restore(database_url: str) -> None:
+    """A ``pg_restore --clean`` over the database while this serves (the README says to
+    stop serve first; an admin may not): seen within :data:`RESTORE_CHECK_S`, as at a
+    start, so devices pull again instead of keeping states the server lost while every
+    one of them said synced. A failed look (the restore under way, the database down)
+    waits for the next."""
+    while True:
+        await asyncio.sleep(RESTORE_CHECK_S)
+        try:
+            await asyncio.to_thread(_look_for_a_restore, database_url)
+        except psycopg.Error as err:
+            log.debug("could not look for a restore: %s", err)
+
+
+def _look_for_a_restore(database_url: str) -> None:
+    with psycopg.connect(database_url, connect_timeout=5, autocommit=True) as conn:
+        notice_a_copy(conn, running=True)
 
 
 def _end_long_polls_on_stop(notifier: Notifier) -> None:

@@ -86,15 +86,20 @@ def _record(conn: psycopg.Connection, oids: dict[str, str]) -> None:
         conn.execute(_RECORD_OID, (key, value))
 
 
-def notice_a_copy(conn: psycopg.Connection) -> bool:
+def notice_a_copy(conn: psycopg.Connection, *, running: bool = False) -> bool:
     """Record the OIDs of the database and of its ``targets`` table; when others were
     recorded, this database is a copy (a restore, into a new database or over this one
     with ``--clean``): a new epoch. Whether it was. Writes nothing at an ordinary start
-    (the OIDs recorded are these)."""
+    (the OIDs recorded are these).
+
+    ``running``: the check a running server makes now and then (a restore over its
+    database while it serves): it writes only when both OIDs were recorded and one
+    differs, never while a restore may be filling ``server_meta`` (its rows not there
+    yet: a row written then would make the restore's own fail)."""
     with conn.transaction():
         recorded = dict(conn.execute(_RECORDED_OIDS, (list(_OID_KEYS),)).fetchall())
         now = _current_oids(conn)
-        if recorded == now:
+        if recorded == now or (running and set(recorded) != set(_OID_KEYS)):
             return False
         _record(conn, now)
         if "database_oid" not in recorded:  # the first start since it is recorded
@@ -109,7 +114,8 @@ def notice_a_copy(conn: psycopg.Connection) -> bool:
         if key in recorded and recorded[key] != now[key]
     ]
     log.warning(
-        "this database is a copy of another (a restore?): %s; %s; %s",
+        "this database is a copy of another (a restore%s?): %s; %s; %s",
+        " while serve ran" if running else "",
         "; ".join(changed),
         RESTORE_ADVICE,
         USERS_ADVICE,

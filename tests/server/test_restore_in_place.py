@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pgserver
@@ -121,4 +122,28 @@ def test_a_device_pulls_again_after_the_server_restarts_on_a_clean_restore(
         assert refused.status_code == 400, refused.text
         again = ada.pull()
         assert [(t["uid"], t["status"]) for t in again["targets"]] == [(uid, "Cold")]
+    assert server.log_text().count("this database is a copy of another") == 1
+
+
+def test_a_restore_over_the_database_while_serve_runs_is_noticed(server, make_user, tmp_path):
+    """The README says to stop serve for a restore; an admin restored under it. Every
+    device kept a state the server had lost, said synced, and the log said nothing,
+    until a restart. Now the running server sees it within seconds, as a start does."""
+    with Device(server, make_user("ada")) as ada:
+        uid = ada.push_one(create(status="Cold"))["target"]["uid"]
+        _dump(server.database_url, tmp_path / "backup.dump")
+        ada.push_one(set_status(uid, "Hot", base=1))  # after the backup
+        cursor = ada.pull()["cursor"]
+
+        _restore_clean(server.database_url, tmp_path / "backup.dump")  # serve runs on
+
+        deadline = time.monotonic() + 30
+        while "a restore while serve ran?" not in server.log_text():
+            assert time.monotonic() < deadline, server.log_text()
+            time.sleep(0.2)
+        refused = ada.http.get("/v1/pull", params={"cursor": cursor})
+        assert refused.status_code == 400, refused.text
+        again = ada.pull()
+        assert [(t["uid"], t["status"]) for t in again["targets"]] == [(uid, "Cold")]
+    time.sleep(12)  # a later look finds nothing more to say
     assert server.log_text().count("this database is a copy of another") == 1
