@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING, Annotated
 import platformdirs
 import typer
 
+from protocol import SINCE_FORMS
 from server.settings import DATABASE_URL_ENV, POOL_MAX_DEFAULT, setup_logging
 
 from .commands.args import JsonFlag
 from .commands.output import ListSpec, emit_fields, emit_json, emit_list, local_time
 
 if TYPE_CHECKING:
+    from server.changes import Change
     from server.migrate import Schema
     from server.users import User
 
@@ -65,6 +67,7 @@ def register(app: typer.Typer) -> None:
     admin.command("disable-user")(admin_disable_user)
     admin.command("new-token")(admin_new_token)
     admin.command("stats")(admin_stats)
+    admin.command("changes")(admin_changes)
     admin.command("reset-cursors")(admin_reset_cursors)
     app.add_typer(admin, name="admin")
 
@@ -243,6 +246,68 @@ def admin_stats(
             ),
         ]
     )
+
+
+def _change_row(change: Change) -> tuple[str, ...]:
+    if change.op == "edit":
+        what = "edited details"
+    else:
+        before = "" if change.op == "create" else f"{change.old_status or 'none'} → "
+        what = (
+            f"{'created, ' if change.op == 'create' else ''}{before}{change.new_status or 'none'}"
+        )
+    return (
+        local_time(change.changed_at),
+        change.name,
+        what,
+        change.user,
+        change.device[:8],
+        change.note or "",
+    )
+
+
+CHANGES = ListSpec(
+    columns=("WHEN", "TARGET", "CHANGE", "BY", "DEVICE", "NOTE"),
+    row=_change_row,
+    empty="no changes recorded that match",
+    shrink=("NOTE", "TARGET"),
+)
+
+
+def admin_changes(
+    ctx: typer.Context,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            "--target", "-t", metavar="TARGET", help="Only this target: uid, prefix or name."
+        ),
+    ] = None,
+    user: Annotated[
+        str | None, typer.Option("--user", "-u", metavar="USER", help="Only this user's changes.")
+    ] = None,
+    since: Annotated[
+        str, typer.Option("--since", metavar="SPAN", help=f"From when: {SINCE_FORMS}.")
+    ] = "7d",
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most N (newest first).")] = 50,
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Who changed what, and when, as the server recorded it, newest first (the last 7
+    days unless --since says otherwise): status changes, new targets and edits of
+    details, with the user, the device and the note."""
+    from datetime import UTC, datetime
+
+    from protocol import InvalidInput, parse_since
+    from server.changes import read_changes
+
+    for option, value in (("--target", target), ("--user", user)):
+        if value is not None and not value.strip():  # an unset variable in a script
+            raise InvalidInput(option, f"{option} {value!r}: give a value")
+    start = parse_since(since, datetime.now(UTC))
+    with _admin_database(ctx, database_url, data_dir, "read") as url:
+        changes = read_changes(url, target=target, user=user, since=start, limit=limit)
+    emit_list(changes, as_json, CHANGES)
 
 
 def admin_reset_cursors(

@@ -31,6 +31,7 @@ ADMIN_COMMANDS = (
     ("admin", "new-token", "carol"),
     ("admin", "stats"),
     ("admin", "reset-cursors"),
+    ("admin", "changes"),
 )
 
 
