@@ -265,7 +265,13 @@ class ConflictView:
         elif self.op == "edit" and self.later_fields:
             follows.append(f"your later edit of {', '.join(self.later_fields)} goes out after it")
         if self.then and not dropped_later:  # they follow: the target ends at the last
-            follows.append(f"your later change to {label(self.then[-1])} follows it")
+            # ... as made; an undo among them now undoes to what was chosen instead
+            last = self.then[-1]
+            follows.append(
+                f"your later change to {label(last)} follows it"
+                if last == status or self.op == "edit"
+                else "your later changes follow it"
+            )
         if self.op != "edit":
             told = f" ({'; '.join(follows)})" if follows else ""
             return f"{name}: resolved, now {label(status)}{told}"

@@ -727,3 +727,25 @@ def test_a_conflict_with_a_teammates_undo_says_when_they_undid(store, clock):
     store.apply_pull([theirs], history, "c1")
     [conflict] = store.conflicts()
     assert (conflict.theirs_changed_at, conflict.theirs_note) == (undone_at, "undo")
+
+
+def test_settled_text_names_a_later_status_only_where_the_target_ends():
+    """Active (undone since), then Hot and its undo: settled on Passed, the undo of Hot
+    now goes back to Passed. It said "your later change to Active follows it" while the
+    target ended at Passed."""
+    from storage.types import ConflictView
+
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    conflict = ConflictView(
+        change_id=new_id(), target=new_id(), name="Fjord", op="set_status",
+        base_status=None, base_version=1, mine_status="Active", mine_fields=None,
+        mine_changed_at=at, mine_note=None, theirs_status="Cold", theirs_changed_by="bob",
+        theirs_changed_at=at, theirs_version=2, undone=True, then=("Hot", "Active"),
+    )  # fmt: skip
+    assert conflict.settled_text("Fjord", "Passed", "passed", str) == (
+        "Fjord: resolved, now Passed (your undo of it dropped; your later changes follow it)"
+    )
+    assert conflict.settled_text("Fjord", "Active", "mine", str) == (
+        "Fjord: resolved, now Active (your undo of it dropped; your later change to Active"
+        " follows it)"
+    )
