@@ -308,12 +308,15 @@ def resolve_conflict(
     choice: Status | str,
     note: str | None = None,
     drop_later: bool = False,
+    seen_version: int | None = None,
 ) -> TargetView:
     """Settle a conflict: 'mine' (sent again on the server's version, with its note),
     'theirs' (dropped), or another status (sent instead, with ``note``: the old note was
     written for the old status). The user's later changes of the target, waiting behind
     it, follow whatever is chosen; ``drop_later`` (with theirs or a status) drops them
-    too, so the target ends at the choice (InvalidInput with 'mine')."""
+    too, so the target ends at the choice (InvalidInput with 'mine'). ``seen_version``:
+    the server's version the user was shown (a dialog open a while); another now is
+    InvalidInput, nothing settled: the team's side changed, to be looked at again."""
     key = choice if isinstance(choice, Status) else choice.strip().lower()
     note = clean_note(note)
     if drop_later and key == "mine":
@@ -327,6 +330,13 @@ def resolve_conflict(
         theirs = _theirs(row, target)
         version = theirs.version if theirs else (target.server_version or 0)
         their_status = theirs.status if theirs else target.server_status
+        if seen_version is not None and version != seen_version:
+            now = (their_status or "no status") if row.op == "set_status" else "other details"
+            raise InvalidInput(
+                "choice",
+                f"{target.name}: the team's side changed while you looked (now {now}):"
+                " nothing settled; look at it again",
+            )
         _drop_undos_of(ctx, row)  # what the user settles on now is their latest word
         if key == "theirs":
             _drop(ctx, row)

@@ -348,13 +348,17 @@ class Store:
         choice: Literal["mine", "theirs"] | Status | str,
         note: str | None = None,
         drop_later: bool = False,
+        seen_version: int | None = None,
     ) -> TargetView:
         """keep mine: re-issued on the server's version, with its note; take theirs:
         dropped, local view = server; a status: that status on the server's version, with
         ``note``. Held changes go on after, except undos of a change dropped or replaced;
         ``drop_later`` (theirs or a status): they are dropped too, so the target ends at
-        the choice."""
-        return conflicts.resolve_conflict(self._ctx, change_id, choice, note, drop_later)
+        the choice. ``seen_version``: the server's version the user was shown; another
+        now is InvalidInput, nothing settled."""
+        return conflicts.resolve_conflict(
+            self._ctx, change_id, choice, note, drop_later, seen_version
+        )
 
     def resolve_all(
         self,

@@ -749,3 +749,18 @@ def test_settled_text_names_a_later_status_only_where_the_target_ends():
         "Fjord: resolved, now Active (your undo of it dropped; your later change to Active"
         " follows it)"
     )
+
+
+def test_a_conflict_settled_on_the_side_shown_refuses_a_side_changed_since(
+    store, clock, conflicted
+):
+    """The take-theirs dialog said "keeps carol's Passed"; carol made it Active while it
+    was open, and the user confirmed a choice they never saw."""
+    uid, hot, closed, _ = conflicted
+    shown = store.conflicts()[0].theirs_version
+    store.apply_pull([state(uid, 6, clock.now, name="Acme", status="Active", by="carol")], [], "c9")
+    with pytest.raises(InvalidInput, match="changed while you looked \\(now Active\\)"):
+        store.resolve_conflict(hot, "theirs", seen_version=shown)
+    assert [c.change_id for c in store.conflicts()] == [hot]  # nothing settled
+    view = store.resolve_conflict(hot, "theirs", seen_version=6)
+    assert view.version == 6

@@ -404,3 +404,32 @@ async def test_an_edit_conflict_says_a_later_edit_of_its_fields_follows(store, u
             " edit of markets, name goes out after it)"
         )
         assert told in notifications(app), notifications(app)
+
+
+async def test_take_theirs_confirmed_after_theirs_changed_settles_nothing(store, clock, uids, home):
+    """The dialog said "keeps bob's Passed"; bob made it Active while it was open. The
+    user confirmed a choice they never saw: now nothing is settled, a notice says why,
+    and the panel shows the new side."""
+    from tuihelp import notifications, server_state
+
+    from storage import Store
+
+    acme = uids["Acme Robotics"]
+    make_conflict(store, clock, acme, mine="Closed", theirs="Passed")
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_conflicts(pilot)
+        await pilot.press("t")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        seen = store.conflicts()[0].theirs_version
+        with Store.open(home / "pipetrack.db") as daemon:  # the daemon pulls bob's change
+            newer = server_state(store.get(acme), seen + 1, status="Active")
+            daemon.apply_pull([newer], [], "newer")
+        await pilot.press("y")
+        await settle(pilot)
+        assert app.screen is screen
+        assert any("changed while you looked (now Active)" in n for n in notifications(app))
+        [conflict] = store.conflicts()
+        assert (conflict.theirs_status, store.get(acme).status) == ("Active", "Closed")
+        assert "Active" in shown(screen.query_one("#compare"))

@@ -229,8 +229,10 @@ class ConflictsScreen(SubScreen):
     def _resolve(self, choice: str, note: str | None = None) -> None:
         item = self.selected
         if isinstance(item, ConflictView):
-            self._write(
-                lambda: self.store.resolve_conflict(item.change_id, choice, note),
+            self._write(  # on the side shown: changed meanwhile, the user looks again
+                lambda: self.store.resolve_conflict(
+                    item.change_id, choice, note, seen_version=item.theirs_version
+                ),
                 lambda after: settled_text(item, after, choice),
             )
 
@@ -286,8 +288,10 @@ class ConflictsScreen(SubScreen):
                     f"{item.name}: rejected change dropped",
                 )
             else:
-                self._write(
-                    lambda: self.store.resolve_conflict(item.change_id, choice, None, drop_later),
+                self._write(  # on the side the dialog told of (it may have been open a while)
+                    lambda: self.store.resolve_conflict(
+                        item.change_id, choice, None, drop_later, item.theirs_version
+                    ),
                     lambda after: settled_text(item, after, choice, drop_later),
                 )
 
