@@ -16,10 +16,13 @@ come back was pushed after the point the database was restored to, and is gone t
     again: it keeps what we knew of it at version 0, so that it is taken as the server
     has it once made again;
   - on the others, each change still unconfirmed is queued again, under its own change
-    id, on top of the server's state, when that state is older than the change (the
-    server's status was set before it was made); a later status there (a teammate's,
-    after the restore) is left alone, as a later change wins. A target with changes of
-    ours queued already keeps them: the newest change of ours is one of those.
+    id, on top of the server's state when that state is older than the change (the
+    server's status was set before it was made); where a later status is there (a
+    teammate's, after the restore) it is queued on 0, "before the server had it", which
+    the server answers as a conflict, for the user to settle (it was left alone, as a
+    later change wins, and the user was never told). One of ours confirmed after it
+    stands instead. A target with changes of ours queued already keeps them: the newest
+    change of ours is one of those.
   - each edit of ours (name, description, markets) the server had applied and lost
     (kept in ``sent_edits``, confirmed by the pull as the audit's rows are) is queued
     again the same way: on the server's version when the server's last change of the
@@ -63,7 +66,9 @@ WHERE first.origin = 'local' AND first.server_version < 0 AND {_NOT_QUEUED.forma
 """
 _LOST_SQL = f"""
 SELECT a.change_id, a.target, a.new_status, a.changed_at, a.note,
-       t.server_version, t.server_status_changed_at
+       t.server_version, t.server_status_changed_at,
+       EXISTS (SELECT 1 FROM audit AS b WHERE b.target = a.target AND b.origin = 'local'
+               AND b.server_version > 0 AND b.id > a.id) AS ours_later
 FROM audit AS a JOIN targets AS t ON t.uid = a.target
 WHERE a.origin = 'local' AND a.server_version < 0 AND {_NOT_QUEUED.format(uid="a.target")}
 ORDER BY a.id
@@ -122,16 +127,19 @@ def resend(ctx: Ctx) -> int:
     cursor.execute("DELETE FROM pull_unseen")
     again: list[tuple[Any, ...]] = []
     created: set[str] = set()
-    for change_id, uid, status, at, note, version, server_at in cursor.execute(_LOST_SQL):
+    lost = cursor.execute(_LOST_SQL).fetchall()
+    for change_id, uid, status, at, note, version, server_at, ours_later in lost:
         if uid in made and uid not in created:  # its create: made again as it is here
             created.add(uid)
             again.append((change_id, uid, "create", None, status, _fields(*made[uid]), at, note))
         elif uid in made:  # on a target being created: "before the server has it"
             again.append((change_id, uid, "set_status", 0, status, None, at, note))
-        elif uid in unseen:  # a teammate's target the server lost: theirs to make again
+        elif uid in unseen or ours_later:  # a teammate's lost target; ours later stands
             continue
-        elif server_at is None or time_from_text(at) > time_from_text(server_at):
-            again.append((change_id, uid, "set_status", version or 0, status, None, at, note))
+        else:  # on 0 where the server's status is later: a teammate's, met as a conflict
+            latest = None if server_at is None else time_from_text(server_at)
+            base = base_on(version or 0, latest, time_from_text(at))
+            again.append((change_id, uid, "set_status", base, status, None, at, note))
     for change_id, uid, fields, at, version, updated_at in cursor.execute(_LOST_EDITS_SQL):
         if uid in made or uid in unseen:  # made again as it is here / a teammate's to make
             continue

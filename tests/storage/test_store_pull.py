@@ -245,15 +245,19 @@ def test_changes_the_restored_server_lost_are_queued_again(store, clock):
     )
     states[2] = state(uid["Later"], 2, at, name="Later", status="Passed")
     body = PullResponse(targets=states, history=[*back, later], cursor="again", more=False)
-    assert store.apply_pull_json(body.model_dump_json()).resent == 1
-    assert store.sync_state().to_json()["resent"] == 1  # status --json says so too
+    assert store.apply_pull_json(body.model_dump_json()).resent == 2
+    assert store.sync_state().to_json()["resent"] == 2  # status --json says so too
 
-    [mine, again] = store.take_batch()  # in the order queued
+    [mine, again, met] = store.take_batch()  # in the order queued
     assert (str(again.change_id), str(again.target)) == (made["Lost"][1].change_id, uid["Lost"])
     assert (again.status, again.base_version) == ("Hot", 1)
+    # Later's status is the teammate's, made after ours: ours goes on 0, "before the
+    # server had it", which the server answers as a conflict for the user to settle
+    assert (str(met.change_id), str(met.target)) == (made["Later"][1].change_id, uid["Later"])
+    assert (met.status, met.base_version) == ("Hot", 0)
     assert str(mine.target) == uid["Queued"] and mine.status == "Closed"
     assert [store.get(uid[n]).status for n in ("Kept", "Lost", "Later", "Queued")] == [
-        "Hot", "Hot", "Passed", "Closed"
+        "Hot", "Hot", "Hot", "Closed"
     ]  # fmt: skip
     assert [h.sync for h in store.history(uid["Lost"])] == ["synced", "pending"]
     assert [h.sync for h in store.history(uid["Later"])][:2] == ["synced", "synced"]

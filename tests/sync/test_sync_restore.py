@@ -73,7 +73,7 @@ def test_after_a_restore_devices_send_again_what_the_server_lost(
     to Hot and made Nova, ben moved Zeta to Hot; the database is restored from the
     backup. Cat, after the restore, moves Kilo to Passed. Ann's Acme change comes back
     (the server's Acme is older than it), and Nova is made again with its move; her Kilo
-    change does not (cat's is later); Zeta goes back to Cold until ben's laptop syncs
+    change meets cat's later one as a conflict (it was dropped without a word); Zeta goes back to Cold until ben's laptop syncs
     and sends his change again."""
     with server_on_new_database(pg_cluster) as server:
         ann, ben, cat = devices("ann"), devices("ben"), devices("cat")
@@ -125,12 +125,13 @@ def _after_the_backup(pg_cluster, server, ann, ben, cat, backup: str) -> None:
     cat.sync_once()
 
     synced = ann.sync_once()
-    assert "the server had lost 3 changes of ours" in synced.stderr
+    assert "the server had lost 4 changes of ours" in synced.stderr
     # its cursor is from before the restore: nothing decided until it pulled again
     assert "the server refused our push (HTTP 409" in synced.stderr
     assert _listed(ann, "Acme") == ("Hot", 2)  # sent again, under its own change id
     assert _audit(server.database_url, "Acme")[-1] == lost
-    assert _listed(ann, "Kilo") == ("Passed", 2)  # cat's later change stands
+    # cat's later change stands on the server; ann's lost one meets it as a conflict
+    assert _listed(ann, "Kilo") == ("Hot", 2)
     assert _listed(ann, "Zeta") == ("Cold", 1)  # the server's, though ann had version 2
     assert _audit(server.database_url, "Nova") == made  # made again, the same changes
     # then sent on the server's versions: later than the server's status, applied;
@@ -138,7 +139,7 @@ def _after_the_backup(pg_cluster, server, ann, ben, cat, backup: str) -> None:
     # else a conflict with cat's later change, however its version compares with ann's base
     conflicts = json.loads(ann.run("conflicts", "--json").stdout)
     assert sorted((c["name"], c["mine"]["status"], c["theirs"]["status"]) for c in conflicts) == [
-        ("Orla", "Closed", "Passed"), ("Pax", "Closed", "Passed")
+        ("Kilo", "Hot", "Passed"), ("Orla", "Closed", "Passed"), ("Pax", "Closed", "Passed")
     ]  # fmt: skip
     cat.sync_once()
     assert _listed(cat, "Nova") == ("Active", 2)
