@@ -73,8 +73,8 @@ def test_after_a_restore_devices_send_again_what_the_server_lost(
     to Hot and made Nova, ben moved Zeta to Hot; the database is restored from the
     backup. Cat, after the restore, moves Kilo to Passed. Ann's Acme change comes back
     (the server's Acme is older than it), and Nova is made again with its move; her Kilo
-    change meets cat's later one as a conflict (it was dropped without a word); Zeta goes back to Cold until ben's laptop syncs
-    and sends his change again."""
+    change meets cat's later one as a conflict (it was dropped without a word); Zeta goes
+    back to Cold until ben's laptop syncs and sends his change again."""
     with server_on_new_database(pg_cluster) as server:
         ann, ben, cat = devices("ann"), devices("ben"), devices("cat")
         for device in (ann, ben, cat):
