@@ -20,7 +20,7 @@ from protocol import SINCE_FORMS
 from server.settings import DATABASE_URL_ENV, POOL_MAX_DEFAULT, setup_logging
 
 from .commands.args import JsonFlag
-from .commands.output import ListSpec, emit_fields, emit_json, emit_list, local_time
+from .commands.output import ListSpec, emit_fields, emit_json, emit_list, info, local_time
 
 if TYPE_CHECKING:
     from server.changes import Change
@@ -288,14 +288,17 @@ def admin_changes(
     since: Annotated[
         str, typer.Option("--since", metavar="SPAN", help=f"From when: {SINCE_FORMS}.")
     ] = "7d",
-    limit: Annotated[int, typer.Option("--limit", min=1, help="At most N (newest first).")] = 50,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=100_000, help="At most N (newest first).")
+    ] = 50,
     database_url: DatabaseUrl = None,
     data_dir: DataDir = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Who changed what, and when, as the server recorded it, newest first (the last 7
-    days unless --since says otherwise): status changes, new targets and edits of
-    details, with the user, the device and the note."""
+    """Who changed what, and when, as the server recorded it, newest first as the
+    devices dated them (the last 7 days unless --since says otherwise): status changes,
+    new targets and edits of details, with the user, the device and the note. --json
+    also has when the server received each."""
     from datetime import UTC, datetime
 
     from protocol import InvalidInput, parse_since
@@ -308,6 +311,8 @@ def admin_changes(
     with _admin_database(ctx, database_url, data_dir, "read") as url:
         changes = read_changes(url, target=target, user=user, since=start, limit=limit)
     emit_list(changes, as_json, CHANGES)
+    if len(changes) == limit and not as_json:
+        info(f"the newest {limit:,} shown; more with --limit (or a narrower --since)")
 
 
 def admin_reset_cursors(

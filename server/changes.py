@@ -7,6 +7,7 @@ user's token, and the push log lines give only counts).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import psycopg
 
 from protocol import InvalidInput
+from protocol.fold import fold_key
 
 
 @dataclass(frozen=True)
@@ -52,18 +54,21 @@ SELECT a.change_timestamp, a.recorded_at, a.changed_by, a.device_id, t.uid::text
 FROM audit_log a JOIN targets t ON t.id = a.target_id
 WHERE (%(target)s::int IS NULL OR a.target_id = %(target)s)
   AND (%(user)s::text IS NULL OR lower(a.changed_by) = lower(%(user)s))
-  AND (%(since)s::timestamptz IS NULL OR a.recorded_at >= %(since)s)
-ORDER BY a.recorded_at DESC, a.id DESC
+  AND (%(since)s::timestamptz IS NULL OR a.change_timestamp >= %(since)s)
+ORDER BY a.change_timestamp DESC, a.id DESC
 LIMIT %(limit)s
 """
-#: A target by its uid, a uid prefix of 4+ characters, or its name in any case.
+#: A target by its uid, a uid prefix of 4+ hex characters, or its name in any case.
 _TARGET_SQL = """
 SELECT id, uid::text, name FROM targets
 WHERE uid::text = lower(%(ref)s)
-   OR (length(%(ref)s) >= 4 AND uid::text LIKE lower(%(ref)s) || '%%')
+   OR (%(prefix)s AND left(uid::text, length(%(ref)s)) = lower(%(ref)s))
    OR lower(name) = lower(%(ref)s)
 ORDER BY name LIMIT 11
 """
+#: Every target's name, for a name typed without its accents or in part.
+_NAMES_SQL = "SELECT id, uid::text, name FROM targets ORDER BY name"
+_UID_PREFIX = re.compile(r"^[0-9a-f-]+$")
 
 
 def read_changes(
@@ -74,9 +79,9 @@ def read_changes(
     since: datetime | None = None,
     limit: int = 50,
 ) -> list[Change]:
-    """The changes recorded, newest first, of ``target`` (uid, prefix or name) and by
-    ``user`` (any case) since ``since``, at most ``limit``. InvalidInput when ``target``
-    names no target, or several."""
+    """The changes recorded, newest first as their devices dated them, of ``target``
+    (uid, prefix or name) and by ``user`` (any case) since ``since``, at most
+    ``limit``. InvalidInput when ``target`` names no target, or several."""
     with psycopg.connect(database_url) as conn, conn.transaction():
         conn.execute("SET TRANSACTION READ ONLY")
         target_id = None if target is None else _target(conn, target)
@@ -87,9 +92,21 @@ def read_changes(
 
 
 def _target(conn: psycopg.Connection, ref: str) -> int:
-    found = conn.execute(_TARGET_SQL, {"ref": ref.strip()}).fetchall()
+    """A target as the laptop's TARGET is read: a uid, a prefix of 4+, a name in any case
+    (accents optional); else a name it is part of, when only one has it."""
+    typed = ref.strip()
+    prefix = len(typed) >= 4 and bool(_UID_PREFIX.match(typed.lower()))
+    found = conn.execute(_TARGET_SQL, {"ref": typed, "prefix": prefix}).fetchall()
     if not found:
-        raise InvalidInput("target", f"no target matches {ref!r} (a uid, a uid prefix or a name)")
+        key = fold_key(typed)
+        names = conn.execute(_NAMES_SQL).fetchall()
+        found = [row for row in names if fold_key(row[2]) == key]
+        found = found or [row for row in names if key in fold_key(row[2])]
+    if not found:
+        short = " (a uid prefix needs 4 characters)" if _UID_PREFIX.match(typed.lower()) else ""
+        raise InvalidInput(
+            "target", f"no target matches {ref!r}{short}: give a uid, a uid prefix or a name"
+        )
     if len(found) > 1:
         named = ", ".join(f"{uid[:8]} {name!r}" for _, uid, name in found[:10])
         raise InvalidInput("target", f"{ref!r} matches several targets: {named}; give a uid")
