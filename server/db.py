@@ -233,8 +233,11 @@ def login_refused(url: str, err: Exception) -> str | None:
     where = f"the database URL (--database-url or {DATABASE_URL_ENV})"
     if found := re.search(r'password authentication failed for user "([^"]*)"', text):
         who = found.group(1)
-        if params.get("password"):
-            return f"wrong password for user {who!r}: check the password in {where}"
+        if params.get("password"):  # PostgreSQL says the same of a user it does not have
+            return (
+                f"wrong password for user {who!r}, or no such user: check the user name and"
+                f" the password in {where}"
+            )
         return (
             f"wrong password for user {who!r}: {where} gives none, so libpq took one from"
             " PGPASSWORD or ~/.pgpass: fix it there, or give the right one in the URL"

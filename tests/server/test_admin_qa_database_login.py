@@ -86,9 +86,21 @@ def test_a_wrong_password_exits_2_saying_to_check_it(socket_dir):
     url = _url(socket_dir, WRONG)
     [line, _] = _refused(url, 2)
     assert line == (
-        f"pipetrack: error: cannot use {redact(url)}: wrong password for user '{USER}':"
-        " check the password in the database URL (--database-url or PIPETRACK_DATABASE_URL)"
+        f"pipetrack: error: cannot use {redact(url)}: wrong password for user '{USER}', or"
+        " no such user: check the user name and the password in the database URL"
+        " (--database-url or PIPETRACK_DATABASE_URL)"
     )
+
+
+def test_a_user_a_password_checking_postgresql_does_not_have_is_not_only_a_password(
+    socket_dir,
+):
+    """PostgreSQL answers an unknown user as a wrong password (it does not tell who
+    exists): the line said only "wrong password", blaming what may be right."""
+    url = _url(socket_dir, PASSWORD).replace(f"{USER}:", "qa_nosuchuser:", 1)
+    assert "qa_nosuchuser" in url
+    [line, _] = _refused(url, 2)
+    assert "wrong password for user 'qa_nosuchuser', or no such user: check the user" in line
 
 
 def test_no_password_where_one_is_needed_exits_2_saying_to_add_it(socket_dir, monkeypatch):
