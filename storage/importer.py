@@ -174,11 +174,17 @@ def _refuse_repeats(rows: list[_Row], errors: list[InvalidInput]) -> None:
     _each(rows, once, errors)
 
 
-def _refuse_taken_names(ctx: Ctx, news: list[tuple[int, actions.NewTarget]]) -> None:
+def _refuse_taken_names(
+    ctx: Ctx, news: list[tuple[int, actions.NewTarget]], with_uid: set[int]
+) -> None:
     """New targets (after this import's updates) must not take a name another target
-    has, in any case, nor share one among themselves (rows keyed by different uids)."""
+    has, in any case, nor share one among themselves; except rows that each carry a uid:
+    two targets of the team's under one name (two teammates made them offline: the
+    README allows it), which a team's export imported into a new profile lists."""
     first: dict[str, int] = {}
     for number, new in news:
+        if number in with_uid:
+            continue
         seen = first.setdefault(name_key(new.name), number)
         if seen != number:
             raise InvalidInput("name", f"row {number}: name {new.name!r} is already on row {seen}")
@@ -307,7 +313,7 @@ def import_targets(
             updated = [_updated(u) for u in updates]
             told = _told(saved, len(updates), "updates")
             import_update.write_updates(ctx, updates, group, WRITE_CHUNK, told)
-            _refuse_taken_names(ctx, news)
+            _refuse_taken_names(ctx, news, {row.number for row in rows if row.uid})
             told = _told(saved, len(news))
             for start in range(0, len(news), WRITE_CHUNK):
                 chunk = [new for _, new in news[start : start + WRITE_CHUNK]]

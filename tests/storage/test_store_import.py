@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from protocol import InvalidInput
@@ -109,11 +111,8 @@ def test_a_name_another_target_has_is_refused_and_nothing_written(store, fetch):
             {"name": "Gamma"},
             {"uid": other, "name": "ACME"},
         ],
-        # two new targets of one name (rows keyed by different uids)
-        "row 2: name 'gamma' is already on row 1": [
-            {"uid": other, "name": "Gamma"},
-            {"uid": another, "name": "gamma"},
-        ],
+        # two new targets of one name, typed without uids
+        "row 2: name 'gamma' is already on row 1": [{"name": "Gamma"}, {"name": "gamma"}],
         # an existing target renamed to another's name
         "row 1: target " + acme.uid[:8] + " is already named 'Acme'": [
             {"uid": store.resolve("Beta").uid, "name": "acme"},
@@ -159,3 +158,11 @@ def test_one_target_on_two_rows_by_uid_and_by_name_is_refused(store, fetch):
         store.import_targets(rows)
     assert fetch("SELECT count(*) FROM outbox") == before
     assert store.get(acme.uid).status == "Cold"
+
+
+def test_a_teams_two_targets_of_one_name_import_by_their_uids(store):
+    """Two teammates made "Twin Co" offline (the README allows it); the team's export
+    lists both, by uid: a new profile refused it ("name 'Twin Co' is already on row 1")."""
+    one, two = str(uuid.uuid4()), str(uuid.uuid4())
+    store.import_targets([{"uid": one, "name": "Twin Co"}, {"uid": two, "name": "twin co"}])
+    assert {store.get(one).name, store.get(two).name} == {"Twin Co", "twin co"}
