@@ -91,11 +91,15 @@ class CsvRows:
     source: str
     rows: list[dict[str, str]]
     lines: list[int]
+    #: Rows of a shape no import takes (too many fields...), located; not in ``rows``.
+    misshapen: tuple[InvalidInput, ...] = ()
 
-    def refused(self, err: InvalidInput) -> InvalidInput:
-        """The store's refusal of the rows (:meth:`locate`), one or several."""
-        errors = err.errors if isinstance(err, InvalidInputs) else [err]
-        return refused(self.source, sorted(map(self.locate, errors), key=_line_of))
+    def refused(self, err: InvalidInput | None) -> InvalidInput:
+        """The store's refusal of the rows (:meth:`locate`), one or several, with the
+        misshapen rows, in file order."""
+        errors = [] if err is None else err.errors if isinstance(err, InvalidInputs) else [err]
+        located = [*self.misshapen, *map(self.locate, errors)]
+        return refused(self.source, sorted(located, key=_line_of))
 
     def locate(self, err: InvalidInput) -> InvalidInput:
         """The store's ``row N: reason`` as ``FILE: line L: reason`` (and "on row M" in
@@ -186,14 +190,12 @@ def parse_csv(text: str, source: str) -> CsvRows:
             line = reader.line_num - sum(cell.count("\n") for cell in cells)
             try:
                 rows.append(_row(columns, cells, source, line))
+                lines.append(line)
             except InvalidInput as err:
-                errors.append(err)  # every such row told together
-            lines.append(line)
+                errors.append(err)  # told with the store's refusals of the other rows
     except csv.Error as err:
         raise _bad(source, str(err), reader.line_num) from None
-    if errors:
-        raise refused(source, errors)
-    return CsvRows(source, rows, lines)
+    return CsvRows(source, rows, lines, tuple(errors))
 
 
 #: The FILE that means standard input (import) or standard output (export), as for cat.
@@ -308,6 +310,12 @@ def import_csv(
         every(info, f"{done_word} {done:,} of {total:,} {what}…")
 
     with open_store(ctx) as store:
+        if parsed.misshapen:  # nothing is imported: the other rows checked by a dry run
+            try:
+                store.import_targets(parsed.rows, None, dry_run=True)
+            except InvalidInput as err:
+                raise parsed.refused(err) from None
+            raise parsed.refused(None)
         try:
             result = store.import_targets(parsed.rows, saved, dry_run=dry_run)
         except InvalidInput as err:

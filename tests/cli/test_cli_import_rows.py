@@ -121,3 +121,17 @@ def test_rows_of_too_many_fields_are_told_together(cli: Cli, tmp_path: Path) -> 
         f"pipetrack: error: {path}: 2 rows refused (above); nothing imported",
     ]
     assert names(cli) == []
+
+
+def test_a_row_of_too_many_fields_is_told_with_the_other_bad_rows(cli: Cli, tmp_path: Path) -> None:
+    """A misshapen row hid every other bad row: only it was told, and the user ran the
+    import again to learn of the next."""
+    path = write(tmp_path, "name,status\nA2,Warm\nA3,Hot,y\nA4,Cold\n,Hot\n")
+    assert cli("import", path, code=2).stderr.splitlines() == [
+        f"pipetrack: {path}: line 2: unknown status 'Warm'; valid: Passed, Cold, Active,"
+        " Hot, Closed (or none)",
+        f"pipetrack: {path}: line 3: 3 fields, but the header names 2",
+        f"pipetrack: {path}: line 5: a new target needs a name",
+        f"pipetrack: error: {path}: 3 rows refused (above); nothing imported",
+    ]
+    assert names(cli) == []
