@@ -66,7 +66,7 @@ WHERE first.origin = 'local' AND first.server_version < 0 AND {_NOT_QUEUED.forma
 """
 _LOST_SQL = f"""
 SELECT a.change_id, a.target, a.new_status, a.changed_at, a.note,
-       t.server_version, t.server_status_changed_at,
+       t.server_version, t.server_status_changed_at, t.server_status,
        EXISTS (SELECT 1 FROM audit AS b WHERE b.target = a.target AND b.origin = 'local'
                AND b.server_version > 0 AND b.id > a.id) AS ours_later
 FROM audit AS a JOIN targets AS t ON t.uid = a.target
@@ -128,7 +128,7 @@ def resend(ctx: Ctx) -> int:
     again: list[tuple[Any, ...]] = []
     created: set[str] = set()
     lost = cursor.execute(_LOST_SQL).fetchall()
-    for change_id, uid, status, at, note, version, server_at, ours_later in lost:
+    for change_id, uid, status, at, note, version, server_at, server_status, ours_later in lost:
         if uid in made and uid not in created:  # its create: made again as it is here
             created.add(uid)
             again.append((change_id, uid, "create", None, status, _fields(*made[uid]), at, note))
@@ -138,7 +138,10 @@ def resend(ctx: Ctx) -> int:
             continue
         else:  # on 0 where the server's status is later: a teammate's, met as a conflict
             latest = None if server_at is None else time_from_text(server_at)
-            base = base_on(version or 0, latest, time_from_text(at))
+            made_at = time_from_text(at)
+            if server_status == status and (latest is None or latest >= made_at):
+                continue  # the server has it, as of then or later: nothing to ask
+            base = base_on(version or 0, latest, made_at)
             again.append((change_id, uid, "set_status", base, status, None, at, note))
     for change_id, uid, fields, at, version, updated_at in cursor.execute(_LOST_EDITS_SQL):
         if uid in made or uid in unseen:  # made again as it is here / a teammate's to make
