@@ -300,7 +300,7 @@ def _await_daemon(ctx: typer.Context, pid: int | None) -> int | None:
                 log.info(
                     "sync: the daemon has pushed everything pending and pulled the team's"
                     " changes; %d left",
-                    state.pending,
+                    state.to_send,
                 )
                 return 0
             if state.reported and not state.online and state.last_error:

@@ -465,12 +465,14 @@ def sync_state(ctx: Ctx, server: str | None) -> SyncState:
         # by id (the outbox is in creation order): no pass over the pending rows, which
         # the sync bar would pay on every write at a large backlog.
         counts = dict(o.select(o.state, fn.COUNT(o.id)).group_by(o.state).tuples())
+        sendable = o.state == "pending"
+        held = 0
+        if counts.get("conflict") or counts.get("rejected"):  # few targets: by their index
+            stopped = o.select(o.target).where(o.state.in_(HELD_STATES))
+            held = o.select().where(sendable & o.target.in_(stopped)).count()
+            sendable &= o.target.not_in(stopped)
         first = (
-            o.select(o.changed_at.coerce(False))
-            .where(o.state == "pending")
-            .order_by(o.id)
-            .limit(1)
-            .scalar()
+            o.select(o.changed_at.coerce(False)).where(sendable).order_by(o.id).limit(1).scalar()
         )
         # What a daemon recorded holds only while that very process runs: after a crash
         # (kill -9, power loss) nothing else would ever say it went offline, and the
@@ -503,6 +505,7 @@ def sync_state(ctx: Ctx, server: str | None) -> SyncState:
             pulling=pid is not None and meta.get(pull.PULL_MORE) == "1",
             pulling_again=meta.get(pull.PULL_AGAIN) is not None,
             resent=int(meta.get(resend.RESENT) or 0),
+            held=held,
         )
 
 

@@ -360,6 +360,14 @@ class SyncState:
     #: The server's database was restored: everything is pulled again from the start,
     #: and nothing is pushed until that ends (the changes' bases are checked first).
     pulling_again: bool = False
+    #: Of ``pending``, those waiting behind a conflict or a refusal of their target: not
+    #: sent until it is settled (counted apart: "1 pending" stayed while nothing could go).
+    held: int = 0
+
+    @property
+    def to_send(self) -> int:
+        """Pending changes the sync sends as soon as it can."""
+        return self.pending - self.held
 
     @property
     def connection(self) -> str:
@@ -398,6 +406,7 @@ class SyncState:
             "hint": self.current_hint,
             "resent": self.resent,
             "pulling_again": self.pulling_again,
+            "held": self.held,
         }
 
 

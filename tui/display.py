@@ -173,7 +173,7 @@ def describe_sync(state: SyncState, *, last_sync: bool = True) -> str:
         parts.append("pulling again")
     elif state.pulling:
         parts.append("catching up")
-    parts.append(f"{state.pending:,} pending")
+    parts.append(f"{state.to_send:,} pending")  # those behind a conflict: its count says
     if state.conflicts:
         parts.append(plural(state.conflicts, "conflict"))
     if state.rejected:

@@ -66,13 +66,15 @@ def state_lines(
     """``user``: the server's name for this profile's user, when known; ``logged_in``:
     the profile has a server and a token (``pipetrack sync`` can run); ``pipetrack``: the
     command as hints spell it (:func:`pipetrack_for`)."""
-    oldest = f" (oldest queued {age_text(state.oldest_pending_age_s)} ago)" if state.pending else ""
+    oldest = f" (oldest queued {age_text(state.oldest_pending_age_s)} ago)" if state.to_send else ""
+    if state.held:
+        oldest += f"; {state.held} more waiting behind a conflict or a refusal"
     server = state.server or "not set (pipetrack login URL --token T)"
     return [
         ("Sync", _sync_text(state, logged_in, pipetrack)),
         ("Server", f"{server} (as {user})" if state.server and user else server),
         ("Last sync", _last_sync_text(state)),
-        ("Pending", f"{state.pending}{oldest}"),
+        ("Pending", f"{state.to_send}{oldest}"),
         ("Conflicts", str(state.conflicts)),
         ("Rejected", str(state.rejected)),
         ("Last error", _error_text(state)),

@@ -71,6 +71,7 @@ STATUS_KEYS = {
     "resent",
     "user",
     "pulling_again",
+    "held",
 }
 REJECTED_KEYS = {"change_id", "target", "name", "op", "status", "fields", "changed_at", "reason"}
 CONFLICT_KEYS = {"change_id", "target", "name", "base", "mine", "theirs"}

@@ -566,3 +566,22 @@ def test_correct_refuses_what_does_not_fit_and_changes_nothing(cli: Cli, rejecte
     [still] = cli("rejected", "--json").json()
     assert still["change_id"] == rejected["change_id"]
     assert cli("list", "--json").json()[0]["status"] == "Hot"
+
+
+def test_changes_behind_a_conflict_are_not_counted_as_waiting_to_go(
+    cli: Cli, store: Store, conflict: dict[str, str], logged_in: None
+) -> None:
+    """Hot met a conflict, then Closed was set: "Pending: 1" stayed, its age growing, the
+    TUI's bar said 1 pending, while list --sync pending listed nothing: Closed waits for
+    the conflict to be settled, not for the network."""
+    from tui.display import describe_sync
+
+    cli("set", "Acme", "Closed")
+    state_ = cli("status", "--json").json()
+    assert (state_["pending"], state_["held"], state_["conflicts"]) == (1, 1, 1)
+    assert status_lines(cli)["Pending"].strip() == (
+        "0; 1 more waiting behind a conflict or a refusal"
+    )
+    assert "0 pending · 1 conflict" in describe_sync(store.sync_state(), last_sync=False)
+    cli("add", "Beta")  # one that can go: counted, with its age
+    assert status_lines(cli)["Pending"].strip().startswith("1 (oldest queued")

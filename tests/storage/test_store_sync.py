@@ -395,6 +395,7 @@ def test_sync_state_and_record_sync(store, clock, daemon_lock):
         "hint": None,
         "resent": 0,
         "pulling_again": False,
+        "held": 0,
     }
     store.create_target("A")
     clock.advance(seconds=90)
