@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from textual import events
 from textual.widgets import Label
 from tuihelp import make_app, make_conflict, make_rejected, rejected_new_target, settle, shown
@@ -433,3 +434,20 @@ async def test_take_theirs_confirmed_after_theirs_changed_settles_nothing(store,
         [conflict] = store.conflicts()
         assert (conflict.theirs_status, store.get(acme).status) == ("Active", "Closed")
         assert "Active" in shown(screen.query_one("#compare"))
+
+
+@pytest.mark.parametrize("width", [40, 50])
+async def test_a_narrow_screen_shows_the_conflicts_sides_under_the_list(store, clock, uids, width):
+    """At 40 columns the panel beside the list got 16: only its labels showed (Mine and
+    Theirs left out), at 50 "Mi…"; the list now sits above it, the panel full width."""
+    from test_tui_layout import screen_lines
+
+    acme = uids["Acme Robotics"]
+    make_conflict(store, clock, acme, mine="Closed", theirs="Passed")
+    app = make_app(store)
+    async with app.run_test(size=(width, 20)) as pilot:
+        await open_conflicts(pilot)
+        await settle(pilot)
+        text = "\n".join(screen_lines(app))
+        for seen in ("Mine", "Theirs", "Closed", "Passed"):
+            assert seen in text, text

@@ -42,6 +42,11 @@ def _what(op: str, status: str | None, fields: dict[str, Any] | None) -> str:
     return f"{op_words(op)}\n{_fields(fields)}".strip()
 
 
+#: Narrower than this, the list sits above the panel (side by side, the values were cut
+#: to "Mi…" at 50 columns and left out at 40).
+NARROW = 72
+
+
 def conflict_panel(conflict: ConflictView) -> Group:
     """Base, mine and theirs side by side. An edit's fields get a row each (the values
     are sentences: three columns of them wrap into a word a line on 80 columns), and no
@@ -158,6 +163,10 @@ class ConflictsScreen(SubScreen):
 
     def on_mount(self) -> None:
         self.reload_data()
+
+    def on_resize(self) -> None:
+        # side by side, the panel got 16 columns at 40: the list above it there instead
+        self.query_one("#conflicts").set_class(self.size.width < NARROW, "-narrow")
 
     @property
     def selected(self) -> ConflictView | RejectedView | None:
