@@ -98,7 +98,16 @@ def _parse_thresholds(section: Any) -> dict[str, int]:
         raise InvalidInput("stagnation", "[stagnation] must be a table of status = days")
     keys: dict[str, str] = {}  # status -> the key that set it
     for key, days in section.items():
-        status = parse_status(key)
+        try:
+            status = parse_status(key)
+        except InvalidInput:  # say where, and the status meant
+            close = _close(str(key), DEFAULT_THRESHOLDS)
+            maybe = f" (did you mean {close}?)" if close else ""
+            raise InvalidInput(
+                "stagnation",
+                f"[stagnation] {key!r} is not a status{maybe}: it takes"
+                f" {', '.join(DEFAULT_THRESHOLDS)} = days",
+            ) from None
         if status is None:
             raise InvalidInput("stagnation", f"[stagnation] {key!r} is not a status")
         if status.value in keys:  # Cold and COLD: TOML keeps both, one would silently win
@@ -176,11 +185,16 @@ class Profile:
         try:
             _check_known(raw)
             thresholds = _parse_thresholds(raw.get("stagnation"))
+            server = sync.get("server")
+            if server is not None and not isinstance(server, str):
+                raise InvalidInput(
+                    "config", f"[sync] server = {server!r}: give the server's URL in quotes"
+                )
         except InvalidInput as err:
             raise InvalidInput(err.field, f"{self.config_path}: {err}") from None
         return Config(
             thresholds=thresholds,
-            server=sync.get("server"),
+            server=server,
             keys={str(k): str(v) for k, v in keys.items()},
             raw=raw,
         )

@@ -77,3 +77,19 @@ def test_what_pipetrack_writes_and_the_readme_example_are_accepted(cli: Cli, hom
     Profile(home).save_server("https://pipe.example.com")  # what login writes
     assert cli("list", "--json").json()[0]["status"] == "Hot"
     assert Profile(home).load_config().server == "https://pipe.example.com"
+
+
+def test_a_misspelt_status_and_a_server_not_in_quotes_say_where_and_what(tmp_path):
+    """``Hott = 10`` named neither the table nor the status meant; ``server = 5`` was
+    taken, and status showed "Server: 5"."""
+    from protocol import InvalidInput
+
+    profile = Profile(tmp_path)
+    for text, said in [
+        ("[stagnation]\nHott = 10\n", "[stagnation] 'Hott' is not a status (did you mean Hot?)"),
+        ("[sync]\nserver = 5\n", "[sync] server = 5: give the server's URL in quotes"),
+    ]:
+        (tmp_path / "config.toml").write_text(text)
+        with pytest.raises(InvalidInput) as caught:
+            profile.load_config()
+        assert said in str(caught.value) and str(tmp_path) in str(caught.value)
