@@ -170,9 +170,12 @@ _SENT_EDIT_SQL = (
     "INSERT OR REPLACE INTO sent_edits (change_id, target, fields, changed_at, server_version)"
     " SELECT change_id, target, fields, changed_at, ? FROM outbox WHERE id = ?"
 )
+#: A ``duplicate`` answer carries the target's state now, not as of the change (applied
+#: before, its answer lost): the version a pull recorded for it stays (history is in the
+#: server's order), and a pull records the true one later where none is known yet.
 _AUDIT_SQL = (
-    "UPDATE audit SET server_version = ?, converged = iif(? = 'converged', 1, NULL)"
-    " WHERE change_id = ?"
+    "UPDATE audit SET server_version = iif(?2 = 'duplicate' AND server_version IS NOT NULL,"
+    " server_version, ?1), converged = iif(?2 = 'converged', 1, NULL) WHERE change_id = ?3"
 )
 _CONFLICT_SQL = (
     "UPDATE outbox SET state = 'conflict', server_state = ?, attempts = attempts + 1 WHERE id = ?"

@@ -488,7 +488,11 @@ def _book_one_by_one(ctx, results) -> None:
                 row.delete_instance()
                 if state is not None:
                     converged = 1 if r.outcome == "converged" else None
-                    a.update(server_version=state.version, converged=converged).where(
+                    booked = a.get_or_none(a.change_id == row.change_id)
+                    known = None if booked is None else booked.server_version
+                    keep = r.outcome == "duplicate" and known is not None
+                    version = known if keep else state.version
+                    a.update(server_version=version, converged=converged).where(
                         a.change_id == row.change_id
                     ).execute()
                     if r.outcome == "converged":
@@ -711,3 +715,27 @@ def test_activity_lists_every_targets_changes_newest_first(store, clock):
     assert [a.change.change_id for a in store.activity(start, by="bob")] == [teammates]
     assert [a.change.new_status for a in store.activity(start, limit=2)] == ["Closed", "Active"]
     assert everything[1].to_json()["target"] == globex and everything[1].to_json()["name"]
+
+
+def test_a_duplicate_answer_keeps_the_version_the_pull_recorded(store, clock):
+    """Hot was applied at version 2, its answer lost; the pull recorded it at 2, then a
+    teammate's Passed at 3 and Active at 4. The retry is answered ``duplicate`` with the
+    state now (version 4): booking it gave Hot version 4, and history listed Passed
+    before Hot (a fault run's kill found it)."""
+    t = store.create_target("Acme", status="Cold")
+    [create] = store.take_batch()
+    store.apply_push_results([result(create, "applied", state(t.uid, 1, clock.now))])
+    clock.advance(minutes=1)
+    hot = store.set_status(t.uid, "Hot")
+    clock.advance(minutes=1)
+    theirs = state(t.uid, 4, clock.now, status="Active", by="bob")
+    pulled = [
+        entry(hot.change_id, t.uid, clock.now - timedelta(minutes=1), old="Cold", new="Hot",
+              version=2, by="tester", entry_id=1),
+        entry(new_id(), t.uid, clock.now, old="Hot", new="Passed", version=3, entry_id=2),
+        entry(new_id(), t.uid, clock.now, old="Passed", new="Active", version=4, entry_id=3),
+    ]  # fmt: skip
+    store.apply_pull([theirs], pulled, "c1")
+    [retry] = store.take_batch()
+    store.apply_push_results([result(retry, "duplicate", theirs)])
+    assert [h.new_status for h in store.history(t.uid)] == ["Cold", "Hot", "Passed", "Active"]
