@@ -146,9 +146,15 @@ class Store:
 
     def set_user_name(self, name: str) -> None:
         """Record the server's name for this profile's user: this device's changes are
-        recorded under it from now on, as the server records them."""
+        recorded under it from now on, as the server records them, and so are those not
+        on the server yet (made before ``login``: they said the laptop's login name, a
+        refused one for good)."""
         with self._ctx.write():
             self._ctx.set_meta(USER_NAME, name)
+            a = self._ctx.m.audit
+            a.update(changed_by=name).where(
+                (a.origin == "local") & a.server_version.is_null()
+            ).execute()
         self._ctx.user = name
 
     @property

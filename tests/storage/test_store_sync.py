@@ -739,3 +739,26 @@ def test_a_duplicate_answer_keeps_the_version_the_pull_recorded(store, clock):
     [retry] = store.take_batch()
     store.apply_push_results([result(retry, "duplicate", theirs)])
     assert [h.new_status for h in store.history(t.uid)] == ["Cold", "Hot", "Passed", "Active"]
+
+
+def test_the_name_login_learns_is_given_to_changes_not_on_the_server_yet(tmp_path, clock):
+    """Changes made before ``login`` said the laptop's login name ("root"), a refused
+    one for good; those the server confirmed keep the name it recorded."""
+    from storage import Store
+
+    with Store.open(tmp_path / "p.db", clock=clock, user="root") as store:
+        done = store.create_target("Done", status="Cold")
+        [create] = store.take_batch()
+        store.apply_push_results([result(create, "applied", state(done.uid, 1, clock.now))])
+        store.apply_pull(
+            [state(done.uid, 1, clock.now, name="Done", status="Cold")],
+            [entry(str(create.change_id), done.uid, clock.now, old=None, new="Cold",
+                   version=1, by="server-said")],
+            "c1",
+        )  # fmt: skip
+        waiting = store.create_target("Waiting", status="Hot")
+        store.set_user_name("ana")
+        assert [h.changed_by for h in store.history(waiting.uid)] == ["ana"]
+        assert [h.changed_by for h in store.history(done.uid)] == ["server-said"]
+        store.set_status(waiting.uid, "Active")
+        assert [h.changed_by for h in store.history(waiting.uid)] == ["ana", "ana"]
