@@ -20,7 +20,16 @@ from protocol import SINCE_FORMS
 from server.settings import DATABASE_URL_ENV, POOL_MAX_DEFAULT, setup_logging
 
 from .commands.args import JsonFlag
-from .commands.output import ListSpec, emit_fields, emit_json, emit_list, info, local_time
+from .commands.output import (
+    ListSpec,
+    emit_fields,
+    emit_json,
+    emit_list,
+    info,
+    local_time,
+    plural,
+    status_text,
+)
 
 if TYPE_CHECKING:
     from server.changes import Change
@@ -232,7 +241,7 @@ def admin_stats(
             (
                 "Changes",
                 f"{stats.changes:,}  ({stats.changes_recent:,} in the last {days}, "
-                f"from {stats.devices_recent:,} device{'' if stats.devices_recent == 1 else 's'})",
+                f"from {plural(stats.devices_recent, 'device')})",
             ),
             (
                 "Users",
@@ -251,11 +260,10 @@ def admin_stats(
 def _change_row(change: Change) -> tuple[str, ...]:
     if change.op == "edit":
         what = "edited details"
+    elif change.op == "create":
+        what = f"created, {status_text(change.new_status)}"
     else:
-        before = "" if change.op == "create" else f"{change.old_status or 'none'} → "
-        what = (
-            f"{'created, ' if change.op == 'create' else ''}{before}{change.new_status or 'none'}"
-        )
+        what = f"{status_text(change.old_status)} → {status_text(change.new_status)}"
     return (
         local_time(change.changed_at),
         change.name,

@@ -30,7 +30,7 @@ from protocol import InvalidInput
 from storage import Store
 from storage.presence import sync_process_pid
 
-from .commands.output import info
+from .commands.output import info, plural
 
 if TYPE_CHECKING:
     from storage.profile import Profile
@@ -253,10 +253,8 @@ def _tell_waiting(ctx: typer.Context, code: int, store: Store | None = None) -> 
     for count, what, command in waiting:
         if count:
             logging.getLogger("syncd").warning(
-                "%d %s%s wait%s for you, not sent: see %s %s",
-                count,
-                what,
-                "" if count == 1 else "s",
+                "%s wait%s for you, not sent: see %s %s",
+                plural(count, what),
                 "s" if count == 1 else "",
                 pipetrack_for(ctx),
                 command,

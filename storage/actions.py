@@ -30,7 +30,7 @@ from . import status as status_rows
 from .bulk import insert_rows
 from .context import Ctx
 from .fold import name_key
-from .schema import Target, time_from_text
+from .schema import Target, time_or_none
 from .types import NotUndone, StatusChange, TargetView, Undone
 from .view import compute_view, empty_start, refresh
 
@@ -403,11 +403,11 @@ def _undo(ctx: Ctx, members: list[tuple[Any, ...]], single: bool, kept: int = 0)
     if single:
         target, old_status, change_id, new_status, *_, old_since = members[0]
         note = f"{UNDO_NOTE}{change_id}"
-        change = change_status(ctx, target, old_status, note, since=_time(old_since))
+        change = change_status(ctx, target, old_status, note, since=time_or_none(old_since))
         return Undone(1, change.target, new_status)
     by_old: dict[str | None, list[tuple[str, str, datetime | None]]] = {}
     for uid, old, cid, *_, old_since in members:
-        by_old.setdefault(old, []).append((uid, f"{UNDO_NOTE}{cid}", _time(old_since)))
+        by_old.setdefault(old, []).append((uid, f"{UNDO_NOTE}{cid}", time_or_none(old_since)))
     for old, rows in by_old.items():
         targets = status_rows.read_many(ctx, [uid for uid, _, _ in rows])
         notes = [note for _, note, _ in rows]
@@ -417,10 +417,6 @@ def _undo(ctx: Ctx, members: list[tuple[Any, ...]], single: bool, kept: int = 0)
     mixed = len(statuses) > 1  # an import's: one status per row
     target = query.get(ctx, members[-1][0])
     return Undone(len(members), target, None if mixed else statuses.pop(), mixed, kept)
-
-
-def _time(text: str | None) -> datetime | None:
-    return None if text is None else time_from_text(text)
 
 
 def snooze(ctx: Ctx, uid: str, until: date | None) -> TargetView:

@@ -43,7 +43,7 @@ from datetime import datetime
 from typing import Any
 
 from .context import Ctx
-from .schema import JSONField, time_from_text
+from .schema import JSONField, time_from_text, time_or_none
 from .view import refresh_many
 
 _JSON = JSONField()  # a create's ``fields`` as the store keeps them (compact JSON)
@@ -137,7 +137,7 @@ def resend(ctx: Ctx) -> int:
         elif uid in unseen or ours_later:  # a teammate's lost target; ours later stands
             continue
         else:  # on 0 where the server's status is later: a teammate's, met as a conflict
-            latest = None if server_at is None else time_from_text(server_at)
+            latest = time_or_none(server_at)
             made_at = time_from_text(at)
             if server_status == status and (latest is None or latest >= made_at):
                 continue  # the server has it, as of then or later: nothing to ask
@@ -146,8 +146,7 @@ def resend(ctx: Ctx) -> int:
     for change_id, uid, fields, at, version, updated_at in cursor.execute(_LOST_EDITS_SQL):
         if uid in made or uid in unseen:  # made again as it is here / a teammate's to make
             continue
-        latest = None if updated_at is None else time_from_text(updated_at)
-        base = base_on(version or 0, latest, time_from_text(at))
+        base = base_on(version or 0, time_or_none(updated_at), time_from_text(at))
         again.append((change_id, uid, "edit", base, None, fields, at, None))
     again.sort(key=lambda row: row[6])  # as they were made: an edit among the statuses
     # The teammates' targets the server lost keep what we knew of them, but no longer
@@ -207,8 +206,7 @@ def _decide_again(ctx: Ctx) -> None:
     again, held = [], set()
     for row_id, uid, op, at, version, status_at, updated_at, state in cursor.execute(_WAITING_SQL):
         latest = status_at if op == "set_status" else updated_at
-        latest_at = None if latest is None else time_from_text(latest)
-        again.append((base_on(version, latest_at, time_from_text(at)), row_id))
+        again.append((base_on(version, time_or_none(latest), time_from_text(at)), row_id))
         if state != "pending":
             held.add(uid)
     if again:

@@ -38,6 +38,11 @@ def time_from_text(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+def time_or_none(text: str | None) -> datetime | None:
+    """:func:`time_from_text`, None kept (a time not known)."""
+    return None if text is None else time_from_text(text)
+
+
 class UtcField(TextField):
     """An aware UTC datetime stored as fixed-width text (see :func:`time_text`)."""
 

@@ -16,7 +16,7 @@ from peewee import fn
 from . import clash, pull, resend
 from .context import Ctx
 from .presence import sync_process_pid
-from .schema import Outbox, Target, time_from_text, time_text
+from .schema import Outbox, Target, time_from_text, time_or_none, time_text
 from .types import PushSummary, SyncState
 from .view import VIEW_KEYS, base_columns, db_values, refresh_many, update_sql
 
@@ -55,7 +55,7 @@ def to_change(row: tuple[Any, ...]) -> Change:
         fields=None if fields is None else ChangeFields(**json.loads(fields)),
         changed_at=time_from_text(changed_at),
         note=note,
-        status_since=None if since is None else time_from_text(since),
+        status_since=time_or_none(since),
     )
 
 
@@ -146,8 +146,13 @@ def rebase_plan(ctx: Ctx) -> list[str]:
     return [row[-1] for row in rows]
 
 
+def _field(state: State, name: str) -> Any:
+    """A field of a result's state, the model or its JSON object."""
+    return state.get(name) if isinstance(state, dict) else getattr(state, name)
+
+
 def _version(state: State) -> int:
-    return state["version"] if isinstance(state, dict) else state.version
+    return _field(state, "version")
 
 
 def _state_model(state: State) -> TargetState:
@@ -214,7 +219,7 @@ def restored_base(
 
 
 def _state_time(state: State, name: str) -> datetime | None:
-    value = state.get(name) if isinstance(state, dict) else getattr(state, name)
+    value = _field(state, name)
     return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
@@ -377,9 +382,7 @@ def apply_push_results(ctx: Ctx, results: Sequence[Result | PushResult]) -> Push
                     error = result.error or "the server rejected this change"
                     if row.op == "create" and state is not None:  # the uid is another's
                         clashed[uid] = change_id
-                        error = clash.reason(
-                            state["name"] if isinstance(state, dict) else state.name
-                        )
+                        error = clash.reason(_field(state, "name"))
                     rejected.append((error, row_id))
                     _held_base(held, done.get((uid, row.op), ()), row_id, uid)
             else:  # blocked: an earlier change of this target was not applied; try later
@@ -456,10 +459,6 @@ _STATE_KEYS = (
 )
 
 
-def _time(text: str | None) -> Any:
-    return None if text is None else time_from_text(text)
-
-
 def sync_state(ctx: Ctx, server: str | None) -> SyncState:
     o = ctx.m.outbox
     now = ctx.now()
@@ -492,8 +491,8 @@ def sync_state(ctx: Ctx, server: str | None) -> SyncState:
             reported = pid is not None and recorder == str(pid)
         return SyncState(
             online=reported and meta.get("online") == "1",
-            online_since=_time(meta.get("online_since")),
-            last_sync_at=_time(meta.get("last_sync_at")),
+            online_since=time_or_none(meta.get("online_since")),
+            last_sync_at=time_or_none(meta.get("last_sync_at")),
             pending=counts.get("pending", 0),
             oldest_pending_age_s=(
                 None if first is None else (now - time_from_text(first)).total_seconds()

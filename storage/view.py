@@ -20,7 +20,7 @@ from protocol import parse_status
 
 from .context import Ctx
 from .fold import name_key
-from .schema import Target, time_from_text, to_utc
+from .schema import Target, time_from_text, time_or_none, to_utc
 
 if TYPE_CHECKING:  # annotations only: pydantic stays off the TUI's start
     from protocol.wire import TargetState
@@ -181,7 +181,7 @@ def refresh_many(ctx: Ctx, targets: Sequence[Any]) -> None:
     cursor = ctx.db.cursor().execute(_OUTBOX_SQL, (json.dumps(list(rows)),))
     for uid, op, status, fields, changed_at, state, since in cursor:
         fields = None if fields is None else json.loads(fields)
-        since = None if since is None else time_from_text(since)
+        since = time_or_none(since)
         rows[uid].append(
             OutboxRow(uid, op, status, fields, time_from_text(changed_at), state, since)
         )

@@ -39,6 +39,9 @@ log = logging.getLogger("syncd")
 T = TypeVar("T")
 StoreFactory = Callable[[], Store]
 
+#: How often the profile's server is looked at besides at a login (a TOML read).
+SERVER_CHECK_S = 5.0
+
 #: How long a stop waits for the loops to finish what they are doing. An abandoned
 #: request is a lost response, which the protocol makes safe; store writes are atomic.
 JOIN_TIMEOUT = 1.5
@@ -59,6 +62,7 @@ class Daemon:
         #: this runs); :attr:`moved_to` says where, once :meth:`run` stopped for it.
         self.server = server
         self.moved_to: str | None = None
+        self._server_seen_at = time.monotonic()
         self.open_store = open_store
         self.settings = settings
         self.token = token
@@ -92,7 +96,8 @@ class Daemon:
             thread.start()
         while not self.stopping.wait(0.5):
             self.network.check()
-            self._check_server()
+            if time.monotonic() - self._server_seen_at >= SERVER_CHECK_S:
+                self._check_server()
         watcher.stop()
         deadline = time.monotonic() + JOIN_TIMEOUT
         for thread in threads:
@@ -108,7 +113,10 @@ class Daemon:
 
     def _check_server(self) -> None:
         """The profile names another server (logged in to it): stop, for the caller to
-        run again against it (the loops' clients and cursor checks are the old one's)."""
+        run again against it (the loops' clients and cursor checks are the old one's).
+        Looked at when ``login`` writes the token (it saves the server first), else every
+        :data:`SERVER_CHECK_S` (a config.toml edited by hand, no file events)."""
+        self._server_seen_at = time.monotonic()
         try:
             now = self.server() if self.server is not None else None
         except (OSError, ValueError):  # config.toml being written, or broken: not now
@@ -120,6 +128,7 @@ class Daemon:
 
     def _token_changed(self) -> None:
         log.info("token file changed; retrying now")
+        self._server_seen_at = 0.0  # login: the server may have changed with it
         self._retry_now()
 
     def _network_changed(self, what: str) -> None:

@@ -36,7 +36,7 @@ from storage.importer import Imported, UpdatedTarget
 from syncd.progress import PROGRESS_S, Every
 
 from .args import JsonFlag
-from .output import emit_json, info
+from .output import emit_json, info, plural
 
 COLUMNS = ("name", "description", "markets", "status", "uid")
 MARKET_SEP = ";"
@@ -483,7 +483,7 @@ def export_csv(
             write_csv(sys.stdout, targets, delimiter, excel)
             return
         count = _write_whole(file, "utf-8-sig" if excel else "utf-8", targets, delimiter, excel)
-    info(f"exported {count:,} target{'' if count == 1 else 's'} to {file}")
+    info(f"exported {plural(count, 'target')} to {file}")
 
 
 def _destination(file: Path) -> Path:

@@ -243,6 +243,11 @@ def status_text(status: str | None) -> str:
     return status or "none"
 
 
+def plural(count: int, word: str) -> str:
+    """``1 conflict``, ``2 conflicts``, ``1,200 targets``."""
+    return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
+
+
 def age_text(seconds: float | None) -> str:
     """``45s``, ``12m``, ``3h 5m``, ``2d 4h``."""
     if seconds is None:

@@ -18,7 +18,16 @@ from protocol import InvalidInput, markets_text, note_words, op_words, parse_typ
 from storage import ConflictView, NotFound, RejectedView, SyncState, TargetView
 
 from .args import ChangeArg, JsonFlag, NoteOpt, StatusHelp
-from .output import NONE, ListSpec, age_text, emit_fields, emit_json, emit_list, local_time
+from .output import (
+    NONE,
+    ListSpec,
+    age_text,
+    emit_fields,
+    emit_json,
+    emit_list,
+    local_time,
+    plural,
+)
 from .output import status_text as st
 from .targets import show
 
@@ -320,7 +329,7 @@ def resolve(
     else:
         how = {"mine": "kept mine", "theirs": "took theirs"}.get(choice, f"chose {choice}")
         count = len(targets)
-        typer.echo(f"{count} conflict{'' if count == 1 else 's'} resolved: {how}")
+        typer.echo(f"{plural(count, 'conflict')} resolved: {how}")
         followed = _followed(found, {t.uid: t for t in targets})
         if followed and drop_later:
             typer.echo(f"your later changes dropped: {', '.join(name for name, _ in followed)}")
