@@ -17,6 +17,17 @@ def names(cli: Cli) -> list[str]:
     return sorted(t["name"] for t in cli("list", "--json").json())
 
 
+STATUS_HELP = "valid: Passed, Cold, Active, Hot, Closed (or none)"
+
+
+def refused(path: str, *reasons: str) -> list[str]:
+    """What an import of ``path`` says of its bad rows (``line N: reason`` each, in file
+    order): a line each, then the error counting them."""
+    told = [f"pipetrack: {path}: {reason}" for reason in reasons]
+    count = f"{len(reasons)} rows refused (above); nothing imported"
+    return [*told, f"pipetrack: error: {path}: {count}"]
+
+
 def test_one_target_by_name_then_by_uid_names_the_line_of_the_first(
     cli: Cli, tmp_path: Path
 ) -> None:
@@ -60,11 +71,9 @@ def test_a_file_of_one_row_of_empty_cells_imports_nothing(cli: Cli, tmp_path: Pa
 
 def test_rows_without_a_name_say_so_never_none(cli: Cli, tmp_path: Path) -> None:
     path = write(tmp_path, "name,description\nAcme,x\n,only a description\n,another\n")
-    assert cli("import", path, code=2).stderr.splitlines() == [
-        f"pipetrack: {path}: line 3: a new target needs a name",
-        f"pipetrack: {path}: line 4: a new target needs a name",
-        f"pipetrack: error: {path}: 2 rows refused (above); nothing imported",
-    ]
+    assert cli("import", path, code=2).stderr.splitlines() == refused(
+        path, "line 3: a new target needs a name", "line 4: a new target needs a name"
+    )
 
 
 def test_excel_columns_and_cells_past_the_table_are_left_out(cli: Cli, tmp_path: Path) -> None:
@@ -90,36 +99,29 @@ def test_every_bad_row_is_told_at_once_by_its_line(cli: Cli, tmp_path: Path) -> 
         "name,status,markets\nBeta,Won,US\nGamma,Cold,\n,Hot,\ngamma,Cold,\nDelta,hott,EU\n",
     )
     for args in (("import", path), ("import", "--dry-run", path)):
-        assert cli(*args, code=2).stderr.splitlines() == [
-            f"pipetrack: {path}: line 2: unknown status 'Won'; valid: Passed, Cold, Active,"
-            " Hot, Closed (or none)",
-            f"pipetrack: {path}: line 4: a new target needs a name",
-            f"pipetrack: {path}: line 5: name 'gamma' is already on line 3; give each target"
-            " one row",
-            f"pipetrack: {path}: line 6: unknown status 'hott'; valid: Passed, Cold, Active,"
-            " Hot, Closed (or none)",
-            f"pipetrack: error: {path}: 4 rows refused (above); nothing imported",
-        ]
+        assert cli(*args, code=2).stderr.splitlines() == refused(
+            path,
+            f"line 2: unknown status 'Won'; {STATUS_HELP}",
+            "line 4: a new target needs a name",
+            "line 5: name 'gamma' is already on line 3; give each target one row",
+            f"line 6: unknown status 'hott'; {STATUS_HELP}",
+        )
     assert names(cli) == ["Acme"]
 
 
 def test_past_twenty_bad_rows_the_rest_are_counted(cli: Cli, tmp_path: Path) -> None:
     rows = "".join(f"T{i},{'Won' if i % 2 else 'Hot'}\n" for i in range(60))
     lines = cli("import", write(tmp_path, "name,status\n" + rows), code=2).stderr.splitlines()
-    assert len(lines) == 21 and lines[0].endswith(
-        "line 3: unknown status 'Won'; valid: Passed, Cold, Active, Hot, Closed (or none)"
-    )
+    assert len(lines) == 21 and lines[0].endswith(f"line 3: unknown status 'Won'; {STATUS_HELP}")
     assert lines[-1].endswith(": 30 rows refused (the first 20 above); nothing imported")
     assert names(cli) == []
 
 
 def test_rows_of_too_many_fields_are_told_together(cli: Cli, tmp_path: Path) -> None:
     path = write(tmp_path, "name,status\nA,Hot,extra\nB,Cold\nC,Hot,x\n")
-    assert cli("import", path, code=2).stderr.splitlines() == [
-        f"pipetrack: {path}: line 2: 3 fields, but the header names 2",
-        f"pipetrack: {path}: line 4: 3 fields, but the header names 2",
-        f"pipetrack: error: {path}: 2 rows refused (above); nothing imported",
-    ]
+    assert cli("import", path, code=2).stderr.splitlines() == refused(
+        path, "line 2: 3 fields, but the header names 2", "line 4: 3 fields, but the header names 2"
+    )
     assert names(cli) == []
 
 
@@ -127,11 +129,10 @@ def test_a_row_of_too_many_fields_is_told_with_the_other_bad_rows(cli: Cli, tmp_
     """A misshapen row hid every other bad row: only it was told, and the user ran the
     import again to learn of the next."""
     path = write(tmp_path, "name,status\nA2,Warm\nA3,Hot,y\nA4,Cold\n,Hot\n")
-    assert cli("import", path, code=2).stderr.splitlines() == [
-        f"pipetrack: {path}: line 2: unknown status 'Warm'; valid: Passed, Cold, Active,"
-        " Hot, Closed (or none)",
-        f"pipetrack: {path}: line 3: 3 fields, but the header names 2",
-        f"pipetrack: {path}: line 5: a new target needs a name",
-        f"pipetrack: error: {path}: 3 rows refused (above); nothing imported",
-    ]
+    assert cli("import", path, code=2).stderr.splitlines() == refused(
+        path,
+        f"line 2: unknown status 'Warm'; {STATUS_HELP}",
+        "line 3: 3 fields, but the header names 2",
+        "line 5: a new target needs a name",
+    )
     assert names(cli) == []

@@ -157,6 +157,11 @@ class Device:
         with self.store() as store:
             return store.sync_state().pending
 
+    def online(self) -> bool:
+        """Its daemon has reached the server (the state it recorded says online)."""
+        with self.store() as store:
+            return store.sync_state().online
+
 
 # ---- the server's side ------------------------------------------------------------------
 def audit_change_ids(database_url: str, device_id: str | None = None) -> list[str]:

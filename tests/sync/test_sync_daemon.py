@@ -22,14 +22,9 @@ from tests.sync.synchelp import SCRIPT, Device, audit_change_ids, wait_until
 
 def settle(device: Device) -> None:
     """Wait until the device's daemon reached the server (state recorded online)."""
-
-    def online() -> bool:
-        with device.store() as store:
-            return store.sync_state().online
-
     try:
         # a fresh profile's first pull takes everything the package's tests pushed
-        wait_until(online, timeout=30, what=f"{device.name} online")
+        wait_until(device.online, timeout=30, what=f"{device.name} online")
     except AssertionError as err:  # say what the daemon was doing
         logs = "\n".join(daemon.log()[-3000:] for daemon in device.daemons)
         with device.store() as store:

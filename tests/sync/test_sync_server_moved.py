@@ -8,17 +8,12 @@ from tests.sync.faultproxy import FaultProxy
 from tests.sync.synchelp import Device, audit_change_ids, wait_until
 
 
-def online(device: Device) -> bool:
-    with device.store() as store:
-        return store.sync_state().online
-
-
 def test_the_daemon_follows_a_login_to_another_address(
     a: Device, server, token: str, proxy: FaultProxy, database_url: str
 ) -> None:
     a.connect(proxy.url, token)  # the old address
     daemon = a.start_daemon()
-    wait_until(lambda: online(a), timeout=20, what="the daemon online by the old address")
+    wait_until(a.online, timeout=20, what="the daemon online by the old address")
     login = a.run("login", server.url, "--token", token)
     assert login.returncode == 0, login.stderr
     assert "uses it now" in login.stderr

@@ -7,7 +7,15 @@ import io
 import pytest
 from textual import events
 from textual.widgets import Label
-from tuihelp import make_app, make_conflict, make_rejected, rejected_new_target, settle, shown
+from tuihelp import (
+    make_app,
+    make_conflict,
+    make_rejected,
+    rejected_new_target,
+    screen_lines,
+    settle,
+    shown,
+)
 
 from protocol import NOTE_MAX
 from protocol.wire import Result
@@ -440,8 +448,6 @@ async def test_take_theirs_confirmed_after_theirs_changed_settles_nothing(store,
 async def test_a_narrow_screen_shows_the_conflicts_sides_under_the_list(store, clock, uids, width):
     """At 40 columns the panel beside the list got 16: only its labels showed (Mine and
     Theirs left out), at 50 "Mi…"; the list now sits above it, the panel full width."""
-    from test_tui_layout import screen_lines
-
     acme = uids["Acme Robotics"]
     make_conflict(store, clock, acme, mine="Closed", theirs="Passed")
     app = make_app(store)

@@ -5,17 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from tuihelp import make_app, make_conflict, make_rejected, settle, until
+from tuihelp import make_app, make_conflict, make_rejected, screen_lines, settle, until
 
 from storage import TargetQuery
 
 SMALL = (80, 24)
-
-
-def screen_lines(app) -> list[str]:
-    """The screen as the terminal shows it, one string a line."""
-    update = app.screen._compositor.render_full_update()  # noqa: SLF001 - what is drawn
-    return ["".join(strip.text for strip in line) for line in update.strips]
 
 
 def bottom_bar(app) -> str:

@@ -163,6 +163,12 @@ async def until(
             return
 
 
+def screen_lines(app: PipetrackApp) -> list[str]:
+    """The screen as the terminal shows it, one string a line."""
+    update = app.screen._compositor.render_full_update()  # noqa: SLF001 - what is drawn
+    return ["".join(strip.text for strip in line) for line in update.strips]
+
+
 def shown(widget, width: int = 100) -> str:
     """The plain text a Static shows (text, or a Rich renderable such as a table)."""
     content = widget.content
