@@ -147,7 +147,7 @@ def root(
     if path is not None and path.exists() and not path.is_dir():
         raise InvalidInput("home", f"{given}{home}: is a file, not a directory")
     ctx.params["home"] = path  # as a Path, for commands that read it (demo)
-    state = init_state(ctx, path)
+    state = init_state(ctx, path, None if path is None else f"{given}{home}")
     if ctx.invoked_subcommand is None:
         open_tui(state.profile)
 

@@ -27,19 +27,24 @@ Errors: do not catch them in commands. The app (``pipetrack/cli.py``) turns
 
 from __future__ import annotations
 
+import contextlib
 import shlex
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import platformdirs
 import typer
 
 from protocol import InvalidInput
 from storage import Store
-from storage.profile import Config, Profile
+from storage.profile import DB_NAME, Config, Profile
+
+#: What :func:`open_store` does with a chosen profile that is not there yet.
+Missing = Literal["refuse", "create", "scratch"]
 
 #: Exit codes of every ``pipetrack`` command.
 EXIT_OK = 0
@@ -54,6 +59,8 @@ class AppState:
     """Per-invocation state kept on the root click context (``ctx.obj``)."""
 
     profile: Profile
+    #: how the user chose the profile ("--home DIR", "PIPETRACK_HOME=DIR"); None: the default
+    chosen_as: str | None = None
     _config: Config | None = field(default=None, repr=False)
 
     @property
@@ -78,9 +85,9 @@ def lenient_config(ctx: typer.Context) -> tuple[Config, str | None]:
         return Config(server=server), str(err)
 
 
-def init_state(ctx: typer.Context, home: Path | None) -> AppState:
+def init_state(ctx: typer.Context, home: Path | None, chosen_as: str | None = None) -> AppState:
     """Called once by the root command with the global ``--home`` value."""
-    state = AppState(Profile(home))
+    state = AppState(Profile(home), chosen_as)
     ctx.obj = state
     return state
 
@@ -112,18 +119,32 @@ def config_of(ctx: typer.Context) -> Config:
 
 
 @contextmanager
-def open_store(ctx: typer.Context, **options: Any) -> Iterator[Store]:
+def open_store(
+    ctx: typer.Context, *, missing: Missing = "refuse", **options: Any
+) -> Iterator[Store]:
     """Open the profile's store for the length of a ``with`` block.
 
     ``options`` go to :meth:`Store.open` (e.g. ``clock=``, ``user=``); thresholds
-    come from ``config.toml`` unless given.
+    come from ``config.toml`` unless given. A profile the user chose (``--home``,
+    ``PIPETRACK_HOME``) that is not there yet is made only by a command that starts one
+    (``missing="create"``: ``add``, ``import``, ``sync``); a dry run looks at an empty
+    store of its own (``"scratch"``); any other command refuses: on a mistyped
+    directory it would show an empty pipeline or "no such target", and its hints would
+    start work in the wrong place. The default profile is made by any command.
     """
     state = _state(ctx)
+    new = state.chosen_as is not None and not state.profile.home.exists()
+    if new and missing == "refuse":
+        raise InvalidInput(
+            "home",
+            f"no profile at {state.chosen_as}: a mistyped directory? "
+            "(pipetrack add, import or login starts one there)",
+        )
     if "thresholds" not in options:
         options["thresholds"] = state.config.thresholds
-    state.profile.ensure()
-    store = Store.open(state.profile.db_path, **options)
-    try:
-        yield store
-    finally:
-        store.close()
+    with contextlib.ExitStack() as stack:
+        if new and missing == "scratch":
+            path = Path(stack.enter_context(tempfile.TemporaryDirectory())) / DB_NAME
+        else:
+            path = state.profile.ensure() / DB_NAME
+        yield stack.enter_context(Store.open(path, **options))

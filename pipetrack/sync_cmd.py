@@ -200,7 +200,9 @@ def sync(
                 raise typer.Exit(code) from None
             time.sleep(0.1)  # it ended (another --once, say) before it was done: sync here
     with lock:
-        with open_store(ctx) as store:  # a database that cannot be used: exit 1 here
+        with open_store(
+            ctx, missing="create"
+        ) as store:  # a database that cannot be used: exit 1 here
             if once:
                 code = run_once(store, settings, profile.read_token)
                 _tell_waiting(ctx, code, store)
@@ -242,7 +244,7 @@ def _tell_waiting(ctx: typer.Context, code: int, store: Store | None = None) -> 
     if code != 0:
         return
     if store is None:
-        with open_store(ctx) as opened:
+        with open_store(ctx, missing="create") as opened:
             state = opened.sync_state()
     else:
         state = store.sync_state()
@@ -291,7 +293,7 @@ def _await_daemon(ctx: typer.Context, pid: int | None) -> int | None:
     log = logging.getLogger("syncd")
     log.info("a sync daemon runs on this profile (pid %s): waiting for it to sync", pid)
     deadline = time.monotonic() + DAEMON_WAIT_S
-    with open_store(ctx) as store:
+    with open_store(ctx, missing="create") as store:
         while True:
             state = store.sync_state()
             if state.online and not state.pulling and not store.take_wire_batch(1):

@@ -309,7 +309,7 @@ def import_csv(
     def saved(done: int, total: int, what: str = "new targets") -> None:
         every(info, f"{done_word} {done:,} of {total:,} {what}…")
 
-    with open_store(ctx) as store:
+    with open_store(ctx, missing="scratch" if dry_run else "create") as store:
         if parsed.misshapen:  # nothing is imported: the other rows checked by a dry run
             try:
                 store.import_targets(parsed.rows, None, dry_run=True)

@@ -44,7 +44,7 @@ def add(
 ) -> None:
     """Add a target; prints its uid."""
     parsed = None if status is None else parse_typed_status(status)
-    with open_store(ctx) as store:
+    with open_store(ctx, missing="create") as store:
         target = store.create_target(name, description, market or (), parsed, note=note)
     show(target, as_json, target.uid)
 

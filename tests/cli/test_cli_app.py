@@ -82,7 +82,47 @@ def test_unknown_command_is_one_line_exit_2(cli: Cli) -> None:
 def test_home_that_is_a_file_exits_1(cli: Cli, tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    cli("--home", str(blocker / "sub"), "list", code=1)
+    cli("--home", str(blocker / "sub"), "add", "Acme", code=1)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("list",),
+        ("status",),
+        ("stale",),
+        ("conflicts",),
+        ("activity",),
+        ("export",),
+        ("history", "Acme"),
+        ("set", "Acme", "Hot"),
+        ("undo",),
+    ],
+)
+def test_a_chosen_profile_that_is_not_there_is_named_and_not_made(
+    cli: Cli, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    """A mistyped --home showed an empty pipeline (and made a profile there) or said
+    "no such target", and its hints started work in the wrong place."""
+    typo = tmp_path / "pipetrak"
+    run = cli("--home", str(typo), *args, code=2)
+    assert run.error == (
+        f"pipetrack: error: no profile at --home {typo}: a mistyped directory? "
+        "(pipetrack add, import or login starts one there)"
+    )
+    assert not typo.exists()
+
+
+def test_the_commands_that_start_a_profile_start_a_chosen_one(cli: Cli, tmp_path: Path) -> None:
+    cli("--home", str(tmp_path / "a"), "add", "Acme")
+    assert (tmp_path / "a" / "pipetrack.db").exists()
+    rows = tmp_path / "rows.csv"
+    rows.write_text("name,status\nAcme,Hot\n")
+    checked = cli("--home", str(tmp_path / "b"), "import", str(rows), "--dry-run")
+    assert checked.stdout == "would create 1:\n  Acme\n"
+    assert not (tmp_path / "b").exists()  # a dry run checks against an empty store of its own
+    cli("--home", str(tmp_path / "b"), "import", str(rows))
+    assert cli("--home", str(tmp_path / "b"), "list", "--json").json()[0]["status"] == "Hot"
 
 
 # ---- output helpers ----------------------------------------------------------------------
