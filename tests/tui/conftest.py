@@ -80,7 +80,7 @@ def big_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     pytest's cache (keyed by the store's code); each session works on a copy.
     """
     copy = tmp_path_factory.mktemp("big") / "pipetrack.db"
-    cache = request.config.cache
+    cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
     if cache is None:
         _build_big(copy)
         return copy
