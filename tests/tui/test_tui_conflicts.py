@@ -6,7 +6,7 @@ import io
 
 import pytest
 from textual import events
-from textual.widgets import Label
+from textual.widgets import Static
 from tuihelp import (
     make_app,
     make_conflict,
@@ -183,6 +183,28 @@ async def test_an_edit_conflict_shows_both_details_and_offers_no_other_status(st
         assert store.get(uid).description == "Bob's: warehouse robots, EU only."
 
 
+async def test_taking_theirs_on_a_renamed_target_names_it_as_it_ends(store, uids):
+    """The dialog said "Acme Two keeps bob's details": the name about to be discarded."""
+    from tuihelp import _last_change, server_state  # noqa: PLC2701
+
+    uid = uids["Acme Robotics"]
+    store.edit_target(uid, name="Acme Two")
+    theirs = server_state(store.get(uid), 9, by="bob")
+    theirs.name = "Acme Robotics Group"
+    change = _last_change(store, uid)
+    store.apply_push_results(
+        [Result(change_id=change.change_id, outcome="conflict", target=theirs)]
+    )
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_conflicts(pilot)
+        await pilot.press("t")
+        await pilot.pause()
+        loses = " ".join(shown(app.screen.query_one("#loses")).split())
+        said = "Your edit of its details (name) will be discarded; Acme Robotics Group takes"
+        assert f"{said} bob's details." == loses, loses
+
+
 async def test_a_rejected_new_target_shows_the_status_it_was_made_with(store, uids):
     """As `pipetrack rejected` says "new target, Hot": the status is part of the change."""
     rejected_new_target(store, "uid taken")
@@ -263,7 +285,7 @@ async def test_drop_and_take_theirs_ask_first(store, clock, uids):
         assert isinstance(app.screen, ConfirmDialog)
         loses = shown(app.screen.query_one("#loses"))
         assert 'Your change to Closed and its note "after the demo"' in loses, loses
-        assert "Acme Robotics keeps bob's Passed." in loses, loses
+        assert "Acme Robotics takes bob's Passed." in loses, loses
         await pilot.press("escape")
         await pilot.press("t", "n")
         await settle(pilot)
@@ -345,7 +367,12 @@ async def test_a_conflict_shows_the_later_changes_that_follow_it(store, uids):
         await pilot.press("t")
         await pilot.pause()
         loses = shown(app.screen.query_one("#loses"))
-        assert "Your later change to Cold follows it." in loses, loses
+        said = "Acme Robotics takes bob's Passed, then your later change to Cold: it ends at Cold."
+        assert said in loses, loses
+        hint = "y or Enter: go on · a: theirs, drop later · n or Esc: keep it"
+        drawn = [line.split("█")[1].strip() for line in screen_lines(app) if "█ " in line]
+        start = next(i for i, line in enumerate(drawn) if line.startswith("y or Enter"))
+        assert " ".join(drawn[start : start + 2]).startswith(hint), drawn  # wraps, not cut
         await pilot.press("y")
         await settle(pilot)
         assert store.get(acme).status == "Cold"
@@ -365,7 +392,7 @@ async def test_take_theirs_can_drop_the_later_changes_too(store, uids):
         await open_conflicts(pilot)
         await pilot.press("t")
         await pilot.pause()
-        hint = str(app.screen.query_one(".hint", Label).render())
+        hint = str(app.screen.query_one(".hint", Static).render())
         assert "a: theirs, drop later" in hint, hint
         await pilot.press("a")
         await settle(pilot)

@@ -36,7 +36,8 @@ class ConfirmDialog(AppModal[bool | str]):
             yield Label(self.title_text, classes="dialog-title")
             yield Static(self.loses, classes="preview", id="loses")
             also = f" · a: {self.also.lower()}" if self.also else ""
-            yield Label(f"y or Enter: go on{also} · n or Esc: keep it", classes="hint")
+            # a Static wraps on a narrow dialog (a Label was cut to "n or Esc: keep i")
+            yield Static(f"y or Enter: go on{also} · n or Esc: keep it", classes="hint")
             with Horizontal(classes="buttons"):
                 # Enter presses the focused button: this one unless Tab moved on
                 yield Button(self.confirm, variant="error", id="ok", compact=True)

@@ -262,20 +262,24 @@ class ConflictsScreen(SubScreen):
         item = self.selected
         if not isinstance(item, ConflictView):
             return
+        name = item.name
         if item.op == "edit":
             mine = "Your edit of its details (" + ", ".join(item.mine_fields or {}) + ")"
             theirs = "details"
+            name = (item.theirs_fields or {}).get("name") or name  # not the name discarded
         else:
             mine = f"Your change to {status_label(item.mine_status)}"
             theirs = status_label(item.theirs_status)
         if item.mine_note:
             mine += f' and its note "{note_words(item.mine_note)}"'
         who = item.theirs_changed_by or "the teammate"
-        loses = f"{mine} will be discarded; {item.name} keeps {who}'s {theirs}."
+        loses = f"{mine} will be discarded; {name} takes {who}'s {theirs}"
         if item.later_fields:  # it does not end there: the user's later changes follow
-            loses += f" Your later edit of {', '.join(item.later_fields)} follows it."
+            loses += f", then your later edit of {', '.join(item.later_fields)}"
         if item.then:
-            loses += f" Your later change to {status_label(item.then[-1])} follows it."
+            ends = status_label(item.then[-1])
+            loses += f", then your later change to {ends}: it ends at {ends}"
+        loses += "."
         also = "Theirs, drop later" if item.then or item.later_fields else None
         self._confirm(f"Take theirs for {item.name}?", loses, "Take theirs", "theirs", also)
 
