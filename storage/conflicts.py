@@ -16,7 +16,7 @@ from protocol import UNDO_NOTE, InvalidInput, Status, clean_note, op_words, pars
 from . import actions, query
 from .context import Ctx
 from .errors import NotFound
-from .schema import Audit, Outbox, Target
+from .schema import Audit, Outbox, Target, time_or_none
 from .sync import rebase_after
 from .types import ConflictView, RejectedView, StatusChange, TargetView
 from .view import refresh
@@ -61,6 +61,8 @@ def _conflict_view(ctx: Ctx, row: Outbox, target: Target) -> ConflictView:
     # of ours (made before it, in the same push), the teammate's edit is not it
     unknown = not by_status and _made_here(ctx, row.target, theirs_version)
     change = _their_change(ctx, row, theirs_version) if by_status else None
+    edited = None if by_status else _their_edit(ctx, row, theirs_version)
+    base_fields = None if by_status else _base_fields(row)
     return ConflictView(
         change_id=row.change_id,
         target=row.target,
@@ -74,13 +76,17 @@ def _conflict_view(ctx: Ctx, row: Outbox, target: Target) -> ConflictView:
         mine_note=row.note,
         theirs_status=theirs.status if theirs else target.server_status,
         theirs_changed_by=(
-            None
+            edited[0]
+            if edited is not None
+            else None
             if theirs is None or unknown
             else (theirs.status_changed_by if by_status else theirs.updated_by)
         ),
         # when the teammate made it: an undo's status is held since long before it
         theirs_changed_at=(
-            None
+            edited[1]
+            if edited is not None
+            else None
             if theirs is None or unknown
             else change.changed_at
             if change is not None
@@ -88,7 +94,8 @@ def _conflict_view(ctx: Ctx, row: Outbox, target: Target) -> ConflictView:
         ),
         theirs_version=theirs_version,
         theirs_note=change.note if change is not None else None,
-        theirs_fields=_their_fields(row, theirs) if not by_status else None,
+        theirs_fields=None if by_status else _their_fields(row, theirs, base_fields),
+        base_fields=base_fields,
         undone=_undos_of(ctx, row).exists(),
         then=tuple(later.status for later in _later_statuses(ctx, row)),
         later_fields=_later_fields(ctx, row),
@@ -136,12 +143,51 @@ def _status_at(ctx: Ctx, row: Outbox) -> str | None:
     return entry.new_status if entry else None
 
 
-def _their_fields(row: Outbox, theirs: TargetState | None) -> dict[str, Any] | None:
-    """The server's values of the details an edit of mine changes, as its answer to the
-    push gave them."""
+#: The details a change of them conflicts on.
+DETAILS = ("name", "description", "markets")
+
+
+def _base_fields(row: Outbox) -> dict[str, Any] | None:
+    """The details an edit was made on, as the device had pulled them (None: not known,
+    an edit made before the device kept them, or on a version it had not pulled)."""
+    base = row.base_fields
+    if not isinstance(base, dict) or base.get("name") is None:
+        return None
+    return {
+        "name": base["name"],
+        "description": base.get("description") or "",
+        "markets": base.get("markets") or [],
+    }
+
+
+def _their_fields(
+    row: Outbox, theirs: TargetState | None, base: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """The server's values of the details an edit of mine changes, and of any other the
+    teammate changed since the edit's base (why it conflicts: my description met their
+    markets)."""
     if theirs is None:
         return None
-    return {key: getattr(theirs, key) for key in row.fields or {}}
+    keys = set(row.fields or {})
+    if base is not None:
+        keys |= {key for key in DETAILS if getattr(theirs, key) != base[key]}
+    return {key: getattr(theirs, key) for key in DETAILS if key in keys}
+
+
+def _their_edit(ctx: Ctx, row: Outbox, theirs_version: int) -> tuple[str | None, Any] | None:
+    """Who changed the details the edit met, and when: the teammate's last edit of the
+    target pulled after its base, up to the server's version shown (None: not pulled,
+    or a create's details)."""
+    found = (
+        ctx.db.cursor()
+        .execute(
+            "SELECT changed_by, changed_at FROM team_edits WHERE target = ?"
+            " AND version > ? AND version <= ?",
+            (row.target, row.base_version or 0, theirs_version),
+        )
+        .fetchall()
+    )
+    return (found[0][0], time_or_none(found[0][1])) if found else None
 
 
 def _their_change(ctx: Ctx, row: Outbox, theirs_version: int) -> Audit | None:

@@ -224,12 +224,44 @@ def _v11(cursor: Any) -> None:
     cursor.execute("CREATE INDEX IF NOT EXISTS sent_edits_target ON sent_edits (target)")
 
 
+#: The server's details (as pulled) at the version an edit is made on, or moved to.
+_BASE_DETAILS = (
+    "UPDATE outbox SET base_fields = (SELECT json_object('name', t.server_name,"
+    " 'description', t.server_description, 'markets', json(t.server_markets))"
+    " FROM targets AS t WHERE t.uid = NEW.target AND t.server_version = NEW.base_version)"
+    " WHERE id = NEW.id;"
+)
+
+
+def _v12(cursor: Any) -> None:
+    """An edit that meets a teammate's tells what the teammate changed, and who and when.
+    The server answers with its whole state: which of its details differ from those the
+    edit was made on is known only if the device kept those (``outbox.base_fields``, set
+    by triggers whoever writes the row: an edit, an import, a change sent again); a
+    teammate's last change of a target's details (pulled, as the audit keeps their
+    status changes) says who and when (``team_edits``)."""
+    cursor.execute("ALTER TABLE outbox ADD COLUMN base_fields TEXT")
+    cursor.execute(
+        "CREATE TRIGGER outbox_edit_base AFTER INSERT ON outbox WHEN NEW.op = 'edit'"
+        f" BEGIN {_BASE_DETAILS} END"
+    )
+    cursor.execute(
+        "CREATE TRIGGER outbox_edit_rebase AFTER UPDATE OF base_version ON outbox"
+        f" WHEN NEW.op = 'edit' BEGIN {_BASE_DETAILS} END"
+    )
+    cursor.execute(
+        "CREATE TABLE team_edits (target TEXT PRIMARY KEY"
+        " REFERENCES targets (uid) ON DELETE CASCADE, change_id TEXT NOT NULL,"
+        " version INTEGER NOT NULL, changed_by TEXT, changed_at TEXT) WITHOUT ROWID"
+    )
+
+
 #: In order; ``MIGRATIONS[n]`` brings a file from version n to n + 1. A profile can be
 #: opened in the middle of its first catch-up, its secondary indexes set aside (dropped,
 #: their SQL in meta: storage/catchup.py): a migration that changes those indexes must
 #: first build them again from meta.
 MIGRATIONS: tuple[Callable[[Any], None], ...] = (
-    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11
+    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12
 )  # fmt: skip
 LATEST = len(MIGRATIONS)
 

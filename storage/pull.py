@@ -333,9 +333,10 @@ class StagedPage:
     targets: int
     cursor: str
     more: bool | None = None
-    #: The change ids of the page's edits (not in ``history``): a pull from the start
-    #: confirms ours with them (:mod:`storage.resend`).
-    edits: list[str] = field(default_factory=list)
+    #: The page's edits (not in ``history``), as (change id, target, version, changed
+    #: by, changed at): a pull from the start confirms ours with them
+    #: (:mod:`storage.resend`); a teammate's are kept to tell who changed the details.
+    edits: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 def write_page(ctx: Ctx, page: StagedPage) -> PullSummary:
@@ -351,8 +352,10 @@ def write_page(ctx: Ctx, page: StagedPage) -> PullSummary:
             overwritten += done
             kept += held
         recorded = _apply_history_rows(ctx, page.history)
-        if again and page.edits:
-            resend.confirm_edits(ctx, page.edits)
+        if page.edits:
+            _keep_team_edits(ctx, page.edits)
+            if again:
+                resend.confirm_edits(ctx, [edit[0] for edit in page.edits])
         ctx.set_meta(PULL_CURSOR, page.cursor)
         ctx.set_meta(PULL_MORE, "1" if page.more else None)
         resent = 0
@@ -370,6 +373,23 @@ def write_page(ctx: Ctx, page: StagedPage) -> PullSummary:
     )
 
 
+#: A teammate's edit (not one of ours: sent, or waiting in the outbox) becomes the
+#: target's last known change of its details, unless a later one is known.
+_TEAM_EDIT_SQL = (
+    "INSERT INTO team_edits (change_id, target, version, changed_by, changed_at)"
+    " SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM targets WHERE uid = ?2)"
+    " AND NOT EXISTS (SELECT 1 FROM sent_edits WHERE change_id = ?1)"
+    " AND NOT EXISTS (SELECT 1 FROM outbox WHERE change_id = ?1)"
+    " ON CONFLICT (target) DO UPDATE SET change_id = excluded.change_id,"
+    " version = excluded.version, changed_by = excluded.changed_by,"
+    " changed_at = excluded.changed_at WHERE excluded.version > team_edits.version"
+)
+
+
+def _keep_team_edits(ctx: Ctx, edits: Sequence[tuple[Any, ...]]) -> None:
+    ctx.db.cursor().executemany(_TEAM_EDIT_SQL, edits)
+
+
 def start_again(ctx: Ctx) -> None:
     """The server refused our cursor: forget it, and take the server's state for every
     target it sends until the pull from the start reaches the end; then send again what
@@ -385,5 +405,9 @@ def apply_pull(
 ) -> PullSummary:
     rounds = [[_staged_target(state) for state in states] for states in _rounds(targets)]
     rows = [row for row in map(_staged_entry, history) if row is not None]
-    edits = [str(entry.change_id) for entry in history if entry.op == "edit"]
+    edits = [
+        (str(e.change_id), str(e.target), e.version, e.changed_by, _time_text(e.changed_at))
+        for e in history
+        if e.op == "edit"
+    ]
     return write_page(ctx, StagedPage(rounds, rows, len(targets), cursor, edits=edits))

@@ -372,14 +372,16 @@ def read_page(body: bytes | str) -> StagedPage:
         history = cursor.execute(
             f"SELECT {', '.join(_HISTORY)} FROM temp.pull_history ORDER BY seq"
         ).fetchall()
-        edits = [c for (c,) in cursor.execute(_EDITS, (page,))] if _has_edits(body) else []
+        edits = cursor.execute(_EDITS, (page,)).fetchall() if _has_edits(body) else []
     return StagedPage(rounds, history, targets, cursor_text, bool(more), edits)
 
 
-#: The change ids of a page's edits (:attr:`StagedPage.edits`).
+_E = "e.value ->> '{}'"
+#: A page's edits (:attr:`StagedPage.edits`), checked already with the other entries.
 _EDITS = (
-    "SELECT e.value ->> 'change_id' FROM jsonb_each(?1, '$.history') AS e"
-    " WHERE e.value ->> 'op' = 'edit'"
+    f"SELECT {_uuid(_E.format('change_id'))}, {_uuid(_E.format('target'))},"
+    f" {_E.format('version')}, {_E.format('changed_by')}, {_time(_E.format('changed_at'))}"
+    " FROM jsonb_each(?1, '$.history') AS e WHERE e.value ->> 'op' = 'edit'"
 )
 
 

@@ -156,6 +156,8 @@ class Outbox(Model):
     last_error = TextField(null=True)
     server_state = JSONField(null=True)  # the server's TargetState beside a conflict
     status_since = UtcField(null=True)  # an undo's: since when its status was held before
+    # an edit's: the server's details at base_version (set by triggers, migrations._v12)
+    base_fields = JSONField(null=True)
 
     class Meta:
         table_name = "outbox"

@@ -236,7 +236,10 @@ class ConflictView:
     theirs_changed_at: datetime | None
     theirs_version: int
     theirs_note: str | None = None  # the teammate's note on their status change, once pulled
-    theirs_fields: dict[str, Any] | None = None  # an edit's: the server's values of its fields
+    #: an edit's: the server's values of the details it sets, and of those the teammate
+    #: changed (where the details it was made on are known: ``base_fields``)
+    theirs_fields: dict[str, Any] | None = None
+    base_fields: dict[str, Any] | None = None  # an edit's: the details it was made on
     #: the user undid the change since: its undo waits behind it (settling drops the undo)
     undone: bool = False
     #: the statuses the user set after it, waiting behind it: they follow whatever it is
@@ -244,6 +247,12 @@ class ConflictView:
     then: tuple[str | None, ...] = ()
     #: the details the user's edits made after it set, waiting behind it (they follow too)
     later_fields: tuple[str, ...] = ()
+
+    def theirs_unchanged(self) -> set[str]:
+        """An edit's details that the teammate left as the edit's base had them (none
+        when that base is not known): the conflict is over the others."""
+        base, theirs = self.base_fields, self.theirs_fields or {}
+        return set() if base is None else {k for k in theirs if theirs[k] == base.get(k)}
 
     def settled_text(
         self,
@@ -287,7 +296,11 @@ class ConflictView:
             "change_id": self.change_id,
             "target": self.target,
             "name": self.name,
-            "base": {"status": self.base_status, "version": self.base_version},
+            "base": {
+                "status": self.base_status,
+                "version": self.base_version,
+                "fields": self.base_fields,
+            },
             "mine": {
                 "status": self.mine_status,
                 "changed_at": iso(self.mine_changed_at),

@@ -155,13 +155,18 @@ def fields_text(fields: dict[str, Any] | None) -> str:
 
 
 def conflict_row(c: ConflictView) -> tuple[str, ...]:
-    """An edit that met a teammate's shows my new values and the server's values of the
-    same fields: which fields the teammate changed is not known here (the server's last
-    version may have changed others), so none is said to be theirs."""
+    """An edit that met a teammate's shows my new values and the server's: those the
+    teammate changed, and mine they left as they were ("markets not changed"; when the
+    edit's base is not known, the server's values of my fields, none said to be theirs)."""
     edit = c.op == "edit"  # the details, not the status, met a teammate's
     if edit:
         mine = fields_text(c.mine_fields)
-        theirs = f"{fields_text(c.theirs_fields)} (server v{c.theirs_version})"
+        kept = c.theirs_unchanged()  # told apart: the conflict is over the others
+        changed = {k: v for k, v in (c.theirs_fields or {}).items() if k not in kept}
+        theirs = "; ".join(
+            filter(None, [fields_text(changed), *(f"{k} not changed" for k in sorted(kept))])
+        )
+        theirs = f"{theirs} (server v{c.theirs_version})"
     else:
         mine = change_text(c.op, c.mine_status, c.mine_fields)
         theirs = f"{st(c.theirs_status)} v{c.theirs_version}"

@@ -76,7 +76,7 @@ STATUS_KEYS = {
 REJECTED_KEYS = {"change_id", "target", "name", "op", "status", "fields", "changed_at", "reason"}
 CONFLICT_KEYS = {"change_id", "target", "name", "base", "mine", "theirs"}
 CONFLICT_NESTED = {
-    "base": {"status", "version"},
+    "base": {"status", "version", "fields"},
     "mine": {"status", "changed_at", "note", "fields", "undone", "then", "later_fields"},
     "theirs": {"status", "changed_by", "changed_at", "version", "note", "fields"},
 }

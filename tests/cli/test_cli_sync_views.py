@@ -177,7 +177,7 @@ def test_conflicts_json_shape(cli: Cli, conflict: dict[str, str]) -> None:
         conflict["uid"],
         "Acme",
     )
-    assert found["base"] == {"status": "Cold", "version": 1}
+    assert found["base"] == {"status": "Cold", "version": 1, "fields": None}  # a status change
     assert (found["mine"]["status"], found["mine"]["note"]) == ("Hot", "call went well")
     theirs = found["theirs"]
     assert (theirs["status"], theirs["changed_by"], theirs["version"]) == ("Active", "bob", 2)
@@ -286,7 +286,8 @@ def test_an_edit_conflict_reads_as_details_in_the_table(cli: Cli, store: Store) 
     assert row.startswith(made["change_id"][:8] + "  Globex")
     cells = [cell.strip() for cell in row.split("  ") if cell.strip()]
     assert "v1" in cells and "description: from the trade show" in cells, row
-    assert "description: - (server v2)" in cells, row  # the server's value: empty
+    # the server's value is the one the edit was made on: bob changed another detail
+    assert "description not changed (server v2)" in cells, row
     assert "Cold" not in row and "Active" not in row  # the statuses are not what met
     (found,) = cli("conflicts", "--json").json()
     assert found["mine"]["fields"] == {"description": "from the trade show"}
@@ -309,13 +310,15 @@ def edit_conflict(store: Store) -> dict[str, str]:
 def test_an_edit_conflict_shows_both_values_and_claims_no_teammate_edit(
     cli: Cli, store: Store
 ) -> None:
-    """bob changed the description only: the row must not say he edited the markets."""
+    """bob changed the description only: the row must not say he edited the markets, and
+    says what he did change (it showed "markets: EU, US", the values I had started from,
+    and nothing of why it conflicted)."""
     made = edit_conflict(store)
     (row,) = cli("conflicts").stdout.splitlines()[1:]
     cells = [cell.strip() for cell in row.split("  ") if cell.strip()]
     assert "markets: US, Energy" in cells, row
-    assert "markets: EU, US (server v3)" in cells, row
-    assert "edit markets" not in row and "description" not in row
+    assert "description: bigger now; markets not changed (server v3)" in cells, row
+    assert "edit markets" not in row
     said = cli("resolve", made["change_id"][:8], "--mine").stdout
     assert said == "Globex: resolved, your edit of markets goes out\n"
     assert cli("list", "--json").json()[0]["markets"] == ["US", "Energy"]

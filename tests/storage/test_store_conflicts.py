@@ -499,7 +499,49 @@ def test_an_edit_conflict_says_the_status_its_base_version_had(store, clock):
     store.apply_push_results([result(edit, "conflict", theirs)])
     [conflict] = store.conflicts()
     assert (conflict.base_status, conflict.base_version) == ("Cold", 1)
-    assert conflict.to_json()["base"] == {"status": "Cold", "version": 1}
+    base = {"status": "Cold", "version": 1}
+    assert conflict.to_json()["base"] == {**base, "fields": {**GAMMA, "markets": []}}
+
+
+GAMMA = {"name": "Gamma", "description": ""}
+
+
+def _edit_meets(store, clock, theirs: dict, pulled_edit: tuple | None = None):
+    """Gamma (v1, synced, EU) edited here to description "mine"; the server answers that
+    bob changed its details to ``theirs`` (v3) meanwhile; ``pulled_edit``: (version, by,
+    at) of a teammate's edit as a pull brought it."""
+    uid = store.create_target("Gamma", status="Cold", markets=["EU"]).uid
+    [create] = store.take_batch()
+    made = state(uid, 1, clock.now, **GAMMA, markets=("EU",), status="Cold")
+    store.apply_push_results([result(create, "applied", made)])
+    store.edit_target(uid, description="mine")
+    [edit] = store.take_batch()
+    if pulled_edit is not None:
+        version, by, at = pulled_edit
+        pulled = entry(new_id(), uid, at, old=None, new=None, version=version, by=by, op="edit")
+        store.apply_pull([], [pulled], "c1")
+    answer = {**GAMMA, "markets": ("EU",), **theirs}
+    store.apply_push_results([result(edit, "conflict", state(uid, 3, clock.now, **answer))])
+    [conflict] = store.conflicts()
+    return conflict
+
+
+def test_an_edit_conflict_shows_the_details_the_teammate_changed(store, clock):
+    """My description met carol's markets: the conflict showed only the description,
+    theirs the same as before, and not why it conflicted."""
+    conflict = _edit_meets(store, clock, {"markets": ("EU", "US")})
+    assert conflict.mine_fields == {"description": "mine"}
+    assert conflict.theirs_fields == {"description": "", "markets": ["EU", "US"]}
+    assert conflict.base_fields == {**GAMMA, "markets": ["EU"]}
+
+
+def test_an_edit_conflict_says_who_changed_the_details_and_when(store, clock):
+    """Who and when were the target's last change of any kind: the status change carol
+    made after her edit (its time), or ours ("?", "never")."""
+    at = clock.now - timedelta(minutes=5)
+    conflict = _edit_meets(store, clock, {"name": "Gamma AG"}, (2, "carol", at))
+    assert (conflict.theirs_changed_by, conflict.theirs_changed_at) == ("carol", at)
+    assert conflict.theirs_fields == {"description": "", "name": "Gamma AG"}
 
 
 def test_a_conflict_whose_teammate_comes_round_to_mine_settles_itself(store, clock, conflicted):

@@ -25,6 +25,7 @@ _TABLES = {
     # pull_more: the page's "more", which only the JSON path is given
     "meta": "SELECT * FROM meta WHERE key NOT IN ('device_id', 'pull_more') ORDER BY key",
     "fts": "SELECT rowid, name_lc FROM targets_fts ORDER BY rowid",
+    "team_edits": "SELECT * FROM team_edits ORDER BY target",
 }
 _STATUSES = [None, "Passed", "Cold", "Active", "Hot", "Closed", "hot", " cold", "none", ""]
 _MARKETS = ["EU", "eu", "Asia", "Ünï", "Straße", 'quo"te', "back\\slash", "tab\tx", "\u00e9"]

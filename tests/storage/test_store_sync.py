@@ -202,7 +202,7 @@ def test_conflict_holds_back_that_targets_later_changes_only(store, clock, fetch
         "change_id": str(first.change_id),
         "target": a.uid,
         "name": "A",
-        "base": {"status": "Cold", "version": 1},
+        "base": {"status": "Cold", "version": 1, "fields": None},
         "mine": {
             "status": "Hot",
             "changed_at": "2026-06-01T12:00:00Z",

@@ -183,6 +183,30 @@ async def test_an_edit_conflict_shows_both_details_and_offers_no_other_status(st
         assert store.get(uid).description == "Bob's: warehouse robots, EU only."
 
 
+async def test_an_edit_conflict_shows_what_the_teammate_changed(store, uids):
+    """My description met bob's markets: the panel showed the description alone, bob's
+    the same as mine had started from, and nothing of why it conflicted."""
+    from tuihelp import _last_change, server_state  # noqa: PLC2701
+
+    uid = uids["Acme Robotics"]
+    theirs = server_state(store.get(uid), 9, by="bob")  # the details as they were
+    theirs.markets = ["EU", "Robotics", "APAC"]
+    store.edit_target(uid, description="Mine: humanoid robots.")
+    change = _last_change(store, uid)
+    store.apply_push_results(
+        [Result(change_id=change.change_id, outcome="conflict", target=theirs)]
+    )
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_conflicts(pilot)
+        compare = screen.query_one("#compare")
+        text = shown(compare, compare.size.width)
+        rows = {line.split()[0]: line.split()[1:] for line in text.splitlines()[4:] if line.strip()}
+        assert rows["description"][:2] == ["Mine:", "humanoid"], text
+        assert rows["description"][-2:] == ["not", "changed"], text
+        assert rows["markets"] == ["not", "changed", "EU,", "Robotics,", "APAC"], text
+
+
 async def test_taking_theirs_on_a_renamed_target_names_it_as_it_ends(store, uids):
     """The dialog said "Acme Two keeps bob's details": the name about to be discarded."""
     from tuihelp import _last_change, server_state  # noqa: PLC2701

@@ -42,6 +42,9 @@ def _what(op: str, status: str | None, fields: dict[str, Any] | None) -> str:
     return f"{op_words(op)}\n{_fields(fields)}".strip()
 
 
+#: A detail one side left as the edit's base had it.
+UNCHANGED = "not changed"
+
 #: Narrower than this, the list sits above the panel (side by side, the values were cut
 #: to "Mi…" at 50 columns and left out at 40).
 NARROW = 72
@@ -50,7 +53,7 @@ NARROW = 72
 def conflict_panel(conflict: ConflictView) -> Group:
     """Base, mine and theirs side by side. An edit's fields get a row each (the values
     are sentences: three columns of them wrap into a word a line on 80 columns), and no
-    Base column: the server's base values of an edit are not known here."""
+    Base column: a side that left a detail as it was says "not changed" instead."""
     edit = conflict.op == "edit"  # the details met a teammate's, not the status
     table = Table(expand=True, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.add_column("", style="bold", no_wrap=True)
@@ -60,10 +63,13 @@ def conflict_panel(conflict: ConflictView) -> Group:
     def row(label: str, base: str, mine: str, theirs: str) -> None:
         table.add_row(label, *((mine, theirs) if edit else (base, mine, theirs)))
 
-    if edit:
+    if edit:  # the details either side changed, each "not changed" on the side that did not
         mine, theirs = conflict.mine_fields or {}, conflict.theirs_fields or {}
+        kept = conflict.theirs_unchanged()
         for key in sorted(mine.keys() | theirs.keys()):
-            row(key, "", _value(mine.get(key)) or "—", _value(theirs.get(key)) or "—")
+            mine_value = (_value(mine[key]) or "—") if key in mine else UNCHANGED
+            theirs_value = UNCHANGED if key in kept else _value(theirs.get(key)) or "—"
+            row(key, "", mine_value, theirs_value)
         row("Version", "", f"on v{conflict.base_version or '—'}", f"v{conflict.theirs_version}")
     else:
         base, theirs = status_label(conflict.base_status), status_label(conflict.theirs_status)
