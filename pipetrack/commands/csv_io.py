@@ -352,13 +352,14 @@ def _named_updates(updated: list[UpdatedTarget]) -> str:
 
 def _shown(field: str, value: Any) -> str:
     """A field's value as a preview line shows it: no status as none, no markets as
-    (none), a description on one line and cut to :data:`DESCRIPTION_CHARS`."""
+    (none), a description on one line (its other spaces kept: the change may be in them)
+    and cut to :data:`DESCRIPTION_CHARS`."""
     if field == "status":
         return value or "none"
     if field == "markets":  # quoted: a market named "none" is not "no markets"
         return ", ".join(repr(m) for m in value) or "(none)"
     if field == "description":
-        text = " ".join(value.split())
+        text = " ".join(line.strip() for line in value.splitlines())
         if len(text) > DESCRIPTION_CHARS:
             text = text[: DESCRIPTION_CHARS - 1].rstrip() + "…"
         return repr(text)

@@ -87,6 +87,13 @@ def test_a_dry_run_shows_every_field_and_the_new_targets(cli: Cli, tmp_path: Pat
     assert run.stderr == "would create 1, update 1; nothing changed (dry run)\n"
 
 
+def test_a_dry_run_shows_a_description_with_its_spaces(cli: Cli, tmp_path: Path) -> None:
+    """It showed 'two spaces' for 'two  spaces', which the import then stored."""
+    cli("import", write(tmp_path, "name,description\nAcme,two spaces\n"))
+    run = cli("import", write(tmp_path, "name,description\nAcme,two  spaces\n"), "--dry-run")
+    assert run.stdout.splitlines()[1] == "  Acme: description 'two spaces' → 'two  spaces'"
+
+
 def test_a_dry_run_clearing_a_status_says_none(cli: Cli, tmp_path: Path) -> None:
     cli("import", write(tmp_path, "name,status\nAcme,Hot\n"))
     run = cli("import", write(tmp_path, "name,status,markets\nAcme,none,EU\n"), "--dry-run")
