@@ -63,6 +63,15 @@ def _conflict_view(ctx: Ctx, row: Outbox, target: Target) -> ConflictView:
     change = _their_change(ctx, row, theirs_version) if by_status else None
     edited = None if by_status else _their_edit(ctx, row, theirs_version)
     base_fields = None if by_status else _base_fields(row)
+    if edited is not None:
+        who, when = edited
+    elif theirs is None or unknown:
+        who, when = None, None
+    elif by_status:  # when the teammate made it: an undo's status is held since long before
+        who = theirs.status_changed_by
+        when = change.changed_at if change is not None else theirs.status_changed_at
+    else:
+        who, when = theirs.updated_by, theirs.last_updated
     return ConflictView(
         change_id=row.change_id,
         target=row.target,
@@ -75,23 +84,8 @@ def _conflict_view(ctx: Ctx, row: Outbox, target: Target) -> ConflictView:
         mine_changed_at=row.changed_at,
         mine_note=row.note,
         theirs_status=theirs.status if theirs else target.server_status,
-        theirs_changed_by=(
-            edited[0]
-            if edited is not None
-            else None
-            if theirs is None or unknown
-            else (theirs.status_changed_by if by_status else theirs.updated_by)
-        ),
-        # when the teammate made it: an undo's status is held since long before it
-        theirs_changed_at=(
-            edited[1]
-            if edited is not None
-            else None
-            if theirs is None or unknown
-            else change.changed_at
-            if change is not None
-            else (theirs.status_changed_at if by_status else theirs.last_updated)
-        ),
+        theirs_changed_by=who,
+        theirs_changed_at=when,
         theirs_version=theirs_version,
         theirs_note=change.note if change is not None else None,
         theirs_fields=None if by_status else _their_fields(row, theirs, base_fields),
@@ -143,7 +137,7 @@ def _status_at(ctx: Ctx, row: Outbox) -> str | None:
     return entry.new_status if entry else None
 
 
-#: The details a change of them conflicts on.
+#: The details: one field group, an edit conflicts with a teammate's change to any of them.
 DETAILS = ("name", "description", "markets")
 
 
