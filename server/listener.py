@@ -52,6 +52,7 @@ class Notifier:
 
     async def _run(self) -> None:
         delay = 0.1
+        lost = False  # told once an outage, not at every try (one each 2 s)
         while True:
             try:
                 conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
@@ -60,10 +61,15 @@ class Notifier:
                     self.connected.set()
                     self.wake_all()
                     delay = 0.1
+                    if lost:
+                        log.info("listener connected again")
+                        lost = False
                     async for _ in conn.notifies():
                         self.wake_all()
             except Exception as err:  # noqa: BLE001 - any failure: reconnect
-                log.warning("listener connection lost (%s); reconnecting", type(err).__name__)
+                if not lost:
+                    log.warning("listener connection lost (%s); reconnecting", type(err).__name__)
+                lost = True
             self.connected.clear()
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)

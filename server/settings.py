@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from dataclasses import dataclass
 
 #: Environment variable naming the PostgreSQL URL (or libpq conninfo string).
@@ -79,3 +80,36 @@ def uvicorn_log_config(access_log: bool = True) -> dict:
             },
         },
     }
+
+
+class Repeats(logging.Filter):
+    """Lets each warning that repeats through once every ``every`` seconds, with how many
+    it held back: during an outage the pool warns of every failed connect (one a second
+    or so), which buried the rest of the log."""
+
+    def __init__(self, every: float) -> None:
+        super().__init__()
+        self.every = every
+        self._last: dict[str, float] = {}
+        self._held: dict[str, int] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key, now = str(record.msg), time.monotonic()
+        if key in self._last and now - self._last[key] < self.every:
+            self._held[key] = self._held.get(key, 0) + 1
+            return False
+        self._last[key] = now
+        if held := self._held.pop(key, 0):
+            record.msg = f"{record.msg} ({held} more like it since the last)"
+        return True
+
+
+#: How often the pool's repeated warnings (failed connects) are logged.
+POOL_WARNINGS_EVERY_S = 30.0
+
+
+def quiet_pool_repeats() -> None:
+    """The pool's warnings through :class:`Repeats` (once per process)."""
+    pool = logging.getLogger("psycopg.pool")
+    if not any(isinstance(f, Repeats) for f in pool.filters):
+        pool.addFilter(Repeats(POOL_WARNINGS_EVERY_S))

@@ -135,3 +135,34 @@ def test_postgres_down_during_active_sync_recovers_without_restarts(
     settle(team.fleet(users), server, daemons)
     assert server.running and server.log_text().count(STARTED) == 1, "the API was restarted"
     check_fleet(team.fleet(users), server, figures)
+
+
+#: Long enough for the pool's doubling delays (1, 2, 4, 8, 16 s...) to leave a gap.
+OUTAGE_S = 20.0
+
+
+@pytest.mark.slow
+def test_the_api_serves_again_within_seconds_of_postgres_coming_back(
+    server: ServerProcess, pg_cluster: PgCluster, figures: Figures
+):
+    """The pool tried to reconnect after 1, 2, 4 ... 128 s: after an outage of minutes
+    the API answered 503 for up to 1.5 min after PostgreSQL was back, and every device
+    said "server trouble" meanwhile."""
+    if not pg_cluster.restartable:
+        pytest.skip("needs the embedded PostgreSQL (PIPETRACK_TEST_DATABASE_URL is set)")
+    assert server.health() == 200
+    with pg_cluster.stopped():
+        end = time.monotonic() + OUTAGE_S
+        while time.monotonic() < end:  # asked meanwhile, as the devices do
+            assert server.health() == 503
+            time.sleep(0.5)
+    back = time.monotonic()
+    wait_until(lambda: server.health() == 200, 60, what="the API answering again")
+    figures["outage_s"] = OUTAGE_S
+    figures["serving_again_after_s"] = round(time.monotonic() - back, 1)
+    assert figures["serving_again_after_s"] < 5, figures
+    # the outage told, not one line per failed connect (one a second or so)
+    log = server.log_text()
+    figures["connect_warnings"] = log.count("error connecting")
+    assert figures["connect_warnings"] <= OUTAGE_S / 30 + 2, log
+    assert log.count("listener connection lost") == 1, log
