@@ -17,6 +17,8 @@ import psycopg
 from protocol import InvalidInput
 from protocol.fold import fold_key
 
+from .users import find_user
+
 
 @dataclass(frozen=True)
 class Change:
@@ -85,10 +87,25 @@ def read_changes(
     with psycopg.connect(database_url) as conn, conn.transaction():
         conn.execute("SET TRANSACTION READ ONLY")
         target_id = None if target is None else _target(conn, target)
+        if user is not None:
+            user = _user(conn, user)
         rows = conn.execute(
             _SQL, {"target": target_id, "user": user, "since": since, "limit": limit}
         ).fetchall()
     return [Change(*row) for row in rows]
+
+
+def _user(conn: psycopg.Connection, name: str) -> str:
+    """The user ``name`` means, as ``disable-user`` finds one (a mistyped name said "no
+    changes recorded that match", as for a user who changed nothing); a name only the
+    audit still has (a user a restore took away) is taken as it is."""
+    try:
+        return find_user(conn, name)[1]
+    except InvalidInput:
+        known = "SELECT 1 FROM audit_log WHERE lower(changed_by) = lower(%s) LIMIT 1"
+        if conn.execute(known, (name.strip(),)).fetchone() is None:
+            raise
+        return name.strip()
 
 
 def _target(conn: psycopg.Connection, ref: str) -> int:

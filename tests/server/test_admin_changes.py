@@ -48,6 +48,9 @@ def test_bad_options_are_one_line_and_exit_2(server):
         (("--target", "no such target at all"), "no target matches 'no such target at all'"),
         (("--since", "yesterday"), "bad span 'yesterday'"),
         (("--user", " "), "--user ' ': give a value"),
+        # a mistyped name said "no changes recorded that match", as for a user who changed
+        # nothing
+        (("--user", "nosuchuser"), "no user named 'nosuchuser'"),
     ]:
         run = cli("admin", "changes", "--database-url", url, *args)
         assert run.exit_code == 2, run.stdout
