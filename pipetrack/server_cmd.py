@@ -427,11 +427,11 @@ def _database_errors(database_url: str | None) -> Iterator[None]:
 
     from server.db import (
         check_database_url,
+        hide_secrets,
         is_bad_setting,
         login_refused,
         redact,
         refusal,
-        secrets_of,
     )
     from server.embedded import EmbeddedError
 
@@ -452,14 +452,11 @@ def _database_errors(database_url: str | None) -> Iterator[None]:
     except psycopg.OperationalError as err:
         where = redact(database_url) if database_url else "the embedded database"
         said = login_refused(database_url, err) if database_url else None
-        if said is not None:
-            for secret in secrets_of(database_url):
-                said = said.replace(secret, "***")
+        if said is not None:  # our words, with none of the password
             typer.echo(f"pipetrack: error: cannot use {where}: {said}", err=True)
             raise typer.Exit(2) from None
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        for secret in secrets_of(database_url):
-            reason = reason.replace(secret, "***")
+        reason = hide_secrets(reason, database_url)
         typer.echo(f"pipetrack: error: cannot use {where}: {reason}", err=True)
         raise typer.Exit(2 if is_bad_setting(err) else 1) from None
 

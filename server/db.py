@@ -155,6 +155,15 @@ def secrets_of(url: str | None) -> list[str]:
     return sorted({s for s in found if s}, key=len, reverse=True)  # longest first
 
 
+def hide_secrets(text: str, url: str | None) -> str:
+    """``text`` (libpq's own words) with each secret of ``url`` that stands as a word of
+    its own replaced by ``***``. Only as a word: a password "t" or "database" replaced
+    inside every word garbled the line ("pipe***rack", "the *** URL") and told it."""
+    for secret in secrets_of(url):
+        text = re.sub(rf"(?<!\w){re.escape(secret)}(?!\w)", "***", text)
+    return text
+
+
 def _after_password(conninfo: str) -> list[str]:
     """The words after a key/value conninfo's ``password=`` that libpq could not read
     (``password="top secret"``: ``"top``, ``secret"``): where the password ends is
@@ -205,8 +214,7 @@ def check_database_url(url: str) -> None:
         said = str(err).strip().splitlines()[0] if str(err).strip() else ""
         if not said or said.startswith("missing") or url in said:
             said = "not a postgresql:// URL (nor libpq key=value settings)"
-        for secret in secrets_of(url):
-            said = said.replace(secret, "***")  # libpq quotes what it could not read
+        said = hide_secrets(said, url)  # libpq quotes what it could not read
         raise InvalidInput("database_url", f"cannot use {where}: {_scrub(said)}") from None
     timeout = params.get("connect_timeout")
     if timeout is not None:

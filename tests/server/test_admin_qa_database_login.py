@@ -92,6 +92,21 @@ def test_a_wrong_password_exits_2_saying_to_check_it(socket_dir):
     )
 
 
+@pytest.mark.parametrize("wrong", ["database", "t", USER])
+def test_a_wrong_password_that_is_a_word_of_the_line_leaves_the_line_whole(socket_dir, wrong):
+    """Every copy of the password in the line was replaced by *** after it was written:
+    "user 'pipe***rack'", "the *** URL (--***-url", which garbled it and told the
+    password. The line is written without it."""
+    url = _url(socket_dir, wrong)
+    run = pipetrack("admin", "list-users", "--database-url", url)
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.strip() == (
+        f"pipetrack: error: cannot use {redact(url)}: wrong password for user '{USER}', or"
+        " no such user: check the user name and the password in the database URL"
+        " (--database-url or PIPETRACK_DATABASE_URL)"
+    )
+
+
 def test_a_user_a_password_checking_postgresql_does_not_have_is_not_only_a_password(
     socket_dir,
 ):
