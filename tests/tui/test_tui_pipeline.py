@@ -178,7 +178,8 @@ async def test_bulk_change_previews_the_count_before_writing(store, uids):
         await settle(pilot)
         await pilot.press("space", "space", "b")  # mark Acme and Borealis
         assert isinstance(app.screen, StatusPicker)
-        assert "2 marked targets" in shown(app.screen.query_one("#preview"))
+        said = "2 marked targets: Acme Robotics, Borealis Energy."  # which, by name
+        assert said in shown(app.screen.query_one("#preview"))
         assert store.take_batch() == []  # nothing written before confirming
         await pilot.press("5", "enter")
         await settle(pilot)
@@ -203,10 +204,12 @@ async def test_bulk_change_previews_the_count_before_writing(store, uids):
         assert {store.resolve(name).status for name in matching} == {"Passed"}
         assert len(store.take_batch()) == 2 + len(matching)
 
-        await pilot.press("t", "b")  # no filter at all: "all N targets"
-        assert f"This changes the status of all {len(uids)} targets." in shown(
-            app.screen.query_one("#preview")
-        )
+        await pilot.press("t")  # no filter at all: "all N targets", the first named
+        await settle(pilot)
+        first = ", ".join(names(app)[:5])
+        await pilot.press("b")
+        said = f"This changes the status of all {len(uids)} targets: {first} and {len(uids) - 5}"
+        assert f"{said} more." == " ".join(shown(app.screen.query_one("#preview")).split())
 
 
 async def test_undo_after_a_bulk_change_takes_back_all_of_it(store, uids):

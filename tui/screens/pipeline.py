@@ -21,6 +21,9 @@ from ..widgets import FittingLabel, KeyFooter, SyncBar, TargetTable
 from ..widgets.columns import SortKey
 from .listing import ListingScreen
 
+#: How many targets a bulk change's preview names.
+BULK_NAMES = 5
+
 if TYPE_CHECKING:
     from .forms import TargetFields
     from .status_picker import StatusChoice
@@ -244,13 +247,26 @@ class PipelineScreen(ListingScreen):
 
         from .status_picker import StatusPicker
 
+        names = self._first_names(marked, pager, count)
         picker = StatusPicker(
             "Bulk status change",
-            preview=f"This changes the status of {scope}.",
+            preview=f"This changes the status of {scope}: {names}.",
             confirm=f"Apply to {count:,}",
             allow_none=True,
         )
         self.app.push_screen(picker, chosen)
+
+    def _first_names(self, marked: list[str], pager: TargetPager, count: int) -> str:
+        """``Acme, Borealis, Cobalt and 9 more``: the first targets a bulk change takes, so
+        its preview says which (the list's first rows, or the marked ones by name)."""
+        if marked:
+            views = self.attempt(lambda: [self.store.get(uid) for uid in marked[:BULK_NAMES]])
+            names = sorted(view.name for view in views or [])
+        else:
+            rows = (pager.row(index) for index in range(min(count, BULK_NAMES)))
+            names = [row.name for row in rows if row is not None]
+        more = count - len(names)
+        return ", ".join(names) + (f" and {more:,} more" if more > 0 else "")
 
     def _bulk_scope(self, count: int) -> str:
         """The targets a bulk change without marks takes: ``all 12 targets`` with no
