@@ -40,10 +40,21 @@ SELECT name, disabled FROM found
 """
 
 
+#: Whose token it was, when ``admin new-token`` replaced it.
+_REPLACED_SQL = (
+    "SELECT u.name FROM replaced_tokens r JOIN users u ON u.id = r.user_id"
+    " WHERE r.token_hash = %(hash)s"
+)
+
+
 async def _user_of(request: Request, credentials: HTTPAuthorizationCredentials) -> str | None:
     params = {"hash": hash_token(credentials.credentials), "every": SEEN_EVERY_S}
     async with request.app.state.pool.connection() as conn:
         row = await (await conn.execute(_USER_SQL, params)).fetchone()
+        if row is None:  # no user's now: one whose token it was is named in the log line
+            replaced = await (await conn.execute(_REPLACED_SQL, params)).fetchone()
+            if replaced is not None:
+                refused_as(request, replaced[0], "token replaced")
     if row is None:
         return None
     name, disabled = row

@@ -114,6 +114,7 @@ _TABLE_RIGHTS = {
     "users": ("SELECT", "INSERT", "UPDATE"),
     "targets": ("SELECT", "INSERT", "UPDATE"),
     "audit_log": ("SELECT", "INSERT"),
+    "replaced_tokens": ("SELECT", "INSERT"),
 }
 _SEQUENCE_OF = ("users", "targets", "audit_log")
 

@@ -124,6 +124,11 @@ def new_token(database_url: str, name: str) -> tuple[str, bool, str]:
     token = secrets.token_urlsafe(32)
     with psycopg.connect(database_url) as conn:
         user_id, stored = find_user(conn, name)
+        conn.execute(  # kept to name the user when the old token is still used
+            "INSERT INTO replaced_tokens (token_hash, user_id)"
+            " SELECT token_hash, id FROM users WHERE id = %s ON CONFLICT DO NOTHING",
+            (user_id,),
+        )
         row = conn.execute(
             "UPDATE users u SET token_hash = %s, disabled = false"
             " FROM (SELECT id, disabled FROM users WHERE id = %s FOR UPDATE) old"

@@ -253,7 +253,7 @@ def test_stats_say_what_the_server_holds_and_who_uses_it(server, http):
     }  # fmt: skip
     assert (stats["changes"], stats["changes_recent"], stats["devices_recent"]) == (4, 4, 2)
     assert (stats["users"], stats["users_enabled"], stats["users_seen_today"]) == (2, 1, 1)
-    assert stats["migration"].startswith("0003_") and stats["database_bytes"] > 1_000_000
+    assert stats["migration"].startswith("0004_") and stats["database_bytes"] > 1_000_000
     text = cli("admin", "stats", "--database-url", url).stdout.splitlines()
     assert text[0] == "Targets:   3  (Cold 1 · none 2)"
     assert text[1] == "Changes:   4  (4 in the last 7 days, from 2 devices)"

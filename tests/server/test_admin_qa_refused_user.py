@@ -68,6 +68,23 @@ def test_a_disabled_users_push_is_logged_with_their_name(quiet_server):
     assert token not in quiet_server.log_text()
 
 
+def test_a_replaced_token_still_used_is_logged_with_its_users_name(quiet_server):
+    """After ``admin new-token`` (a token leaked, a laptop lost), a request with the old
+    token was logged as an unknown one's: the admin could not see it was still used."""
+    name = f"dave{uuid.uuid4().hex[:6]}"
+    old = quiet_server.add_user(name)
+    new_token(quiet_server.database_url, name)
+    new_token(quiet_server.database_url, name)  # the one before the last, too
+    with Device(quiet_server, old) as lost:
+        since = _mark(quiet_server)
+        refused = lost.http.post("/v1/push", json=_push_body())
+    assert refused.status_code == 401
+    assert refused.json()["message"] == "invalid or disabled token"  # the device learns no more
+    [line] = _new_lines(quiet_server, since, " answered 401")
+    assert f" WARNING POST /v1/push answered 401 to {name} (token replaced) (from " in line
+    assert old not in quiet_server.log_text()
+
+
 def test_an_unknown_token_is_logged_without_a_name(quiet_server, http):
     since = _mark(quiet_server)
     unknown = "pt_" + uuid.uuid4().hex
