@@ -21,12 +21,17 @@ import typer
 from typer.core import TyperGroup
 
 from pipetrack import commands, demo_cmd, server_cmd, sync_cmd
-from pipetrack.context import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_READER_GONE, init_state
+from pipetrack.context import (
+    BAD_INPUT,
+    EXIT_BAD_INPUT,
+    EXIT_FAILURE,
+    EXIT_READER_GONE,
+    init_state,
+)
 from protocol import InvalidInput
-from storage import Ambiguous, NotFound, StoreError
+from storage import StoreError
 from storage.profile import HOME_ENV, Profile
 
-BAD_INPUT = (InvalidInput, NotFound, Ambiguous)
 FAILURE = (StoreError, OSError)
 
 

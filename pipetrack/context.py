@@ -40,7 +40,7 @@ import platformdirs
 import typer
 
 from protocol import InvalidInput
-from storage import Store
+from storage import Ambiguous, NotFound, Store
 from storage.profile import DB_NAME, Config, Profile
 
 #: What :func:`open_store` does with a chosen profile that is not there yet.
@@ -126,14 +126,16 @@ def open_store(
 
     ``options`` go to :meth:`Store.open` (e.g. ``clock=``, ``user=``); thresholds
     come from ``config.toml`` unless given. A profile the user chose (``--home``,
-    ``PIPETRACK_HOME``) that is not there yet is made only by a command that starts one
+    ``PIPETRACK_HOME``) that is not there yet (no directory, or one holding other files
+    and none of a profile's; an empty one is taken) is made only by a command that starts one
     (``missing="create"``: ``add``, ``import``, ``sync``); a dry run looks at an empty
     store of its own (``"scratch"``); any other command refuses: on a mistyped
     directory it would show an empty pipeline or "no such target", and its hints would
     start work in the wrong place. The default profile is made by any command.
     """
     state = _state(ctx)
-    new = state.chosen_as is not None and not state.profile.home.exists()
+    profile = state.profile
+    new = state.chosen_as is not None and not profile.exists() and not _empty_dir(profile.home)
     if new and missing == "refuse":
         raise InvalidInput(
             "home",
@@ -142,9 +144,34 @@ def open_store(
         )
     if "thresholds" not in options:
         options["thresholds"] = state.config.thresholds
-    with contextlib.ExitStack() as stack:
-        if new and missing == "scratch":
-            path = Path(stack.enter_context(tempfile.TemporaryDirectory())) / DB_NAME
-        else:
-            path = state.profile.ensure() / DB_NAME
-        yield stack.enter_context(Store.open(path, **options))
+    was_there = profile.home.exists()
+    try:
+        with contextlib.ExitStack() as stack:
+            if new and missing == "scratch":
+                path = Path(stack.enter_context(tempfile.TemporaryDirectory())) / DB_NAME
+            else:
+                path = profile.ensure() / DB_NAME
+            yield stack.enter_context(Store.open(path, **options))
+    except BAD_INPUT:
+        if new and missing == "create":  # refused: no new profile is left behind
+            _take_back(profile, was_there)
+        raise
+
+
+#: Errors that refuse the user's input (exit 2).
+BAD_INPUT = (InvalidInput, NotFound, Ambiguous)
+
+
+def _empty_dir(path: Path) -> bool:
+    """An empty directory: made for the profile (a directory holding other files, the
+    parent folder or ~, is a mistyped one)."""
+    return path.is_dir() and next(path.iterdir(), None) is None
+
+
+def _take_back(profile: Profile, was_there: bool) -> None:
+    """The profile's files a refused command made, and its directory if it made it."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        (profile.home / f"{DB_NAME}{suffix}").unlink(missing_ok=True)
+    if not was_there:
+        with contextlib.suppress(OSError):  # not empty: something else is there now
+            profile.home.rmdir()

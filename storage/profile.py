@@ -153,6 +153,11 @@ class Profile:
     def token_path(self) -> Path:
         return self.home / TOKEN_NAME
 
+    def exists(self) -> bool:
+        """Whether the directory holds a profile (any of its files: a database, a config
+        written first, a token)."""
+        return any((self.home / name).exists() for name in (DB_NAME, CONFIG_NAME, TOKEN_NAME))
+
     def ensure(self) -> Path:
         self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
         return self.home

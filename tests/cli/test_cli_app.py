@@ -113,6 +113,45 @@ def test_a_chosen_profile_that_is_not_there_is_named_and_not_made(
     assert not typo.exists()
 
 
+def test_a_directory_with_no_profile_in_it_is_no_profile(cli: Cli, tmp_path: Path) -> None:
+    """A --home that names a directory holding something else (the parent folder, ~)
+    showed an empty pipeline and left a database there; one with a config.toml written
+    first is a profile, and so is an empty one (made for it)."""
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine")
+    run = cli("--home", str(folder), "list", code=2)
+    assert run.error.startswith(f"pipetrack: error: no profile at --home {folder}:"), run.error
+    assert [p.name for p in folder.iterdir()] == ["notes.txt"]
+    configured = tmp_path / "configured"
+    configured.mkdir()
+    (configured / "config.toml").write_text("[stagnation]\nHot = 7\n")
+    assert cli("--home", str(configured), "list", "--json").json() == []
+    made = tmp_path / "made"
+    made.mkdir()
+    assert cli("--home", str(made), "list", "--json").json() == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("add", ""), ("add", "Acme", "--status", "Hottt"), ("import", "rows.csv")],
+)
+def test_a_refused_command_leaves_no_new_profile_behind(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...]
+) -> None:
+    """A refused add or import on a new --home left an empty profile: the next list said
+    "no targets yet" there instead of "no profile"."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rows.csv").write_text("name,status\nAcme,Hot\nBeta,Hottt\n")
+    new, there = tmp_path / "new", tmp_path / "there"  # there: a folder of other files
+    there.mkdir()
+    (there / "notes.txt").write_text("mine")
+    for home in (new, there):
+        cli("--home", str(home), *args, code=2)
+        cli("--home", str(home), "list", code=2)  # still no profile
+    assert not new.exists() and [p.name for p in there.iterdir()] == ["notes.txt"]
+
+
 def test_the_commands_that_start_a_profile_start_a_chosen_one(cli: Cli, tmp_path: Path) -> None:
     cli("--home", str(tmp_path / "a"), "add", "Acme")
     assert (tmp_path / "a" / "pipetrack.db").exists()
