@@ -66,15 +66,17 @@ class Reporter:
         return self._last is not None and self._last[0]
 
     def ok(self, *, synced: bool) -> bool:
-        """The server answered this loop. True when this ends the loop's failure (the
-        other loop may want to stop backing off)."""
+        """The server answered this loop. True when this ends the loop's failure, or the
+        other loop's failure still stands: that one may stop backing off and try now (a
+        push after an outage, by a loop that had nothing to push meanwhile, left the
+        daemon "offline" until the pull's next try, up to the backoff's cap later)."""
         recovered, self._failing = self._failing, False
         said = self.failures.set(self.loop, None)
         if said is None:
             self._record(True, None, synced)
         elif synced:  # the other loop still fails: said as it is, the sync time stamped
             self._record(False, said[0], True, said[1])
-        return recovered
+        return recovered or said is not None
 
     def failed(self, error: str, hint: str | None = None) -> None:
         self._failing = True

@@ -387,3 +387,22 @@ def test_the_push_line_says_converged_and_duplicate_apart_from_applied():
     plain = PushTally()
     plain.add(3, PushSummary(applied=1, conflict=1, blocked=1))  # held behind the conflict
     assert str(plain) == "pushed 3 (applied 1, conflicts 1, rejected 0, held 1)"
+
+
+def test_a_loop_answered_while_the_other_fails_lets_that_one_try_now(tmp_path):
+    """After an outage a push went through (its loop had had nothing to push, so it had
+    not failed), and the daemon said "offline (server trouble)" until the pull loop's
+    next try, up to the backoff's cap later: the push's success did not wake it."""
+    from storage import Store
+    from syncd.report import Failures, Reporter
+
+    with Store.open(tmp_path / "pipetrack.db") as store:
+        failures = Failures()
+        push, pull = Reporter(store, failures, "push"), Reporter(store, failures, "pull")
+        assert push.ok(synced=False) is False  # nothing failing: nothing to wake
+        pull.failed("HTTP 503: the database is unavailable", "server trouble")
+        assert store.sync_state().last_error == "HTTP 503: the database is unavailable"
+        assert push.ok(synced=True) is True  # the pull loop may try again at once
+        assert pull.ok(synced=True) is True  # its own failure ended
+        assert store.sync_state().last_error is None
+        assert push.ok(synced=False) is False
