@@ -427,7 +427,6 @@ def _database_errors(database_url: str | None) -> Iterator[None]:
 
     from server.db import (
         check_database_url,
-        hide_secrets,
         is_bad_setting,
         login_refused,
         redact,
@@ -455,8 +454,10 @@ def _database_errors(database_url: str | None) -> Iterator[None]:
         if said is not None:  # our words, with none of the password
             typer.echo(f"pipetrack: error: cannot use {where}: {said}", err=True)
             raise typer.Exit(2) from None
+        # libpq's words when it connects name the host, port and user, never the password
+        # (a URL it would misread is refused before: check_database_url); hiding a
+        # password that is a word of them ("connection", "refused") garbled the line
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        reason = hide_secrets(reason, database_url)
         typer.echo(f"pipetrack: error: cannot use {where}: {reason}", err=True)
         raise typer.Exit(2 if is_bad_setting(err) else 1) from None
 

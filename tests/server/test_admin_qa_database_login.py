@@ -107,6 +107,19 @@ def test_a_wrong_password_that_is_a_word_of_the_line_leaves_the_line_whole(socke
     )
 
 
+@pytest.mark.parametrize("password", ["connection", "refused", "127.0.0.1"])
+def test_a_database_that_is_down_is_told_whole_whatever_the_password(password):
+    """libpq's own line hid every copy of the password: "*** failed: *** to server at",
+    "Connection ***", "at \"***\"": garbled, and telling the password."""
+    url = f"postgresql://pipetrack:{password}@127.0.0.1:{free_port()}/pipetrack"
+    run = pipetrack("admin", "list-users", "--database-url", url)
+    assert run.returncode == 1, run.stderr
+    [line] = run.stderr.strip().splitlines()
+    said = 'connection failed: connection to server at "127.0.0.1", port '
+    assert line.startswith(f"pipetrack: error: cannot use {redact(url)}: {said}"), line
+    assert "Connection refused" in line and "***" not in line, line
+
+
 def test_a_user_a_password_checking_postgresql_does_not_have_is_not_only_a_password(
     socket_dir,
 ):
