@@ -224,13 +224,14 @@ def _v11(cursor: Any) -> None:
     cursor.execute("CREATE INDEX IF NOT EXISTS sent_edits_target ON sent_edits (target)")
 
 
-#: The server's details (as pulled) at the version an edit is made on, or moved to.
-_BASE_DETAILS = (
-    "UPDATE outbox SET base_fields = (SELECT json_object('name', t.server_name,"
-    " 'description', t.server_description, 'markets', json(t.server_markets))"
-    " FROM targets AS t WHERE t.uid = NEW.target AND t.server_version = NEW.base_version)"
-    " WHERE id = NEW.id;"
+#: The server's details (as pulled) at the version an edit (``{row}``) is made on, or
+#: moved to; none once the device has pulled a later version.
+_BASE_OF = (
+    "(SELECT json_object('name', t.server_name, 'description', t.server_description,"
+    " 'markets', json(t.server_markets)) FROM targets AS t"
+    " WHERE t.uid = {row}.target AND t.server_version = {row}.base_version)"
 )
+_BASE_DETAILS = f"UPDATE outbox SET base_fields = {_BASE_OF.format(row='NEW')} WHERE id = NEW.id;"
 
 
 def _v12(cursor: Any) -> None:
@@ -248,6 +249,10 @@ def _v12(cursor: Any) -> None:
     cursor.execute(
         "CREATE TRIGGER outbox_edit_rebase AFTER UPDATE OF base_version ON outbox"
         f" WHEN NEW.op = 'edit' BEGIN {_BASE_DETAILS} END"
+    )
+    # the edits waiting already: those the device has pulled nothing newer for
+    cursor.execute(
+        f"UPDATE outbox SET base_fields = {_BASE_OF.format(row='outbox')} WHERE op = 'edit'"
     )
     cursor.execute(
         "CREATE TABLE team_edits (target TEXT PRIMARY KEY"

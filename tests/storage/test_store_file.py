@@ -7,6 +7,7 @@ import pytest
 
 from storage import Store, StoreError, TargetQuery
 from storage.migrations import LATEST, migrate
+from tests.storage.storehelp import result, state
 
 V1_TARGET = """INSERT INTO targets (uid, name, name_lc, description, markets, markets_sort,
     status, status_since, created_at, updated_at, sync, server_version, server_name,
@@ -110,6 +111,25 @@ def test_an_upgraded_file_filters_and_sorts_its_markets_without_accents(db_path,
         f"SELECT market_lc, market FROM target_markets WHERE uid = '{bern}'"
     )
     assert rows.fetchall() == [("zurich", "Zurich")]  # of the two spellings' rows, one
+
+
+def test_an_edit_waiting_in_an_upgraded_file_tells_what_the_teammate_changed(db_path, clock):
+    """Schema 12 keeps the details an edit was made on; the edits waiting in a file of
+    schema 11 had none, so their conflicts could not say a teammate changed the markets."""
+    with Store.open(db_path, clock=clock) as store:
+        uid = store.create_target("Gamma", markets=["EU"]).uid
+        [create] = store.take_batch()
+        made = state(uid, 1, clock.now, name="Gamma", markets=("EU",))
+        store.apply_push_results([result(create, "applied", made)])
+        store.edit_target(uid, description="mine")
+    raw(db_path, *UNDO_V12, "PRAGMA user_version = 11")  # as schema 11 left it
+    with Store.open(db_path, clock=clock) as store:
+        [edit] = store.take_batch()
+        theirs = state(uid, 2, clock.now, name="Gamma", markets=("EU", "US"))
+        store.apply_push_results([result(edit, "conflict", theirs)])
+        [conflict] = store.conflicts()
+    assert conflict.theirs_fields == {"description": "", "markets": ["EU", "US"]}
+    assert conflict.theirs_unchanged() == {"description"}
 
 
 def test_an_upgraded_file_finds_letters_with_a_stroke_and_hidden_characters(db_path, clock):
