@@ -43,6 +43,9 @@ from protocol import InvalidInput
 from storage import Ambiguous, NotFound, Store
 from storage.profile import DB_NAME, Config, Profile
 
+#: Errors that refuse the user's input (exit 2).
+BAD_INPUT = (InvalidInput, NotFound, Ambiguous)
+
 #: What :func:`open_store` does with a chosen profile that is not there yet.
 Missing = Literal["refuse", "create", "scratch"]
 
@@ -156,10 +159,6 @@ def open_store(
         if new and missing == "create":  # refused: no new profile is left behind
             _take_back(profile, was_there)
         raise
-
-
-#: Errors that refuse the user's input (exit 2).
-BAD_INPUT = (InvalidInput, NotFound, Ambiguous)
 
 
 def _empty_dir(path: Path) -> bool:

@@ -200,9 +200,8 @@ def sync(
                 raise typer.Exit(code) from None
             time.sleep(0.1)  # it ended (another --once, say) before it was done: sync here
     with lock:
-        with open_store(
-            ctx, missing="create"
-        ) as store:  # a database that cannot be used: exit 1 here
+        # a database that cannot be used: exit 1 here
+        with open_store(ctx, missing="create") as store:
             if once:
                 code = run_once(store, settings, profile.read_token)
                 _tell_waiting(ctx, code, store)
