@@ -250,7 +250,7 @@ class PipelineScreen(ListingScreen):
         names = self._first_names(marked, pager, count)
         picker = StatusPicker(
             "Bulk status change",
-            preview=f"This changes the status of {scope}: {names}.",
+            preview=f"This changes the status of {scope}{f': {names}' if names else ''}.",
             confirm=f"Apply to {count:,}",
             allow_none=True,
         )
@@ -265,8 +265,8 @@ class PipelineScreen(ListingScreen):
         else:
             rows = (pager.row(index) for index in range(min(count, BULK_NAMES)))
             names = [row.name for row in rows if row is not None]
-        more = count - len(names)
-        return ", ".join(names) + (f" and {more:,} more" if more > 0 else "")
+        more = count - len(names)  # none read yet (a page not in memory): no names at all
+        return ", ".join(names) + (f" and {more:,} more" if more > 0 and names else "")
 
     def _bulk_scope(self, count: int) -> str:
         """The targets a bulk change without marks takes: ``all 12 targets`` with no
