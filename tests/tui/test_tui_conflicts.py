@@ -10,6 +10,7 @@ from textual.widgets import Static
 from tuihelp import (
     make_app,
     make_conflict,
+    make_edit_conflict,
     make_rejected,
     rejected_new_target,
     screen_lines,
@@ -145,16 +146,14 @@ def test_a_conflict_shows_both_notes():
 
 
 async def test_an_edit_conflict_shows_both_details_and_offers_no_other_status(store, uids):
-    from tuihelp import _last_change, server_state  # noqa: PLC2701
-
     uid = uids["Acme Robotics"]
-    store.edit_target(uid, description="Mine: humanoid robots.", markets=["EU", "US", "APAC"])
-    change = _last_change(store, uid)
-    theirs = server_state(store.get(uid), 9, by="bob")
-    theirs.description = "Bob's: warehouse robots, EU only."
-    theirs.markets = ["EU"]
-    store.apply_push_results(
-        [Result(change_id=change.change_id, outcome="conflict", target=theirs)]
+    make_edit_conflict(
+        store,
+        uid,
+        description="Mine: humanoid robots.",
+        markets=["EU", "US", "APAC"],
+        theirs_description="Bob's: warehouse robots, EU only.",
+        theirs_markets=["EU"],
     )
     app = make_app(store)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -186,15 +185,9 @@ async def test_an_edit_conflict_shows_both_details_and_offers_no_other_status(st
 async def test_an_edit_conflict_shows_what_the_teammate_changed(store, uids):
     """My description met bob's markets: the panel showed the description alone, bob's
     the same as mine had started from, and nothing of why it conflicted."""
-    from tuihelp import _last_change, server_state  # noqa: PLC2701
-
     uid = uids["Acme Robotics"]
-    theirs = server_state(store.get(uid), 9, by="bob")  # the details as they were
-    theirs.markets = ["EU", "Robotics", "APAC"]
-    store.edit_target(uid, description="Mine: humanoid robots.")
-    change = _last_change(store, uid)
-    store.apply_push_results(
-        [Result(change_id=change.change_id, outcome="conflict", target=theirs)]
+    make_edit_conflict(
+        store, uid, description="Mine: humanoid robots.", theirs_markets=["EU", "Robotics", "APAC"]
     )
     app = make_app(store)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -209,15 +202,8 @@ async def test_an_edit_conflict_shows_what_the_teammate_changed(store, uids):
 
 async def test_taking_theirs_on_a_renamed_target_names_it_as_it_ends(store, uids):
     """The dialog said "Acme Two keeps bob's details": the name about to be discarded."""
-    from tuihelp import _last_change, server_state  # noqa: PLC2701
-
-    uid = uids["Acme Robotics"]
-    store.edit_target(uid, name="Acme Two")
-    theirs = server_state(store.get(uid), 9, by="bob")
-    theirs.name = "Acme Robotics Group"
-    change = _last_change(store, uid)
-    store.apply_push_results(
-        [Result(change_id=change.change_id, outcome="conflict", target=theirs)]
+    make_edit_conflict(
+        store, uids["Acme Robotics"], name="Acme Two", theirs_name="Acme Robotics Group"
     )
     app = make_app(store)
     async with app.run_test(size=(100, 30)) as pilot:

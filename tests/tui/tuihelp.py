@@ -116,6 +116,19 @@ def make_conflict(store: Store, clock, uid: str, mine: str, theirs: str) -> str:
     return str(change.change_id)
 
 
+def make_edit_conflict(store: Store, uid: str, by: str = "bob", **details) -> None:
+    """Edit ``details`` here; the server answers that ``by`` changed the details
+    meanwhile: give the details they set as ``theirs_<field>`` (the others as before)."""
+    theirs = server_state(store.get(uid), 9, by=by)
+    for key in [key for key in details if key.startswith("theirs_")]:
+        setattr(theirs, key.removeprefix("theirs_"), details.pop(key))
+    store.edit_target(uid, **details)
+    change = _last_change(store, uid)
+    store.apply_push_results(
+        [Result(change_id=change.change_id, outcome="conflict", target=theirs)]
+    )
+
+
 def make_rejected(store: Store, uid: str, status: str, reason: str) -> str:
     store.set_status(uid, status)
     change = _last_change(store, uid)
