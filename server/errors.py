@@ -73,9 +73,19 @@ async def _revoked(request: Request, exc: Revoked):
     return error_response(401, "invalid or disabled token", headers=UNAUTHORIZED_HEADERS)
 
 
+#: When a device should ask again while the database is down (``Retry-After``): the
+#: API answers again within a second or two of its return (server/db.py), and a device
+#: backing off up to its cap (a minute) stayed behind that long after it.
+RETRY_AFTER_S = 10
+
+
 async def _database_down(request: Request, exc: Exception):
     log.warning("database unavailable: %s", type(exc).__name__)
-    return error_response(503, "the database is unavailable; try again shortly")
+    return error_response(
+        503,
+        "the database is unavailable; try again shortly",
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
 
 
 async def _internal(request: Request, exc: Exception):

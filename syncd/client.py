@@ -326,8 +326,16 @@ def _raise_for_status(response: httpx.Response) -> None:
     if code == NETWORK_AUTHENTICATION_REQUIRED:
         raise _not_the_server(f"HTTP {code}, network authentication required")
     if code >= 500 or code in (408, 429):
-        raise ServerError(message)
+        err = ServerError(message)
+        err.retry_within = _retry_after(response)  # the server's word, within the cap
+        raise err
     raise Refused(code, message)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """``Retry-After`` in seconds (1 to an hour), None when absent or a date."""
+    value = response.headers.get("retry-after", "").strip()
+    return float(min(max(int(value), 1), 3600)) if value.isdigit() else None
 
 
 #: What the network says when it wants a sign-in first (RFC 6585).

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+import httpx
 import psycopg
 import pytest
 
@@ -147,15 +148,19 @@ def test_the_api_serves_again_within_seconds_of_postgres_coming_back(
 ):
     """The pool tried to reconnect after 1, 2, 4 ... 128 s: after an outage of minutes
     the API answered 503 for up to 1.5 min after PostgreSQL was back, and every device
-    said "server trouble" meanwhile."""
+    said "server trouble" meanwhile. A 503 says when to ask again (Retry-After)."""
     if not pg_cluster.restartable:
         pytest.skip("needs the embedded PostgreSQL (PIPETRACK_TEST_DATABASE_URL is set)")
     assert server.health() == 200
-    with pg_cluster.stopped():
+    token = server.add_user("ann")
+    with pg_cluster.stopped(), httpx.Client(timeout=10) as http:
         end = time.monotonic() + OUTAGE_S
         while time.monotonic() < end:  # asked meanwhile, as the devices do
             assert server.health() == 503
             time.sleep(0.5)
+        # and when to ask again: sooner than a device's backoff cap (a minute)
+        pulled = http.get(f"{server.url}/v1/pull", headers=server.auth(token))
+        assert (pulled.status_code, pulled.headers.get("retry-after")) == (503, "10")
     back = time.monotonic()
     wait_until(lambda: server.health() == 200, 60, what="the API answering again")
     figures["outage_s"] = OUTAGE_S

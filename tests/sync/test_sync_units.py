@@ -8,6 +8,7 @@ import ssl
 import subprocess
 import sys
 import threading
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -406,3 +407,36 @@ def test_a_loop_answered_while_the_other_fails_lets_that_one_try_now(tmp_path):
         assert pull.ok(synced=True) is True  # its own failure ended
         assert store.sync_state().last_error is None
         assert push.ok(synced=False) is False
+
+
+class _Busy(BaseHTTPRequestHandler):
+    """A server whose database is down: 503, and when to ask again if it says so."""
+
+    def do_GET(self) -> None:
+        body = b'{"message": "the database is unavailable; try again shortly"}'
+        self.send_response(503)
+        self.send_header("Content-Type", "application/json")
+        if self.server.owner.retry_after is not None:  # type: ignore[attr-defined]
+            self.send_header("Retry-After", self.server.owner.retry_after)  # type: ignore[attr-defined]
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("said", "within"), [("10", 10.0), (None, None), ("soon", None)])
+def test_a_503_that_says_when_to_ask_again_is_tried_again_within_it(said, within):
+    """The daemon backed off up to its cap (a minute) after the server's database came
+    back, though the server answers again within seconds and says so (Retry-After)."""
+    from syncd.client import ApiClient, ServerError
+    from tests.sync.loopback import LoopbackServer
+
+    with LoopbackServer(_Busy) as busy, ApiClient(busy.url, "t") as client:
+        busy.retry_after = said
+        with pytest.raises(ServerError) as raised:
+            client.pull(None, limit=10)
+    assert raised.value.retry_within == within
+    backoff = Backoff(threading.Event(), RecordingSleeper(), cap=60, base=0.5)
+    assert backoff.window(12, raised.value) == (within or 60)
