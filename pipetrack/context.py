@@ -169,7 +169,7 @@ def _empty_dir(path: Path) -> bool:
 
 def _take_back(profile: Profile, was_there: bool) -> None:
     """The profile's files a refused command made, and its directory if it made it."""
-    for suffix in ("", "-wal", "-shm", "-journal"):
+    for suffix in ("", "-wal", "-shm"):  # the store is in WAL mode
         (profile.home / f"{DB_NAME}{suffix}").unlink(missing_ok=True)
     if not was_there:
         with contextlib.suppress(OSError):  # not empty: something else is there now

@@ -179,9 +179,9 @@ def _their_edit(ctx: Ctx, row: Outbox, theirs_version: int) -> tuple[str | None,
             " AND version > ? AND version <= ?",
             (row.target, row.base_version or 0, theirs_version),
         )
-        .fetchall()
+        .fetchone()
     )
-    return (found[0][0], time_or_none(found[0][1])) if found else None
+    return None if found is None else (found[0], time_or_none(found[1]))
 
 
 def _their_change(ctx: Ctx, row: Outbox, theirs_version: int) -> Audit | None:

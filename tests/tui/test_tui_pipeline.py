@@ -338,6 +338,13 @@ async def test_the_filter_form_applies_with_ctrl_s_from_any_field(store, uids):
         assert "status Passed, Hot · stale only" in counts(app)
 
 
+def form_values(app) -> tuple[str, str]:
+    """The name and markets typed into the new target's form (the screen shown)."""
+    form = app.screen
+    assert isinstance(form, TargetForm), form
+    return form.query_one("#name").value, form.query_one("#markets").value
+
+
 def burst(app, text: str) -> None:
     """Post ``text``'s keys to the app at once, as a terminal delivers keys that arrive in
     one read (a fast typist over a slow link, a key macro): none waits for the last."""
@@ -379,10 +386,7 @@ async def test_backspaces_in_one_burst_edit_the_field_they_were_typed_in(store, 
         await pilot.pause()
         burst(app, "Zeta Two\x7f\x7f\x7fTest\tNordics")
         await settle(pilot)
-        form = app.screen
-        assert isinstance(form, TargetForm)
-        assert form.query_one("#name").value == "Zeta Test"
-        assert form.query_one("#markets").value == "Nordics"
+        assert form_values(app) == ("Zeta Test", "Nordics")
 
 
 async def test_arrows_in_one_burst_move_the_status_list_before_the_tab(store, uids):
@@ -420,10 +424,7 @@ async def test_keys_typed_in_the_burst_that_opens_a_dialog_go_into_it(store, uid
         await settle(pilot)
         burst(app, "nZeta Labs\tEU, Nordics")
         await settle(pilot)
-        form = app.screen
-        assert isinstance(form, TargetForm)
-        assert form.query_one("#name").value == "Zeta Labs"
-        assert form.query_one("#markets").value == "EU, Nordics"
+        assert form_values(app) == ("Zeta Labs", "EU, Nordics")
         burst(app, "\x1bs\x1b\x1b")  # closed: s opens the status dialog, esc closes it
         await settle(pilot)
         assert isinstance(app.screen, PipelineScreen) and app.screen.target_query.stagnation == ()
